@@ -1,0 +1,444 @@
+//! Joomla update feeds: a catalogue snapshot in, XML bytes out.
+//!
+//! Written by hand rather than through a generic XML writer because the Joomla client is picky in
+//! ways a writer does not know about (`shared/docs/joomla-client.md`, A.2–A.8): values such as
+//! `<tag>`, `<sha256>`, `<php_minimum>` and `<version>` are not trimmed by the client, so they are
+//! emitted with no surrounding whitespace; every `<update>` carries `<client>` and exactly one
+//! `<targetplatform name="joomla">`; blocks aimed at Joomla 3 never carry `<supported_databases>`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::str::FromStr;
+
+use crate::extension::{ExtensionType, Identity};
+use crate::targets::Targets;
+use crate::version::{Stability, Version};
+
+/// Joomla's `#__updates.name` is a varchar(100).
+const MAX_FEED_NAME: usize = 100;
+
+/// The database minimums of a release, `mysql=8.0,mariadb=10.4,postgresql=12`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SupportedDatabases(BTreeMap<String, String>);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct FieldError(pub String);
+
+impl FromStr for SupportedDatabases {
+    type Err = FieldError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut map = BTreeMap::new();
+        for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (db, min) = item.split_once('=').ok_or_else(|| {
+                FieldError(format!(
+                    "supported databases: {item:?} is not db=minimum (e.g. mysql=8.0)"
+                ))
+            })?;
+            let db = db.trim().to_ascii_lowercase();
+            if !matches!(db.as_str(), "mysql" | "mariadb" | "postgresql") {
+                return Err(FieldError(format!(
+                    "supported databases: unknown database {db:?} (mysql, mariadb, postgresql)"
+                )));
+            }
+            map.insert(db, parse_dotted_number(min.trim(), "supported databases")?);
+        }
+        if map.is_empty() {
+            return Err(FieldError("supported databases: the list is empty".into()));
+        }
+        Ok(SupportedDatabases(map))
+    }
+}
+
+impl std::fmt::Display for SupportedDatabases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let items: Vec<String> = self.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        f.write_str(&items.join(","))
+    }
+}
+
+/// `8.1`, `7.4.3`: a single token, as `<php_minimum>` needs.
+pub fn parse_php_minimum(s: &str) -> Result<String, FieldError> {
+    parse_dotted_number(s.trim(), "php_minimum")
+}
+
+fn parse_dotted_number(s: &str, what: &str) -> Result<String, FieldError> {
+    let parts: Vec<&str> = s.split('.').collect();
+    let ok = (1..=3).contains(&parts.len())
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(FieldError(format!(
+            "{what}: {s:?} is not a version such as 8.1"
+        )))
+    }
+}
+
+/// The extension a feed is about.
+#[derive(Clone, Debug)]
+pub struct FeedExtension {
+    pub identity: Identity,
+    pub name: String,
+    pub description: Option<String>,
+    pub info_url: Option<String>,
+}
+
+/// One published release, with what the feed must say about its file.
+#[derive(Clone, Debug)]
+pub struct FeedRelease {
+    pub version: Version,
+    pub stability: Stability,
+    pub targets: Targets,
+    pub php_minimum: Option<String>,
+    pub supported_databases: Option<SupportedDatabases>,
+    pub download_url: String,
+    pub sha256: String,
+    pub sha512: String,
+    pub notes: Option<String>,
+}
+
+/// The extension-type feed: one `<update>` per release × targeted Joomla major, newest first.
+pub fn render_extension_feed(
+    ext: &FeedExtension,
+    releases: &[FeedRelease],
+    changelog_url: Option<&str>,
+) -> String {
+    let mut sorted: Vec<&FeedRelease> = releases.iter().collect();
+    sorted.sort_by(|a, b| b.version.cmp(&a.version));
+    let mut out = String::with_capacity(256 + releases.len() * 1200);
+    out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<updates>\n");
+    let id = &ext.identity;
+    for rel in sorted {
+        for major in rel.targets.majors() {
+            let Some(regex) = rel.targets.platform_regex(major) else {
+                continue;
+            };
+            out.push_str("  <update>\n");
+            element(&mut out, "name", &truncate(&ext.name, MAX_FEED_NAME));
+            let description = ext
+                .description
+                .clone()
+                .unwrap_or_else(|| format!("{} {}", ext.name, rel.version));
+            element(&mut out, "description", &description);
+            element(&mut out, "element", &id.element);
+            element(&mut out, "type", id.kind.as_str());
+            element(&mut out, "client", id.client.as_str());
+            if id.kind == ExtensionType::Plugin
+                && let Some(folder) = &id.folder
+            {
+                element(&mut out, "folder", folder);
+            }
+            element(&mut out, "version", rel.version.as_str());
+            if let Some(url) = &ext.info_url {
+                let _ = writeln!(
+                    out,
+                    "    <infourl title=\"{}\">{}</infourl>",
+                    escape_attr(&ext.name),
+                    escape_text(url.trim())
+                );
+            }
+            let _ = writeln!(
+                out,
+                "    <downloads>\n      <downloadurl type=\"full\" format=\"zip\">{}</downloadurl>\n    </downloads>",
+                escape_text(rel.download_url.trim())
+            );
+            element(&mut out, "sha256", &rel.sha256.to_ascii_lowercase());
+            element(&mut out, "sha512", &rel.sha512.to_ascii_lowercase());
+            let _ = writeln!(
+                out,
+                "    <tags>\n      <tag>{}</tag>\n    </tags>",
+                rel.stability.as_str()
+            );
+            // Joomla 3 has no changelog column, and its database check always fails (A.6).
+            if major >= 4 {
+                if let Some(url) = changelog_url {
+                    element(&mut out, "changelogurl", url);
+                }
+                if let Some(dbs) = &rel.supported_databases {
+                    out.push_str("    <supported_databases");
+                    for (db, min) in &dbs.0 {
+                        let _ = write!(out, " {db}=\"{}\"", escape_attr(min));
+                    }
+                    out.push_str("/>\n");
+                }
+            }
+            if let Some(php) = &rel.php_minimum {
+                element(&mut out, "php_minimum", php);
+            }
+            let _ = writeln!(
+                out,
+                "    <targetplatform name=\"joomla\" version=\"{}\"/>",
+                escape_attr(&regex)
+            );
+            out.push_str("  </update>\n");
+        }
+    }
+    out.push_str("</updates>\n");
+    out
+}
+
+/// One `<extension>` of a collection feed: the newest stable release for one Joomla major.
+#[derive(Clone, Debug)]
+pub struct CollectionEntry {
+    pub identity: Identity,
+    pub name: String,
+    pub version: Version,
+    pub target_regex: String,
+    pub details_url: String,
+    pub info_url: Option<String>,
+}
+
+/// The collection feed: points at per-extension feeds; never nests collections (A.4, A.8.7).
+pub fn render_collection(name: &str, entries: &[CollectionEntry]) -> String {
+    let mut out = String::with_capacity(128 + entries.len() * 300);
+    let _ = writeln!(
+        out,
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<extensionset name=\"{}\" description=\"{}\">",
+        escape_attr(name),
+        escape_attr(name)
+    );
+    for e in entries {
+        let id = &e.identity;
+        let _ = write!(
+            out,
+            "  <extension name=\"{}\" element=\"{}\" type=\"{}\" client=\"{}\"",
+            escape_attr(&truncate(&e.name, MAX_FEED_NAME)),
+            escape_attr(&id.element),
+            id.kind.as_str(),
+            id.client.as_str()
+        );
+        if let Some(folder) = &id.folder {
+            let _ = write!(out, " folder=\"{}\"", escape_attr(folder));
+        }
+        let _ = write!(
+            out,
+            " version=\"{}\" targetplatform=\"joomla\" targetplatformversion=\"{}\" detailsurl=\"{}\"",
+            escape_attr(e.version.as_str()),
+            escape_attr(&e.target_regex),
+            escape_attr(&e.details_url)
+        );
+        if let Some(url) = &e.info_url {
+            let _ = write!(out, " infourl=\"{}\"", escape_attr(url));
+        }
+        out.push_str("/>\n");
+    }
+    out.push_str("</extensionset>\n");
+    out
+}
+
+/// Changelog categories Joomla 4+ renders, in its order.
+const CHANGELOG_SECTIONS: [(&str, &[&str]); 7] = [
+    ("security", &["security"]),
+    ("fix", &["fix", "fixed", "fixes", "bug fixes", "bugfixes"]),
+    ("addition", &["addition", "additions", "added", "new", "features"]),
+    ("change", &["change", "changes", "changed", "improved"]),
+    ("remove", &["remove", "removed", "removals", "deprecated"]),
+    ("language", &["language", "languages", "translations"]),
+    ("note", &["note", "notes"]),
+];
+
+/// Splits release notes into Joomla changelog sections.
+///
+/// Notes are plain text: a line that is a heading (`## Fixed`, `Security:`) switches section, any
+/// other non-empty line (a leading `-` or `*` is dropped) is an item; items before any heading are
+/// notes.
+pub fn changelog_sections(notes: &str) -> Vec<(&'static str, Vec<String>)> {
+    let mut sections: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let note_index = CHANGELOG_SECTIONS.len() - 1;
+    let mut current = note_index;
+    for line in notes.lines() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let heading = line
+            .trim_start_matches('#')
+            .trim()
+            .trim_end_matches(':')
+            .trim()
+            .to_ascii_lowercase();
+        let is_heading_shape = line.starts_with('#') || line.ends_with(':');
+        if is_heading_shape
+            && let Some(i) = CHANGELOG_SECTIONS
+                .iter()
+                .position(|(_, words)| words.contains(&heading.as_str()))
+        {
+            current = i;
+            continue;
+        }
+        let item = line
+            .strip_prefix("- ")
+            .or_else(|| line.strip_prefix("* "))
+            .unwrap_or(line)
+            .trim();
+        if !item.is_empty() {
+            sections.entry(current).or_default().push(item.to_string());
+        }
+    }
+    sections
+        .into_iter()
+        .map(|(i, items)| (CHANGELOG_SECTIONS[i].0, items))
+        .collect()
+}
+
+/// The changelog feed, one `<changelog>` per published release with notes, newest first.
+pub fn render_changelog(ext: &FeedExtension, releases: &[FeedRelease]) -> String {
+    let mut sorted: Vec<&FeedRelease> = releases.iter().collect();
+    sorted.sort_by(|a, b| b.version.cmp(&a.version));
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<changelogs>\n");
+    for rel in sorted {
+        out.push_str("  <changelog>\n");
+        element(&mut out, "element", &ext.identity.element);
+        element(&mut out, "type", ext.identity.kind.as_str());
+        element(&mut out, "version", rel.version.as_str());
+        for (section, items) in changelog_sections(rel.notes.as_deref().unwrap_or_default()) {
+            let _ = writeln!(out, "    <{section}>");
+            for item in items {
+                let _ = writeln!(out, "      <item>{}</item>", escape_text(&item));
+            }
+            let _ = writeln!(out, "    </{section}>");
+        }
+        out.push_str("  </changelog>\n");
+    }
+    out.push_str("</changelogs>\n");
+    out
+}
+
+fn element(out: &mut String, name: &str, value: &str) {
+    let _ = writeln!(out, "    <{name}>{}</{name}>", escape_text(value.trim()));
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.trim().chars().take(max).collect()
+}
+
+/// Characters XML 1.0 forbids outright are dropped; they can only come from pasted notes.
+fn xml_char_allowed(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
+}
+
+pub fn escape_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars().filter(|&c| xml_char_allowed(c)) {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn escape_attr(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars().filter(|&c| xml_char_allowed(c)) {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' => out.push_str("&#9;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extension::{Client, ExtensionType};
+
+    fn plugin() -> FeedExtension {
+        FeedExtension {
+            identity: Identity::new("foo", ExtensionType::Plugin, Client::Site, Some("system"))
+                .unwrap(),
+            name: "System - Foo & Bar".into(),
+            description: None,
+            info_url: Some("https://example.com/foo".into()),
+        }
+    }
+
+    fn release(v: &str, targets: &str) -> FeedRelease {
+        let version = Version::parse(v).unwrap();
+        FeedRelease {
+            stability: version.implied_stability(),
+            version,
+            targets: targets.parse().unwrap(),
+            php_minimum: Some("8.1".into()),
+            supported_databases: Some("mysql=8.0,mariadb=10.4,postgresql=12".parse().unwrap()),
+            download_url: format!("https://example.com/download/plg_system_foo/{v}/x.zip"),
+            sha256: "AB".repeat(32),
+            sha512: "cd".repeat(64),
+            notes: Some("- first\n## Fixed\n- a <bug>\nSecurity:\n* XSS".into()),
+        }
+    }
+
+    #[test]
+    fn one_update_per_release_and_major_newest_first() {
+        let xml = render_extension_feed(
+            &plugin(),
+            &[release("1.0.0", "3.10,4"), release("1.1.0-beta1", "5,6")],
+            Some("https://example.com/changelogs/plg_system_foo.xml"),
+        );
+        let versions: Vec<&str> = xml
+            .match_indices("<version>")
+            .map(|(i, _)| &xml[i + 9..i + 9 + xml[i + 9..].find('<').unwrap()])
+            .collect();
+        assert_eq!(versions, ["1.1.0-beta1", "1.1.0-beta1", "1.0.0", "1.0.0"]);
+        assert_eq!(xml.matches("<targetplatform ").count(), 4);
+        assert!(xml.contains(r#"<targetplatform name="joomla" version="3\.10\.[0-9]+"/>"#));
+        assert!(xml.contains("<tag>beta</tag>"));
+        assert!(xml.contains("<folder>system</folder>"));
+        assert!(xml.contains("<client>site</client>"));
+        assert!(xml.contains("<sha256>abababab"));
+        assert!(xml.contains("<name>System - Foo &amp; Bar</name>"));
+        // Three blocks are J4+, one is J3: only those three get the database check.
+        assert_eq!(xml.matches("<supported_databases ").count(), 3);
+    }
+
+    #[test]
+    fn changelog_sections_are_parsed() {
+        let s = changelog_sections("- first\n## Fixed\n- a <bug>\nSecurity:\n* XSS\n\n");
+        assert_eq!(
+            s,
+            vec![
+                ("security", vec!["XSS".to_string()]),
+                ("fix", vec!["a <bug>".to_string()]),
+                ("note", vec!["first".to_string()]),
+            ]
+        );
+        let xml = render_changelog(&plugin(), &[release("1.0.0", "5")]);
+        assert!(xml.contains("<item>a &lt;bug&gt;</item>"));
+        assert!(xml.contains("<element>foo</element>"));
+    }
+
+    #[test]
+    fn field_validation() {
+        assert!(parse_php_minimum("8.1").is_ok());
+        assert!(parse_php_minimum("8.1 ").is_ok());
+        assert!(parse_php_minimum("8.x").is_err());
+        assert!(parse_php_minimum("8 .1").is_err());
+        assert!("mysql=8.0,oracle=1".parse::<SupportedDatabases>().is_err());
+        assert!("mysql".parse::<SupportedDatabases>().is_err());
+        assert_eq!(
+            "MySQL=8.0, mariadb=10.4"
+                .parse::<SupportedDatabases>()
+                .unwrap()
+                .to_string(),
+            "mariadb=10.4,mysql=8.0"
+        );
+    }
+
+    #[test]
+    fn escaping_drops_forbidden_chars() {
+        assert_eq!(escape_text("a\u{0}b&c"), "ab&amp;c");
+        assert_eq!(escape_attr("a\"b\nc"), "a&quot;b&#10;c");
+    }
+}

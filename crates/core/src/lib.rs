@@ -1,0 +1,13 @@
+//! depot's domain, free of I/O, async, HTTP and SQL: Joomla versions and their order, extension
+//! identities, Joomla targets, package (zip + manifest) inspection and feed rendering.
+
+pub mod extension;
+pub mod feed;
+pub mod package;
+pub mod targets;
+pub mod useragent;
+pub mod version;
+
+pub use extension::{Client, ExtensionType, Identity, IdentityError};
+pub use targets::{Targets, TargetsError};
+pub use version::{Stability, Version, VersionError};

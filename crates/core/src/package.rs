@@ -1,0 +1,534 @@
+//! Reading an uploaded package: is it a sound zip, and which extension and version does its
+//! Joomla manifest describe?
+//!
+//! The manifest is found the way Joomla's installer finds it: an `*.xml` file at the top of the
+//! archive (or inside a single top-level folder, which Joomla descends into) whose root element is
+//! `<extension>`. Every entry is also decompressed once, into nothing, so that a corrupt entry, a
+//! path that escapes the archive or a zip bomb is refused before a single site downloads it.
+
+use std::io::{self, Read, Seek};
+
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+
+use crate::extension::{ExtensionType, Identity, IdentityError, default_client};
+use crate::version::{Version, VersionError};
+
+/// Caps that keep a hostile archive from costing more than a legitimate one.
+#[derive(Clone, Debug)]
+pub struct PackageLimits {
+    pub max_entries: usize,
+    pub max_unpacked_bytes: u64,
+    /// Unpacked size over compressed size, for the archive as a whole.
+    pub max_ratio: u64,
+    pub max_manifest_bytes: u64,
+}
+
+impl Default for PackageLimits {
+    fn default() -> Self {
+        PackageLimits {
+            max_entries: 20_000,
+            max_unpacked_bytes: 2 << 30,
+            max_ratio: 200,
+            max_manifest_bytes: 1 << 20,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("the upload is not a zip archive ({0})")]
+    NotAZip(String),
+    #[error(
+        "no Joomla manifest found: expected an XML file whose root is <extension> at the top of the zip or inside its single top-level folder"
+    )]
+    NoManifest,
+    #[error("more than one Joomla manifest found: {0}")]
+    MultipleManifests(String),
+    #[error("the manifest {path} is not well-formed XML: {detail}")]
+    MalformedManifest { path: String, detail: String },
+    #[error("the manifest {path} has no {field}")]
+    MissingField { path: String, field: &'static str },
+    #[error("the manifest {path}: {source}")]
+    BadIdentity {
+        path: String,
+        #[source]
+        source: IdentityError,
+    },
+    #[error("the manifest {path}: {source}")]
+    BadVersion {
+        path: String,
+        #[source]
+        source: VersionError,
+    },
+    #[error("the zip holds an unsafe path {0:?} (absolute, or escaping the archive with ..)")]
+    UnsafePath(String),
+    #[error("the zip holds more than {0} entries")]
+    TooManyEntries(usize),
+    #[error("the zip expands to more than {0} bytes")]
+    TooLarge(u64),
+    #[error("the zip expands more than {0} times its size (a zip bomb?)")]
+    RatioExceeded(u64),
+    #[error("the zip entry {name} is corrupt: {detail}")]
+    CorruptEntry { name: String, detail: String },
+}
+
+impl PackageError {
+    /// A stable machine-readable code for API clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PackageError::NotAZip(_) => "not_a_zip",
+            PackageError::NoManifest => "no_manifest",
+            PackageError::MultipleManifests(_) => "multiple_manifests",
+            PackageError::MalformedManifest { .. } => "malformed_manifest",
+            PackageError::MissingField { .. } => "manifest_missing_field",
+            PackageError::BadIdentity { .. } => "manifest_bad_identity",
+            PackageError::BadVersion { .. } => "manifest_bad_version",
+            PackageError::UnsafePath(_) => "unsafe_path",
+            PackageError::TooManyEntries(_) => "too_many_entries",
+            PackageError::TooLarge(_) => "unpacked_too_large",
+            PackageError::RatioExceeded(_) => "zip_bomb",
+            PackageError::CorruptEntry { .. } => "corrupt_entry",
+        }
+    }
+}
+
+/// What the manifest of a package says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Manifest {
+    /// Path of the manifest inside the zip.
+    pub path: String,
+    pub identity: Identity,
+    pub version: Version,
+    /// The manifest's `<name>` (may be a language key such as `COM_FOO`).
+    pub name: String,
+}
+
+/// Inspects a whole package: structure, safety, then the manifest.
+pub fn inspect<R: Read + Seek>(reader: R, limits: &PackageLimits) -> Result<Manifest, PackageError> {
+    let mut archive =
+        zip::ZipArchive::new(reader).map_err(|e| PackageError::NotAZip(e.to_string()))?;
+    if archive.len() > limits.max_entries {
+        return Err(PackageError::TooManyEntries(limits.max_entries));
+    }
+    let names = check_entries(&mut archive, limits)?;
+    let root = single_top_folder(&names);
+    let mut found: Vec<Manifest> = Vec::new();
+    let mut first_malformed: Option<PackageError> = None;
+    for (index, name) in names.iter().enumerate() {
+        let Some(rel) = name.strip_prefix(root.as_str()) else {
+            continue;
+        };
+        if rel.contains('/') || !rel.to_ascii_lowercase().ends_with(".xml") {
+            continue;
+        }
+        let mut file = archive
+            .by_index(index)
+            .map_err(|e| corrupt(name, e.to_string()))?;
+        let mut text = String::new();
+        (&mut file)
+            .take(limits.max_manifest_bytes)
+            .read_to_string(&mut text)
+            .map_err(|e| PackageError::MalformedManifest {
+                path: name.clone(),
+                detail: e.to_string(),
+            })?;
+        match read_manifest(name, &text) {
+            Ok(Some(m)) => found.push(m),
+            Ok(None) => {}
+            Err(e @ PackageError::MalformedManifest { .. }) => {
+                first_malformed.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    match found.len() {
+        0 => Err(first_malformed.unwrap_or(PackageError::NoManifest)),
+        1 => Ok(found.remove(0)),
+        _ => Err(PackageError::MultipleManifests(
+            found
+                .iter()
+                .map(|m| m.path.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        )),
+    }
+}
+
+fn corrupt(name: &str, detail: String) -> PackageError {
+    PackageError::CorruptEntry {
+        name: name.to_string(),
+        detail,
+    }
+}
+
+/// Decompresses every entry into nothing, enforcing the caps on what it *actually* produces (the
+/// sizes a zip declares can lie). Returns the entry names in archive order.
+fn check_entries<R: Read + Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    limits: &PackageLimits,
+) -> Result<Vec<String>, PackageError> {
+    let mut names = Vec::with_capacity(archive.len());
+    let mut unpacked: u64 = 0;
+    let mut packed: u64 = 0;
+    for i in 0..archive.len() {
+        let mut file = archive
+            .by_index(i)
+            .map_err(|e| corrupt(&format!("#{i}"), e.to_string()))?;
+        let name = file
+            .name()
+            .map_err(|e| corrupt(&format!("#{i}"), e.to_string()))?
+            .into_owned();
+        if file.enclosed_name().is_none() || name.contains('\\') {
+            return Err(PackageError::UnsafePath(name));
+        }
+        packed += file.compressed_size();
+        let budget = limits.max_unpacked_bytes - unpacked;
+        let n = io::copy(&mut (&mut file).take(budget + 1), &mut io::sink())
+            .map_err(|e| corrupt(&name, e.to_string()))?;
+        unpacked += n;
+        if unpacked > limits.max_unpacked_bytes {
+            return Err(PackageError::TooLarge(limits.max_unpacked_bytes));
+        }
+        names.push(name);
+    }
+    // Small archives compress text well; only judge the ratio once there is something to judge.
+    if unpacked > 1 << 20 && unpacked / packed.max(1) > limits.max_ratio {
+        return Err(PackageError::RatioExceeded(limits.max_ratio));
+    }
+    Ok(names)
+}
+
+/// `"folder/"` when every entry lives under one top-level folder (Joomla descends into it), else
+/// `""`.
+fn single_top_folder(names: &[String]) -> String {
+    let mut top: Option<&str> = None;
+    for name in names {
+        match name.split_once('/') {
+            Some((dir, _)) if top.is_none_or(|t| t == dir) => top = Some(dir),
+            _ => return String::new(),
+        }
+    }
+    top.map(|t| format!("{t}/")).unwrap_or_default()
+}
+
+/// Fields collected from one manifest document.
+#[derive(Default)]
+struct RawManifest {
+    kind: Option<String>,
+    client: Option<String>,
+    group: Option<String>,
+    name: String,
+    version: String,
+    element: String,
+    packagename: String,
+    libraryname: String,
+    tag: String,
+    /// `plugin="…"` / `module="…"` attributes of `<files>` children.
+    files_plugin: Option<String>,
+    files_module: Option<String>,
+}
+
+/// Parses one XML file. `Ok(None)` when it is well-formed but not a manifest (e.g. `config.xml`).
+pub fn read_manifest(path: &str, xml: &str) -> Result<Option<Manifest>, PackageError> {
+    let malformed = |detail: String| PackageError::MalformedManifest {
+        path: path.to_string(),
+        detail,
+    };
+    let mut reader = Reader::from_str(xml);
+    let mut raw = RawManifest::default();
+    // Element names from the root down to the current element.
+    let mut stack: Vec<String> = Vec::new();
+    let mut is_manifest = false;
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|e| malformed(format!("{e} at byte {}", reader.buffer_position())))?;
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let name = e.name().as_ref().to_string();
+                if stack.is_empty() {
+                    if name != "extension" {
+                        return Ok(None);
+                    }
+                    is_manifest = true;
+                    raw.kind = attr(e, "type").map_err(&malformed)?;
+                    raw.client = attr(e, "client").map_err(&malformed)?;
+                    raw.group = attr(e, "group").map_err(&malformed)?;
+                } else if stack.len() == 2 && stack[1] == "files" {
+                    if let Some(p) = attr(e, "plugin").map_err(&malformed)? {
+                        raw.files_plugin.get_or_insert(p);
+                    }
+                    if let Some(m) = attr(e, "module").map_err(&malformed)? {
+                        raw.files_module.get_or_insert(m);
+                    }
+                }
+                if matches!(event, Event::Start(_)) {
+                    stack.push(name);
+                }
+            }
+            Event::End(_) => {
+                stack.pop();
+            }
+            Event::Text(t) => {
+                if let Some(field) = text_field(&mut raw, &stack) {
+                    field.push_str(&t.xml10_content());
+                }
+            }
+            Event::CData(t) => {
+                if let Some(field) = text_field(&mut raw, &stack) {
+                    field.push_str(&t.xml10_content());
+                }
+            }
+            Event::GeneralRef(r) => {
+                let resolved = match r.resolve_char_ref() {
+                    Ok(Some(c)) => c.to_string(),
+                    Ok(None) => match &*r {
+                        "amp" => "&".into(),
+                        "lt" => "<".into(),
+                        "gt" => ">".into(),
+                        "quot" => "\"".into(),
+                        "apos" => "'".into(),
+                        other => return Err(malformed(format!("unknown entity &{other};"))),
+                    },
+                    Err(e) => return Err(malformed(e.to_string())),
+                };
+                if let Some(field) = text_field(&mut raw, &stack) {
+                    field.push_str(&resolved);
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if !is_manifest {
+        return Ok(None);
+    }
+    if !stack.is_empty() {
+        return Err(malformed(format!("<{}> is never closed", stack.join("><"))));
+    }
+    build(path, raw).map(Some)
+}
+
+fn attr(e: &BytesStart<'_>, key: &str) -> Result<Option<String>, String> {
+    match e.try_get_attribute(key) {
+        Ok(Some(a)) => a
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map(|v| Some(v.trim().to_string()))
+            .map_err(|e| e.to_string()),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The field a text event belongs to: only direct children of the root are read.
+fn text_field<'a>(raw: &'a mut RawManifest, stack: &[String]) -> Option<&'a mut String> {
+    if stack.len() != 2 {
+        return None;
+    }
+    Some(match stack[1].as_str() {
+        "name" => &mut raw.name,
+        "version" => &mut raw.version,
+        "element" => &mut raw.element,
+        "packagename" => &mut raw.packagename,
+        "libraryname" => &mut raw.libraryname,
+        "tag" => &mut raw.tag,
+        _ => return None,
+    })
+}
+
+/// Joomla's `cmd` input filter, lower-cased: what the installer does to names it derives.
+fn cmd_filter(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        .collect::<String>()
+        .trim_start_matches('.')
+        .to_ascii_lowercase()
+}
+
+fn build(path: &str, raw: RawManifest) -> Result<Manifest, PackageError> {
+    let missing = |field| PackageError::MissingField {
+        path: path.to_string(),
+        field,
+    };
+    let bad_identity = |source| PackageError::BadIdentity {
+        path: path.to_string(),
+        source,
+    };
+    let kind: ExtensionType = raw
+        .kind
+        .as_deref()
+        .ok_or_else(|| missing("type attribute on <extension>"))?
+        .parse()
+        .map_err(bad_identity)?;
+    let name = raw.name.trim().to_string();
+    let explicit = raw.element.trim();
+    let element = match kind {
+        ExtensionType::Component if explicit.is_empty() => {
+            if name.is_empty() {
+                return Err(missing("<name>"));
+            }
+            cmd_filter(&name)
+        }
+        ExtensionType::Module if explicit.is_empty() => raw
+            .files_module
+            .clone()
+            .ok_or_else(|| missing("module element (<element> or module=\"…\" in <files>)"))?,
+        ExtensionType::Plugin if explicit.is_empty() => raw
+            .files_plugin
+            .clone()
+            .ok_or_else(|| missing("plugin element (<element> or plugin=\"…\" in <files>)"))?,
+        ExtensionType::Package => {
+            let p = raw.packagename.trim();
+            if p.is_empty() {
+                return Err(missing("<packagename>"));
+            }
+            format!("pkg_{}", p.trim_start_matches("pkg_"))
+        }
+        ExtensionType::Library => {
+            let l = raw.libraryname.trim();
+            if l.is_empty() {
+                return Err(missing("<libraryname>"));
+            }
+            l.to_string()
+        }
+        ExtensionType::Language => {
+            let t = raw.tag.trim();
+            if t.is_empty() {
+                return Err(missing("<tag>"));
+            }
+            t.to_string()
+        }
+        ExtensionType::Template if explicit.is_empty() => {
+            if name.is_empty() {
+                return Err(missing("<name>"));
+            }
+            cmd_filter(&name.replace(' ', "_"))
+        }
+        ExtensionType::File if explicit.is_empty() => {
+            let base = path.rsplit('/').next().unwrap_or(path);
+            base[..base.len() - 4].to_string()
+        }
+        _ => explicit.to_string(),
+    };
+    let client = match (kind, raw.client.as_deref()) {
+        (ExtensionType::Module | ExtensionType::Template | ExtensionType::Language, Some(c)) => {
+            c.parse().map_err(bad_identity)?
+        }
+        _ => default_client(kind),
+    };
+    let identity = Identity::new(&element, kind, client, raw.group.as_deref())
+        .map_err(bad_identity)?;
+    let version = Version::parse(&raw.version).map_err(|source| {
+        if raw.version.trim().is_empty() {
+            missing("<version>")
+        } else {
+            PackageError::BadVersion {
+                path: path.to_string(),
+                source,
+            }
+        }
+    })?;
+    Ok(Manifest {
+        path: path.to_string(),
+        version,
+        name: if name.is_empty() {
+            identity.full_name.clone()
+        } else {
+            name
+        },
+        identity,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(xml: &str) -> Manifest {
+        read_manifest("x.xml", xml).unwrap().unwrap()
+    }
+
+    #[test]
+    fn reads_each_extension_type() {
+        let m = manifest(
+            r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>COM_FOO</name><version>1.2.0</version></extension>"#,
+        );
+        assert_eq!(m.identity.full_name, "com_foo");
+        assert_eq!(m.identity.client, Client::Administrator);
+        assert_eq!(m.version.as_str(), "1.2.0");
+
+        let m = manifest(
+            r#"<extension type="plugin" group="system"><name>PLG_SYSTEM_FOO</name><version>2.0.0-beta1</version>
+               <files><folder plugin="foo">services</folder><folder>src</folder></files></extension>"#,
+        );
+        assert_eq!(m.identity.full_name, "plg_system_foo");
+        assert_eq!(m.identity.element, "foo");
+        assert_eq!(m.identity.folder.as_deref(), Some("system"));
+        assert_eq!(m.identity.client, Client::Site);
+
+        let m = manifest(
+            r#"<extension type="module" client="administrator"><name>Foo</name><version>1.0.0</version>
+               <files><filename module="mod_foo">mod_foo.php</filename></files></extension>"#,
+        );
+        assert_eq!(m.identity.full_name, "mod_foo");
+        assert_eq!(m.identity.client, Client::Administrator);
+
+        let m = manifest(
+            r#"<extension type="package"><name>Foo &amp; Bar</name><packagename>foo</packagename><version>1.0.0</version></extension>"#,
+        );
+        assert_eq!(m.identity.full_name, "pkg_foo");
+        assert_eq!(m.identity.element, "pkg_foo");
+        assert_eq!(m.name, "Foo & Bar");
+
+        let m = manifest(
+            r#"<extension type="library"><name><![CDATA[Foo Lib]]></name><libraryname>foo</libraryname><version>1.0</version></extension>"#,
+        );
+        assert_eq!(m.identity.full_name, "lib_foo");
+        assert_eq!(m.name, "Foo Lib");
+    }
+
+    #[test]
+    fn non_manifests_are_skipped_and_broken_ones_named() {
+        assert!(
+            read_manifest("config.xml", "<config><fieldset/></config>")
+                .unwrap()
+                .is_none()
+        );
+        let e = read_manifest("foo.xml", "<extension type=\"component\"><name>x</name>").unwrap_err();
+        assert_eq!(e.code(), "malformed_manifest");
+        let e = read_manifest(
+            "foo.xml",
+            "<extension type=\"component\"><name>x</name><version>v1.0</version></extension>",
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "manifest_bad_version");
+        let e = read_manifest(
+            "foo.xml",
+            "<extension type=\"component\"><name>x</name></extension>",
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "manifest_missing_field");
+        let e = read_manifest(
+            "foo.xml",
+            "<extension type=\"widget\"><name>x</name></extension>",
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "manifest_bad_identity");
+    }
+
+    #[test]
+    fn entity_tricks_do_not_expand() {
+        let xml = r#"<!DOCTYPE extension [<!ENTITY a "aaaaaaaaaa">]><extension type="component"><name>&a;</name><version>1.0.0</version></extension>"#;
+        let e = read_manifest("x.xml", xml).unwrap_err();
+        assert_eq!(e.code(), "malformed_manifest");
+    }
+
+    #[test]
+    fn top_folder_detection() {
+        let n = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(single_top_folder(&n(&["a/x.xml", "a/b/c.php"])), "a/");
+        assert_eq!(single_top_folder(&n(&["a/x.xml", "x.xml"])), "");
+        assert_eq!(single_top_folder(&n(&["a/x.xml", "b/x.xml"])), "");
+    }
+}

@@ -1,0 +1,63 @@
+use depot_core::package::PackageError;
+use depot_storage::StorageError;
+use depot_store::StoreError;
+
+/// Everything a use case can refuse or fail with. The web layer maps each variant to a status and
+/// a JSON body; nothing here knows about HTTP.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Input that is malformed on its face (a bad version in a URL, a bad target list).
+    #[error("{detail}")]
+    Invalid { code: &'static str, detail: String },
+    /// A package whose content is unacceptable (not a zip, no manifest, a bomb, …).
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    /// A package whose manifest contradicts the URL it was uploaded to.
+    #[error("{0}")]
+    Mismatch(String),
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the upload exceeds the limit of {0} bytes")]
+    TooLarge(u64),
+    #[error("missing or unknown API token")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the upload was interrupted: {0}")]
+    UploadAborted(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl ServiceError {
+    pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
+        ServiceError::Invalid {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    /// A stable code for API clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::Invalid { code, .. } => code,
+            ServiceError::Package(e) => e.code(),
+            ServiceError::Mismatch(_) => "manifest_mismatch",
+            ServiceError::NotFound { .. } => "not_found",
+            ServiceError::Conflict(_) => "conflict",
+            ServiceError::TooLarge(_) => "too_large",
+            ServiceError::Unauthenticated => "unauthenticated",
+            ServiceError::Forbidden(_) => "forbidden",
+            ServiceError::UploadAborted(_) => "upload_aborted",
+            ServiceError::Store(_) | ServiceError::Storage(_) | ServiceError::Io(_) => "internal",
+        }
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;

@@ -1,0 +1,133 @@
+//! Recording downloads and feed requests off the request path.
+//!
+//! Handlers hand events to an in-memory queue and move on; one writer task drains it into the
+//! database in batches (every second, or as soon as a batch is full). A failed write keeps the
+//! batch and retries, and `flush` (called at shutdown) writes out everything still queued.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use depot_store::{DownloadEvent, FeedCheck, Store};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+const BATCH: usize = 500;
+const QUEUE: usize = 100_000;
+/// Events kept while the database refuses writes, before the oldest are dropped.
+const MAX_BACKLOG: usize = 1_000_000;
+
+enum Msg {
+    Download(DownloadEvent),
+    Flush(oneshot::Sender<()>),
+}
+
+type FeedCounts = Arc<Mutex<HashMap<(i64, String, String), i64>>>;
+
+#[derive(Clone)]
+pub struct EventRecorder {
+    tx: mpsc::Sender<Msg>,
+    feed_counts: FeedCounts,
+}
+
+impl EventRecorder {
+    pub(crate) fn start(store: Store) -> (Self, JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let feed_counts: FeedCounts = Arc::default();
+        let writer = tokio::spawn(write_loop(store, rx, feed_counts.clone()));
+        (EventRecorder { tx, feed_counts }, writer)
+    }
+
+    /// Queues a download event. Never blocks a request: if the queue is full the event is
+    /// dropped and logged.
+    pub fn download(&self, event: DownloadEvent) {
+        if self.tx.try_send(Msg::Download(event)).is_err() {
+            tracing::warn!("download event queue full; event dropped");
+        }
+    }
+
+    /// Counts one feed request for an extension from a site running `joomla_version`.
+    pub fn feed_check(&self, extension_id: i64, joomla_version: Option<String>) {
+        let day = time::OffsetDateTime::now_utc().date().to_string();
+        let key = (
+            extension_id,
+            joomla_version.unwrap_or_else(|| "unknown".into()),
+            day,
+        );
+        *self
+            .feed_counts
+            .lock()
+            .expect("feed counts")
+            .entry(key)
+            .or_default() += 1;
+    }
+
+    /// Writes out everything recorded so far.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Msg::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+async fn write_loop(store: Store, mut rx: mpsc::Receiver<Msg>, feed_counts: FeedCounts) {
+    let mut pending: Vec<DownloadEvent> = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            msg = rx.recv() => match msg {
+                Some(Msg::Download(e)) => {
+                    pending.push(e);
+                    if pending.len() >= BATCH {
+                        write(&store, &mut pending, &feed_counts).await;
+                    }
+                }
+                Some(Msg::Flush(done)) => {
+                    write(&store, &mut pending, &feed_counts).await;
+                    let _ = done.send(());
+                }
+                None => {
+                    write(&store, &mut pending, &feed_counts).await;
+                    return;
+                }
+            },
+            _ = tick.tick() => write(&store, &mut pending, &feed_counts).await,
+        }
+    }
+}
+
+async fn write(store: &Store, pending: &mut Vec<DownloadEvent>, feed_counts: &FeedCounts) {
+    if !pending.is_empty() {
+        match store.insert_download_events(pending).await {
+            Ok(()) => pending.clear(),
+            Err(e) => {
+                tracing::error!(error = %e, queued = pending.len(), "could not write download events; will retry");
+                if pending.len() > MAX_BACKLOG {
+                    let excess = pending.len() - MAX_BACKLOG;
+                    pending.drain(..excess);
+                    tracing::error!(dropped = excess, "download event backlog full; oldest dropped");
+                }
+            }
+        }
+    }
+    let counts: Vec<FeedCheck> = std::mem::take(&mut *feed_counts.lock().expect("feed counts"))
+        .into_iter()
+        .map(|((extension_id, joomla_version, day), checks)| FeedCheck {
+            extension_id,
+            joomla_version,
+            day,
+            checks,
+        })
+        .collect();
+    if !counts.is_empty()
+        && let Err(e) = store.add_feed_checks(&counts).await
+    {
+        tracing::error!(error = %e, "could not write feed counts; will retry");
+        let mut map = feed_counts.lock().expect("feed counts");
+        for c in counts {
+            *map.entry((c.extension_id, c.joomla_version, c.day)).or_default() += c.checks;
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! Feeds, rendered once per catalogue change and served from memory.
+//!
+//! A cache hit does no database work. Every catalogue write bumps a generation number in the
+//! database; this instance clears its cache at once after its own writes, and a poller notices
+//! other instances' writes within `Settings::catalogue_poll`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::RwLock;
+
+use bytes::Bytes;
+use depot_core::feed::{
+    self, CollectionEntry, FeedExtension, FeedRelease, SupportedDatabases,
+};
+use depot_core::{Client, ExtensionType, Identity, Stability, Targets, Version};
+use depot_store::{ExtensionRow, ReleaseRow};
+
+use crate::{Depot, ServiceError, ServiceResult};
+
+/// A feed ready to send.
+#[derive(Debug)]
+pub struct RenderedFeed {
+    pub body: Bytes,
+    /// A strong validator, quoted.
+    pub etag: String,
+    /// Milliseconds since the epoch of the newest change the feed shows.
+    pub last_modified_ms: i64,
+}
+
+impl RenderedFeed {
+    fn new(body: String, last_modified_ms: i64) -> Self {
+        let hash = blake3::hash(body.as_bytes());
+        RenderedFeed {
+            etag: format!("\"{}\"", &hash.to_hex()[..32]),
+            body: Bytes::from(body),
+            last_modified_ms,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum FeedKey {
+    Extension(String),
+    Changelog(String),
+    Collection,
+}
+
+/// Unknown names are cached too (as `None`) so that probing costs no database work, but only
+/// up to this many entries, so that probing cannot grow memory without bound.
+const MAX_ENTRIES: usize = 20_000;
+
+pub(crate) struct FeedCache {
+    entries: RwLock<HashMap<FeedKey, Option<Arc<RenderedFeed>>>>,
+    /// Bumped on every invalidation; a render that started before one is not cached.
+    epoch: AtomicU64,
+    /// The last catalogue generation seen in the database.
+    generation: AtomicI64,
+}
+
+impl FeedCache {
+    pub(crate) fn new(generation: i64) -> Self {
+        FeedCache {
+            entries: RwLock::new(HashMap::new()),
+            epoch: AtomicU64::new(0),
+            generation: AtomicI64::new(generation),
+        }
+    }
+
+    fn get(&self, key: &FeedKey) -> Option<Option<Arc<RenderedFeed>>> {
+        self.entries.read().expect("feed cache").get(key).cloned()
+    }
+
+    fn insert(&self, key: FeedKey, value: Option<Arc<RenderedFeed>>, epoch: u64) {
+        let mut entries = self.entries.write().expect("feed cache");
+        if self.epoch.load(Ordering::SeqCst) == epoch && entries.len() < MAX_ENTRIES {
+            entries.insert(key, value);
+        }
+    }
+
+    fn clear(&self) {
+        let mut entries = self.entries.write().expect("feed cache");
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        entries.clear();
+    }
+}
+
+/// Watches the catalogue generation so that other instances' changes reach this one's feeds.
+pub(crate) async fn poll_catalogue(depot: Depot) {
+    let mut tick = tokio::time::interval(depot.settings().catalogue_poll);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match depot.store().catalogue_generation().await {
+            Ok(g) => {
+                let cache = &depot.inner.feeds;
+                if cache.generation.swap(g, Ordering::SeqCst) != g {
+                    cache.clear();
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read the catalogue generation"),
+        }
+    }
+}
+
+fn to_identity(row: &ExtensionRow) -> ServiceResult<Identity> {
+    let corrupt = |e: String| {
+        ServiceError::invalid("corrupt_catalogue", format!("extension {}: {e}", row.name))
+    };
+    let kind: ExtensionType = row.ext_type.parse().map_err(|e: depot_core::IdentityError| corrupt(e.to_string()))?;
+    let client: Client = row.client.parse().map_err(|e: depot_core::IdentityError| corrupt(e.to_string()))?;
+    let folder = (!row.folder.is_empty()).then_some(row.folder.as_str());
+    Identity::new(&row.element, kind, client, folder).map_err(|e| corrupt(e.to_string()))
+}
+
+fn to_feed_extension(row: &ExtensionRow) -> ServiceResult<FeedExtension> {
+    Ok(FeedExtension {
+        identity: to_identity(row)?,
+        name: row.title.clone(),
+        description: row.description.clone(),
+        info_url: row.info_url.clone(),
+    })
+}
+
+/// The parts of a stored release a feed needs; a row that no longer parses is skipped with a
+/// warning rather than breaking the whole feed.
+struct ParsedRelease {
+    version: Version,
+    stability: Stability,
+    targets: Targets,
+}
+
+fn parse_release(row: &ReleaseRow) -> Option<ParsedRelease> {
+    let parsed = (|| {
+        Some(ParsedRelease {
+            version: Version::parse(&row.version).ok()?,
+            stability: row.stability.parse().ok()?,
+            targets: row.targets.parse().ok()?,
+        })
+    })();
+    if parsed.is_none() {
+        tracing::warn!(release_id = row.id, "skipping a release whose stored fields do not parse");
+    }
+    parsed
+}
+
+impl Depot {
+    /// Drops every cached feed (after a catalogue change made by this instance).
+    pub fn invalidate_feeds(&self) {
+        self.inner.feeds.clear();
+    }
+
+    async fn cached<F, Fut>(&self, key: FeedKey, render: F) -> ServiceResult<Option<Arc<RenderedFeed>>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = ServiceResult<Option<RenderedFeed>>>,
+    {
+        let cache = &self.inner.feeds;
+        if let Some(hit) = cache.get(&key) {
+            return Ok(hit);
+        }
+        let epoch = cache.epoch.load(Ordering::SeqCst);
+        let rendered = render().await?.map(Arc::new);
+        cache.insert(key, rendered.clone(), epoch);
+        Ok(rendered)
+    }
+
+    /// `/updates/{extension}.xml`; `None` for an unknown extension.
+    pub async fn extension_feed(&self, name: &str) -> ServiceResult<Option<Arc<RenderedFeed>>> {
+        self.cached(FeedKey::Extension(name.to_string()), || async {
+            let Some((ext, releases, last_modified)) = self.feed_input(name).await? else {
+                return Ok(None);
+            };
+            let changelog = self.changelog_url(name);
+            let body = feed::render_extension_feed(&ext, &releases, Some(&changelog));
+            Ok(Some(RenderedFeed::new(body, last_modified)))
+        })
+        .await
+    }
+
+    /// `/changelogs/{extension}.xml`; `None` for an unknown extension.
+    pub async fn changelog_feed(&self, name: &str) -> ServiceResult<Option<Arc<RenderedFeed>>> {
+        self.cached(FeedKey::Changelog(name.to_string()), || async {
+            let Some((ext, releases, last_modified)) = self.feed_input(name).await? else {
+                return Ok(None);
+            };
+            let body = feed::render_changelog(&ext, &releases);
+            Ok(Some(RenderedFeed::new(body, last_modified)))
+        })
+        .await
+    }
+
+    async fn feed_input(
+        &self,
+        name: &str,
+    ) -> ServiceResult<Option<(FeedExtension, Vec<FeedRelease>, i64)>> {
+        let Some(row) = self.store().extension_by_name(name).await? else {
+            return Ok(None);
+        };
+        let ext = to_feed_extension(&row)?;
+        let mut last_modified = row.updated_at;
+        let mut releases = Vec::new();
+        for r in self.store().published_releases(row.id).await? {
+            let Some(p) = parse_release(&r.release) else {
+                continue;
+            };
+            last_modified = last_modified.max(r.release.updated_at);
+            releases.push(FeedRelease {
+                download_url: self.download_url(name, &r.release.version, &r.artifact.filename),
+                version: p.version,
+                stability: p.stability,
+                targets: p.targets,
+                php_minimum: r.release.php_minimum.clone(),
+                supported_databases: r
+                    .release
+                    .supported_databases
+                    .as_deref()
+                    .and_then(|s| s.parse::<SupportedDatabases>().ok()),
+                sha256: r.artifact.sha256,
+                sha512: r.artifact.sha512,
+                notes: r.release.notes,
+            });
+        }
+        Ok(Some((ext, releases, last_modified)))
+    }
+
+    /// `/updates/collection.xml`: for each extension and Joomla major, its newest stable release.
+    pub async fn collection_feed(&self) -> ServiceResult<Arc<RenderedFeed>> {
+        let feed = self
+            .cached(FeedKey::Collection, || async {
+                let extensions = self.store().extensions().await?;
+                let mut by_extension: HashMap<i64, Vec<ParsedRelease>> = HashMap::new();
+                let mut last_modified = 0;
+                for r in self.store().all_published_releases().await? {
+                    last_modified = last_modified.max(r.updated_at);
+                    if let Some(p) = parse_release(&r)
+                        && p.stability == Stability::Stable
+                    {
+                        by_extension.entry(r.extension_id).or_default().push(p);
+                    }
+                }
+                let mut entries = Vec::new();
+                for ext in &extensions {
+                    let Some(releases) = by_extension.get(&ext.id) else {
+                        continue;
+                    };
+                    let identity = to_identity(ext)?;
+                    let mut majors: Vec<u32> =
+                        releases.iter().flat_map(|r| r.targets.majors()).collect();
+                    majors.sort_unstable();
+                    majors.dedup();
+                    for major in majors.into_iter().rev() {
+                        let Some(best) = releases
+                            .iter()
+                            .filter(|r| r.targets.supports_major(major))
+                            .max_by(|a, b| a.version.cmp(&b.version))
+                        else {
+                            continue;
+                        };
+                        entries.push(CollectionEntry {
+                            identity: identity.clone(),
+                            name: ext.title.clone(),
+                            version: best.version.clone(),
+                            target_regex: best.targets.platform_regex(major).unwrap_or_default(),
+                            details_url: self.feed_url(&ext.name),
+                            info_url: ext.info_url.clone(),
+                        });
+                    }
+                }
+                let body = feed::render_collection(&self.settings().collection_name, &entries);
+                Ok(Some(RenderedFeed::new(body, last_modified)))
+            })
+            .await?;
+        feed.ok_or(ServiceError::NotFound { what: "collection" })
+    }
+}

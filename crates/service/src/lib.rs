@@ -1,0 +1,140 @@
+//! depot's use cases, composed from the domain (depot-core), the database (depot-store) and the
+//! package storage (depot-storage): publish a package, render and cache feeds, resolve a download,
+//! record what happened. Handlers call these and map the result; they hold no business rules.
+
+mod downloads;
+mod error;
+mod events;
+mod feeds;
+mod publish;
+mod spool;
+mod tokens;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use depot_core::Targets;
+use depot_core::package::PackageLimits;
+use depot_storage::Storage;
+use depot_store::Store;
+use tokio::task::JoinHandle;
+
+pub use downloads::Download;
+pub use error::{ServiceError, ServiceResult};
+pub use events::EventRecorder;
+pub use feeds::RenderedFeed;
+pub use publish::{PublishOptions, PublishOutcome, PublishedRelease};
+pub use spool::{Spooled, spool};
+pub use tokens::{Principal, Scope, generate_token, hash_token};
+
+/// What the use cases need from the configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The base of every URL depot emits, without a trailing slash.
+    pub public_url: String,
+    pub max_upload_bytes: u64,
+    pub package_limits: PackageLimits,
+    /// Joomla targets of a newly created extension.
+    pub default_targets: Targets,
+    /// The collection feed's name.
+    pub collection_name: String,
+    /// Where uploads are spooled (on the same disk as the data directory).
+    pub temp_dir: PathBuf,
+    /// How often an instance checks the database for catalogue changes made by other instances.
+    pub catalogue_poll: Duration,
+}
+
+#[derive(Clone)]
+pub struct Depot {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    storage: Storage,
+    settings: Settings,
+    feeds: feeds::FeedCache,
+    events: EventRecorder,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Depot {
+    /// Builds the service and starts its background work (event writer, catalogue poller). Must
+    /// be called inside a Tokio runtime.
+    pub async fn start(store: Store, storage: Storage, settings: Settings) -> ServiceResult<Self> {
+        let generation = store.catalogue_generation().await?;
+        let (events, writer) = EventRecorder::start(store.clone());
+        let depot = Depot {
+            inner: Arc::new(Inner {
+                store,
+                storage,
+                feeds: feeds::FeedCache::new(generation),
+                settings,
+                events,
+                tasks: std::sync::Mutex::new(vec![writer]),
+            }),
+        };
+        let poller = tokio::spawn(feeds::poll_catalogue(depot.clone()));
+        depot.inner.tasks.lock().expect("tasks lock").push(poller);
+        Ok(depot)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn storage(&self) -> &Storage {
+        &self.inner.storage
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    pub fn events(&self) -> &EventRecorder {
+        &self.inner.events
+    }
+
+    /// Writes out every recorded event and stops the background work.
+    pub async fn shutdown(&self) {
+        self.inner.events.flush().await;
+        let tasks = std::mem::take(&mut *self.inner.tasks.lock().expect("tasks lock"));
+        for t in tasks {
+            t.abort();
+        }
+    }
+
+    /// Whether the database and the storage answer.
+    pub async fn ready(&self) -> Result<(), String> {
+        self.inner
+            .store
+            .ping()
+            .await
+            .map_err(|e| format!("database: {e}"))?;
+        self.inner
+            .storage
+            .check()
+            .await
+            .map_err(|e| format!("storage: {e}"))?;
+        Ok(())
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.inner.settings.public_url)
+    }
+
+    /// The feed URL of an extension.
+    pub fn feed_url(&self, extension: &str) -> String {
+        self.url(&format!("/updates/{extension}.xml"))
+    }
+
+    /// The download URL the feed emits for a release file.
+    pub fn download_url(&self, extension: &str, version: &str, filename: &str) -> String {
+        self.url(&format!("/download/{extension}/{version}/{filename}"))
+    }
+
+    pub fn changelog_url(&self, extension: &str) -> String {
+        self.url(&format!("/changelogs/{extension}.xml"))
+    }
+}

@@ -1,0 +1,387 @@
+//! Publishing a package: the server reads the manifest, checks it against the URL, hashes and
+//! stores the file and creates the release, so that nothing half-written is ever visible.
+//!
+//! Order matters: the file is spooled and inspected first (nothing stored yet), then written to
+//! storage (invisible until a release row points at it), then the release and artifact rows are
+//! created in one transaction. A failure at any step removes what the earlier steps made.
+
+use depot_core::feed::{SupportedDatabases, parse_php_minimum};
+use depot_core::package::{self, Manifest};
+use depot_core::{Identity, Stability, Targets, Version};
+use depot_store::{ExtensionRow, NewArtifact, NewExtension, NewRelease, StoreError};
+use serde::Serialize;
+
+use crate::{Depot, ServiceError, ServiceResult, Spooled};
+
+/// What the uploader may say besides the file.
+#[derive(Clone, Debug, Default)]
+pub struct PublishOptions {
+    /// Joomla targets (`4.4,5,6`); the extension's default when absent.
+    pub joomla: Option<String>,
+    pub stability: Option<String>,
+    pub notes: Option<String>,
+    pub draft: bool,
+    pub php_minimum: Option<String>,
+    pub supported_databases: Option<String>,
+    /// jBackend's package id; derived when absent.
+    pub package_id: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublishOutcome {
+    /// A new release was created.
+    Created,
+    /// A draft's file and metadata were replaced.
+    Replaced,
+    /// The same bytes were already published: nothing changed.
+    Unchanged,
+}
+
+/// The release as the API reports it after an upload.
+#[derive(Clone, Debug, Serialize)]
+pub struct PublishedRelease {
+    pub outcome: PublishOutcome,
+    pub extension: String,
+    pub element: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub client: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+    pub version: String,
+    pub stability: String,
+    pub state: String,
+    pub joomla: String,
+    /// `request` when the upload named its targets, `extension default` otherwise.
+    pub joomla_source: &'static str,
+    pub package_id: String,
+    pub filename: String,
+    pub size: i64,
+    pub sha256: String,
+    pub sha384: String,
+    pub sha512: String,
+    pub feed_url: String,
+    pub download_url: String,
+}
+
+/// Options checked and normalised before anything is stored.
+struct Checked {
+    targets: Option<Targets>,
+    stability: Stability,
+    php_minimum: Option<String>,
+    supported_databases: Option<String>,
+    package_id: Option<String>,
+}
+
+fn check_options(version: &Version, o: &PublishOptions) -> ServiceResult<Checked> {
+    let targets = o
+        .joomla
+        .as_deref()
+        .filter(|j| !j.trim().is_empty())
+        .map(|j| j.parse::<Targets>())
+        .transpose()
+        .map_err(|e| ServiceError::invalid("bad_joomla_targets", e.to_string()))?;
+    let implied = version.implied_stability();
+    let stability = match o.stability.as_deref().filter(|s| !s.trim().is_empty()) {
+        None => implied,
+        Some(s) => {
+            let st: Stability = s
+                .parse()
+                .map_err(|e: depot_core::VersionError| ServiceError::invalid("bad_stability", e.to_string()))?;
+            if version.has_stability_suffix() && st != implied {
+                return Err(ServiceError::invalid(
+                    "bad_stability",
+                    format!(
+                        "version {version} is {implied} by its name; it cannot be published as {st}"
+                    ),
+                ));
+            }
+            st
+        }
+    };
+    let php_minimum = o
+        .php_minimum
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+        .map(parse_php_minimum)
+        .transpose()
+        .map_err(|e| ServiceError::invalid("bad_php_minimum", e.0))?;
+    let supported_databases = o
+        .supported_databases
+        .as_deref()
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| d.parse::<SupportedDatabases>().map(|s| s.to_string()))
+        .transpose()
+        .map_err(|e| ServiceError::invalid("bad_supported_databases", e.0))?;
+    let package_id = match o.package_id.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) if valid_package_id(p) => Some(p.to_string()),
+        Some(p) => {
+            return Err(ServiceError::invalid(
+                "bad_package_id",
+                format!("package id {p:?}: use up to 100 letters, digits, '_', '-' or '.'"),
+            ));
+        }
+        None => None,
+    };
+    Ok(Checked {
+        targets,
+        stability,
+        php_minimum,
+        supported_databases,
+        package_id,
+    })
+}
+
+fn valid_package_id(p: &str) -> bool {
+    p.len() <= 100
+        && p
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// Content-addressed, so that the same bytes are stored once and a key never changes meaning.
+fn storage_key(sha256: &str) -> String {
+    format!("packages/{}/{sha256}.zip", &sha256[..2])
+}
+
+fn same_identity(row: &ExtensionRow, id: &Identity) -> bool {
+    row.element == id.element
+        && row.ext_type == id.kind.as_str()
+        && row.client == id.client.as_str()
+        && row.folder == id.folder.clone().unwrap_or_default()
+}
+
+impl Depot {
+    /// Publishes an uploaded package as `extension` `version`.
+    pub async fn publish(
+        &self,
+        extension: &str,
+        version: &str,
+        upload: Spooled,
+        options: &PublishOptions,
+    ) -> ServiceResult<PublishedRelease> {
+        Identity::type_of_full_name(extension)
+            .map_err(|e| ServiceError::invalid("bad_extension_name", e.to_string()))?;
+        let version = Version::parse(version)
+            .map_err(|e| ServiceError::invalid("bad_version", e.to_string()))?;
+        let checked = check_options(&version, options)?;
+        let manifest = self.inspect(&upload).await?;
+        if manifest.identity.full_name != extension {
+            return Err(ServiceError::Mismatch(format!(
+                "the manifest {} describes {} ({} {:?}), not {extension}",
+                manifest.path,
+                manifest.identity.full_name,
+                manifest.identity.kind,
+                manifest.identity.element
+            )));
+        }
+        if manifest.version != version {
+            return Err(ServiceError::Mismatch(format!(
+                "the manifest {} says version {}, not {version}",
+                manifest.path, manifest.version
+            )));
+        }
+
+        let ext = self.extension_for(&manifest).await?;
+        let targets_source = if checked.targets.is_some() {
+            "request"
+        } else {
+            "extension default"
+        };
+        let targets = match &checked.targets {
+            Some(t) => t.clone(),
+            None => ext.default_targets.parse().map_err(|e: depot_core::TargetsError| {
+                ServiceError::invalid("bad_joomla_targets", e.to_string())
+            })?,
+        };
+        let state = if options.draft { "draft" } else { "published" };
+        let filename = format!("{extension}-{version}.zip");
+        let new_release = NewRelease {
+            extension_id: ext.id,
+            version: version.to_string(),
+            stability: checked.stability.to_string(),
+            targets: targets.to_string(),
+            php_minimum: checked.php_minimum.clone(),
+            supported_databases: checked.supported_databases.clone(),
+            notes: options.notes.clone().filter(|n| !n.trim().is_empty()),
+            state: state.into(),
+        };
+        let key = storage_key(&upload.sha256);
+        let new_artifact = NewArtifact {
+            package_id: checked
+                .package_id
+                .clone()
+                .unwrap_or_else(|| format!("{extension}_{version}")),
+            storage_key: key.clone(),
+            filename,
+            size: upload.size as i64,
+            sha256: upload.sha256.clone(),
+            sha384: upload.sha384.clone(),
+            sha512: upload.sha512.clone(),
+        };
+
+        let existing = self.store().release(ext.id, version.as_str()).await?;
+        let (outcome, row) = match existing {
+            Some(r) if r.artifact.sha256 == upload.sha256 => (PublishOutcome::Unchanged, r),
+            Some(r) if r.release.state != "draft" => {
+                return Err(ServiceError::Conflict(format!(
+                    "{extension} {version} is already {} with different bytes (sha256 {}); \
+                     publish a new version instead",
+                    r.release.state, r.artifact.sha256
+                )));
+            }
+            Some(r) => {
+                self.storage().put_file(&key, upload.file.path()).await?;
+                let old_key = match self
+                    .store()
+                    .replace_draft(r.release.id, &new_release, &new_artifact)
+                    .await
+                {
+                    Ok(k) => k,
+                    Err(e) => {
+                        self.remove_unused(&key).await;
+                        return Err(conflict_or(e));
+                    }
+                };
+                self.remove_unused(&old_key).await;
+                let row = self
+                    .store()
+                    .release(ext.id, version.as_str())
+                    .await?
+                    .ok_or(ServiceError::NotFound { what: "release" })?;
+                (PublishOutcome::Replaced, row)
+            }
+            None => {
+                self.storage().put_file(&key, upload.file.path()).await?;
+                match self.store().create_release(&new_release, &new_artifact).await {
+                    Ok(row) => (PublishOutcome::Created, row),
+                    Err(e) => {
+                        self.remove_unused(&key).await;
+                        return Err(conflict_or(e));
+                    }
+                }
+            }
+        };
+        if outcome != PublishOutcome::Unchanged {
+            self.invalidate_feeds();
+        }
+        tracing::info!(
+            extension,
+            version = %version,
+            outcome = ?outcome,
+            size = upload.size,
+            "published package"
+        );
+        Ok(PublishedRelease {
+            outcome,
+            extension: ext.name.clone(),
+            element: ext.element.clone(),
+            kind: ext.ext_type.clone(),
+            client: ext.client.clone(),
+            folder: (!ext.folder.is_empty()).then(|| ext.folder.clone()),
+            version: row.release.version.clone(),
+            stability: row.release.stability.clone(),
+            state: row.release.state.clone(),
+            joomla: row.release.targets.clone(),
+            joomla_source: if outcome == PublishOutcome::Unchanged {
+                "existing release"
+            } else {
+                targets_source
+            },
+            package_id: row.artifact.package_id.clone(),
+            feed_url: self.feed_url(&ext.name),
+            download_url: self.download_url(&ext.name, &row.release.version, &row.artifact.filename),
+            filename: row.artifact.filename,
+            size: row.artifact.size,
+            sha256: row.artifact.sha256,
+            sha384: row.artifact.sha384,
+            sha512: row.artifact.sha512,
+        })
+    }
+
+    /// Reads the package's manifest off the async runtime (it decompresses every entry).
+    async fn inspect(&self, upload: &Spooled) -> ServiceResult<Manifest> {
+        let file = upload.file.reopen()?;
+        let limits = self.settings().package_limits.clone();
+        tokio::task::spawn_blocking(move || {
+            package::inspect(std::io::BufReader::new(file), &limits)
+        })
+        .await
+        .map_err(|e| ServiceError::Io(std::io::Error::other(e)))?
+        .map_err(ServiceError::from)
+    }
+
+    /// The extension a manifest describes, created on its first upload.
+    async fn extension_for(&self, m: &Manifest) -> ServiceResult<ExtensionRow> {
+        let id = &m.identity;
+        if let Some(row) = self.store().extension_by_name(&id.full_name).await? {
+            return check_identity(row, id);
+        }
+        let new = NewExtension {
+            name: id.full_name.clone(),
+            element: id.element.clone(),
+            ext_type: id.kind.as_str().into(),
+            client: id.client.as_str().into(),
+            folder: id.folder.clone().unwrap_or_default(),
+            title: m.name.clone(),
+            default_targets: self.settings().default_targets.to_string(),
+        };
+        match self.store().create_extension(&new).await {
+            Ok(row) => Ok(row),
+            // Another upload created it first.
+            Err(StoreError::Conflict(_)) => match self.store().extension_by_name(&id.full_name).await? {
+                Some(row) => check_identity(row, id),
+                None => Err(ServiceError::Conflict(format!(
+                    "another extension already has element {} ({} {})",
+                    id.element, id.kind, id.client.as_str()
+                ))),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes a stored file unless a release still points at it.
+    async fn remove_unused(&self, key: &str) {
+        match self.store().storage_key_in_use(key).await {
+            Ok(false) => {
+                if let Err(e) = self.storage().delete(key).await {
+                    tracing::warn!(key, error = %e, "could not delete an unused package file");
+                }
+            }
+            Ok(true) => {}
+            Err(e) => tracing::warn!(key, error = %e, "could not check whether a package file is in use"),
+        }
+    }
+}
+
+fn check_identity(row: ExtensionRow, id: &Identity) -> ServiceResult<ExtensionRow> {
+    if same_identity(&row, id) {
+        Ok(row)
+    } else {
+        Err(ServiceError::Mismatch(format!(
+            "{} is registered as {} {:?} (client {}, folder {:?}); the manifest says {} {:?} (client {}, folder {:?})",
+            row.name,
+            row.ext_type,
+            row.element,
+            row.client,
+            row.folder,
+            id.kind,
+            id.element,
+            id.client.as_str(),
+            id.folder.clone().unwrap_or_default()
+        )))
+    }
+}
+
+fn conflict_or(e: StoreError) -> ServiceError {
+    match e {
+        StoreError::Conflict("package id") => {
+            ServiceError::Conflict("that package id is already used by another release".into())
+        }
+        StoreError::Conflict(what) => ServiceError::Conflict(format!(
+            "{what} was created by a concurrent upload; retry"
+        )),
+        e => e.into(),
+    }
+}

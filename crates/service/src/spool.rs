@@ -1,0 +1,110 @@
+//! Receiving an upload: the body is streamed to a temporary file while it is hashed and counted,
+//! so that a package of any size costs a fixed amount of memory, a too-large body is cut off as
+//! soon as it passes the limit, and an interrupted upload leaves nothing behind (the temporary
+//! file is deleted when dropped).
+
+use std::path::Path;
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use sha2::{Digest, Sha256, Sha384, Sha512};
+use tempfile::NamedTempFile;
+use tokio::io::AsyncWriteExt;
+
+use crate::error::{ServiceError, ServiceResult};
+
+/// An upload received in full.
+pub struct Spooled {
+    pub file: NamedTempFile,
+    pub size: u64,
+    pub sha256: String,
+    pub sha384: String,
+    pub sha512: String,
+}
+
+pub async fn spool<S, E>(dir: &Path, mut body: S, limit: u64) -> ServiceResult<Spooled>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    tokio::fs::create_dir_all(dir).await?;
+    let temp = tempfile::Builder::new()
+        .prefix("upload-")
+        .suffix(".zip")
+        .tempfile_in(dir)?;
+    let mut out = tokio::fs::File::from_std(temp.reopen()?);
+    let (mut h256, mut h384, mut h512) = (Sha256::new(), Sha384::new(), Sha512::new());
+    let mut size: u64 = 0;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| ServiceError::UploadAborted(e.to_string()))?;
+        size += chunk.len() as u64;
+        if size > limit {
+            return Err(ServiceError::TooLarge(limit));
+        }
+        h256.update(&chunk);
+        h384.update(&chunk);
+        h512.update(&chunk);
+        out.write_all(&chunk).await?;
+    }
+    out.flush().await?;
+    out.sync_all().await?;
+    Ok(Spooled {
+        file: temp,
+        size,
+        sha256: hex::encode(h256.finalize()),
+        sha384: hex::encode(h384.finalize()),
+        sha512: hex::encode(h512.finalize()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(parts: &[&'static [u8]]) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Unpin {
+        futures::stream::iter(
+            parts
+                .iter()
+                .map(|p| Ok(Bytes::from_static(p)))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    #[tokio::test]
+    async fn hashes_and_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = spool(dir.path(), body(&[b"ab", b"c"]), 10).await.unwrap();
+        assert_eq!(s.size, 3);
+        assert_eq!(
+            s.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(std::fs::read(s.file.path()).unwrap(), b"abc");
+    }
+
+    #[tokio::test]
+    async fn too_large_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = spool(dir.path(), body(&[b"abcdef", b"ghijk"]), 10)
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(e, ServiceError::TooLarge(10)));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn aborted_body_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let parts: Vec<Result<Bytes, std::io::Error>> = vec![
+            Ok(Bytes::from_static(b"abc")),
+            Err(std::io::Error::other("connection reset")),
+        ];
+        let e = spool(dir.path(), futures::stream::iter(parts), 100)
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(e, ServiceError::UploadAborted(_)));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}

@@ -1,0 +1,166 @@
+//! API tokens: random, shown once, stored only as a hash, scoped.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use depot_store::ApiTokenRow;
+
+use crate::{Depot, ServiceError, ServiceResult};
+
+const PREFIX: &str = "depot_";
+
+/// What a token may do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything.
+    Admin,
+    /// Publish releases of the listed extensions (all when `None`), and read.
+    Publish(Option<Vec<String>>),
+    /// Read only.
+    Read,
+}
+
+impl Scope {
+    pub fn parse(scope: &str, extensions: Option<&str>) -> Result<Scope, String> {
+        let list = extensions
+            .map(|e| {
+                e.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|l| !l.is_empty());
+        match (scope, list) {
+            ("admin", None) => Ok(Scope::Admin),
+            ("read", None) => Ok(Scope::Read),
+            ("publish", list) => Ok(Scope::Publish(list)),
+            ("admin" | "read", Some(_)) => {
+                Err("only publish tokens can be limited to extensions".into())
+            }
+            (other, _) => Err(format!("unknown scope {other:?}: use admin, publish or read")),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Scope::Admin => "admin",
+            Scope::Publish(_) => "publish",
+            Scope::Read => "read",
+        }
+    }
+}
+
+/// The caller behind a valid token.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub token_id: i64,
+    pub name: String,
+    pub scope: Scope,
+}
+
+impl Principal {
+    pub fn may_publish(&self, extension: &str) -> bool {
+        match &self.scope {
+            Scope::Admin | Scope::Publish(None) => true,
+            Scope::Publish(Some(list)) => list.iter().any(|e| e == extension),
+            Scope::Read => false,
+        }
+    }
+}
+
+/// A new random token: `depot_` and 256 random bits, URL-safe.
+pub fn generate_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The stored form of a token. Tokens carry 256 random bits, so a fast hash is enough; the
+/// lookup by hash means the token itself is never compared or stored.
+pub fn hash_token(token: &str) -> String {
+    blake3::hash(token.as_bytes()).to_hex().to_string()
+}
+
+impl Depot {
+    /// Creates a token; returns its row and the token, which is shown this once.
+    pub async fn create_token(
+        &self,
+        name: &str,
+        scope: &Scope,
+    ) -> ServiceResult<(ApiTokenRow, String)> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 100 {
+            return Err(ServiceError::invalid(
+                "bad_token_name",
+                "a token name is 1 to 100 characters",
+            ));
+        }
+        let extensions = match scope {
+            Scope::Publish(Some(list)) => Some(list.join(",")),
+            _ => None,
+        };
+        let token = generate_token();
+        let row = self
+            .store()
+            .create_api_token(name, scope.name(), extensions.as_deref(), &hash_token(&token))
+            .await?;
+        Ok((row, token))
+    }
+
+    /// The principal behind a bearer token.
+    pub async fn authenticate(&self, token: &str) -> ServiceResult<Principal> {
+        let token = token.trim();
+        if !token.starts_with(PREFIX) || token.len() > 200 {
+            return Err(ServiceError::Unauthenticated);
+        }
+        let row = self
+            .store()
+            .api_token_by_hash(&hash_token(token))
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
+        let scope = Scope::parse(&row.scope, row.extensions.as_deref())
+            .map_err(|_| ServiceError::Unauthenticated)?;
+        if let Err(e) = self.store().touch_api_token(row.id).await {
+            tracing::warn!(error = %e, "could not record token use");
+        }
+        Ok(Principal {
+            token_id: row.id,
+            name: row.name,
+            scope,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_url_safe_and_distinct() {
+        let a = generate_token();
+        let b = generate_token();
+        assert_ne!(a, b);
+        assert!(a.starts_with(PREFIX));
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+        );
+        assert_ne!(hash_token(&a), a);
+    }
+
+    #[test]
+    fn scopes() {
+        assert_eq!(Scope::parse("admin", None).unwrap(), Scope::Admin);
+        assert_eq!(
+            Scope::parse("publish", Some("com_a, com_b")).unwrap(),
+            Scope::Publish(Some(vec!["com_a".into(), "com_b".into()]))
+        );
+        assert!(Scope::parse("admin", Some("com_a")).is_err());
+        assert!(Scope::parse("root", None).is_err());
+        let p = Principal {
+            token_id: 1,
+            name: "ci".into(),
+            scope: Scope::Publish(Some(vec!["com_a".into()])),
+        };
+        assert!(p.may_publish("com_a"));
+        assert!(!p.may_publish("com_b"));
+    }
+}

@@ -1,0 +1,401 @@
+//! Extensions, releases and their artifacts.
+//!
+//! Every write to the catalogue bumps `catalogue_state.generation` in the same transaction, as its
+//! first statement: other instances poll that one number to drop their feed caches, and on SQLite
+//! taking the write lock first keeps two writers from deadlocking on a lock upgrade.
+
+use sqlx::{Any, AssertSqlSafe, FromRow, Transaction};
+
+use crate::{Store, StoreError, now_ms};
+
+#[derive(Clone, Debug, FromRow)]
+pub struct ExtensionRow {
+    pub id: i64,
+    pub name: String,
+    pub element: String,
+    pub ext_type: String,
+    pub client: String,
+    /// `''` for everything but plugins.
+    pub folder: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub info_url: Option<String>,
+    pub default_targets: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewExtension {
+    pub name: String,
+    pub element: String,
+    pub ext_type: String,
+    pub client: String,
+    pub folder: String,
+    pub title: String,
+    pub default_targets: String,
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct ReleaseRow {
+    pub id: i64,
+    pub extension_id: i64,
+    pub version: String,
+    pub stability: String,
+    pub targets: String,
+    pub php_minimum: Option<String>,
+    pub supported_databases: Option<String>,
+    pub notes: Option<String>,
+    /// `draft`, `published` or `yanked`.
+    pub state: String,
+    pub published_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewRelease {
+    pub extension_id: i64,
+    pub version: String,
+    pub stability: String,
+    pub targets: String,
+    pub php_minimum: Option<String>,
+    pub supported_databases: Option<String>,
+    pub notes: Option<String>,
+    pub state: String,
+}
+
+/// Columns are aliased `a_*` so that an artifact can be flattened into a joined row.
+#[derive(Clone, Debug, FromRow)]
+pub struct ArtifactRow {
+    #[sqlx(rename = "a_id")]
+    pub id: i64,
+    #[sqlx(rename = "a_release_id")]
+    pub release_id: i64,
+    #[sqlx(rename = "a_package_id")]
+    pub package_id: String,
+    #[sqlx(rename = "a_storage_key")]
+    pub storage_key: String,
+    #[sqlx(rename = "a_filename")]
+    pub filename: String,
+    #[sqlx(rename = "a_size")]
+    pub size: i64,
+    #[sqlx(rename = "a_sha256")]
+    pub sha256: String,
+    #[sqlx(rename = "a_sha384")]
+    pub sha384: String,
+    #[sqlx(rename = "a_sha512")]
+    pub sha512: String,
+    #[sqlx(rename = "a_created_at")]
+    pub created_at: i64,
+}
+
+const ARTIFACT_COLUMNS: &str = "a.id AS a_id, a.release_id AS a_release_id, \
+    a.package_id AS a_package_id, a.storage_key AS a_storage_key, a.filename AS a_filename, \
+    a.size AS a_size, a.sha256 AS a_sha256, a.sha384 AS a_sha384, a.sha512 AS a_sha512, \
+    a.created_at AS a_created_at";
+
+const RELEASE_COLUMNS: &str = "r.id, r.extension_id, r.version, r.stability, r.targets, \
+    r.php_minimum, r.supported_databases, r.notes, r.state, r.published_at, r.created_at, \
+    r.updated_at";
+
+#[derive(Clone, Debug)]
+pub struct NewArtifact {
+    pub package_id: String,
+    pub storage_key: String,
+    pub filename: String,
+    pub size: i64,
+    pub sha256: String,
+    pub sha384: String,
+    pub sha512: String,
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct ReleaseWithArtifact {
+    #[sqlx(flatten)]
+    pub release: ReleaseRow,
+    #[sqlx(flatten)]
+    pub artifact: ArtifactRow,
+}
+
+/// Everything a download needs, in one row.
+#[derive(Clone, Debug, FromRow)]
+pub struct DownloadTarget {
+    pub extension_id: i64,
+    pub extension_name: String,
+    pub release_id: i64,
+    pub version: String,
+    pub state: String,
+    #[sqlx(flatten)]
+    pub artifact: ArtifactRow,
+}
+
+async fn bump_generation(tx: &mut Transaction<'_, Any>) -> Result<(), StoreError> {
+    sqlx::query("UPDATE catalogue_state SET generation = generation + 1 WHERE id = 1")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    /// A number that changes whenever anything a feed shows changes.
+    pub async fn catalogue_generation(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT generation FROM catalogue_state WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn extension_by_name(&self, name: &str) -> Result<Option<ExtensionRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM extensions WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn extensions(&self) -> Result<Vec<ExtensionRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM extensions ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Creates an extension; `Conflict` if its name or Joomla identity is taken.
+    pub async fn create_extension(&self, new: &NewExtension) -> Result<ExtensionRow, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        bump_generation(&mut tx).await?;
+        let now = now_ms();
+        let row: ExtensionRow = sqlx::query_as(
+            "INSERT INTO extensions (name, element, ext_type, client, folder, title, \
+             default_targets, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING *",
+        )
+        .bind(&new.name)
+        .bind(&new.element)
+        .bind(&new.ext_type)
+        .bind(&new.client)
+        .bind(&new.folder)
+        .bind(&new.title)
+        .bind(&new.default_targets)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| StoreError::unique(e, "extension"))?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// One release of an extension with its artifact, in any state.
+    pub async fn release(
+        &self,
+        extension_id: i64,
+        version: &str,
+    ) -> Result<Option<ReleaseWithArtifact>, StoreError> {
+        let sql = format!(
+            "SELECT {RELEASE_COLUMNS}, {ARTIFACT_COLUMNS} FROM releases r \
+             JOIN artifacts a ON a.release_id = r.id \
+             WHERE r.extension_id = $1 AND r.version = $2"
+        );
+        Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .bind(extension_id)
+            .bind(version)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// The published releases of one extension, with their artifacts, in no particular order.
+    pub async fn published_releases(
+        &self,
+        extension_id: i64,
+    ) -> Result<Vec<ReleaseWithArtifact>, StoreError> {
+        let sql = format!(
+            "SELECT {RELEASE_COLUMNS}, {ARTIFACT_COLUMNS} FROM releases r \
+             JOIN artifacts a ON a.release_id = r.id \
+             WHERE r.extension_id = $1 AND r.state = 'published'"
+        );
+        Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .bind(extension_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Every published release of every extension (without artifacts): the collection feed's
+    /// input, read in one query however large the catalogue.
+    pub async fn all_published_releases(&self) -> Result<Vec<ReleaseRow>, StoreError> {
+        let sql = format!(
+            "SELECT {RELEASE_COLUMNS} FROM releases r WHERE r.state = 'published' \
+             ORDER BY r.extension_id"
+        );
+        Ok(sqlx::query_as(AssertSqlSafe(sql)).fetch_all(&self.pool).await?)
+    }
+
+    /// Creates a release and its artifact together; `Conflict` if the version or package id is
+    /// taken.
+    pub async fn create_release(
+        &self,
+        new: &NewRelease,
+        artifact: &NewArtifact,
+    ) -> Result<ReleaseWithArtifact, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        bump_generation(&mut tx).await?;
+        let now = now_ms();
+        let published_at = (new.state == "published").then_some(now);
+        let release_id: i64 = sqlx::query_scalar(
+            "INSERT INTO releases (extension_id, version, stability, targets, php_minimum, \
+             supported_databases, notes, state, published_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+        )
+        .bind(new.extension_id)
+        .bind(&new.version)
+        .bind(&new.stability)
+        .bind(&new.targets)
+        .bind(&new.php_minimum)
+        .bind(&new.supported_databases)
+        .bind(&new.notes)
+        .bind(&new.state)
+        .bind(published_at)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| StoreError::unique(e, "release"))?;
+        insert_artifact(&mut tx, release_id, artifact).await?;
+        sqlx::query("UPDATE extensions SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(new.extension_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.release(new.extension_id, &new.version)
+            .await?
+            .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+    }
+
+    /// Replaces a draft's metadata and file. Returns the storage key of the file it replaced.
+    pub async fn replace_draft(
+        &self,
+        release_id: i64,
+        new: &NewRelease,
+        artifact: &NewArtifact,
+    ) -> Result<String, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        bump_generation(&mut tx).await?;
+        let now = now_ms();
+        let old_key: String =
+            sqlx::query_scalar("SELECT storage_key FROM artifacts WHERE release_id = $1")
+                .bind(release_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        sqlx::query("DELETE FROM artifacts WHERE release_id = $1")
+            .bind(release_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_artifact(&mut tx, release_id, artifact).await?;
+        sqlx::query(
+            "UPDATE releases SET stability = $1, targets = $2, php_minimum = $3, \
+             supported_databases = $4, notes = $5, state = $6, published_at = $7, updated_at = $8 \
+             WHERE id = $9 AND state = 'draft'",
+        )
+        .bind(&new.stability)
+        .bind(&new.targets)
+        .bind(&new.php_minimum)
+        .bind(&new.supported_databases)
+        .bind(&new.notes)
+        .bind(&new.state)
+        .bind((new.state == "published").then_some(now))
+        .bind(now)
+        .bind(release_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(old_key)
+    }
+
+    /// Moves a release to `published`, `yanked` or `draft`. Returns false if it does not exist.
+    pub async fn set_release_state(&self, release_id: i64, state: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        bump_generation(&mut tx).await?;
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE releases SET state = $1, updated_at = $2, \
+             published_at = CASE WHEN $1 = 'published' THEN COALESCE(published_at, $2) \
+             ELSE published_at END WHERE id = $3",
+        )
+        .bind(state)
+        .bind(now)
+        .bind(release_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The release file behind `/download/{extension}/{version}/…`.
+    pub async fn download_target(
+        &self,
+        extension: &str,
+        version: &str,
+    ) -> Result<Option<DownloadTarget>, StoreError> {
+        self.download_target_where("e.name = $1 AND r.version = $2", &[extension, version])
+            .await
+    }
+
+    /// The release file behind jBackend's `/get/release/download/{package_id}`.
+    pub async fn download_target_by_package_id(
+        &self,
+        package_id: &str,
+    ) -> Result<Option<DownloadTarget>, StoreError> {
+        self.download_target_where("a.package_id = $1", &[package_id])
+            .await
+    }
+
+    async fn download_target_where(
+        &self,
+        condition: &str,
+        binds: &[&str],
+    ) -> Result<Option<DownloadTarget>, StoreError> {
+        let sql = format!(
+            "SELECT e.id AS extension_id, e.name AS extension_name, r.id AS release_id, \
+             r.version, r.state, {ARTIFACT_COLUMNS} FROM artifacts a \
+             JOIN releases r ON r.id = a.release_id JOIN extensions e ON e.id = r.extension_id \
+             WHERE {condition}"
+        );
+        let mut q = sqlx::query_as(AssertSqlSafe(sql));
+        for b in binds {
+            q = q.bind(*b);
+        }
+        Ok(q.fetch_optional(&self.pool).await?)
+    }
+
+    /// Whether any artifact still points at a stored file (before deleting the file).
+    pub async fn storage_key_in_use(&self, key: &str) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM artifacts WHERE storage_key = $1")
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+}
+
+async fn insert_artifact(
+    tx: &mut Transaction<'_, Any>,
+    release_id: i64,
+    a: &NewArtifact,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO artifacts (release_id, package_id, storage_key, filename, size, sha256, \
+         sha384, sha512, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(release_id)
+    .bind(&a.package_id)
+    .bind(&a.storage_key)
+    .bind(&a.filename)
+    .bind(a.size)
+    .bind(&a.sha256)
+    .bind(&a.sha384)
+    .bind(&a.sha512)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| StoreError::unique(e, "package id"))?;
+    Ok(())
+}
