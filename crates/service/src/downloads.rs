@@ -13,6 +13,8 @@ pub struct Download {
     pub filename: String,
     pub size: u64,
     pub sha256: String,
+    /// When the file was stored, in milliseconds since the epoch.
+    pub created_at_ms: i64,
 }
 
 impl Download {
@@ -32,6 +34,7 @@ fn published(target: Option<DownloadTarget>) -> ServiceResult<Download> {
             filename: t.artifact.filename,
             size: t.artifact.size.max(0) as u64,
             sha256: t.artifact.sha256,
+            created_at_ms: t.artifact.created_at,
         }),
         _ => Err(ServiceError::NotFound { what: "package" }),
     }

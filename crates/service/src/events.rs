@@ -40,10 +40,32 @@ impl EventRecorder {
 
     /// Queues a download event. Never blocks a request: if the queue is full the event is
     /// dropped and logged.
-    pub fn download(&self, event: DownloadEvent) {
+    fn download(&self, event: DownloadEvent) {
         if self.tx.try_send(Msg::Download(event)).is_err() {
             tracing::warn!("download event queue full; event dropped");
         }
+    }
+
+    /// Records a package served (or handed to the store by a redirect).
+    pub fn download_served(
+        &self,
+        download: &crate::Download,
+        status: u16,
+        bytes: u64,
+        ip: Option<String>,
+        user_agent: Option<String>,
+    ) {
+        self.download(DownloadEvent {
+            artifact_id: download.artifact_id,
+            at: depot_store::now_ms(),
+            status: i64::from(status),
+            bytes: bytes as i64,
+            ip,
+            user_agent: user_agent.map(|ua| ua.chars().take(300).collect()),
+            user_id: None,
+            key_id: None,
+            error_code: None,
+        });
     }
 
     /// Counts one feed request for an extension from a site running `joomla_version`.

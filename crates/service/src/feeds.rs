@@ -26,15 +26,18 @@ pub struct RenderedFeed {
     pub etag: String,
     /// Milliseconds since the epoch of the newest change the feed shows.
     pub last_modified_ms: i64,
+    /// The extension an extension or changelog feed is about (for request statistics).
+    pub extension_id: Option<i64>,
 }
 
 impl RenderedFeed {
-    fn new(body: String, last_modified_ms: i64) -> Self {
+    fn new(body: String, last_modified_ms: i64, extension_id: Option<i64>) -> Self {
         let hash = blake3::hash(body.as_bytes());
         RenderedFeed {
             etag: format!("\"{}\"", &hash.to_hex()[..32]),
             body: Bytes::from(body),
             last_modified_ms,
+            extension_id,
         }
     }
 }
@@ -168,12 +171,12 @@ impl Depot {
     /// `/updates/{extension}.xml`; `None` for an unknown extension.
     pub async fn extension_feed(&self, name: &str) -> ServiceResult<Option<Arc<RenderedFeed>>> {
         self.cached(FeedKey::Extension(name.to_string()), || async {
-            let Some((ext, releases, last_modified)) = self.feed_input(name).await? else {
+            let Some((id, ext, releases, last_modified)) = self.feed_input(name).await? else {
                 return Ok(None);
             };
             let changelog = self.changelog_url(name);
             let body = feed::render_extension_feed(&ext, &releases, Some(&changelog));
-            Ok(Some(RenderedFeed::new(body, last_modified)))
+            Ok(Some(RenderedFeed::new(body, last_modified, Some(id))))
         })
         .await
     }
@@ -181,11 +184,11 @@ impl Depot {
     /// `/changelogs/{extension}.xml`; `None` for an unknown extension.
     pub async fn changelog_feed(&self, name: &str) -> ServiceResult<Option<Arc<RenderedFeed>>> {
         self.cached(FeedKey::Changelog(name.to_string()), || async {
-            let Some((ext, releases, last_modified)) = self.feed_input(name).await? else {
+            let Some((id, ext, releases, last_modified)) = self.feed_input(name).await? else {
                 return Ok(None);
             };
             let body = feed::render_changelog(&ext, &releases);
-            Ok(Some(RenderedFeed::new(body, last_modified)))
+            Ok(Some(RenderedFeed::new(body, last_modified, Some(id))))
         })
         .await
     }
@@ -193,7 +196,7 @@ impl Depot {
     async fn feed_input(
         &self,
         name: &str,
-    ) -> ServiceResult<Option<(FeedExtension, Vec<FeedRelease>, i64)>> {
+    ) -> ServiceResult<Option<(i64, FeedExtension, Vec<FeedRelease>, i64)>> {
         let Some(row) = self.store().extension_by_name(name).await? else {
             return Ok(None);
         };
@@ -221,7 +224,7 @@ impl Depot {
                 notes: r.release.notes,
             });
         }
-        Ok(Some((ext, releases, last_modified)))
+        Ok(Some((row.id, ext, releases, last_modified)))
     }
 
     /// `/updates/collection.xml`: for each extension and Joomla major, its newest stable release.
@@ -268,7 +271,7 @@ impl Depot {
                     }
                 }
                 let body = feed::render_collection(&self.settings().collection_name, &entries);
-                Ok(Some(RenderedFeed::new(body, last_modified)))
+                Ok(Some(RenderedFeed::new(body, last_modified, None)))
             })
             .await?;
         feed.ok_or(ServiceError::NotFound { what: "collection" })

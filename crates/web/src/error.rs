@@ -1,0 +1,124 @@
+//! The two error families depot answers with.
+//!
+//! - The admin API (`/api/v1`): `{"errors":[{"code":"…","detail":"…"}]}` with a fitting status.
+//! - Downloads and the jBackend API: `{"status":"ko","error_code":"REL_…","error_description":"…"}`,
+//!   never with status 200 (Joomla would save the JSON as the package).
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use depot_service::ServiceError;
+use serde_json::json;
+
+/// Logs an internal failure with its cause; the client gets a generic message.
+fn log_internal(e: &ServiceError) {
+    tracing::error!(error = %e, "internal error");
+}
+
+/// An admin API error.
+#[derive(Debug)]
+pub struct ApiError(pub ServiceError);
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match &self.0 {
+            ServiceError::Invalid { .. } | ServiceError::UploadAborted(_) => StatusCode::BAD_REQUEST,
+            // A package that expands too far is bad content, not a too-large request body.
+            ServiceError::Package(_) | ServiceError::Mismatch(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ServiceError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ServiceError::Conflict(_) => StatusCode::CONFLICT,
+            ServiceError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ServiceError::Store(_) | ServiceError::Storage(_) | ServiceError::Io(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let detail = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            log_internal(&self.0);
+            "internal error; see the server log".to_string()
+        } else {
+            self.0.to_string()
+        };
+        let mut resp = (
+            status,
+            Json(json!({ "errors": [{ "code": self.0.code(), "detail": detail }] })),
+        )
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+/// A download / jBackend error, with the codes of product.md §4.
+#[derive(Debug)]
+pub struct ReleaseError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub description: String,
+}
+
+impl ReleaseError {
+    pub fn package_not_found() -> Self {
+        ReleaseError {
+            status: StatusCode::NOT_FOUND,
+            code: "REL_PNF",
+            description: "Package not found".into(),
+        }
+    }
+}
+
+impl From<ServiceError> for ReleaseError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::NotFound { .. } => ReleaseError::package_not_found(),
+            ServiceError::Invalid { detail, .. } => ReleaseError {
+                status: StatusCode::BAD_REQUEST,
+                code: "REL_BRQ",
+                description: detail,
+            },
+            other => {
+                log_internal(&other);
+                ReleaseError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    code: "REL_ERR",
+                    description: "Internal error".into(),
+                }
+            }
+        }
+    }
+}
+
+impl IntoResponse for ReleaseError {
+    fn into_response(self) -> Response {
+        let mut resp = (
+            self.status,
+            Json(json!({
+                "status": "ko",
+                "error_code": self.code,
+                "error_description": self.description,
+            })),
+        )
+            .into_response();
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        resp
+    }
+}

@@ -1,0 +1,113 @@
+//! `/updates/{extension}.xml`, `/updates/collection.xml`, `/changelogs/{extension}.xml`.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use depot_core::useragent::joomla_version;
+use depot_service::{Depot, RenderedFeed};
+
+use crate::error::ReleaseError;
+use crate::http_date;
+
+/// Feeds may be cached briefly by proxies and CDNs; revalidation is cheap (ETag).
+const FEED_CACHE_CONTROL: &str = "public, max-age=60";
+
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "unknown extension\n",
+    )
+        .into_response()
+}
+
+/// `{name}.xml` → `name`; anything else is not a feed.
+fn strip_xml(file: &str) -> Option<&str> {
+    file.strip_suffix(".xml").filter(|n| !n.is_empty())
+}
+
+pub async fn update_feed(
+    State(depot): State<Depot>,
+    Path(file): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, ReleaseError> {
+    let Some(name) = strip_xml(&file) else {
+        return Ok(not_found());
+    };
+    let feed = if name == "collection" {
+        Some(depot.collection_feed().await?)
+    } else {
+        depot.extension_feed(name).await?
+    };
+    let Some(feed) = feed else {
+        return Ok(not_found());
+    };
+    if method == Method::GET
+        && let Some(id) = feed.extension_id
+    {
+        let ua = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        depot.events().feed_check(id, joomla_version(ua));
+    }
+    Ok(respond(&feed, &headers))
+}
+
+pub async fn changelog_feed(
+    State(depot): State<Depot>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ReleaseError> {
+    let Some(name) = strip_xml(&file) else {
+        return Ok(not_found());
+    };
+    match depot.changelog_feed(name).await? {
+        Some(feed) => Ok(respond(&feed, &headers)),
+        None => Ok(not_found()),
+    }
+}
+
+/// `If-None-Match` (weak comparison, as RFC 9110 requires for it) or, failing that,
+/// `If-Modified-Since`.
+fn not_modified(feed: &RenderedFeed, headers: &HeaderMap) -> bool {
+    if let Some(inm) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        return inm
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == "*" || t == feed.etag);
+    }
+    headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(http_date::parse_secs)
+        .is_some_and(|since| feed.last_modified_ms / 1000 <= since)
+}
+
+fn respond(feed: &Arc<RenderedFeed>, headers: &HeaderMap) -> Response {
+    let mut builder = Response::builder()
+        .header(header::ETAG, &feed.etag)
+        .header(header::LAST_MODIFIED, http_date::format(feed.last_modified_ms))
+        .header(header::CACHE_CONTROL, FEED_CACHE_CONTROL)
+        .header(header::VARY, "Accept-Encoding");
+    let resp = if not_modified(feed, headers) {
+        builder = builder.status(StatusCode::NOT_MODIFIED);
+        builder.body(Body::empty())
+    } else {
+        builder
+            .status(StatusCode::OK)
+            .header(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/xml; charset=utf-8"),
+            )
+            .body(Body::from(feed.body.clone()))
+    };
+    resp.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
