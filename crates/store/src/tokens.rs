@@ -40,6 +40,12 @@ impl Store {
         .map_err(|e| StoreError::unique(e, "token"))?)
     }
 
+    pub async fn count_api_tokens(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     /// The live (not revoked) token with this hash.
     pub async fn api_token_by_hash(&self, hash: &str) -> Result<Option<ApiTokenRow>, StoreError> {
         Ok(sqlx::query_as(

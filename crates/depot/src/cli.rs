@@ -1,0 +1,179 @@
+//! The `depot` command line.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use depot_service::Scope;
+
+use crate::client::{self, PublishArgs};
+use crate::config::Settings;
+use crate::startup;
+
+#[derive(Debug, Parser)]
+#[command(name = "depot", version, about = "A self-hosted update server and package distribution system for Joomla extensions")]
+pub struct Cli {
+    /// Configuration file (default: ./depot.toml if it exists).
+    #[arg(long, global = true, env = "DEPOT_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the server.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the effective configuration, secrets masked.
+    CheckConfig,
+    /// Manage API tokens (offline, against the configured database).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Upload a package through the API (DEPOT_URL, DEPOT_TOKEN).
+    Publish {
+        /// The package zip.
+        zip: PathBuf,
+        /// Joomla versions the release supports: majors or major.minor, e.g. 4.4,5,6.
+        #[arg(long)]
+        joomla: Option<String>,
+        /// dev, alpha, beta, rc or stable (default: from the version string).
+        #[arg(long)]
+        stability: Option<String>,
+        /// A file with the release notes.
+        #[arg(long)]
+        notes: Option<PathBuf>,
+        /// Upload as a draft (not in feeds, not downloadable).
+        #[arg(long)]
+        draft: bool,
+        /// Minimum PHP version, e.g. 8.1.
+        #[arg(long)]
+        php_minimum: Option<String>,
+        /// Database minimums, e.g. mysql=8.0,mariadb=10.4,postgresql=12.
+        #[arg(long)]
+        supported_databases: Option<String>,
+        /// jBackend package id (default: <extension>_<version>).
+        #[arg(long)]
+        package_id: Option<String>,
+        #[arg(long, env = "DEPOT_URL")]
+        url: String,
+        #[arg(long, env = "DEPOT_TOKEN", hide_env_values = true)]
+        token: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it alone on stdout.
+    Create {
+        /// admin, publish or read.
+        #[arg(long)]
+        scope: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// For publish tokens: the extensions it may publish (comma-separated; default all).
+        #[arg(long)]
+        extensions: Option<String>,
+    },
+}
+
+pub fn init_tracing(settings: &Settings) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(&settings.log.filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if settings.log.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Publish {
+            zip,
+            joomla,
+            stability,
+            notes,
+            draft,
+            php_minimum,
+            supported_databases,
+            package_id,
+            url,
+            token,
+        } => {
+            let args = PublishArgs {
+                zip,
+                joomla,
+                stability,
+                notes,
+                draft,
+                php_minimum,
+                supported_databases,
+                package_id,
+            };
+            client::publish(&url, &token, args).await
+        }
+        command => {
+            let settings = Settings::load(cli.config.as_deref())?;
+            init_tracing(&settings);
+            match command {
+                Command::Serve => serve(settings).await,
+                Command::Migrate => {
+                    startup::open_backends(&settings).await?;
+                    eprintln!("database is up to date");
+                    Ok(())
+                }
+                Command::CheckConfig => {
+                    let (_, storage) = startup::open_backends(&settings).await?;
+                    print!("{}", settings.to_masked_toml()?);
+                    eprintln!("configuration OK; storage: {}", storage.describe());
+                    Ok(())
+                }
+                Command::Token {
+                    command: TokenCommand::Create { scope, name, extensions },
+                } => {
+                    let scope = Scope::parse(&scope, extensions.as_deref())
+                        .map_err(anyhow::Error::msg)?;
+                    let depot = startup::build_depot(&settings).await?;
+                    let (_, token) = depot.create_token(&name, &scope).await?;
+                    depot.shutdown().await;
+                    println!("{token}");
+                    Ok(())
+                }
+                Command::Publish { .. } => unreachable!("handled above"),
+            }
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let server = startup::Server::start(&settings).await?;
+    tracing::info!(
+        listen = %server.addr,
+        public_url = %settings.public_url(),
+        database = %depot_store::redact_url(&settings.database_url()),
+        storage = %server.depot.storage().describe(),
+        "depot is serving"
+    );
+    if let Some(token) = startup::first_start_token(&server.depot)
+        .await
+        .context("creating the first admin token")?
+    {
+        println!("First start: an admin API token was created. It is shown only this once:");
+        println!();
+        println!("    {token}");
+        println!();
+        println!("Publish with: DEPOT_URL={} DEPOT_TOKEN=<token> depot publish package.zip", settings.public_url());
+    }
+    println!("depot is serving on {} (public URL {})", server.addr, settings.public_url());
+    startup::shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown().await
+}

@@ -1,0 +1,198 @@
+//! `depot publish`: uploads a package through the admin API, the way a CI job would.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use depot_core::package::{self, PackageLimits};
+use futures::StreamExt;
+use serde::Deserialize;
+use tokio_util::io::ReaderStream;
+
+#[derive(Debug, Clone)]
+pub struct PublishArgs {
+    pub zip: PathBuf,
+    pub joomla: Option<String>,
+    pub stability: Option<String>,
+    pub notes: Option<PathBuf>,
+    pub draft: bool,
+    pub php_minimum: Option<String>,
+    pub supported_databases: Option<String>,
+    pub package_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Published {
+    outcome: String,
+    extension: String,
+    version: String,
+    state: String,
+    stability: String,
+    joomla: String,
+    joomla_source: String,
+    sha256: String,
+    feed_url: String,
+    download_url: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiErrors {
+    errors: Vec<ApiErrorItem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiErrorItem {
+    code: String,
+    detail: String,
+}
+
+/// Prints progress on a terminal as a redrawn bar, elsewhere (CI logs) as a line per quarter.
+fn spawn_progress(total: u64, sent: Arc<AtomicU64>) -> tokio::task::JoinHandle<()> {
+    let tty = std::io::stderr().is_terminal();
+    tokio::spawn(async move {
+        let mut last_quarter = 0;
+        loop {
+            let done = sent.load(Ordering::Relaxed).min(total);
+            let pct = if total == 0 { 100 } else { done * 100 / total };
+            if tty {
+                let width = 30;
+                let filled = (pct as usize * width) / 100;
+                eprint!(
+                    "\r[{}{}] {pct:>3}% {:.1}/{:.1} MiB",
+                    "#".repeat(filled),
+                    " ".repeat(width - filled),
+                    done as f64 / 1048576.0,
+                    total as f64 / 1048576.0
+                );
+                let _ = std::io::stderr().flush();
+            } else if pct / 25 > last_quarter {
+                last_quarter = pct / 25;
+                eprintln!("uploaded {pct}% ({done} of {total} bytes)");
+            }
+            if done >= total {
+                if tty {
+                    eprintln!();
+                }
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+}
+
+fn api_base(url: &str) -> anyhow::Result<url::Url> {
+    let mut base = url::Url::parse(url.trim())
+        .with_context(|| format!("DEPOT_URL {url:?} is not a URL (e.g. https://updates.example.com)"))?;
+    if !base.path().ends_with('/') {
+        let p = format!("{}/", base.path());
+        base.set_path(&p);
+    }
+    Ok(base)
+}
+
+pub async fn publish(server: &str, token: &str, args: PublishArgs) -> anyhow::Result<()> {
+    let zip = &args.zip;
+    let manifest = read_manifest(zip)?;
+    let extension = manifest.identity.full_name.clone();
+    let version = manifest.version.to_string();
+    let notes = match &args.notes {
+        Some(p) => Some(
+            std::fs::read_to_string(p).with_context(|| format!("cannot read notes {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let url = api_base(server)?
+        .join(&format!("api/v1/extensions/{extension}/releases/{version}"))
+        .context("building the upload URL")?;
+
+    let file = tokio::fs::File::open(zip)
+        .await
+        .with_context(|| format!("cannot open {}", zip.display()))?;
+    let size = file.metadata().await?.len();
+    let sent = Arc::new(AtomicU64::new(0));
+    let counter = sent.clone();
+    let stream = ReaderStream::with_capacity(file, 256 * 1024).inspect(move |chunk| {
+        if let Ok(c) = chunk {
+            counter.fetch_add(c.len() as u64, Ordering::Relaxed);
+        }
+    });
+    let file_name = zip
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "package.zip".into());
+    let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), size)
+        .file_name(file_name)
+        .mime_str("application/zip")?;
+    let mut form = reqwest::multipart::Form::new();
+    let fields = [
+        ("joomla", args.joomla.clone()),
+        ("stability", args.stability.clone()),
+        ("notes", notes),
+        ("draft", Some(args.draft.to_string())),
+        ("php_minimum", args.php_minimum.clone()),
+        ("supported_databases", args.supported_databases.clone()),
+        ("package_id", args.package_id.clone()),
+    ];
+    for (name, value) in fields {
+        if let Some(v) = value {
+            form = form.text(name, v);
+        }
+    }
+    // Metadata first, so the server knows it before the file streams in.
+    let form = form.part("file", part);
+
+    eprintln!("publishing {extension} {version} ({size} bytes) to {server}");
+    let progress = spawn_progress(size, sent);
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(15))
+        .build()?;
+    let response = client
+        .put(url.clone())
+        .bearer_auth(token.trim())
+        .multipart(form)
+        .send()
+        .await;
+    progress.abort();
+    let response = response.map_err(|e| {
+        anyhow!("cannot reach depot at {server}: {e} (check DEPOT_URL and that the server is running)")
+    })?;
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    if !status.is_success() {
+        let detail = serde_json::from_str::<ApiErrors>(&body)
+            .ok()
+            .and_then(|e| e.errors.into_iter().next())
+            .map(|e| format!("{} ({})", e.detail, e.code))
+            .unwrap_or_else(|| body.trim().chars().take(300).collect());
+        match status.as_u16() {
+            401 => bail!("the server refused the token (401): check DEPOT_TOKEN"),
+            403 => bail!("the token may not publish {extension} (403): {detail}"),
+            404 => bail!("no depot API at {url} (404): check DEPOT_URL"),
+            409 => bail!("refused (409): {detail}"),
+            code => bail!("the upload was refused ({code}): {detail}"),
+        }
+    }
+    let p: Published = serde_json::from_str(&body)
+        .with_context(|| format!("unexpected answer from the server: {body}"))?;
+    let what = match p.outcome.as_str() {
+        "created" => "published",
+        "replaced" => "replaced draft",
+        _ => "already published (same bytes; nothing changed)",
+    };
+    println!("{what}: {} {} [{}, {}]", p.extension, p.version, p.state, p.stability);
+    println!("joomla:   {} ({})", p.joomla, p.joomla_source);
+    println!("sha256:   {}", p.sha256);
+    println!("feed:     {}", p.feed_url);
+    println!("download: {}", p.download_url);
+    Ok(())
+}
+
+/// Reads the manifest locally, to know where to upload and to fail early on a bad package.
+fn read_manifest(zip: &Path) -> anyhow::Result<package::Manifest> {
+    let file = std::fs::File::open(zip).with_context(|| format!("cannot open {}", zip.display()))?;
+    package::inspect(std::io::BufReader::new(file), &PackageLimits::default())
+        .with_context(|| format!("{} is not a publishable Joomla package", zip.display()))
+}

@@ -1,0 +1,269 @@
+//! Configuration: embedded defaults < `depot.toml` (or `--config FILE` / `DEPOT_CONFIG`) <
+//! `DEPOT_*` environment variables, nested keys joined with `__` (`DEPOT_STORAGE__KIND=s3`).
+//!
+//! With no configuration at all, depot runs on SQLite and local storage under `./depot-data/`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use depot_core::Targets;
+use depot_core::package::PackageLimits;
+use depot_storage::StorageSettings;
+use serde::{Deserialize, Serialize};
+
+/// The file read when no `--config` is given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "depot.toml";
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: String,
+    /// The base of every URL depot emits (feeds, downloads); defaults to `http://{listen}`.
+    pub public_url: Option<String>,
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; defaults to SQLite at `{data_dir}/depot.db`.
+    pub database_url: Option<String>,
+    pub storage: StorageSettings,
+    pub limits: Limits,
+    pub catalogue: Catalogue,
+    pub log: Log,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest accepted upload, in bytes.
+    pub max_upload_bytes: u64,
+    /// Largest total a package may expand to, in bytes.
+    pub max_unpacked_bytes: u64,
+    pub max_zip_entries: usize,
+    /// Largest unpacked/packed ratio of a package (zip-bomb guard).
+    pub max_zip_ratio: u64,
+    /// Seconds requests in flight get to finish at shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let package = PackageLimits::default();
+        Limits {
+            max_upload_bytes: 512 << 20,
+            max_unpacked_bytes: package.max_unpacked_bytes,
+            max_zip_entries: package.max_entries,
+            max_zip_ratio: package.max_ratio,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Catalogue {
+    /// Joomla versions a new extension targets until told otherwise (`4.4,5,6`).
+    pub default_joomla: String,
+    /// The name of the collection feed.
+    pub collection_name: String,
+    /// Milliseconds between checks for catalogue changes made by other instances.
+    pub poll_ms: u64,
+}
+
+impl Default for Catalogue {
+    fn default() -> Self {
+        Catalogue {
+            default_joomla: "4,5,6".into(),
+            collection_name: "depot".into(),
+            poll_ms: 500,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Log {
+    /// `text` or `json`.
+    pub format: String,
+    /// A tracing filter, e.g. `info` or `depot=debug,info`; `RUST_LOG` overrides it.
+    pub filter: String,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log {
+            format: "text".into(),
+            filter: "info,sqlx=warn".into(),
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            data_dir: PathBuf::from("./depot-data"),
+            database_url: None,
+            storage: StorageSettings::default(),
+            limits: Limits::default(),
+            catalogue: Catalogue::default(),
+            log: Log::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Loads the configuration. `file` is `--config`/`DEPOT_CONFIG`; without it `depot.toml` is
+    /// read if present.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
+        let mut builder = config::Config::builder();
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    bail!("configuration file {} does not exist", path.display());
+                }
+                builder = builder.add_source(
+                    config::File::from(path)
+                        .format(config::FileFormat::Toml)
+                        .required(true),
+                );
+            }
+            None => {
+                builder = builder.add_source(
+                    config::File::from(Path::new(DEFAULT_CONFIG_FILE))
+                        .format(config::FileFormat::Toml)
+                        .required(false),
+                );
+            }
+        }
+        let env = config::Environment::with_prefix("DEPOT")
+            .prefix_separator("_")
+            .separator("__")
+            .ignore_empty(true);
+        let settings: Settings = builder
+            .add_source(env)
+            .build()
+            .context("reading the configuration")?
+            .try_deserialize()
+            .context("the configuration is invalid")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.listen
+            .parse::<std::net::SocketAddr>()
+            .with_context(|| format!("listen = {:?} is not an address such as 127.0.0.1:8080", self.listen))?;
+        self.default_targets()?;
+        let public = self.public_url();
+        let parsed = url::Url::parse(&public)
+            .with_context(|| format!("public_url = {public:?} is not a URL"))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
+            bail!("public_url = {public:?} must be an http(s) URL without a query string");
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            bail!("log.format = {:?}: use text or json", self.log.format);
+        }
+        Ok(())
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match self.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        match self.database_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            Some(u) => u.to_string(),
+            None => format!("sqlite://{}", self.data_dir.join("depot.db").display()),
+        }
+    }
+
+    pub fn default_targets(&self) -> anyhow::Result<Targets> {
+        self.catalogue
+            .default_joomla
+            .parse()
+            .with_context(|| format!("catalogue.default_joomla = {:?}", self.catalogue.default_joomla))
+    }
+
+    pub fn service_settings(&self) -> anyhow::Result<depot_service::Settings> {
+        Ok(depot_service::Settings {
+            public_url: self.public_url(),
+            max_upload_bytes: self.limits.max_upload_bytes,
+            package_limits: PackageLimits {
+                max_entries: self.limits.max_zip_entries,
+                max_unpacked_bytes: self.limits.max_unpacked_bytes,
+                max_ratio: self.limits.max_zip_ratio,
+                ..PackageLimits::default()
+            },
+            default_targets: self.default_targets()?,
+            collection_name: self.catalogue.collection_name.clone(),
+            temp_dir: self.data_dir.join("tmp"),
+            catalogue_poll: Duration::from_millis(self.catalogue.poll_ms.max(50)),
+        })
+    }
+
+    /// The effective configuration as TOML, with secrets masked: what `check-config` prints.
+    pub fn to_masked_toml(&self) -> anyhow::Result<String> {
+        let mut shown = self.clone();
+        shown.public_url = Some(self.public_url());
+        shown.database_url = Some(depot_store::redact_url(&self.database_url()));
+        if shown.storage.secret_access_key.is_some() {
+            shown.storage.secret_access_key = Some("***".into());
+        }
+        Ok(toml_string(&shown)?)
+    }
+}
+
+fn toml_string(s: &Settings) -> anyhow::Result<String> {
+    // The config crate reads TOML but does not write it; serde_json → a small TOML printer keeps
+    // the dependency set unchanged.
+    let value = serde_json::to_value(s)?;
+    let mut top = String::new();
+    let mut sections = String::new();
+    if let serde_json::Value::Object(map) = value {
+        for (k, v) in map {
+            match v {
+                serde_json::Value::Object(inner) => {
+                    sections.push_str(&format!("\n[{k}]\n"));
+                    for (ik, iv) in inner {
+                        if !iv.is_null() {
+                            sections.push_str(&format!("{ik} = {iv}\n"));
+                        }
+                    }
+                }
+                serde_json::Value::Null => {}
+                other => top.push_str(&format!("{k} = {other}\n")),
+            }
+        }
+    }
+    Ok(top + &sections)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_embedded() {
+        let s = Settings::default();
+        s.validate().unwrap();
+        assert_eq!(s.public_url(), "http://127.0.0.1:8080");
+        assert_eq!(s.database_url(), "sqlite://./depot-data/depot.db");
+        assert_eq!(s.storage.kind, "local");
+    }
+
+    #[test]
+    fn masked_output_hides_secrets() {
+        let mut s = Settings::default();
+        s.database_url = Some("postgres://depot:hunter2@db/depot".into());
+        s.storage.secret_access_key = Some("s3cr3t".into());
+        let out = s.to_masked_toml().unwrap();
+        assert!(!out.contains("hunter2"), "{out}");
+        assert!(!out.contains("s3cr3t"), "{out}");
+        assert!(out.contains("[storage]"));
+    }
+}
