@@ -1,0 +1,308 @@
+//! The test harness: the real server on a real socket, over a fresh database per test.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use depot::config::Settings;
+use depot::startup::Server;
+use depot_service::Scope;
+use sqlx::Connection;
+
+/// Declares one test per database backend: `NAME::sqlite` and `NAME::postgres`.
+#[macro_export]
+macro_rules! db_test {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::helpers::TestApp::spawn($crate::helpers::Db::Sqlite).await;
+                ($body)(app).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = $crate::helpers::Db::postgres().await else {
+                    return;
+                };
+                let app = $crate::helpers::TestApp::spawn(db).await;
+                ($body)(app).await;
+            }
+        }
+    };
+}
+
+pub enum Db {
+    Sqlite,
+    Postgres { base: String, schema: String },
+}
+
+fn pg_base_url() -> String {
+    std::env::var("TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+impl Db {
+    /// A fresh schema on the test PostgreSQL. Skips (returns `None`) when PostgreSQL is not
+    /// reachable, except under CI, where that is a failure.
+    pub async fn postgres() -> Option<Db> {
+        let base = pg_base_url();
+        let mut conn = match sqlx::postgres::PgConnection::connect(&base).await {
+            Ok(c) => c,
+            Err(e) if std::env::var_os("CI").is_none() => {
+                eprintln!("SKIPPED: PostgreSQL not reachable at {base} ({e}); set TEST_PG_URL");
+                return None;
+            }
+            Err(e) => panic!("PostgreSQL is required under CI but not reachable at {base}: {e}"),
+        };
+        let schema = format!("t_{}", hex::encode(rand::random::<[u8; 8]>()));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test schema");
+        Some(Db::Postgres { base, schema })
+    }
+
+    fn url(&self, dir: &std::path::Path) -> String {
+        match self {
+            Db::Sqlite => format!("sqlite://{}", dir.join("depot.db").display()),
+            Db::Postgres { base, schema } => {
+                let sep = if base.contains('?') { '&' } else { '?' };
+                format!("{base}{sep}options=-c%20search_path%3D{schema}")
+            }
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Db::Postgres { base, schema } = self {
+            let (base, schema) = (base.clone(), schema.clone());
+            // Drop may run inside a runtime; clean up on a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    if let Ok(mut c) = sqlx::postgres::PgConnection::connect(&base).await {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP SCHEMA IF EXISTS {schema} CASCADE"
+                        )))
+                        .execute(&mut c)
+                        .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub struct TestApp {
+    pub server: Option<Server>,
+    pub base: String,
+    pub admin_token: String,
+    pub client: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    pub settings: Settings,
+    // Dropped last: the schema outlives the server.
+    _db: Db,
+}
+
+impl TestApp {
+    pub async fn spawn(db: Db) -> TestApp {
+        Self::spawn_with(db, |_| {}).await
+    }
+
+    pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut settings = Settings {
+            listen: "127.0.0.1:0".into(),
+            data_dir: dir.path().join("data"),
+            database_url: Some(db.url(dir.path())),
+            ..Settings::default()
+        };
+        settings.limits.shutdown_grace_secs = 5;
+        tweak(&mut settings);
+        // The public URL must name the port, which is only known once bound: bind first.
+        let mut server = Server::start(&settings).await.expect("server starts");
+        if settings.public_url.is_none() {
+            let addr = server.addr;
+            server.shutdown().await.expect("shutdown");
+            settings.listen = addr.to_string();
+            settings.public_url = Some(format!("http://{addr}"));
+            server = Server::start(&settings).await.expect("server restarts");
+        }
+        let (_, admin_token) = server
+            .depot
+            .create_token("test admin", &Scope::Admin)
+            .await
+            .expect("admin token");
+        TestApp {
+            base: format!("http://{}", server.addr),
+            server: Some(server),
+            admin_token,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            dir,
+            settings,
+            _db: db,
+        }
+    }
+
+    pub fn depot(&self) -> &depot_service::Depot {
+        &self.server.as_ref().expect("running").depot
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn text(&self, path: &str) -> String {
+        let r = self.get(path).await;
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.text().await.expect("body")
+    }
+
+    /// Uploads a zip as the raw body; `query` is the metadata.
+    pub async fn upload(&self, ext: &str, version: &str, zip: Vec<u8>, query: &str) -> reqwest::Response {
+        self.upload_as(&self.admin_token.clone(), ext, version, zip, query)
+            .await
+    }
+
+    pub async fn upload_as(
+        &self,
+        token: &str,
+        ext: &str,
+        version: &str,
+        zip: Vec<u8>,
+        query: &str,
+    ) -> reqwest::Response {
+        let q = if query.is_empty() { String::new() } else { format!("?{query}") };
+        self.client
+            .put(self.url(&format!("/api/v1/extensions/{ext}/releases/{version}{q}")))
+            .bearer_auth(token)
+            .body(zip)
+            .send()
+            .await
+            .expect("PUT")
+    }
+
+    /// Uploads and asserts success; returns the JSON answer.
+    pub async fn publish(&self, ext: &str, version: &str, zip: Vec<u8>, query: &str) -> serde_json::Value {
+        let r = self.upload(ext, version, zip, query).await;
+        let status = r.status();
+        let body: serde_json::Value = r.json().await.expect("json");
+        assert!(status.is_success(), "upload {ext} {version}: {status} {body}");
+        body
+    }
+
+    /// Writes out queued events.
+    pub async fn flush_events(&self) {
+        self.depot().events().flush().await;
+    }
+
+    /// Every file under the package storage directory.
+    pub fn stored_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                for e in entries.flatten() {
+                    let p = e.path();
+                    if p.is_dir() { walk(&p, out) } else { out.push(p) }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.settings.data_dir.join("packages"), &mut out);
+        walk(&self.settings.data_dir.join("tmp"), &mut out);
+        out
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Shut the server down before the database goes away.
+        if let Some(server) = self.server.take() {
+            let handle = tokio::runtime::Handle::current();
+            let _ = std::thread::spawn(move || handle.block_on(server.shutdown())).join();
+        }
+    }
+}
+
+/// A zip made of `(name, bytes)` entries.
+pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        w.start_file(*name, opts).expect("start_file");
+        w.write_all(data).expect("write");
+    }
+    w.finish().expect("finish").into_inner()
+}
+
+pub fn plugin_manifest(version: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<extension type="plugin" group="system" method="upgrade">
+  <name>System - Hello &amp; Co</name>
+  <version>{version}</version>
+  <files><folder plugin="hello">services</folder><folder>src</folder></files>
+</extension>"#
+    )
+}
+
+/// A plugin package `plg_system_hello` at `version`; `salt` makes otherwise equal zips differ.
+pub fn plugin_zip(version: &str, salt: &str) -> Vec<u8> {
+    zip_of(&[
+        ("hello.xml", plugin_manifest(version).as_bytes()),
+        ("services/provider.php", format!("<?php // {salt}\n").as_bytes()),
+    ])
+}
+
+pub fn component_zip(version: &str) -> Vec<u8> {
+    let manifest = format!(
+        r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>COM_WIDGETS</name><element>com_widgets</element><version>{version}</version></extension>"#
+    );
+    zip_of(&[
+        ("com_widgets/widgets.xml", manifest.as_bytes()),
+        ("com_widgets/admin/config.xml", b"<config/>"),
+    ])
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// The text of every `<name>` element in `xml`.
+pub fn elements<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    xml.match_indices(&open)
+        .map(|(i, _)| {
+            let start = i + open.len();
+            let end = start + xml[start..].find(&close).expect("closed");
+            &xml[start..end]
+        })
+        .collect()
+}
+
+/// The `<update>` blocks of an extension feed.
+pub fn update_blocks(xml: &str) -> Vec<&str> {
+    elements(xml, "update")
+}
+
+/// The `<downloadurl>` of an `<update>` block.
+pub fn download_url(block: &str) -> String {
+    let start = block.find("format=\"zip\">").expect("downloadurl") + "format=\"zip\">".len();
+    let end = start + block[start..].find("</downloadurl>").expect("closed");
+    block[start..end].to_string()
+}

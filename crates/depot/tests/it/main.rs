@@ -1,0 +1,5 @@
+//! depot's integration tests: the real server over real sockets, on SQLite and PostgreSQL.
+
+mod helpers;
+
+mod feeds;
