@@ -179,7 +179,7 @@ fn check_entries<R: Read + Seek>(
             .name()
             .map_err(|e| corrupt(&format!("#{i}"), e.to_string()))?
             .into_owned();
-        if file.enclosed_name().is_none() || name.contains('\\') {
+        if file.enclosed_name().is_none() || !is_relative_name(&name) {
             return Err(PackageError::UnsafePath(name));
         }
         packed += file.compressed_size();
@@ -197,6 +197,12 @@ fn check_entries<R: Read + Seek>(
         return Err(PackageError::RatioExceeded(limits.max_ratio));
     }
     Ok(names)
+}
+
+/// `enclosed_name` accepts `/etc/x` (it drops the root); an unpacker may not, so absolute names,
+/// drive letters and backslashes are refused outright.
+fn is_relative_name(name: &str) -> bool {
+    !name.starts_with('/') && !name.contains('\\') && name.as_bytes().get(1) != Some(&b':')
 }
 
 /// `"folder/"` when every entry lives under one top-level folder (Joomla descends into it), else
@@ -444,6 +450,7 @@ fn build(path: &str, raw: RawManifest) -> Result<Manifest, PackageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::extension::Client;
 
     fn manifest(xml: &str) -> Manifest {
         read_manifest("x.xml", xml).unwrap().unwrap()
@@ -522,6 +529,14 @@ mod tests {
         let xml = r#"<!DOCTYPE extension [<!ENTITY a "aaaaaaaaaa">]><extension type="component"><name>&a;</name><version>1.0.0</version></extension>"#;
         let e = read_manifest("x.xml", xml).unwrap_err();
         assert_eq!(e.code(), "malformed_manifest");
+    }
+
+    #[test]
+    fn absolute_names_are_not_relative() {
+        assert!(is_relative_name("a/b.php"));
+        for bad in ["/etc/passwd", "C:/x", "a\\..\\b"] {
+            assert!(!is_relative_name(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -3,3 +3,5 @@
 mod helpers;
 
 mod feeds;
+mod downloads;
+mod publish;
