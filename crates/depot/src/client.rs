@@ -145,7 +145,7 @@ pub async fn publish(server: &str, token: &str, args: PublishArgs) -> anyhow::Re
     let form = form.part("file", part);
 
     eprintln!("publishing {extension} {version} ({size} bytes) to {server}");
-    let progress = spawn_progress(size, sent);
+    let progress = spawn_progress(size, sent.clone());
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(15))
         .build()?;
@@ -155,7 +155,13 @@ pub async fn publish(server: &str, token: &str, args: PublishArgs) -> anyhow::Re
         .multipart(form)
         .send()
         .await;
-    progress.abort();
+    if response.is_ok() {
+        // The body is gone in full: let the reporter print its last line.
+        sent.store(size, Ordering::Relaxed);
+        let _ = progress.await;
+    } else {
+        progress.abort();
+    }
     let response = response.map_err(|e| {
         anyhow!("cannot reach depot at {server}: {e} (check DEPOT_URL and that the server is running)")
     })?;

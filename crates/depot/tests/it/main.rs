@@ -5,3 +5,5 @@ mod helpers;
 mod feeds;
 mod downloads;
 mod publish;
+mod cli;
+mod s3;
