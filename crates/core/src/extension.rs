@@ -161,11 +161,9 @@ impl Identity {
             _ => None,
         };
         let full_name = match kind {
-            ExtensionType::Plugin => format!(
-                "plg_{}_{}",
-                folder.as_deref().unwrap_or_default(),
-                element
-            ),
+            ExtensionType::Plugin => {
+                format!("plg_{}_{}", folder.as_deref().unwrap_or_default(), element)
+            }
             // These elements already carry their prefix in Joomla (`com_x`, `mod_x`, `pkg_x`).
             ExtensionType::Component | ExtensionType::Module | ExtensionType::Package => {
                 if element.starts_with(kind.prefix()) {

@@ -233,7 +233,10 @@ pub fn render_collection(name: &str, entries: &[CollectionEntry]) -> String {
 const CHANGELOG_SECTIONS: [(&str, &[&str]); 7] = [
     ("security", &["security"]),
     ("fix", &["fix", "fixed", "fixes", "bug fixes", "bugfixes"]),
-    ("addition", &["addition", "additions", "added", "new", "features"]),
+    (
+        "addition",
+        &["addition", "additions", "added", "new", "features"],
+    ),
     ("change", &["change", "changes", "changed", "improved"]),
     ("remove", &["remove", "removed", "removals", "deprecated"]),
     ("language", &["language", "languages", "translations"]),

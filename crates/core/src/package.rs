@@ -105,7 +105,10 @@ pub struct Manifest {
 }
 
 /// Inspects a whole package: structure, safety, then the manifest.
-pub fn inspect<R: Read + Seek>(reader: R, limits: &PackageLimits) -> Result<Manifest, PackageError> {
+pub fn inspect<R: Read + Seek>(
+    reader: R,
+    limits: &PackageLimits,
+) -> Result<Manifest, PackageError> {
     let mut archive =
         zip::ZipArchive::new(reader).map_err(|e| PackageError::NotAZip(e.to_string()))?;
     if archive.len() > limits.max_entries {
@@ -423,8 +426,8 @@ fn build(path: &str, raw: RawManifest) -> Result<Manifest, PackageError> {
         }
         _ => default_client(kind),
     };
-    let identity = Identity::new(&element, kind, client, raw.group.as_deref())
-        .map_err(bad_identity)?;
+    let identity =
+        Identity::new(&element, kind, client, raw.group.as_deref()).map_err(bad_identity)?;
     let version = Version::parse(&raw.version).map_err(|source| {
         if raw.version.trim().is_empty() {
             missing("<version>")
@@ -502,7 +505,8 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        let e = read_manifest("foo.xml", "<extension type=\"component\"><name>x</name>").unwrap_err();
+        let e =
+            read_manifest("foo.xml", "<extension type=\"component\"><name>x</name>").unwrap_err();
         assert_eq!(e.code(), "malformed_manifest");
         let e = read_manifest(
             "foo.xml",

@@ -140,10 +140,7 @@ mod tests {
         assert_eq!(targets.platform_regex(5).unwrap(), r"5\.[0-9]+");
         assert_eq!(targets.platform_regex(3), None);
         assert_eq!(targets.to_string(), "4.4,5,6");
-        assert_eq!(
-            t("4.3,4.4").platform_regex(4).unwrap(),
-            r"4\.(3|4)\.[0-9]+"
-        );
+        assert_eq!(t("4.3,4.4").platform_regex(4).unwrap(), r"4\.(3|4)\.[0-9]+");
         assert_eq!(t("5,5.1").to_string(), "5");
         assert_eq!(t("5.x").to_string(), "5");
         assert_eq!(t("5,6").combined_regex(), r"(5\.[0-9]+|6\.[0-9]+)");

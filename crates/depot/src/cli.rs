@@ -11,7 +11,11 @@ use crate::config::Settings;
 use crate::startup;
 
 #[derive(Debug, Parser)]
-#[command(name = "depot", version, about = "A self-hosted update server and package distribution system for Joomla extensions")]
+#[command(
+    name = "depot",
+    version,
+    about = "A self-hosted update server and package distribution system for Joomla extensions"
+)]
 pub struct Cli {
     /// Configuration file (default: ./depot.toml if it exists).
     #[arg(long, global = true, env = "DEPOT_CONFIG")]
@@ -82,8 +86,8 @@ pub enum TokenCommand {
 
 pub fn init_tracing(settings: &Settings) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(&settings.log.filter));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log.filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -137,10 +141,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     Ok(())
                 }
                 Command::Token {
-                    command: TokenCommand::Create { scope, name, extensions },
+                    command:
+                        TokenCommand::Create {
+                            scope,
+                            name,
+                            extensions,
+                        },
                 } => {
-                    let scope = Scope::parse(&scope, extensions.as_deref())
-                        .map_err(anyhow::Error::msg)?;
+                    let scope =
+                        Scope::parse(&scope, extensions.as_deref()).map_err(anyhow::Error::msg)?;
                     let depot = startup::build_depot(&settings).await?;
                     let (_, token) = depot.create_token(&name, &scope).await?;
                     depot.shutdown().await;
@@ -170,9 +179,16 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         println!();
         println!("    {token}");
         println!();
-        println!("Publish with: DEPOT_URL={} DEPOT_TOKEN=<token> depot publish package.zip", settings.public_url());
+        println!(
+            "Publish with: DEPOT_URL={} DEPOT_TOKEN=<token> depot publish package.zip",
+            settings.public_url()
+        );
     }
-    println!("depot is serving on {} (public URL {})", server.addr, settings.public_url());
+    println!(
+        "depot is serving on {} (public URL {})",
+        server.addr,
+        settings.public_url()
+    );
     startup::shutdown_signal().await;
     tracing::info!("shutting down");
     server.shutdown().await

@@ -56,7 +56,7 @@ fn spawn_progress(total: u64, sent: Arc<AtomicU64>) -> tokio::task::JoinHandle<(
         let mut last_quarter = 0;
         loop {
             let done = sent.load(Ordering::Relaxed).min(total);
-            let pct = if total == 0 { 100 } else { done * 100 / total };
+            let pct = (done * 100).checked_div(total).unwrap_or(100);
             if tty {
                 let width = 30;
                 let filled = (pct as usize * width) / 100;
@@ -84,8 +84,9 @@ fn spawn_progress(total: u64, sent: Arc<AtomicU64>) -> tokio::task::JoinHandle<(
 }
 
 fn api_base(url: &str) -> anyhow::Result<url::Url> {
-    let mut base = url::Url::parse(url.trim())
-        .with_context(|| format!("DEPOT_URL {url:?} is not a URL (e.g. https://updates.example.com)"))?;
+    let mut base = url::Url::parse(url.trim()).with_context(|| {
+        format!("DEPOT_URL {url:?} is not a URL (e.g. https://updates.example.com)")
+    })?;
     if !base.path().ends_with('/') {
         let p = format!("{}/", base.path());
         base.set_path(&p);
@@ -100,7 +101,8 @@ pub async fn publish(server: &str, token: &str, args: PublishArgs) -> anyhow::Re
     let version = manifest.version.to_string();
     let notes = match &args.notes {
         Some(p) => Some(
-            std::fs::read_to_string(p).with_context(|| format!("cannot read notes {}", p.display()))?,
+            std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read notes {}", p.display()))?,
         ),
         None => None,
     };
@@ -123,9 +125,10 @@ pub async fn publish(server: &str, token: &str, args: PublishArgs) -> anyhow::Re
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "package.zip".into());
-    let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), size)
-        .file_name(file_name)
-        .mime_str("application/zip")?;
+    let part =
+        reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), size)
+            .file_name(file_name)
+            .mime_str("application/zip")?;
     let mut form = reqwest::multipart::Form::new();
     let fields = [
         ("joomla", args.joomla.clone()),
@@ -163,7 +166,9 @@ pub async fn publish(server: &str, token: &str, args: PublishArgs) -> anyhow::Re
         progress.abort();
     }
     let response = response.map_err(|e| {
-        anyhow!("cannot reach depot at {server}: {e} (check DEPOT_URL and that the server is running)")
+        anyhow!(
+            "cannot reach depot at {server}: {e} (check DEPOT_URL and that the server is running)"
+        )
     })?;
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
@@ -188,7 +193,10 @@ pub async fn publish(server: &str, token: &str, args: PublishArgs) -> anyhow::Re
         "replaced" => "replaced draft",
         _ => "already published (same bytes; nothing changed)",
     };
-    println!("{what}: {} {} [{}, {}]", p.extension, p.version, p.state, p.stability);
+    println!(
+        "{what}: {} {} [{}, {}]",
+        p.extension, p.version, p.state, p.stability
+    );
     println!("joomla:   {} ({})", p.joomla, p.joomla_source);
     println!("sha256:   {}", p.sha256);
     println!("feed:     {}", p.feed_url);
@@ -198,7 +206,8 @@ pub async fn publish(server: &str, token: &str, args: PublishArgs) -> anyhow::Re
 
 /// Reads the manifest locally, to know where to upload and to fail early on a bad package.
 fn read_manifest(zip: &Path) -> anyhow::Result<package::Manifest> {
-    let file = std::fs::File::open(zip).with_context(|| format!("cannot open {}", zip.display()))?;
+    let file =
+        std::fs::File::open(zip).with_context(|| format!("cannot open {}", zip.display()))?;
     package::inspect(std::io::BufReader::new(file), &PackageLimits::default())
         .with_context(|| format!("{} is not a publishable Joomla package", zip.display()))
 }

@@ -153,7 +153,12 @@ impl Settings {
     fn validate(&self) -> anyhow::Result<()> {
         self.listen
             .parse::<std::net::SocketAddr>()
-            .with_context(|| format!("listen = {:?} is not an address such as 127.0.0.1:8080", self.listen))?;
+            .with_context(|| {
+                format!(
+                    "listen = {:?} is not an address such as 127.0.0.1:8080",
+                    self.listen
+                )
+            })?;
         self.default_targets()?;
         let public = self.public_url();
         let parsed = url::Url::parse(&public)
@@ -169,24 +174,36 @@ impl Settings {
 
     /// The public base URL without a trailing slash.
     pub fn public_url(&self) -> String {
-        match self.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        match self
+            .public_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
             Some(u) => u.trim_end_matches('/').to_string(),
             None => format!("http://{}", self.listen),
         }
     }
 
     pub fn database_url(&self) -> String {
-        match self.database_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        match self
+            .database_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
             Some(u) => u.to_string(),
             None => format!("sqlite://{}", self.data_dir.join("depot.db").display()),
         }
     }
 
     pub fn default_targets(&self) -> anyhow::Result<Targets> {
-        self.catalogue
-            .default_joomla
-            .parse()
-            .with_context(|| format!("catalogue.default_joomla = {:?}", self.catalogue.default_joomla))
+        self.catalogue.default_joomla.parse().with_context(|| {
+            format!(
+                "catalogue.default_joomla = {:?}",
+                self.catalogue.default_joomla
+            )
+        })
     }
 
     pub fn service_settings(&self) -> anyhow::Result<depot_service::Settings> {
@@ -214,7 +231,7 @@ impl Settings {
         if shown.storage.secret_access_key.is_some() {
             shown.storage.secret_access_key = Some("***".into());
         }
-        Ok(toml_string(&shown)?)
+        toml_string(&shown)
     }
 }
 
@@ -258,8 +275,10 @@ mod tests {
 
     #[test]
     fn masked_output_hides_secrets() {
-        let mut s = Settings::default();
-        s.database_url = Some("postgres://depot:hunter2@db/depot".into());
+        let mut s = Settings {
+            database_url: Some("postgres://depot:hunter2@db/depot".into()),
+            ..Settings::default()
+        };
         s.storage.secret_access_key = Some("s3cr3t".into());
         let out = s.to_masked_toml().unwrap();
         assert!(!out.contains("hunter2"), "{out}");

@@ -15,13 +15,19 @@ use crate::config::Settings;
 /// Connects to the database (migrating it) and opens the storage.
 pub async fn open_backends(settings: &Settings) -> anyhow::Result<(Store, Storage)> {
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-        format!("cannot create the data directory {}", settings.data_dir.display())
+        format!(
+            "cannot create the data directory {}",
+            settings.data_dir.display()
+        )
     })?;
     let url = settings.database_url();
     let store = Store::connect(&url)
         .await
         .with_context(|| format!("cannot open the database {}", depot_store::redact_url(&url)))?;
-    store.migrate().await.context("cannot migrate the database")?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
     let storage = Storage::open(&settings.storage, &settings.data_dir)
         .context("cannot open the package storage")?;
     Ok((store, storage))
@@ -84,7 +90,9 @@ pub async fn first_start_token(depot: &Depot) -> anyhow::Result<Option<String>> 
     if depot.store().count_api_tokens().await? > 0 {
         return Ok(None);
     }
-    let (_, token) = depot.create_token("first-start admin", &Scope::Admin).await?;
+    let (_, token) = depot
+        .create_token("first-start admin", &Scope::Admin)
+        .await?;
     Ok(Some(token))
 }
 

@@ -58,6 +58,10 @@ impl Depot {
 
     /// jBackend's `/get/release/download/{package_id}`.
     pub async fn resolve_package(&self, package_id: &str) -> ServiceResult<Download> {
-        published(self.store().download_target_by_package_id(package_id).await?)
+        published(
+            self.store()
+                .download_target_by_package_id(package_id)
+                .await?,
+        )
     }
 }

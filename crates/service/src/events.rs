@@ -129,7 +129,10 @@ async fn write(store: &Store, pending: &mut Vec<DownloadEvent>, feed_counts: &Fe
                 if pending.len() > MAX_BACKLOG {
                     let excess = pending.len() - MAX_BACKLOG;
                     pending.drain(..excess);
-                    tracing::error!(dropped = excess, "download event backlog full; oldest dropped");
+                    tracing::error!(
+                        dropped = excess,
+                        "download event backlog full; oldest dropped"
+                    );
                 }
             }
         }
@@ -149,7 +152,8 @@ async fn write(store: &Store, pending: &mut Vec<DownloadEvent>, feed_counts: &Fe
         tracing::error!(error = %e, "could not write feed counts; will retry");
         let mut map = feed_counts.lock().expect("feed counts");
         for c in counts {
-            *map.entry((c.extension_id, c.joomla_version, c.day)).or_default() += c.checks;
+            *map.entry((c.extension_id, c.joomla_version, c.day))
+                .or_default() += c.checks;
         }
     }
 }

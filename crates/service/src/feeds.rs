@@ -6,13 +6,11 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use bytes::Bytes;
-use depot_core::feed::{
-    self, CollectionEntry, FeedExtension, FeedRelease, SupportedDatabases,
-};
+use depot_core::feed::{self, CollectionEntry, FeedExtension, FeedRelease, SupportedDatabases};
 use depot_core::{Client, ExtensionType, Identity, Stability, Targets, Version};
 use depot_store::{ExtensionRow, ReleaseRow};
 
@@ -110,8 +108,14 @@ fn to_identity(row: &ExtensionRow) -> ServiceResult<Identity> {
     let corrupt = |e: String| {
         ServiceError::invalid("corrupt_catalogue", format!("extension {}: {e}", row.name))
     };
-    let kind: ExtensionType = row.ext_type.parse().map_err(|e: depot_core::IdentityError| corrupt(e.to_string()))?;
-    let client: Client = row.client.parse().map_err(|e: depot_core::IdentityError| corrupt(e.to_string()))?;
+    let kind: ExtensionType = row
+        .ext_type
+        .parse()
+        .map_err(|e: depot_core::IdentityError| corrupt(e.to_string()))?;
+    let client: Client = row
+        .client
+        .parse()
+        .map_err(|e: depot_core::IdentityError| corrupt(e.to_string()))?;
     let folder = (!row.folder.is_empty()).then_some(row.folder.as_str());
     Identity::new(&row.element, kind, client, folder).map_err(|e| corrupt(e.to_string()))
 }
@@ -142,7 +146,10 @@ fn parse_release(row: &ReleaseRow) -> Option<ParsedRelease> {
         })
     })();
     if parsed.is_none() {
-        tracing::warn!(release_id = row.id, "skipping a release whose stored fields do not parse");
+        tracing::warn!(
+            release_id = row.id,
+            "skipping a release whose stored fields do not parse"
+        );
     }
     parsed
 }
@@ -153,7 +160,11 @@ impl Depot {
         self.inner.feeds.clear();
     }
 
-    async fn cached<F, Fut>(&self, key: FeedKey, render: F) -> ServiceResult<Option<Arc<RenderedFeed>>>
+    async fn cached<F, Fut>(
+        &self,
+        key: FeedKey,
+        render: F,
+    ) -> ServiceResult<Option<Arc<RenderedFeed>>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = ServiceResult<Option<RenderedFeed>>>,

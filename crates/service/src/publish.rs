@@ -86,9 +86,9 @@ fn check_options(version: &Version, o: &PublishOptions) -> ServiceResult<Checked
     let stability = match o.stability.as_deref().filter(|s| !s.trim().is_empty()) {
         None => implied,
         Some(s) => {
-            let st: Stability = s
-                .parse()
-                .map_err(|e: depot_core::VersionError| ServiceError::invalid("bad_stability", e.to_string()))?;
+            let st: Stability = s.parse().map_err(|e: depot_core::VersionError| {
+                ServiceError::invalid("bad_stability", e.to_string())
+            })?;
             if version.has_stability_suffix() && st != implied {
                 return Err(ServiceError::invalid(
                     "bad_stability",
@@ -114,7 +114,12 @@ fn check_options(version: &Version, o: &PublishOptions) -> ServiceResult<Checked
         .map(|d| d.parse::<SupportedDatabases>().map(|s| s.to_string()))
         .transpose()
         .map_err(|e| ServiceError::invalid("bad_supported_databases", e.0))?;
-    let package_id = match o.package_id.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+    let package_id = match o
+        .package_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
         Some(p) if valid_package_id(p) => Some(p.to_string()),
         Some(p) => {
             return Err(ServiceError::invalid(
@@ -135,8 +140,7 @@ fn check_options(version: &Version, o: &PublishOptions) -> ServiceResult<Checked
 
 fn valid_package_id(p: &str) -> bool {
     p.len() <= 100
-        && p
-            .bytes()
+        && p.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
@@ -191,9 +195,12 @@ impl Depot {
         };
         let targets = match &checked.targets {
             Some(t) => t.clone(),
-            None => ext.default_targets.parse().map_err(|e: depot_core::TargetsError| {
-                ServiceError::invalid("bad_joomla_targets", e.to_string())
-            })?,
+            None => ext
+                .default_targets
+                .parse()
+                .map_err(|e: depot_core::TargetsError| {
+                    ServiceError::invalid("bad_joomla_targets", e.to_string())
+                })?,
         };
         let state = if options.draft { "draft" } else { "published" };
         let filename = format!("{extension}-{version}.zip");
@@ -254,7 +261,11 @@ impl Depot {
             }
             None => {
                 self.storage().put_file(&key, upload.file.path()).await?;
-                match self.store().create_release(&new_release, &new_artifact).await {
+                match self
+                    .store()
+                    .create_release(&new_release, &new_artifact)
+                    .await
+                {
                     Ok(row) => (PublishOutcome::Created, row),
                     Err(e) => {
                         self.remove_unused(&key).await;
@@ -291,7 +302,11 @@ impl Depot {
             },
             package_id: row.artifact.package_id.clone(),
             feed_url: self.feed_url(&ext.name),
-            download_url: self.download_url(&ext.name, &row.release.version, &row.artifact.filename),
+            download_url: self.download_url(
+                &ext.name,
+                &row.release.version,
+                &row.artifact.filename,
+            ),
             filename: row.artifact.filename,
             size: row.artifact.size,
             sha256: row.artifact.sha256,
@@ -330,13 +345,17 @@ impl Depot {
         match self.store().create_extension(&new).await {
             Ok(row) => Ok(row),
             // Another upload created it first.
-            Err(StoreError::Conflict(_)) => match self.store().extension_by_name(&id.full_name).await? {
-                Some(row) => check_identity(row, id),
-                None => Err(ServiceError::Conflict(format!(
-                    "another extension already has element {} ({} {})",
-                    id.element, id.kind, id.client.as_str()
-                ))),
-            },
+            Err(StoreError::Conflict(_)) => {
+                match self.store().extension_by_name(&id.full_name).await? {
+                    Some(row) => check_identity(row, id),
+                    None => Err(ServiceError::Conflict(format!(
+                        "another extension already has element {} ({} {})",
+                        id.element,
+                        id.kind,
+                        id.client.as_str()
+                    ))),
+                }
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -350,7 +369,9 @@ impl Depot {
                 }
             }
             Ok(true) => {}
-            Err(e) => tracing::warn!(key, error = %e, "could not check whether a package file is in use"),
+            Err(e) => {
+                tracing::warn!(key, error = %e, "could not check whether a package file is in use")
+            }
         }
     }
 }
@@ -379,9 +400,9 @@ fn conflict_or(e: StoreError) -> ServiceError {
         StoreError::Conflict("package id") => {
             ServiceError::Conflict("that package id is already used by another release".into())
         }
-        StoreError::Conflict(what) => ServiceError::Conflict(format!(
-            "{what} was created by a concurrent upload; retry"
-        )),
+        StoreError::Conflict(what) => {
+            ServiceError::Conflict(format!("{what} was created by a concurrent upload; retry"))
+        }
         e => e.into(),
     }
 }

@@ -36,7 +36,9 @@ impl Scope {
             ("admin" | "read", Some(_)) => {
                 Err("only publish tokens can be limited to extensions".into())
             }
-            (other, _) => Err(format!("unknown scope {other:?}: use admin, publish or read")),
+            (other, _) => Err(format!(
+                "unknown scope {other:?}: use admin, publish or read"
+            )),
         }
     }
 
@@ -100,7 +102,12 @@ impl Depot {
         let token = generate_token();
         let row = self
             .store()
-            .create_api_token(name, scope.name(), extensions.as_deref(), &hash_token(&token))
+            .create_api_token(
+                name,
+                scope.name(),
+                extensions.as_deref(),
+                &hash_token(&token),
+            )
             .await?;
         Ok((row, token))
     }

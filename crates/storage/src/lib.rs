@@ -16,7 +16,7 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::buffered::BufWriter;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::signer::{Signer, SignedUrlOptions};
+use object_store::signer::{SignedUrlOptions, Signer};
 use object_store::{ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
@@ -91,8 +91,14 @@ pub struct Object {
 
 #[derive(Clone, Debug)]
 enum Backend {
-    Local { root: PathBuf },
-    S3 { signer: Arc<AmazonS3>, redirect: bool, ttl: Duration },
+    Local {
+        root: PathBuf,
+    },
+    S3 {
+        signer: Arc<AmazonS3>,
+        redirect: bool,
+        ttl: Duration,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -137,7 +143,9 @@ impl Storage {
                     .bucket
                     .as_deref()
                     .filter(|b| !b.is_empty())
-                    .ok_or_else(|| StorageError::Config("storage.bucket is required for s3".into()))?;
+                    .ok_or_else(|| {
+                        StorageError::Config("storage.bucket is required for s3".into())
+                    })?;
                 let mut builder = AmazonS3Builder::new()
                     .with_bucket_name(bucket)
                     .with_region(&settings.region)
@@ -164,7 +172,9 @@ impl Storage {
                     backend: Backend::S3 {
                         signer: s3,
                         redirect: settings.redirect,
-                        ttl: Duration::from_secs(settings.presign_ttl_secs.clamp(10, 7 * 24 * 3600)),
+                        ttl: Duration::from_secs(
+                            settings.presign_ttl_secs.clamp(10, 7 * 24 * 3600),
+                        ),
                     },
                     prefix,
                 })
@@ -184,7 +194,8 @@ impl Storage {
     }
 
     fn path(&self, key: &str) -> Result<Path, StorageError> {
-        let key = Path::parse(key).map_err(|e| StorageError::Config(format!("key {key:?}: {e}")))?;
+        let key =
+            Path::parse(key).map_err(|e| StorageError::Config(format!("key {key:?}: {e}")))?;
         Ok(match &self.prefix {
             Some(p) => p.parts().chain(key.parts()).collect(),
             None => key,

@@ -226,7 +226,9 @@ impl Store {
             "SELECT {RELEASE_COLUMNS} FROM releases r WHERE r.state = 'published' \
              ORDER BY r.extension_id"
         );
-        Ok(sqlx::query_as(AssertSqlSafe(sql)).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Creates a release and its artifact together; `Conflict` if the version or package id is
@@ -311,7 +313,11 @@ impl Store {
     }
 
     /// Moves a release to `published`, `yanked` or `draft`. Returns false if it does not exist.
-    pub async fn set_release_state(&self, release_id: i64, state: &str) -> Result<bool, StoreError> {
+    pub async fn set_release_state(
+        &self,
+        release_id: i64,
+        state: &str,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         bump_generation(&mut tx).await?;
         let now = now_ms();

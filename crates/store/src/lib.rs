@@ -144,13 +144,7 @@ mod tests {
             super::redact_url("postgres://u:secret@h:5432/db"),
             "postgres://u:***@h:5432/db"
         );
-        assert_eq!(
-            super::redact_url("postgres://u@h/db"),
-            "postgres://u@h/db"
-        );
-        assert_eq!(
-            super::redact_url("sqlite://./x.db"),
-            "sqlite://./x.db"
-        );
+        assert_eq!(super::redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(super::redact_url("sqlite://./x.db"), "sqlite://./x.db");
     }
 }

@@ -152,16 +152,21 @@ impl Store {
             }
             let sql = self.backend.expand(m.sql);
             for stmt in statements(&sql) {
-                sqlx::query(AssertSqlSafe(stmt.to_string())).execute(&mut *tx).await.map_err(|e| {
-                    StoreError::Migration(format!("migration {} ({}): {e}", m.version, m.name))
-                })?;
+                sqlx::query(AssertSqlSafe(stmt.to_string()))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| {
+                        StoreError::Migration(format!("migration {} ({}): {e}", m.version, m.name))
+                    })?;
             }
-            sqlx::query("INSERT INTO depot_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-                .bind(m.version)
-                .bind(m.name)
-                .bind(crate::now_ms())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO depot_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(crate::now_ms())
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             tracing::info!(version = m.version, name = m.name, "applied migration");
             applied.push(m.version);

@@ -26,7 +26,7 @@ impl Store {
         extensions: Option<&str>,
         token_hash: &str,
     ) -> Result<ApiTokenRow, StoreError> {
-        Ok(sqlx::query_as(
+        sqlx::query_as(
             "INSERT INTO api_tokens (name, token_hash, scope, extensions, created_at) \
              VALUES ($1, $2, $3, $4, $5) RETURNING *",
         )
@@ -37,7 +37,7 @@ impl Store {
         .bind(now_ms())
         .fetch_one(&self.pool)
         .await
-        .map_err(|e| StoreError::unique(e, "token"))?)
+        .map_err(|e| StoreError::unique(e, "token"))
     }
 
     pub async fn count_api_tokens(&self) -> Result<i64, StoreError> {
@@ -48,12 +48,12 @@ impl Store {
 
     /// The live (not revoked) token with this hash.
     pub async fn api_token_by_hash(&self, hash: &str) -> Result<Option<ApiTokenRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT * FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+        Ok(
+            sqlx::query_as("SELECT * FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?,
         )
-        .bind(hash)
-        .fetch_optional(&self.pool)
-        .await?)
     }
 
     /// Records use, at most once a minute per token so that a busy CI job does not write on

@@ -1,11 +1,13 @@
 //! The admin API, `/api/v1`.
 
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Multipart, Path, Query, Request, State};
+use axum::extract::{
+    FromRef, FromRequest, FromRequestParts, Multipart, Path, Query, Request, State,
+};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use depot_service::{Depot, PublishOptions, PublishOutcome, Principal, ServiceError, spool};
+use depot_service::{Depot, Principal, PublishOptions, PublishOutcome, ServiceError, spool};
 use futures::TryStreamExt;
 use serde::Deserialize;
 
@@ -170,10 +172,14 @@ async fn upload(
         (params, spool(&temp_dir, stream, limit).await?)
     };
     if spooled.size == 0 {
-        return Err(ServiceError::invalid("empty_body", "the upload is empty: send the zip").into());
+        return Err(
+            ServiceError::invalid("empty_body", "the upload is empty: send the zip").into(),
+        );
     }
     let options = params.into_options()?;
-    let published = depot.publish(&extension, &version, spooled, &options).await?;
+    let published = depot
+        .publish(&extension, &version, spooled, &options)
+        .await?;
     let status = if published.outcome == PublishOutcome::Created {
         StatusCode::CREATED
     } else {
@@ -182,7 +188,9 @@ async fn upload(
     Ok((status, Json(published)).into_response())
 }
 
-async fn read_small(mut field: axum::extract::multipart::Field<'_>) -> Result<Vec<u8>, ServiceError> {
+async fn read_small(
+    mut field: axum::extract::multipart::Field<'_>,
+) -> Result<Vec<u8>, ServiceError> {
     let mut out = Vec::new();
     while let Some(chunk) = field
         .chunk()

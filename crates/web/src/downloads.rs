@@ -60,7 +60,7 @@ fn content_disposition(filename: &str) -> String {
     format!("attachment; filename=\"{safe}\"")
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -88,9 +88,10 @@ async fn serve(
             .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
     };
 
-    if header_str(headers, header::IF_NONE_MATCH)
-        .is_some_and(|inm| inm.split(',').any(|t| t.trim().trim_start_matches("W/") == etag))
-    {
+    if header_str(headers, header::IF_NONE_MATCH).is_some_and(|inm| {
+        inm.split(',')
+            .any(|t| t.trim().trim_start_matches("W/") == etag)
+    }) {
         return Ok(build(base(StatusCode::NOT_MODIFIED), Body::empty()));
     }
 
@@ -135,12 +136,20 @@ async fn serve(
         None => (StatusCode::OK, 0..download.size),
     };
     let mut b = base(status)
-        .header(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"))
+        .header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/zip"),
+        )
         .header(header::CONTENT_LENGTH, span.end - span.start);
     if range.is_some() {
         b = b.header(
             header::CONTENT_RANGE,
-            format!("bytes {}-{}/{}", span.start, span.end.saturating_sub(1), download.size),
+            format!(
+                "bytes {}-{}/{}",
+                span.start,
+                span.end.saturating_sub(1),
+                download.size
+            ),
         );
     }
     if method == Method::HEAD || span.is_empty() {

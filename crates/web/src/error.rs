@@ -28,7 +28,9 @@ impl From<ServiceError> for ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match &self.0 {
-            ServiceError::Invalid { .. } | ServiceError::UploadAborted(_) => StatusCode::BAD_REQUEST,
+            ServiceError::Invalid { .. } | ServiceError::UploadAborted(_) => {
+                StatusCode::BAD_REQUEST
+            }
             // A package that expands too far is bad content, not a too-large request body.
             ServiceError::Package(_) | ServiceError::Mismatch(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY

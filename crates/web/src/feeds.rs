@@ -94,7 +94,10 @@ fn not_modified(feed: &RenderedFeed, headers: &HeaderMap) -> bool {
 fn respond(feed: &Arc<RenderedFeed>, headers: &HeaderMap) -> Response {
     let mut builder = Response::builder()
         .header(header::ETAG, &feed.etag)
-        .header(header::LAST_MODIFIED, http_date::format(feed.last_modified_ms))
+        .header(
+            header::LAST_MODIFIED,
+            http_date::format(feed.last_modified_ms),
+        )
         .header(header::CACHE_CONTROL, FEED_CACHE_CONTROL)
         .header(header::VARY, "Accept-Encoding");
     let resp = if not_modified(feed, headers) {

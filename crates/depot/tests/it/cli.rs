@@ -28,7 +28,14 @@ db_test!(publish_command_end_to_end, |app: TestApp| async move {
         let (base, token, zip_path) = (app.base.clone(), app.admin_token.clone(), zip_path.clone());
         move || {
             depot()
-                .args(["publish", zip_path.to_str().unwrap(), "--joomla", "4.4,5", "--notes", notes.to_str().unwrap()])
+                .args([
+                    "publish",
+                    zip_path.to_str().unwrap(),
+                    "--joomla",
+                    "4.4,5",
+                    "--notes",
+                    notes.to_str().unwrap(),
+                ])
                 .env("DEPOT_URL", base)
                 .env("DEPOT_TOKEN", token)
                 .output()
@@ -40,24 +47,58 @@ db_test!(publish_command_end_to_end, |app: TestApp| async move {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("published: plg_system_hello 1.2.0"), "{stdout}");
-    assert!(stdout.contains(&format!("feed:     {}/updates/plg_system_hello.xml", app.base)), "{stdout}");
-    assert!(stderr.contains("uploaded 100%"), "plain progress lines off a terminal: {stderr}");
+    assert!(
+        stdout.contains("published: plg_system_hello 1.2.0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "feed:     {}/updates/plg_system_hello.xml",
+            app.base
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("uploaded 100%"),
+        "plain progress lines off a terminal: {stderr}"
+    );
 
     // In the feed for Joomla 4.4 and 5 only, and the download hashes to the feed's sha256.
     let xml = app.text("/updates/plg_system_hello.xml").await;
     let blocks = update_blocks(&xml);
     assert_eq!(blocks.len(), 2);
-    assert!(blocks[0].contains(r#"version="4\.4\.[0-9]+""#) && blocks[1].contains(r#"version="5\.[0-9]+""#));
+    assert!(
+        blocks[0].contains(r#"version="4\.4\.[0-9]+""#)
+            && blocks[1].contains(r#"version="5\.[0-9]+""#)
+    );
     assert!(!xml.contains(r#"version="6"#) && !xml.contains(r#"version="3"#));
-    let bytes = app.client.get(download_url(blocks[0])).send().await.unwrap().bytes().await.unwrap();
+    let bytes = app
+        .client
+        .get(download_url(blocks[0]))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(sha256_hex(&bytes), elements(blocks[0], "sha256")[0]);
-    assert!(app.text("/changelogs/plg_system_hello.xml").await.contains("<item>everything</item>"));
+    assert!(
+        app.text("/changelogs/plg_system_hello.xml")
+            .await
+            .contains("<item>everything</item>")
+    );
 
     // Clear messages for a bad token and a wrong URL.
     let bad = tokio::task::spawn_blocking({
         let base = app.base.clone();
-        move || depot().args(["publish", zip_path.to_str().unwrap()]).env("DEPOT_URL", base).env("DEPOT_TOKEN", "depot_wrong").output().unwrap()
+        move || {
+            depot()
+                .args(["publish", zip_path.to_str().unwrap()])
+                .env("DEPOT_URL", base)
+                .env("DEPOT_TOKEN", "depot_wrong")
+                .output()
+                .unwrap()
+        }
     })
     .await
     .unwrap();
@@ -73,7 +114,11 @@ fn token_create_works_offline_and_prints_the_token_alone() {
         .env("DEPOT_DATA_DIR", dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let token = stdout.trim();
     assert_eq!(stdout, format!("{token}\n"));
@@ -107,9 +152,16 @@ fn check_config_layers_file_and_environment_and_masks_secrets() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("listen = \"127.0.0.1:9999\""), "{stdout}");
-    assert!(stdout.contains("public_url = \"https://updates.example.com\""), "{stdout}");
+    assert!(
+        stdout.contains("public_url = \"https://updates.example.com\""),
+        "{stdout}"
+    );
     assert!(stdout.contains("default_joomla = \"5,6\""), "{stdout}");
     assert!(stdout.contains("max_upload_bytes = 12345"), "{stdout}");
     assert!(!stdout.contains("very-secret-value"), "{stdout}");
@@ -155,7 +207,11 @@ fn serve_on_embedded_defaults_then_shut_down_gracefully() {
         let mut s = std::net::TcpStream::connect(&addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         use std::io::{Read, Write};
-        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
         let mut out = String::new();
         s.read_to_string(&mut out).unwrap();
         out
@@ -167,7 +223,10 @@ fn serve_on_embedded_defaults_then_shut_down_gracefully() {
     assert!(dir.path().join("depot-data/depot.db").exists());
     assert!(dir.path().join("depot-data/packages").is_dir());
 
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let exit = child.wait().unwrap();
     assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");

@@ -7,7 +7,8 @@ const PATH: &str = "/download/plg_system_hello/1.0.0/plg_system_hello-1.0.0.zip"
 
 async fn published(app: &TestApp) -> Vec<u8> {
     let zip = plugin_zip("1.0.0", &"x".repeat(5000));
-    app.publish("plg_system_hello", "1.0.0", zip.clone(), "").await;
+    app.publish("plg_system_hello", "1.0.0", zip.clone(), "")
+        .await;
     zip
 }
 
@@ -16,7 +17,10 @@ db_test!(full_download_headers, |app: TestApp| async move {
     let r = app.get(PATH).await;
     assert_eq!(r.status(), 200);
     let h = r.headers().clone();
-    assert_eq!(h["content-disposition"], "attachment; filename=\"plg_system_hello-1.0.0.zip\"");
+    assert_eq!(
+        h["content-disposition"],
+        "attachment; filename=\"plg_system_hello-1.0.0.zip\""
+    );
     assert_eq!(h["content-length"], zip.len().to_string().as_str());
     assert_eq!(h["accept-ranges"], "bytes");
     assert_eq!(h["content-type"], "application/zip");
@@ -26,25 +30,47 @@ db_test!(full_download_headers, |app: TestApp| async move {
     // HEAD: the same headers, no body.
     let r = app.client.head(app.url(PATH)).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["content-length"], zip.len().to_string().as_str());
+    assert_eq!(
+        r.headers()["content-length"],
+        zip.len().to_string().as_str()
+    );
     assert_eq!(r.headers()["content-disposition"], h["content-disposition"]);
 });
 
-db_test!(query_strings_joomla_appends_are_harmless, |app: TestApp| async move {
-    let zip = published(&app).await;
-    for q in ["?dlid=ABC123", "?src=feed&amp;dlid=ABC", "?src=feed&dlid=K", "?amp;dlid=K", "?dummy=my.zip"] {
-        let r = app.get(&format!("{PATH}{q}")).await;
-        assert_eq!(r.status(), 200, "{q}");
-        assert_eq!(r.headers()["content-disposition"], "attachment; filename=\"plg_system_hello-1.0.0.zip\"");
-        assert_eq!(r.bytes().await.unwrap().as_ref(), zip.as_slice(), "{q}");
+db_test!(
+    query_strings_joomla_appends_are_harmless,
+    |app: TestApp| async move {
+        let zip = published(&app).await;
+        for q in [
+            "?dlid=ABC123",
+            "?src=feed&amp;dlid=ABC",
+            "?src=feed&dlid=K",
+            "?amp;dlid=K",
+            "?dummy=my.zip",
+        ] {
+            let r = app.get(&format!("{PATH}{q}")).await;
+            assert_eq!(r.status(), 200, "{q}");
+            assert_eq!(
+                r.headers()["content-disposition"],
+                "attachment; filename=\"plg_system_hello-1.0.0.zip\""
+            );
+            assert_eq!(r.bytes().await.unwrap().as_ref(), zip.as_slice(), "{q}");
+        }
+        // jBackend's URL, GET and POST.
+        let r = app
+            .get("/get/release/download/plg_system_hello_1.0.0?email=a@b.c&key=1")
+            .await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.bytes().await.unwrap().as_ref(), zip.as_slice());
+        let r = app
+            .client
+            .post(app.url("/get/release/download/plg_system_hello_1.0.0"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
     }
-    // jBackend's URL, GET and POST.
-    let r = app.get("/get/release/download/plg_system_hello_1.0.0?email=a@b.c&key=1").await;
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.bytes().await.unwrap().as_ref(), zip.as_slice());
-    let r = app.client.post(app.url("/get/release/download/plg_system_hello_1.0.0")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-});
+);
 
 db_test!(ranges, |app: TestApp| async move {
     let zip = published(&app).await;
@@ -62,7 +88,10 @@ db_test!(ranges, |app: TestApp| async move {
     };
     let r = get("bytes=0-9".into(), None).await;
     assert_eq!(r.status(), 206);
-    assert_eq!(r.headers()["content-range"], format!("bytes 0-9/{n}").as_str());
+    assert_eq!(
+        r.headers()["content-range"],
+        format!("bytes 0-9/{n}").as_str()
+    );
     assert_eq!(r.headers()["content-length"], "10");
     assert_eq!(r.bytes().await.unwrap().as_ref(), &zip[..10]);
 
@@ -76,7 +105,10 @@ db_test!(ranges, |app: TestApp| async move {
 
     let r = get(format!("bytes={n}-"), None).await;
     assert_eq!(r.status(), 416);
-    assert_eq!(r.headers()["content-range"], format!("bytes */{n}").as_str());
+    assert_eq!(
+        r.headers()["content-range"],
+        format!("bytes */{n}").as_str()
+    );
 
     // Malformed: the whole file.
     let r = get("bytes=9-2".into(), None).await;
@@ -84,7 +116,10 @@ db_test!(ranges, |app: TestApp| async move {
     assert_eq!(r.bytes().await.unwrap().len(), n);
 
     // If-Range: honoured only while the validator matches.
-    let etag = app.get(PATH).await.headers()["etag"].to_str().unwrap().to_string();
+    let etag = app.get(PATH).await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert_eq!(get("bytes=0-9".into(), Some(etag)).await.status(), 206);
     let r = get("bytes=0-9".into(), Some("\"stale\"".into())).await;
     assert_eq!(r.status(), 200);
@@ -110,13 +145,32 @@ db_test!(failures_are_never_200, |app: TestApp| async move {
 db_test!(downloads_are_recorded, |app: TestApp| async move {
     published(&app).await;
     let ua = "Mozilla/5.0 Joomla!/5.2.1 Joomla";
-    let r = app.client.get(app.url(PATH)).header("user-agent", ua).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url(PATH))
+        .header("user-agent", ua)
+        .send()
+        .await
+        .unwrap();
     let size = r.bytes().await.unwrap().len() as i64;
     // A range request and a HEAD are not new downloads.
-    app.client.get(app.url(PATH)).header("range", "bytes=0-9").send().await.unwrap().bytes().await.unwrap();
+    app.client
+        .get(app.url(PATH))
+        .header("range", "bytes=0-9")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     app.client.head(app.url(PATH)).send().await.unwrap();
     app.flush_events().await;
-    let events = app.depot().store().recent_download_events(10).await.unwrap();
+    let events = app
+        .depot()
+        .store()
+        .recent_download_events(10)
+        .await
+        .unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
     let e = &events[0];
     assert_eq!((e.status, e.bytes), (200, size));

@@ -11,13 +11,28 @@ fn assert_joomla_rules(xml: &str) {
         let tp = &block[block.find("<targetplatform ").unwrap()..];
         let tp = &tp[..tp.find("/>").unwrap()];
         assert!(tp.contains("name=\"joomla\""), "{tp}");
-        let regex = tp.split("version=\"").nth(1).unwrap().split('"').next().unwrap();
+        let regex = tp
+            .split("version=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
         assert!(!regex.contains('/'), "regex with the delimiter: {regex}");
         assert_eq!(elements(block, "client").len(), 1, "client always present");
         if elements(block, "type") == ["plugin"] {
             assert_eq!(elements(block, "folder").len(), 1, "plugins carry folder");
         }
-        for field in ["tag", "sha256", "sha512", "php_minimum", "version", "element", "type", "client"] {
+        for field in [
+            "tag",
+            "sha256",
+            "sha512",
+            "php_minimum",
+            "version",
+            "element",
+            "type",
+            "client",
+        ] {
             for v in elements(block, field) {
                 assert_eq!(v, v.trim(), "whitespace inside <{field}>");
                 assert!(!v.contains('\n'), "newline inside <{field}>");
@@ -33,13 +48,28 @@ fn assert_joomla_rules(xml: &str) {
                 .unwrap_or("stable");
             assert_eq!(tag, implied, "tag matches {v}");
         }
-        for h in elements(block, "sha256").iter().chain(elements(block, "sha512").iter()) {
-            assert!(h.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{h}");
+        for h in elements(block, "sha256")
+            .iter()
+            .chain(elements(block, "sha512").iter())
+        {
+            assert!(
+                h.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+                "{h}"
+            );
         }
         if regex.starts_with('3') {
-            assert!(!block.contains("supported_databases"), "J3 block with a DB check");
+            assert!(
+                !block.contains("supported_databases"),
+                "J3 block with a DB check"
+            );
         }
-        assert_eq!(block.matches("<downloadurl type=\"full\" format=\"zip\">").count(), 1);
+        assert_eq!(
+            block
+                .matches("<downloadurl type=\"full\" format=\"zip\">")
+                .count(),
+            1
+        );
     }
 }
 
@@ -51,18 +81,30 @@ db_test!(feed_follows_the_joomla_rules, |app: TestApp| async move {
         "joomla=3.10,4,5&php_minimum=7.4&supported_databases=mysql%3D5.7,mariadb%3D10.3,postgresql%3D11&notes=-%20first",
     )
     .await;
-    app.publish("plg_system_hello", "1.1.0-beta2", plugin_zip("1.1.0-beta2", "b"), "joomla=5,6")
-        .await;
+    app.publish(
+        "plg_system_hello",
+        "1.1.0-beta2",
+        plugin_zip("1.1.0-beta2", "b"),
+        "joomla=5,6",
+    )
+    .await;
     let xml = app.text("/updates/plg_system_hello.xml").await;
     assert_joomla_rules(&xml);
     let blocks = update_blocks(&xml);
     // 1.1.0-beta2 × {5,6} then 1.0.0 × {3,4,5}: newest first.
     let versions: Vec<&str> = blocks.iter().map(|b| elements(b, "version")[0]).collect();
-    assert_eq!(versions, ["1.1.0-beta2", "1.1.0-beta2", "1.0.0", "1.0.0", "1.0.0"]);
+    assert_eq!(
+        versions,
+        ["1.1.0-beta2", "1.1.0-beta2", "1.0.0", "1.0.0", "1.0.0"]
+    );
     assert!(blocks[0].contains(r#"version="5\.[0-9]+""#));
     assert!(blocks[2].contains(r#"version="3\.10\.[0-9]+""#));
     assert!(blocks[0].contains("<tag>beta</tag>"));
-    assert_eq!(xml.matches("<supported_databases ").count(), 2, "only J4/J5 blocks of 1.0.0");
+    assert_eq!(
+        xml.matches("<supported_databases ").count(),
+        2,
+        "only J4/J5 blocks of 1.0.0"
+    );
     assert!(blocks[2].contains("<php_minimum>7.4</php_minimum>"));
     assert_eq!(elements(blocks[0], "element"), ["hello"]);
     assert_eq!(elements(blocks[0], "folder"), ["system"]);
@@ -71,38 +113,85 @@ db_test!(feed_follows_the_joomla_rules, |app: TestApp| async move {
     // Each sha256 is the hash of the exact bytes its download URL serves.
     for block in &blocks {
         let url = download_url(block);
-        let bytes = app.client.get(&url).send().await.unwrap().bytes().await.unwrap();
+        let bytes = app
+            .client
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
         assert_eq!(sha256_hex(&bytes), elements(block, "sha256")[0]);
     }
 });
 
 db_test!(golden_feeds, |app: TestApp| async move {
-    app.publish("com_widgets", "2.0.0", component_zip("2.0.0"), "joomla=4.4,5&php_minimum=8.1").await;
+    app.publish(
+        "com_widgets",
+        "2.0.0",
+        component_zip("2.0.0"),
+        "joomla=4.4,5&php_minimum=8.1",
+    )
+    .await;
     let xml = app.text("/updates/com_widgets.xml").await;
     let sha256 = sha256_hex(&component_zip("2.0.0"));
-    let normalised = xml.replace(&app.base, "http://depot.test").replace(&sha256, "SHA256");
+    let normalised = xml
+        .replace(&app.base, "http://depot.test")
+        .replace(&sha256, "SHA256");
     let sha512 = elements(&normalised, "sha512")[0].to_string();
     let normalised = normalised.replace(&sha512, "SHA512");
     let golden = include_str!("golden/com_widgets.xml");
-    assert_eq!(normalised, golden, "the feed differs from tests/it/golden/com_widgets.xml");
+    assert_eq!(
+        normalised, golden,
+        "the feed differs from tests/it/golden/com_widgets.xml"
+    );
 
-    let collection = app.text("/updates/collection.xml").await.replace(&app.base, "http://depot.test");
+    let collection = app
+        .text("/updates/collection.xml")
+        .await
+        .replace(&app.base, "http://depot.test");
     assert_eq!(collection, include_str!("golden/collection.xml"));
 });
 
 db_test!(drafts_and_yanked_never_appear, |app: TestApp| async move {
-    app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "").await;
-    app.publish("plg_system_hello", "1.1.0", plugin_zip("1.1.0", "b"), "draft=true").await;
+    app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+        .await;
+    app.publish(
+        "plg_system_hello",
+        "1.1.0",
+        plugin_zip("1.1.0", "b"),
+        "draft=true",
+    )
+    .await;
     let xml = app.text("/updates/plg_system_hello.xml").await;
     assert!(xml.contains("<version>1.0.0</version>"));
     assert!(!xml.contains("1.1.0"), "a draft appeared: {xml}");
-    let r = app.get("/download/plg_system_hello/1.1.0/plg_system_hello-1.1.0.zip").await;
+    let r = app
+        .get("/download/plg_system_hello/1.1.0/plg_system_hello-1.1.0.zip")
+        .await;
     assert_eq!(r.status(), 404);
 
     // Yank 1.0.0 through the store (the API for it comes with the admin issue).
-    let ext = app.depot().store().extension_by_name("plg_system_hello").await.unwrap().unwrap();
-    let rel = app.depot().store().release(ext.id, "1.0.0").await.unwrap().unwrap();
-    app.depot().store().set_release_state(rel.release.id, "yanked").await.unwrap();
+    let ext = app
+        .depot()
+        .store()
+        .extension_by_name("plg_system_hello")
+        .await
+        .unwrap()
+        .unwrap();
+    let rel = app
+        .depot()
+        .store()
+        .release(ext.id, "1.0.0")
+        .await
+        .unwrap()
+        .unwrap();
+    app.depot()
+        .store()
+        .set_release_state(rel.release.id, "yanked")
+        .await
+        .unwrap();
     app.depot().invalidate_feeds();
     let xml = app.text("/updates/plg_system_hello.xml").await;
     assert!(update_blocks(&xml).is_empty(), "{xml}");
@@ -111,10 +200,14 @@ db_test!(drafts_and_yanked_never_appear, |app: TestApp| async move {
 });
 
 db_test!(conditional_requests, |app: TestApp| async move {
-    app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "").await;
+    app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+        .await;
     let r = app.get("/updates/plg_system_hello.xml").await;
     assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["content-type"], "application/xml; charset=utf-8");
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/xml; charset=utf-8"
+    );
     let etag = r.headers()["etag"].to_str().unwrap().to_string();
     let lm = r.headers()["last-modified"].to_str().unwrap().to_string();
     let again = |h: &'static str, v: String| {
@@ -125,16 +218,25 @@ db_test!(conditional_requests, |app: TestApp| async move {
     let r = again("if-none-match", etag.clone()).await;
     assert_eq!(r.status(), 304);
     assert_eq!(r.headers()["etag"], etag.as_str());
-    assert_eq!(again("if-none-match", format!("W/{etag}")).await.status(), 304);
-    assert_eq!(again("if-none-match", "\"other\"".into()).await.status(), 200);
+    assert_eq!(
+        again("if-none-match", format!("W/{etag}")).await.status(),
+        304
+    );
+    assert_eq!(
+        again("if-none-match", "\"other\"".into()).await.status(),
+        200
+    );
     assert_eq!(again("if-modified-since", lm.clone()).await.status(), 304);
     assert_eq!(
-        again("if-modified-since", "Mon, 01 Jan 2001 00:00:00 GMT".into()).await.status(),
+        again("if-modified-since", "Mon, 01 Jan 2001 00:00:00 GMT".into())
+            .await
+            .status(),
         200
     );
 
     // A new release changes the feed and its validator at once.
-    app.publish("plg_system_hello", "1.0.1", plugin_zip("1.0.1", "b"), "").await;
+    app.publish("plg_system_hello", "1.0.1", plugin_zip("1.0.1", "b"), "")
+        .await;
     let r = again("if-none-match", etag.clone()).await;
     assert_eq!(r.status(), 200);
     assert_ne!(r.headers()["etag"], etag.as_str());
@@ -145,9 +247,15 @@ db_test!(unknown_and_odd_names, |app: TestApp| async move {
     assert_eq!(app.get("/updates/com_nothing").await.status(), 404);
     assert_eq!(app.get("/updates/.xml").await.status(), 404);
     assert_eq!(app.get("/changelogs/com_nothing.xml").await.status(), 404);
-    assert_eq!(app.get("/updates/com_nothing.xml/extension.xml").await.status(), 404);
+    assert_eq!(
+        app.get("/updates/com_nothing.xml/extension.xml")
+            .await
+            .status(),
+        404
+    );
     // An extension with no published release has an empty, valid feed.
-    app.publish("com_widgets", "1.0.0", component_zip("1.0.0"), "draft=1").await;
+    app.publish("com_widgets", "1.0.0", component_zip("1.0.0"), "draft=1")
+        .await;
     let xml = app.text("/updates/com_widgets.xml").await;
     assert!(update_blocks(&xml).is_empty());
     assert!(xml.contains("<updates>"));
@@ -161,15 +269,28 @@ db_test!(changelog_and_collection, |app: TestApp| async move {
         "joomla=4,5&notes=%23%23%20Fixed%0A-%20a%20%3Cbug%3E%0ASecurity%3A%0A-%20XSS",
     )
     .await;
-    app.publish("com_widgets", "2.0.0", component_zip("2.0.0"), "joomla=5").await;
-    app.publish("com_widgets", "2.1.0-rc1", component_zip("2.1.0-rc1"), "joomla=5,6").await;
+    app.publish("com_widgets", "2.0.0", component_zip("2.0.0"), "joomla=5")
+        .await;
+    app.publish(
+        "com_widgets",
+        "2.1.0-rc1",
+        component_zip("2.1.0-rc1"),
+        "joomla=5,6",
+    )
+    .await;
     let log = app.text("/changelogs/plg_system_hello.xml").await;
-    assert!(log.contains("<fix>\n      <item>a &lt;bug&gt;</item>"), "{log}");
+    assert!(
+        log.contains("<fix>\n      <item>a &lt;bug&gt;</item>"),
+        "{log}"
+    );
     assert!(log.contains("<security>\n      <item>XSS</item>"), "{log}");
     assert!(log.contains("<element>hello</element>"));
 
     let collection = app.text("/updates/collection.xml").await;
-    let entries: Vec<&str> = collection.lines().filter(|l| l.contains("<extension ")).collect();
+    let entries: Vec<&str> = collection
+        .lines()
+        .filter(|l| l.contains("<extension "))
+        .collect();
     // hello for J5 and J4, widgets 2.0.0 for J5 (the rc is not stable).
     assert_eq!(entries.len(), 3, "{collection}");
     for e in &entries {
@@ -177,20 +298,46 @@ db_test!(changelog_and_collection, |app: TestApp| async move {
         assert!(e.contains(" client=\""), "{e}");
         assert!(e.contains(" detailsurl=\""), "{e}");
         assert_eq!(e, &e.to_string(), "");
-        assert!(!e.contains("TargetPlatform") && !e.contains("Client="), "lower-case attributes");
+        assert!(
+            !e.contains("TargetPlatform") && !e.contains("Client="),
+            "lower-case attributes"
+        );
     }
-    assert!(entries.iter().filter(|e| e.contains("element=\"hello\"")).all(|e| e.contains("folder=\"system\"")));
+    assert!(
+        entries
+            .iter()
+            .filter(|e| e.contains("element=\"hello\""))
+            .all(|e| e.contains("folder=\"system\""))
+    );
     assert!(!collection.contains("2.1.0-rc1"));
 });
 
 db_test!(feed_requests_are_counted, |app: TestApp| async move {
-    app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "").await;
-    for ua in ["Mozilla/5.0 Joomla!/5.2.1 Joomla", "Mozilla/5.0 Joomla!/5.2.1 Joomla", "Mozilla/5.0 Joomla!/4.4.9 Joomla", "curl/8"] {
-        let r = app.client.get(app.url("/updates/plg_system_hello.xml")).header("user-agent", ua).send().await.unwrap();
+    app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+        .await;
+    for ua in [
+        "Mozilla/5.0 Joomla!/5.2.1 Joomla",
+        "Mozilla/5.0 Joomla!/5.2.1 Joomla",
+        "Mozilla/5.0 Joomla!/4.4.9 Joomla",
+        "curl/8",
+    ] {
+        let r = app
+            .client
+            .get(app.url("/updates/plg_system_hello.xml"))
+            .header("user-agent", ua)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
     }
     app.flush_events().await;
-    let ext = app.depot().store().extension_by_name("plg_system_hello").await.unwrap().unwrap();
+    let ext = app
+        .depot()
+        .store()
+        .extension_by_name("plg_system_hello")
+        .await
+        .unwrap()
+        .unwrap();
     let counts: Vec<(String, i64)> = app
         .depot()
         .store()
@@ -200,5 +347,12 @@ db_test!(feed_requests_are_counted, |app: TestApp| async move {
         .into_iter()
         .map(|c| (c.joomla_version, c.checks))
         .collect();
-    assert_eq!(counts, [("4.4.9".to_string(), 1), ("5.2.1".to_string(), 2), ("unknown".to_string(), 1)]);
+    assert_eq!(
+        counts,
+        [
+            ("4.4.9".to_string(), 1),
+            ("5.2.1".to_string(), 2),
+            ("unknown".to_string(), 1)
+        ]
+    );
 });

@@ -172,7 +172,13 @@ impl TestApp {
     }
 
     /// Uploads a zip as the raw body; `query` is the metadata.
-    pub async fn upload(&self, ext: &str, version: &str, zip: Vec<u8>, query: &str) -> reqwest::Response {
+    pub async fn upload(
+        &self,
+        ext: &str,
+        version: &str,
+        zip: Vec<u8>,
+        query: &str,
+    ) -> reqwest::Response {
         self.upload_as(&self.admin_token.clone(), ext, version, zip, query)
             .await
     }
@@ -185,7 +191,11 @@ impl TestApp {
         zip: Vec<u8>,
         query: &str,
     ) -> reqwest::Response {
-        let q = if query.is_empty() { String::new() } else { format!("?{query}") };
+        let q = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        };
         self.client
             .put(self.url(&format!("/api/v1/extensions/{ext}/releases/{version}{q}")))
             .bearer_auth(token)
@@ -196,11 +206,20 @@ impl TestApp {
     }
 
     /// Uploads and asserts success; returns the JSON answer.
-    pub async fn publish(&self, ext: &str, version: &str, zip: Vec<u8>, query: &str) -> serde_json::Value {
+    pub async fn publish(
+        &self,
+        ext: &str,
+        version: &str,
+        zip: Vec<u8>,
+        query: &str,
+    ) -> serde_json::Value {
         let r = self.upload(ext, version, zip, query).await;
         let status = r.status();
         let body: serde_json::Value = r.json().await.expect("json");
-        assert!(status.is_success(), "upload {ext} {version}: {status} {body}");
+        assert!(
+            status.is_success(),
+            "upload {ext} {version}: {status} {body}"
+        );
         body
     }
 
@@ -215,7 +234,11 @@ impl TestApp {
             if let Ok(entries) = std::fs::read_dir(dir) {
                 for e in entries.flatten() {
                     let p = e.path();
-                    if p.is_dir() { walk(&p, out) } else { out.push(p) }
+                    if p.is_dir() {
+                        walk(&p, out)
+                    } else {
+                        out.push(p)
+                    }
                 }
             }
         }
@@ -263,7 +286,10 @@ pub fn plugin_manifest(version: &str) -> String {
 pub fn plugin_zip(version: &str, salt: &str) -> Vec<u8> {
     zip_of(&[
         ("hello.xml", plugin_manifest(version).as_bytes()),
-        ("services/provider.php", format!("<?php // {salt}\n").as_bytes()),
+        (
+            "services/provider.php",
+            format!("<?php // {salt}\n").as_bytes(),
+        ),
     ])
 }
 

@@ -2,8 +2,8 @@
 
 mod helpers;
 
-mod feeds;
-mod downloads;
-mod publish;
 mod cli;
+mod downloads;
+mod feeds;
+mod publish;
 mod s3;

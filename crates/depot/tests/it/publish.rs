@@ -11,7 +11,11 @@ async fn error_of(r: reqwest::Response) -> (u16, String, String) {
     let body: serde_json::Value = serde_json::from_str(&text)
         .unwrap_or_else(|_| panic!("status {status}: not a JSON error body: {text}"));
     let e = &body["errors"][0];
-    let field = |k: &str| e[k].as_str().unwrap_or_else(|| panic!("status {status}: {text}")).to_string();
+    let field = |k: &str| {
+        e[k].as_str()
+            .unwrap_or_else(|| panic!("status {status}: {text}"))
+            .to_string()
+    };
     (status, field("code"), field("detail"))
 }
 
@@ -40,7 +44,9 @@ async fn assert_nothing_stored(app: &TestApp) {
 
 db_test!(republishing, |app: TestApp| async move {
     let zip = plugin_zip("1.0.0", "a");
-    let r = app.upload("plg_system_hello", "1.0.0", zip.clone(), "joomla=4.4,5,6").await;
+    let r = app
+        .upload("plg_system_hello", "1.0.0", zip.clone(), "joomla=4.4,5,6")
+        .await;
     assert_eq!(r.status(), 201);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["outcome"], "created");
@@ -50,43 +56,75 @@ db_test!(republishing, |app: TestApp| async move {
     assert_eq!(body["package_id"], "plg_system_hello_1.0.0");
 
     // The same bytes again: a no-op.
-    let r = app.upload("plg_system_hello", "1.0.0", zip.clone(), "").await;
+    let r = app
+        .upload("plg_system_hello", "1.0.0", zip.clone(), "")
+        .await;
     assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["outcome"], "unchanged");
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["outcome"],
+        "unchanged"
+    );
     // Other bytes for a published version: refused.
-    let (status, code, _) = error_of(app.upload("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "b"), "").await).await;
+    let (status, code, _) = error_of(
+        app.upload("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "b"), "")
+            .await,
+    )
+    .await;
     assert_eq!((status, code.as_str()), (409, "conflict"));
     assert_eq!(app.stored_files().len(), 1);
 
     // Without targets, the extension's default applies and the answer says so.
-    let body = app.publish("plg_system_hello", "1.1.0-rc1", plugin_zip("1.1.0-rc1", "c"), "").await;
+    let body = app
+        .publish(
+            "plg_system_hello",
+            "1.1.0-rc1",
+            plugin_zip("1.1.0-rc1", "c"),
+            "",
+        )
+        .await;
     assert_eq!(body["joomla"], "4,5,6");
     assert_eq!(body["joomla_source"], "extension default");
     assert_eq!(body["stability"], "rc");
 });
 
 db_test!(drafts_can_be_replaced, |app: TestApp| async move {
-    app.publish("plg_system_hello", "2.0.0", plugin_zip("2.0.0", "a"), "draft=true").await;
-    let r = app.upload("plg_system_hello", "2.0.0", plugin_zip("2.0.0", "b"), "").await;
+    app.publish(
+        "plg_system_hello",
+        "2.0.0",
+        plugin_zip("2.0.0", "a"),
+        "draft=true",
+    )
+    .await;
+    let r = app
+        .upload("plg_system_hello", "2.0.0", plugin_zip("2.0.0", "b"), "")
+        .await;
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["outcome"], "replaced");
     assert_eq!(body["state"], "published");
-    assert_eq!(app.stored_files().len(), 1, "the replaced draft's file is removed");
+    assert_eq!(
+        app.stored_files().len(),
+        1,
+        "the replaced draft's file is removed"
+    );
     let xml = app.text("/updates/plg_system_hello.xml").await;
     assert!(xml.contains(&sha256_hex(&plugin_zip("2.0.0", "b"))));
 });
 
 db_test!(manifest_inside_a_single_folder, |app: TestApp| async move {
-    let body = app.publish("com_widgets", "1.0.0", component_zip("1.0.0"), "").await;
+    let body = app
+        .publish("com_widgets", "1.0.0", component_zip("1.0.0"), "")
+        .await;
     assert_eq!(body["client"], "administrator");
     assert_eq!(body["type"], "component");
 });
 
-db_test!(bad_packages_are_refused_and_nothing_is_stored, |app: TestApp| async move {
-    let manifest = plugin_manifest("1.0.0");
-    let bomb = vec![0u8; 8 << 20];
-    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+db_test!(
+    bad_packages_are_refused_and_nothing_is_stored,
+    |app: TestApp| async move {
+        let manifest = plugin_manifest("1.0.0");
+        let bomb = vec![0u8; 8 << 20];
+        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("not a zip", b"this is not a zip".to_vec(), "not_a_zip"),
         ("no manifest", zip_of(&[("readme.txt", b"hi")]), "no_manifest"),
         (
@@ -130,49 +168,84 @@ db_test!(bad_packages_are_refused_and_nothing_is_stored, |app: TestApp| async mo
             "manifest_bad_version",
         ),
     ];
-    for (what, zip, code) in cases {
-        eprintln!("case: {what}");
-        let (status, got, detail) = error_of(app.upload("plg_system_hello", "1.0.0", zip, "").await).await;
-        assert_eq!((status, got.as_str()), (422, code), "{what}: {detail}");
-        assert!(!detail.is_empty());
+        for (what, zip, code) in cases {
+            eprintln!("case: {what}");
+            let (status, got, detail) =
+                error_of(app.upload("plg_system_hello", "1.0.0", zip, "").await).await;
+            assert_eq!((status, got.as_str()), (422, code), "{what}: {detail}");
+            assert!(!detail.is_empty());
+            assert_nothing_stored(&app).await;
+        }
+        // Bad parameters.
+        let good = plugin_zip("1.0.0", "a");
+        for (ext, version, query, code) in [
+            ("plg_system_hello", "v1.0.0", "", "bad_version"),
+            (
+                "plg_system_hello",
+                "1.0.0",
+                "joomla=2,5",
+                "bad_joomla_targets",
+            ),
+            (
+                "plg_system_hello",
+                "1.0.0",
+                "php_minimum=8.x",
+                "bad_php_minimum",
+            ),
+            ("plg_system_hello", "1.0.0", "draft=maybe", "bad_draft"),
+            ("plg_system_hello", "1.0.0", "unknown=1", "bad_query"),
+            ("hello", "1.0.0", "", "bad_extension_name"),
+        ] {
+            eprintln!("case: {ext} {version} {query}");
+            let (status, got, detail) =
+                error_of(app.upload(ext, version, good.clone(), query).await).await;
+            assert_eq!(
+                (status, got.as_str()),
+                (400, code),
+                "{ext} {version} {query}: {detail}"
+            );
+            assert_nothing_stored(&app).await;
+        }
+        let (status, got, _) = error_of(
+            app.upload(
+                "plg_system_hello",
+                "1.0.0-beta1",
+                plugin_zip("1.0.0-beta1", "a"),
+                "stability=stable",
+            )
+            .await,
+        )
+        .await;
+        assert_eq!((status, got.as_str()), (400, "bad_stability"));
+        let (status, got, _) = error_of(
+            app.upload("plg_system_hello", "1.0.0", Vec::new(), "")
+                .await,
+        )
+        .await;
+        assert_eq!((status, got.as_str()), (400, "empty_body"));
         assert_nothing_stored(&app).await;
     }
-    // Bad parameters.
-    let good = plugin_zip("1.0.0", "a");
-    for (ext, version, query, code) in [
-        ("plg_system_hello", "v1.0.0", "", "bad_version"),
-        ("plg_system_hello", "1.0.0", "joomla=2,5", "bad_joomla_targets"),
-        ("plg_system_hello", "1.0.0", "php_minimum=8.x", "bad_php_minimum"),
-        ("plg_system_hello", "1.0.0", "draft=maybe", "bad_draft"),
-        ("plg_system_hello", "1.0.0", "unknown=1", "bad_query"),
-        ("hello", "1.0.0", "", "bad_extension_name"),
-    ] {
-        eprintln!("case: {ext} {version} {query}");
-        let (status, got, detail) = error_of(app.upload(ext, version, good.clone(), query).await).await;
-        assert_eq!((status, got.as_str()), (400, code), "{ext} {version} {query}: {detail}");
-        assert_nothing_stored(&app).await;
-    }
-    let (status, got, _) = error_of(
-        app.upload("plg_system_hello", "1.0.0-beta1", plugin_zip("1.0.0-beta1", "a"), "stability=stable").await,
-    )
-    .await;
-    assert_eq!((status, got.as_str()), (400, "bad_stability"));
-    let (status, got, _) = error_of(app.upload("plg_system_hello", "1.0.0", Vec::new(), "").await).await;
-    assert_eq!((status, got.as_str()), (400, "empty_body"));
-    assert_nothing_stored(&app).await;
-});
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_and_interrupted_uploads_leave_nothing() {
     let app = TestApp::spawn_with(Db::Sqlite, |s| s.limits.max_upload_bytes = 4096).await;
-    let noise: String = (0..20_000).map(|_| char::from(b'a' + rand::random::<u8>() % 26)).collect();
+    let noise: String = (0..20_000)
+        .map(|_| char::from(b'a' + rand::random::<u8>() % 26))
+        .collect();
     let big = plugin_zip("1.0.0", &noise);
     // Declared too large: refused before reading.
-    let (status, code, _) = error_of(app.upload("plg_system_hello", "1.0.0", big.clone(), "").await).await;
+    let (status, code, _) = error_of(
+        app.upload("plg_system_hello", "1.0.0", big.clone(), "")
+            .await,
+    )
+    .await;
     assert_eq!((status, code.as_str()), (413, "too_large"));
     // Streamed without a length: cut off once past the limit.
     let body = reqwest::Body::wrap_stream(futures::stream::iter(
-        big.chunks(1000).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>(),
+        big.chunks(1000)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>(),
     ));
     let r = app
         .client
@@ -202,19 +275,49 @@ async fn oversized_and_interrupted_uploads_leave_nothing() {
 
 db_test!(tokens_are_checked, |app: TestApp| async move {
     let zip = plugin_zip("1.0.0", "a");
-    let r = app.client.put(app.url("/api/v1/extensions/plg_system_hello/releases/1.0.0")).body(zip.clone()).send().await.unwrap();
+    let r = app
+        .client
+        .put(app.url("/api/v1/extensions/plg_system_hello/releases/1.0.0"))
+        .body(zip.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(r.headers()["www-authenticate"], "Bearer");
-    let (status, _, _) = error_of(app.upload_as("depot_not-a-real-token", "plg_system_hello", "1.0.0", zip.clone(), "").await).await;
+    let (status, _, _) = error_of(
+        app.upload_as(
+            "depot_not-a-real-token",
+            "plg_system_hello",
+            "1.0.0",
+            zip.clone(),
+            "",
+        )
+        .await,
+    )
+    .await;
     assert_eq!(status, 401);
-    let (_, read) = app.depot().create_token("reader", &depot_service::Scope::Read).await.unwrap();
-    let (status, code, _) = error_of(app.upload_as(&read, "plg_system_hello", "1.0.0", zip.clone(), "").await).await;
+    let (_, read) = app
+        .depot()
+        .create_token("reader", &depot_service::Scope::Read)
+        .await
+        .unwrap();
+    let (status, code, _) = error_of(
+        app.upload_as(&read, "plg_system_hello", "1.0.0", zip.clone(), "")
+            .await,
+    )
+    .await;
     assert_eq!((status, code.as_str()), (403, "forbidden"));
     let scoped = depot_service::Scope::Publish(Some(vec!["com_widgets".into()]));
     let (_, ci) = app.depot().create_token("ci", &scoped).await.unwrap();
-    let (status, _, _) = error_of(app.upload_as(&ci, "plg_system_hello", "1.0.0", zip.clone(), "").await).await;
+    let (status, _, _) = error_of(
+        app.upload_as(&ci, "plg_system_hello", "1.0.0", zip.clone(), "")
+            .await,
+    )
+    .await;
     assert_eq!(status, 403);
-    let r = app.upload_as(&ci, "com_widgets", "1.0.0", component_zip("1.0.0"), "").await;
+    let r = app
+        .upload_as(&ci, "com_widgets", "1.0.0", component_zip("1.0.0"), "")
+        .await;
     assert_eq!(r.status(), 201);
 });
 
@@ -223,7 +326,10 @@ db_test!(multipart_upload_with_notes, |app: TestApp| async move {
     let form = reqwest::multipart::Form::new()
         .text("joomla", "5")
         .text("notes", "## Added\n- multipart uploads")
-        .part("file", reqwest::multipart::Part::bytes(zip).file_name("x.zip"));
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(zip).file_name("x.zip"),
+        );
     let r = app
         .client
         .put(app.url("/api/v1/extensions/plg_system_hello/releases/1.0.0"))
@@ -234,8 +340,18 @@ db_test!(multipart_upload_with_notes, |app: TestApp| async move {
         .unwrap();
     assert_eq!(r.status(), 201);
     let log = app.text("/changelogs/plg_system_hello.xml").await;
-    assert!(log.contains("<addition>\n      <item>multipart uploads</item>"), "{log}");
+    assert!(
+        log.contains("<addition>\n      <item>multipart uploads</item>"),
+        "{log}"
+    );
     let form = reqwest::multipart::Form::new().text("joomla", "5");
-    let r = app.client.put(app.url("/api/v1/extensions/plg_system_hello/releases/1.0.1")).bearer_auth(&app.admin_token).multipart(form).send().await.unwrap();
+    let r = app
+        .client
+        .put(app.url("/api/v1/extensions/plg_system_hello/releases/1.0.1"))
+        .bearer_auth(&app.admin_token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_of(r).await.1, "missing_file");
 });

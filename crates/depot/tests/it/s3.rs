@@ -15,7 +15,9 @@ fn s3s_fs() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("DEPOT_TEST_S3FS") {
         return Some(PathBuf::from(p));
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     let installed = home.join(".local/depot-tools/bin/s3s-fs");
     if installed.exists() {
         return Some(installed);
@@ -43,15 +45,31 @@ impl Drop for S3Server {
 /// Starts s3s-fs with a bucket `pkgs`; `None` (skip) when it is not installed, except under CI.
 fn start_s3() -> Option<S3Server> {
     let Some(bin) = s3s_fs() else {
-        assert!(std::env::var_os("CI").is_none(), "s3s-fs is required under CI (.ci/run installs it)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "s3s-fs is required under CI (.ci/run installs it)"
+        );
         eprintln!("SKIPPED: s3s-fs not installed (cargo install s3s-fs@0.14.1 --features binary)");
         return None;
     };
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir(root.path().join("pkgs")).unwrap();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(bin)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", KEY, "--secret-key", SECRET])
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(bin)
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--access-key",
+            KEY,
+            "--secret-key",
+            SECRET,
+        ])
         .arg(root.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -59,10 +77,16 @@ fn start_s3() -> Option<S3Server> {
         .expect("start s3s-fs");
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(S3Server { child, endpoint: format!("http://127.0.0.1:{port}"), _root: root });
+            return Some(S3Server {
+                child,
+                endpoint: format!("http://127.0.0.1:{port}"),
+                _root: root,
+            });
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("s3s-fs did not start");
 }
 
@@ -86,26 +110,48 @@ async fn app_on_s3(s3: &S3Server, redirect: bool, secret: &str) -> TestApp {
 async fn publish_and_stream_from_s3() {
     let Some(s3) = start_s3() else { return };
     let app = app_on_s3(&s3, false, SECRET).await;
-    let noise: String = (0..300_000).map(|_| char::from(b'a' + rand::random::<u8>() % 26)).collect();
+    let noise: String = (0..300_000)
+        .map(|_| char::from(b'a' + rand::random::<u8>() % 26))
+        .collect();
     let zip = plugin_zip("1.0.0", &noise);
-    app.publish("plg_system_hello", "1.0.0", zip.clone(), "").await;
+    app.publish("plg_system_hello", "1.0.0", zip.clone(), "")
+        .await;
     assert_eq!(app.get("/readyz").await.status(), 200);
 
     let path = "/download/plg_system_hello/1.0.0/plg_system_hello-1.0.0.zip?dlid=x";
     let r = app.get(path).await;
     assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["content-disposition"], "attachment; filename=\"plg_system_hello-1.0.0.zip\"");
+    assert_eq!(
+        r.headers()["content-disposition"],
+        "attachment; filename=\"plg_system_hello-1.0.0.zip\""
+    );
     assert_eq!(r.bytes().await.unwrap().as_ref(), zip.as_slice());
-    let r = app.client.get(app.url(path)).header("range", "bytes=100-199").send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url(path))
+        .header("range", "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 206);
     assert_eq!(r.bytes().await.unwrap().as_ref(), &zip[100..200]);
-    let r = app.client.get(app.url(path)).header("range", "bytes=-50").send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url(path))
+        .header("range", "bytes=-50")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.bytes().await.unwrap().as_ref(), &zip[zip.len() - 50..]);
 
     // Same bytes again: no-op; a refused package leaves nothing in the bucket.
-    let r = app.upload("plg_system_hello", "1.0.0", zip.clone(), "").await;
+    let r = app
+        .upload("plg_system_hello", "1.0.0", zip.clone(), "")
+        .await;
     assert_eq!(r.status(), 200);
-    let r = app.upload("plg_system_hello", "1.0.1", zip_of(&[("x.txt", b"x")]), "").await;
+    let r = app
+        .upload("plg_system_hello", "1.0.1", zip_of(&[("x.txt", b"x")]), "")
+        .await;
     assert_eq!(r.status(), 422);
     let objects: Vec<_> = walk(&s3._root.path().join("pkgs"));
     assert_eq!(objects.len(), 1, "{objects:?}");
@@ -116,13 +162,22 @@ async fn redirect_to_a_presigned_url_with_the_same_disposition() {
     let Some(s3) = start_s3() else { return };
     let app = app_on_s3(&s3, true, SECRET).await;
     let zip = plugin_zip("1.0.0", "s3");
-    app.publish("plg_system_hello", "1.0.0", zip.clone(), "").await;
-    let r = app.get("/download/plg_system_hello/1.0.0/plg_system_hello-1.0.0.zip?dlid=k").await;
+    app.publish("plg_system_hello", "1.0.0", zip.clone(), "")
+        .await;
+    let r = app
+        .get("/download/plg_system_hello/1.0.0/plg_system_hello-1.0.0.zip?dlid=k")
+        .await;
     assert_eq!(r.status(), 302);
-    assert_eq!(r.headers()["content-disposition"], "attachment; filename=\"plg_system_hello-1.0.0.zip\"");
+    assert_eq!(
+        r.headers()["content-disposition"],
+        "attachment; filename=\"plg_system_hello-1.0.0.zip\""
+    );
     let location = r.headers()["location"].to_str().unwrap().to_string();
     assert!(location.starts_with(&s3.endpoint), "{location}");
-    assert!(location.contains("response-content-disposition="), "{location}");
+    assert!(
+        location.contains("response-content-disposition="),
+        "{location}"
+    );
     assert!(location.contains("X-Amz-Expires=300"), "{location}");
     let followed = reqwest::get(&location).await.unwrap();
     assert_eq!(followed.status(), 200);
@@ -142,11 +197,24 @@ async fn wrong_credentials_make_readiness_fail() {
     let Some(s3) = start_s3() else { return };
     let app = app_on_s3(&s3, false, "wrong-secret").await;
     assert_eq!(app.get("/readyz").await.status(), 503);
-    let r = app.upload("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "").await;
+    let r = app
+        .upload("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+        .await;
     assert_eq!(r.status(), 500);
-    assert!(app.depot().store().extensions().await.unwrap().iter().all(|e| e.name != "x"));
+    assert!(
+        app.depot()
+            .store()
+            .extensions()
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.name != "x")
+    );
     let body = app.text("/updates/plg_system_hello.xml").await;
-    assert!(update_blocks(&body).is_empty(), "no release without its file");
+    assert!(
+        update_blocks(&body).is_empty(),
+        "no release without its file"
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
