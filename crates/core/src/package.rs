@@ -551,3 +551,70 @@ mod tests {
         assert_eq!(single_top_folder(&n(&["a/x.xml", "b/x.xml"])), "");
     }
 }
+
+/// Mutation fuzzing of the parsers, deterministic so that it can run in every test run: whatever
+/// bytes arrive, inspection returns a result and never panics. (`fuzz/` holds the cargo-fuzz
+/// target for open-ended runs.)
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use std::io::{Cursor, Write};
+
+    struct XorShift(u64);
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    fn sample_zip() -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        w.start_file("pkg_x.xml", opts).unwrap();
+        w.write_all(
+            br#"<?xml version="1.0"?><extension type="package"><name>X &amp; Y</name><packagename>x</packagename><version>1.0.0</version></extension>"#,
+        )
+        .unwrap();
+        w.start_file("inner/com_x.zip", opts).unwrap();
+        w.write_all(&[7u8; 3000]).unwrap();
+        w.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn mutated_archives_never_panic() {
+        let base = sample_zip();
+        assert!(inspect(Cursor::new(base.clone()), &PackageLimits::default()).is_ok());
+        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..3000 {
+            let mut data = base.clone();
+            for _ in 0..1 + rng.next() % 8 {
+                let i = (rng.next() as usize) % data.len();
+                data[i] = rng.next() as u8;
+            }
+            if rng.next() % 5 == 0 {
+                let cut = (rng.next() as usize) % data.len();
+                data.truncate(cut);
+            }
+            let _ = inspect(Cursor::new(data), &PackageLimits::default());
+        }
+    }
+
+    #[test]
+    fn mutated_manifests_never_panic() {
+        let base = br#"<?xml version="1.0"?><extension type="plugin" group="system"><name>A &#38; B &lt;</name><version>1.0.0</version><files><filename plugin="x">x.php</filename></files><![CDATA[z]]></extension>"#;
+        let mut rng = XorShift(42);
+        for _ in 0..5000 {
+            let mut data = base.to_vec();
+            for _ in 0..1 + rng.next() % 6 {
+                let i = (rng.next() as usize) % data.len();
+                data[i] = b"<>&;#x\"'/= az09\x00\xff"[(rng.next() % 17) as usize];
+            }
+            let text = String::from_utf8_lossy(&data);
+            let _ = read_manifest("m.xml", &text);
+        }
+    }
+}

@@ -180,12 +180,14 @@ fn check_config_layers_file_and_environment_and_masks_secrets() {
 #[test]
 fn serve_on_embedded_defaults_then_shut_down_gracefully() {
     let dir = tempfile::tempdir().unwrap();
+    let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
     let mut child = depot()
         .arg("serve")
         .current_dir(dir.path())
         .env("DEPOT_LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "trace")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::from(log))
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -219,6 +221,9 @@ fn serve_on_embedded_defaults_then_shut_down_gracefully() {
     assert!(get("/healthz").starts_with("HTTP/1.1 200"));
     assert!(get("/readyz").starts_with("HTTP/1.1 200"));
     assert!(get("/updates/collection.xml").contains("<extensionset"));
+    // Keys travel in query strings and headers; none may reach the log, even at trace level.
+    get("/download/com_x/1.0.0/com_x-1.0.0.zip?dlid=SECRETDLID&email=a@b.c&key=SECRETKEY");
+    get("/get/release/download/x?amp;dlid=SECRETDLID");
     // The embedded defaults: SQLite and local storage under ./depot-data.
     assert!(dir.path().join("depot-data/depot.db").exists());
     assert!(dir.path().join("depot-data/packages").is_dir());
@@ -230,6 +235,20 @@ fn serve_on_embedded_defaults_then_shut_down_gracefully() {
     assert!(status.success());
     let exit = child.wait().unwrap();
     assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+    assert!(
+        log.contains("/download/com_x/1.0.0/com_x-1.0.0.zip"),
+        "requests are logged"
+    );
+    for secret in [
+        "SECRETDLID",
+        "SECRETKEY",
+        "SECRETBEARER",
+        "a@b.c",
+        token.as_deref().unwrap(),
+    ] {
+        assert!(!log.contains(secret), "{secret} reached the log");
+    }
 
     // A second start prints no new token.
     let out = depot()

@@ -7,3 +7,4 @@ mod downloads;
 mod feeds;
 mod publish;
 mod s3;
+mod store;
