@@ -135,9 +135,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     Ok(())
                 }
                 Command::CheckConfig => {
-                    let (_, storage) = startup::open_backends(&settings).await?;
                     print!("{}", settings.to_masked_toml()?);
-                    eprintln!("configuration OK; storage: {}", storage.describe());
+                    let storage = startup::check_backends(&settings).await?;
+                    eprintln!("configuration OK; database reachable; storage: {storage}");
                     Ok(())
                 }
                 Command::Token {

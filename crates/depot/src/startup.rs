@@ -33,6 +33,26 @@ pub async fn open_backends(settings: &Settings) -> anyhow::Result<(Store, Storag
     Ok((store, storage))
 }
 
+/// Checks that the database and the storage answer, changing nothing (for `check-config`).
+/// Returns a description of the storage.
+pub async fn check_backends(settings: &Settings) -> anyhow::Result<String> {
+    let url = settings.database_url();
+    if settings.database_url.is_some() || settings.data_dir.exists() {
+        let store = Store::connect(&url).await.with_context(|| {
+            format!("cannot open the database {}", depot_store::redact_url(&url))
+        })?;
+        store.ping().await?;
+        store.close().await;
+    }
+    let storage = Storage::open(&settings.storage, &settings.data_dir)
+        .context("cannot open the package storage")?;
+    storage
+        .check()
+        .await
+        .context("the package storage does not answer")?;
+    Ok(storage.describe())
+}
+
 pub async fn build_depot(settings: &Settings) -> anyhow::Result<Depot> {
     let (store, storage) = open_backends(settings).await?;
     Ok(Depot::start(store, storage, settings.service_settings()?).await?)

@@ -356,3 +356,50 @@ db_test!(feed_requests_are_counted, |app: TestApp| async move {
         ]
     );
 });
+
+db_test!(
+    a_second_instance_sees_a_publish_within_a_second,
+    |app: TestApp| async move {
+        // Another process on the same database and storage: its cache must follow this one's writes.
+        let mut settings = app.settings.clone();
+        settings.listen = "127.0.0.1:0".into();
+        let other = depot::startup::Server::start(&settings).await.unwrap();
+        let other_url = format!("http://{}/updates/plg_system_hello.xml", other.addr);
+        app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+            .await;
+        let first = app
+            .client
+            .get(&other_url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(first.contains("<version>1.0.0</version>"));
+        // Now cached on the other instance; publish again through the first.
+        app.publish("plg_system_hello", "1.0.1", plugin_zip("1.0.1", "b"), "")
+            .await;
+        let started = std::time::Instant::now();
+        loop {
+            let xml = app
+                .client
+                .get(&other_url)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if xml.contains("<version>1.0.1</version>") {
+                break;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "stale feed: {xml}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        other.shutdown().await.unwrap();
+    }
+);
