@@ -595,7 +595,7 @@ mod fuzz {
                 let i = (rng.next() as usize) % data.len();
                 data[i] = rng.next() as u8;
             }
-            if rng.next() % 5 == 0 {
+            if rng.next().is_multiple_of(5) {
                 let cut = (rng.next() as usize) % data.len();
                 data.truncate(cut);
             }
