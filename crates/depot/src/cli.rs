@@ -39,29 +39,8 @@ pub enum Command {
     },
     /// Upload a package through the API (DEPOT_URL, DEPOT_TOKEN).
     Publish {
-        /// The package zip.
-        zip: PathBuf,
-        /// Joomla versions the release supports: majors or major.minor, e.g. 4.4,5,6.
-        #[arg(long)]
-        joomla: Option<String>,
-        /// dev, alpha, beta, rc or stable (default: from the version string).
-        #[arg(long)]
-        stability: Option<String>,
-        /// A file with the release notes.
-        #[arg(long)]
-        notes: Option<PathBuf>,
-        /// Upload as a draft (not in feeds, not downloadable).
-        #[arg(long)]
-        draft: bool,
-        /// Minimum PHP version, e.g. 8.1.
-        #[arg(long)]
-        php_minimum: Option<String>,
-        /// Database minimums, e.g. mysql=8.0,mariadb=10.4,postgresql=12.
-        #[arg(long)]
-        supported_databases: Option<String>,
-        /// jBackend package id (default: <extension>_<version>).
-        #[arg(long)]
-        package_id: Option<String>,
+        #[command(flatten)]
+        args: PublishArgs,
         #[arg(long, env = "DEPOT_URL")]
         url: String,
         #[arg(long, env = "DEPOT_TOKEN", hide_env_values = true)]
@@ -100,30 +79,7 @@ pub fn init_tracing(settings: &Settings) {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Publish {
-            zip,
-            joomla,
-            stability,
-            notes,
-            draft,
-            php_minimum,
-            supported_databases,
-            package_id,
-            url,
-            token,
-        } => {
-            let args = PublishArgs {
-                zip,
-                joomla,
-                stability,
-                notes,
-                draft,
-                php_minimum,
-                supported_databases,
-                package_id,
-            };
-            client::publish(&url, &token, args).await
-        }
+        Command::Publish { args, url, token } => client::publish(&url, &token, args).await,
         command => {
             let settings = Settings::load(cli.config.as_deref())?;
             init_tracing(&settings);

@@ -12,15 +12,31 @@ use futures::StreamExt;
 use serde::Deserialize;
 use tokio_util::io::ReaderStream;
 
-#[derive(Debug, Clone)]
+/// What `depot publish` takes besides the server and token.
+#[derive(Debug, Clone, clap::Args)]
 pub struct PublishArgs {
+    /// The package zip.
     pub zip: PathBuf,
+    /// Joomla versions the release supports: majors or major.minor, e.g. 4.4,5,6.
+    #[arg(long)]
     pub joomla: Option<String>,
+    /// dev, alpha, beta, rc or stable (default: from the version string).
+    #[arg(long)]
     pub stability: Option<String>,
+    /// A file with the release notes.
+    #[arg(long)]
     pub notes: Option<PathBuf>,
+    /// Upload as a draft (not in feeds, not downloadable).
+    #[arg(long)]
     pub draft: bool,
+    /// Minimum PHP version, e.g. 8.1.
+    #[arg(long)]
     pub php_minimum: Option<String>,
+    /// Database minimums, e.g. mysql=8.0,mariadb=10.4,postgresql=12.
+    #[arg(long)]
     pub supported_databases: Option<String>,
+    /// jBackend package id (default: <extension>_<version>).
+    #[arg(long)]
     pub package_id: Option<String>,
 }
 

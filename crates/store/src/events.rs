@@ -5,7 +5,7 @@ use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::{Store, StoreError};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, FromRow)]
 pub struct DownloadEvent {
     pub artifact_id: i64,
     pub at: i64,
@@ -18,33 +18,19 @@ pub struct DownloadEvent {
     pub error_code: Option<String>,
 }
 
+/// A stored download event.
 #[derive(Clone, Debug, FromRow)]
 pub struct DownloadEventRow {
     pub id: i64,
-    pub artifact_id: i64,
-    pub at: i64,
-    pub status: i64,
-    pub bytes: i64,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub user_id: Option<i64>,
-    pub key_id: Option<i64>,
-    pub error_code: Option<String>,
+    #[sqlx(flatten)]
+    pub event: DownloadEvent,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, FromRow)]
 pub struct FeedCheck {
     pub extension_id: i64,
     pub joomla_version: String,
     /// `YYYY-MM-DD`, UTC.
-    pub day: String,
-    pub checks: i64,
-}
-
-#[derive(Clone, Debug, FromRow, PartialEq, Eq)]
-pub struct FeedCheckRow {
-    pub extension_id: i64,
-    pub joomla_version: String,
     pub day: String,
     pub checks: i64,
 }
@@ -137,7 +123,7 @@ impl Store {
         )
     }
 
-    pub async fn feed_checks_of(&self, extension_id: i64) -> Result<Vec<FeedCheckRow>, StoreError> {
+    pub async fn feed_checks_of(&self, extension_id: i64) -> Result<Vec<FeedCheck>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT * FROM feed_checks WHERE extension_id = $1 ORDER BY day, joomla_version",
         )

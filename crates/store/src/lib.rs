@@ -19,7 +19,7 @@ pub use catalogue::{
     ArtifactRow, DownloadTarget, ExtensionRow, NewArtifact, NewExtension, NewRelease, ReleaseRow,
     ReleaseWithArtifact,
 };
-pub use events::{DownloadEvent, DownloadEventRow, FeedCheck, FeedCheckRow};
+pub use events::{DownloadEvent, DownloadEventRow, FeedCheck};
 pub use migrations::MIGRATIONS;
 pub use tokens::ApiTokenRow;
 

@@ -72,15 +72,7 @@ db_test!(publish_command_end_to_end, |app: TestApp| async move {
             && blocks[1].contains(r#"version="5\.[0-9]+""#)
     );
     assert!(!xml.contains(r#"version="6"#) && !xml.contains(r#"version="3"#));
-    let bytes = app
-        .client
-        .get(download_url(blocks[0]))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let bytes = app.bytes_at(&download_url(blocks[0])).await;
     assert_eq!(sha256_hex(&bytes), elements(blocks[0], "sha256")[0]);
     assert!(
         app.text("/changelogs/plg_system_hello.xml")

@@ -172,7 +172,7 @@ db_test!(downloads_are_recorded, |app: TestApp| async move {
         .await
         .unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
-    let e = &events[0];
+    let e = &events[0].event;
     assert_eq!((e.status, e.bytes), (200, size));
     assert_eq!(e.ip.as_deref(), Some("127.0.0.1"));
     assert_eq!(e.user_agent.as_deref(), Some(ua));

@@ -113,15 +113,7 @@ db_test!(feed_follows_the_joomla_rules, |app: TestApp| async move {
     // Each sha256 is the hash of the exact bytes its download URL serves.
     for block in &blocks {
         let url = download_url(block);
-        let bytes = app
-            .client
-            .get(&url)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let bytes = app.bytes_at(&url).await;
         assert_eq!(sha256_hex(&bytes), elements(block, "sha256")[0]);
     }
 });
@@ -367,30 +359,14 @@ db_test!(
         let other_url = format!("http://{}/updates/plg_system_hello.xml", other.addr);
         app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
             .await;
-        let first = app
-            .client
-            .get(&other_url)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let first = app.text_at(&other_url).await;
         assert!(first.contains("<version>1.0.0</version>"));
         // Now cached on the other instance; publish again through the first.
         app.publish("plg_system_hello", "1.0.1", plugin_zip("1.0.1", "b"), "")
             .await;
         let started = std::time::Instant::now();
         loop {
-            let xml = app
-                .client
-                .get(&other_url)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let xml = app.text_at(&other_url).await;
             if xml.contains("<version>1.0.1</version>") {
                 break;
             }

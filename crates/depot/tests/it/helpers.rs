@@ -165,6 +165,16 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
 
+    /// The body at an absolute URL (e.g. one a feed emits), whatever the status.
+    pub async fn bytes_at(&self, url: &str) -> Vec<u8> {
+        let r = self.client.get(url).send().await.expect("GET");
+        r.bytes().await.expect("body").to_vec()
+    }
+
+    pub async fn text_at(&self, url: &str) -> String {
+        String::from_utf8(self.bytes_at(url).await).expect("UTF-8")
+    }
+
     pub async fn text(&self, path: &str) -> String {
         let r = self.get(path).await;
         assert_eq!(r.status(), 200, "GET {path}");
