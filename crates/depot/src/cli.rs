@@ -127,6 +127,17 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         storage = %server.depot.storage().describe(),
         "depot is serving"
     );
+    if settings.public_url.is_none()
+        && settings
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .is_ok_and(|a| a.ip().is_unspecified())
+    {
+        tracing::warn!(
+            "listen is a wildcard address and public_url is not set: feeds will carry {}; set public_url",
+            settings.public_url()
+        );
+    }
     if let Some(token) = startup::first_start_token(&server.depot)
         .await
         .context("creating the first admin token")?
