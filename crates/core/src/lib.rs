@@ -1,8 +1,11 @@
 //! depot's domain, free of I/O, async, HTTP and SQL: Joomla versions and their order, extension
-//! identities, Joomla targets, package (zip + manifest) inspection and feed rendering.
+//! identities, Joomla targets, package (zip + manifest) inspection, feed rendering, license
+//! key derivation and the entitlement rule.
 
+pub mod entitlement;
 pub mod extension;
 pub mod feed;
+pub mod keys;
 pub mod package;
 pub mod targets;
 pub mod useragent;
