@@ -25,6 +25,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; defaults to SQLite at `{data_dir}/depot.db`.
     pub database_url: Option<String>,
+    /// The server-wide secret keys are derived with (at least 32 characters). Without it, one is
+    /// generated once into `{data_dir}/secret`. Several instances must share the same one.
+    pub secret: Option<String>,
     pub storage: StorageSettings,
     pub limits: Limits,
     pub catalogue: Catalogue,
@@ -104,6 +107,7 @@ impl Default for Settings {
             public_url: None,
             data_dir: PathBuf::from("./depot-data"),
             database_url: None,
+            secret: None,
             storage: StorageSettings::default(),
             limits: Limits::default(),
             catalogue: Catalogue::default(),
@@ -166,6 +170,13 @@ impl Settings {
         if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
             bail!("public_url = {public:?} must be an http(s) URL without a query string");
         }
+        if self
+            .secret
+            .as_deref()
+            .is_some_and(|s| !s.trim().is_empty() && s.trim().len() < 32)
+        {
+            bail!("secret must be at least 32 characters (e.g. `openssl rand -hex 32`)");
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("log.format = {:?}: use text or json", self.log.format);
         }
@@ -206,6 +217,40 @@ impl Settings {
         })
     }
 
+    /// The configured secret, or the one generated into the data directory on first use.
+    pub fn resolve_secret(&self) -> anyhow::Result<depot_service::Secret> {
+        if let Some(s) = self
+            .secret
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            return Ok(depot_service::Secret::new(s.as_bytes()));
+        }
+        let path = self.data_dir.join("secret");
+        if !path.exists() {
+            std::fs::create_dir_all(&self.data_dir)?;
+            let generated = hex_secret();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            match options.open(&path) {
+                Ok(mut f) => std::io::Write::write_all(&mut f, generated.as_bytes())
+                    .with_context(|| format!("writing {}", path.display()))?,
+                // Another process created it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+            }
+        }
+        let s = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        if s.trim().len() < 32 {
+            bail!("{} holds fewer than 32 characters", path.display());
+        }
+        Ok(depot_service::Secret::new(s.trim().as_bytes()))
+    }
+
     pub fn service_settings(&self) -> anyhow::Result<depot_service::Settings> {
         Ok(depot_service::Settings {
             public_url: self.public_url(),
@@ -220,6 +265,7 @@ impl Settings {
             collection_name: self.catalogue.collection_name.clone(),
             temp_dir: self.data_dir.join("tmp"),
             catalogue_poll: Duration::from_millis(self.catalogue.poll_ms.max(50)),
+            secret: self.resolve_secret()?,
         })
     }
 
@@ -228,11 +274,19 @@ impl Settings {
         let mut shown = self.clone();
         shown.public_url = Some(self.public_url());
         shown.database_url = Some(depot_store::redact_url(&self.database_url()));
+        if shown.secret.is_some() {
+            shown.secret = Some("***".into());
+        }
         if shown.storage.secret_access_key.is_some() {
             shown.storage.secret_access_key = Some("***".into());
         }
         toml_string(&shown)
     }
+}
+
+fn hex_secret() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn toml_string(s: &Settings) -> anyhow::Result<String> {

@@ -15,6 +15,10 @@ pub struct Download {
     pub sha256: String,
     /// When the file was stored, in milliseconds since the epoch.
     pub created_at_ms: i64,
+    /// When its release was published.
+    pub published_at: Option<i64>,
+    /// `Some` for a paid package: the package group whose members may download it.
+    pub package_group_id: Option<i64>,
 }
 
 impl Download {
@@ -35,6 +39,8 @@ fn published(target: Option<DownloadTarget>) -> ServiceResult<Download> {
             size: t.artifact.size.max(0) as u64,
             sha256: t.artifact.sha256,
             created_at_ms: t.artifact.created_at,
+            published_at: t.published_at,
+            package_group_id: t.package_group_id,
         }),
         _ => Err(ServiceError::NotFound { what: "package" }),
     }

@@ -25,6 +25,12 @@ pub enum ServiceError {
     Unauthenticated,
     #[error("{0}")]
     Forbidden(String),
+    /// A download or key request refused, with its product.md §4 code (`REL_…`).
+    #[error("{code}: {description}")]
+    Denied {
+        code: &'static str,
+        description: String,
+    },
     #[error("the upload was interrupted: {0}")]
     UploadAborted(String),
     #[error(transparent)]
@@ -55,6 +61,7 @@ impl ServiceError {
             ServiceError::Unauthenticated => "unauthenticated",
             ServiceError::Forbidden(_) => "forbidden",
             ServiceError::UploadAborted(_) => "upload_aborted",
+            ServiceError::Denied { code, .. } => code,
             ServiceError::Store(_) | ServiceError::Storage(_) | ServiceError::Io(_) => "internal",
         }
     }

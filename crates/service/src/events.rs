@@ -24,6 +24,24 @@ enum Msg {
 
 type FeedCounts = Arc<Mutex<HashMap<(i64, String, String), i64>>>;
 
+/// Who asked for a download, as far as the event log records it.
+#[derive(Clone, Debug, Default)]
+pub struct Requester {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub grant: Option<crate::Grant>,
+}
+
+impl Requester {
+    pub fn new(ip: Option<String>, user_agent: Option<&str>) -> Self {
+        Requester {
+            ip,
+            user_agent: user_agent.map(|ua| ua.chars().take(300).collect()),
+            grant: None,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct EventRecorder {
     tx: mpsc::Sender<Msg>,
@@ -46,25 +64,45 @@ impl EventRecorder {
         }
     }
 
-    /// Records a package served (or handed to the store by a redirect).
+    /// Records a package served (or handed to the store by a redirect), and to whom.
     pub fn download_served(
         &self,
         download: &crate::Download,
         status: u16,
         bytes: u64,
-        ip: Option<String>,
-        user_agent: Option<String>,
+        who: &Requester,
     ) {
         self.download(DownloadEvent {
             artifact_id: download.artifact_id,
             at: depot_store::now_ms(),
             status: i64::from(status),
             bytes: bytes as i64,
-            ip,
-            user_agent: user_agent.map(|ua| ua.chars().take(300).collect()),
+            ip: who.ip.clone(),
+            user_agent: who.user_agent.clone(),
+            user_id: who.grant.map(|g| g.user_id),
+            key_id: who.grant.and_then(|g| g.key_id),
+            error_code: None,
+        });
+    }
+
+    /// Records a refused download with its error code (the credentials themselves never).
+    pub fn download_denied(
+        &self,
+        download: &crate::Download,
+        status: u16,
+        code: &str,
+        who: &Requester,
+    ) {
+        self.download(DownloadEvent {
+            artifact_id: download.artifact_id,
+            at: depot_store::now_ms(),
+            status: i64::from(status),
+            bytes: 0,
+            ip: who.ip.clone(),
+            user_agent: who.user_agent.clone(),
             user_id: None,
             key_id: None,
-            error_code: None,
+            error_code: Some(code.to_string()),
         });
     }
 

@@ -2,6 +2,7 @@
 //! package storage (depot-storage): publish a package, render and cache feeds, resolve a download,
 //! record what happened. Handlers call these and map the result; they hold no business rules.
 
+mod access;
 mod downloads;
 mod error;
 mod events;
@@ -20,9 +21,10 @@ use depot_storage::Storage;
 use depot_store::Store;
 use tokio::task::JoinHandle;
 
+pub use access::{Credentials, Grant, valid_email};
 pub use downloads::Download;
 pub use error::{ServiceError, ServiceResult};
-pub use events::EventRecorder;
+pub use events::{EventRecorder, Requester};
 pub use feeds::RenderedFeed;
 pub use publish::{PublishOptions, PublishOutcome, PublishedRelease};
 pub use spool::{Spooled, spool};
@@ -43,6 +45,28 @@ pub struct Settings {
     pub temp_dir: PathBuf,
     /// How often an instance checks the database for catalogue changes made by other instances.
     pub catalogue_poll: Duration,
+    /// The server-wide secret every key derivation is keyed with.
+    pub secret: Secret,
+}
+
+/// Key material that never prints: `Debug` shows its length only.
+#[derive(Clone)]
+pub struct Secret(Arc<[u8]>);
+
+impl Secret {
+    pub fn new(bytes: &[u8]) -> Self {
+        Secret(Arc::from(bytes))
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({} bytes)", self.0.len())
+    }
 }
 
 #[derive(Clone)]

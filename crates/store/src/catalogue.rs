@@ -23,6 +23,8 @@ pub struct ExtensionRow {
     pub default_targets: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The package group of a paid extension; `None` = free.
+    pub package_group_id: Option<i64>,
 }
 
 #[derive(Clone, Debug)]
@@ -126,11 +128,13 @@ pub struct DownloadTarget {
     pub release_id: i64,
     pub version: String,
     pub state: String,
+    pub published_at: Option<i64>,
+    pub package_group_id: Option<i64>,
     #[sqlx(flatten)]
     pub artifact: ArtifactRow,
 }
 
-async fn bump_generation(tx: &mut Transaction<'_, Any>) -> Result<(), StoreError> {
+pub(crate) async fn bump_generation(tx: &mut Transaction<'_, Any>) -> Result<(), StoreError> {
     sqlx::query("UPDATE catalogue_state SET generation = generation + 1 WHERE id = 1")
         .execute(&mut **tx)
         .await?;
@@ -361,7 +365,8 @@ impl Store {
     ) -> Result<Option<DownloadTarget>, StoreError> {
         let sql = format!(
             "SELECT e.id AS extension_id, e.name AS extension_name, r.id AS release_id, \
-             r.version, r.state, {ARTIFACT_COLUMNS} FROM artifacts a \
+             r.version, r.state, r.published_at, e.package_group_id, {ARTIFACT_COLUMNS} \
+             FROM artifacts a \
              JOIN releases r ON r.id = a.release_id JOIN extensions e ON e.id = r.extension_id \
              WHERE {condition}"
         );

@@ -4,6 +4,7 @@
 //! after tables. Rows come back as plain structs of primitive values; turning them into domain
 //! types is the service layer's job.
 
+mod access;
 mod catalogue;
 mod events;
 mod migrations;
@@ -15,6 +16,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use access::{DownloadKeyRow, MembershipSpan, PackageGroupRow, UserRow};
 pub use catalogue::{
     ArtifactRow, DownloadTarget, ExtensionRow, NewArtifact, NewExtension, NewRelease, ReleaseRow,
     ReleaseWithArtifact,

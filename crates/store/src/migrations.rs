@@ -15,10 +15,11 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "catalogue, artifacts, tokens, events",
-    sql: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "catalogue, artifacts, tokens, events",
+        sql: r#"
 CREATE TABLE catalogue_state (
     id BIGINT PRIMARY KEY,
     generation BIGINT NOT NULL
@@ -104,7 +105,75 @@ CREATE TABLE feed_checks (
     PRIMARY KEY (extension_id, joomla_version, day)
 );
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "users, groups, memberships, package groups, keys",
+        sql: r#"
+CREATE TABLE users (
+    id {id},
+    email TEXT NOT NULL UNIQUE,
+    name TEXT,
+    password_hash TEXT,
+    disabled BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+
+CREATE TABLE user_groups (
+    id BIGINT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE memberships (
+    id {id},
+    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    group_id BIGINT NOT NULL REFERENCES user_groups (id) ON DELETE CASCADE,
+    valid_from BIGINT NOT NULL,
+    valid_until BIGINT,
+    source TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX memberships_user ON memberships (user_id, group_id);
+
+CREATE TABLE package_groups (
+    id {id},
+    name TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    seed TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+
+CREATE TABLE package_group_members (
+    package_group_id BIGINT NOT NULL REFERENCES package_groups (id) ON DELETE CASCADE,
+    group_id BIGINT NOT NULL REFERENCES user_groups (id) ON DELETE CASCADE,
+    PRIMARY KEY (package_group_id, group_id)
+);
+
+CREATE TABLE jbackend_key_versions (
+    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    package_group_id BIGINT NOT NULL REFERENCES package_groups (id) ON DELETE CASCADE,
+    version BIGINT NOT NULL,
+    PRIMARY KEY (user_id, package_group_id)
+);
+
+CREATE TABLE download_keys (
+    id {id},
+    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    label TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    revoked_at BIGINT,
+    created_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX download_keys_live_label ON download_keys (user_id, label) WHERE revoked_at IS NULL;
+
+ALTER TABLE extensions ADD COLUMN package_group_id BIGINT REFERENCES package_groups (id);
+"#,
+    },
+];
 
 impl Backend {
     fn expand(self, sql: &str) -> String {

@@ -12,11 +12,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use depot_service::{Depot, Download, EventRecorder};
+use depot_service::{Credentials, Depot, Download, EventRecorder, Requester};
 use depot_storage::StorageError;
 use futures::Stream;
 
@@ -26,18 +26,21 @@ use crate::range::{RangeDecision, decide, if_range_allows};
 
 /// Free packages never change once published (other bytes are refused), so caches may keep them.
 const FREE_CACHE_CONTROL: &str = "public, max-age=3600";
+const PAID_CACHE_CONTROL: &str = "private, no-store";
 
 pub async fn by_path(
     State(depot): State<Depot>,
     Path((extension, version, filename)): Path<(String, String, String)>,
     method: Method,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Response, ReleaseError> {
     let download = depot
         .resolve_download(&extension, &version, &filename)
         .await?;
-    serve(&depot, download, &method, &headers, peer).await
+    let credentials = credentials(&headers, query.as_deref().unwrap_or_default().as_bytes());
+    serve(&depot, download, &credentials, &method, &headers, peer).await
 }
 
 pub async fn by_package_id(
@@ -45,10 +48,57 @@ pub async fn by_package_id(
     Path(package_id): Path<String>,
     method: Method,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Response, ReleaseError> {
     let download = depot.resolve_package(&package_id).await?;
-    serve(&depot, download, &method, &headers, peer).await
+    let credentials = credentials(&headers, query.as_deref().unwrap_or_default().as_bytes());
+    serve(&depot, download, &credentials, &method, &headers, peer).await
+}
+
+/// The seed recommends POSTing `email` and `key` rather than putting them in the URL.
+pub async fn by_package_id_post(
+    State(depot): State<Depot>,
+    Path(package_id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Result<Response, ReleaseError> {
+    let download = depot.resolve_package(&package_id).await?;
+    let mut pairs = query.unwrap_or_default().into_bytes();
+    if !body.is_empty() {
+        pairs.push(b'&');
+        pairs.extend_from_slice(&body);
+    }
+    let credentials = credentials(&headers, &pairs);
+    serve(&depot, download, &credentials, &Method::GET, &headers, peer).await
+}
+
+/// Credentials from `Authorization: Bearer`, or `dlid`, or `email` + `key` in a query string or
+/// form body. Joomla appends its key after `&amp;` on some versions, which arrives as `amp;dlid`.
+fn credentials(headers: &HeaderMap, form: &[u8]) -> Credentials {
+    if let Some(token) = header_str(headers, header::AUTHORIZATION).and_then(|v| {
+        v.strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+    }) {
+        return Credentials::DownloadKey(token.trim().to_string());
+    }
+    let (mut dlid, mut email, mut key) = (None, None, None);
+    for (name, value) in form_urlencoded::parse(form) {
+        let name = name.strip_prefix("amp;").unwrap_or(&name);
+        match name {
+            "dlid" if dlid.is_none() => dlid = Some(value.into_owned()),
+            "email" if email.is_none() => email = Some(value.into_owned()),
+            "key" if key.is_none() => key = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    match (dlid, email, key) {
+        (Some(d), _, _) if !d.trim().is_empty() => Credentials::DownloadKey(d),
+        (_, None, None) => Credentials::None,
+        (_, email, key) => Credentials::EmailKey { email, key },
+    }
 }
 
 /// `attachment; filename="x.zip"`: the plain `filename=` form, the only one Joomla reads.
@@ -67,10 +117,36 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 async fn serve(
     depot: &Depot,
     download: Download,
+    credentials: &Credentials,
     method: &Method,
     headers: &HeaderMap,
     peer: SocketAddr,
 ) -> Result<Response, ReleaseError> {
+    let mut who = Requester::new(
+        Some(peer.ip().to_string()),
+        header_str(headers, header::USER_AGENT),
+    );
+    who.grant = match depot.authorize(&download, credentials).await {
+        Ok(grant) => grant,
+        Err(e) => {
+            let refusal = ReleaseError::from(e);
+            if method == Method::GET {
+                depot.events().download_denied(
+                    &download,
+                    refusal.status.as_u16(),
+                    refusal.code,
+                    &who,
+                );
+            }
+            return Err(refusal);
+        }
+    };
+    // A paid file must not be kept by shared caches: the next request may not be entitled.
+    let cache_control = if who.grant.is_some() {
+        PAID_CACHE_CONTROL
+    } else {
+        FREE_CACHE_CONTROL
+    };
     let etag = download.etag();
     let last_modified = http_date::format(download.created_at_ms);
     let disposition = content_disposition(&download.filename);
@@ -80,7 +156,7 @@ async fn serve(
             .header(header::ACCEPT_RANGES, "bytes")
             .header(header::ETAG, &etag)
             .header(header::LAST_MODIFIED, &last_modified)
-            .header(header::CACHE_CONTROL, FREE_CACHE_CONTROL)
+            .header(header::CACHE_CONTROL, cache_control)
             .header(header::CONTENT_DISPOSITION, &disposition)
     };
     let build = |b: axum::http::response::Builder, body: Body| {
@@ -108,7 +184,6 @@ async fn serve(
         RangeDecision::Full => None,
     };
     let is_download = method == Method::GET && range.is_none();
-    let user_agent = header_str(headers, header::USER_AGENT).map(str::to_string);
 
     // An S3 store may hand the bytes out itself, with the same Content-Disposition.
     if method == Method::GET
@@ -119,13 +194,9 @@ async fn serve(
             .map_err(depot_service::ServiceError::from)?
     {
         if is_download {
-            depot.events().download_served(
-                &download,
-                302,
-                download.size,
-                Some(peer.ip().to_string()),
-                user_agent,
-            );
+            depot
+                .events()
+                .download_served(&download, 302, download.size, &who);
         }
         let b = base(StatusCode::FOUND).header(header::LOCATION, url.as_str());
         return Ok(build(b, Body::empty()));
@@ -173,8 +244,7 @@ async fn serve(
             on_end: Some(EventDraft {
                 recorder: depot.events().clone(),
                 download,
-                peer,
-                user_agent,
+                who,
             }),
         })
     } else {
@@ -187,8 +257,7 @@ async fn serve(
 struct EventDraft {
     recorder: EventRecorder,
     download: Download,
-    peer: SocketAddr,
-    user_agent: Option<String>,
+    who: Requester,
 }
 
 /// Counts the bytes a download actually delivered and records the event when the body ends or
@@ -217,13 +286,8 @@ where
 impl<S> Drop for Counted<S> {
     fn drop(&mut self) {
         if let Some(d) = self.on_end.take() {
-            d.recorder.download_served(
-                &d.download,
-                200,
-                self.sent,
-                Some(d.peer.ip().to_string()),
-                d.user_agent,
-            );
+            d.recorder
+                .download_served(&d.download, 200, self.sent, &d.who);
         }
     }
 }

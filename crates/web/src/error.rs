@@ -39,7 +39,7 @@ impl ApiError {
             ServiceError::Conflict(_) => StatusCode::CONFLICT,
             ServiceError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ServiceError::Forbidden(_) | ServiceError::Denied { .. } => StatusCode::FORBIDDEN,
             ServiceError::Store(_) | ServiceError::Storage(_) | ServiceError::Io(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -91,6 +91,17 @@ impl From<ServiceError> for ReleaseError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::NotFound { .. } => ReleaseError::package_not_found(),
+            ServiceError::Denied { code, description } => ReleaseError {
+                status: match code {
+                    "REL_ENS" | "REL_KNS" | "REL_BRQ" => StatusCode::BAD_REQUEST,
+                    "REL_INK" | "REL_AUF" => StatusCode::UNAUTHORIZED,
+                    "REL_PNF" | "REL_GNF" => StatusCode::NOT_FOUND,
+                    "REL_RLM" => StatusCode::TOO_MANY_REQUESTS,
+                    _ => StatusCode::FORBIDDEN,
+                },
+                code,
+                description,
+            },
             ServiceError::Invalid { detail, .. } => ReleaseError {
                 status: StatusCode::BAD_REQUEST,
                 code: "REL_BRQ",

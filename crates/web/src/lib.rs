@@ -37,7 +37,7 @@ pub fn router(depot: Depot) -> Router {
         )
         .route(
             "/get/release/download/{package_id}",
-            get(downloads::by_package_id).post(downloads::by_package_id),
+            get(downloads::by_package_id).post(downloads::by_package_id_post),
         )
         .nest("/api/v1", api::router())
         .route("/healthz", get(healthz))

@@ -141,6 +141,7 @@ fn check_config_layers_file_and_environment_and_masks_secrets() {
         .env("DEPOT_PUBLIC_URL", "https://updates.example.com/")
         .env("DEPOT_STORAGE__SECRET_ACCESS_KEY", "very-secret-value")
         .env("DEPOT_LIMITS__MAX_UPLOAD_BYTES", "12345")
+        .env("DEPOT_SECRET", "a-server-secret-of-at-least-32-chars")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -158,6 +159,11 @@ fn check_config_layers_file_and_environment_and_masks_secrets() {
     assert!(stdout.contains("max_upload_bytes = 12345"), "{stdout}");
     assert!(!stdout.contains("very-secret-value"), "{stdout}");
     assert!(stdout.contains("secret_access_key = \"***\""), "{stdout}");
+    assert!(
+        !stdout.contains("a-server-secret-of-at-least-32-chars"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("secret = \"***\""), "{stdout}");
 
     let out = depot()
         .args(["check-config"])
@@ -219,6 +225,14 @@ fn serve_on_embedded_defaults_then_shut_down_gracefully() {
     // The embedded defaults: SQLite and local storage under ./depot-data.
     assert!(dir.path().join("depot-data/depot.db").exists());
     assert!(dir.path().join("depot-data/packages").is_dir());
+    // The server secret is generated once, readable by its owner only.
+    let secret = dir.path().join("depot-data/secret");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let secret_value = std::fs::read_to_string(&secret).unwrap();
 
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -238,6 +252,7 @@ fn serve_on_embedded_defaults_then_shut_down_gracefully() {
         "SECRETBEARER",
         "a@b.c",
         token.as_deref().unwrap(),
+        secret_value.trim(),
     ] {
         assert!(!log.contains(secret), "{secret} reached the log");
     }

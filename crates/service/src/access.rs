@@ -1,0 +1,173 @@
+//! Who may download a paid package: credentials → user → entitlement (product.md §1, §3, §4).
+
+use depot_core::entitlement::{self, Decision, Membership, Policy};
+use depot_core::keys;
+
+use crate::{Depot, Download, ServiceError, ServiceResult};
+
+/// The credentials a download request carried.
+#[derive(Clone, Debug, Default)]
+pub enum Credentials {
+    #[default]
+    None,
+    /// Joomla's Download Key (`dlid`) or `Authorization: Bearer`.
+    DownloadKey(String),
+    /// jBackend's `email` + `key`; either may be missing.
+    EmailKey {
+        email: Option<String>,
+        key: Option<String>,
+    },
+}
+
+/// A paid download allowed: whose, and through which download key (never the key itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub user_id: i64,
+    pub key_id: Option<i64>,
+}
+
+/// The longest e-mail address accepted (RFC 5321's path limit).
+const MAX_EMAIL: usize = 254;
+
+fn denied(code: &'static str, description: impl Into<String>) -> ServiceError {
+    ServiceError::Denied {
+        code,
+        description: description.into(),
+    }
+}
+
+fn invalid_key() -> ServiceError {
+    denied("REL_INK", "Invalid key")
+}
+
+/// A plausible address: one `@`, something on each side, no spaces, not too long.
+pub fn valid_email(email: &str) -> bool {
+    let e = email.trim();
+    e.len() <= MAX_EMAIL
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+        && matches!(e.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains('@') && !domain.starts_with('.') && !domain.ends_with('.'))
+}
+
+fn format_day(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+        .map(|t| t.date().to_string())
+        .unwrap_or_else(|_| "an unknown date".into())
+}
+
+impl Depot {
+    /// `Ok(None)` for a free package; `Ok(Some(grant))` when the credentials entitle their user;
+    /// otherwise a `Denied` error with the code of product.md §4.
+    pub async fn authorize(
+        &self,
+        download: &Download,
+        credentials: &Credentials,
+    ) -> ServiceResult<Option<Grant>> {
+        let Some(package_group_id) = download.package_group_id else {
+            return Ok(None);
+        };
+        let group =
+            self.store()
+                .package_group(package_group_id)
+                .await?
+                .ok_or(ServiceError::NotFound {
+                    what: "package group",
+                })?;
+        let secret = self.settings().secret.expose();
+        let (user_id, key_id) = match credentials {
+            Credentials::None => return Err(denied("REL_ENS", "Email not specified")),
+            Credentials::DownloadKey(k) => {
+                let claim = keys::parse_download_key(k).ok_or_else(invalid_key)?;
+                let row = self
+                    .store()
+                    .download_key(claim.serial as i64)
+                    .await?
+                    .filter(|r| r.revoked_at.is_none())
+                    .ok_or_else(invalid_key)?;
+                if !claim.verify(secret, row.version as u32) {
+                    return Err(invalid_key());
+                }
+                (row.user_id, Some(row.id))
+            }
+            Credentials::EmailKey { email, key } => {
+                let email = email.as_deref().map(str::trim).filter(|e| !e.is_empty());
+                let key = key.as_deref().map(str::trim).filter(|k| !k.is_empty());
+                let email = email.ok_or_else(|| denied("REL_ENS", "Email not specified"))?;
+                let key = key.ok_or_else(|| denied("REL_KNS", "Key not specified"))?;
+                if !valid_email(email) {
+                    return Err(denied("REL_BRQ", "Malformed e-mail address"));
+                }
+                if !keys::looks_like_jbackend_key(key) {
+                    return Err(invalid_key());
+                }
+                let email = keys::normalise_email(email);
+                let user = self
+                    .store()
+                    .user_by_email(&email)
+                    .await?
+                    .ok_or_else(invalid_key)?;
+                let version = self.store().jbackend_key_version(user.id, group.id).await?;
+                if !keys::verify_jbackend_key(secret, &group.seed, &email, version, key) {
+                    return Err(invalid_key());
+                }
+                (user.id, None)
+            }
+        };
+        let user = self.store().user(user_id).await?.ok_or_else(invalid_key)?;
+        let memberships: Vec<Membership> = self
+            .store()
+            .memberships_for_package_group(user.id, group.id)
+            .await?
+            .into_iter()
+            .map(|m| Membership {
+                valid_from: m.valid_from,
+                valid_until: m.valid_until,
+            })
+            .collect();
+        let policy = Policy::parse(&group.policy).unwrap_or(Policy::Active);
+        let published_at = download.published_at.unwrap_or(i64::MAX);
+        match entitlement::decide(
+            depot_store::now_ms(),
+            user.disabled != 0,
+            &memberships,
+            policy,
+            published_at,
+        ) {
+            Decision::Allowed => Ok(Some(Grant { user_id, key_id })),
+            Decision::NotAuthorised => Err(denied(
+                "REL_NAU",
+                format!("No active subscription to {} for this account", group.title),
+            )),
+            Decision::Expired { ended_at } => Err(denied(
+                "REL_EXP",
+                format!(
+                    "Your subscription to {} ended on {}, before this release; renew {} to download it",
+                    group.title,
+                    format_day(ended_at),
+                    group.title
+                ),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn email_syntax() {
+        for ok in ["a@b.co", " User@Example.com "] {
+            assert!(super::valid_email(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@b.co",
+            "a b@c.de",
+            "a@b@c.de",
+            "a@.de",
+            &format!("{}@b.co", "a".repeat(260)),
+        ] {
+            assert!(!super::valid_email(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! Users, groups, memberships, package groups and download keys: what decides who may download a
+//! paid package.
+
+use sqlx::FromRow;
+
+use crate::{Store, StoreError, now_ms};
+
+#[derive(Clone, Debug, FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    /// Normalised: trimmed and lower-cased.
+    pub email: String,
+    pub name: Option<String>,
+    pub password_hash: Option<String>,
+    /// 0 or 1.
+    pub disabled: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct PackageGroupRow {
+    pub id: i64,
+    pub name: String,
+    pub title: String,
+    pub seed: String,
+    /// `active` or `keep-released`.
+    pub policy: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct DownloadKeyRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub label: String,
+    pub version: i64,
+    pub revoked_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// A membership's validity, in milliseconds since the epoch.
+#[derive(Clone, Copy, Debug, FromRow, PartialEq, Eq)]
+pub struct MembershipSpan {
+    pub valid_from: i64,
+    pub valid_until: Option<i64>,
+}
+
+impl Store {
+    pub async fn create_user(
+        &self,
+        email: &str,
+        name: Option<&str>,
+    ) -> Result<UserRow, StoreError> {
+        let now = now_ms();
+        sqlx::query_as(
+            "INSERT INTO users (email, name, created_at, updated_at) VALUES ($1, $2, $3, $3) \
+             RETURNING *",
+        )
+        .bind(email)
+        .bind(name)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| StoreError::unique(e, "user"))
+    }
+
+    /// `email` must already be normalised.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn user(&self, id: i64) -> Result<Option<UserRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn set_user_disabled(&self, id: i64, disabled: bool) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
+            .bind(i64::from(disabled))
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn create_group(&self, id: i64, name: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO user_groups (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(name)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::unique(e, "group"))?;
+        Ok(())
+    }
+
+    pub async fn add_membership(
+        &self,
+        user_id: i64,
+        group_id: i64,
+        valid_from: i64,
+        valid_until: Option<i64>,
+        source: &str,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO memberships (user_id, group_id, valid_from, valid_until, source, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(user_id)
+        .bind(group_id)
+        .bind(valid_from)
+        .bind(valid_until)
+        .bind(source)
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Ends every open or later-ending membership of the user in the group at `at`.
+    pub async fn end_memberships(
+        &self,
+        user_id: i64,
+        group_id: i64,
+        at: i64,
+    ) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE memberships SET valid_until = $1 WHERE user_id = $2 AND group_id = $3 \
+             AND (valid_until IS NULL OR valid_until > $1)",
+        )
+        .bind(at)
+        .bind(user_id)
+        .bind(group_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// The user's memberships in any group a package group allows.
+    pub async fn memberships_for_package_group(
+        &self,
+        user_id: i64,
+        package_group_id: i64,
+    ) -> Result<Vec<MembershipSpan>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT m.valid_from, m.valid_until FROM memberships m \
+             JOIN package_group_members p ON p.group_id = m.group_id \
+             WHERE m.user_id = $1 AND p.package_group_id = $2",
+        )
+        .bind(user_id)
+        .bind(package_group_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn create_package_group(
+        &self,
+        name: &str,
+        title: &str,
+        seed: &str,
+        policy: &str,
+        groups: &[i64],
+    ) -> Result<PackageGroupRow, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let now = now_ms();
+        let row: PackageGroupRow = sqlx::query_as(
+            "INSERT INTO package_groups (name, title, seed, policy, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING *",
+        )
+        .bind(name)
+        .bind(title)
+        .bind(seed)
+        .bind(policy)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| StoreError::unique(e, "package group"))?;
+        for g in groups {
+            sqlx::query(
+                "INSERT INTO package_group_members (package_group_id, group_id) VALUES ($1, $2)",
+            )
+            .bind(row.id)
+            .bind(g)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn package_group(&self, id: i64) -> Result<Option<PackageGroupRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM package_groups WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn package_group_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<PackageGroupRow>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT * FROM package_groups WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Makes an extension paid (its package group) or free (`None`).
+    pub async fn set_extension_package_group(
+        &self,
+        extension_id: i64,
+        package_group_id: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        crate::catalogue::bump_generation(&mut tx).await?;
+        sqlx::query("UPDATE extensions SET package_group_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(package_group_id)
+            .bind(now_ms())
+            .bind(extension_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The user's jBackend key version in a package group (0 until rotated).
+    pub async fn jbackend_key_version(
+        &self,
+        user_id: i64,
+        package_group_id: i64,
+    ) -> Result<i64, StoreError> {
+        let v: Option<i64> = sqlx::query_scalar(
+            "SELECT version FROM jbackend_key_versions WHERE user_id = $1 AND package_group_id = $2",
+        )
+        .bind(user_id)
+        .bind(package_group_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(v.unwrap_or(0))
+    }
+
+    /// Rotates the user's jBackend key in a package group; returns the new version.
+    pub async fn bump_jbackend_key_version(
+        &self,
+        user_id: i64,
+        package_group_id: i64,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO jbackend_key_versions (user_id, package_group_id, version) \
+             VALUES ($1, $2, 1) ON CONFLICT (user_id, package_group_id) \
+             DO UPDATE SET version = jbackend_key_versions.version + 1 RETURNING version",
+        )
+        .bind(user_id)
+        .bind(package_group_id)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// A new download key row (its key is derived from the id and version).
+    pub async fn create_download_key(
+        &self,
+        user_id: i64,
+        label: &str,
+    ) -> Result<DownloadKeyRow, StoreError> {
+        sqlx::query_as(
+            "INSERT INTO download_keys (user_id, label, version, created_at) VALUES ($1, $2, 1, $3) \
+             RETURNING *",
+        )
+        .bind(user_id)
+        .bind(label)
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| StoreError::unique(e, "download key label"))
+    }
+
+    pub async fn download_key(&self, id: i64) -> Result<Option<DownloadKeyRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM download_keys WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn revoke_download_key(&self, id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE download_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
