@@ -2,6 +2,7 @@
 
 use depot_core::entitlement::{self, Decision, Membership, Policy};
 use depot_core::keys;
+use depot_store::PackageGroupRow;
 
 use crate::{Depot, Download, ServiceError, ServiceResult};
 
@@ -29,7 +30,7 @@ pub struct Grant {
 /// The longest e-mail address accepted (RFC 5321's path limit).
 const MAX_EMAIL: usize = 254;
 
-fn denied(code: &'static str, description: impl Into<String>) -> ServiceError {
+pub(crate) fn denied(code: &'static str, description: impl Into<String>) -> ServiceError {
     ServiceError::Denied {
         code,
         description: description.into(),
@@ -72,9 +73,21 @@ impl Depot {
                 .ok_or(ServiceError::NotFound {
                     what: "package group",
                 })?;
+        let grant = self.identify(&group, credentials).await?;
+        let published_at = download.published_at.unwrap_or(i64::MAX);
+        self.entitle(&group, grant.user_id, published_at).await?;
+        Ok(Some(grant))
+    }
+
+    /// Finds the user the credentials prove, or refuses them.
+    pub(crate) async fn identify(
+        &self,
+        group: &PackageGroupRow,
+        credentials: &Credentials,
+    ) -> ServiceResult<Grant> {
         let secret = self.settings().secret.expose();
-        let (user_id, key_id) = match credentials {
-            Credentials::None => return Err(denied("REL_ENS", "Email not specified")),
+        match credentials {
+            Credentials::None => Err(denied("REL_ENS", "Email not specified")),
             Credentials::DownloadKey(k) => {
                 let claim = keys::parse_download_key(k).ok_or_else(invalid_key)?;
                 let row = self
@@ -86,7 +99,10 @@ impl Depot {
                 if !claim.verify(secret, row.version as u32) {
                     return Err(invalid_key());
                 }
-                (row.user_id, Some(row.id))
+                Ok(Grant {
+                    user_id: row.user_id,
+                    key_id: Some(row.id),
+                })
             }
             Credentials::EmailKey { email, key } => {
                 let email = email.as_deref().map(str::trim).filter(|e| !e.is_empty());
@@ -109,9 +125,21 @@ impl Depot {
                 if !keys::verify_jbackend_key(secret, &group.seed, &email, version, key) {
                     return Err(invalid_key());
                 }
-                (user.id, None)
+                Ok(Grant {
+                    user_id: user.id,
+                    key_id: None,
+                })
             }
-        };
+        }
+    }
+
+    /// Whether the user may have a release of the group published at `published_at`.
+    pub(crate) async fn entitle(
+        &self,
+        group: &PackageGroupRow,
+        user_id: i64,
+        published_at: i64,
+    ) -> ServiceResult<()> {
         let user = self.store().user(user_id).await?.ok_or_else(invalid_key)?;
         let memberships: Vec<Membership> = self
             .store()
@@ -124,15 +152,9 @@ impl Depot {
             })
             .collect();
         let policy = Policy::parse(&group.policy).unwrap_or(Policy::Active);
-        let published_at = download.published_at.unwrap_or(i64::MAX);
-        match entitlement::decide(
-            depot_store::now_ms(),
-            user.disabled != 0,
-            &memberships,
-            policy,
-            published_at,
-        ) {
-            Decision::Allowed => Ok(Some(Grant { user_id, key_id })),
+        let now = depot_store::now_ms();
+        match entitlement::decide(now, user.disabled != 0, &memberships, policy, published_at) {
+            Decision::Allowed => Ok(()),
             Decision::NotAuthorised => Err(denied(
                 "REL_NAU",
                 format!("No active subscription to {} for this account", group.title),

@@ -31,6 +31,9 @@ pub enum ServiceError {
         code: &'static str,
         description: String,
     },
+    /// `REL_RLM`: too many attempts; try again after this many seconds.
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     #[error("the upload was interrupted: {0}")]
     UploadAborted(String),
     #[error(transparent)]
@@ -62,6 +65,7 @@ impl ServiceError {
             ServiceError::Forbidden(_) => "forbidden",
             ServiceError::UploadAborted(_) => "upload_aborted",
             ServiceError::Denied { code, .. } => code,
+            ServiceError::RateLimited { .. } => "REL_RLM",
             ServiceError::Store(_) | ServiceError::Storage(_) | ServiceError::Io(_) => "internal",
         }
     }

@@ -81,6 +81,42 @@ impl Store {
             .await?)
     }
 
+    pub async fn set_password_hash(&self, id: i64, hash: &str) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                .bind(hash)
+                .bind(now_ms())
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Counts one hit on `bucket` in the fixed window starting at `window_start` and returns the
+    /// window's count. The database is the one place every instance shares, so the limit holds
+    /// however many instances run.
+    pub async fn hit_rate_limit(&self, bucket: &str, window_start: i64) -> Result<i64, StoreError> {
+        let hits = sqlx::query_scalar(
+            "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1) \
+             ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limits.hits + 1 \
+             RETURNING hits",
+        )
+        .bind(bucket)
+        .bind(window_start)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(hits)
+    }
+
+    /// Forgets windows that ended before `before`.
+    pub async fn prune_rate_limits(&self, before: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn set_user_disabled(&self, id: i64, disabled: bool) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
             .bind(i64::from(disabled))

@@ -173,6 +173,19 @@ CREATE UNIQUE INDEX download_keys_live_label ON download_keys (user_id, label) W
 ALTER TABLE extensions ADD COLUMN package_group_id BIGINT REFERENCES package_groups (id);
 "#,
     },
+    Migration {
+        version: 3,
+        name: "rate limits shared by all instances",
+        sql: r#"
+CREATE TABLE rate_limits (
+    bucket TEXT NOT NULL,
+    window_start BIGINT NOT NULL,
+    hits BIGINT NOT NULL,
+    PRIMARY KEY (bucket, window_start)
+);
+CREATE INDEX rate_limits_window ON rate_limits (window_start);
+"#,
+    },
 ];
 
 impl Backend {

@@ -40,6 +40,7 @@ impl ApiError {
             ServiceError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ServiceError::Forbidden(_) | ServiceError::Denied { .. } => StatusCode::FORBIDDEN,
+            ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ServiceError::Store(_) | ServiceError::Storage(_) | ServiceError::Io(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -75,6 +76,8 @@ pub struct ReleaseError {
     pub status: StatusCode,
     pub code: &'static str,
     pub description: String,
+    /// Seconds for `Retry-After` (rate limiting).
+    pub retry_after: Option<u64>,
 }
 
 impl ReleaseError {
@@ -83,6 +86,7 @@ impl ReleaseError {
             status: StatusCode::NOT_FOUND,
             code: "REL_PNF",
             description: "Package not found".into(),
+            retry_after: None,
         }
     }
 }
@@ -101,11 +105,19 @@ impl From<ServiceError> for ReleaseError {
                 },
                 code,
                 description,
+                retry_after: None,
+            },
+            ServiceError::RateLimited { retry_after_secs } => ReleaseError {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                code: "REL_RLM",
+                description: "Too many requests".into(),
+                retry_after: Some(retry_after_secs),
             },
             ServiceError::Invalid { detail, .. } => ReleaseError {
                 status: StatusCode::BAD_REQUEST,
                 code: "REL_BRQ",
                 description: detail,
+                retry_after: None,
             },
             other => {
                 log_internal(&other);
@@ -113,6 +125,7 @@ impl From<ServiceError> for ReleaseError {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     code: "REL_ERR",
                     description: "Internal error".into(),
+                    retry_after: None,
                 }
             }
         }
@@ -132,6 +145,10 @@ impl IntoResponse for ReleaseError {
             .into_response();
         resp.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         resp
     }
 }

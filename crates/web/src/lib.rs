@@ -6,6 +6,7 @@ mod downloads;
 mod error;
 mod feeds;
 mod http_date;
+mod jbackend;
 mod range;
 
 use std::future::Future;
@@ -16,7 +17,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use depot_service::Depot;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -39,6 +40,8 @@ pub fn router(depot: Depot) -> Router {
             "/get/release/download/{package_id}",
             get(downloads::by_package_id).post(downloads::by_package_id_post),
         )
+        .route("/post/release/keybyauth/{group}", post(jbackend::key_by_auth))
+        .route("/post/release/validate/{group}", post(jbackend::validate))
         .nest("/api/v1", api::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -344,3 +344,185 @@ db_test!(
         }
     }
 );
+
+async fn post_json(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    let r = app
+        .client
+        .post(app.url(path))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap())
+}
+
+db_test!(jbackend_validate, |app: TestApp| async move {
+    let f = seed_story(&app, "active").await;
+    let key = keys::jbackend_key(&f.secret, "HASH123KEY456", "subscriber@example.com", 0);
+    let path = "/post/release/validate/redj_enterprise";
+    let (s, body) = post_json(
+        &app,
+        path,
+        &[("email", "subscriber@example.com"), ("key", &key)],
+    )
+    .await;
+    assert_eq!((s, body), (200, serde_json::json!({"status": "ok"})));
+    // The seed's query-string form works too.
+    let r = app
+        .client
+        .post(app.url(&format!("{path}?email=subscriber@example.com&key={key}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    for (form, status, code) in [
+        (vec![("key", key.as_str())], 400, "REL_ENS"),
+        (vec![("email", "subscriber@example.com")], 400, "REL_KNS"),
+        (
+            vec![
+                ("email", "subscriber@example.com"),
+                ("key", "00000000000000000000000000000000"),
+            ],
+            401,
+            "REL_INK",
+        ),
+        (
+            vec![("email", "bad address"), ("key", key.as_str())],
+            400,
+            "REL_BRQ",
+        ),
+    ] {
+        let (s, body) = post_json(&app, path, &form).await;
+        assert_eq!(
+            (s, body["error_code"].as_str().unwrap()),
+            (status, code),
+            "{form:?}"
+        );
+        assert_eq!(body["status"], "ko");
+    }
+    let (s, body) = post_json(
+        &app,
+        "/post/release/validate/nope",
+        &[("email", "a@b.co"), ("key", &key)],
+    )
+    .await;
+    assert_eq!((s, body["error_code"].as_str().unwrap()), (404, "REL_GNF"));
+});
+
+db_test!(jbackend_keybyauth, |app: TestApp| async move {
+    let f = seed_story(&app, "active").await;
+    app.depot()
+        .set_password(f.subscriber, "correct horse battery")
+        .await
+        .unwrap();
+    let path = "/post/release/keybyauth/redj_enterprise";
+    let (s, body) = post_json(
+        &app,
+        path,
+        &[
+            ("username", "Subscriber@Example.com"),
+            ("password", "correct horse battery"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let key = keys::jbackend_key(&f.secret, "HASH123KEY456", "subscriber@example.com", 0);
+    assert_eq!(
+        body,
+        serde_json::json!({"status": "ok", "email": "subscriber@example.com", "key": key})
+    );
+    // The key it returns downloads the package.
+    assert_eq!(
+        app.get(&format!(
+            "{}?email=subscriber@example.com&key={key}",
+            f.path
+        ))
+        .await
+        .status(),
+        200
+    );
+    // JSON body.
+    let r = app
+        .client
+        .post(app.url(path))
+        .json(&serde_json::json!({"email": "subscriber@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // A wrong password and an unknown account look the same.
+    let (s1, b1) = post_json(
+        &app,
+        path,
+        &[
+            ("username", "subscriber@example.com"),
+            ("password", "wrong password"),
+        ],
+    )
+    .await;
+    let (s2, b2) = post_json(
+        &app,
+        path,
+        &[
+            ("username", "nobody@example.com"),
+            ("password", "wrong password"),
+        ],
+    )
+    .await;
+    assert_eq!((s1, &b1), (401, &b2));
+    assert_eq!((s2, b1["error_code"].as_str().unwrap()), (401, "REL_AUF"));
+
+    // A non-subscriber with the right password is not authorised.
+    let other = app
+        .depot()
+        .store()
+        .create_user("free@example.com", None)
+        .await
+        .unwrap();
+    app.depot()
+        .set_password(other.id, "another password")
+        .await
+        .unwrap();
+    let (s, body) = post_json(
+        &app,
+        path,
+        &[
+            ("username", "free@example.com"),
+            ("password", "another password"),
+        ],
+    )
+    .await;
+    assert_eq!((s, body["error_code"].as_str().unwrap()), (403, "REL_NAU"));
+
+    // Per-account limit: 5 attempts a minute, then 429 with Retry-After, shared through the DB.
+    // Twelve hits span at most two fixed windows, so one of them passes the limit even if a
+    // minute boundary falls in the middle of the test.
+    let mut limited = None;
+    for _ in 0..11 {
+        let r = app
+            .client
+            .post(app.url(path))
+            .form(&[("username", "free@example.com"), ("password", "x")])
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 429 {
+            limited = Some(r);
+            break;
+        }
+        assert_eq!(r.status(), 401);
+    }
+    let r = limited.expect("the account's attempts are limited");
+    assert!(
+        r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error_code"], "REL_RLM");
+});

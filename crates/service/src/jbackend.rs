@@ -1,0 +1,162 @@
+//! The jBackend Release System API (product.md §2.3): `validate` and `keybyauth`.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use depot_core::keys;
+use depot_store::PackageGroupRow;
+use serde::Serialize;
+
+use crate::access::denied;
+use crate::{Credentials, Depot, ServiceError, ServiceResult, valid_email};
+
+/// A key handed to an authenticated user.
+#[derive(Clone, Debug, Serialize)]
+pub struct IssuedKey {
+    pub status: &'static str,
+    pub email: String,
+    pub key: String,
+}
+
+/// Attempts allowed per minute, per client address and per account.
+const AUTH_PER_IP: i64 = 20;
+const AUTH_PER_ACCOUNT: i64 = 5;
+const WINDOW: Duration = Duration::from_secs(60);
+const MAX_PASSWORD: usize = 1024;
+
+/// A hash to verify against when the account does not exist, so that an unknown user costs the
+/// same as a wrong password.
+fn dummy_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        Argon2::default()
+            .hash_password(b"depot: no such account")
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).ok().is_some_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+impl Depot {
+    async fn package_group_named(&self, name: &str) -> ServiceResult<PackageGroupRow> {
+        self.store()
+            .package_group_by_name(name)
+            .await?
+            .ok_or_else(|| denied("REL_GNF", "Package group not found"))
+    }
+
+    /// Counts a hit; refuses with `REL_RLM` once `limit` is passed within the window.
+    async fn rate_limit(&self, bucket: &str, limit: i64) -> ServiceResult<()> {
+        let now = depot_store::now_ms();
+        let window = WINDOW.as_millis() as i64;
+        let start = now - now % window;
+        let hits = self.store().hit_rate_limit(bucket, start).await?;
+        if hits == 1 && start % (window * 60) == 0 {
+            // Once an hour or so, forget old windows.
+            let _ = self.store().prune_rate_limits(start - window * 60).await;
+        }
+        if hits > limit {
+            let retry_after_secs = ((start + window - now) / 1000).max(1) as u64;
+            return Err(ServiceError::RateLimited { retry_after_secs });
+        }
+        Ok(())
+    }
+
+    /// `validate`: whether `email` + `key` would download the group's packages now.
+    pub async fn validate_key(
+        &self,
+        group: &str,
+        email: Option<String>,
+        key: Option<String>,
+    ) -> ServiceResult<()> {
+        let group = self.package_group_named(group).await?;
+        let grant = self
+            .identify(&group, &Credentials::EmailKey { email, key })
+            .await?;
+        self.entitle(&group, grant.user_id, depot_store::now_ms())
+            .await
+    }
+
+    /// `keybyauth`: the jBackend key of an account that proves its password and is entitled.
+    pub async fn key_by_auth(
+        &self,
+        group: &str,
+        username: Option<&str>,
+        password: Option<&str>,
+        client_ip: &str,
+    ) -> ServiceResult<IssuedKey> {
+        let group = self.package_group_named(group).await?;
+        let username = username.map(str::trim).filter(|u| !u.is_empty());
+        let username = username.ok_or_else(|| denied("REL_ENS", "Email not specified"))?;
+        let password = password
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| denied("REL_AUF", "Authentication failed"))?;
+        if !valid_email(username) || password.len() > MAX_PASSWORD {
+            return Err(denied("REL_BRQ", "Malformed request"));
+        }
+        let email = keys::normalise_email(username);
+        self.rate_limit(&format!("auth-ip:{client_ip}"), AUTH_PER_IP)
+            .await?;
+        self.rate_limit(&format!("auth-account:{email}"), AUTH_PER_ACCOUNT)
+            .await?;
+        let user = self.store().user_by_email(&email).await?;
+        let hash = user
+            .as_ref()
+            .and_then(|u| u.password_hash.clone())
+            .unwrap_or_else(|| dummy_hash().to_string());
+        let candidate = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || verify_password(&candidate, &hash))
+            .await
+            .unwrap_or(false);
+        let user = match user {
+            Some(u) if ok && u.password_hash.is_some() => u,
+            _ => return Err(denied("REL_AUF", "Authentication failed")),
+        };
+        self.entitle(&group, user.id, depot_store::now_ms()).await?;
+        let version = self.store().jbackend_key_version(user.id, group.id).await?;
+        let key = keys::jbackend_key(
+            self.settings().secret.expose(),
+            &group.seed,
+            &email,
+            version,
+        );
+        Ok(IssuedKey {
+            status: "ok",
+            email,
+            key,
+        })
+    }
+
+    /// Sets an account's password (Argon2id, off the async runtime).
+    pub async fn set_password(&self, user_id: i64, password: &str) -> ServiceResult<()> {
+        if password.chars().count() < 8 || password.len() > MAX_PASSWORD {
+            return Err(ServiceError::invalid(
+                "bad_password",
+                "a password is 8 to 1024 characters",
+            ));
+        }
+        let password = password.to_string();
+        let hash = tokio::task::spawn_blocking(move || {
+            Argon2::default()
+                .hash_password(password.as_bytes())
+                .map(|h| h.to_string())
+        })
+        .await
+        .map_err(|e| ServiceError::Io(std::io::Error::other(e)))?
+        .map_err(|e| ServiceError::Io(std::io::Error::other(e.to_string())))?;
+        if !self.store().set_password_hash(user_id, &hash).await? {
+            return Err(ServiceError::NotFound { what: "user" });
+        }
+        Ok(())
+    }
+}
