@@ -7,6 +7,7 @@
 //! strings are ignored here (Joomla appends `dlid`, sometimes after `&amp;`), so they can never
 //! break a free download.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -22,6 +23,7 @@ use futures::Stream;
 
 use crate::error::ReleaseError;
 use crate::http_date;
+use crate::params::params;
 use crate::range::{RangeDecision, decide, if_range_allows};
 
 /// Free packages never change once published (other bytes are refused), so caches may keep them.
@@ -39,7 +41,7 @@ pub async fn by_path(
     let download = depot
         .resolve_download(&extension, &version, &filename)
         .await?;
-    let credentials = credentials(&headers, query.as_deref().unwrap_or_default().as_bytes());
+    let credentials = credentials_for(&download, &headers, query.as_deref(), &[])?;
     serve(&depot, download, &credentials, &method, &headers, peer).await
 }
 
@@ -52,7 +54,7 @@ pub async fn by_package_id(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Response, ReleaseError> {
     let download = depot.resolve_package(&package_id).await?;
-    let credentials = credentials(&headers, query.as_deref().unwrap_or_default().as_bytes());
+    let credentials = credentials_for(&download, &headers, query.as_deref(), &[])?;
     serve(&depot, download, &credentials, &method, &headers, peer).await
 }
 
@@ -66,38 +68,40 @@ pub async fn by_package_id_post(
     body: Bytes,
 ) -> Result<Response, ReleaseError> {
     let download = depot.resolve_package(&package_id).await?;
-    let mut pairs = query.unwrap_or_default().into_bytes();
-    if !body.is_empty() {
-        pairs.push(b'&');
-        pairs.extend_from_slice(&body);
-    }
-    let credentials = credentials(&headers, &pairs);
+    let credentials = credentials_for(&download, &headers, query.as_deref(), &body)?;
     serve(&depot, download, &credentials, &Method::GET, &headers, peer).await
 }
 
-/// Credentials from `Authorization: Bearer`, or `dlid`, or `email` + `key` in a query string or
-/// form body. Joomla appends its key after `&amp;` on some versions, which arrives as `amp;dlid`.
-fn credentials(headers: &HeaderMap, form: &[u8]) -> Credentials {
+/// A free package ignores whatever the query string holds, so nothing appended can break it.
+fn credentials_for(
+    download: &Download,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<Credentials, ReleaseError> {
+    if download.package_group_id.is_none() {
+        return Ok(Credentials::None);
+    }
+    Ok(credentials(headers, &params(headers, query, body)?))
+}
+
+/// Credentials from `Authorization: Bearer`, or `dlid`, or `email` + `key`.
+fn credentials(headers: &HeaderMap, params: &HashMap<String, String>) -> Credentials {
     if let Some(token) = header_str(headers, header::AUTHORIZATION).and_then(|v| {
         v.strip_prefix("Bearer ")
             .or_else(|| v.strip_prefix("bearer "))
     }) {
         return Credentials::DownloadKey(token.trim().to_string());
     }
-    let (mut dlid, mut email, mut key) = (None, None, None);
-    for (name, value) in form_urlencoded::parse(form) {
-        let name = name.strip_prefix("amp;").unwrap_or(&name);
-        match name {
-            "dlid" if dlid.is_none() => dlid = Some(value.into_owned()),
-            "email" if email.is_none() => email = Some(value.into_owned()),
-            "key" if key.is_none() => key = Some(value.into_owned()),
-            _ => {}
-        }
+    if let Some(dlid) = params.get("dlid").filter(|d| !d.trim().is_empty()) {
+        return Credentials::DownloadKey(dlid.clone());
     }
-    match (dlid, email, key) {
-        (Some(d), _, _) if !d.trim().is_empty() => Credentials::DownloadKey(d),
-        (_, None, None) => Credentials::None,
-        (_, email, key) => Credentials::EmailKey { email, key },
+    match (params.get("email"), params.get("key")) {
+        (None, None) => Credentials::None,
+        (email, key) => Credentials::EmailKey {
+            email: email.cloned(),
+            key: key.cloned(),
+        },
     }
 }
 

@@ -7,6 +7,7 @@ mod error;
 mod feeds;
 mod http_date;
 mod jbackend;
+mod params;
 mod range;
 
 use std::future::Future;

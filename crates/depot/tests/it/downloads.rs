@@ -41,12 +41,15 @@ db_test!(
     query_strings_joomla_appends_are_harmless,
     |app: TestApp| async move {
         let zip = published(&app).await;
+        let long = format!("?dlid={}", "K".repeat(5000));
         for q in [
             "?dlid=ABC123",
             "?src=feed&amp;dlid=ABC",
             "?src=feed&dlid=K",
             "?amp;dlid=K",
             "?dummy=my.zip",
+            "?x=%FF%00",
+            long.as_str(),
         ] {
             let r = app.get(&format!("{PATH}{q}")).await;
             assert_eq!(r.status(), 200, "{q}");
