@@ -37,6 +37,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Import from another update server (offline, against the configured database).
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
+    },
     /// Upload a package through the API (DEPOT_URL, DEPOT_TOKEN).
     Publish {
         #[command(flatten)]
@@ -45,6 +50,22 @@ pub enum Command {
         url: String,
         #[arg(long, env = "DEPOT_TOKEN", hide_env_values = true)]
         token: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// The jBackend Release System's settings: package lines, package group lines, the folder.
+    Jbackend {
+        /// Lines `package id;package path[;package group]`.
+        #[arg(long)]
+        packages: PathBuf,
+        /// Lines `package group;groups[;hash;package name]`.
+        #[arg(long)]
+        groups: PathBuf,
+        /// The packages folder the paths are relative to.
+        #[arg(long)]
+        folder: PathBuf,
     },
 }
 
@@ -111,6 +132,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     depot.shutdown().await;
                     println!("{token}");
                     Ok(())
+                }
+                Command::Import {
+                    source:
+                        ImportSource::Jbackend {
+                            packages,
+                            groups,
+                            folder,
+                        },
+                } => {
+                    let depot = startup::build_depot(&settings).await?;
+                    let report =
+                        crate::import::import_jbackend(&depot, &packages, &groups, &folder).await;
+                    depot.shutdown().await;
+                    let report = report?;
+                    for what in &report.imported {
+                        println!("imported  {what}");
+                    }
+                    for what in &report.unchanged {
+                        println!("unchanged {what}");
+                    }
+                    for (file, line, why) in &report.failed {
+                        eprintln!("FAILED    {file}:{line}: {why}");
+                    }
+                    if report.failed.is_empty() {
+                        Ok(())
+                    } else {
+                        anyhow::bail!(
+                            "{} line(s) could not be imported; the others were",
+                            report.failed.len()
+                        )
+                    }
                 }
                 Command::Publish { .. } => unreachable!("handled above"),
             }

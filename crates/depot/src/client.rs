@@ -38,6 +38,9 @@ pub struct PublishArgs {
     /// jBackend package id (default: <extension>_<version>).
     #[arg(long)]
     pub package_id: Option<String>,
+    /// The package group of an extension this upload creates (makes it paid from the start).
+    #[arg(long)]
+    pub package_group: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,6 +157,7 @@ pub async fn publish(server: &str, token: &str, args: PublishArgs) -> anyhow::Re
         ("php_minimum", args.php_minimum.clone()),
         ("supported_databases", args.supported_databases.clone()),
         ("package_id", args.package_id.clone()),
+        ("package_group", args.package_group.clone()),
     ];
     for (name, value) in fields {
         if let Some(v) = value {

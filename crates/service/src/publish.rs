@@ -25,6 +25,9 @@ pub struct PublishOptions {
     pub supported_databases: Option<String>,
     /// jBackend's package id; derived when absent.
     pub package_id: Option<String>,
+    /// The package group (by name) that makes the extension paid. Applied before the release
+    /// exists, so a paid extension is never downloadable for free, even for a moment.
+    pub package_group: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -187,7 +190,28 @@ impl Depot {
             )));
         }
 
-        let ext = self.extension_for(&manifest).await?;
+        let package_group_id = match options.package_group.as_deref().map(str::trim) {
+            Some(name) if !name.is_empty() => Some(
+                self.store()
+                    .package_group_by_name(name)
+                    .await?
+                    .ok_or_else(|| {
+                        ServiceError::invalid(
+                            "unknown_package_group",
+                            format!("package group {name:?} does not exist"),
+                        )
+                    })?
+                    .id,
+            ),
+            _ => None,
+        };
+        let mut ext = self.extension_for(&manifest, package_group_id).await?;
+        if package_group_id.is_some() && ext.package_group_id != package_group_id {
+            self.store()
+                .set_extension_package_group(ext.id, package_group_id)
+                .await?;
+            ext.package_group_id = package_group_id;
+        }
         let targets_source = if checked.targets.is_some() {
             "request"
         } else {
@@ -328,7 +352,11 @@ impl Depot {
     }
 
     /// The extension a manifest describes, created on its first upload.
-    async fn extension_for(&self, m: &Manifest) -> ServiceResult<ExtensionRow> {
+    async fn extension_for(
+        &self,
+        m: &Manifest,
+        package_group_id: Option<i64>,
+    ) -> ServiceResult<ExtensionRow> {
         let id = &m.identity;
         if let Some(row) = self.store().extension_by_name(&id.full_name).await? {
             return check_identity(row, id);
@@ -341,6 +369,7 @@ impl Depot {
             folder: id.folder.clone().unwrap_or_default(),
             title: m.name.clone(),
             default_targets: self.settings().default_targets.to_string(),
+            package_group_id,
         };
         match self.store().create_extension(&new).await {
             Ok(row) => Ok(row),

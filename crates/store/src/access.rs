@@ -138,6 +138,20 @@ impl Store {
         Ok(())
     }
 
+    /// Creates the group unless a group with this id exists.
+    pub async fn ensure_group(&self, id: i64, name: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO user_groups (id, name, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     pub async fn add_membership(
         &self,
         user_id: i64,

@@ -36,6 +36,8 @@ pub struct NewExtension {
     pub folder: String,
     pub title: String,
     pub default_targets: String,
+    /// Set at creation for a paid extension, so that it is never public for a moment.
+    pub package_group_id: Option<i64>,
 }
 
 #[derive(Clone, Debug, FromRow)]
@@ -171,8 +173,8 @@ impl Store {
         let now = now_ms();
         let row: ExtensionRow = sqlx::query_as(
             "INSERT INTO extensions (name, element, ext_type, client, folder, title, \
-             default_targets, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING *",
+             default_targets, created_at, updated_at, package_group_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING *",
         )
         .bind(&new.name)
         .bind(&new.element)
@@ -182,6 +184,7 @@ impl Store {
         .bind(&new.title)
         .bind(&new.default_targets)
         .bind(now)
+        .bind(new.package_group_id)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| StoreError::unique(e, "extension"))?;

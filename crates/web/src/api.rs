@@ -58,6 +58,7 @@ struct UploadParams {
     php_minimum: Option<String>,
     supported_databases: Option<String>,
     package_id: Option<String>,
+    package_group: Option<String>,
 }
 
 impl UploadParams {
@@ -70,6 +71,7 @@ impl UploadParams {
             "php_minimum" => &mut self.php_minimum,
             "supported_databases" => &mut self.supported_databases,
             "package_id" => &mut self.package_id,
+            "package_group" => &mut self.package_group,
             other => {
                 return Err(ServiceError::invalid(
                     "unknown_field",
@@ -100,6 +102,7 @@ impl UploadParams {
             php_minimum: self.php_minimum,
             supported_databases: self.supported_databases,
             package_id: self.package_id,
+            package_group: self.package_group,
         })
     }
 }

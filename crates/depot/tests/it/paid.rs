@@ -526,3 +526,156 @@ db_test!(jbackend_keybyauth, |app: TestApp| async move {
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error_code"], "REL_RLM");
 });
+
+db_test!(import_from_jbackend, |app: TestApp| async move {
+    let folder = app.dir.path().join("files");
+    std::fs::create_dir_all(folder.join("public/joomla/redj")).unwrap();
+    std::fs::create_dir_all(folder.join("private/joomla/redj")).unwrap();
+    std::fs::write(
+        folder.join("public/joomla/redj/plg_hello.zip"),
+        plugin_zip("1.9.0", "community"),
+    )
+    .unwrap();
+    std::fs::write(
+        folder.join("private/joomla/redj/com_redj.zip"),
+        redj_zip("1.9.0"),
+    )
+    .unwrap();
+    std::fs::write(folder.join("private/joomla/redj/broken.zip"), b"not a zip").unwrap();
+    let groups = app.dir.path().join("groups.txt");
+    std::fs::write(&groups, "# jBackend package groups\nredj_enterprise;9,12;HASH123KEY456;ReDJ Enterprise\nbroken;nine\n").unwrap();
+    let packages = app.dir.path().join("packages.txt");
+    std::fs::write(
+        &packages,
+        "redj_com_190;/public/joomla/redj/plg_hello.zip\n\
+         redj_ent_190;/private/joomla/redj/com_redj.zip;redj_enterprise\n\
+         bad_one;/private/joomla/redj/broken.zip;redj_enterprise\n\
+         escape;../../etc/passwd\n\
+         missing_group;/public/joomla/redj/plg_hello.zip;nope\n",
+    )
+    .unwrap();
+    let run = {
+        let settings = app.settings.clone();
+        let (packages, groups, folder) = (packages.clone(), groups.clone(), folder.clone());
+        move || {
+            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_depot"));
+            c.args([
+                "import",
+                "jbackend",
+                "--packages",
+                packages.to_str().unwrap(),
+                "--groups",
+                groups.to_str().unwrap(),
+                "--folder",
+                folder.to_str().unwrap(),
+            ])
+            .env("DEPOT_DATA_DIR", &settings.data_dir)
+            .env("DEPOT_DATABASE_URL", settings.database_url())
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+        }
+    };
+    let out = tokio::task::spawn_blocking(run.clone()).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        !out.status.success(),
+        "failed lines make the exit code non-zero"
+    );
+    assert!(
+        stdout.contains("imported  package group redj_enterprise"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("imported  plg_system_hello 1.9.0 as redj_com_190"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("imported  com_redj 1.9.0 as redj_ent_190"),
+        "{stdout}"
+    );
+    for (line, why) in [
+        ("groups.txt:3", "not a number"),
+        ("packages.txt:3", "not a zip"),
+        ("packages.txt:4", "outside"),
+        ("packages.txt:5", "does not exist"),
+    ] {
+        assert!(
+            stderr.lines().any(|l| l.contains(line) && l.contains(why)),
+            "{line} {why}: {stderr}"
+        );
+    }
+
+    // The server sees it all: the free package is free, the paid one needs the seed's key.
+    app.depot().invalidate_feeds();
+    assert_eq!(
+        app.get("/get/release/download/redj_com_190").await.status(),
+        200
+    );
+    let (s, code, _) = refusal(&app, "/get/release/download/redj_ent_190").await;
+    assert_eq!((s, code.as_str()), (400, "REL_ENS"));
+    let user = app
+        .depot()
+        .store()
+        .create_user("subscriber@example.com", None)
+        .await
+        .unwrap();
+    app.depot()
+        .store()
+        .add_membership(user.id, 9, now_ms() - DAY, None, "test")
+        .await
+        .unwrap();
+    let secret = app.depot().settings().secret.expose().to_vec();
+    let key = keys::jbackend_key(&secret, "HASH123KEY456", "subscriber@example.com", 0);
+    let r = app
+        .get(&format!(
+            "/get/release/download/redj_ent_190?email=subscriber@example.com&key={key}"
+        ))
+        .await;
+    assert_eq!(r.status(), 200);
+
+    // Running it again changes nothing.
+    let again = tokio::task::spawn_blocking(run).await.unwrap();
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(!stdout.contains("imported "), "{stdout}");
+    assert!(
+        stdout.contains("unchanged com_redj 1.9.0 as redj_ent_190"),
+        "{stdout}"
+    );
+});
+
+db_test!(publish_into_a_package_group, |app: TestApp| async move {
+    seed_story(&app, "active").await;
+    let r = app
+        .upload(
+            "plg_system_hello",
+            "1.0.0",
+            plugin_zip("1.0.0", "p"),
+            "package_group=nope",
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(
+        app.depot()
+            .store()
+            .extension_by_name("plg_system_hello")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Paid from its very first release: never downloadable without a key.
+    app.publish(
+        "plg_system_hello",
+        "1.0.0",
+        plugin_zip("1.0.0", "p"),
+        "package_group=redj_enterprise",
+    )
+    .await;
+    let (s, code, _) = refusal(
+        &app,
+        "/download/plg_system_hello/1.0.0/plg_system_hello-1.0.0.zip",
+    )
+    .await;
+    assert_eq!((s, code.as_str()), (400, "REL_ENS"));
+});
