@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 /// The file read when no `--config` is given, if it exists.
 pub const DEFAULT_CONFIG_FILE: &str = "depot.toml";
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+/// `Debug` prints the masked form (as `check-config` does), so that a stray `{:?}` cannot log the
+/// secret or the storage credentials.
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Settings {
     /// Address to listen on.
@@ -284,6 +286,15 @@ impl Settings {
     }
 }
 
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.to_masked_toml() {
+            Ok(masked) => f.write_str(&masked),
+            Err(_) => f.write_str("Settings(…)"),
+        }
+    }
+}
+
 fn hex_secret() -> String {
     let bytes: [u8; 32] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -337,6 +348,11 @@ mod tests {
         let out = s.to_masked_toml().unwrap();
         assert!(!out.contains("hunter2"), "{out}");
         assert!(!out.contains("s3cr3t"), "{out}");
+        let debug = format!("{s:?}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("s3cr3t"),
+            "{debug}"
+        );
         assert!(out.contains("[storage]"));
     }
 }

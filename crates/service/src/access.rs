@@ -6,8 +6,9 @@ use depot_store::PackageGroupRow;
 
 use crate::{Depot, Download, ServiceError, ServiceResult};
 
-/// The credentials a download request carried.
-#[derive(Clone, Debug, Default)]
+/// The credentials a download request carried. `Debug` names the kind only, so that a key can
+/// never reach a log line through it.
+#[derive(Clone, Default)]
 pub enum Credentials {
     #[default]
     None,
@@ -18,6 +19,16 @@ pub enum Credentials {
         email: Option<String>,
         key: Option<String>,
     },
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Credentials::None => "Credentials::None",
+            Credentials::DownloadKey(_) => "Credentials::DownloadKey(***)",
+            Credentials::EmailKey { .. } => "Credentials::EmailKey(***)",
+        })
+    }
 }
 
 /// A paid download allowed: whose, and through which download key (never the key itself).
@@ -190,6 +201,29 @@ mod tests {
             &format!("{}@b.co", "a".repeat(260)),
         ] {
             assert!(!super::valid_email(bad), "{bad}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod redaction {
+    use super::Credentials;
+
+    #[test]
+    fn debug_never_shows_keys() {
+        let creds = [
+            Credentials::DownloadKey("dkSECRETKEY".into()),
+            Credentials::EmailKey {
+                email: Some("a@b.co".into()),
+                key: Some("SECRETKEY".into()),
+            },
+        ];
+        for c in creds {
+            let shown = format!("{c:?}");
+            assert!(
+                !shown.contains("SECRETKEY") && !shown.contains("a@b.co"),
+                "{shown}"
+            );
         }
     }
 }

@@ -61,9 +61,10 @@ impl Depot {
         let window = WINDOW.as_millis() as i64;
         let start = now - now % window;
         let hits = self.store().hit_rate_limit(bucket, start).await?;
-        if hits == 1 && start % (window * 60) == 0 {
-            // Once an hour or so, forget old windows.
-            let _ = self.store().prune_rate_limits(start - window * 60).await;
+        if hits == 1 {
+            // The first hit of a window forgets the windows before it (indexed, and auth
+            // traffic is small), so the table holds only the current minute.
+            let _ = self.store().prune_rate_limits(start).await;
         }
         if hits > limit {
             let retry_after_secs = ((start + window - now) / 1000).max(1) as u64;

@@ -12,6 +12,7 @@ use futures::TryStreamExt;
 use serde::Deserialize;
 
 use crate::error::ApiError;
+use crate::params::bearer;
 
 pub fn router() -> Router<Depot> {
     Router::new().route(
@@ -34,15 +35,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let depot = Depot::from_ref(state);
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .ok_or(ServiceError::Unauthenticated)?;
+        let token = bearer(&parts.headers).ok_or(ServiceError::Unauthenticated)?;
         Ok(ApiPrincipal(depot.authenticate(token).await?))
     }
 }

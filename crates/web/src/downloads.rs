@@ -23,7 +23,7 @@ use futures::Stream;
 
 use crate::error::ReleaseError;
 use crate::http_date;
-use crate::params::params;
+use crate::params::{bearer, params};
 use crate::range::{RangeDecision, decide, if_range_allows};
 
 /// Free packages never change once published (other bytes are refused), so caches may keep them.
@@ -87,11 +87,8 @@ fn credentials_for(
 
 /// Credentials from `Authorization: Bearer`, or `dlid`, or `email` + `key`.
 fn credentials(headers: &HeaderMap, params: &HashMap<String, String>) -> Credentials {
-    if let Some(token) = header_str(headers, header::AUTHORIZATION).and_then(|v| {
-        v.strip_prefix("Bearer ")
-            .or_else(|| v.strip_prefix("bearer "))
-    }) {
-        return Credentials::DownloadKey(token.trim().to_string());
+    if let Some(token) = bearer(headers) {
+        return Credentials::DownloadKey(token.to_string());
     }
     if let Some(dlid) = params.get("dlid").filter(|d| !d.trim().is_empty()) {
         return Credentials::DownloadKey(dlid.clone());

@@ -10,6 +10,15 @@ use serde_json::Value;
 
 use crate::error::ReleaseError;
 
+/// The token of an `Authorization: Bearer …` header (API tokens and download keys alike).
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+}
+
 /// Field values longer than this are refused outright (`REL_BRQ`).
 const MAX_FIELD: usize = 1024;
 
