@@ -6,7 +6,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use depot_service::Scope;
 
-use crate::client::{self, PublishArgs};
+use crate::admin::{
+    self, ExtensionCommand, GroupCommand, KeyCommand, MembershipCommand, Output,
+    PackageGroupCommand, UserCommand,
+};
+use crate::client::{self, Api, PublishArgs};
 use crate::config::Settings;
 use crate::startup;
 
@@ -20,6 +24,14 @@ pub struct Cli {
     /// Configuration file (default: ./depot.toml if it exists).
     #[arg(long, global = true, env = "DEPOT_CONFIG")]
     pub config: Option<PathBuf>,
+    /// The depot server the API commands talk to, e.g. https://updates.example.com.
+    #[arg(long, global = true, env = "DEPOT_URL")]
+    pub url: Option<String>,
+    /// An API token for the commands that talk to the server.
+    #[arg(long, global = true, env = "DEPOT_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    #[command(flatten)]
+    pub output: Output,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -46,10 +58,36 @@ pub enum Command {
     Publish {
         #[command(flatten)]
         args: PublishArgs,
-        #[arg(long, env = "DEPOT_URL")]
-        url: String,
-        #[arg(long, env = "DEPOT_TOKEN", hide_env_values = true)]
-        token: String,
+    },
+    /// User groups (over the API).
+    Group {
+        #[command(subcommand)]
+        command: GroupCommand,
+    },
+    /// Users (over the API).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Memberships: who is in which group, from when until when (over the API).
+    Membership {
+        #[command(subcommand)]
+        command: MembershipCommand,
+    },
+    /// Package groups: which user groups may download an extension (over the API).
+    PackageGroup {
+        #[command(subcommand)]
+        command: PackageGroupCommand,
+    },
+    /// Extensions (over the API).
+    Extension {
+        #[command(subcommand)]
+        command: ExtensionCommand,
+    },
+    /// Download keys and jBackend keys (over the API).
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
     },
 }
 
@@ -98,9 +136,34 @@ pub fn init_tracing(settings: &Settings) {
     };
 }
 
+/// The server and token of the commands that use the API.
+fn remote(cli_url: Option<String>, cli_token: Option<String>) -> anyhow::Result<(String, String)> {
+    let url = cli_url.filter(|u| !u.trim().is_empty()).ok_or_else(|| {
+        anyhow::anyhow!("DEPOT_URL is not set: the server's address, e.g. https://updates.example.com (or --url)")
+    })?;
+    let token = cli_token.filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+        anyhow::anyhow!("DEPOT_TOKEN is not set: an API token (depot token create, or --token)")
+    })?;
+    Ok((url, token))
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let out = &cli.output;
+    let api = || -> anyhow::Result<Api> {
+        let (url, token) = remote(cli.url.clone(), cli.token.clone())?;
+        Api::new(&url, &token)
+    };
     match cli.command {
-        Command::Publish { args, url, token } => client::publish(&url, &token, args).await,
+        Command::Publish { args } => {
+            let (url, token) = remote(cli.url.clone(), cli.token.clone())?;
+            client::publish(&url, &token, args).await
+        }
+        Command::Group { command } => admin::group(&api()?, out, command).await,
+        Command::User { command } => admin::user(&api()?, out, command).await,
+        Command::Membership { command } => admin::membership(&api()?, out, command).await,
+        Command::PackageGroup { command } => admin::package_group(&api()?, out, command).await,
+        Command::Extension { command } => admin::extension(&api()?, out, command).await,
+        Command::Key { command } => admin::key(&api()?, out, command).await,
         command => {
             let settings = Settings::load(cli.config.as_deref())?;
             init_tracing(&settings);
@@ -164,7 +227,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         )
                     }
                 }
-                Command::Publish { .. } => unreachable!("handled above"),
+                Command::Publish { .. }
+                | Command::Group { .. }
+                | Command::User { .. }
+                | Command::Membership { .. }
+                | Command::PackageGroup { .. }
+                | Command::Extension { .. }
+                | Command::Key { .. } => unreachable!("handled above"),
             }
         }
     }
@@ -177,6 +246,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         public_url = %settings.public_url(),
         database = %depot_store::redact_url(&settings.database_url()),
         storage = %server.depot.storage().describe(),
+        mail = %server.depot.mailer().describe(),
         "depot is serving"
     );
     if settings.public_url.is_none()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 use depot_core::package::{self, PackageLimits};
 use futures::StreamExt;
 use serde::Deserialize;
@@ -102,15 +102,110 @@ fn spawn_progress(total: u64, sent: Arc<AtomicU64>) -> tokio::task::JoinHandle<(
     })
 }
 
-fn api_base(url: &str) -> anyhow::Result<url::Url> {
-    let mut base = url::Url::parse(url.trim()).with_context(|| {
-        format!("DEPOT_URL {url:?} is not a URL (e.g. https://updates.example.com)")
-    })?;
-    if !base.path().ends_with('/') {
-        let p = format!("{}/", base.path());
-        base.set_path(&p);
+/// The admin API of a depot server, as the CLI reaches it (`DEPOT_URL`, `DEPOT_TOKEN`).
+pub struct Api {
+    /// The server as the user gave it, for messages.
+    pub server: String,
+    base: url::Url,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(server: &str, token: &str) -> anyhow::Result<Api> {
+        let mut base = url::Url::parse(server.trim()).with_context(|| {
+            format!("DEPOT_URL {server:?} is not a URL (e.g. https://updates.example.com)")
+        })?;
+        if !base.path().ends_with('/') {
+            let p = format!("{}/", base.path());
+            base.set_path(&p);
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(15))
+            .build()?;
+        Ok(Api {
+            server: server.to_string(),
+            base,
+            token: token.trim().to_string(),
+            http,
+        })
     }
-    Ok(base)
+
+    /// The URL of an API path such as `users/a@b.co/keys`; each segment is percent-encoded.
+    pub fn url(&self, segments: &[&str]) -> anyhow::Result<url::Url> {
+        let mut url = self.base.join("api/v1/")?;
+        url.path_segments_mut()
+            .map_err(|_| anyhow!("DEPOT_URL cannot be a base URL"))?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
+    }
+
+    pub fn request(&self, method: reqwest::Method, url: url::Url) -> reqwest::RequestBuilder {
+        self.http.request(method, url).bearer_auth(&self.token)
+    }
+
+    /// Sends a JSON request and returns the JSON answer (`null` for an empty one).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        segments: &[&str],
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<serde_json::Value> {
+        self.call_with_query(method, segments, &[], body).await
+    }
+
+    pub async fn call_with_query(
+        &self,
+        method: reqwest::Method,
+        segments: &[&str],
+        query: &[(&str, String)],
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<serde_json::Value> {
+        let mut url = self.url(segments)?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let mut request = self.request(method, url.clone());
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.map_err(|e| self.unreachable(e))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(self.refusal(status, &text, &url));
+        }
+        if text.trim().is_empty() {
+            return Ok(serde_json::Value::Null);
+        }
+        serde_json::from_str(&text)
+            .with_context(|| format!("unexpected answer from the server: {text}"))
+    }
+
+    pub fn unreachable(&self, e: reqwest::Error) -> anyhow::Error {
+        anyhow!(
+            "cannot reach depot at {}: {e} (check DEPOT_URL and that the server is running)",
+            self.server
+        )
+    }
+
+    /// A clear message for a refused request.
+    pub fn refusal(&self, status: reqwest::StatusCode, body: &str, url: &url::Url) -> anyhow::Error {
+        let detail = serde_json::from_str::<ApiErrors>(body)
+            .ok()
+            .and_then(|e| e.errors.into_iter().next())
+            .map(|e| format!("{} ({})", e.detail, e.code))
+            .unwrap_or_else(|| body.trim().chars().take(300).collect());
+        match status.as_u16() {
+            401 => anyhow!("the server refused the token (401): check DEPOT_TOKEN"),
+            403 => anyhow!("not allowed (403): {detail}"),
+            404 if detail.is_empty() || detail.starts_with("not found") => {
+                anyhow!("no depot API at {url} (404): check DEPOT_URL")
+            }
+            code => anyhow!("refused ({code}): {detail}"),
+        }
+    }
 }
 
 pub async fn publish(server: &str, token: &str, args: PublishArgs) -> anyhow::Result<()> {
@@ -125,9 +220,8 @@ pub async fn publish(server: &str, token: &str, args: PublishArgs) -> anyhow::Re
         ),
         None => None,
     };
-    let url = api_base(server)?
-        .join(&format!("api/v1/extensions/{extension}/releases/{version}"))
-        .context("building the upload URL")?;
+    let api = Api::new(server, token)?;
+    let url = api.url(&["extensions", &extension, "releases", &version])?;
 
     let file = tokio::fs::File::open(zip)
         .await
@@ -169,15 +263,7 @@ pub async fn publish(server: &str, token: &str, args: PublishArgs) -> anyhow::Re
 
     eprintln!("publishing {extension} {version} ({size} bytes) to {server}");
     let progress = spawn_progress(size, sent.clone());
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(15))
-        .build()?;
-    let response = client
-        .put(url.clone())
-        .bearer_auth(token.trim())
-        .multipart(form)
-        .send()
-        .await;
+    let response = api.request(reqwest::Method::PUT, url.clone()).multipart(form).send().await;
     if response.is_ok() {
         // The body is gone in full: let the reporter print its last line.
         sent.store(size, Ordering::Relaxed);
@@ -185,26 +271,11 @@ pub async fn publish(server: &str, token: &str, args: PublishArgs) -> anyhow::Re
     } else {
         progress.abort();
     }
-    let response = response.map_err(|e| {
-        anyhow!(
-            "cannot reach depot at {server}: {e} (check DEPOT_URL and that the server is running)"
-        )
-    })?;
+    let response = response.map_err(|e| api.unreachable(e))?;
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
     if !status.is_success() {
-        let detail = serde_json::from_str::<ApiErrors>(&body)
-            .ok()
-            .and_then(|e| e.errors.into_iter().next())
-            .map(|e| format!("{} ({})", e.detail, e.code))
-            .unwrap_or_else(|| body.trim().chars().take(300).collect());
-        match status.as_u16() {
-            401 => bail!("the server refused the token (401): check DEPOT_TOKEN"),
-            403 => bail!("the token may not publish {extension} (403): {detail}"),
-            404 => bail!("no depot API at {url} (404): check DEPOT_URL"),
-            409 => bail!("refused (409): {detail}"),
-            code => bail!("the upload was refused ({code}): {detail}"),
-        }
+        return Err(api.refusal(status, &body, &url));
     }
     let p: Published = serde_json::from_str(&body)
         .with_context(|| format!("unexpected answer from the server: {body}"))?;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use depot_core::Targets;
 use depot_core::package::PackageLimits;
+use depot_service::MailSettings;
 use depot_storage::StorageSettings;
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,7 @@ pub struct Settings {
     /// generated once into `{data_dir}/secret`. Several instances must share the same one.
     pub secret: Option<String>,
     pub storage: StorageSettings,
+    pub mail: MailSettings,
     pub limits: Limits,
     pub catalogue: Catalogue,
     pub log: Log,
@@ -111,6 +113,7 @@ impl Default for Settings {
             database_url: None,
             secret: None,
             storage: StorageSettings::default(),
+            mail: MailSettings::default(),
             limits: Limits::default(),
             catalogue: Catalogue::default(),
             log: Log::default(),
@@ -268,6 +271,8 @@ impl Settings {
             temp_dir: self.data_dir.join("tmp"),
             catalogue_poll: Duration::from_millis(self.catalogue.poll_ms.max(50)),
             secret: self.resolve_secret()?,
+            mail_max_attempts: self.mail.max_attempts.max(1),
+            mail_poll: Duration::from_secs(5),
         })
     }
 
@@ -278,6 +283,9 @@ impl Settings {
         shown.database_url = Some(depot_store::redact_url(&self.database_url()));
         if shown.secret.is_some() {
             shown.secret = Some("***".into());
+        }
+        if let Some(url) = &self.mail.url {
+            shown.mail.url = Some(depot_store::redact_url(url));
         }
         if shown.storage.secret_access_key.is_some() {
             shown.storage.secret_access_key = Some("***".into());
@@ -345,9 +353,12 @@ mod tests {
             ..Settings::default()
         };
         s.storage.secret_access_key = Some("s3cr3t".into());
+        s.mail.url = Some("smtp://mailer:m41lpw@mail.example.com".into());
         let out = s.to_masked_toml().unwrap();
         assert!(!out.contains("hunter2"), "{out}");
         assert!(!out.contains("s3cr3t"), "{out}");
+        assert!(!out.contains("m41lpw"), "{out}");
+        assert!(out.contains("smtp://mailer:***@mail.example.com"), "{out}");
         let debug = format!("{s:?}");
         assert!(
             !debug.contains("hunter2") && !debug.contains("s3cr3t"),

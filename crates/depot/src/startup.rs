@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use depot_service::{Depot, Scope};
+use depot_service::{Depot, Mailer, Scope};
 use depot_storage::Storage;
 use depot_store::Store;
 use tokio::sync::oneshot;
@@ -50,12 +50,18 @@ pub async fn check_backends(settings: &Settings) -> anyhow::Result<String> {
         .check()
         .await
         .context("the package storage does not answer")?;
-    Ok(storage.describe())
+    let mailer = open_mailer(settings)?;
+    Ok(format!("{}; mail: {}", storage.describe(), mailer.describe()))
+}
+
+pub fn open_mailer(settings: &Settings) -> anyhow::Result<Mailer> {
+    Mailer::from_settings(&settings.mail, &settings.data_dir).context("cannot set up mail")
 }
 
 pub async fn build_depot(settings: &Settings) -> anyhow::Result<Depot> {
+    let mailer = open_mailer(settings)?;
     let (store, storage) = open_backends(settings).await?;
-    Ok(Depot::start(store, storage, settings.service_settings()?).await?)
+    Ok(Depot::start(store, storage, mailer, settings.service_settings()?).await?)
 }
 
 /// A running server.

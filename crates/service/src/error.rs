@@ -37,9 +37,12 @@ pub enum ServiceError {
     #[error("the upload was interrupted: {0}")]
     UploadAborted(String),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The mail server refused or could not be reached (the outbox retries).
+    #[error("{0}")]
+    Mail(String),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -66,7 +69,20 @@ impl ServiceError {
             ServiceError::UploadAborted(_) => "upload_aborted",
             ServiceError::Denied { code, .. } => code,
             ServiceError::RateLimited { .. } => "REL_RLM",
-            ServiceError::Store(_) | ServiceError::Storage(_) | ServiceError::Io(_) => "internal",
+            ServiceError::Store(_)
+            | ServiceError::Storage(_)
+            | ServiceError::Mail(_)
+            | ServiceError::Io(_) => "internal",
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    /// A unique constraint the database enforced is the caller's conflict, not a failure.
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => ServiceError::Conflict(format!("{what} already exists")),
+            other => ServiceError::Store(other),
         }
     }
 }

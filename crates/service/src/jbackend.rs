@@ -24,7 +24,7 @@ pub struct IssuedKey {
 /// Attempts allowed per minute, per client address and per account.
 const AUTH_PER_IP: i64 = 20;
 const AUTH_PER_ACCOUNT: i64 = 5;
-const WINDOW: Duration = Duration::from_secs(60);
+const AUTH_WINDOW: Duration = Duration::from_secs(60);
 const MAX_PASSWORD: usize = 1024;
 
 /// A hash to verify against when the account does not exist, so that an unknown user costs the
@@ -47,30 +47,23 @@ fn verify_password(password: &str, hash: &str) -> bool {
     })
 }
 
+/// The rule every new password meets.
+pub(crate) fn check_password(password: &str) -> ServiceResult<()> {
+    if password.chars().count() < 8 || password.len() > MAX_PASSWORD {
+        return Err(ServiceError::invalid(
+            "bad_password",
+            "a password is 8 to 1024 bytes long (at least 8 characters)",
+        ));
+    }
+    Ok(())
+}
+
 impl Depot {
-    async fn package_group_named(&self, name: &str) -> ServiceResult<PackageGroupRow> {
+    pub(crate) async fn package_group_named(&self, name: &str) -> ServiceResult<PackageGroupRow> {
         self.store()
             .package_group_by_name(name)
             .await?
             .ok_or_else(|| denied("REL_GNF", "Package group not found"))
-    }
-
-    /// Counts a hit; refuses with `REL_RLM` once `limit` is passed within the window.
-    async fn rate_limit(&self, bucket: &str, limit: i64) -> ServiceResult<()> {
-        let now = depot_store::now_ms();
-        let window = WINDOW.as_millis() as i64;
-        let start = now - now % window;
-        let hits = self.store().hit_rate_limit(bucket, start).await?;
-        if hits == 1 {
-            // The first hit of a window forgets the windows before it (indexed, and auth
-            // traffic is small), so the table holds only the current minute.
-            let _ = self.store().prune_rate_limits(start).await;
-        }
-        if hits > limit {
-            let retry_after_secs = ((start + window - now) / 1000).max(1) as u64;
-            return Err(ServiceError::RateLimited { retry_after_secs });
-        }
-        Ok(())
     }
 
     /// `validate`: whether `email` + `key` would download the group's packages now.
@@ -106,10 +99,14 @@ impl Depot {
             return Err(denied("REL_BRQ", "Malformed request"));
         }
         let email = keys::normalise_email(username);
-        self.rate_limit(&format!("auth-ip:{client_ip}"), AUTH_PER_IP)
+        self.rate_limit(&format!("auth-ip:{client_ip}"), AUTH_PER_IP, AUTH_WINDOW)
             .await?;
-        self.rate_limit(&format!("auth-account:{email}"), AUTH_PER_ACCOUNT)
-            .await?;
+        self.rate_limit(
+            &format!("auth-account:{email}"),
+            AUTH_PER_ACCOUNT,
+            AUTH_WINDOW,
+        )
+        .await?;
         let user = self.store().user_by_email(&email).await?;
         let hash = user
             .as_ref()
@@ -140,12 +137,7 @@ impl Depot {
 
     /// Sets an account's password (Argon2id, off the async runtime).
     pub async fn set_password(&self, user_id: i64, password: &str) -> ServiceResult<()> {
-        if password.chars().count() < 8 || password.len() > MAX_PASSWORD {
-            return Err(ServiceError::invalid(
-                "bad_password",
-                "a password is 8 to 1024 characters",
-            ));
-        }
+        check_password(password)?;
         let password = password.to_string();
         let hash = tokio::task::spawn_blocking(move || {
             Argon2::default()

@@ -3,12 +3,15 @@
 //! record what happened. Handlers call these and map the result; they hold no business rules.
 
 mod access;
+mod admin;
 mod downloads;
 mod error;
 mod events;
 mod feeds;
 mod jbackend;
+mod mail;
 mod publish;
+mod ratelimit;
 mod spool;
 mod tokens;
 
@@ -23,6 +26,11 @@ use depot_store::Store;
 use tokio::task::JoinHandle;
 
 pub use access::{Credentials, Grant, valid_email};
+pub use admin::{
+    DownloadKeyView, GroupView, JbackendKeyView, MembershipView, NewPackageGroup,
+    PackageGroupView, UserChanges, UserView, parse_date,
+};
+pub use depot_mail::{MailSettings, Mailer};
 pub use downloads::Download;
 pub use error::{ServiceError, ServiceResult};
 pub use events::{EventRecorder, Requester};
@@ -49,6 +57,10 @@ pub struct Settings {
     pub catalogue_poll: Duration,
     /// The server-wide secret every key derivation is keyed with.
     pub secret: Secret,
+    /// Delivery attempts before the outbox gives a message up.
+    pub mail_max_attempts: u32,
+    /// How often an instance looks for mail to retry or queued by other instances.
+    pub mail_poll: Duration,
 }
 
 /// Key material that never prints: `Debug` shows its length only.
@@ -82,13 +94,21 @@ struct Inner {
     settings: Settings,
     feeds: feeds::FeedCache,
     events: EventRecorder,
+    mailer: Mailer,
+    /// Woken when a request queues mail, so it leaves at once rather than at the next poll.
+    mail_due: tokio::sync::Notify,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Depot {
-    /// Builds the service and starts its background work (event writer, catalogue poller). Must
-    /// be called inside a Tokio runtime.
-    pub async fn start(store: Store, storage: Storage, settings: Settings) -> ServiceResult<Self> {
+    /// Builds the service and starts its background work (event writer, catalogue poller, mail
+    /// delivery). Must be called inside a Tokio runtime.
+    pub async fn start(
+        store: Store,
+        storage: Storage,
+        mailer: Mailer,
+        settings: Settings,
+    ) -> ServiceResult<Self> {
         let generation = store.catalogue_generation().await?;
         let (events, writer) = EventRecorder::start(store.clone());
         let depot = Depot {
@@ -96,13 +116,24 @@ impl Depot {
                 store,
                 storage,
                 feeds: feeds::FeedCache::new(generation),
-                settings,
                 events,
+                mailer,
+                mail_due: tokio::sync::Notify::new(),
                 tasks: std::sync::Mutex::new(vec![writer]),
+                settings,
             }),
         };
         let poller = tokio::spawn(feeds::poll_catalogue(depot.clone()));
-        depot.inner.tasks.lock().expect("tasks lock").push(poller);
+        let mail = tokio::spawn(mail::deliver_loop(
+            depot.clone(),
+            depot.settings().mail_poll,
+        ));
+        depot
+            .inner
+            .tasks
+            .lock()
+            .expect("tasks lock")
+            .extend([poller, mail]);
         Ok(depot)
     }
 
@@ -120,6 +151,10 @@ impl Depot {
 
     pub fn events(&self) -> &EventRecorder {
         &self.inner.events
+    }
+
+    pub fn mailer(&self) -> &Mailer {
+        &self.inner.mailer
     }
 
     /// Writes out every recorded event and stops the background work.

@@ -60,6 +60,11 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// Whether the token may manage users, groups, memberships, package groups and keys.
+    pub fn may_administer(&self) -> bool {
+        self.scope == Scope::Admin
+    }
+
     pub fn may_publish(&self, extension: &str) -> bool {
         match &self.scope {
             Scope::Admin | Scope::Publish(None) => true,

@@ -40,6 +40,24 @@ pub struct DownloadKeyRow {
     pub created_at: i64,
 }
 
+#[derive(Clone, Debug, FromRow)]
+pub struct GroupRow {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct MembershipRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub group_id: i64,
+    pub valid_from: i64,
+    pub valid_until: Option<i64>,
+    pub source: String,
+    pub created_at: i64,
+}
+
 /// A membership's validity, in milliseconds since the epoch.
 #[derive(Clone, Copy, Debug, FromRow, PartialEq, Eq)]
 pub struct MembershipSpan {
@@ -349,5 +367,87 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Users ordered by id, after `after_id`, optionally only those whose address contains
+    /// `email_like` (already lower-case).
+    pub async fn users(
+        &self,
+        email_like: Option<&str>,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<UserRow>, StoreError> {
+        let pattern = format!("%{}%", email_like.unwrap_or_default());
+        Ok(sqlx::query_as(
+            "SELECT * FROM users WHERE id > $1 AND email LIKE $2 ORDER BY id LIMIT $3",
+        )
+        .bind(after_id)
+        .bind(pattern)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn set_user_name(&self, id: i64, name: Option<&str>) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE users SET name = $1, updated_at = $2 WHERE id = $3")
+            .bind(name)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn groups(&self) -> Result<Vec<GroupRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM user_groups ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn group(&self, id: i64) -> Result<Option<GroupRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM user_groups WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Every membership of a user, newest first.
+    pub async fn memberships_of(&self, user_id: i64) -> Result<Vec<MembershipRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM memberships WHERE user_id = $1 ORDER BY valid_from DESC, id DESC",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn package_groups(&self) -> Result<Vec<PackageGroupRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM package_groups ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The user groups a package group allows.
+    pub async fn package_group_members(
+        &self,
+        package_group_id: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT group_id FROM package_group_members WHERE package_group_id = $1              ORDER BY group_id",
+        )
+        .bind(package_group_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Every download key of a user, live ones first, oldest first.
+    pub async fn download_keys_of(&self, user_id: i64) -> Result<Vec<DownloadKeyRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM download_keys WHERE user_id = $1 \
+             ORDER BY CASE WHEN revoked_at IS NULL THEN 0 ELSE 1 END, id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?)
     }
 }

@@ -8,6 +8,7 @@ mod access;
 mod catalogue;
 mod events;
 mod migrations;
+mod outbox;
 mod tokens;
 
 use std::str::FromStr;
@@ -16,13 +17,16 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use access::{DownloadKeyRow, MembershipSpan, PackageGroupRow, UserRow};
+pub use access::{
+    DownloadKeyRow, GroupRow, MembershipRow, MembershipSpan, PackageGroupRow, UserRow,
+};
 pub use catalogue::{
     ArtifactRow, DownloadTarget, ExtensionRow, NewArtifact, NewExtension, NewRelease, ReleaseRow,
     ReleaseWithArtifact,
 };
 pub use events::{DownloadEvent, DownloadEventRow, FeedCheck};
 pub use migrations::MIGRATIONS;
+pub use outbox::OutboxRow;
 pub use tokens::ApiTokenRow;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -186,6 +186,26 @@ CREATE TABLE rate_limits (
 CREATE INDEX rate_limits_window ON rate_limits (window_start);
 "#,
     },
+    Migration {
+        version: 4,
+        name: "mail outbox",
+        sql: r#"
+CREATE TABLE mail_outbox (
+    id {id},
+    kind TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    package_group_id BIGINT,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL,
+    locked_until BIGINT,
+    done_at BIGINT,
+    outcome TEXT,
+    last_error TEXT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX mail_outbox_due ON mail_outbox (done_at, next_attempt_at);
+"#,
+    },
 ];
 
 impl Backend {

@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::params::bearer;
 
 pub fn router() -> Router<Depot> {
-    Router::new().route(
+    crate::admin::router().route(
         "/extensions/{extension}/releases/{version}",
         axum::routing::put(upload)
             // The upload streams to disk and enforces the configured limit itself.

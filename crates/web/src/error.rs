@@ -41,9 +41,10 @@ impl ApiError {
             ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ServiceError::Forbidden(_) | ServiceError::Denied { .. } => StatusCode::FORBIDDEN,
             ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ServiceError::Store(_) | ServiceError::Storage(_) | ServiceError::Io(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            ServiceError::Store(_)
+            | ServiceError::Storage(_)
+            | ServiceError::Mail(_)
+            | ServiceError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }

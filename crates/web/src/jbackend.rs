@@ -1,4 +1,4 @@
-//! `/post/release/{keybyauth,validate}/{package_group}`: the jBackend Release System API.
+//! `/post/release/{keybymail,keybyauth,validate}/{package_group}`: the jBackend Release System API.
 //!
 //! Parameters come from the query string (the seed's examples), a form body or a JSON object;
 //! the body wins over the query. Answers are `{"status":"ok",…}` or the `REL_…` failure body.
@@ -46,6 +46,27 @@ pub async fn validate(
     let mut p = params(&headers, query.as_deref(), &body)?;
     depot
         .validate_key(&group, p.remove("email"), p.remove("key"))
+        .await?;
+    Ok(Json(json!({ "status": "ok" })))
+}
+
+/// Always `{"status":"ok"}` for a well-formed request: whether a mail goes out is decided later,
+/// so the answer tells nothing about the address.
+pub async fn key_by_mail(
+    State(depot): State<Depot>,
+    Path(group): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Result<Json<Value>, ReleaseError> {
+    let p = params(&headers, query.as_deref(), &body)?;
+    depot
+        .key_by_mail(
+            &group,
+            p.get("email").map(String::as_str),
+            &peer.ip().to_string(),
+        )
         .await?;
     Ok(Json(json!({ "status": "ok" })))
 }

@@ -1,6 +1,7 @@
 //! depot's HTTP layer: one axum router per area over `depot-service`. Handlers extract, call a
 //! use case and map the result; the rules live in the service and domain crates.
 
+mod admin;
 mod api;
 mod downloads;
 mod error;
@@ -41,6 +42,7 @@ pub fn router(depot: Depot) -> Router {
             "/get/release/download/{package_id}",
             get(downloads::by_package_id).post(downloads::by_package_id_post),
         )
+        .route("/post/release/keybymail/{group}", post(jbackend::key_by_mail))
         .route("/post/release/keybyauth/{group}", post(jbackend::key_by_auth))
         .route("/post/release/validate/{group}", post(jbackend::validate))
         .nest("/api/v1", api::router())
@@ -52,14 +54,15 @@ pub fn router(depot: Depot) -> Router {
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(
             // Spans carry the method and the *path* only: query strings hold download keys
-            // and e-mail addresses, which never reach a log.
+            // and e-mail addresses, which never reach a log; nor do addresses in admin paths.
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
                 let id = req
                     .headers()
                     .get("x-request-id")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or_default();
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), id)
+                let path = loggable_path(req.uri().path());
+                tracing::info_span!("request", method = %req.method(), path = %path, id)
             })
             .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
@@ -68,6 +71,19 @@ pub fn router(depot: Depot) -> Router {
             header::AUTHORIZATION,
             header::COOKIE,
         ]))
+}
+
+/// The path with every segment that holds an e-mail address (`/api/v1/users/{user}/…`) masked.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let is_address = |s: &str| s.contains('@') || s.to_ascii_lowercase().contains("%40");
+    if !path.split('/').any(is_address) {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    path.split('/')
+        .map(|s| if is_address(s) { "<email>" } else { s })
+        .collect::<Vec<_>>()
+        .join("/")
+        .into()
 }
 
 async fn healthz() -> &'static str {
@@ -115,5 +131,24 @@ pub async fn serve(
             tracing::warn!("requests still running after the shutdown grace period; closing");
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn addresses_in_paths_are_masked() {
+        assert_eq!(
+            super::loggable_path("/api/v1/users/a@b.co/keys"),
+            "/api/v1/users/<email>/keys"
+        );
+        assert_eq!(
+            super::loggable_path("/api/v1/users/a%40b.co"),
+            "/api/v1/users/<email>"
+        );
+        assert_eq!(
+            super::loggable_path("/download/com_x/1.0.0/com_x-1.0.0.zip"),
+            "/download/com_x/1.0.0/com_x-1.0.0.zip"
+        );
     }
 }

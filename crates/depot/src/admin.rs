@@ -1,0 +1,587 @@
+//! The admin subcommands (`group`, `user`, `membership`, `package-group`, `extension`, `key`):
+//! each is one or two calls to the admin API, printed as lines or a table, or as the API's JSON
+//! with `--json`.
+
+use std::io::BufRead;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::client::Api;
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a user group (Joomla's notion; the id as in jBackend's `9,12`).
+    Add {
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        name: String,
+    },
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; `--password-stdin` reads the password from the first line of stdin.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Stop a user's downloads and keys (memberships are kept).
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Set a user's password from the first line of stdin.
+    Password {
+        #[arg(long)]
+        email: String,
+    },
+    Show {
+        #[arg(long)]
+        email: String,
+    },
+    /// List users, optionally those whose address contains `--email`.
+    List {
+        #[arg(long)]
+        email: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MembershipCommand {
+    /// Add a membership (a subscription); dates are YYYY-MM-DD or RFC 3339.
+    Add {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        group: i64,
+        /// Default: now.
+        #[arg(long)]
+        from: Option<String>,
+        /// Default: open-ended.
+        #[arg(long)]
+        until: Option<String>,
+    },
+    /// End the user's open memberships in a group.
+    End {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        group: i64,
+        /// Default: now.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        user: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PackageGroupCommand {
+    /// Create a package group: its extensions are downloadable by members of `--groups`.
+    Add {
+        #[arg(long)]
+        id: String,
+        /// Allowed user groups, e.g. 9,12.
+        #[arg(long, value_delimiter = ',', required = true)]
+        groups: Vec<i64>,
+        /// The seed of its jBackend keys (default: random; jBackend's "hash" when moving).
+        #[arg(long)]
+        seed: Option<String>,
+        /// The display name used in mails.
+        #[arg(long)]
+        name: Option<String>,
+        /// active (the default) or keep-released.
+        #[arg(long)]
+        policy: Option<String>,
+    },
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExtensionCommand {
+    /// Make an extension paid (`--package-group ID`) or free (`--free`).
+    Set {
+        extension: String,
+        #[arg(long, conflicts_with = "free", required_unless_present = "free")]
+        package_group: Option<String>,
+        #[arg(long)]
+        free: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create a download key and print it alone on stdout.
+    Create {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// The user's download keys, and their jBackend key in each package group.
+    List {
+        #[arg(long)]
+        user: String,
+    },
+    /// Revoke the user's live download key with this label.
+    Revoke {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        label: String,
+    },
+    /// Replace the user's jBackend key in a package group and print the new one.
+    Rotate {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        package_group: String,
+    },
+}
+
+/// What every admin command takes besides its own arguments.
+#[derive(Debug, Clone, Args)]
+pub struct Output {
+    /// Print the API's JSON answer instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        bail!("no password on stdin (echo \"$PASSWORD\" | depot user add … --password-stdin)");
+    }
+    Ok(password)
+}
+
+fn text(v: &Value, field: &str) -> String {
+    match &v[field] {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Prints rows under a header, columns padded to their widest cell.
+fn table(header: &[&str], rows: Vec<Vec<String>>) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        line(row);
+    }
+}
+
+fn items(v: &Value) -> Vec<Value> {
+    v["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// Prints `v` as JSON, or with `human` otherwise.
+fn show(out: &Output, v: &Value, human: impl FnOnce(&Value)) {
+    if out.json {
+        println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    } else {
+        human(v);
+    }
+}
+
+fn user_line(u: &Value) {
+    println!(
+        "user {} <{}> name: {}, {}{}",
+        text(u, "id"),
+        text(u, "email"),
+        text(u, "name"),
+        if u["disabled"] == true {
+            "disabled"
+        } else {
+            "enabled"
+        },
+        if u["has_password"] == true {
+            ", has a password"
+        } else {
+            ""
+        }
+    );
+}
+
+pub async fn group(api: &Api, out: &Output, cmd: GroupCommand) -> anyhow::Result<()> {
+    match cmd {
+        GroupCommand::Add { id, name } => {
+            let v = api
+                .call(
+                    Method::POST,
+                    &["groups"],
+                    Some(json!({"id": id, "name": name})),
+                )
+                .await?;
+            show(out, &v, |g| {
+                println!("group {} \"{}\" created", text(g, "id"), text(g, "name"))
+            });
+        }
+        GroupCommand::List => {
+            let v = api.call(Method::GET, &["groups"], None).await?;
+            show(out, &v, |v| {
+                table(
+                    &["ID", "NAME"],
+                    items(v)
+                        .iter()
+                        .map(|g| vec![text(g, "id"), text(g, "name")])
+                        .collect(),
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+pub async fn user(api: &Api, out: &Output, cmd: UserCommand) -> anyhow::Result<()> {
+    let patch = |email: &str, body: Value| {
+        let email = email.to_string();
+        async move {
+            api.call(Method::PATCH, &["users", &email], Some(body))
+                .await
+        }
+    };
+    let v = match cmd {
+        UserCommand::Add {
+            email,
+            name,
+            password_stdin,
+        } => {
+            let password = password_stdin.then(read_password).transpose()?;
+            api.call(
+                Method::POST,
+                &["users"],
+                Some(json!({"email": email, "name": name, "password": password})),
+            )
+            .await?
+        }
+        UserCommand::Disable { email } => patch(&email, json!({"disabled": true})).await?,
+        UserCommand::Enable { email } => patch(&email, json!({"disabled": false})).await?,
+        UserCommand::Password { email } => {
+            patch(&email, json!({"password": read_password()?})).await?
+        }
+        UserCommand::Show { email } => api.call(Method::GET, &["users", &email], None).await?,
+        UserCommand::List { email } => {
+            let mut all = Vec::new();
+            let mut after = 0;
+            loop {
+                let mut query = vec![("after", after.to_string()), ("limit", "1000".into())];
+                if let Some(e) = &email {
+                    query.push(("email", e.clone()));
+                }
+                let v = api
+                    .call_with_query(Method::GET, &["users"], &query, None)
+                    .await?;
+                all.extend(items(&v));
+                match v["next_after"].as_i64() {
+                    Some(next) => after = next,
+                    None => break,
+                }
+            }
+            let v = json!({ "items": all });
+            show(out, &v, |v| {
+                table(
+                    &["ID", "EMAIL", "NAME", "STATE"],
+                    items(v)
+                        .iter()
+                        .map(|u| {
+                            vec![
+                                text(u, "id"),
+                                text(u, "email"),
+                                text(u, "name"),
+                                if u["disabled"] == true {
+                                    "disabled".into()
+                                } else {
+                                    "enabled".into()
+                                },
+                            ]
+                        })
+                        .collect(),
+                )
+            });
+            return Ok(());
+        }
+    };
+    show(out, &v, user_line);
+    Ok(())
+}
+
+pub async fn membership(api: &Api, out: &Output, cmd: MembershipCommand) -> anyhow::Result<()> {
+    match cmd {
+        MembershipCommand::Add {
+            user,
+            group,
+            from,
+            until,
+        } => {
+            let v = api
+                .call(
+                    Method::POST,
+                    &["users", &user, "memberships"],
+                    Some(json!({"group": group, "from": from, "until": until})),
+                )
+                .await?;
+            show(out, &v, |m| {
+                println!(
+                    "membership {} of {user} in group {}: from {} until {}",
+                    text(m, "id"),
+                    text(m, "group"),
+                    text(m, "valid_from"),
+                    m["valid_until"].as_str().unwrap_or("open-ended")
+                )
+            });
+        }
+        MembershipCommand::End { user, group, at } => {
+            let v = api
+                .call(
+                    Method::POST,
+                    &["users", &user, "memberships", "end"],
+                    Some(json!({"group": group, "at": at})),
+                )
+                .await?;
+            show(out, &v, |v| {
+                println!("ended {} membership(s) of {user} in group {group}", v["ended"])
+            });
+        }
+        MembershipCommand::List { user } => {
+            let v = api
+                .call(Method::GET, &["users", &user, "memberships"], None)
+                .await?;
+            show(out, &v, |v| {
+                table(
+                    &["ID", "GROUP", "FROM", "UNTIL", "ACTIVE"],
+                    items(v)
+                        .iter()
+                        .map(|m| {
+                            vec![
+                                text(m, "id"),
+                                format!("{} {}", text(m, "group"), text(m, "group_name")),
+                                text(m, "valid_from"),
+                                m["valid_until"].as_str().unwrap_or("open-ended").into(),
+                                if m["active"] == true { "yes" } else { "no" }.into(),
+                            ]
+                        })
+                        .collect(),
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+fn groups_text(v: &Value) -> String {
+    v["groups"]
+        .as_array()
+        .map(|g| {
+            g.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
+pub async fn package_group(
+    api: &Api,
+    out: &Output,
+    cmd: PackageGroupCommand,
+) -> anyhow::Result<()> {
+    match cmd {
+        PackageGroupCommand::Add {
+            id,
+            groups,
+            seed,
+            name,
+            policy,
+        } => {
+            let body =
+                json!({"id": id, "groups": groups, "seed": seed, "name": name, "policy": policy});
+            let v = api
+                .call(Method::POST, &["package-groups"], Some(body))
+                .await?;
+            show(out, &v, |g| {
+                println!(
+                    "package group {} \"{}\" created: groups {}, policy {}",
+                    text(g, "id"),
+                    text(g, "name"),
+                    groups_text(g),
+                    text(g, "policy")
+                )
+            });
+        }
+        PackageGroupCommand::List => {
+            let v = api.call(Method::GET, &["package-groups"], None).await?;
+            show(out, &v, |v| {
+                table(
+                    &["ID", "NAME", "GROUPS", "POLICY"],
+                    items(v)
+                        .iter()
+                        .map(|g| {
+                            vec![
+                                text(g, "id"),
+                                text(g, "name"),
+                                groups_text(g),
+                                text(g, "policy"),
+                            ]
+                        })
+                        .collect(),
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+pub async fn extension(api: &Api, out: &Output, cmd: ExtensionCommand) -> anyhow::Result<()> {
+    let ExtensionCommand::Set {
+        extension,
+        package_group,
+        free: _,
+    } = cmd;
+    let v = api
+        .call(
+            Method::PATCH,
+            &["extensions", &extension],
+            Some(json!({ "package_group": package_group })),
+        )
+        .await?;
+    show(out, &v, |_| match &package_group {
+        Some(g) => println!("{extension} is paid: package group {g}"),
+        None => println!("{extension} is free"),
+    });
+    Ok(())
+}
+
+pub async fn key(api: &Api, out: &Output, cmd: KeyCommand) -> anyhow::Result<()> {
+    match cmd {
+        KeyCommand::Create { user, label } => {
+            let v = api
+                .call(
+                    Method::POST,
+                    &["users", &user, "keys"],
+                    Some(json!({ "label": label })),
+                )
+                .await?;
+            // The key alone on stdout, for scripts; what it is on stderr.
+            show(out, &v, |k| {
+                eprintln!("download key {:?} for {user}:", text(k, "label"));
+                println!("{}", text(k, "key"));
+            });
+        }
+        KeyCommand::List { user } => {
+            let keys = api.call(Method::GET, &["users", &user, "keys"], None).await?;
+            let jbackend = api
+                .call(Method::GET, &["users", &user, "jbackend-keys"], None)
+                .await?;
+            let v = json!({"download_keys": items(&keys), "jbackend_keys": items(&jbackend)});
+            show(out, &v, |v| {
+                println!("Download keys (Joomla's Download Key field, dlid):");
+                table(
+                    &["ID", "LABEL", "STATE", "CREATED", "KEY"],
+                    v["download_keys"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|k| {
+                            vec![
+                                text(k, "id"),
+                                text(k, "label"),
+                                if k["revoked"] == true {
+                                    "revoked"
+                                } else {
+                                    "live"
+                                }
+                                .into(),
+                                text(k, "created_at"),
+                                text(k, "key"),
+                            ]
+                        })
+                        .collect(),
+                );
+                println!();
+                println!("jBackend keys (email + key):");
+                table(
+                    &["PACKAGE GROUP", "ENTITLED", "KEY"],
+                    v["jbackend_keys"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|k| {
+                            vec![
+                                text(k, "package_group"),
+                                if k["entitled"] == true { "yes" } else { "no" }.into(),
+                                text(k, "key"),
+                            ]
+                        })
+                        .collect(),
+                );
+            });
+        }
+        KeyCommand::Revoke { user, label } => {
+            let keys = api.call(Method::GET, &["users", &user, "keys"], None).await?;
+            let live = items(&keys)
+                .into_iter()
+                .find(|k| k["label"] == label.as_str() && k["revoked"] == false);
+            let Some(k) = live else {
+                bail!("{user} has no live download key labelled {label:?} (depot key list --user {user})");
+            };
+            let id = text(&k, "id");
+            api.call(Method::DELETE, &["users", &user, "keys", &id], None)
+                .await?;
+            show(out, &json!({"revoked": k["id"]}), |_| {
+                println!("revoked download key {label:?} of {user}")
+            });
+        }
+        KeyCommand::Rotate {
+            user,
+            package_group,
+        } => {
+            let v = api
+                .call(
+                    Method::POST,
+                    &["users", &user, "jbackend-keys", &package_group, "rotate"],
+                    None,
+                )
+                .await?;
+            show(out, &v, |k| {
+                eprintln!("new jBackend key of {user} in {package_group} (the old one no longer works):");
+                println!("{}", text(k, "key"));
+            });
+        }
+    }
+    Ok(())
+}

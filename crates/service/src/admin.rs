@@ -1,0 +1,614 @@
+//! Managing who may download: users, groups, memberships, package groups and keys (product.md
+//! §1, §3). The admin API and the CLI call these; answers are views with RFC 3339 times, ready to
+//! serialise.
+
+use depot_core::entitlement::Policy;
+use depot_core::keys;
+use depot_store::{DownloadKeyRow, GroupRow, MembershipRow, PackageGroupRow, UserRow};
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+
+use crate::{Depot, ServiceError, ServiceResult, valid_email};
+
+const MAX_NAME: usize = 200;
+const MAX_LABEL: usize = 100;
+const DEFAULT_KEY_LABEL: &str = "default";
+
+#[derive(Clone, Debug, Serialize)]
+pub struct UserView {
+    pub id: i64,
+    pub email: String,
+    pub name: Option<String>,
+    pub disabled: bool,
+    pub has_password: bool,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupView {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MembershipView {
+    pub id: i64,
+    pub group: i64,
+    pub group_name: Option<String>,
+    pub valid_from: String,
+    /// `None`: open-ended.
+    pub valid_until: Option<String>,
+    pub active: bool,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PackageGroupView {
+    pub id: String,
+    pub name: String,
+    pub groups: Vec<i64>,
+    pub policy: String,
+}
+
+/// A download key with the key itself: keys are derived, so they can be shown again.
+#[derive(Clone, Debug, Serialize)]
+pub struct DownloadKeyView {
+    pub id: i64,
+    pub label: String,
+    pub key: String,
+    pub revoked: bool,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct JbackendKeyView {
+    pub package_group: String,
+    pub name: String,
+    pub email: String,
+    pub key: String,
+    /// Whether the user may download the group's packages now.
+    pub entitled: bool,
+}
+
+/// A new package group.
+#[derive(Clone, Debug, Default)]
+pub struct NewPackageGroup {
+    pub id: String,
+    pub groups: Vec<i64>,
+    pub seed: Option<String>,
+    pub name: Option<String>,
+    pub policy: Option<String>,
+}
+
+/// Changes to a user; `None` leaves a field alone.
+#[derive(Clone, Debug, Default)]
+pub struct UserChanges {
+    /// `Some(None)` clears the name.
+    pub name: Option<Option<String>>,
+    pub disabled: Option<bool>,
+    pub password: Option<String>,
+}
+
+pub(crate) fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// A date from the API or CLI: RFC 3339 (`2026-01-31T12:00:00Z`) or a day (`2026-01-31`,
+/// midnight UTC). Returns milliseconds since the epoch.
+pub fn parse_date(s: &str) -> ServiceResult<i64> {
+    let s = s.trim();
+    let bad = || {
+        ServiceError::invalid(
+            "bad_date",
+            format!("{s:?} is not a date: use YYYY-MM-DD or RFC 3339 (2026-01-31T12:00:00Z)"),
+        )
+    };
+    let at = match time::OffsetDateTime::parse(s, &Rfc3339) {
+        Ok(t) => t,
+        Err(_) => {
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            time::Date::parse(s, &format)
+                .map_err(|_| bad())?
+                .midnight()
+                .assume_utc()
+        }
+    };
+    Ok((at.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+fn user_view(u: UserRow) -> UserView {
+    UserView {
+        id: u.id,
+        has_password: u.password_hash.is_some(),
+        email: u.email,
+        name: u.name,
+        disabled: u.disabled != 0,
+        created_at: rfc3339(u.created_at),
+    }
+}
+
+fn group_view(g: GroupRow) -> GroupView {
+    GroupView {
+        id: g.id,
+        name: g.name,
+    }
+}
+
+fn clean_name(name: Option<&str>, what: &str) -> ServiceResult<Option<String>> {
+    let name = name.map(str::trim).filter(|n| !n.is_empty());
+    if let Some(n) = name
+        && (n.chars().count() > MAX_NAME || n.chars().any(char::is_control))
+    {
+        return Err(ServiceError::invalid(
+            "bad_name",
+            format!("a {what} is at most {MAX_NAME} printable characters"),
+        ));
+    }
+    Ok(name.map(String::from))
+}
+
+/// Package group ids appear in URLs (`/post/release/keybymail/{id}`): keep them plain.
+fn valid_package_group_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+impl Depot {
+    /// A user by id or e-mail address.
+    pub async fn find_user(&self, user: &str) -> ServiceResult<UserRow> {
+        let user = user.trim();
+        let found = match user.parse::<i64>() {
+            Ok(id) => self.store().user(id).await?,
+            Err(_) => {
+                self.store()
+                    .user_by_email(&keys::normalise_email(user))
+                    .await?
+            }
+        };
+        found.ok_or(ServiceError::NotFound { what: "user" })
+    }
+
+    pub async fn user_view(&self, user: &str) -> ServiceResult<UserView> {
+        Ok(user_view(self.find_user(user).await?))
+    }
+
+    pub async fn add_user(
+        &self,
+        email: &str,
+        name: Option<&str>,
+        password: Option<&str>,
+    ) -> ServiceResult<UserView> {
+        if !valid_email(email) {
+            return Err(ServiceError::invalid(
+                "bad_email",
+                format!("{:?} is not an e-mail address", email.trim()),
+            ));
+        }
+        let name = clean_name(name, "name")?;
+        let email = keys::normalise_email(email);
+        if let Some(p) = password {
+            crate::jbackend::check_password(p)?;
+        }
+        let row = self.store().create_user(&email, name.as_deref()).await?;
+        if let Some(p) = password {
+            self.set_password(row.id, p).await?;
+        }
+        self.user_view(&row.id.to_string()).await
+    }
+
+    pub async fn update_user(&self, user: &str, changes: UserChanges) -> ServiceResult<UserView> {
+        let row = self.find_user(user).await?;
+        if let Some(p) = &changes.password {
+            crate::jbackend::check_password(p)?;
+        }
+        if let Some(name) = &changes.name {
+            let name = clean_name(name.as_deref(), "name")?;
+            self.store().set_user_name(row.id, name.as_deref()).await?;
+        }
+        if let Some(disabled) = changes.disabled {
+            self.store().set_user_disabled(row.id, disabled).await?;
+        }
+        if let Some(p) = &changes.password {
+            self.set_password(row.id, p).await?;
+        }
+        self.user_view(&row.id.to_string()).await
+    }
+
+    /// Users by id, a page at a time; `email` filters by a part of the address.
+    pub async fn list_users(
+        &self,
+        email: Option<&str>,
+        after_id: i64,
+        limit: i64,
+    ) -> ServiceResult<Vec<UserView>> {
+        let filter = email.map(keys::normalise_email);
+        let rows = self
+            .store()
+            .users(filter.as_deref(), after_id, limit.clamp(1, 1000))
+            .await?;
+        Ok(rows.into_iter().map(user_view).collect())
+    }
+
+    pub async fn add_group(&self, id: i64, name: &str) -> ServiceResult<GroupView> {
+        if id <= 0 {
+            return Err(ServiceError::invalid(
+                "bad_group",
+                "a group id is a positive number (Joomla's user group id)",
+            ));
+        }
+        let name = clean_name(Some(name), "group name")?
+            .ok_or_else(|| ServiceError::invalid("bad_name", "a group needs a name"))?;
+        self.store().create_group(id, &name).await?;
+        Ok(GroupView { id, name })
+    }
+
+    pub async fn list_groups(&self) -> ServiceResult<Vec<GroupView>> {
+        Ok(self
+            .store()
+            .groups()
+            .await?
+            .into_iter()
+            .map(group_view)
+            .collect())
+    }
+
+    async fn existing_group(&self, id: i64) -> ServiceResult<GroupRow> {
+        self.store().group(id).await?.ok_or_else(|| {
+            ServiceError::invalid(
+                "unknown_group",
+                format!("group {id} does not exist: create it first (depot group add --id {id})"),
+            )
+        })
+    }
+
+    /// Adds a membership; `from` defaults to now, `until` to open-ended.
+    pub async fn add_membership(
+        &self,
+        user: &str,
+        group: i64,
+        from: Option<&str>,
+        until: Option<&str>,
+    ) -> ServiceResult<MembershipView> {
+        let user = self.find_user(user).await?;
+        self.existing_group(group).await?;
+        let from = from.map(parse_date).transpose()?;
+        let until = until.map(parse_date).transpose()?;
+        let from = from.unwrap_or_else(depot_store::now_ms);
+        if until.is_some_and(|u| u <= from) {
+            return Err(ServiceError::invalid(
+                "bad_dates",
+                "a membership must end after it starts",
+            ));
+        }
+        let id = self
+            .store()
+            .add_membership(user.id, group, from, until, "admin")
+            .await?;
+        self.memberships(&user.id.to_string())
+            .await?
+            .into_iter()
+            .find(|m| m.id == id)
+            .ok_or(ServiceError::NotFound { what: "membership" })
+    }
+
+    /// Ends the user's open memberships in a group at `at` (default now); returns how many.
+    pub async fn end_membership(
+        &self,
+        user: &str,
+        group: i64,
+        at: Option<&str>,
+    ) -> ServiceResult<u64> {
+        let user = self.find_user(user).await?;
+        self.existing_group(group).await?;
+        let at = at.map(parse_date).transpose()?;
+        let ended = self
+            .store()
+            .end_memberships(user.id, group, at.unwrap_or_else(depot_store::now_ms))
+            .await?;
+        if ended == 0 {
+            return Err(ServiceError::NotFound {
+                what: "open membership",
+            });
+        }
+        Ok(ended)
+    }
+
+    pub async fn memberships(&self, user: &str) -> ServiceResult<Vec<MembershipView>> {
+        let user = self.find_user(user).await?;
+        let groups = self.store().groups().await?;
+        let now = depot_store::now_ms();
+        let rows: Vec<MembershipRow> = self.store().memberships_of(user.id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|m| MembershipView {
+                id: m.id,
+                group: m.group_id,
+                group_name: groups
+                    .iter()
+                    .find(|g| g.id == m.group_id)
+                    .map(|g| g.name.clone()),
+                valid_from: rfc3339(m.valid_from),
+                valid_until: m.valid_until.map(rfc3339),
+                active: m.valid_from <= now && m.valid_until.is_none_or(|u| now < u),
+                source: m.source,
+            })
+            .collect())
+    }
+
+    pub async fn add_package_group(&self, new: NewPackageGroup) -> ServiceResult<PackageGroupView> {
+        let id = new.id.trim();
+        if !valid_package_group_id(id) {
+            return Err(ServiceError::invalid(
+                "bad_package_group",
+                format!("{id:?}: a package group id is 1 to 64 letters, digits, _ - or ."),
+            ));
+        }
+        if new.groups.is_empty() {
+            return Err(ServiceError::invalid(
+                "no_groups",
+                "a package group needs at least one allowed user group (--groups 9,12)",
+            ));
+        }
+        for g in &new.groups {
+            self.existing_group(*g).await?;
+        }
+        let policy = match new.policy.as_deref() {
+            None => Policy::Active,
+            Some(p) => Policy::parse(p).ok_or_else(|| {
+                ServiceError::invalid(
+                    "bad_policy",
+                    format!("policy {p:?}: use active or keep-released"),
+                )
+            })?,
+        };
+        let seed = match new.seed.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) if s.len() > 256 => {
+                return Err(ServiceError::invalid(
+                    "bad_seed",
+                    "a seed is at most 256 characters",
+                ));
+            }
+            Some(s) => s.to_string(),
+            None => hex::encode(rand::random::<[u8; 16]>()),
+        };
+        let title = clean_name(new.name.as_deref(), "name")?.unwrap_or_else(|| id.to_string());
+        let row = self
+            .store()
+            .create_package_group(id, &title, &seed, policy.as_str(), &new.groups)
+            .await?;
+        self.package_group_view(row).await
+    }
+
+    async fn package_group_view(&self, row: PackageGroupRow) -> ServiceResult<PackageGroupView> {
+        Ok(PackageGroupView {
+            groups: self.store().package_group_members(row.id).await?,
+            id: row.name,
+            name: row.title,
+            policy: row.policy,
+        })
+    }
+
+    pub async fn list_package_groups(&self) -> ServiceResult<Vec<PackageGroupView>> {
+        let mut out = Vec::new();
+        for row in self.store().package_groups().await? {
+            out.push(self.package_group_view(row).await?);
+        }
+        Ok(out)
+    }
+
+    /// Makes an extension paid (`Some(package group)`) or free (`None`).
+    pub async fn set_extension_package_group(
+        &self,
+        extension: &str,
+        package_group: Option<&str>,
+    ) -> ServiceResult<()> {
+        let ext = self
+            .store()
+            .extension_by_name(extension)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "extension" })?;
+        let group_id = match package_group {
+            Some(name) => Some(
+                self.store()
+                    .package_group_by_name(name)
+                    .await?
+                    .ok_or(ServiceError::NotFound {
+                        what: "package group",
+                    })?
+                    .id,
+            ),
+            None => None,
+        };
+        self.store()
+            .set_extension_package_group(ext.id, group_id)
+            .await?;
+        self.invalidate_feeds();
+        Ok(())
+    }
+
+    /// The key text of a download key row.
+    pub(crate) fn download_key_text(&self, row: &DownloadKeyRow) -> String {
+        keys::download_key(
+            self.settings().secret.expose(),
+            row.id as u64,
+            row.version as u32,
+        )
+    }
+
+    fn download_key_view(&self, row: DownloadKeyRow) -> DownloadKeyView {
+        DownloadKeyView {
+            key: self.download_key_text(&row),
+            id: row.id,
+            revoked: row.revoked_at.is_some(),
+            created_at: rfc3339(row.created_at),
+            label: row.label,
+        }
+    }
+
+    pub(crate) async fn new_download_key(
+        &self,
+        user_id: i64,
+        label: &str,
+    ) -> ServiceResult<DownloadKeyRow> {
+        Ok(self.store().create_download_key(user_id, label).await?)
+    }
+
+    /// A new download key; without a label, `default` (or `default-2`, … if taken).
+    pub async fn create_download_key(
+        &self,
+        user: &str,
+        label: Option<&str>,
+    ) -> ServiceResult<DownloadKeyView> {
+        let user = self.find_user(user).await?;
+        let label = match label.map(str::trim).filter(|l| !l.is_empty()) {
+            Some(l) if l.chars().count() > MAX_LABEL || l.chars().any(char::is_control) => {
+                return Err(ServiceError::invalid(
+                    "bad_label",
+                    format!("a key label is at most {MAX_LABEL} printable characters"),
+                ));
+            }
+            Some(l) => l.to_string(),
+            None => {
+                let live: Vec<String> = self
+                    .store()
+                    .download_keys_of(user.id)
+                    .await?
+                    .into_iter()
+                    .filter(|k| k.revoked_at.is_none())
+                    .map(|k| k.label)
+                    .collect();
+                std::iter::once(DEFAULT_KEY_LABEL.to_string())
+                    .chain((2..).map(|n| format!("{DEFAULT_KEY_LABEL}-{n}")))
+                    .find(|l| !live.contains(l))
+                    .expect("an unused label")
+            }
+        };
+        let row = self
+            .new_download_key(user.id, &label)
+            .await
+            .map_err(|e| match e {
+                ServiceError::Conflict(_) => ServiceError::Conflict(format!(
+                    "the user already has a live key labelled {label:?}"
+                )),
+                e => e,
+            })?;
+        Ok(self.download_key_view(row))
+    }
+
+    pub async fn download_keys(&self, user: &str) -> ServiceResult<Vec<DownloadKeyView>> {
+        let user = self.find_user(user).await?;
+        Ok(self
+            .store()
+            .download_keys_of(user.id)
+            .await?
+            .into_iter()
+            .map(|row| self.download_key_view(row))
+            .collect())
+    }
+
+    /// Revokes one of the user's download keys; the others keep working.
+    pub async fn revoke_download_key(&self, user: &str, key_id: i64) -> ServiceResult<()> {
+        let user = self.find_user(user).await?;
+        let row = self
+            .store()
+            .download_key(key_id)
+            .await?
+            .filter(|k| k.user_id == user.id)
+            .ok_or(ServiceError::NotFound {
+                what: "download key",
+            })?;
+        if !self.store().revoke_download_key(row.id).await? {
+            return Err(ServiceError::Conflict(format!(
+                "key {:?} is already revoked",
+                row.label
+            )));
+        }
+        Ok(())
+    }
+
+    async fn jbackend_key_view(
+        &self,
+        user: &UserRow,
+        group: PackageGroupRow,
+    ) -> ServiceResult<JbackendKeyView> {
+        let version = self.store().jbackend_key_version(user.id, group.id).await?;
+        let entitled = match self.entitle(&group, user.id, depot_store::now_ms()).await {
+            Ok(()) => true,
+            Err(ServiceError::Denied { .. }) => false,
+            Err(e) => return Err(e),
+        };
+        Ok(JbackendKeyView {
+            key: keys::jbackend_key(
+                self.settings().secret.expose(),
+                &group.seed,
+                &user.email,
+                version,
+            ),
+            email: user.email.clone(),
+            package_group: group.name,
+            name: group.title,
+            entitled,
+        })
+    }
+
+    /// The user's jBackend key in every package group.
+    pub async fn jbackend_keys(&self, user: &str) -> ServiceResult<Vec<JbackendKeyView>> {
+        let user = self.find_user(user).await?;
+        let mut out = Vec::new();
+        for group in self.store().package_groups().await? {
+            out.push(self.jbackend_key_view(&user, group).await?);
+        }
+        Ok(out)
+    }
+
+    /// Replaces the user's jBackend key in a package group; the old one stops working.
+    pub async fn rotate_jbackend_key(
+        &self,
+        user: &str,
+        package_group: &str,
+    ) -> ServiceResult<JbackendKeyView> {
+        let user = self.find_user(user).await?;
+        let group = self
+            .store()
+            .package_group_by_name(package_group)
+            .await?
+            .ok_or(ServiceError::NotFound {
+                what: "package group",
+            })?;
+        self.store()
+            .bump_jbackend_key_version(user.id, group.id)
+            .await?;
+        self.jbackend_key_view(&user, group).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date("1970-01-02").unwrap(), 86_400_000);
+        assert_eq!(parse_date("1970-01-01T00:00:01Z").unwrap(), 1000);
+        assert_eq!(parse_date(" 1970-01-01T01:00:00+01:00 ").unwrap(), 0);
+        for bad in ["", "yesterday", "2026-13-01", "2026-02-30", "1/2/2026"] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
+        assert_eq!(rfc3339(86_400_000), "1970-01-02T00:00:00Z");
+    }
+
+    #[test]
+    fn package_group_ids() {
+        assert!(valid_package_group_id("redj_enterprise"));
+        assert!(valid_package_group_id("a.b-c"));
+        for bad in ["", "a b", "a/b", &"x".repeat(65)] {
+            assert!(!valid_package_group_id(bad), "{bad}");
+        }
+    }
+}

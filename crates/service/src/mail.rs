@@ -1,0 +1,234 @@
+//! `keybymail` and the mail outbox that delivers what it asks for.
+//!
+//! The request only checks its input, counts against the rate limits and adds one outbox row,
+//! whatever the address: so it answers the same, in the same time, for an address that exists and
+//! qualifies and for one that does not. The delivery task decides later, and off the request path,
+//! whether there is anything to send; a mail server that is down only delays it (retries with
+//! growing pauses, rows kept in the database until delivered).
+
+use std::time::Duration;
+
+use depot_core::keys;
+use depot_mail::messages::{KeyMail, key_mail};
+use depot_store::OutboxRow;
+
+use crate::access::denied;
+use crate::{Depot, ServiceError, ServiceResult, valid_email};
+
+/// The outbox kind of a `keybymail` request.
+const KIND_KEY: &str = "jbackend_key";
+/// Requests per minute from one client address, and per quarter hour for one e-mail address.
+const MAIL_PER_IP: i64 = 10;
+const MAIL_PER_ADDRESS: i64 = 3;
+const ADDRESS_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// How long an instance holds a message it is delivering before another may try.
+const LEASE: Duration = Duration::from_secs(120);
+/// The pause after the first failure, doubled after each further one, up to `MAX_PAUSE`.
+const FIRST_PAUSE: Duration = Duration::from_secs(10);
+const MAX_PAUSE: Duration = Duration::from_secs(3600);
+/// Delivered messages are kept this long for operators, then forgotten.
+const KEEP_DONE: Duration = Duration::from_secs(7 * 86_400);
+/// The label of the download key a key mail creates for a user who has none.
+const MAILED_KEY_LABEL: &str = "Joomla";
+
+/// What became of one outbox message.
+enum Delivery {
+    Sent,
+    /// Nothing to send (an unknown, disabled or unentitled address).
+    Skipped,
+}
+
+/// The pause before attempt `attempts + 1`.
+fn backoff(attempts: i64) -> Duration {
+    let doublings = attempts.saturating_sub(1).clamp(0, 16) as u32;
+    FIRST_PAUSE.saturating_mul(1 << doublings).min(MAX_PAUSE)
+}
+
+impl Depot {
+    /// `keybymail`: queues the group's key for `email`. `Ok` for every well-formed request.
+    pub async fn key_by_mail(
+        &self,
+        group: &str,
+        email: Option<&str>,
+        client_ip: &str,
+    ) -> ServiceResult<()> {
+        let group = self.package_group_named(group).await?;
+        let email = email.map(str::trim).filter(|e| !e.is_empty());
+        let email = email.ok_or_else(|| denied("REL_ENS", "Email not specified"))?;
+        if !valid_email(email) {
+            return Err(denied("REL_BRQ", "Malformed e-mail address"));
+        }
+        let email = keys::normalise_email(email);
+        self.rate_limit(
+            &format!("mail-ip:{client_ip}"),
+            MAIL_PER_IP,
+            Duration::from_secs(60),
+        )
+        .await?;
+        self.rate_limit(
+            &format!("mail-address:{email}"),
+            MAIL_PER_ADDRESS,
+            ADDRESS_WINDOW,
+        )
+        .await?;
+        self.store()
+            .enqueue_mail(KIND_KEY, &email, Some(group.id))
+            .await?;
+        self.inner.mail_due.notify_one();
+        Ok(())
+    }
+
+    /// Delivers every message due now; returns how many it finished (sent or skipped).
+    pub async fn deliver_due_mail(&self) -> ServiceResult<usize> {
+        let mut finished = 0;
+        loop {
+            let now = depot_store::now_ms();
+            let due = self.store().due_mail(now, 20).await?;
+            if due.is_empty() {
+                return Ok(finished);
+            }
+            let mut claimed_any = false;
+            for row in due {
+                let lease_until = now + LEASE.as_millis() as i64;
+                if !self.store().claim_mail(row.id, now, lease_until).await? {
+                    continue;
+                }
+                claimed_any = true;
+                if self.deliver_one(row).await? {
+                    finished += 1;
+                }
+            }
+            if !claimed_any {
+                return Ok(finished);
+            }
+        }
+    }
+
+    /// Tries one claimed message; returns whether it is finished.
+    async fn deliver_one(&self, row: OutboxRow) -> ServiceResult<bool> {
+        let attempts = row.attempts + 1;
+        match self.compose_and_send(&row).await {
+            Ok(Delivery::Sent) => {
+                self.store().finish_mail(row.id, "sent", None).await?;
+                tracing::info!(outbox_id = row.id, kind = %row.kind, "mail sent");
+                Ok(true)
+            }
+            Ok(Delivery::Skipped) => {
+                self.store().finish_mail(row.id, "skipped", None).await?;
+                Ok(true)
+            }
+            Err(e) => {
+                let error = e.to_string();
+                if attempts >= i64::from(self.settings().mail_max_attempts) {
+                    tracing::error!(outbox_id = row.id, attempts, error = %error, "mail given up");
+                    self.store()
+                        .finish_mail(row.id, "failed", Some(&error))
+                        .await?;
+                    return Ok(true);
+                }
+                let pause = backoff(attempts);
+                tracing::warn!(
+                    outbox_id = row.id,
+                    attempts,
+                    retry_in_secs = pause.as_secs(),
+                    error = %error,
+                    "mail delivery failed; will retry"
+                );
+                let next = depot_store::now_ms() + pause.as_millis() as i64;
+                self.store().retry_mail(row.id, next, &error).await?;
+                Ok(false)
+            }
+        }
+    }
+
+    async fn compose_and_send(&self, row: &OutboxRow) -> ServiceResult<Delivery> {
+        if row.kind != KIND_KEY {
+            tracing::error!(outbox_id = row.id, kind = %row.kind, "unknown outbox kind");
+            return Ok(Delivery::Skipped);
+        }
+        let Some(group_id) = row.package_group_id else {
+            return Ok(Delivery::Skipped);
+        };
+        let Some(group) = self.store().package_group(group_id).await? else {
+            return Ok(Delivery::Skipped);
+        };
+        let Some(user) = self.store().user_by_email(&row.recipient).await? else {
+            return Ok(Delivery::Skipped);
+        };
+        match self.entitle(&group, user.id, depot_store::now_ms()).await {
+            Ok(()) => {}
+            Err(ServiceError::Denied { .. }) => return Ok(Delivery::Skipped),
+            Err(e) => return Err(e),
+        }
+        let secret = self.settings().secret.expose();
+        let version = self.store().jbackend_key_version(user.id, group.id).await?;
+        let key = keys::jbackend_key(secret, &group.seed, &user.email, version);
+        let download_key = self.mailed_download_key(user.id).await?;
+        let email = key_mail(&KeyMail {
+            email: &user.email,
+            package_group: &group.title,
+            key: &key,
+            download_key: &download_key,
+            base_url: &self.settings().public_url,
+            vendor: &self.settings().collection_name,
+        });
+        self.inner
+            .mailer
+            .send(&email)
+            .await
+            .map_err(|e| ServiceError::Mail(e.to_string()))?;
+        Ok(Delivery::Sent)
+    }
+
+    /// The user's oldest live download key, or a new one for Joomla's Download Key field.
+    async fn mailed_download_key(&self, user_id: i64) -> ServiceResult<String> {
+        let live = self
+            .store()
+            .download_keys_of(user_id)
+            .await?
+            .into_iter()
+            .find(|k| k.revoked_at.is_none());
+        let row = match live {
+            Some(row) => row,
+            None => self.new_download_key(user_id, MAILED_KEY_LABEL).await?,
+        };
+        Ok(self.download_key_text(&row))
+    }
+}
+
+/// Delivers mail while the service runs: at once when a request queued some, otherwise every
+/// `poll` (retries, and messages other instances queued).
+pub(crate) async fn deliver_loop(depot: Depot, poll: Duration) {
+    let mut last_prune = 0;
+    loop {
+        if let Err(e) = depot.deliver_due_mail().await {
+            tracing::warn!(error = %e, "mail outbox unavailable");
+        }
+        let now = depot_store::now_ms();
+        if now - last_prune > 3_600_000 {
+            last_prune = now;
+            let before = now - KEEP_DONE.as_millis() as i64;
+            if let Err(e) = depot.store().prune_mail(before).await {
+                tracing::warn!(error = %e, "could not prune the mail outbox");
+            }
+        }
+        tokio::select! {
+            _ = depot.inner.mail_due.notified() => {}
+            _ = tokio::time::sleep(poll) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_an_hour() {
+        assert_eq!(backoff(1), Duration::from_secs(10));
+        assert_eq!(backoff(2), Duration::from_secs(20));
+        assert_eq!(backoff(5), Duration::from_secs(160));
+        assert_eq!(backoff(30), MAX_PAUSE);
+        assert_eq!(backoff(i64::MAX), MAX_PAUSE);
+    }
+}
