@@ -374,7 +374,10 @@ pub async fn membership(api: &Api, out: &Output, cmd: MembershipCommand) -> anyh
                 )
                 .await?;
             show(out, &v, |v| {
-                println!("ended {} membership(s) of {user} in group {group}", v["ended"])
+                println!(
+                    "ended {} membership(s) of {user} in group {group}",
+                    v["ended"]
+                )
             });
         }
         MembershipCommand::List { user } => {
@@ -503,7 +506,9 @@ pub async fn key(api: &Api, out: &Output, cmd: KeyCommand) -> anyhow::Result<()>
             });
         }
         KeyCommand::List { user } => {
-            let keys = api.call(Method::GET, &["users", &user, "keys"], None).await?;
+            let keys = api
+                .call(Method::GET, &["users", &user, "keys"], None)
+                .await?;
             let jbackend = api
                 .call(Method::GET, &["users", &user, "jbackend-keys"], None)
                 .await?;
@@ -552,12 +557,16 @@ pub async fn key(api: &Api, out: &Output, cmd: KeyCommand) -> anyhow::Result<()>
             });
         }
         KeyCommand::Revoke { user, label } => {
-            let keys = api.call(Method::GET, &["users", &user, "keys"], None).await?;
+            let keys = api
+                .call(Method::GET, &["users", &user, "keys"], None)
+                .await?;
             let live = items(&keys)
                 .into_iter()
                 .find(|k| k["label"] == label.as_str() && k["revoked"] == false);
             let Some(k) = live else {
-                bail!("{user} has no live download key labelled {label:?} (depot key list --user {user})");
+                bail!(
+                    "{user} has no live download key labelled {label:?} (depot key list --user {user})"
+                );
             };
             let id = text(&k, "id");
             api.call(Method::DELETE, &["users", &user, "keys", &id], None)
@@ -578,7 +587,9 @@ pub async fn key(api: &Api, out: &Output, cmd: KeyCommand) -> anyhow::Result<()>
                 )
                 .await?;
             show(out, &v, |k| {
-                eprintln!("new jBackend key of {user} in {package_group} (the old one no longer works):");
+                eprintln!(
+                    "new jBackend key of {user} in {package_group} (the old one no longer works):"
+                );
                 println!("{}", text(k, "key"));
             });
         }

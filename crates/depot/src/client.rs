@@ -191,7 +191,12 @@ impl Api {
     }
 
     /// A clear message for a refused request.
-    pub fn refusal(&self, status: reqwest::StatusCode, body: &str, url: &url::Url) -> anyhow::Error {
+    pub fn refusal(
+        &self,
+        status: reqwest::StatusCode,
+        body: &str,
+        url: &url::Url,
+    ) -> anyhow::Error {
         let detail = serde_json::from_str::<ApiErrors>(body)
             .ok()
             .and_then(|e| e.errors.into_iter().next())
@@ -263,7 +268,11 @@ pub async fn publish(server: &str, token: &str, args: PublishArgs) -> anyhow::Re
 
     eprintln!("publishing {extension} {version} ({size} bytes) to {server}");
     let progress = spawn_progress(size, sent.clone());
-    let response = api.request(reqwest::Method::PUT, url.clone()).multipart(form).send().await;
+    let response = api
+        .request(reqwest::Method::PUT, url.clone())
+        .multipart(form)
+        .send()
+        .await;
     if response.is_ok() {
         // The body is gone in full: let the reporter print its last line.
         sent.store(size, Ordering::Relaxed);

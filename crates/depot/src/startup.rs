@@ -51,7 +51,11 @@ pub async fn check_backends(settings: &Settings) -> anyhow::Result<String> {
         .await
         .context("the package storage does not answer")?;
     let mailer = open_mailer(settings)?;
-    Ok(format!("{}; mail: {}", storage.describe(), mailer.describe()))
+    Ok(format!(
+        "{}; mail: {}",
+        storage.describe(),
+        mailer.describe()
+    ))
 }
 
 pub fn open_mailer(settings: &Settings) -> anyhow::Result<Mailer> {

@@ -94,9 +94,10 @@ pub struct Mailer {
 
 impl Mailer {
     pub fn from_settings(settings: &MailSettings, data_dir: &Path) -> Result<Mailer, MailError> {
-        let from: Mailbox = settings.from.parse().map_err(|e| {
-            MailError::Config(format!("mail.from = {:?}: {e}", settings.from))
-        })?;
+        let from: Mailbox = settings
+            .from
+            .parse()
+            .map_err(|e| MailError::Config(format!("mail.from = {:?}: {e}", settings.from)))?;
         let (transport, description) = match settings.transport.as_str() {
             "file" => {
                 let dir = settings
@@ -278,7 +279,12 @@ mod tests {
             smtp("smtp://mail.example.com?tls=opportunistic").unwrap(),
             "smtp mail.example.com:587 (STARTTLS if offered)"
         );
-        for bad in ["http://x", "smtp://x?tls=maybe", "smtps://x?tls=none", "not a url"] {
+        for bad in [
+            "http://x",
+            "smtp://x?tls=maybe",
+            "smtps://x?tls=none",
+            "not a url",
+        ] {
             assert!(smtp(bad).is_err(), "{bad}");
         }
         let missing = MailSettings {

@@ -27,10 +27,10 @@ use tokio::task::JoinHandle;
 
 pub use access::{Credentials, Grant, valid_email};
 pub use admin::{
-    DownloadKeyView, GroupView, JbackendKeyView, MembershipView, NewPackageGroup,
-    PackageGroupView, UserChanges, UserView, parse_date,
+    DownloadKeyView, GroupView, JbackendKeyView, MembershipView, NewPackageGroup, PackageGroupView,
+    UserChanges, UserView, parse_date,
 };
-pub use depot_mail::{MailSettings, Mailer};
+pub use depot_mail::{Email, MailSettings, Mailer};
 pub use downloads::Download;
 pub use error::{ServiceError, ServiceResult};
 pub use events::{EventRecorder, Requester};

@@ -61,7 +61,12 @@ impl Store {
 
     /// Takes a message for delivery until `lease_until`, counting the attempt. `false` when
     /// another instance took it first.
-    pub async fn claim_mail(&self, id: i64, now: i64, lease_until: i64) -> Result<bool, StoreError> {
+    pub async fn claim_mail(
+        &self,
+        id: i64,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE mail_outbox SET locked_until = $1, attempts = attempts + 1 \
              WHERE id = $2 AND done_at IS NULL AND (locked_until IS NULL OR locked_until < $3)",

@@ -130,11 +130,7 @@ struct NewUser {
     password: Option<String>,
 }
 
-async fn add_user(
-    State(depot): State<Depot>,
-    _: Admin,
-    ApiJson(u): ApiJson<NewUser>,
-) -> ApiResult {
+async fn add_user(State(depot): State<Depot>, _: Admin, ApiJson(u): ApiJson<NewUser>) -> ApiResult {
     let user = depot
         .add_user(&u.email, u.name.as_deref(), u.password.as_deref())
         .await?;
@@ -298,7 +294,9 @@ async fn set_extension(
     depot
         .set_extension_package_group(&extension, group.as_deref())
         .await?;
-    Ok(Json(json!({ "extension": extension, "package_group": group })))
+    Ok(Json(
+        json!({ "extension": extension, "package_group": group }),
+    ))
 }
 
 #[derive(Default, Deserialize)]

@@ -42,8 +42,14 @@ pub fn router(depot: Depot) -> Router {
             "/get/release/download/{package_id}",
             get(downloads::by_package_id).post(downloads::by_package_id_post),
         )
-        .route("/post/release/keybymail/{group}", post(jbackend::key_by_mail))
-        .route("/post/release/keybyauth/{group}", post(jbackend::key_by_auth))
+        .route(
+            "/post/release/keybymail/{group}",
+            post(jbackend::key_by_mail),
+        )
+        .route(
+            "/post/release/keybyauth/{group}",
+            post(jbackend::key_by_auth),
+        )
         .route("/post/release/validate/{group}", post(jbackend::validate))
         .nest("/api/v1", api::router())
         .route("/healthz", get(healthz))
@@ -55,16 +61,17 @@ pub fn router(depot: Depot) -> Router {
         .layer(
             // Spans carry the method and the *path* only: query strings hold download keys
             // and e-mail addresses, which never reach a log; nor do addresses in admin paths.
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default();
-                let path = loggable_path(req.uri().path());
-                tracing::info_span!("request", method = %req.method(), path = %path, id)
-            })
-            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    let path = loggable_path(req.uri().path());
+                    tracing::info_span!("request", method = %req.method(), path = %path, id)
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
         .layer(SetSensitiveRequestHeadersLayer::new([

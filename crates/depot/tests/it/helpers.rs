@@ -8,9 +8,27 @@ use depot::startup::Server;
 use depot_service::Scope;
 use sqlx::Connection;
 
-/// Declares one test per database backend: `NAME::sqlite` and `NAME::postgres`.
+/// Declares one test per database backend: `NAME::sqlite` and `NAME::postgres`. The body gets a
+/// running `TestApp`, or with `db =>` the fresh database, to start the app its own way.
 #[macro_export]
 macro_rules! db_test {
+    ($name:ident, db => $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                ($body)($crate::helpers::Db::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = $crate::helpers::Db::postgres().await else {
+                    return;
+                };
+                ($body)(db).await;
+            }
+        }
+    };
     ($name:ident, $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
@@ -231,6 +249,65 @@ impl TestApp {
             "upload {ext} {version}: {status} {body}"
         );
         body
+    }
+
+    /// An admin API call with the admin token; returns the status and the JSON answer (`null`
+    /// when empty).
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        self.api_as(&self.admin_token.clone(), method, path, body)
+            .await
+    }
+
+    pub async fn api_as(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut r = self
+            .client
+            .request(method, self.url(&format!("/api/v1{path}")))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().await.expect("API call");
+        let status = r.status().as_u16();
+        let text = r.text().await.expect("body");
+        let value = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+        };
+        (status, value)
+    }
+
+    /// Delivers due mail and waits (up to 20 s) until no message is being delivered: each is
+    /// finished or waits for a retry after a failed attempt. Returns the outbox, newest first.
+    pub async fn settle_mail(&self) -> Vec<depot_store::OutboxRow> {
+        for _ in 0..200 {
+            self.depot().deliver_due_mail().await.expect("outbox");
+            let rows = self
+                .depot()
+                .store()
+                .recent_mail(1000)
+                .await
+                .expect("outbox");
+            if rows
+                .iter()
+                .all(|r| r.done_at.is_some() || r.last_error.is_some())
+            {
+                return rows;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("mail still in delivery after 20 s");
     }
 
     /// Writes out queued events.

@@ -5,6 +5,7 @@ mod helpers;
 mod cli;
 mod downloads;
 mod feeds;
+mod mail;
 mod paid;
 mod publish;
 mod s3;

@@ -1,0 +1,521 @@
+//! Mail: keybymail through the outbox to a real SMTP server (aiosmtpd, started by the test) over
+//! plain SMTP and STARTTLS with AUTH, and the seed's whole story over HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::db_test;
+use crate::helpers::*;
+
+/// A Python with aiosmtpd: `DEPOT_TEST_SMTPD_PYTHON`, `.ci/run`'s venv, or `python3`.
+fn smtpd_python() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("DEPOT_TEST_SMTPD_PYTHON").map(PathBuf::from),
+        std::env::var_os("HOME")
+            .map(|h| PathBuf::from(h).join(".local/depot-tools/smtp/bin/python")),
+        Some(PathBuf::from("python3")),
+    ];
+    candidates.into_iter().flatten().find(|p| {
+        Command::new(p)
+            .args(["-c", "import aiosmtpd"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+pub struct SmtpSink {
+    child: Child,
+    pub port: u16,
+    pub maildir: PathBuf,
+    /// With TLS: the CA that signed the server's certificate.
+    pub ca: Option<PathBuf>,
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl SmtpSink {
+    /// Starts a sink on `port`, writing into `dir/maildir`; with `tls`, STARTTLS and AUTH are
+    /// required and the CA is `dir/ca.pem` (made on first start, reused after). `None` (skip)
+    /// when aiosmtpd is missing, except under CI.
+    pub fn start(dir: &Path, port: u16, tls: bool) -> Option<SmtpSink> {
+        let Some(python) = smtpd_python() else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "aiosmtpd is required under CI (.ci/run installs it)"
+            );
+            eprintln!("SKIPPED: aiosmtpd not installed (pip install aiosmtpd)");
+            return None;
+        };
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/smtp_sink.py");
+        let maildir = dir.join("maildir");
+        let mut cmd = Command::new(python);
+        cmd.arg(script).arg(port.to_string()).arg(&maildir);
+        if tls {
+            cmd.arg(dir);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the SMTP sink");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the SMTP sink did not start");
+        Some(SmtpSink {
+            child,
+            port,
+            maildir,
+            ca: tls.then(|| dir.join("ca.pem")),
+        })
+    }
+
+    /// The messages received so far.
+    pub fn messages(&self) -> Vec<String> {
+        let mut files: Vec<_> = std::fs::read_dir(self.maildir.join("new"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap())
+            .collect()
+    }
+
+    /// Waits (up to 20 s) until `n` messages have arrived.
+    pub async fn wait_for(&self, n: usize) -> Vec<String> {
+        for _ in 0..200 {
+            let m = self.messages();
+            if m.len() >= n {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{n} message(s) expected, got {}", self.messages().len());
+    }
+}
+
+/// The text of a raw message with quoted-printable soft breaks and escapes undone.
+pub fn decoded(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let mut out = Vec::new();
+    let bytes = joined.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The jBackend key and the download key a key mail carries.
+pub fn keys_in_mail(raw: &str) -> (String, String) {
+    let text = decoded(raw);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let key = words
+        .windows(2)
+        .find(|w| w[0] == "key:" && w[1].len() == 32)
+        .map(|w| w[1].to_string())
+        .expect("a key line");
+    let dlid = words
+        .iter()
+        .find(|w| w.starts_with("dk") && w.len() == 40)
+        .map(|w| w.to_string())
+        .expect("a download key");
+    (key, dlid)
+}
+
+fn redj_zip(version: &str) -> Vec<u8> {
+    let manifest = format!(
+        r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>ReDJ Enterprise</name><element>com_redj</element><version>{version}</version></extension>"#
+    );
+    zip_of(&[("redj.xml", manifest.as_bytes())])
+}
+
+async fn ok(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let (status, v) = app.api(method, path, Some(body)).await;
+    assert!((200..300).contains(&status), "{path}: {status} {v}");
+    v
+}
+
+async fn refused(app: &TestApp, url: &str) -> (u16, String) {
+    let r = app.client.get(url).send().await.unwrap();
+    let status = r.status().as_u16();
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "ko", "{url}");
+    (status, body["error_code"].as_str().unwrap().to_string())
+}
+
+async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    let r = app
+        .client
+        .post(app.url(path))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// Sets up the seed's catalogue through the admin API: groups 9 and 12, the package group
+/// `redj_enterprise`, ReDJ Community (free, `redj_com_190`) and ReDJ Enterprise (paid from its
+/// first release, `redj_ent_190`).
+async fn seed_catalogue(app: &TestApp) {
+    ok(
+        app,
+        Method::POST,
+        "/groups",
+        json!({"id": 9, "name": "ReDJ subscribers"}),
+    )
+    .await;
+    ok(
+        app,
+        Method::POST,
+        "/groups",
+        json!({"id": 12, "name": "ReDJ resellers"}),
+    )
+    .await;
+    ok(
+        app,
+        Method::POST,
+        "/package-groups",
+        json!({"id": "redj_enterprise", "groups": [9, 12], "seed": "HASH123KEY456", "name": "ReDJ Enterprise"}),
+    )
+    .await;
+    app.publish(
+        "plg_system_hello",
+        "1.9.0",
+        plugin_zip("1.9.0", "community"),
+        "package_id=redj_com_190",
+    )
+    .await;
+    app.publish(
+        "com_redj",
+        "1.9.0",
+        redj_zip("1.9.0"),
+        "package_id=redj_ent_190&package_group=redj_enterprise",
+    )
+    .await;
+}
+
+db_test!(the_seed_story_over_http_with_a_real_smtp_server, db => |db: Db| async move {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(sink) = SmtpSink::start(dir.path(), free_port(), false) else {
+        return;
+    };
+    let port = sink.port;
+    let app = TestApp::spawn_with(db, |s| {
+        s.mail.transport = "smtp".into();
+        s.mail.url = Some(format!("smtp://127.0.0.1:{port}?tls=none"));
+        s.mail.from = "ReDJ <updates@example.com>".into();
+    })
+    .await;
+    seed_catalogue(&app).await;
+    let paid = app.url("/get/release/download/redj_ent_190");
+
+    // Free: no credentials. Paid: the seed's REL_ENS without them.
+    let r = app.get("/get/release/download/redj_com_190").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(refused(&app, &paid).await, (400, "REL_ENS".into()));
+
+    // A subscriber, with a password, in group 12 since last month.
+    let month_ago = time::OffsetDateTime::now_utc() - time::Duration::days(30);
+    ok(&app, Method::POST, "/users", json!({"email": "Subscriber@Example.com", "name": "Sub", "password": "correct horse battery"})).await;
+    ok(&app, Method::POST, "/users/subscriber@example.com/memberships",
+        json!({"group": 12, "from": month_ago.date().to_string()})).await;
+
+    // keybymail: the key arrives by mail, through the real SMTP server.
+    let (s, body) = post_form(&app, "/post/release/keybymail/redj_enterprise",
+        &[("email", "subscriber@example.com")]).await;
+    assert_eq!((s, body), (200, json!({"status": "ok"})));
+    let mails = sink.wait_for(1).await;
+    let mail = &mails[0];
+    assert!(mail.contains("To: subscriber@example.com"), "{mail}");
+    assert!(mail.contains("Subject: Your download key for ReDJ Enterprise"), "{mail}");
+    assert!(mail.contains("text/html"), "{mail}");
+    assert!(decoded(mail).contains("System > Update Sites"), "{mail}");
+    let (key, dlid) = keys_in_mail(mail);
+    assert_eq!(key.len(), 32, "{}", decoded(mail));
+
+    // The key downloads with email + key, in the query and as a form.
+    let zip = redj_zip("1.9.0");
+    let r = app.client.get(format!("{paid}?email=subscriber@example.com&key={key}")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), zip.as_slice());
+    let r = app.client.post(&paid).form(&[("email", "subscriber@example.com"), ("key", key.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+
+    // keybyauth hands out the same key.
+    let (s, body) = post_form(&app, "/post/release/keybyauth/redj_enterprise",
+        &[("username", "subscriber@example.com"), ("password", "correct horse battery")]).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["key"], key.as_str());
+
+    // The mailed download key, appended as Joomla appends its dlid, after ? or &amp;.
+    let feed = app.text("/updates/com_redj.xml").await;
+    let url = download_url(update_blocks(&feed)[0]);
+    for u in [format!("{url}?dlid={dlid}"), format!("{url}?x=1&amp;dlid={dlid}")] {
+        let r = app.client.get(&u).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{u}");
+        assert_eq!(r.bytes().await.unwrap().as_ref(), zip.as_slice());
+    }
+    // It is the user's key labelled "Joomla", listed (and shown again) by the admin API.
+    let (_, keys) = app.api(Method::GET, "/users/subscriber@example.com/keys", None).await;
+    assert_eq!(keys["items"][0]["label"], "Joomla");
+    assert_eq!(keys["items"][0]["key"], dlid.as_str());
+
+    // A non-subscriber asking by mail gets the same answer, and no mail.
+    ok(&app, Method::POST, "/users", json!({"email": "someone@example.com"})).await;
+    let (s, body) = post_form(&app, "/post/release/keybymail/redj_enterprise",
+        &[("email", "someone@example.com")]).await;
+    assert_eq!((s, body), (200, json!({"status": "ok"})));
+    app.settle_mail().await;
+    assert_eq!(sink.messages().len(), 1);
+    let other = app.api(Method::GET, "/users/someone@example.com/jbackend-keys", None).await.1;
+    let other_key = other["items"][0]["key"].as_str().unwrap().to_string();
+    assert_eq!(other["items"][0]["entitled"], false);
+    assert_eq!(
+        refused(&app, &format!("{paid}?email=someone@example.com&key={other_key}")).await,
+        (403, "REL_NAU".into())
+    );
+
+    // A second download key; revoking the mailed one leaves the second working.
+    let second = ok(&app, Method::POST, "/users/subscriber@example.com/keys", json!({"label": "www.example.org"})).await;
+    let second_key = second["key"].as_str().unwrap().to_string();
+    let id = keys["items"][0]["id"].as_i64().unwrap();
+    let (s, _) = app.api(Method::DELETE, &format!("/users/subscriber@example.com/keys/{id}"), None).await;
+    assert_eq!(s, 204);
+    assert_eq!(refused(&app, &format!("{url}?dlid={dlid}")).await, (401, "REL_INK".into()));
+    assert_eq!(app.client.get(format!("{url}?dlid={second_key}")).send().await.unwrap().status(), 200);
+
+    // Rotating the jBackend key: the old one is refused, the new one works.
+    let rotated = ok(&app, Method::POST, "/users/subscriber@example.com/jbackend-keys/redj_enterprise/rotate", json!({})).await;
+    let new_key = rotated["key"].as_str().unwrap().to_string();
+    assert_ne!(new_key, key);
+    assert_eq!(refused(&app, &format!("{paid}?email=subscriber@example.com&key={key}")).await, (401, "REL_INK".into()));
+    assert_eq!(app.client.get(format!("{paid}?email=subscriber@example.com&key={new_key}")).send().await.unwrap().status(), 200);
+
+    // The membership ends: REL_EXP for the key and for the download key alike.
+    let (_, ended) = app.api(Method::POST, "/users/subscriber@example.com/memberships/end",
+        Some(json!({"group": 12}))).await;
+    assert_eq!(ended["ended"], 1);
+    assert_eq!(refused(&app, &format!("{paid}?email=subscriber@example.com&key={new_key}")).await, (403, "REL_EXP".into()));
+    assert_eq!(refused(&app, &format!("{url}?dlid={second_key}")).await, (403, "REL_EXP".into()));
+
+    // And with no entitlement left, keybymail sends nothing more.
+    post_form(&app, "/post/release/keybymail/redj_enterprise", &[("email", "subscriber@example.com")]).await;
+    app.settle_mail().await;
+    assert_eq!(sink.messages().len(), 1);
+});
+
+db_test!(
+    keybymail_answers_the_same_for_every_address,
+    |app: TestApp| async move {
+        seed_catalogue(&app).await;
+        ok(
+            &app,
+            Method::POST,
+            "/users",
+            json!({"email": "subscriber@example.com"}),
+        )
+        .await;
+        ok(
+            &app,
+            Method::POST,
+            "/users/subscriber@example.com/memberships",
+            json!({"group": 9}),
+        )
+        .await;
+        ok(
+            &app,
+            Method::POST,
+            "/users",
+            json!({"email": "lapsed@example.com"}),
+        )
+        .await;
+        let path = "/post/release/keybymail/redj_enterprise";
+        let known = post_form(&app, path, &[("email", "subscriber@example.com")]).await;
+        let lapsed = post_form(&app, path, &[("email", "lapsed@example.com")]).await;
+        let unknown = post_form(&app, path, &[("email", "nobody@example.com")]).await;
+        assert_eq!(known, (200, json!({"status": "ok"})));
+        assert_eq!(known, lapsed);
+        assert_eq!(known, unknown);
+
+        // Only the entitled address gets a mail (the embedded file transport: .eml files).
+        let outbox = app.settle_mail().await;
+        let mut outcomes: Vec<_> = outbox
+            .iter()
+            .map(|m| (m.recipient.as_str(), m.outcome.as_deref()))
+            .collect();
+        outcomes.sort();
+        assert_eq!(
+            outcomes,
+            [
+                ("lapsed@example.com", Some("skipped")),
+                ("nobody@example.com", Some("skipped")),
+                ("subscriber@example.com", Some("sent")),
+            ]
+        );
+        let mail_dir = app.settings.data_dir.join("mail");
+        let files: Vec<_> = std::fs::read_dir(&mail_dir).unwrap().flatten().collect();
+        assert_eq!(files.len(), 1);
+        let raw = std::fs::read_to_string(files[0].path()).unwrap();
+        assert!(raw.contains("To: subscriber@example.com"));
+        let (key, _) = keys_in_mail(&raw);
+        let r = app
+            .get(&format!(
+                "/get/release/download/redj_ent_190?email=subscriber@example.com&key={key}"
+            ))
+            .await;
+        assert_eq!(r.status(), 200);
+
+        // Bad input: the codes of product.md §4, and nothing queued.
+        for (form, status, code) in [
+            (vec![], 400, "REL_ENS"),
+            (vec![("email", "  ")], 400, "REL_ENS"),
+            (vec![("email", "not an address")], 400, "REL_BRQ"),
+        ] {
+            let (s, body) = post_form(&app, path, &form).await;
+            assert_eq!(
+                (s, body["error_code"].as_str().unwrap()),
+                (status, code),
+                "{form:?}"
+            );
+        }
+        let (s, body) =
+            post_form(&app, "/post/release/keybymail/nope", &[("email", "a@b.co")]).await;
+        assert_eq!((s, body["error_code"].as_str().unwrap()), (404, "REL_GNF"));
+        let long = format!("{}@example.com", "a".repeat(2000));
+        let (s, body) = post_form(&app, path, &[("email", &long)]).await;
+        assert_eq!((s, body["error_code"].as_str().unwrap()), (400, "REL_BRQ"));
+        assert_eq!(app.depot().store().recent_mail(10).await.unwrap().len(), 3);
+
+        // Per address: three requests a quarter hour, then 429 with Retry-After, known or not.
+        // Seven requests span at most two windows, so one of them passes the limit.
+        let mut limited = None;
+        for _ in 0..7 {
+            let r = app
+                .client
+                .post(app.url(path))
+                .form(&[("email", "flood@example.com")])
+                .send()
+                .await
+                .unwrap();
+            if r.status() == 429 {
+                limited = Some(r);
+                break;
+            }
+            assert_eq!(r.status(), 200);
+        }
+        let r = limited.expect("an address's requests are limited");
+        assert!(
+            r.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+                >= 1
+        );
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error_code"], "REL_RLM");
+    }
+);
+
+db_test!(starttls_with_auth_and_a_server_that_was_down_lose_no_mail, db => |db: Db| async move {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // Start once to make the CA, then stop: the mail server is down when the request comes.
+    let Some(sink) = SmtpSink::start(dir.path(), port, true) else {
+        return;
+    };
+    let ca = sink.ca.clone().unwrap();
+    drop(sink);
+    let app = TestApp::spawn_with(db, |s| {
+        s.mail.transport = "smtp".into();
+        s.mail.url = Some(format!("smtp://mailer:s3cret-pw@localhost:{port}"));
+        s.mail.ca_file = Some(ca.clone());
+        s.mail.timeout_secs = 5;
+    })
+    .await;
+    seed_catalogue(&app).await;
+    ok(&app, Method::POST, "/users", json!({"email": "subscriber@example.com"})).await;
+    ok(&app, Method::POST, "/users/subscriber@example.com/memberships", json!({"group": 9})).await;
+    let (s, _) = post_form(&app, "/post/release/keybymail/redj_enterprise", &[("email", "subscriber@example.com")]).await;
+    assert_eq!(s, 200, "the request does not wait for the mail server");
+
+    // Delivery fails and is scheduled again, not lost.
+    let row = app.settle_mail().await.remove(0);
+    assert!(row.done_at.is_none(), "{row:?}");
+    assert!(row.attempts >= 1 && row.next_attempt_at > depot_store::now_ms());
+    assert!(row.last_error.as_deref().is_some_and(|e| !e.contains("subscriber@example.com")), "{row:?}");
+
+    // The server comes back (STARTTLS required, AUTH); the retry delivers.
+    let sink = SmtpSink::start(dir.path(), port, true).unwrap();
+    app.depot().store().retry_mail(row.id, 0, "test: due now").await.unwrap();
+    let row = app.settle_mail().await.remove(0);
+    assert_eq!(row.outcome.as_deref(), Some("sent"), "{row:?}");
+    let mails = sink.wait_for(1).await;
+    assert!(mails[0].contains("To: subscriber@example.com"));
+    let row = app.depot().store().recent_mail(1).await.unwrap().remove(0);
+    assert_eq!(row.outcome.as_deref(), Some("sent"));
+
+    // A wrong password is refused by the server: an error, not a silent success.
+    let settings = depot_service::MailSettings {
+        transport: "smtp".into(),
+        url: Some(format!("smtp://mailer:wrong@localhost:{port}")),
+        ca_file: Some(ca.clone()),
+        timeout_secs: 5,
+        ..Default::default()
+    };
+    let mailer = depot_service::Mailer::from_settings(&settings, dir.path()).unwrap();
+    let email = depot_service::Email {
+        to: "x@example.com".into(),
+        subject: "s".into(),
+        text: "t".into(),
+        html: "h".into(),
+    };
+    let err = mailer.send(&email).await.unwrap_err().to_string();
+    assert!(err.contains("535") || err.to_lowercase().contains("auth"), "{err}");
+    // And without the private CA the server's certificate is not trusted.
+    let untrusted = depot_service::Mailer::from_settings(
+        &depot_service::MailSettings { ca_file: None, ..settings },
+        dir.path(),
+    )
+    .unwrap();
+    assert!(untrusted.send(&email).await.is_err());
+    assert_eq!(sink.messages().len(), 1);
+});
