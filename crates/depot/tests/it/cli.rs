@@ -175,13 +175,15 @@ fn check_config_layers_file_and_environment_and_masks_secrets() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("default_joomla"));
 }
 
-#[test]
-fn serve_on_embedded_defaults_then_shut_down_gracefully() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+/// Starts `depot serve` on the embedded defaults in `dir`, logging at trace level into
+/// `dir/server.log`; returns the process, its address and the admin token it printed.
+// The child is handed to the caller, who stops and waits for it (`stop_server`).
+#[allow(clippy::zombie_processes)]
+fn start_server(dir: &std::path::Path) -> (std::process::Child, String, String) {
+    let log = std::fs::File::create(dir.join("server.log")).unwrap();
     let mut child = depot()
         .arg("serve")
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env("DEPOT_LISTEN", "127.0.0.1:0")
         .env("RUST_LOG", "trace")
         .stdout(Stdio::piped())
@@ -190,19 +192,40 @@ fn serve_on_embedded_defaults_then_shut_down_gracefully() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut token = None;
-    let mut addr = None;
     for line in lines.by_ref() {
         let line = line.unwrap();
         if line.trim().starts_with("depot_") {
             token = Some(line.trim().to_string());
         }
         if let Some(rest) = line.strip_prefix("depot is serving on ") {
-            addr = Some(rest.split_whitespace().next().unwrap().to_string());
-            break;
+            let addr = rest.split_whitespace().next().unwrap().to_string();
+            return (
+                child,
+                addr,
+                token.expect("first start prints an admin token"),
+            );
         }
     }
-    let addr = addr.expect("serving line");
-    assert!(token.is_some(), "first start prints an admin token");
+    panic!("the server did not start");
+}
+
+/// Stops a server with SIGTERM and returns its log.
+fn stop_server(mut child: std::process::Child, dir: &std::path::Path) -> String {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
+    std::fs::read_to_string(dir.join("server.log")).unwrap()
+}
+
+#[test]
+fn serve_on_embedded_defaults_then_shut_down_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, addr, token) = start_server(dir.path());
+    let token = Some(token);
     let get = |path: &str| {
         let mut s = std::net::TcpStream::connect(&addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -234,14 +257,7 @@ fn serve_on_embedded_defaults_then_shut_down_gracefully() {
     );
     let secret_value = std::fs::read_to_string(&secret).unwrap();
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = child.wait().unwrap();
-    assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
-    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+    let log = stop_server(child, dir.path());
     assert!(
         log.contains("/download/com_x/1.0.0/com_x-1.0.0.zip"),
         "requests are logged"
@@ -264,4 +280,415 @@ fn serve_on_embedded_defaults_then_shut_down_gracefully() {
         .output()
         .unwrap();
     assert!(out.status.success());
+}
+
+/// Runs `depot ARGS` against the test server (DEPOT_URL, DEPOT_TOKEN) with `stdin`; returns
+/// (success, stdout, stderr).
+async fn admin_cmd(app: &TestApp, args: &[&str], stdin: &str) -> (bool, String, String) {
+    let (base, token) = (app.base.clone(), app.admin_token.clone());
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let stdin = stdin.to_string();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = depot()
+            .args(&args)
+            .env("DEPOT_URL", base)
+            .env("DEPOT_TOKEN", token)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+db_test!(admin_commands_over_the_api, |app: TestApp| async move {
+    let run = |args: &'static [&'static str]| admin_cmd(&app, args, "");
+    let (ok, _, err) = run(&["group", "add", "--id", "9", "--name", "ReDJ subscribers"]).await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&[
+        "package-group",
+        "add",
+        "--id",
+        "redj_enterprise",
+        "--groups",
+        "9,12",
+    ])
+    .await;
+    assert!(!ok);
+    assert!(err.contains("group 12 does not exist"), "{err}");
+    run(&["group", "add", "--id", "12", "--name", "Resellers"]).await;
+    let (ok, out, err) = run(&[
+        "package-group",
+        "add",
+        "--id",
+        "redj_enterprise",
+        "--groups",
+        "9,12",
+        "--name",
+        "ReDJ Enterprise",
+        "--seed",
+        "HASH123KEY456",
+    ])
+    .await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("package group redj_enterprise \"ReDJ Enterprise\" created: groups 9,12"),
+        "{out}"
+    );
+    let (_, out, _) = run(&["group", "list"]).await;
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("12") && l.contains("Resellers")),
+        "{out}"
+    );
+
+    let zip = app.dir.path().join("com_redj.zip");
+    let manifest = r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>ReDJ</name><element>com_redj</element><version>1.9.0</version></extension>"#;
+    std::fs::write(&zip, zip_of(&[("redj.xml", manifest.as_bytes())])).unwrap();
+    let zip = zip.to_str().unwrap().to_string();
+    let (ok, _, err) = admin_cmd(
+        &app,
+        &["publish", &zip, "--package-group", "redj_enterprise"],
+        "",
+    )
+    .await;
+    assert!(ok, "{err}");
+    let download = "/download/com_redj/1.9.0/com_redj-1.9.0.zip";
+    assert_eq!(app.get(download).await.status(), 400);
+
+    let (ok, out, err) = admin_cmd(
+        &app,
+        &[
+            "user",
+            "add",
+            "--email",
+            "Sub@Example.com",
+            "--name",
+            "Sub",
+            "--password-stdin",
+        ],
+        "correct horse battery\n",
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("<sub@example.com>") && out.contains("has a password"),
+        "{out}"
+    );
+    let (ok, _, err) = run(&[
+        "membership",
+        "add",
+        "--user",
+        "sub@example.com",
+        "--group",
+        "9",
+        "--from",
+        "2026-01-01",
+        "--until",
+        "2099-01-01",
+    ])
+    .await;
+    assert!(ok, "{err}");
+    let (_, out, _) = run(&["membership", "list", "--user", "sub@example.com"]).await;
+    assert!(
+        out.contains("2099-01-01T00:00:00Z") && out.contains("yes"),
+        "{out}"
+    );
+
+    // key create prints the key alone on stdout; it downloads.
+    let (ok, out, err) = run(&[
+        "key",
+        "create",
+        "--user",
+        "sub@example.com",
+        "--label",
+        "www.example.com",
+    ])
+    .await;
+    assert!(ok, "{err}");
+    let dlid = out.trim().to_string();
+    assert_eq!(out, format!("{dlid}\n"));
+    assert_eq!(
+        app.get(&format!("{download}?dlid={dlid}")).await.status(),
+        200
+    );
+    let (_, out, _) = run(&["key", "list", "--user", "sub@example.com"]).await;
+    assert!(
+        out.contains(&dlid) && out.contains("www.example.com") && out.contains("redj_enterprise"),
+        "{out}"
+    );
+    let (ok, out, _) = run(&["key", "list", "--user", "sub@example.com", "--json"]).await;
+    assert!(ok);
+    let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed["download_keys"][0]["key"], dlid.as_str());
+    let jkey = listed["jbackend_keys"][0]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let with_key = |k: &str| format!("{download}?email=sub@example.com&key={k}");
+    assert_eq!(app.get(&with_key(&jkey)).await.status(), 200);
+
+    // Rotation and revocation.
+    let (ok, out, err) = run(&[
+        "key",
+        "rotate",
+        "--user",
+        "sub@example.com",
+        "--package-group",
+        "redj_enterprise",
+    ])
+    .await;
+    assert!(ok, "{err}");
+    let rotated = out.trim().to_string();
+    assert_eq!(app.get(&with_key(&jkey)).await.status(), 401);
+    assert_eq!(app.get(&with_key(&rotated)).await.status(), 200);
+    let (ok, _, err) = run(&[
+        "key",
+        "revoke",
+        "--user",
+        "sub@example.com",
+        "--label",
+        "www.example.com",
+    ])
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        app.get(&format!("{download}?dlid={dlid}")).await.status(),
+        401
+    );
+    let (ok, _, err) = run(&[
+        "key",
+        "revoke",
+        "--user",
+        "sub@example.com",
+        "--label",
+        "www.example.com",
+    ])
+    .await;
+    assert!(!ok && err.contains("no live download key"), "{err}");
+
+    // Disabled users get nothing; ending the membership stops downloads too.
+    let (ok, out, _) = run(&["user", "disable", "--email", "sub@example.com"]).await;
+    assert!(ok && out.contains("disabled"), "{out}");
+    assert_eq!(app.get(&with_key(&rotated)).await.status(), 403);
+    run(&["user", "enable", "--email", "sub@example.com"]).await;
+    assert_eq!(app.get(&with_key(&rotated)).await.status(), 200);
+    let (ok, _, err) = run(&[
+        "membership",
+        "end",
+        "--user",
+        "sub@example.com",
+        "--group",
+        "9",
+    ])
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(app.get(&with_key(&rotated)).await.status(), 403);
+
+    // Free again.
+    let (ok, out, _) = run(&["extension", "set", "com_redj", "--free"]).await;
+    assert!(ok && out.contains("com_redj is free"), "{out}");
+    assert_eq!(app.get(download).await.status(), 200);
+
+    // Clear errors.
+    let (ok, _, err) = run(&["key", "list", "--user", "nobody@example.com"]).await;
+    assert!(!ok && err.contains("user not found"), "{err}");
+    let (ok, _, err) = run(&["extension", "set", "com_redj"]).await;
+    assert!(!ok && err.contains("--package-group"), "{err}");
+    let out = tokio::task::spawn_blocking(|| depot().args(["group", "list"]).output().unwrap())
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DEPOT_URL is not set"));
+});
+
+/// The whole paid story against a real `depot serve` logging at trace level: no key, password,
+/// token, seed or e-mail address of it may appear in the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_key_or_password_reaches_the_log() {
+    use reqwest::Method;
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let (child, addr, token) = {
+        let dir = dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || start_server(&dir))
+            .await
+            .unwrap()
+    };
+    let base = format!("http://{addr}");
+    let client = reqwest::Client::new();
+    let api = |method: Method, path: &str, body: serde_json::Value| {
+        client
+            .request(method, format!("{base}/api/v1{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    const EMAIL: &str = "log.subscriber@example.com";
+    const PASSWORD: &str = "PASSWORD-secret-1";
+    const WRONG: &str = "WRONG-password-2";
+    const SEED: &str = "SEED-secret-3";
+    for (path, body) in [
+        ("/groups", json!({"id": 9, "name": "Subscribers"})),
+        (
+            "/package-groups",
+            json!({"id": "pro", "groups": [9], "seed": SEED}),
+        ),
+        ("/users", json!({"email": EMAIL, "password": PASSWORD})),
+        (&format!("/users/{EMAIL}/memberships"), json!({"group": 9})),
+    ] {
+        let r = api(Method::POST, path, body).await.unwrap();
+        assert_eq!(r.status(), 201, "{path}");
+    }
+    let manifest = r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>Pro</name><element>com_pro</element><version>1.0.0</version></extension>"#;
+    let r = client
+        .put(format!(
+            "{base}/api/v1/extensions/com_pro/releases/1.0.0?package_group=pro&package_id=pro_100"
+        ))
+        .bearer_auth(&token)
+        .body(zip_of(&[("pro.xml", manifest.as_bytes())]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+
+    // keybymail (the embedded file transport) and keybyauth, right and wrong.
+    let r = client
+        .post(format!("{base}/post/release/keybymail/pro"))
+        .form(&[("email", EMAIL)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mail_dir = dir.path().join("depot-data/mail");
+    let mut mail = None;
+    for _ in 0..100 {
+        if let Some(f) = std::fs::read_dir(&mail_dir).ok().and_then(|mut d| d.next()) {
+            mail = Some(std::fs::read_to_string(f.unwrap().path()).unwrap());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (key, mailed_dlid) = crate::mail::keys_in_mail(&mail.expect("a key mail"));
+    for password in [PASSWORD, WRONG] {
+        client
+            .post(format!(
+                "{base}/post/release/keybyauth/pro?username={EMAIL}&password={password}"
+            ))
+            .send()
+            .await
+            .unwrap();
+    }
+    let created: serde_json::Value = api(
+        Method::POST,
+        &format!("/users/{EMAIL}/keys"),
+        json!({"label": "site"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let dlid = created["key"].as_str().unwrap().to_string();
+    let rotated: serde_json::Value = api(
+        Method::POST,
+        &format!("/users/{EMAIL}/jbackend-keys/pro/rotate"),
+        json!({}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let new_key = rotated["key"].as_str().unwrap().to_string();
+    api(Method::GET, &format!("/users/{EMAIL}/keys"), json!({}))
+        .await
+        .unwrap();
+
+    // Downloads with every credential form, good and stale.
+    let paid = format!("{base}/get/release/download/pro_100");
+    let statuses = [
+        client
+            .get(format!("{paid}?email={EMAIL}&key={new_key}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        client
+            .get(format!("{paid}?email={EMAIL}&key={key}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        client
+            .post(&paid)
+            .form(&[("email", EMAIL), ("key", new_key.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        client
+            .get(format!("{paid}?dlid={dlid}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        client
+            .get(format!("{paid}?x=1&amp;dlid={mailed_dlid}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        client
+            .get(&paid)
+            .bearer_auth(&dlid)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+    ];
+    assert_eq!(statuses.map(|s| s.as_u16()), [200, 401, 200, 200, 200, 200]);
+    client
+        .post(format!("{base}/post/release/validate/pro"))
+        .form(&[("email", EMAIL), ("key", new_key.as_str())])
+        .send()
+        .await
+        .unwrap();
+
+    let log = stop_server(child, dir.path());
+    assert!(
+        log.contains("/post/release/keybymail/pro"),
+        "requests are logged"
+    );
+    assert!(log.contains("mail sent"), "mail delivery is logged");
+    let secret = std::fs::read_to_string(dir.path().join("depot-data/secret")).unwrap();
+    for s in [
+        key.as_str(),
+        new_key.as_str(),
+        dlid.as_str(),
+        mailed_dlid.as_str(),
+        PASSWORD,
+        WRONG,
+        SEED,
+        EMAIL,
+        token.as_str(),
+        secret.trim(),
+    ] {
+        assert!(!log.contains(s), "{s} reached the log");
+    }
 }

@@ -1,0 +1,422 @@
+//! The admin API for access management: scopes, validation and conflicts, each answered with
+//! `{"errors":[…]}` and a fitting status, and nothing changed by a refused request.
+
+use depot_service::Scope;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::db_test;
+use crate::helpers::*;
+
+fn code(v: &Value) -> &str {
+    v["errors"][0]["code"].as_str().unwrap_or_default()
+}
+
+fn redj_zip(version: &str) -> Vec<u8> {
+    let manifest = format!(
+        r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>ReDJ</name><element>com_redj</element><version>{version}</version></extension>"#
+    );
+    zip_of(&[("redj.xml", manifest.as_bytes())])
+}
+
+db_test!(tokens_and_scopes, |app: TestApp| async move {
+    let (_, read) = app
+        .depot()
+        .create_token("reader", &Scope::Read)
+        .await
+        .unwrap();
+    let (_, publish) = app
+        .depot()
+        .create_token("ci", &Scope::Publish(None))
+        .await
+        .unwrap();
+    let body = json!({"id": 9, "name": "Subscribers"});
+    for token in [&read, &publish] {
+        let (s, v) = app
+            .api_as(token, Method::POST, "/groups", Some(body.clone()))
+            .await;
+        assert_eq!((s, code(&v)), (403, "forbidden"), "{v}");
+    }
+    let (s, _) = app
+        .api_as("depot_nope", Method::POST, "/groups", Some(body.clone()))
+        .await;
+    assert_eq!(s, 401);
+    let r = app
+        .client
+        .get(app.url("/api/v1/groups"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    // Nothing was created; a read token may list.
+    let (s, v) = app.api_as(&read, Method::GET, "/groups", None).await;
+    assert_eq!((s, v), (200, json!({"items": []})));
+    // Keys are secrets: a read token does not see them.
+    app.api(
+        Method::POST,
+        "/users",
+        Some(json!({"email": "a@example.com"})),
+    )
+    .await;
+    let (s, _) = app
+        .api_as(&read, Method::GET, "/users/a@example.com/keys", None)
+        .await;
+    assert_eq!(s, 403);
+    let (s, v) = app
+        .api_as(&read, Method::GET, "/users/a@example.com", None)
+        .await;
+    assert_eq!((s, v["email"].as_str()), (200, Some("a@example.com")));
+});
+
+db_test!(users_groups_and_memberships, |app: TestApp| async move {
+    // Groups.
+    let (s, v) = app
+        .api(
+            Method::POST,
+            "/groups",
+            Some(json!({"id": 9, "name": "Subscribers"})),
+        )
+        .await;
+    assert_eq!((s, v), (201, json!({"id": 9, "name": "Subscribers"})));
+    for (body, status, expected) in [
+        (json!({"id": 9, "name": "Again"}), 409, "conflict"),
+        (json!({"id": 0, "name": "Zero"}), 400, "bad_group"),
+        (json!({"id": 10, "name": " "}), 400, "bad_name"),
+        (json!({"id": 10}), 400, "bad_json"),
+        (json!({"id": 10, "name": "x", "extra": 1}), 400, "bad_json"),
+    ] {
+        let (s, v) = app.api(Method::POST, "/groups", Some(body.clone())).await;
+        assert_eq!((s, code(&v)), (status, expected), "{body}");
+    }
+    let r = app
+        .client
+        .post(app.url("/api/v1/groups"))
+        .bearer_auth(&app.admin_token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(code(&r.json().await.unwrap()), "bad_json");
+
+    // Users: e-mails are unique after trimming and lower-casing.
+    let (s, v) = app
+        .api(
+            Method::POST,
+            "/users",
+            Some(json!({"email": " Sub@Example.COM ", "name": "Sub"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["email"], "sub@example.com");
+    assert_eq!(v["has_password"], false);
+    for (body, status, expected) in [
+        (json!({"email": "SUB@example.com"}), 409, "conflict"),
+        (json!({"email": "not-an-address"}), 400, "bad_email"),
+        (
+            json!({"email": "new@example.com", "password": "short"}),
+            400,
+            "bad_password",
+        ),
+    ] {
+        let (s, v) = app.api(Method::POST, "/users", Some(body.clone())).await;
+        assert_eq!((s, code(&v)), (status, expected), "{body}");
+    }
+    let (_, v) = app.api(Method::GET, "/users?email=new@", None).await;
+    assert_eq!(v["items"], json!([]), "a refused user is not half-created");
+    let (s, v) = app
+        .api(Method::GET, "/users/nobody@example.com", None)
+        .await;
+    assert_eq!((s, code(&v)), (404, "not_found"));
+
+    // Changes: disable, clear the name, set a password.
+    let (s, v) = app
+        .api(
+            Method::PATCH,
+            "/users/sub@example.com",
+            Some(json!({"disabled": true, "name": null, "password": "long enough pw"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (&v["disabled"], &v["name"], &v["has_password"]),
+        (&json!(true), &Value::Null, &json!(true))
+    );
+    let id = v["id"].as_i64().unwrap();
+    let (s, v) = app.api(Method::GET, &format!("/users/{id}"), None).await;
+    assert_eq!((s, v["email"].as_str()), (200, Some("sub@example.com")));
+
+    // Memberships.
+    let path = "/users/sub@example.com/memberships";
+    for (body, status, expected) in [
+        (json!({"group": 12}), 400, "unknown_group"),
+        (json!({"group": 9, "from": "yesterday"}), 400, "bad_date"),
+        (
+            json!({"group": 9, "from": "2026-02-01", "until": "2026-01-01"}),
+            400,
+            "bad_dates",
+        ),
+    ] {
+        let (s, v) = app.api(Method::POST, path, Some(body.clone())).await;
+        assert_eq!((s, code(&v)), (status, expected), "{body}");
+    }
+    let (s, v) = app
+        .api(
+            Method::POST,
+            path,
+            Some(json!({"group": 9, "from": "2020-01-01", "until": "2020-12-31T12:00:00Z"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["valid_from"], "2020-01-01T00:00:00Z");
+    assert_eq!(v["valid_until"], "2020-12-31T12:00:00Z");
+    assert_eq!(v["active"], false);
+    let (s, v) = app.api(Method::POST, path, Some(json!({"group": 9}))).await;
+    assert_eq!(
+        (s, &v["active"], &v["valid_until"]),
+        (201, &json!(true), &Value::Null)
+    );
+    let (_, v) = app.api(Method::GET, path, None).await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 2);
+    assert_eq!(v["items"][0]["group_name"], "Subscribers");
+    let (s, v) = app
+        .api(
+            Method::POST,
+            &format!("{path}/end"),
+            Some(json!({"group": 9})),
+        )
+        .await;
+    assert_eq!((s, v), (200, json!({"ended": 1})));
+    let (s, v) = app
+        .api(
+            Method::POST,
+            &format!("{path}/end"),
+            Some(json!({"group": 9})),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (404, "not_found"));
+
+    // Pagination.
+    for i in 0..5 {
+        app.api(
+            Method::POST,
+            "/users",
+            Some(json!({"email": format!("p{i}@example.org")})),
+        )
+        .await;
+    }
+    let (_, page) = app
+        .api(Method::GET, "/users?email=example.org&limit=2", None)
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let mut seen = 2;
+    let mut after = page["next_after"].as_i64().unwrap();
+    loop {
+        let (_, page) = app
+            .api(
+                Method::GET,
+                &format!("/users?email=example.org&limit=2&after={after}"),
+                None,
+            )
+            .await;
+        seen += page["items"].as_array().unwrap().len();
+        match page["next_after"].as_i64() {
+            Some(n) => after = n,
+            None => break,
+        }
+    }
+    assert_eq!(seen, 5);
+    let (s, v) = app.api(Method::GET, "/users?limit=many", None).await;
+    assert_eq!((s, code(&v)), (400, "bad_query"));
+});
+
+db_test!(
+    package_groups_extensions_and_keys,
+    |app: TestApp| async move {
+        app.api(
+            Method::POST,
+            "/groups",
+            Some(json!({"id": 9, "name": "Subscribers"})),
+        )
+        .await;
+        for (body, status, expected) in [
+            (json!({"id": "pro", "groups": [12]}), 400, "unknown_group"),
+            (json!({"id": "pro", "groups": []}), 400, "no_groups"),
+            (
+                json!({"id": "a b", "groups": [9]}),
+                400,
+                "bad_package_group",
+            ),
+            (
+                json!({"id": "pro", "groups": [9], "policy": "forever"}),
+                400,
+                "bad_policy",
+            ),
+        ] {
+            let (s, v) = app
+                .api(Method::POST, "/package-groups", Some(body.clone()))
+                .await;
+            assert_eq!((s, code(&v)), (status, expected), "{body}");
+        }
+        let (s, v) = app
+        .api(
+            Method::POST,
+            "/package-groups",
+            Some(json!({"id": "pro", "groups": [9], "seed": "SEED", "name": "Pro", "policy": "keep-released"})),
+        )
+        .await;
+        assert_eq!(
+            (s, v),
+            (
+                201,
+                json!({"id": "pro", "name": "Pro", "groups": [9], "policy": "keep-released"})
+            )
+        );
+        let (s, v) = app
+            .api(
+                Method::POST,
+                "/package-groups",
+                Some(json!({"id": "pro", "groups": [9]})),
+            )
+            .await;
+        assert_eq!((s, code(&v)), (409, "conflict"));
+        let (_, v) = app.api(Method::GET, "/package-groups", None).await;
+        assert_eq!(v["items"].as_array().unwrap().len(), 1);
+        assert!(!v.to_string().contains("SEED"), "seeds are never shown");
+
+        // Paid, then free again; the feed and download follow at once.
+        app.publish("com_redj", "1.0.0", redj_zip("1.0.0"), "")
+            .await;
+        let download = "/download/com_redj/1.0.0/com_redj-1.0.0.zip";
+        for (ext, body, status) in [
+            ("com_nope", json!({"package_group": "pro"}), 404),
+            ("com_redj", json!({"package_group": "nope"}), 404),
+            ("com_redj", json!({}), 400),
+        ] {
+            let (s, _) = app
+                .api(
+                    Method::PATCH,
+                    &format!("/extensions/{ext}"),
+                    Some(body.clone()),
+                )
+                .await;
+            assert_eq!(s, status, "{ext} {body}");
+        }
+        assert_eq!(app.get(download).await.status(), 200);
+        let (s, _) = app
+            .api(
+                Method::PATCH,
+                "/extensions/com_redj",
+                Some(json!({"package_group": "pro"})),
+            )
+            .await;
+        assert_eq!(s, 200);
+        assert_eq!(app.get(download).await.status(), 400);
+        let (s, _) = app
+            .api(
+                Method::PATCH,
+                "/extensions/com_redj",
+                Some(json!({"package_group": null})),
+            )
+            .await;
+        assert_eq!(s, 200);
+        assert_eq!(app.get(download).await.status(), 200);
+
+        // Download keys: default labels, conflicts, revocation one by one.
+        app.api(
+            Method::POST,
+            "/users",
+            Some(json!({"email": "a@example.com"})),
+        )
+        .await;
+        app.api(
+            Method::POST,
+            "/users",
+            Some(json!({"email": "b@example.com"})),
+        )
+        .await;
+        let keys = "/users/a@example.com/keys";
+        let r = app
+            .client
+            .post(app.url(&format!("/api/v1{keys}")))
+            .bearer_auth(&app.admin_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "no body: a default label");
+        let first: Value = r.json().await.unwrap();
+        assert_eq!(first["label"], "default");
+        let (_, second) = app.api(Method::POST, keys, Some(json!({}))).await;
+        assert_eq!(second["label"], "default-2");
+        let (s, v) = app
+            .api(Method::POST, keys, Some(json!({"label": "default"})))
+            .await;
+        assert_eq!((s, code(&v)), (409, "conflict"));
+        let (s, v) = app
+            .api(Method::POST, keys, Some(json!({"label": "x".repeat(101)})))
+            .await;
+        assert_eq!((s, code(&v)), (400, "bad_label"));
+        let key = first["key"].as_str().unwrap();
+        assert!(key.starts_with("dk") && key.len() == 40, "{key}");
+        let id = first["id"].as_i64().unwrap();
+        let (s, _) = app
+            .api(
+                Method::DELETE,
+                &format!("/users/b@example.com/keys/{id}"),
+                None,
+            )
+            .await;
+        assert_eq!(s, 404, "another user's key");
+        let (s, _) = app.api(Method::DELETE, &format!("{keys}/{id}"), None).await;
+        assert_eq!(s, 204);
+        let (s, v) = app.api(Method::DELETE, &format!("{keys}/{id}"), None).await;
+        assert_eq!((s, code(&v)), (409, "conflict"));
+        let (_, v) = app.api(Method::GET, keys, None).await;
+        let listed: Vec<(String, bool)> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                (
+                    k["label"].as_str().unwrap().into(),
+                    k["revoked"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            listed,
+            [("default-2".into(), false), ("default".into(), true)]
+        );
+        // A revoked label can be used again.
+        let (s, _) = app
+            .api(Method::POST, keys, Some(json!({"label": "default"})))
+            .await;
+        assert_eq!(s, 201);
+
+        // jBackend keys: one per package group; rotation changes it.
+        let (_, v) = app
+            .api(Method::GET, "/users/a@example.com/jbackend-keys", None)
+            .await;
+        let before = v["items"][0]["key"].as_str().unwrap().to_string();
+        assert_eq!(v["items"][0]["entitled"], false);
+        let (s, v) = app
+            .api(
+                Method::POST,
+                "/users/a@example.com/jbackend-keys/pro/rotate",
+                None,
+            )
+            .await;
+        assert_eq!(s, 200);
+        assert_ne!(v["key"].as_str().unwrap(), before);
+        let (s, _) = app
+            .api(
+                Method::POST,
+                "/users/a@example.com/jbackend-keys/nope/rotate",
+                None,
+            )
+            .await;
+        assert_eq!(s, 404);
+    }
+);
