@@ -93,6 +93,7 @@ pub struct Mailer {
 }
 
 impl Mailer {
+    /// Must be called inside a Tokio runtime (the SMTP connection pool lives there).
     pub fn from_settings(settings: &MailSettings, data_dir: &Path) -> Result<Mailer, MailError> {
         let from: Mailbox = settings
             .from
@@ -261,8 +262,9 @@ mod tests {
         Mailer::from_settings(&settings, Path::new("/nonexistent")).map(|m| m.describe().into())
     }
 
-    #[test]
-    fn smtp_urls() {
+    // The pooled SMTP transport spawns onto (and is dropped inside) a Tokio runtime.
+    #[tokio::test]
+    async fn smtp_urls() {
         assert_eq!(
             smtp("smtp://u:p@mail.example.com").unwrap(),
             "smtp mail.example.com:587 (STARTTLS)"
@@ -294,8 +296,8 @@ mod tests {
         assert!(Mailer::from_settings(&missing, Path::new("/x")).is_err());
     }
 
-    #[test]
-    fn descriptions_carry_no_credentials() {
+    #[tokio::test]
+    async fn descriptions_carry_no_credentials() {
         let d = smtp("smtp://mailer:hunter2@mail.example.com").unwrap();
         assert!(!d.contains("hunter2") && !d.contains("mailer"), "{d}");
     }
