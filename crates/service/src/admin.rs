@@ -603,6 +603,31 @@ mod tests {
         assert_eq!(rfc3339(86_400_000), "1970-01-02T00:00:00Z");
     }
 
+    /// Mutations of valid dates never panic: they parse or are refused.
+    #[test]
+    fn dates_fuzzed() {
+        let seeds = [
+            "2026-01-31",
+            "2026-01-31T12:00:00Z",
+            "2026-01-31T12:00:00.5+02:00",
+        ];
+        for i in 0..20_000 {
+            let mut bytes = seeds[i % seeds.len()].as_bytes().to_vec();
+            for _ in 0..(1 + rand::random::<u8>() % 4) {
+                let at = rand::random::<u32>() as usize % (bytes.len() + 1);
+                match rand::random::<u8>() % 3 {
+                    0 if at < bytes.len() => bytes[at] = rand::random(),
+                    1 => bytes.insert(at, rand::random()),
+                    _ if at < bytes.len() => {
+                        bytes.remove(at);
+                    }
+                    _ => {}
+                }
+            }
+            let _ = parse_date(&String::from_utf8_lossy(&bytes));
+        }
+    }
+
     #[test]
     fn package_group_ids() {
         assert!(valid_package_group_id("redj_enterprise"));

@@ -58,6 +58,12 @@ impl SmtpSink {
     /// required and the CA is `dir/ca.pem` (made on first start, reused after). `None` (skip)
     /// when aiosmtpd is missing, except under CI.
     pub fn start(dir: &Path, port: u16, tls: bool) -> Option<SmtpSink> {
+        Self::start_with(dir, port, if tls { &["starttls"] } else { &[] })
+    }
+
+    /// `mode`: `[]` plain, `["starttls"]`, or `["implicit"]` (TLS from the first byte).
+    pub fn start_with(dir: &Path, port: u16, mode: &[&str]) -> Option<SmtpSink> {
+        let tls = !mode.is_empty();
         let Some(python) = smtpd_python() else {
             assert!(
                 std::env::var_os("CI").is_none(),
@@ -72,6 +78,9 @@ impl SmtpSink {
         cmd.arg(script).arg(port.to_string()).arg(&maildir);
         if tls {
             cmd.arg(dir);
+        }
+        if mode == ["implicit"] {
+            cmd.arg("implicit");
         }
         let mut child = cmd
             .stdout(Stdio::piped())
@@ -512,10 +521,32 @@ db_test!(starttls_with_auth_and_a_server_that_was_down_lose_no_mail, db => |db: 
     assert!(err.contains("535") || err.to_lowercase().contains("auth"), "{err}");
     // And without the private CA the server's certificate is not trusted.
     let untrusted = depot_service::Mailer::from_settings(
-        &depot_service::MailSettings { ca_file: None, ..settings },
+        &depot_service::MailSettings {
+            ca_file: None,
+            ..settings.clone()
+        },
         dir.path(),
     )
     .unwrap();
     assert!(untrusted.send(&email).await.is_err());
     assert_eq!(sink.messages().len(), 1);
+
+    // smtps://: TLS from the first byte, then AUTH.
+    let implicit_dir = dir.path().join("implicit");
+    std::fs::create_dir(&implicit_dir).unwrap();
+    for f in ["ca.pem", "leaf.pem", "leaf.key"] {
+        std::fs::copy(dir.path().join(f), implicit_dir.join(f)).unwrap();
+    }
+    let smtps = SmtpSink::start_with(&implicit_dir, free_port(), &["implicit"]).unwrap();
+    let mailer = depot_service::Mailer::from_settings(
+        &depot_service::MailSettings {
+            url: Some(format!("smtps://mailer:s3cret-pw@localhost:{}", smtps.port)),
+            ..settings
+        },
+        dir.path(),
+    )
+    .unwrap();
+    assert!(mailer.describe().ends_with("(TLS)"));
+    mailer.send(&email).await.unwrap();
+    assert!(smtps.wait_for(1).await[0].contains("To: x@example.com"));
 });

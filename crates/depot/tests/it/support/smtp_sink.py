@@ -2,6 +2,8 @@
 in a Maildir (MAILDIR/new/).
 
     smtp_sink.py PORT MAILDIR            plain SMTP
+    smtp_sink.py PORT MAILDIR TLSDIR implicit
+                                         TLS from the first byte (smtps), then AUTH
     smtp_sink.py PORT MAILDIR TLSDIR     STARTTLS required, then AUTH (user "mailer", password
                                          "s3cret-pw"); writes TLSDIR/ca.pem, the CA to trust,
                                          on first start and reuses it after
@@ -54,8 +56,12 @@ def main():
             make_certs(tls_dir)
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(os.path.join(tls_dir, "leaf.pem"), os.path.join(tls_dir, "leaf.key"))
-        kwargs = dict(tls_context=ctx, require_starttls=True, authenticator=authenticate,
-                      auth_required=True)
+        if sys.argv[4:] == ["implicit"]:
+            kwargs = dict(ssl_context=ctx, authenticator=authenticate, auth_required=True,
+                          auth_require_tls=False)
+        else:
+            kwargs = dict(tls_context=ctx, require_starttls=True, authenticator=authenticate,
+                          auth_required=True)
     controller = Controller(Mailbox(maildir), hostname="127.0.0.1", port=port, **kwargs)
     controller.start()
     print("ready", flush=True)
