@@ -3,34 +3,75 @@
 //! Parameters come from the query string (the seed's examples), a form body or a JSON object;
 //! the body wins over the query. Answers are `{"status":"ok",…}` or the `REL_…` failure body.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
-use axum::http::HeaderMap;
-use bytes::Bytes;
-use depot_service::{Depot, IssuedKey};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request, State};
+use depot_service::{Depot, IssuedKey, ServiceError};
 use serde_json::{Value, json};
 
 use crate::error::ReleaseError;
 use crate::params::params;
 
+/// Bodies of this API are a few short fields.
+const MAX_BODY: usize = 64 * 1024;
+
+/// One call of the API: the package group in the path, the parameters, the client's address.
+pub struct Call {
+    group: String,
+    params: HashMap<String, String>,
+    client_ip: String,
+}
+
+impl Call {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.params.get(name).map(String::as_str)
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for Call {
+    type Rejection = ReleaseError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let malformed = || {
+            ReleaseError::from(ServiceError::Denied {
+                code: "REL_BRQ",
+                description: "Malformed request".into(),
+            })
+        };
+        let (mut parts, body) = req.into_parts();
+        let Path(group) = Path::<String>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(|_| malformed())?;
+        let client_ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| peer.ip().to_string())
+            .unwrap_or_default();
+        let body = axum::body::to_bytes(body, MAX_BODY)
+            .await
+            .map_err(|_| malformed())?;
+        let params = params(&parts.headers, parts.uri.query(), &body)?;
+        Ok(Call {
+            group,
+            params,
+            client_ip,
+        })
+    }
+}
+
 pub async fn key_by_auth(
     State(depot): State<Depot>,
-    Path(group): Path<String>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    body: Bytes,
+    call: Call,
 ) -> Result<Json<IssuedKey>, ReleaseError> {
-    let p = params(&headers, query.as_deref(), &body)?;
-    let username = p.get("username").or_else(|| p.get("email"));
+    let username = call.param("username").or_else(|| call.param("email"));
     let issued = depot
         .key_by_auth(
-            &group,
-            username.map(String::as_str),
-            p.get("password").map(String::as_str),
-            &peer.ip().to_string(),
+            &call.group,
+            username,
+            call.param("password"),
+            &call.client_ip,
         )
         .await?;
     Ok(Json(issued))
@@ -38,15 +79,10 @@ pub async fn key_by_auth(
 
 pub async fn validate(
     State(depot): State<Depot>,
-    Path(group): Path<String>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Bytes,
+    mut call: Call,
 ) -> Result<Json<Value>, ReleaseError> {
-    let mut p = params(&headers, query.as_deref(), &body)?;
-    depot
-        .validate_key(&group, p.remove("email"), p.remove("key"))
-        .await?;
+    let (email, key) = (call.params.remove("email"), call.params.remove("key"));
+    depot.validate_key(&call.group, email, key).await?;
     Ok(Json(json!({ "status": "ok" })))
 }
 
@@ -54,19 +90,10 @@ pub async fn validate(
 /// so the answer tells nothing about the address.
 pub async fn key_by_mail(
     State(depot): State<Depot>,
-    Path(group): Path<String>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    body: Bytes,
+    call: Call,
 ) -> Result<Json<Value>, ReleaseError> {
-    let p = params(&headers, query.as_deref(), &body)?;
     depot
-        .key_by_mail(
-            &group,
-            p.get("email").map(String::as_str),
-            &peer.ip().to_string(),
-        )
+        .key_by_mail(&call.group, call.param("email"), &call.client_ip)
         .await?;
     Ok(Json(json!({ "status": "ok" })))
 }

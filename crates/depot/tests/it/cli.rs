@@ -622,47 +622,21 @@ async fn no_key_or_password_reaches_the_log() {
 
     // Downloads with every credential form, good and stale.
     let paid = format!("{base}/get/release/download/pro_100");
-    let statuses = [
-        client
-            .get(format!("{paid}?email={EMAIL}&key={new_key}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        client
-            .get(format!("{paid}?email={EMAIL}&key={key}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+    let requests = [
+        client.get(format!("{paid}?email={EMAIL}&key={new_key}")),
+        client.get(format!("{paid}?email={EMAIL}&key={key}")),
         client
             .post(&paid)
-            .form(&[("email", EMAIL), ("key", new_key.as_str())])
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        client
-            .get(format!("{paid}?dlid={dlid}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        client
-            .get(format!("{paid}?x=1&amp;dlid={mailed_dlid}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        client
-            .get(&paid)
-            .bearer_auth(&dlid)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+            .form(&[("email", EMAIL), ("key", new_key.as_str())]),
+        client.get(format!("{paid}?dlid={dlid}")),
+        client.get(format!("{paid}?x=1&amp;dlid={mailed_dlid}")),
+        client.get(&paid).bearer_auth(&dlid),
     ];
-    assert_eq!(statuses.map(|s| s.as_u16()), [200, 401, 200, 200, 200, 200]);
+    let mut statuses = Vec::new();
+    for r in requests {
+        statuses.push(r.send().await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses, [200, 401, 200, 200, 200, 200]);
     client
         .post(format!("{base}/post/release/validate/pro"))
         .form(&[("email", EMAIL), ("key", new_key.as_str())])

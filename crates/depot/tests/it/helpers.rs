@@ -310,6 +310,40 @@ impl TestApp {
         panic!("mail still in delivery after 20 s");
     }
 
+    /// POSTs `form` to `path` up to `attempts` times, each answered `ok_status` until one is
+    /// refused with `429`, `Retry-After` and `REL_RLM`; panics if none is. Callers send enough
+    /// attempts to pass the limit even if a window boundary falls in the middle.
+    pub async fn assert_rate_limited(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        attempts: usize,
+        ok_status: u16,
+    ) {
+        for _ in 0..attempts {
+            let r = self
+                .client
+                .post(self.url(path))
+                .form(form)
+                .send()
+                .await
+                .expect("POST");
+            if r.status() == 429 {
+                let retry: u64 = r.headers()["retry-after"]
+                    .to_str()
+                    .expect("Retry-After")
+                    .parse()
+                    .expect("seconds");
+                assert!(retry >= 1);
+                let body: serde_json::Value = r.json().await.expect("json");
+                assert_eq!(body["error_code"], "REL_RLM");
+                return;
+            }
+            assert_eq!(r.status(), ok_status, "{path}");
+        }
+        panic!("{attempts} requests to {path} and none was limited");
+    }
+
     /// Writes out queued events.
     pub async fn flush_events(&self) {
         self.depot().events().flush().await;

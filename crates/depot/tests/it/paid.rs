@@ -499,32 +499,13 @@ db_test!(jbackend_keybyauth, |app: TestApp| async move {
     // Per-account limit: 5 attempts a minute, then 429 with Retry-After, shared through the DB.
     // Twelve hits span at most two fixed windows, so one of them passes the limit even if a
     // minute boundary falls in the middle of the test.
-    let mut limited = None;
-    for _ in 0..11 {
-        let r = app
-            .client
-            .post(app.url(path))
-            .form(&[("username", "free@example.com"), ("password", "x")])
-            .send()
-            .await
-            .unwrap();
-        if r.status() == 429 {
-            limited = Some(r);
-            break;
-        }
-        assert_eq!(r.status(), 401);
-    }
-    let r = limited.expect("the account's attempts are limited");
-    assert!(
-        r.headers()["retry-after"]
-            .to_str()
-            .unwrap()
-            .parse::<u64>()
-            .unwrap()
-            >= 1
-    );
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["error_code"], "REL_RLM");
+    app.assert_rate_limited(
+        path,
+        &[("username", "free@example.com"), ("password", "x")],
+        11,
+        401,
+    )
+    .await;
 });
 
 db_test!(import_from_jbackend, |app: TestApp| async move {
