@@ -310,6 +310,19 @@ impl TestApp {
         panic!("mail still in delivery after 20 s");
     }
 
+    /// POSTs a form; returns the status and the JSON answer.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+        let r = self
+            .client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("POST");
+        let status = r.status().as_u16();
+        (status, r.json().await.expect("JSON answer"))
+    }
+
     /// POSTs `form` to `path` up to `attempts` times, each answered `ok_status` until one is
     /// refused with `429`, `Retry-After` and `REL_RLM`; panics if none is. Callers send enough
     /// attempts to pass the limit even if a window boundary falls in the middle.

@@ -189,17 +189,6 @@ async fn refused(app: &TestApp, url: &str) -> (u16, String) {
     (status, body["error_code"].as_str().unwrap().to_string())
 }
 
-async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
-    let r = app
-        .client
-        .post(app.url(path))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
-
 /// Sets up the seed's catalogue through the admin API: groups 9 and 12, the package group
 /// `redj_enterprise`, ReDJ Community (free, `redj_com_190`) and ReDJ Enterprise (paid from its
 /// first release, `redj_ent_190`).
@@ -268,7 +257,7 @@ db_test!(the_seed_story_over_http_with_a_real_smtp_server, db => |db: Db| async 
         json!({"group": 12, "from": month_ago.date().to_string()})).await;
 
     // keybymail: the key arrives by mail, through the real SMTP server.
-    let (s, body) = post_form(&app, "/post/release/keybymail/redj_enterprise",
+    let (s, body) = app.post_form("/post/release/keybymail/redj_enterprise",
         &[("email", "subscriber@example.com")]).await;
     assert_eq!((s, body), (200, json!({"status": "ok"})));
     let mails = sink.wait_for(1).await;
@@ -289,7 +278,7 @@ db_test!(the_seed_story_over_http_with_a_real_smtp_server, db => |db: Db| async 
     assert_eq!(r.status(), 200);
 
     // keybyauth hands out the same key.
-    let (s, body) = post_form(&app, "/post/release/keybyauth/redj_enterprise",
+    let (s, body) = app.post_form("/post/release/keybyauth/redj_enterprise",
         &[("username", "subscriber@example.com"), ("password", "correct horse battery")]).await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["key"], key.as_str());
@@ -309,7 +298,7 @@ db_test!(the_seed_story_over_http_with_a_real_smtp_server, db => |db: Db| async 
 
     // A non-subscriber asking by mail gets the same answer, and no mail.
     ok(&app, Method::POST, "/users", json!({"email": "someone@example.com"})).await;
-    let (s, body) = post_form(&app, "/post/release/keybymail/redj_enterprise",
+    let (s, body) = app.post_form("/post/release/keybymail/redj_enterprise",
         &[("email", "someone@example.com")]).await;
     assert_eq!((s, body), (200, json!({"status": "ok"})));
     app.settle_mail().await;
@@ -346,7 +335,7 @@ db_test!(the_seed_story_over_http_with_a_real_smtp_server, db => |db: Db| async 
     assert_eq!(refused(&app, &format!("{url}?dlid={second_key}")).await, (403, "REL_EXP".into()));
 
     // And with no entitlement left, keybymail sends nothing more.
-    post_form(&app, "/post/release/keybymail/redj_enterprise", &[("email", "subscriber@example.com")]).await;
+    app.post_form("/post/release/keybymail/redj_enterprise", &[("email", "subscriber@example.com")]).await;
     app.settle_mail().await;
     assert_eq!(sink.messages().len(), 1);
 });
@@ -377,9 +366,15 @@ db_test!(
         )
         .await;
         let path = "/post/release/keybymail/redj_enterprise";
-        let known = post_form(&app, path, &[("email", "subscriber@example.com")]).await;
-        let lapsed = post_form(&app, path, &[("email", "lapsed@example.com")]).await;
-        let unknown = post_form(&app, path, &[("email", "nobody@example.com")]).await;
+        let known = app
+            .post_form(path, &[("email", "subscriber@example.com")])
+            .await;
+        let lapsed = app
+            .post_form(path, &[("email", "lapsed@example.com")])
+            .await;
+        let unknown = app
+            .post_form(path, &[("email", "nobody@example.com")])
+            .await;
         assert_eq!(known, (200, json!({"status": "ok"})));
         assert_eq!(known, lapsed);
         assert_eq!(known, unknown);
@@ -418,18 +413,19 @@ db_test!(
             (vec![("email", "  ")], 400, "REL_ENS"),
             (vec![("email", "not an address")], 400, "REL_BRQ"),
         ] {
-            let (s, body) = post_form(&app, path, &form).await;
+            let (s, body) = app.post_form(path, &form).await;
             assert_eq!(
                 (s, body["error_code"].as_str().unwrap()),
                 (status, code),
                 "{form:?}"
             );
         }
-        let (s, body) =
-            post_form(&app, "/post/release/keybymail/nope", &[("email", "a@b.co")]).await;
+        let (s, body) = app
+            .post_form("/post/release/keybymail/nope", &[("email", "a@b.co")])
+            .await;
         assert_eq!((s, body["error_code"].as_str().unwrap()), (404, "REL_GNF"));
         let long = format!("{}@example.com", "a".repeat(2000));
-        let (s, body) = post_form(&app, path, &[("email", &long)]).await;
+        let (s, body) = app.post_form(path, &[("email", &long)]).await;
         assert_eq!((s, body["error_code"].as_str().unwrap()), (400, "REL_BRQ"));
         assert_eq!(app.depot().store().recent_mail(10).await.unwrap().len(), 3);
 
@@ -459,7 +455,7 @@ db_test!(starttls_with_auth_and_a_server_that_was_down_lose_no_mail, db => |db: 
     seed_catalogue(&app).await;
     ok(&app, Method::POST, "/users", json!({"email": "subscriber@example.com"})).await;
     ok(&app, Method::POST, "/users/subscriber@example.com/memberships", json!({"group": 9})).await;
-    let (s, _) = post_form(&app, "/post/release/keybymail/redj_enterprise", &[("email", "subscriber@example.com")]).await;
+    let (s, _) = app.post_form("/post/release/keybymail/redj_enterprise", &[("email", "subscriber@example.com")]).await;
     assert_eq!(s, 200, "the request does not wait for the mail server");
 
     // Delivery fails and is scheduled again, not lost.

@@ -345,28 +345,13 @@ db_test!(
     }
 );
 
-async fn post_json(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
-    let r = app
-        .client
-        .post(app.url(path))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap())
-}
-
 db_test!(jbackend_validate, |app: TestApp| async move {
     let f = seed_story(&app, "active").await;
     let key = keys::jbackend_key(&f.secret, "HASH123KEY456", "subscriber@example.com", 0);
     let path = "/post/release/validate/redj_enterprise";
-    let (s, body) = post_json(
-        &app,
-        path,
-        &[("email", "subscriber@example.com"), ("key", &key)],
-    )
-    .await;
+    let (s, body) = app
+        .post_form(path, &[("email", "subscriber@example.com"), ("key", &key)])
+        .await;
     assert_eq!((s, body), (200, serde_json::json!({"status": "ok"})));
     // The seed's query-string form works too.
     let r = app
@@ -393,7 +378,7 @@ db_test!(jbackend_validate, |app: TestApp| async move {
             "REL_BRQ",
         ),
     ] {
-        let (s, body) = post_json(&app, path, &form).await;
+        let (s, body) = app.post_form(path, &form).await;
         assert_eq!(
             (s, body["error_code"].as_str().unwrap()),
             (status, code),
@@ -401,12 +386,12 @@ db_test!(jbackend_validate, |app: TestApp| async move {
         );
         assert_eq!(body["status"], "ko");
     }
-    let (s, body) = post_json(
-        &app,
-        "/post/release/validate/nope",
-        &[("email", "a@b.co"), ("key", &key)],
-    )
-    .await;
+    let (s, body) = app
+        .post_form(
+            "/post/release/validate/nope",
+            &[("email", "a@b.co"), ("key", &key)],
+        )
+        .await;
     assert_eq!((s, body["error_code"].as_str().unwrap()), (404, "REL_GNF"));
 });
 
@@ -417,15 +402,15 @@ db_test!(jbackend_keybyauth, |app: TestApp| async move {
         .await
         .unwrap();
     let path = "/post/release/keybyauth/redj_enterprise";
-    let (s, body) = post_json(
-        &app,
-        path,
-        &[
-            ("username", "Subscriber@Example.com"),
-            ("password", "correct horse battery"),
-        ],
-    )
-    .await;
+    let (s, body) = app
+        .post_form(
+            path,
+            &[
+                ("username", "Subscriber@Example.com"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
     assert_eq!(s, 200, "{body}");
     let key = keys::jbackend_key(&f.secret, "HASH123KEY456", "subscriber@example.com", 0);
     assert_eq!(
@@ -453,24 +438,24 @@ db_test!(jbackend_keybyauth, |app: TestApp| async move {
     assert_eq!(r.status(), 200);
 
     // A wrong password and an unknown account look the same.
-    let (s1, b1) = post_json(
-        &app,
-        path,
-        &[
-            ("username", "subscriber@example.com"),
-            ("password", "wrong password"),
-        ],
-    )
-    .await;
-    let (s2, b2) = post_json(
-        &app,
-        path,
-        &[
-            ("username", "nobody@example.com"),
-            ("password", "wrong password"),
-        ],
-    )
-    .await;
+    let (s1, b1) = app
+        .post_form(
+            path,
+            &[
+                ("username", "subscriber@example.com"),
+                ("password", "wrong password"),
+            ],
+        )
+        .await;
+    let (s2, b2) = app
+        .post_form(
+            path,
+            &[
+                ("username", "nobody@example.com"),
+                ("password", "wrong password"),
+            ],
+        )
+        .await;
     assert_eq!((s1, &b1), (401, &b2));
     assert_eq!((s2, b1["error_code"].as_str().unwrap()), (401, "REL_AUF"));
 
@@ -485,15 +470,15 @@ db_test!(jbackend_keybyauth, |app: TestApp| async move {
         .set_password(other.id, "another password")
         .await
         .unwrap();
-    let (s, body) = post_json(
-        &app,
-        path,
-        &[
-            ("username", "free@example.com"),
-            ("password", "another password"),
-        ],
-    )
-    .await;
+    let (s, body) = app
+        .post_form(
+            path,
+            &[
+                ("username", "free@example.com"),
+                ("password", "another password"),
+            ],
+        )
+        .await;
     assert_eq!((s, body["error_code"].as_str().unwrap()), (403, "REL_NAU"));
 
     // Per-account limit: 5 attempts a minute, then 429 with Retry-After, shared through the DB.
