@@ -12,6 +12,7 @@ mod jbackend;
 mod mail;
 mod publish;
 mod ratelimit;
+mod reports;
 mod spool;
 mod tokens;
 
@@ -37,6 +38,7 @@ pub use events::{EventRecorder, Requester};
 pub use feeds::RenderedFeed;
 pub use jbackend::IssuedKey;
 pub use publish::{PublishOptions, PublishOutcome, PublishedRelease};
+pub use reports::{DownloadLogEntry, DownloadLogPage, DownloadLogQuery, FeedCheckCount};
 pub use spool::{Spooled, spool};
 pub use tokens::{Principal, Scope, generate_token, hash_token};
 

@@ -24,7 +24,9 @@ pub use catalogue::{
     ArtifactRow, DownloadTarget, ExtensionRow, NewArtifact, NewExtension, NewRelease, ReleaseRow,
     ReleaseWithArtifact,
 };
-pub use events::{DownloadEvent, DownloadEventRow, FeedCheck};
+pub use events::{
+    DownloadEvent, DownloadEventRow, DownloadLogRow, EventFilter, FeedCheck, FeedCheckRow,
+};
 pub use migrations::MIGRATIONS;
 pub use outbox::OutboxRow;
 pub use tokens::ApiTokenRow;

@@ -206,6 +206,16 @@ CREATE TABLE mail_outbox (
 CREATE INDEX mail_outbox_due ON mail_outbox (done_at, next_attempt_at);
 "#,
     },
+    Migration {
+        version: 5,
+        name: "download log indexes for the admin queries",
+        sql: r#"
+CREATE INDEX download_events_artifact_id ON download_events (artifact_id, id);
+CREATE INDEX download_events_user_id ON download_events (user_id, id);
+CREATE INDEX download_events_key_id ON download_events (key_id, id);
+CREATE INDEX feed_checks_day ON feed_checks (day);
+"#,
+    },
 ];
 
 impl Backend {

@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
-use depot_service::{Depot, NewPackageGroup, Principal, ServiceError, UserChanges};
+use depot_service::{
+    Depot, DownloadLogQuery, NewPackageGroup, Principal, ServiceError, UserChanges,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
@@ -37,6 +39,8 @@ pub fn router() -> Router<Depot> {
             get(list_package_groups).post(add_package_group),
         )
         .route("/extensions/{extension}", patch(set_extension))
+        .route("/download-events", get(download_log))
+        .route("/feed-checks", get(feed_checks))
 }
 
 /// A caller whose token may change things.
@@ -150,9 +154,8 @@ struct UserQuery {
 async fn list_users(
     State(depot): State<Depot>,
     _: ApiPrincipal,
-    query: Result<Query<UserQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<UserQuery>,
 ) -> ApiResult<Json<Value>> {
-    let Query(q) = query.map_err(|e| ServiceError::invalid("bad_query", e.body_text()))?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let users = depot
         .list_users(q.email.as_deref(), q.after.unwrap_or(0), limit)
@@ -354,4 +357,84 @@ async fn rotate_jbackend_key(
     Path((user, group)): Path<(String, String)>,
 ) -> ApiResult {
     Ok(Json(depot.rotate_jbackend_key(&user, &group).await?).into_response())
+}
+
+/// A query string of the admin API, refused with `bad_query` when malformed.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(ApiQuery(v)),
+            Err(e) => Err(ServiceError::invalid("bad_query", e.body_text()).into()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogQuery {
+    extension: Option<String>,
+    version: Option<String>,
+    user: Option<String>,
+    key: Option<i64>,
+    status: Option<i64>,
+    from: Option<String>,
+    until: Option<String>,
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn download_log(
+    State(depot): State<Depot>,
+    _: ApiPrincipal,
+    ApiQuery(q): ApiQuery<LogQuery>,
+) -> ApiResult<Json<depot_service::DownloadLogPage>> {
+    let page = depot
+        .download_log(DownloadLogQuery {
+            extension: q.extension,
+            version: q.version,
+            user: q.user,
+            key: q.key,
+            status: q.status,
+            from: q.from,
+            until: q.until,
+            before: q.before,
+            limit: q.limit,
+        })
+        .await?;
+    Ok(Json(page))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedCheckQuery {
+    extension: Option<String>,
+    from: Option<String>,
+    until: Option<String>,
+}
+
+async fn feed_checks(
+    State(depot): State<Depot>,
+    _: ApiPrincipal,
+    ApiQuery(q): ApiQuery<FeedCheckQuery>,
+) -> ApiResult<Json<Value>> {
+    Ok(items(
+        depot
+            .feed_check_counts(
+                q.extension.as_deref(),
+                q.from.as_deref(),
+                q.until.as_deref(),
+            )
+            .await?,
+    ))
 }

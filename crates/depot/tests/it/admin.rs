@@ -420,3 +420,166 @@ db_test!(
         assert_eq!(s, 404);
     }
 );
+
+db_test!(download_log_and_feed_checks, |app: TestApp| async move {
+    app.publish("com_redj", "1.0.0", redj_zip("1.0.0"), "")
+        .await;
+    app.publish("com_redj", "1.1.0", redj_zip("1.1.0"), "")
+        .await;
+    app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "x"), "")
+        .await;
+    app.api(Method::POST, "/groups", Some(json!({"id": 9, "name": "S"})))
+        .await;
+    app.api(
+        Method::POST,
+        "/package-groups",
+        Some(json!({"id": "pro", "groups": [9]})),
+    )
+    .await;
+    app.api(
+        Method::POST,
+        "/users",
+        Some(json!({"email": "buyer@example.com"})),
+    )
+    .await;
+    app.api(
+        Method::POST,
+        "/users/buyer@example.com/memberships",
+        Some(json!({"group": 9})),
+    )
+    .await;
+    let (_, key) = app
+        .api(
+            Method::POST,
+            "/users/buyer@example.com/keys",
+            Some(json!({})),
+        )
+        .await;
+    let dlid = key["key"].as_str().unwrap();
+    let key_id = key["id"].as_i64().unwrap();
+    app.api(
+        Method::PATCH,
+        "/extensions/plg_system_hello",
+        Some(json!({"package_group": "pro"})),
+    )
+    .await;
+    let joomla = |v: &str| format!("Mozilla/5.0 Joomla!/{v} Joomla");
+    for _ in 0..3 {
+        app.get("/download/com_redj/1.0.0/com_redj-1.0.0.zip").await;
+    }
+    app.get("/download/com_redj/1.1.0/com_redj-1.1.0.zip").await;
+    let paid = "/download/plg_system_hello/1.0.0/plg_system_hello-1.0.0.zip";
+    assert_eq!(app.get(paid).await.status(), 400);
+    assert_eq!(app.get(&format!("{paid}?dlid={dlid}")).await.status(), 200);
+    for v in ["4.4.14", "5.2.1", "5.2.3"] {
+        app.client
+            .get(app.url("/updates/com_redj.xml"))
+            .header("user-agent", joomla(v))
+            .send()
+            .await
+            .unwrap();
+    }
+    app.flush_events().await;
+
+    let log = |q: &'static str| app.api(Method::GET, q, None);
+    let (s, all) = log("/download-events").await;
+    assert_eq!(s, 200, "{all}");
+    assert_eq!(all["items"].as_array().unwrap().len(), 6);
+    assert_eq!(all["items"][0]["extension"], "plg_system_hello");
+    assert_eq!(all["items"][0]["key_id"], key_id);
+    assert_eq!(all["items"][5]["version"], "1.0.0");
+    let count = |v: &Value| v["items"].as_array().unwrap().len();
+    assert_eq!(
+        count(&log("/download-events?extension=com_redj").await.1),
+        4
+    );
+    assert_eq!(
+        count(
+            &log("/download-events?extension=com_redj&version=1.1.0")
+                .await
+                .1
+        ),
+        1
+    );
+    assert_eq!(count(&log("/download-events?status=400").await.1), 1);
+    assert_eq!(
+        count(&log("/download-events?user=buyer@example.com").await.1),
+        1
+    );
+    let (_, by_key) = app
+        .api(Method::GET, &format!("/download-events?key={key_id}"), None)
+        .await;
+    assert_eq!(count(&by_key), 1);
+    assert_eq!(
+        count(
+            &log("/download-events?from=2000-01-01&until=2001-01-01")
+                .await
+                .1
+        ),
+        0
+    );
+    // Pages of two, newest first, until the last.
+    let (_, page) = log("/download-events?limit=2").await;
+    let mut ids: Vec<i64> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    let mut before = page["next_before"].as_i64();
+    while let Some(b) = before {
+        let (_, page) = app
+            .api(
+                Method::GET,
+                &format!("/download-events?limit=2&before={b}"),
+                None,
+            )
+            .await;
+        ids.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_i64().unwrap()),
+        );
+        before = page["next_before"].as_i64();
+    }
+    assert_eq!(ids.len(), 6);
+    assert!(ids.windows(2).all(|w| w[0] > w[1]));
+    for (q, status, expected) in [
+        ("/download-events?version=1.0.0", 400, "bad_filter"),
+        ("/download-events?extension=com_nope", 404, "not_found"),
+        ("/download-events?from=someday", 400, "bad_date"),
+        ("/download-events?colour=red", 400, "bad_query"),
+        ("/download-events?status=ok", 400, "bad_query"),
+    ] {
+        let (s, v) = log(q).await;
+        assert_eq!((s, code(&v)), (status, expected), "{q}");
+    }
+
+    // Feed requests per day and Joomla version.
+    let (s, checks) = log("/feed-checks?extension=com_redj").await;
+    assert_eq!(s, 200, "{checks}");
+    let mut seen: Vec<(String, i64)> = checks["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["joomla_version"].as_str().unwrap().to_string(),
+                c["checks"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("4.4.14".to_string(), 1),
+            ("5.2.1".to_string(), 1),
+            ("5.2.3".to_string(), 1)
+        ]
+    );
+    let (_, none) = log("/feed-checks?extension=com_redj&until=2001-01-01").await;
+    assert_eq!(none["items"], json!([]));
+});

@@ -1,0 +1,358 @@
+#!/usr/bin/env python3
+"""depot against nginx serving the same bytes as static files, on this machine, in one run.
+
+Starts a release build of depot (embedded defaults: SQLite, local storage, logs to a file) and
+nginx (access log to a file, sendfile on), gives both the same URL paths and bytes, drives both
+with wrk (same connections, keep-alive), alternating depot and nginx run by run, and reports the
+ratio depot/nginx per pair of runs as min / median / max. Absolute numbers drift on a shared
+machine; the ratios measured side by side do not (as much).
+
+Run it through bench/run.sh, which builds depot and installs nginx and wrk if needed.
+"""
+import argparse
+import asyncio
+import io
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import zipfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEPOT = os.path.join(ROOT, "target", "release", "depot")
+MIB = 1 << 20
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def http(method, url, token=None, body=None, json_body=None, headers=None):
+    headers = dict(headers or {})
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if json_body is not None:
+        body = json.dumps(json_body).encode()
+        headers["Content-Type"] = "application/json"
+    req = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def package_zip(kind, element, version, payload=0, seed=0):
+    """A Joomla package; `payload` bytes of incompressible data make it that large."""
+    if kind == "plugin":
+        manifest = (f'<?xml version="1.0"?><extension type="plugin" group="system" method="upgrade">'
+                    f'<name>{element}</name><version>{version}</version>'
+                    f'<files><filename plugin="{element}">{element}.php</filename></files></extension>')
+        name = f"{element}.xml"
+    else:
+        manifest = (f'<?xml version="1.0"?><extension type="component" method="upgrade">'
+                    f'<name>{element}</name><element>{element}</element><version>{version}</version></extension>')
+        name = f"{element}.xml"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        z.writestr(name, manifest)
+        z.writestr(f"{element}.php", "<?php\n")
+        if payload:
+            z.writestr("payload.bin", random.Random(seed).randbytes(payload))
+    return buf.getvalue()
+
+
+class Depot:
+    def __init__(self, workdir, port, env=None):
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.workdir = workdir
+        self.log = open(os.path.join(workdir, "depot.log"), "w")
+        e = {k: v for k, v in os.environ.items() if not k.startswith("DEPOT_")}
+        e.update({"DEPOT_LISTEN": f"127.0.0.1:{port}", "RUST_LOG": "info,sqlx=warn"})
+        e.update(env or {})
+        self.proc = subprocess.Popen([DEPOT, "serve"], cwd=workdir, env=e,
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.token = None
+        for line in self.proc.stdout:
+            if line.strip().startswith("depot_"):
+                self.token = line.strip()
+            if line.startswith("depot is serving on"):
+                break
+        threading_drain(self.proc.stdout)
+        wait_port(port)
+
+    def api(self, method, path, json_body=None, body=None):
+        status, _, data = http(method, f"{self.base}/api/v1{path}", self.token,
+                               body=body, json_body=json_body)
+        if status >= 300:
+            raise RuntimeError(f"{method} {path}: {status} {data[:300]!r}")
+        return json.loads(data) if data else None
+
+    def publish(self, ext, version, zip_bytes, query=""):
+        q = f"?{query}" if query else ""
+        return self.api("PUT", f"/extensions/{ext}/releases/{version}{q}", body=zip_bytes)
+
+    def rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def threading_drain(stream):
+    import threading
+    threading.Thread(target=lambda: [None for _ in stream], daemon=True).start()
+
+
+class Nginx:
+    def __init__(self, workdir, root, port):
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        conf = os.path.join(workdir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(f"""
+worker_processes auto;
+pid {workdir}/nginx.pid;
+error_log {workdir}/nginx-error.log warn;
+daemon off;
+events {{ worker_connections 4096; }}
+http {{
+    access_log {workdir}/nginx-access.log;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    types {{ text/xml xml; application/zip zip; }}
+    server {{
+        listen 127.0.0.1:{port} reuseport;
+        root {root};
+    }}
+}}
+""")
+        self.proc = subprocess.Popen(["nginx", "-c", conf, "-p", workdir],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(port)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGQUIT)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def wrk(url, connections, seconds, headers=()):
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for h in headers:
+        cmd += ["-H", h]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    transfer = re.search(r"Transfer/sec:\s+([\d.]+)([KMG]?B)", out)
+    unit = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}[transfer.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "rps": rps,
+        "p99_ms": float(p99.group(1)) * scale,
+        "bytes_per_s": float(transfer.group(1)) * unit,
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": errors.group(1) if errors else "",
+    }
+
+
+def summary(values):
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+def setup_catalogue(depot, staging):
+    """Publishes the benchmark catalogue into depot and writes the same bytes under the same
+    paths into `staging` for nginx. Returns the paths and headers of each scenario."""
+    # A hot extension with 20 releases, and 20 more extensions for the collection.
+    for minor in range(20):
+        depot.publish("plg_system_hot", f"1.{minor}.0",
+                      package_zip("plugin", "hot", f"1.{minor}.0"), "joomla=4,5,6")
+    for i in range(20):
+        depot.publish(f"com_ext{i}", "1.0.0", package_zip("component", f"com_ext{i}", "1.0.0"))
+    depot.publish("com_free", "1.0.0", package_zip("component", "com_free", "1.0.0", MIB, 1))
+    depot.publish("com_big", "1.0.0", package_zip("component", "com_big", "1.0.0", 100 * MIB, 3))
+    depot.api("POST", "/groups", {"id": 9, "name": "Subscribers"})
+    depot.api("POST", "/package-groups", {"id": "pro", "groups": [9]})
+    depot.publish("com_paid", "1.0.0", package_zip("component", "com_paid", "1.0.0", MIB, 2),
+                  "package_group=pro")
+    depot.api("POST", "/users", {"email": "buyer@example.com"})
+    depot.api("POST", "/users/buyer@example.com/memberships", {"group": 9})
+    key = depot.api("POST", "/users/buyer@example.com/keys", {"label": "bench"})["key"]
+
+    paths = {
+        "feed": "/updates/plg_system_hot.xml",
+        "collection": "/updates/collection.xml",
+        "free_1mib": "/download/com_free/1.0.0/com_free-1.0.0.zip",
+        "paid_1mib": "/download/com_paid/1.0.0/com_paid-1.0.0.zip",
+        "big_100mib": "/download/com_big/1.0.0/com_big-1.0.0.zip",
+    }
+    for name, path in paths.items():
+        url = depot.base + path + (f"?dlid={key}" if name == "paid_1mib" else "")
+        status, _, data = http("GET", url)
+        assert status == 200, (name, status, data[:200])
+        target = os.path.join(staging, path.lstrip("/"))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as f:
+            f.write(data)
+    return paths, key
+
+
+def etag_of(url):
+    _, headers, _ = http("GET", url)
+    return headers.get("ETag") or headers.get("Etag")
+
+
+async def slow_reader(port, path, read_bytes, per_read, pause):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode())
+    await writer.drain()
+    got = 0
+    while got < read_bytes:
+        chunk = await reader.read(per_read)
+        if not chunk:
+            break
+        got += len(chunk)
+        await asyncio.sleep(pause)
+    writer.close()
+    return got
+
+
+def slow_readers(depot, path, clients, seconds):
+    """`clients` connections each reading the file at about 160 KiB/s; returns depot's peak RSS
+    (MiB) sampled every 50 ms, and its RSS before."""
+    before = depot.rss_kib()
+    peak = [before]
+
+    async def main():
+        async def sample():
+            while True:
+                peak[0] = max(peak[0], depot.rss_kib())
+                await asyncio.sleep(0.05)
+        sampler = asyncio.create_task(sample())
+        tasks = [asyncio.create_task(slow_reader(depot.port, path, 1 << 30, 16384, 0.1))
+                 for _ in range(clients)]
+        await asyncio.sleep(seconds)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        sampler.cancel()
+    asyncio.run(main())
+    return before / 1024, peak[0] / 1024
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=3, help="pairs of runs per scenario")
+    ap.add_argument("--seconds", type=int, default=5, help="length of one wrk run")
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "http.json"))
+    args = ap.parse_args()
+
+    work = tempfile.mkdtemp(prefix="depot-bench-")
+    staging = os.path.join(work, "static")
+    os.makedirs(staging)
+    depot_dir = os.path.join(work, "depot")
+    os.makedirs(depot_dir)
+    depot = Depot(depot_dir, free_port())
+    nginx = None
+    try:
+        paths, key = setup_catalogue(depot, staging)
+        nginx = Nginx(work, staging, free_port())
+        c = args.connections
+        scenarios = [
+            # name, path, depot query, connections, headers for (depot, nginx), metric
+            ("extension feed", paths["feed"], "", c, None, "rps"),
+            ("collection feed", paths["collection"], "", c, None, "rps"),
+            ("304 revalidation", paths["feed"], "", c, "etag", "rps"),
+            ("free 1 MiB download", paths["free_1mib"], "", c, None, "rps"),
+            ("paid 1 MiB download (dlid)", paths["paid_1mib"], f"?dlid={key}", c, None, "rps"),
+            ("100 MiB download", paths["big_100mib"], "", 4, None, "bytes_per_s"),
+        ]
+        results = []
+        for name, path, query, conns, special, metric in scenarios:
+            hdr = {"depot": (), "nginx": ()}
+            if special == "etag":
+                hdr = {"depot": (f"If-None-Match: {etag_of(depot.base + path)}",),
+                       "nginx": (f"If-None-Match: {etag_of(nginx.base + path)}",)}
+            ratios, p99s, runs = [], [], []
+            for _ in range(args.runs):
+                d = wrk(depot.base + path + query, conns, args.seconds, hdr["depot"])
+                n = wrk(nginx.base + path, conns, args.seconds, hdr["nginx"])
+                for side, r in (("depot", d), ("nginx", n)):
+                    if r["non_2xx"] and special != "etag":
+                        raise RuntimeError(f"{name}: {side} answered {r['non_2xx']} non-2xx")
+                ratios.append(d[metric] / n[metric])
+                p99s.append(d["p99_ms"])
+                runs.append({"depot": d, "nginx": n})
+            row = {"scenario": name, "metric": metric, "connections": conns,
+                   "ratio": summary(ratios), "depot_p99_ms": summary(p99s), "runs": runs}
+            results.append(row)
+            print(f"{name:<30} depot/nginx {metric}: min {min(ratios):.2f} "
+                  f"median {statistics.median(ratios):.2f} max {max(ratios):.2f}   "
+                  f"depot p99 {statistics.median(p99s):.2f} ms", flush=True)
+        before, peak = slow_readers(depot, paths["big_100mib"], 1000, 15)
+        print(f"{'1,000 slow readers (100 MiB)':<30} depot RSS before {before:.0f} MiB, peak {peak:.0f} MiB",
+              flush=True)
+        results.append({"scenario": "1000 slow readers", "rss_before_mib": before,
+                        "rss_peak_mib": peak})
+        os.makedirs(os.path.dirname(args.out), exist_ok=True)
+        with open(args.out, "w") as f:
+            json.dump({"machine": machine(), "results": results}, f, indent=1)
+        print(f"results: {args.out}")
+    finally:
+        depot.stop()
+        if nginx:
+            nginx.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def machine():
+    cpu = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {"cpus": os.cpu_count(), "cpu": cpu,
+            "nginx": subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip(),
+            "date": time.strftime("%Y-%m-%d")}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The benchmark suite in one command: builds depot in release mode, installs the reference and
+# the load generator if missing (nginx and wrk from Debian), then runs
+#   bench/http.py   depot against nginx serving the same bytes (ratios, RSS under slow readers)
+#   bench/scale     how costs grow with the catalogue and the event log (SQLite and PostgreSQL)
+# and draws the curves into bench/. See bench/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v nginx >/dev/null || missing+=(nginx-light)
+command -v wrk >/dev/null || missing+=(wrk)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} from Debian"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+cargo build --release --locked -p depot --bins --benches
+python3 bench/http.py "$@"

@@ -1,0 +1,156 @@
+//! What the admin reads back: the download log and feed-request counts.
+
+use depot_store::{DownloadLogRow, EventFilter, FeedCheckRow};
+use serde::Serialize;
+
+use crate::admin::{parse_date, rfc3339};
+use crate::{Depot, ServiceError, ServiceResult};
+
+/// Filters of the download log, as the API and CLI give them.
+#[derive(Clone, Debug, Default)]
+pub struct DownloadLogQuery {
+    pub extension: Option<String>,
+    pub version: Option<String>,
+    /// A user's id or e-mail address.
+    pub user: Option<String>,
+    pub key: Option<i64>,
+    pub status: Option<i64>,
+    /// A date (`YYYY-MM-DD`, from midnight UTC) or an RFC 3339 time.
+    pub from: Option<String>,
+    pub until: Option<String>,
+    pub before: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DownloadLogEntry {
+    pub id: i64,
+    pub at: String,
+    pub extension: String,
+    pub version: String,
+    pub package_id: String,
+    pub status: i64,
+    pub bytes: i64,
+    pub error_code: Option<String>,
+    pub user_id: Option<i64>,
+    pub key_id: Option<i64>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DownloadLogPage {
+    pub items: Vec<DownloadLogEntry>,
+    /// Pass as `before` for the next (older) page; `None` on the last page.
+    pub next_before: Option<i64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FeedCheckCount {
+    pub extension: String,
+    pub joomla_version: String,
+    pub day: String,
+    pub checks: i64,
+}
+
+fn entry(row: DownloadLogRow) -> DownloadLogEntry {
+    let e = row.event;
+    DownloadLogEntry {
+        id: row.id,
+        at: rfc3339(e.at),
+        extension: row.extension,
+        version: row.version,
+        package_id: row.package_id,
+        status: e.status,
+        bytes: e.bytes,
+        error_code: e.error_code,
+        user_id: e.user_id,
+        key_id: e.key_id,
+        ip: e.ip,
+        user_agent: e.user_agent,
+    }
+}
+
+fn day_of(ms: i64) -> String {
+    rfc3339(ms).get(..10).unwrap_or_default().to_string()
+}
+
+impl Depot {
+    async fn extension_id(&self, name: &str) -> ServiceResult<i64> {
+        Ok(self
+            .store()
+            .extension_by_name(name)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "extension" })?
+            .id)
+    }
+
+    /// A page of the download log, newest first.
+    pub async fn download_log(&self, q: DownloadLogQuery) -> ServiceResult<DownloadLogPage> {
+        if q.version.is_some() && q.extension.is_none() {
+            return Err(ServiceError::invalid(
+                "bad_filter",
+                "a version filter needs an extension",
+            ));
+        }
+        let extension_id = match &q.extension {
+            Some(name) => Some(self.extension_id(name).await?),
+            None => None,
+        };
+        let user_id = match &q.user {
+            Some(u) => Some(self.find_user(u).await?.id),
+            None => None,
+        };
+        let filter = EventFilter {
+            extension_id,
+            version: q.version,
+            user_id,
+            key_id: q.key,
+            status: q.status,
+            from: q.from.as_deref().map(parse_date).transpose()?,
+            until: q.until.as_deref().map(parse_date).transpose()?,
+            before_id: q.before,
+        };
+        let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+        let rows = self.store().download_log(&filter, limit).await?;
+        let next_before = (rows.len() as i64 == limit)
+            .then(|| rows.last().map(|r| r.id))
+            .flatten();
+        Ok(DownloadLogPage {
+            items: rows.into_iter().map(entry).collect(),
+            next_before,
+        })
+    }
+
+    /// Feed requests per day and Joomla version between two dates (default: the last 30 days).
+    pub async fn feed_check_counts(
+        &self,
+        extension: Option<&str>,
+        from: Option<&str>,
+        until: Option<&str>,
+    ) -> ServiceResult<Vec<FeedCheckCount>> {
+        let extension_id = match extension {
+            Some(name) => Some(self.extension_id(name).await?),
+            None => None,
+        };
+        let now = depot_store::now_ms();
+        let from = from
+            .map(parse_date)
+            .transpose()?
+            .unwrap_or(now - 30 * 86_400_000);
+        let until = until.map(parse_date).transpose()?.unwrap_or(now);
+        let rows: Vec<FeedCheckRow> = self
+            .store()
+            .feed_check_counts(extension_id, &day_of(from), &day_of(until))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| FeedCheckCount {
+                extension: r.extension,
+                joomla_version: r.joomla_version,
+                day: r.day,
+                checks: r.checks,
+            })
+            .collect())
+    }
+}
