@@ -17,3 +17,5 @@ fi
 
 cargo build --release --locked -p depot --bins --benches
 python3 bench/http.py "$@"
+cargo bench --locked -p depot --bench scale
+python3 bench/plot.py

@@ -17,7 +17,9 @@ use object_store::buffered::BufWriter;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::signer::{SignedUrlOptions, Signer};
-use object_store::{ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt};
+use object_store::{
+    ClientOptions, GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt,
+};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
@@ -106,6 +108,24 @@ pub struct Storage {
     store: Arc<dyn ObjectStore>,
     backend: Backend,
     prefix: Option<Path>,
+}
+
+/// Bytes per read of a local file: large enough that a 100 MiB download takes a few thousand
+/// reads (object_store's own stream reads 8 KiB per blocking task), small enough that a thousand
+/// slow readers hold little memory (a connection holds about one chunk).
+const FILE_CHUNK: usize = 64 * 1024;
+
+/// `range` of a local file as a stream of `FILE_CHUNK`-sized reads.
+async fn file_stream(file: std::fs::File, range: Range<u64>) -> Result<ByteStream, StorageError> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let mut file = tokio::fs::File::from_std(file);
+    file.seek(std::io::SeekFrom::Start(range.start)).await?;
+    let reader = file.take(range.end - range.start);
+    Ok(
+        tokio_util::io::ReaderStream::with_capacity(reader, FILE_CHUNK)
+            .map_err(StorageError::from)
+            .boxed(),
+    )
 }
 
 /// Multipart parts must be at least 5 MiB on S3; 8 MiB keeps memory per upload bounded.
@@ -243,7 +263,10 @@ impl Storage {
         };
         let total_size = result.meta.size;
         let range = result.range.clone();
-        let stream = result.into_stream().map_err(StorageError::from).boxed();
+        let stream = match result.payload {
+            GetResultPayload::File(file, _) => file_stream(file, range.clone()).await?,
+            GetResultPayload::Stream(s) => s.map_err(StorageError::from).boxed(),
+        };
         Ok(Object {
             total_size,
             range,

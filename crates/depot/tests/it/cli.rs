@@ -1,23 +1,10 @@
 //! The `depot` binary, driven as a vendor or a CI job would.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use crate::db_test;
 use crate::helpers::*;
-
-fn depot() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_depot"));
-    // Only what a test sets reaches the binary.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("DEPOT_") {
-            c.env_remove(k);
-        }
-    }
-    c.env("RUST_LOG", "warn");
-    c
-}
 
 db_test!(publish_command_end_to_end, |app: TestApp| async move {
     let zip_path = app.dir.path().join("plg_system_hello-1.2.0.zip");
@@ -177,48 +164,19 @@ fn check_config_layers_file_and_environment_and_masks_secrets() {
 
 /// Starts `depot serve` on the embedded defaults in `dir`, logging at trace level into
 /// `dir/server.log`; returns the process, its address and the admin token it printed.
-// The child is handed to the caller, who stops and waits for it (`stop_server`).
-#[allow(clippy::zombie_processes)]
-fn start_server(dir: &std::path::Path) -> (std::process::Child, String, String) {
-    let log = std::fs::File::create(dir.join("server.log")).unwrap();
-    let mut child = depot()
-        .arg("serve")
-        .current_dir(dir)
-        .env("DEPOT_LISTEN", "127.0.0.1:0")
-        .env("RUST_LOG", "trace")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut token = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if line.trim().starts_with("depot_") {
-            token = Some(line.trim().to_string());
-        }
-        if let Some(rest) = line.strip_prefix("depot is serving on ") {
-            let addr = rest.split_whitespace().next().unwrap().to_string();
-            return (
-                child,
-                addr,
-                token.expect("first start prints an admin token"),
-            );
-        }
-    }
-    panic!("the server did not start");
+fn start_server(dir: &std::path::Path) -> (ServeProcess, String, String) {
+    let server = ServeProcess::spawn(dir, &[("RUST_LOG", "trace".into())]);
+    let (addr, token) = (server.addr.clone(), server.token.clone());
+    (
+        server,
+        addr,
+        token.expect("first start prints an admin token"),
+    )
 }
 
 /// Stops a server with SIGTERM and returns its log.
-fn stop_server(mut child: std::process::Child, dir: &std::path::Path) -> String {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = child.wait().unwrap();
-    assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
-    std::fs::read_to_string(dir.join("server.log")).unwrap()
+fn stop_server(server: ServeProcess, _dir: &std::path::Path) -> String {
+    server.stop()
 }
 
 #[test]

@@ -81,7 +81,7 @@ impl Db {
         Some(Db::Postgres { base, schema })
     }
 
-    fn url(&self, dir: &std::path::Path) -> String {
+    pub fn url(&self, dir: &std::path::Path) -> String {
         match self {
             Db::Sqlite => format!("sqlite://{}", dir.join("depot.db").display()),
             Db::Postgres { base, schema } => {
@@ -390,6 +390,105 @@ impl Drop for TestApp {
             let handle = tokio::runtime::Handle::current();
             let _ = std::thread::spawn(move || handle.block_on(server.shutdown())).join();
         }
+    }
+}
+
+/// The `depot` binary, with no `DEPOT_*` variable of the test's environment: only what a test
+/// sets reaches it.
+pub fn depot() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_depot"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DEPOT_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("RUST_LOG", "warn");
+    c
+}
+
+/// A `depot serve` process, its log in `<dir>/server.log`.
+pub struct ServeProcess {
+    pub child: std::process::Child,
+    pub addr: String,
+    /// The admin token a first start prints.
+    pub token: Option<String>,
+    pub log: PathBuf,
+}
+
+impl ServeProcess {
+    /// Starts `depot serve` in `dir` on a free port, with `env` on top of the embedded
+    /// defaults, and waits until it serves.
+    pub fn spawn(dir: &std::path::Path, env: &[(&str, String)]) -> ServeProcess {
+        use std::io::BufRead;
+        let log = dir.join("server.log");
+        let mut cmd = depot();
+        cmd.arg("serve")
+            .current_dir(dir)
+            .env("DEPOT_LISTEN", "127.0.0.1:0")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("log file"));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("depot serve");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut token = None;
+        let mut addr = None;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.trim().starts_with("depot_") {
+                token = Some(line.trim().to_string());
+            }
+            if let Some(rest) = line.strip_prefix("depot is serving on ") {
+                addr = rest.split_whitespace().next().map(String::from);
+                break;
+            }
+        }
+        let Some(addr) = addr else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "depot serve did not start: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        };
+        ServeProcess {
+            child,
+            addr,
+            token,
+            log,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// SIGTERM, a graceful exit (asserted), and the log.
+    pub fn stop(mut self) -> String {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let exit = self.child.wait().expect("wait");
+        assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: the process dies wherever it is.
+    pub fn kill(self) {
+        drop(self);
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        // A no-op after `stop`; otherwise (a test that panicked, `kill`) SIGKILL.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

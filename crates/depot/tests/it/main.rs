@@ -10,4 +10,5 @@ mod mail;
 mod paid;
 mod publish;
 mod s3;
+mod scaleout;
 mod store;

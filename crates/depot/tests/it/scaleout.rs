@@ -1,0 +1,262 @@
+//! Several `depot serve` processes on one PostgreSQL and one package store behave as one: a
+//! publish through one is in the other's feeds within a second, rate limits are shared, and an
+//! instance killed right after acknowledging writes loses none of them.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+async fn put(
+    client: &reqwest::Client,
+    server: &ServeProcess,
+    token: &str,
+    ext: &str,
+    version: &str,
+    zip: Vec<u8>,
+) {
+    let r = client
+        .put(server.url(&format!("/api/v1/extensions/{ext}/releases/{version}")))
+        .bearer_auth(token)
+        .body(zip)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "publish {version}: {}", r.status());
+}
+
+async fn post(
+    client: &reqwest::Client,
+    server: &ServeProcess,
+    token: &str,
+    path: &str,
+    body: serde_json::Value,
+) {
+    let r = client
+        .post(server.url(&format!("/api/v1{path}")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{path}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_postgres_behave_as_one() {
+    let Some(db) = Db::postgres().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (dir_a, dir_b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&dir_a).unwrap();
+    std::fs::create_dir_all(&dir_b).unwrap();
+    // One database, one package store and one secret for both, as behind a load balancer.
+    let shared = dir.path().join("shared");
+    let env = vec![
+        ("DEPOT_DATABASE_URL", db.url(dir.path())),
+        ("DEPOT_DATA_DIR", shared.display().to_string()),
+        (
+            "DEPOT_SECRET",
+            "a-shared-secret-of-at-least-32-characters".to_string(),
+        ),
+    ];
+    let spawn = |d: &std::path::Path| {
+        let (d, env) = (d.to_path_buf(), env.clone());
+        tokio::task::spawn_blocking(move || ServeProcess::spawn(&d, &env))
+    };
+    let a = spawn(&dir_a).await.unwrap();
+    let token = a.token.clone().expect("the first start prints a token");
+    let b = spawn(&dir_b).await.unwrap();
+    assert!(
+        b.token.is_none(),
+        "a second instance finds the token the first made"
+    );
+    let client = reqwest::Client::new();
+    let feed_b = b.url("/updates/plg_system_hello.xml");
+
+    // 1. A publish through A reaches B's cached feed within a second.
+    put(
+        &client,
+        &a,
+        &token,
+        "plg_system_hello",
+        "1.0.0",
+        plugin_zip("1.0.0", "a"),
+    )
+    .await;
+    let xml = client
+        .get(&feed_b)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(xml.contains("<version>1.0.0</version>"), "{xml}");
+    put(
+        &client,
+        &a,
+        &token,
+        "plg_system_hello",
+        "1.0.1",
+        plugin_zip("1.0.1", "b"),
+    )
+    .await;
+    let published = Instant::now();
+    loop {
+        let xml = client
+            .get(&feed_b)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if xml.contains("<version>1.0.1</version>") {
+            break;
+        }
+        // The poll interval is 500 ms; a generous bound keeps a loaded CI machine green.
+        assert!(
+            published.elapsed() < Duration::from_secs(5),
+            "B's feed stayed stale"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "B's feed followed A's publish after {:?}",
+        published.elapsed()
+    );
+
+    // 2. Rate limits are shared: five keybyauth attempts per account and minute, counted
+    // across both instances (per process, three each would all pass).
+    post(
+        &client,
+        &a,
+        &token,
+        "/groups",
+        json!({"id": 9, "name": "S"}),
+    )
+    .await;
+    post(
+        &client,
+        &b,
+        &token,
+        "/package-groups",
+        json!({"id": "pro", "groups": [9]}),
+    )
+    .await;
+    let now = depot_store::now_ms();
+    if now % 60_000 > 50_000 {
+        // Too close to the end of the window for six requests to share it.
+        tokio::time::sleep(Duration::from_millis((60_000 - now % 60_000) as u64 + 100)).await;
+    }
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let r = client
+            .post(server.url("/post/release/keybyauth/pro"))
+            .form(&[
+                ("username", "target@example.com"),
+                ("password", "guess-number-x"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429]);
+
+    // 3. Writes A acknowledged survive A's sudden death.
+    post(
+        &client,
+        &a,
+        &token,
+        "/users",
+        json!({"email": "buyer@example.com"}),
+    )
+    .await;
+    post(
+        &client,
+        &a,
+        &token,
+        "/users/buyer@example.com/memberships",
+        json!({"group": 9}),
+    )
+    .await;
+    put(
+        &client,
+        &a,
+        &token,
+        "plg_system_hello",
+        "1.0.2",
+        plugin_zip("1.0.2", "c"),
+    )
+    .await;
+    let r = client
+        .post(a.url("/post/release/keybymail/pro"))
+        .form(&[("email", "buyer@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    a.kill();
+    let r = client
+        .get(b.url("/api/v1/users/buyer@example.com/memberships"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let memberships: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(memberships["items"][0]["active"], true);
+    let started = Instant::now();
+    loop {
+        let xml = client
+            .get(&feed_b)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if xml.contains("<version>1.0.2</version>") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "1.0.2 lost");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let r = client
+        .get(b.url("/download/plg_system_hello/1.0.2/plg_system_hello-1.0.2.zip"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.bytes().await.unwrap().as_ref(),
+        plugin_zip("1.0.2", "c").as_slice()
+    );
+    // The mail A queued is delivered by whichever instance gets to it (B polls every 5 s).
+    let mail_dir = shared.join("mail");
+    let started = Instant::now();
+    while std::fs::read_dir(&mail_dir).map(|d| d.count()).unwrap_or(0) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the queued mail was lost"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A comes back and serves what it acknowledged before it died.
+    let a = spawn(&dir_a).await.unwrap();
+    let xml = client
+        .get(a.url("/updates/plg_system_hello.xml"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(xml.contains("<version>1.0.2</version>"));
+    a.stop();
+    b.stop();
+}
