@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark suite in one command: builds depot in release mode, installs the reference and
 # the load generator if missing (nginx and wrk from Debian), then runs
-#   bench/http.py   depot against nginx serving the same bytes (ratios, RSS under slow readers)
+#   bench/against_nginx.py   depot against nginx serving the same bytes (ratios, RSS under slow readers)
 #   bench/scale     how costs grow with the catalogue and the event log (SQLite and PostgreSQL)
 # and draws the curves into bench/. See bench/README.md.
 set -euo pipefail
@@ -16,6 +16,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 cargo build --release --locked -p depot --bins --benches
-python3 bench/http.py "$@"
+python3 bench/against_nginx.py "$@"
 cargo bench --locked -p depot --bench scale
 python3 bench/plot.py

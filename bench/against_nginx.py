@@ -281,10 +281,11 @@ def main():
     ap.add_argument("--runs", type=int, default=3, help="pairs of runs per scenario")
     ap.add_argument("--seconds", type=int, default=5, help="length of one wrk run")
     ap.add_argument("--connections", type=int, default=64)
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "http.json"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "against_nginx.json"))
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="depot-bench-")
+    os.chmod(work, 0o755)  # nginx's workers run as an unprivileged user
     staging = os.path.join(work, "static")
     os.makedirs(staging)
     depot_dir = os.path.join(work, "depot")
