@@ -22,7 +22,18 @@ enum Msg {
     Flush(oneshot::Sender<()>),
 }
 
-type FeedCounts = Arc<Mutex<HashMap<(i64, String, String), i64>>>;
+/// Feed requests per (extension, day number since the epoch), then per Joomla version: the
+/// version is looked up by `&str`, so a request for a known combination allocates nothing.
+type FeedCounts = Arc<Mutex<HashMap<(i64, i64), HashMap<String, i64>>>>;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// `YYYY-MM-DD` of a day number.
+fn day_string(day: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(day * 86_400)
+        .map(|t| t.date().to_string())
+        .unwrap_or_default()
+}
 
 /// Who asked for a download, as far as the event log records it.
 #[derive(Clone, Debug, Default)]
@@ -107,19 +118,17 @@ impl EventRecorder {
     }
 
     /// Counts one feed request for an extension from a site running `joomla_version`.
-    pub fn feed_check(&self, extension_id: i64, joomla_version: Option<String>) {
-        let day = time::OffsetDateTime::now_utc().date().to_string();
-        let key = (
-            extension_id,
-            joomla_version.unwrap_or_else(|| "unknown".into()),
-            day,
-        );
-        *self
-            .feed_counts
-            .lock()
-            .expect("feed counts")
-            .entry(key)
-            .or_default() += 1;
+    pub fn feed_check(&self, extension_id: i64, joomla_version: Option<&str>) {
+        let day = depot_store::now_ms().div_euclid(DAY_MS);
+        let version = joomla_version.unwrap_or("unknown");
+        let mut counts = self.feed_counts.lock().expect("feed counts");
+        let per_version = counts.entry((extension_id, day)).or_default();
+        match per_version.get_mut(version) {
+            Some(n) => *n += 1,
+            None => {
+                per_version.insert(version.to_string(), 1);
+            }
+        }
     }
 
     /// Writes out everything recorded so far.
@@ -175,13 +184,17 @@ async fn write(store: &Store, pending: &mut Vec<DownloadEvent>, feed_counts: &Fe
             }
         }
     }
-    let counts: Vec<FeedCheck> = std::mem::take(&mut *feed_counts.lock().expect("feed counts"))
-        .into_iter()
-        .map(|((extension_id, joomla_version, day), checks)| FeedCheck {
-            extension_id,
-            joomla_version,
-            day,
-            checks,
+    let taken = std::mem::take(&mut *feed_counts.lock().expect("feed counts"));
+    let counts: Vec<FeedCheck> = taken
+        .iter()
+        .flat_map(|(&(extension_id, day), versions)| {
+            let day = day_string(day);
+            versions.iter().map(move |(version, &checks)| FeedCheck {
+                extension_id,
+                joomla_version: version.clone(),
+                day: day.clone(),
+                checks,
+            })
         })
         .collect();
     if !counts.is_empty()
@@ -189,9 +202,11 @@ async fn write(store: &Store, pending: &mut Vec<DownloadEvent>, feed_counts: &Fe
     {
         tracing::error!(error = %e, "could not write feed counts; will retry");
         let mut map = feed_counts.lock().expect("feed counts");
-        for c in counts {
-            *map.entry((c.extension_id, c.joomla_version, c.day))
-                .or_default() += c.checks;
+        for (key, versions) in taken {
+            let per_version = map.entry(key).or_default();
+            for (version, checks) in versions {
+                *per_version.entry(version).or_default() += checks;
+            }
         }
     }
 }

@@ -91,13 +91,27 @@ fn not_modified(feed: &RenderedFeed, headers: &HeaderMap) -> bool {
         .is_some_and(|since| feed.last_modified_ms / 1000 <= since)
 }
 
+/// `Last-Modified` of a feed: the same few values over and over, so each thread keeps the last
+/// one it formatted.
+fn last_modified(ms: i64) -> HeaderValue {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(i64, HeaderValue)>> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with_borrow_mut(|last| match last {
+        Some((at, value)) if *at == ms => value.clone(),
+        _ => {
+            let value = HeaderValue::from_str(&http_date::format(ms))
+                .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"));
+            *last = Some((ms, value.clone()));
+            value
+        }
+    })
+}
+
 fn respond(feed: &Arc<RenderedFeed>, headers: &HeaderMap) -> Response {
     let mut builder = Response::builder()
         .header(header::ETAG, &feed.etag)
-        .header(
-            header::LAST_MODIFIED,
-            http_date::format(feed.last_modified_ms),
-        )
+        .header(header::LAST_MODIFIED, last_modified(feed.last_modified_ms))
         .header(header::CACHE_CONTROL, FEED_CACHE_CONTROL)
         .header(header::VARY, "Accept-Encoding");
     let resp = if not_modified(feed, headers) {
