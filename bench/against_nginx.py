@@ -85,13 +85,13 @@ def package_zip(kind, element, version, payload=0, seed=0):
 
 
 class Depot:
-    def __init__(self, workdir, port, env=None):
+    def __init__(self, workdir, port, env=None, log="info,sqlx=warn"):
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
         self.workdir = workdir
         self.log = open(os.path.join(workdir, "depot.log"), "w")
         e = {k: v for k, v in os.environ.items() if not k.startswith("DEPOT_")}
-        e.update({"DEPOT_LISTEN": f"127.0.0.1:{port}", "RUST_LOG": "info,sqlx=warn"})
+        e.update({"DEPOT_LISTEN": f"127.0.0.1:{port}", "RUST_LOG": log})
         e.update(env or {})
         self.proc = subprocess.Popen([DEPOT, "serve"], cwd=workdir, env=e,
                                      stdout=subprocess.PIPE, stderr=self.log, text=True)
@@ -283,6 +283,9 @@ def main():
     ap.add_argument("--runs", type=int, default=3, help="pairs of runs per scenario")
     ap.add_argument("--seconds", type=int, default=5, help="length of one wrk run")
     ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--log", default="info,sqlx=warn",
+                    help="depot's log filter (the default logs every request at info; "
+                         "'info,sqlx=warn,depot::access=off' leaves access logs to the proxy)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "against_nginx.json"))
     args = ap.parse_args()
 
@@ -292,7 +295,7 @@ def main():
     os.makedirs(staging)
     depot_dir = os.path.join(work, "depot")
     os.makedirs(depot_dir)
-    depot = Depot(depot_dir, free_port())
+    depot = Depot(depot_dir, free_port(), log=args.log)
     nginx = None
     try:
         paths, key = setup_catalogue(depot, staging)
@@ -339,7 +342,8 @@ def main():
                         "rss_peak_mib": peak})
         os.makedirs(os.path.dirname(args.out), exist_ok=True)
         with open(args.out, "w") as f:
-            json.dump({"machine": machine(), "results": results}, f, indent=1)
+            json.dump({"machine": machine(), "depot_log": args.log, "results": results}, f,
+                      indent=1)
         print(f"results: {args.out}")
     finally:
         depot.stop()

@@ -25,7 +25,6 @@ use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub use error::{ApiError, ReleaseError};
 
@@ -59,21 +58,7 @@ pub fn router(depot: Depot) -> Router {
         .with_state(depot)
         .layer(CatchPanicLayer::new())
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(
-            // Spans carry the method and the *path* only: query strings hold download keys
-            // and e-mail addresses, which never reach a log; nor do addresses in admin paths.
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request| {
-                    let id = req
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default();
-                    let path = loggable_path(req.uri().path());
-                    tracing::info_span!("request", method = %req.method(), path = %path, id)
-                })
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
-        )
+        .layer(axum::middleware::from_fn(access_log))
         .layer(SetRequestIdLayer::new(
             x_request_id,
             SequentialRequestId::new(),
@@ -82,6 +67,36 @@ pub fn router(depot: Depot) -> Router {
             header::AUTHORIZATION,
             header::COOKIE,
         ]))
+}
+
+/// One `info` line per request (target `depot::access`) with the method, the *path* only (query
+/// strings hold download keys and e-mail addresses, which never reach a log), the status, the
+/// time taken and the request id; handlers' own lines carry the same in a `debug` span.
+///
+/// One event rather than tower-http's span-per-request at `info`: measured, the span cost a
+/// third of the feed throughput.
+async fn access_log(req: Request, next: axum::middleware::Next) -> Response {
+    use tracing::Instrument;
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = loggable_path(req.uri().path()).into_owned();
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let span = tracing::debug_span!("request", %method, path = %path, id = %id);
+    let response = next.run(req).instrument(span).await;
+    tracing::info!(
+        target: "depot::access",
+        %method,
+        path = %path,
+        status = response.status().as_u16(),
+        us = started.elapsed().as_micros() as u64,
+        id = %id,
+    );
+    response
 }
 
 /// The path with every segment that holds an e-mail address (`/api/v1/users/{user}/…`) masked.
