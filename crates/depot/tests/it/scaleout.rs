@@ -43,6 +43,24 @@ async fn post(
     assert_eq!(r.status(), 201, "{path}");
 }
 
+/// Waits until the feed at `url` lists `version`. The poll interval is 500 ms; a generous bound
+/// keeps a loaded CI machine green.
+async fn wait_for_version(client: &reqwest::Client, url: &str, version: &str) {
+    let needle = format!("<version>{version}</version>");
+    let started = Instant::now();
+    loop {
+        let xml = client.get(url).send().await.unwrap().text().await.unwrap();
+        if xml.contains(&needle) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{version} never reached {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_on_postgres_behave_as_one() {
     let Some(db) = Db::postgres().await else {
@@ -105,25 +123,7 @@ async fn two_instances_on_postgres_behave_as_one() {
     )
     .await;
     let published = Instant::now();
-    loop {
-        let xml = client
-            .get(&feed_b)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if xml.contains("<version>1.0.1</version>") {
-            break;
-        }
-        // The poll interval is 500 ms; a generous bound keeps a loaded CI machine green.
-        assert!(
-            published.elapsed() < Duration::from_secs(5),
-            "B's feed stayed stale"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_version(&client, &feed_b, "1.0.1").await;
     eprintln!(
         "B's feed followed A's publish after {:?}",
         published.elapsed()
@@ -210,22 +210,7 @@ async fn two_instances_on_postgres_behave_as_one() {
         .unwrap();
     let memberships: serde_json::Value = r.json().await.unwrap();
     assert_eq!(memberships["items"][0]["active"], true);
-    let started = Instant::now();
-    loop {
-        let xml = client
-            .get(&feed_b)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if xml.contains("<version>1.0.2</version>") {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(5), "1.0.2 lost");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_version(&client, &feed_b, "1.0.2").await;
     let r = client
         .get(b.url("/download/plg_system_hello/1.0.2/plg_system_hello-1.0.2.zip"))
         .send()
