@@ -1,13 +1,14 @@
 //! What the admin reads back: the download log and feed-request counts.
 
 use depot_store::{DownloadLogRow, EventFilter, FeedCheckRow};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::admin::{parse_date, rfc3339};
 use crate::{Depot, ServiceError, ServiceResult};
 
-/// Filters of the download log, as the API and CLI give them.
-#[derive(Clone, Debug, Default)]
+/// Filters of the download log, as the API's query string gives them.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DownloadLogQuery {
     pub extension: Option<String>,
     pub version: Option<String>,

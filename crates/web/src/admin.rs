@@ -7,9 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
-use depot_service::{
-    Depot, DownloadLogQuery, NewPackageGroup, Principal, ServiceError, UserChanges,
-};
+use depot_service::{Depot, DownloadLogQuery, NewPackageGroup, ServiceError, UserChanges};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
@@ -44,7 +42,7 @@ pub fn router() -> Router<Depot> {
 }
 
 /// A caller whose token may change things.
-pub struct Admin(#[allow(dead_code)] pub Principal);
+pub struct Admin;
 
 impl<S> axum::extract::FromRequestParts<S> for Admin
 where
@@ -66,7 +64,7 @@ where
             ))
             .into());
         }
-        Ok(Admin(p))
+        Ok(Admin)
     }
 }
 
@@ -380,39 +378,12 @@ where
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LogQuery {
-    extension: Option<String>,
-    version: Option<String>,
-    user: Option<String>,
-    key: Option<i64>,
-    status: Option<i64>,
-    from: Option<String>,
-    until: Option<String>,
-    before: Option<i64>,
-    limit: Option<i64>,
-}
-
 async fn download_log(
     State(depot): State<Depot>,
     _: ApiPrincipal,
-    ApiQuery(q): ApiQuery<LogQuery>,
+    ApiQuery(q): ApiQuery<DownloadLogQuery>,
 ) -> ApiResult<Json<depot_service::DownloadLogPage>> {
-    let page = depot
-        .download_log(DownloadLogQuery {
-            extension: q.extension,
-            version: q.version,
-            user: q.user,
-            key: q.key,
-            status: q.status,
-            from: q.from,
-            until: q.until,
-            before: q.before,
-            limit: q.limit,
-        })
-        .await?;
-    Ok(Json(page))
+    Ok(Json(depot.download_log(q).await?))
 }
 
 #[derive(Deserialize)]
