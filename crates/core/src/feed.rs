@@ -101,6 +101,9 @@ pub struct FeedRelease {
 }
 
 /// The extension-type feed: one `<update>` per release × targeted Joomla major, newest first.
+///
+/// A feed can list thousands of releases (tens of megabytes), so the parts every `<update>`
+/// shares are escaped once, and values are escaped straight into the output.
 pub fn render_extension_feed(
     ext: &FeedExtension,
     releases: &[FeedRelease],
@@ -108,59 +111,77 @@ pub fn render_extension_feed(
 ) -> String {
     let mut sorted: Vec<&FeedRelease> = releases.iter().collect();
     sorted.sort_by(|a, b| b.version.cmp(&a.version));
-    let mut out = String::with_capacity(256 + releases.len() * 1200);
-    out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<updates>\n");
     let id = &ext.identity;
+    // Everything before `<description>`, and from `<element>` up to `<version>`.
+    let mut head = String::from("  <update>\n");
+    element(&mut head, "name", &truncate(&ext.name, MAX_FEED_NAME));
+    let mut identity = String::new();
+    element(&mut identity, "element", &id.element);
+    element(&mut identity, "type", id.kind.as_str());
+    element(&mut identity, "client", id.client.as_str());
+    if id.kind == ExtensionType::Plugin
+        && let Some(folder) = &id.folder
+    {
+        element(&mut identity, "folder", folder);
+    }
+    let info = ext.info_url.as_ref().map(|url| {
+        let mut line = String::from("    <infourl title=\"");
+        escape_into(&mut line, &ext.name, true);
+        line.push_str("\">");
+        escape_into(&mut line, url.trim(), false);
+        line.push_str("</infourl>\n");
+        line
+    });
+    let changelog = changelog_url.map(|url| {
+        let mut line = String::new();
+        element(&mut line, "changelogurl", url);
+        line
+    });
+
+    let per_update = head.len() + identity.len() + 1100;
+    let updates: usize = sorted.iter().map(|r| r.targets.majors().count()).sum();
+    let mut out = String::with_capacity(64 + updates * per_update);
+    out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<updates>\n");
     for rel in sorted {
         for major in rel.targets.majors() {
             let Some(regex) = rel.targets.platform_regex(major) else {
                 continue;
             };
-            out.push_str("  <update>\n");
-            element(&mut out, "name", &truncate(&ext.name, MAX_FEED_NAME));
-            let description = ext
-                .description
-                .clone()
-                .unwrap_or_else(|| format!("{} {}", ext.name, rel.version));
-            element(&mut out, "description", &description);
-            element(&mut out, "element", &id.element);
-            element(&mut out, "type", id.kind.as_str());
-            element(&mut out, "client", id.client.as_str());
-            if id.kind == ExtensionType::Plugin
-                && let Some(folder) = &id.folder
-            {
-                element(&mut out, "folder", folder);
+            out.push_str(&head);
+            out.push_str("    <description>");
+            match &ext.description {
+                Some(d) => escape_into(&mut out, d.trim(), false),
+                None => {
+                    escape_into(&mut out, ext.name.trim(), false);
+                    out.push(' ');
+                    escape_into(&mut out, rel.version.as_str(), false);
+                }
             }
+            out.push_str("</description>\n");
+            out.push_str(&identity);
             element(&mut out, "version", rel.version.as_str());
-            if let Some(url) = &ext.info_url {
-                let _ = writeln!(
-                    out,
-                    "    <infourl title=\"{}\">{}</infourl>",
-                    escape_attr(&ext.name),
-                    escape_text(url.trim())
-                );
+            if let Some(line) = &info {
+                out.push_str(line);
             }
-            let _ = writeln!(
-                out,
-                "    <downloads>\n      <downloadurl type=\"full\" format=\"zip\">{}</downloadurl>\n    </downloads>",
-                escape_text(rel.download_url.trim())
-            );
-            element(&mut out, "sha256", &rel.sha256.to_ascii_lowercase());
-            element(&mut out, "sha512", &rel.sha512.to_ascii_lowercase());
-            let _ = writeln!(
-                out,
-                "    <tags>\n      <tag>{}</tag>\n    </tags>",
-                rel.stability.as_str()
-            );
+            out.push_str("    <downloads>\n      <downloadurl type=\"full\" format=\"zip\">");
+            escape_into(&mut out, rel.download_url.trim(), false);
+            out.push_str("</downloadurl>\n    </downloads>\n");
+            hex_element(&mut out, "sha256", &rel.sha256);
+            hex_element(&mut out, "sha512", &rel.sha512);
+            out.push_str("    <tags>\n      <tag>");
+            out.push_str(rel.stability.as_str());
+            out.push_str("</tag>\n    </tags>\n");
             // Joomla 3 has no changelog column, and its database check always fails (A.6).
             if major >= 4 {
-                if let Some(url) = changelog_url {
-                    element(&mut out, "changelogurl", url);
+                if let Some(line) = &changelog {
+                    out.push_str(line);
                 }
                 if let Some(dbs) = &rel.supported_databases {
                     out.push_str("    <supported_databases");
                     for (db, min) in &dbs.0 {
-                        let _ = write!(out, " {db}=\"{}\"", escape_attr(min));
+                        let _ = write!(out, " {db}=\"");
+                        escape_into(&mut out, min, true);
+                        out.push('"');
                     }
                     out.push_str("/>\n");
                 }
@@ -168,12 +189,9 @@ pub fn render_extension_feed(
             if let Some(php) = &rel.php_minimum {
                 element(&mut out, "php_minimum", php);
             }
-            let _ = writeln!(
-                out,
-                "    <targetplatform name=\"joomla\" version=\"{}\"/>",
-                escape_attr(&regex)
-            );
-            out.push_str("  </update>\n");
+            out.push_str("    <targetplatform name=\"joomla\" version=\"");
+            escape_into(&mut out, &regex, true);
+            out.push_str("\"/>\n  </update>\n");
         }
     }
     out.push_str("</updates>\n");
@@ -311,7 +329,22 @@ pub fn render_changelog(ext: &FeedExtension, releases: &[FeedRelease]) -> String
 }
 
 fn element(out: &mut String, name: &str, value: &str) {
-    let _ = writeln!(out, "    <{name}>{}</{name}>", escape_text(value.trim()));
+    out.push_str("    <");
+    out.push_str(name);
+    out.push('>');
+    escape_into(out, value.trim(), false);
+    out.push_str("</");
+    out.push_str(name);
+    out.push_str(">\n");
+}
+
+/// A digest, lower-cased as the client compares it (A.5).
+fn hex_element(out: &mut String, name: &str, hex: &str) {
+    if hex.bytes().any(|b| b.is_ascii_uppercase()) {
+        element(out, name, &hex.to_ascii_lowercase());
+    } else {
+        element(out, name, hex);
+    }
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -324,16 +357,28 @@ fn xml_char_allowed(c: char) -> bool {
 }
 
 pub fn escape_text(s: &str) -> String {
-    escape(s, false)
+    let mut out = String::with_capacity(s.len());
+    escape_into(&mut out, s, false);
+    out
 }
 
 pub fn escape_attr(s: &str) -> String {
-    escape(s, true)
+    let mut out = String::with_capacity(s.len());
+    escape_into(&mut out, s, true);
+    out
 }
 
-/// Attribute values also escape quotes and whitespace that attribute normalisation would eat.
-fn escape(s: &str, attribute: bool) -> String {
-    let mut out = String::with_capacity(s.len());
+/// Appends `s` escaped. Attribute values also escape quotes and whitespace that attribute
+/// normalisation would eat. Most values (versions, digests, URLs) need no escaping at all, and
+/// are copied in one go.
+fn escape_into(out: &mut String, s: &str, attribute: bool) {
+    let plain = s.bytes().all(|b| {
+        (b' '..0x7f).contains(&b) && !matches!(b, b'&' | b'<' | b'>') && !(attribute && b == b'"')
+    });
+    if plain {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars().filter(|&c| xml_char_allowed(c)) {
         match (c, attribute) {
             ('&', _) => out.push_str("&amp;"),
@@ -346,7 +391,6 @@ fn escape(s: &str, attribute: bool) -> String {
             _ => out.push(c),
         }
     }
-    out
 }
 
 #[cfg(test)]

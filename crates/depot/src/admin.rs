@@ -33,6 +33,16 @@ pub enum UserCommand {
         name: Option<String>,
         #[arg(long)]
         password_stdin: bool,
+        /// May sign in to the admin console at /admin (give a password too).
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Grant the admin console (or withdraw it with `--revoke`).
+    Admin {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        revoke: bool,
     },
     /// Stop a user's downloads and keys (memberships are kept).
     Disable {
@@ -114,6 +124,11 @@ pub enum PackageGroupCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ExtensionCommand {
+    List,
+    /// An extension, with the manifest snippet that points it at its feed.
+    Show {
+        extension: String,
+    },
     /// Make an extension paid (`--package-group ID`) or free (`--free`).
     Set {
         extension: String,
@@ -152,6 +167,68 @@ pub enum KeyCommand {
         #[arg(long)]
         package_group: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReleaseCommand {
+    /// Every release of an extension, in any state.
+    List {
+        extension: String,
+    },
+    Show {
+        extension: String,
+        version: String,
+    },
+    /// Publish a draft, or put a yanked release back.
+    Publish {
+        extension: String,
+        version: String,
+    },
+    /// Take a published release out of the feeds and downloads.
+    Yank {
+        extension: String,
+        version: String,
+    },
+    /// Replace a release's notes with a file's contents (`-` for stdin), or remove them.
+    Notes {
+        extension: String,
+        version: String,
+        #[arg(long, conflicts_with = "clear", required_unless_present = "clear")]
+        file: Option<std::path::PathBuf>,
+        #[arg(long)]
+        clear: bool,
+    },
+}
+
+/// The API-side token commands (`depot token create` runs against the database instead, so
+/// that the first token can be made).
+#[derive(Debug, Subcommand)]
+pub enum RemoteTokenCommand {
+    List,
+    /// Revoke a token by id; requests carrying it are refused from then on.
+    Revoke {
+        id: i64,
+    },
+}
+
+/// Filters of `depot audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// An action (`user.create`) or a family of them (`user.`).
+    #[arg(long)]
+    action: Option<String>,
+    /// A token's name or a console user's address.
+    #[arg(long)]
+    actor: Option<String>,
+    #[arg(long)]
+    subject: Option<String>,
+    /// YYYY-MM-DD or RFC 3339.
+    #[arg(long)]
+    from: Option<String>,
+    #[arg(long)]
+    until: Option<String>,
+    #[arg(long, default_value_t = 50)]
+    limit: i64,
 }
 
 /// What every admin command takes besides its own arguments.
@@ -220,7 +297,7 @@ fn show(out: &Output, v: &Value, human: impl FnOnce(&Value)) {
 
 fn user_line(u: &Value) {
     println!(
-        "user {} <{}> name: {}, {}{}",
+        "user {} <{}> name: {}, {}{}{}",
         text(u, "id"),
         text(u, "email"),
         text(u, "name"),
@@ -231,6 +308,11 @@ fn user_line(u: &Value) {
         },
         if u["has_password"] == true {
             ", has a password"
+        } else {
+            ""
+        },
+        if u["admin"] == true {
+            ", administrator"
         } else {
             ""
         }
@@ -280,15 +362,17 @@ pub async fn user(api: &Api, out: &Output, cmd: UserCommand) -> anyhow::Result<(
             email,
             name,
             password_stdin,
+            admin,
         } => {
             let password = password_stdin.then(read_password).transpose()?;
             api.call(
                 Method::POST,
                 &["users"],
-                Some(json!({"email": email, "name": name, "password": password})),
+                Some(json!({"email": email, "name": name, "password": password, "admin": admin})),
             )
             .await?
         }
+        UserCommand::Admin { email, revoke } => patch(&email, json!({"admin": !revoke})).await?,
         UserCommand::Disable { email } => patch(&email, json!({"disabled": true})).await?,
         UserCommand::Enable { email } => patch(&email, json!({"disabled": false})).await?,
         UserCommand::Password { email } => {
@@ -470,11 +554,58 @@ pub async fn package_group(
 }
 
 pub async fn extension(api: &Api, out: &Output, cmd: ExtensionCommand) -> anyhow::Result<()> {
-    let ExtensionCommand::Set {
-        extension,
-        package_group,
-        free: _,
-    } = cmd;
+    let (extension, package_group) = match cmd {
+        ExtensionCommand::List => {
+            let v = api.call(Method::GET, &["extensions"], None).await?;
+            show(out, &v, |v| {
+                table(
+                    &["NAME", "TYPE", "TITLE", "PACKAGE GROUP", "FEED"],
+                    items(v)
+                        .iter()
+                        .map(|e| {
+                            vec![
+                                text(e, "name"),
+                                text(e, "type"),
+                                text(e, "title"),
+                                e["package_group"].as_str().unwrap_or("free").into(),
+                                text(e, "feed_url"),
+                            ]
+                        })
+                        .collect(),
+                )
+            });
+            return Ok(());
+        }
+        ExtensionCommand::Show { extension } => {
+            let v = api
+                .call(Method::GET, &["extensions", &extension], None)
+                .await?;
+            show(out, &v, |e| {
+                println!(
+                    "{} ({} {}), {}",
+                    text(e, "name"),
+                    text(e, "client"),
+                    text(e, "type"),
+                    text(e, "title")
+                );
+                println!(
+                    "package group: {}",
+                    e["package_group"].as_str().unwrap_or("none (free)")
+                );
+                println!("feed:          {}", text(e, "feed_url"));
+                println!("changelog:     {}", text(e, "changelog_url"));
+                println!();
+                println!("Paste into the extension's manifest:");
+                println!("{}", text(e, "manifest_snippet"));
+            });
+            return Ok(());
+        }
+        ExtensionCommand::Set {
+            extension,
+            package_group,
+            free: _,
+        } => (extension, package_group),
+    };
     let v = api
         .call(
             Method::PATCH,
@@ -594,5 +725,197 @@ pub async fn key(api: &Api, out: &Output, cmd: KeyCommand) -> anyhow::Result<()>
             });
         }
     }
+    Ok(())
+}
+
+fn release_line(r: &Value) {
+    println!(
+        "{} {}: {} ({}, Joomla {}), {} bytes, sha256 {}",
+        text(r, "extension"),
+        text(r, "version"),
+        text(r, "state"),
+        text(r, "stability"),
+        text(r, "joomla"),
+        text(r, "size"),
+        text(r, "sha256")
+    );
+}
+
+pub async fn release(api: &Api, out: &Output, cmd: ReleaseCommand) -> anyhow::Result<()> {
+    let patch = |extension: &str, version: &str, body: Value| {
+        let (extension, version) = (extension.to_string(), version.to_string());
+        async move {
+            api.call(
+                Method::PATCH,
+                &["extensions", &extension, "releases", &version],
+                Some(body),
+            )
+            .await
+        }
+    };
+    let v = match cmd {
+        ReleaseCommand::List { extension } => {
+            let v = api
+                .call(Method::GET, &["extensions", &extension, "releases"], None)
+                .await?;
+            show(out, &v, |v| {
+                table(
+                    &[
+                        "VERSION",
+                        "STATE",
+                        "STABILITY",
+                        "JOOMLA",
+                        "PUBLISHED",
+                        "SIZE",
+                    ],
+                    items(v)
+                        .iter()
+                        .map(|r| {
+                            vec![
+                                text(r, "version"),
+                                text(r, "state"),
+                                text(r, "stability"),
+                                text(r, "joomla"),
+                                text(r, "published_at"),
+                                text(r, "size"),
+                            ]
+                        })
+                        .collect(),
+                )
+            });
+            return Ok(());
+        }
+        ReleaseCommand::Show { extension, version } => {
+            api.call(
+                Method::GET,
+                &["extensions", &extension, "releases", &version],
+                None,
+            )
+            .await?
+        }
+        ReleaseCommand::Publish { extension, version } => {
+            patch(&extension, &version, json!({"state": "published"})).await?
+        }
+        ReleaseCommand::Yank { extension, version } => {
+            patch(&extension, &version, json!({"state": "yanked"})).await?
+        }
+        ReleaseCommand::Notes {
+            extension,
+            version,
+            file,
+            clear: _,
+        } => {
+            let notes = match file {
+                Some(path) if path.as_os_str() == "-" => {
+                    let mut s = String::new();
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                        .context("reading the notes from stdin")?;
+                    Some(s)
+                }
+                Some(path) => Some(
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?,
+                ),
+                None => None,
+            };
+            patch(&extension, &version, json!({ "notes": notes })).await?
+        }
+    };
+    show(out, &v, release_line);
+    Ok(())
+}
+
+pub async fn token(api: &Api, out: &Output, cmd: RemoteTokenCommand) -> anyhow::Result<()> {
+    match cmd {
+        RemoteTokenCommand::List => {
+            let v = api.call(Method::GET, &["tokens"], None).await?;
+            show(out, &v, |v| {
+                table(
+                    &["ID", "NAME", "SCOPE", "CREATED", "LAST USED", "STATE"],
+                    items(v)
+                        .iter()
+                        .map(|t| {
+                            let scope = match t["extensions"].as_array() {
+                                Some(list) => format!(
+                                    "{} ({})",
+                                    text(t, "scope"),
+                                    list.iter()
+                                        .filter_map(Value::as_str)
+                                        .collect::<Vec<_>>()
+                                        .join(",")
+                                ),
+                                None => text(t, "scope"),
+                            };
+                            vec![
+                                text(t, "id"),
+                                text(t, "name"),
+                                scope,
+                                text(t, "created_at"),
+                                text(t, "last_used_at"),
+                                if t["revoked_at"].is_null() {
+                                    "live"
+                                } else {
+                                    "revoked"
+                                }
+                                .into(),
+                            ]
+                        })
+                        .collect(),
+                )
+            });
+        }
+        RemoteTokenCommand::Revoke { id } => {
+            let v = api
+                .call(Method::DELETE, &["tokens", &id.to_string()], None)
+                .await?;
+            show(out, &v, |t| {
+                println!("revoked token {} \"{}\"", text(t, "id"), text(t, "name"))
+            });
+        }
+    }
+    Ok(())
+}
+
+pub async fn audit(api: &Api, out: &Output, args: AuditArgs) -> anyhow::Result<()> {
+    let mut query = vec![("limit", args.limit.to_string())];
+    for (name, value) in [
+        ("action", args.action),
+        ("actor", args.actor),
+        ("subject", args.subject),
+        ("from", args.from),
+        ("until", args.until),
+    ] {
+        if let Some(v) = value {
+            query.push((name, v));
+        }
+    }
+    let v = api
+        .call_with_query(Method::GET, &["audit-log"], &query, None)
+        .await?;
+    show(out, &v, |v| {
+        table(
+            &["WHEN", "WHO", "ACTION", "SUBJECT", "DETAIL"],
+            items(v)
+                .iter()
+                .map(|e| {
+                    vec![
+                        text(e, "at"),
+                        format!(
+                            "{} {}",
+                            text(&e["actor"], "kind"),
+                            text(&e["actor"], "name")
+                        ),
+                        text(e, "action"),
+                        text(e, "subject"),
+                        if e["detail"].is_null() {
+                            String::new()
+                        } else {
+                            e["detail"].to_string()
+                        },
+                    ]
+                })
+                .collect(),
+        )
+    });
     Ok(())
 }

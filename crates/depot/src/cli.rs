@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use depot_service::Scope;
+use depot_service::{Actor, Scope};
 
 use crate::admin::{
-    self, ExtensionCommand, GroupCommand, KeyCommand, MembershipCommand, Output,
-    PackageGroupCommand, UserCommand,
+    self, AuditArgs, ExtensionCommand, GroupCommand, KeyCommand, MembershipCommand, Output,
+    PackageGroupCommand, ReleaseCommand, RemoteTokenCommand, UserCommand,
 };
 use crate::client::{self, Api, PublishArgs};
 use crate::config::Settings;
@@ -44,7 +44,8 @@ pub enum Command {
     Migrate,
     /// Print the effective configuration, secrets masked.
     CheckConfig,
-    /// Manage API tokens (offline, against the configured database).
+    /// API tokens: `create` runs against the configured database (so that the first token can
+    /// be made); `list` and `revoke` go over the API.
     Token {
         #[command(subcommand)]
         command: TokenCommand,
@@ -89,6 +90,16 @@ pub enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Releases: list, publish a draft, yank, notes (over the API).
+    Release {
+        #[command(subcommand)]
+        command: ReleaseCommand,
+    },
+    /// The audit log: who changed what, when (over the API; needs an admin token).
+    Audit {
+        #[command(flatten)]
+        args: AuditArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,6 +131,8 @@ pub enum TokenCommand {
         #[arg(long)]
         extensions: Option<String>,
     },
+    #[command(flatten)]
+    Remote(RemoteTokenCommand),
 }
 
 /// Logs go to stderr through a writer thread, so a request never waits on the terminal or a
@@ -172,6 +185,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::PackageGroup { command } => admin::package_group(&api()?, out, command).await,
         Command::Extension { command } => admin::extension(&api()?, out, command).await,
         Command::Key { command } => admin::key(&api()?, out, command).await,
+        Command::Release { command } => admin::release(&api()?, out, command).await,
+        Command::Audit { args } => admin::audit(&api()?, out, args).await,
+        Command::Token {
+            command: TokenCommand::Remote(command),
+        } => admin::token(&api()?, out, command).await,
         command => {
             let settings = Settings::load(cli.config.as_deref())?;
             let _log_guard = init_tracing(&settings);
@@ -199,7 +217,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     let scope =
                         Scope::parse(&scope, extensions.as_deref()).map_err(anyhow::Error::msg)?;
                     let depot = startup::build_depot(&settings).await?;
-                    let (_, token) = depot.create_token(&name, &scope).await?;
+                    let (_, token) = depot
+                        .create_token(&Actor::system("depot token create"), &name, &scope)
+                        .await?;
                     depot.shutdown().await;
                     println!("{token}");
                     Ok(())
@@ -241,7 +261,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 | Command::Membership { .. }
                 | Command::PackageGroup { .. }
                 | Command::Extension { .. }
-                | Command::Key { .. } => unreachable!("handled above"),
+                | Command::Key { .. }
+                | Command::Release { .. }
+                | Command::Audit { .. }
+                | Command::Token {
+                    command: TokenCommand::Remote(_),
+                } => unreachable!("handled above"),
             }
         }
     }

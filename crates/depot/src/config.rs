@@ -273,6 +273,9 @@ impl Settings {
             secret: self.resolve_secret()?,
             mail_max_attempts: self.mail.max_attempts.max(1),
             mail_poll: Duration::from_secs(5),
+            // A lease shorter than a send could time out would let two instances send one
+            // message.
+            mail_lease: Duration::from_secs(self.mail.lease_secs.max(self.mail.timeout_secs + 5)),
         })
     }
 

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use depot_core::package::{self, PackageLimits};
-use depot_service::{Depot, PublishOptions, PublishOutcome, ServiceError, spool};
+use depot_service::{Actor, Depot, PublishOptions, PublishOutcome, ServiceError, spool};
 use depot_store::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +137,9 @@ fn resolve(folder: &Path, relative: &str) -> Result<PathBuf, String> {
     Ok(path)
 }
 
+/// The actor the audit log names for what an import creates.
+const IMPORT: &str = "depot import jbackend";
+
 pub async fn import_jbackend(
     depot: &Depot,
     packages: &Path,
@@ -182,6 +185,16 @@ pub async fn import_jbackend(
                 )
                 .await
                 .map_err(|e| e.to_string())?;
+            let detail = serde_json::json!({"groups": g.groups, "policy": "active"});
+            depot
+                .audit(
+                    &Actor::system(IMPORT),
+                    "package_group.create",
+                    &g.name,
+                    detail,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
             Ok::<_, String>(Some(g.name))
         }
         .await;
@@ -217,6 +230,7 @@ pub async fn import_jbackend(
             };
             let published = depot
                 .publish(
+                    &Actor::system(IMPORT),
                     &manifest.identity.full_name,
                     manifest.version.as_str(),
                     spooled,

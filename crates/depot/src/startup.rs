@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use depot_service::{Depot, Mailer, Scope};
+use depot_service::{Actor, Depot, Mailer, Scope};
 use depot_storage::Storage;
 use depot_store::Store;
 use tokio::sync::oneshot;
@@ -121,7 +121,11 @@ pub async fn first_start_token(depot: &Depot) -> anyhow::Result<Option<String>> 
         return Ok(None);
     }
     let (_, token) = depot
-        .create_token("first-start admin", &Scope::Admin)
+        .create_token(
+            &Actor::system("first start"),
+            "first-start admin",
+            &Scope::Admin,
+        )
         .await?;
     Ok(Some(token))
 }

@@ -37,6 +37,9 @@ pub struct MailSettings {
     /// Delivery attempts before the outbox gives a message up (with growing pauses between
     /// them, up to an hour: the default keeps trying for about a day).
     pub max_attempts: u32,
+    /// How long an instance holds a message it is delivering before another instance may take
+    /// it up (when the first died mid-delivery). At least the send timeout plus a margin.
+    pub lease_secs: u64,
 }
 
 impl Default for MailSettings {
@@ -49,6 +52,7 @@ impl Default for MailSettings {
             ca_file: None,
             timeout_secs: 15,
             max_attempts: 30,
+            lease_secs: 120,
         }
     }
 }

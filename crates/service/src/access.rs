@@ -2,9 +2,59 @@
 
 use depot_core::entitlement::{self, Decision, Membership, Policy};
 use depot_core::keys;
-use depot_store::PackageGroupRow;
+use std::sync::Arc;
 
+use depot_store::{DownloadKeyRow, PackageGroupRow};
+
+use crate::cache::{Memo, Seen};
 use crate::{Depot, Download, ServiceError, ServiceResult};
+
+/// Answers kept per kind (known and unknown ids together, see `Memo`).
+const MAX_CACHED: usize = 100_000;
+
+/// What a paid download checks, kept in memory so that a download with a key does no database
+/// work beyond finding the release. Emptied whenever the access generation moves, which every
+/// write to users, memberships, package groups and keys does.
+pub(crate) struct AccessCache {
+    pub(crate) generation: Seen,
+    /// `Store::access_writes` when last looked at: this process's own writes clear the cache
+    /// before the next check, without waiting for the poller.
+    local_writes: Seen,
+    package_groups: Memo<i64, Option<PackageGroupRow>>,
+    download_keys: Memo<i64, Option<DownloadKeyRow>>,
+    /// (user, package group) → the user's standing in it; `None` for an unknown user.
+    holders: Memo<(i64, i64), Option<Holder>>,
+    users_by_email: Memo<String, Option<i64>>,
+    jbackend_versions: Memo<(i64, i64), i64>,
+}
+
+#[derive(Clone)]
+struct Holder {
+    disabled: bool,
+    memberships: Arc<[Membership]>,
+}
+
+impl AccessCache {
+    pub(crate) fn new(generation: i64) -> Self {
+        AccessCache {
+            generation: Seen::new(generation),
+            local_writes: Seen::new(0),
+            package_groups: Memo::new(MAX_CACHED),
+            download_keys: Memo::new(MAX_CACHED),
+            holders: Memo::new(MAX_CACHED),
+            users_by_email: Memo::new(MAX_CACHED),
+            jbackend_versions: Memo::new(MAX_CACHED),
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        self.package_groups.clear();
+        self.download_keys.clear();
+        self.holders.clear();
+        self.users_by_email.clear();
+        self.jbackend_versions.clear();
+    }
+}
 
 /// The credentials a download request carried. `Debug` names the kind only, so that a key can
 /// never reach a log line through it.
@@ -67,6 +117,27 @@ fn format_day(ms: i64) -> String {
 }
 
 impl Depot {
+    /// The access cache, first emptied if this process has written access data since the last
+    /// look.
+    fn access(&self) -> &AccessCache {
+        let cache = &self.inner.access;
+        if cache
+            .local_writes
+            .moved(self.store().access_writes() as i64)
+        {
+            cache.clear();
+        }
+        cache
+    }
+
+    pub(crate) async fn package_group(&self, id: i64) -> ServiceResult<Option<PackageGroupRow>> {
+        self.access()
+            .package_groups
+            .get_or_load(id, || self.store().package_group(id))
+            .await
+            .map_err(ServiceError::from)
+    }
+
     /// `Ok(None)` for a free package; `Ok(Some(grant))` when the credentials entitle their user;
     /// otherwise a `Denied` error with the code of product.md §4.
     pub async fn authorize(
@@ -77,13 +148,12 @@ impl Depot {
         let Some(package_group_id) = download.package_group_id else {
             return Ok(None);
         };
-        let group =
-            self.store()
-                .package_group(package_group_id)
-                .await?
-                .ok_or(ServiceError::NotFound {
-                    what: "package group",
-                })?;
+        let group = self
+            .package_group(package_group_id)
+            .await?
+            .ok_or(ServiceError::NotFound {
+                what: "package group",
+            })?;
         let grant = self.identify(&group, credentials).await?;
         let published_at = download.published_at.unwrap_or(i64::MAX);
         self.entitle(&group, grant.user_id, published_at).await?;
@@ -101,9 +171,11 @@ impl Depot {
             Credentials::None => Err(denied("REL_ENS", "Email not specified")),
             Credentials::DownloadKey(k) => {
                 let claim = keys::parse_download_key(k).ok_or_else(invalid_key)?;
+                let serial = claim.serial as i64;
                 let row = self
-                    .store()
-                    .download_key(claim.serial as i64)
+                    .access()
+                    .download_keys
+                    .get_or_load(serial, || self.store().download_key(serial))
                     .await?
                     .filter(|r| r.revoked_at.is_none())
                     .ok_or_else(invalid_key)?;
@@ -127,17 +199,27 @@ impl Depot {
                     return Err(invalid_key());
                 }
                 let email = keys::normalise_email(email);
-                let user = self
-                    .store()
-                    .user_by_email(&email)
+                let user_id = self
+                    .access()
+                    .users_by_email
+                    .get_or_load(email.clone(), || async {
+                        let user = self.store().user_by_email(&email).await?;
+                        Ok::<_, ServiceError>(user.map(|u| u.id))
+                    })
                     .await?
                     .ok_or_else(invalid_key)?;
-                let version = self.store().jbackend_key_version(user.id, group.id).await?;
+                let version = self
+                    .access()
+                    .jbackend_versions
+                    .get_or_load((user_id, group.id), || {
+                        self.store().jbackend_key_version(user_id, group.id)
+                    })
+                    .await?;
                 if !keys::verify_jbackend_key(secret, &group.seed, &email, version, key) {
                     return Err(invalid_key());
                 }
                 Ok(Grant {
-                    user_id: user.id,
+                    user_id,
                     key_id: None,
                 })
             }
@@ -151,20 +233,39 @@ impl Depot {
         user_id: i64,
         published_at: i64,
     ) -> ServiceResult<()> {
-        let user = self.store().user(user_id).await?.ok_or_else(invalid_key)?;
-        let memberships: Vec<Membership> = self
-            .store()
-            .memberships_for_package_group(user.id, group.id)
-            .await?
-            .into_iter()
-            .map(|m| Membership {
-                valid_from: m.valid_from,
-                valid_until: m.valid_until,
+        let holder = self
+            .access()
+            .holders
+            .get_or_load((user_id, group.id), || async {
+                let Some(user) = self.store().user(user_id).await? else {
+                    return Ok(None);
+                };
+                let memberships = self
+                    .store()
+                    .memberships_for_package_group(user.id, group.id)
+                    .await?
+                    .into_iter()
+                    .map(|m| Membership {
+                        valid_from: m.valid_from,
+                        valid_until: m.valid_until,
+                    })
+                    .collect();
+                Ok::<_, ServiceError>(Some(Holder {
+                    disabled: user.disabled != 0,
+                    memberships,
+                }))
             })
-            .collect();
+            .await?
+            .ok_or_else(invalid_key)?;
         let policy = Policy::parse(&group.policy).unwrap_or(Policy::Active);
         let now = depot_store::now_ms();
-        match entitlement::decide(now, user.disabled != 0, &memberships, policy, published_at) {
+        match entitlement::decide(
+            now,
+            holder.disabled,
+            &holder.memberships,
+            policy,
+            published_at,
+        ) {
             Decision::Allowed => Ok(()),
             Decision::NotAuthorised => Err(denied(
                 "REL_NAU",

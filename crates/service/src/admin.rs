@@ -6,31 +6,35 @@ use depot_core::entitlement::Policy;
 use depot_core::keys;
 use depot_store::{DownloadKeyRow, GroupRow, MembershipRow, PackageGroupRow, UserRow};
 use serde::Serialize;
+use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 
+use crate::audit::Actor;
 use crate::{Depot, ServiceError, ServiceResult, valid_email};
 
 const MAX_NAME: usize = 200;
 const MAX_LABEL: usize = 100;
 const DEFAULT_KEY_LABEL: &str = "default";
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: i64,
     pub email: String,
     pub name: Option<String>,
     pub disabled: bool,
     pub has_password: bool,
+    /// May sign in to the admin console (with a password).
+    pub admin: bool,
     pub created_at: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct GroupView {
     pub id: i64,
     pub name: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct MembershipView {
     pub id: i64,
     pub group: i64,
@@ -42,7 +46,7 @@ pub struct MembershipView {
     pub source: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct PackageGroupView {
     pub id: String,
     pub name: String,
@@ -51,7 +55,7 @@ pub struct PackageGroupView {
 }
 
 /// A download key with the key itself: keys are derived, so they can be shown again.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct DownloadKeyView {
     pub id: i64,
     pub label: String,
@@ -60,7 +64,7 @@ pub struct DownloadKeyView {
     pub created_at: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct JbackendKeyView {
     pub package_group: String,
     pub name: String,
@@ -87,6 +91,8 @@ pub struct UserChanges {
     pub name: Option<Option<String>>,
     pub disabled: Option<bool>,
     pub password: Option<String>,
+    /// Grant (`true`) or withdraw the admin console.
+    pub admin: Option<bool>,
 }
 
 pub(crate) fn rfc3339(ms: i64) -> String {
@@ -126,6 +132,7 @@ fn user_view(u: UserRow) -> UserView {
         email: u.email,
         name: u.name,
         disabled: u.disabled != 0,
+        admin: u.is_admin != 0,
         created_at: rfc3339(u.created_at),
     }
 }
@@ -180,9 +187,11 @@ impl Depot {
 
     pub async fn add_user(
         &self,
+        actor: &Actor,
         email: &str,
         name: Option<&str>,
         password: Option<&str>,
+        admin: bool,
     ) -> ServiceResult<UserView> {
         if !valid_email(email) {
             return Err(ServiceError::invalid(
@@ -199,10 +208,21 @@ impl Depot {
         if let Some(p) = password {
             self.set_password(row.id, p).await?;
         }
+        if admin {
+            self.store().set_user_admin(row.id, true).await?;
+        }
+        let detail =
+            json!({"id": row.id, "name": name, "password_set": password.is_some(), "admin": admin});
+        self.audit(actor, "user.create", &email, detail).await?;
         self.user_view(&row.id.to_string()).await
     }
 
-    pub async fn update_user(&self, user: &str, changes: UserChanges) -> ServiceResult<UserView> {
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        user: &str,
+        changes: UserChanges,
+    ) -> ServiceResult<UserView> {
         let row = self.find_user(user).await?;
         if let Some(p) = &changes.password {
             crate::jbackend::check_password(p)?;
@@ -214,9 +234,20 @@ impl Depot {
         if let Some(disabled) = changes.disabled {
             self.store().set_user_disabled(row.id, disabled).await?;
         }
+        if let Some(admin) = changes.admin {
+            self.store().set_user_admin(row.id, admin).await?;
+        }
         if let Some(p) = &changes.password {
             self.set_password(row.id, p).await?;
         }
+        // What changed, never the password itself.
+        let detail = json!({
+            "name": changes.name,
+            "disabled": changes.disabled,
+            "admin": changes.admin,
+            "password_set": changes.password.is_some(),
+        });
+        self.audit(actor, "user.update", &row.email, detail).await?;
         self.user_view(&row.id.to_string()).await
     }
 
@@ -235,7 +266,7 @@ impl Depot {
         Ok(rows.into_iter().map(user_view).collect())
     }
 
-    pub async fn add_group(&self, id: i64, name: &str) -> ServiceResult<GroupView> {
+    pub async fn add_group(&self, actor: &Actor, id: i64, name: &str) -> ServiceResult<GroupView> {
         if id <= 0 {
             return Err(ServiceError::invalid(
                 "bad_group",
@@ -245,6 +276,9 @@ impl Depot {
         let name = clean_name(Some(name), "group name")?
             .ok_or_else(|| ServiceError::invalid("bad_name", "a group needs a name"))?;
         self.store().create_group(id, &name).await?;
+        let subject = id.to_string();
+        self.audit(actor, "group.create", &subject, json!({"name": name}))
+            .await?;
         Ok(GroupView { id, name })
     }
 
@@ -270,6 +304,7 @@ impl Depot {
     /// Adds a membership; `from` defaults to now, `until` to open-ended.
     pub async fn add_membership(
         &self,
+        actor: &Actor,
         user: &str,
         group: i64,
         from: Option<&str>,
@@ -290,6 +325,10 @@ impl Depot {
             .store()
             .add_membership(user.id, group, from, until, "admin")
             .await?;
+        let detail =
+            json!({"id": id, "group": group, "from": rfc3339(from), "until": until.map(rfc3339)});
+        self.audit(actor, "membership.add", &user.email, detail)
+            .await?;
         self.memberships(&user.id.to_string())
             .await?
             .into_iter()
@@ -300,6 +339,7 @@ impl Depot {
     /// Ends the user's open memberships in a group at `at` (default now); returns how many.
     pub async fn end_membership(
         &self,
+        actor: &Actor,
         user: &str,
         group: i64,
         at: Option<&str>,
@@ -307,15 +347,16 @@ impl Depot {
         let user = self.find_user(user).await?;
         self.existing_group(group).await?;
         let at = at.map(parse_date).transpose()?;
-        let ended = self
-            .store()
-            .end_memberships(user.id, group, at.unwrap_or_else(depot_store::now_ms))
-            .await?;
+        let at = at.unwrap_or_else(depot_store::now_ms);
+        let ended = self.store().end_memberships(user.id, group, at).await?;
         if ended == 0 {
             return Err(ServiceError::NotFound {
                 what: "open membership",
             });
         }
+        let detail = json!({"group": group, "at": rfc3339(at), "ended": ended});
+        self.audit(actor, "membership.end", &user.email, detail)
+            .await?;
         Ok(ended)
     }
 
@@ -341,7 +382,11 @@ impl Depot {
             .collect())
     }
 
-    pub async fn add_package_group(&self, new: NewPackageGroup) -> ServiceResult<PackageGroupView> {
+    pub async fn add_package_group(
+        &self,
+        actor: &Actor,
+        new: NewPackageGroup,
+    ) -> ServiceResult<PackageGroupView> {
         let id = new.id.trim();
         if !valid_package_group_id(id) {
             return Err(ServiceError::invalid(
@@ -382,6 +427,10 @@ impl Depot {
             .store()
             .create_package_group(id, &title, &seed, policy.as_str(), &new.groups)
             .await?;
+        // The seed is a secret: it is never logged.
+        let detail = json!({"name": title, "groups": new.groups, "policy": policy.as_str()});
+        self.audit(actor, "package_group.create", id, detail)
+            .await?;
         self.package_group_view(row).await
     }
 
@@ -405,6 +454,7 @@ impl Depot {
     /// Makes an extension paid (`Some(package group)`) or free (`None`).
     pub async fn set_extension_package_group(
         &self,
+        actor: &Actor,
         extension: &str,
         package_group: Option<&str>,
     ) -> ServiceResult<()> {
@@ -429,7 +479,13 @@ impl Depot {
             .set_extension_package_group(ext.id, group_id)
             .await?;
         self.invalidate_feeds();
-        Ok(())
+        self.audit(
+            actor,
+            "extension.update",
+            &ext.name,
+            json!({"package_group": package_group}),
+        )
+        .await
     }
 
     /// The key text of a download key row.
@@ -462,6 +518,7 @@ impl Depot {
     /// A new download key; without a label, `default` (or `default-2`, … if taken).
     pub async fn create_download_key(
         &self,
+        actor: &Actor,
         user: &str,
         label: Option<&str>,
     ) -> ServiceResult<DownloadKeyView> {
@@ -498,6 +555,9 @@ impl Depot {
                 )),
                 e => e,
             })?;
+        let detail = json!({"id": row.id, "label": row.label});
+        self.audit(actor, "download_key.create", &user.email, detail)
+            .await?;
         Ok(self.download_key_view(row))
     }
 
@@ -513,7 +573,12 @@ impl Depot {
     }
 
     /// Revokes one of the user's download keys; the others keep working.
-    pub async fn revoke_download_key(&self, user: &str, key_id: i64) -> ServiceResult<()> {
+    pub async fn revoke_download_key(
+        &self,
+        actor: &Actor,
+        user: &str,
+        key_id: i64,
+    ) -> ServiceResult<()> {
         let user = self.find_user(user).await?;
         let row = self
             .store()
@@ -529,7 +594,9 @@ impl Depot {
                 row.label
             )));
         }
-        Ok(())
+        let detail = json!({"id": row.id, "label": row.label});
+        self.audit(actor, "download_key.revoke", &user.email, detail)
+            .await
     }
 
     async fn jbackend_key_view(
@@ -570,6 +637,7 @@ impl Depot {
     /// Replaces the user's jBackend key in a package group; the old one stops working.
     pub async fn rotate_jbackend_key(
         &self,
+        actor: &Actor,
         user: &str,
         package_group: &str,
     ) -> ServiceResult<JbackendKeyView> {
@@ -581,8 +649,12 @@ impl Depot {
             .ok_or(ServiceError::NotFound {
                 what: "package group",
             })?;
-        self.store()
+        let version = self
+            .store()
             .bump_jbackend_key_version(user.id, group.id)
+            .await?;
+        let detail = json!({"package_group": group.name, "version": version});
+        self.audit(actor, "jbackend_key.rotate", &user.email, detail)
             .await?;
         self.jbackend_key_view(&user, group).await
     }

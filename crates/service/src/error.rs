@@ -82,6 +82,9 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(what) => ServiceError::Conflict(format!("{what} already exists")),
+            StoreError::BadText => {
+                ServiceError::invalid("bad_text", "text may not contain NUL characters")
+            }
             other => ServiceError::Store(other),
         }
     }

@@ -6,14 +6,13 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::RwLock;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use depot_core::feed::{self, CollectionEntry, FeedExtension, FeedRelease, SupportedDatabases};
 use depot_core::{Client, ExtensionType, Identity, Stability, Targets, Version};
-use depot_store::{ExtensionRow, ReleaseRow};
+use depot_store::ExtensionRow;
 
+use crate::cache::{Memo, Seen};
 use crate::{Depot, ServiceError, ServiceResult};
 
 /// A feed ready to send.
@@ -47,60 +46,25 @@ enum FeedKey {
     Collection,
 }
 
-/// Unknown names are cached too (as `None`) so that probing costs no database work, but only
-/// up to this many entries, so that probing cannot grow memory without bound.
+/// Feeds kept, known and unknown names together (see `Memo`).
 const MAX_ENTRIES: usize = 20_000;
 
 pub(crate) struct FeedCache {
-    entries: RwLock<HashMap<FeedKey, Option<Arc<RenderedFeed>>>>,
-    /// Bumped on every invalidation; a render that started before one is not cached.
-    epoch: AtomicU64,
+    feeds: Memo<FeedKey, Option<Arc<RenderedFeed>>>,
     /// The last catalogue generation seen in the database.
-    generation: AtomicI64,
+    pub(crate) generation: Seen,
 }
 
 impl FeedCache {
     pub(crate) fn new(generation: i64) -> Self {
         FeedCache {
-            entries: RwLock::new(HashMap::new()),
-            epoch: AtomicU64::new(0),
-            generation: AtomicI64::new(generation),
+            feeds: Memo::new(MAX_ENTRIES),
+            generation: Seen::new(generation),
         }
     }
 
-    fn get(&self, key: &FeedKey) -> Option<Option<Arc<RenderedFeed>>> {
-        self.entries.read().expect("feed cache").get(key).cloned()
-    }
-
-    fn insert(&self, key: FeedKey, value: Option<Arc<RenderedFeed>>, epoch: u64) {
-        let mut entries = self.entries.write().expect("feed cache");
-        if self.epoch.load(Ordering::SeqCst) == epoch && entries.len() < MAX_ENTRIES {
-            entries.insert(key, value);
-        }
-    }
-
-    fn clear(&self) {
-        let mut entries = self.entries.write().expect("feed cache");
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        entries.clear();
-    }
-}
-
-/// Watches the catalogue generation so that other instances' changes reach this one's feeds.
-pub(crate) async fn poll_catalogue(depot: Depot) {
-    let mut tick = tokio::time::interval(depot.settings().catalogue_poll);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match depot.store().catalogue_generation().await {
-            Ok(g) => {
-                let cache = &depot.inner.feeds;
-                if cache.generation.swap(g, Ordering::SeqCst) != g {
-                    cache.clear();
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "could not read the catalogue generation"),
-        }
+    pub(crate) fn clear(&self) {
+        self.feeds.clear();
     }
 }
 
@@ -137,17 +101,22 @@ struct ParsedRelease {
     targets: Targets,
 }
 
-fn parse_release(row: &ReleaseRow) -> Option<ParsedRelease> {
+fn parse_release(
+    release_id: i64,
+    version: &str,
+    stability: &str,
+    targets: &str,
+) -> Option<ParsedRelease> {
     let parsed = (|| {
         Some(ParsedRelease {
-            version: Version::parse(&row.version).ok()?,
-            stability: row.stability.parse().ok()?,
-            targets: row.targets.parse().ok()?,
+            version: Version::parse(version).ok()?,
+            stability: stability.parse().ok()?,
+            targets: targets.parse().ok()?,
         })
     })();
     if parsed.is_none() {
         tracing::warn!(
-            release_id = row.id,
+            release_id,
             "skipping a release whose stored fields do not parse"
         );
     }
@@ -169,14 +138,11 @@ impl Depot {
         F: FnOnce() -> Fut,
         Fut: Future<Output = ServiceResult<Option<RenderedFeed>>>,
     {
-        let cache = &self.inner.feeds;
-        if let Some(hit) = cache.get(&key) {
-            return Ok(hit);
-        }
-        let epoch = cache.epoch.load(Ordering::SeqCst);
-        let rendered = render().await?.map(Arc::new);
-        cache.insert(key, rendered.clone(), epoch);
-        Ok(rendered)
+        self.inner
+            .feeds
+            .feeds
+            .get_or_load(key, || async { Ok(render().await?.map(Arc::new)) })
+            .await
     }
 
     /// `/updates/{extension}.xml`; `None` for an unknown extension.
@@ -213,26 +179,26 @@ impl Depot {
         };
         let ext = to_feed_extension(&row)?;
         let mut last_modified = row.updated_at;
-        let mut releases = Vec::new();
-        for r in self.store().published_releases(row.id).await? {
-            let Some(p) = parse_release(&r.release) else {
+        let rows = self.store().feed_releases(row.id).await?;
+        let mut releases = Vec::with_capacity(rows.len());
+        for r in rows {
+            let Some(p) = parse_release(r.id, &r.version, &r.stability, &r.targets) else {
                 continue;
             };
-            last_modified = last_modified.max(r.release.updated_at);
+            last_modified = last_modified.max(r.updated_at);
             releases.push(FeedRelease {
-                download_url: self.download_url(name, &r.release.version, &r.artifact.filename),
+                download_url: self.download_url(name, &r.version, &r.filename),
                 version: p.version,
                 stability: p.stability,
                 targets: p.targets,
-                php_minimum: r.release.php_minimum.clone(),
+                php_minimum: r.php_minimum,
                 supported_databases: r
-                    .release
                     .supported_databases
                     .as_deref()
                     .and_then(|s| s.parse::<SupportedDatabases>().ok()),
-                sha256: r.artifact.sha256,
-                sha512: r.artifact.sha512,
-                notes: r.release.notes,
+                sha256: r.sha256,
+                sha512: r.sha512,
+                notes: r.notes,
             });
         }
         Ok(Some((row.id, ext, releases, last_modified)))
@@ -247,7 +213,7 @@ impl Depot {
                 let mut last_modified = 0;
                 for r in self.store().all_published_releases().await? {
                     last_modified = last_modified.max(r.updated_at);
-                    if let Some(p) = parse_release(&r)
+                    if let Some(p) = parse_release(r.id, &r.version, &r.stability, &r.targets)
                         && p.stability == Stability::Stable
                     {
                         by_extension.entry(r.extension_id).or_default().push(p);

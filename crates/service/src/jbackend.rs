@@ -7,7 +7,7 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use depot_core::keys;
-use depot_store::PackageGroupRow;
+use depot_store::{PackageGroupRow, UserRow};
 use serde::Serialize;
 
 use crate::access::denied;
@@ -45,6 +45,27 @@ fn verify_password(password: &str, hash: &str) -> bool {
             .verify_password(password.as_bytes(), &h)
             .is_ok()
     })
+}
+
+impl Depot {
+    /// The user with this (normalised) address if `password` is theirs. An unknown address
+    /// costs the same Argon2 verification as a wrong password, so timing tells nothing.
+    pub(crate) async fn user_with_password(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> ServiceResult<Option<UserRow>> {
+        let user = self.store().user_by_email(email).await?;
+        let hash = user
+            .as_ref()
+            .and_then(|u| u.password_hash.clone())
+            .unwrap_or_else(|| dummy_hash().to_string());
+        let candidate = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || verify_password(&candidate, &hash))
+            .await
+            .unwrap_or(false);
+        Ok(user.filter(|u| ok && u.password_hash.is_some()))
+    }
 }
 
 /// The rule every new password meets.
@@ -107,19 +128,10 @@ impl Depot {
             AUTH_WINDOW,
         )
         .await?;
-        let user = self.store().user_by_email(&email).await?;
-        let hash = user
-            .as_ref()
-            .and_then(|u| u.password_hash.clone())
-            .unwrap_or_else(|| dummy_hash().to_string());
-        let candidate = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&candidate, &hash))
-            .await
-            .unwrap_or(false);
-        let user = match user {
-            Some(u) if ok && u.password_hash.is_some() => u,
-            _ => return Err(denied("REL_AUF", "Authentication failed")),
-        };
+        let user = self
+            .user_with_password(&email, password)
+            .await?
+            .ok_or_else(|| denied("REL_AUF", "Authentication failed"))?;
         self.entitle(&group, user.id, depot_store::now_ms()).await?;
         let version = self.store().jbackend_key_version(user.id, group.id).await?;
         let key = keys::jbackend_key(

@@ -4,6 +4,9 @@
 
 mod access;
 mod admin;
+mod audit;
+mod cache;
+mod dashboard;
 mod downloads;
 mod error;
 mod events;
@@ -12,7 +15,9 @@ mod jbackend;
 mod mail;
 mod publish;
 mod ratelimit;
+mod releases;
 mod reports;
+mod sessions;
 mod spool;
 mod tokens;
 
@@ -31,6 +36,8 @@ pub use admin::{
     DownloadKeyView, GroupView, JbackendKeyView, MembershipView, NewPackageGroup, PackageGroupView,
     UserChanges, UserView, parse_date,
 };
+pub use audit::{Actor, AuditEntry, AuditPage, AuditQuery};
+pub use dashboard::Dashboard;
 pub use depot_mail::{Email, MailSettings, Mailer};
 pub use downloads::Download;
 pub use error::{ServiceError, ServiceResult};
@@ -38,9 +45,11 @@ pub use events::{EventRecorder, Requester};
 pub use feeds::RenderedFeed;
 pub use jbackend::IssuedKey;
 pub use publish::{PublishOptions, PublishOutcome, PublishedRelease};
+pub use releases::{ExtensionView, ReleaseChanges, ReleaseView};
 pub use reports::{DownloadLogEntry, DownloadLogPage, DownloadLogQuery, FeedCheckCount};
+pub use sessions::{NewSession, SESSION_LIFETIME, Session};
 pub use spool::{Spooled, spool};
-pub use tokens::{Principal, Scope, generate_token, hash_token};
+pub use tokens::{Principal, Scope, TokenView, generate_token, hash_token};
 
 /// What the use cases need from the configuration.
 #[derive(Clone, Debug)]
@@ -63,6 +72,8 @@ pub struct Settings {
     pub mail_max_attempts: u32,
     /// How often an instance looks for mail to retry or queued by other instances.
     pub mail_poll: Duration,
+    /// How long a delivering instance holds a message (`mail.lease_secs`).
+    pub mail_lease: Duration,
 }
 
 /// Key material that never prints: `Debug` shows its length only.
@@ -95,6 +106,7 @@ struct Inner {
     storage: Storage,
     settings: Settings,
     feeds: feeds::FeedCache,
+    access: access::AccessCache,
     events: EventRecorder,
     mailer: Mailer,
     /// Woken when a request queues mail, so it leaves at once rather than at the next poll.
@@ -111,13 +123,14 @@ impl Depot {
         mailer: Mailer,
         settings: Settings,
     ) -> ServiceResult<Self> {
-        let generation = store.catalogue_generation().await?;
+        let generations = store.generations().await?;
         let (events, writer) = EventRecorder::start(store.clone());
         let depot = Depot {
             inner: Arc::new(Inner {
                 store,
                 storage,
-                feeds: feeds::FeedCache::new(generation),
+                feeds: feeds::FeedCache::new(generations.catalogue),
+                access: access::AccessCache::new(generations.access),
                 events,
                 mailer,
                 mail_due: tokio::sync::Notify::new(),
@@ -125,7 +138,7 @@ impl Depot {
                 settings,
             }),
         };
-        let poller = tokio::spawn(feeds::poll_catalogue(depot.clone()));
+        let poller = tokio::spawn(cache::poll_generations(depot.clone()));
         let mail = tokio::spawn(mail::deliver_loop(
             depot.clone(),
             depot.settings().mail_poll,

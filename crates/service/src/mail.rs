@@ -21,8 +21,6 @@ const KIND_KEY: &str = "jbackend_key";
 const MAIL_PER_IP: i64 = 10;
 const MAIL_PER_ADDRESS: i64 = 3;
 const ADDRESS_WINDOW: Duration = Duration::from_secs(15 * 60);
-/// How long an instance holds a message it is delivering before another may try.
-const LEASE: Duration = Duration::from_secs(120);
 /// The pause after the first failure, doubled after each further one, up to `MAX_PAUSE`.
 const FIRST_PAUSE: Duration = Duration::from_secs(10);
 const MAX_PAUSE: Duration = Duration::from_secs(3600);
@@ -89,7 +87,7 @@ impl Depot {
             }
             let mut claimed_any = false;
             for row in due {
-                let lease_until = now + LEASE.as_millis() as i64;
+                let lease_until = now + self.settings().mail_lease.as_millis() as i64;
                 if !self.store().claim_mail(row.id, now, lease_until).await? {
                     continue;
                 }

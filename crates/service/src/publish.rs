@@ -11,6 +11,7 @@ use depot_core::{Identity, Stability, Targets, Version};
 use depot_store::{ExtensionRow, NewArtifact, NewExtension, NewRelease, StoreError};
 use serde::Serialize;
 
+use crate::audit::Actor;
 use crate::{Depot, ServiceError, ServiceResult, Spooled};
 
 /// What the uploader may say besides the file.
@@ -30,7 +31,7 @@ pub struct PublishOptions {
     pub package_group: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PublishOutcome {
     /// A new release was created.
@@ -42,7 +43,7 @@ pub enum PublishOutcome {
 }
 
 /// The release as the API reports it after an upload.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct PublishedRelease {
     pub outcome: PublishOutcome,
     pub extension: String,
@@ -163,6 +164,7 @@ impl Depot {
     /// Publishes an uploaded package as `extension` `version`.
     pub async fn publish(
         &self,
+        actor: &Actor,
         extension: &str,
         version: &str,
         upload: Spooled,
@@ -300,6 +302,18 @@ impl Depot {
         };
         if outcome != PublishOutcome::Unchanged {
             self.invalidate_feeds();
+            let action = if row.release.state == "draft" {
+                "release.draft"
+            } else {
+                "release.publish"
+            };
+            let subject = format!("{} {}", ext.name, row.release.version);
+            let detail = serde_json::json!({
+                "outcome": outcome,
+                "sha256": row.artifact.sha256,
+                "size": row.artifact.size,
+            });
+            self.audit(actor, action, &subject, detail).await?;
         }
         tracing::info!(
             extension,

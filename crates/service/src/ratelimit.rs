@@ -36,4 +36,32 @@ impl Depot {
         }
         Ok(())
     }
+
+    /// Failures counted in `bucket` in the current window (a lockout checks this first, so
+    /// that only failures, not successes, count towards it).
+    pub(crate) async fn failures(&self, bucket: &str, window: Duration) -> ServiceResult<i64> {
+        Ok(self
+            .store()
+            .rate_limit_hits(bucket, window_start(window))
+            .await?)
+    }
+
+    /// Counts one failure in `bucket`; returns the seconds until the window ends.
+    pub(crate) async fn record_failure(
+        &self,
+        bucket: &str,
+        window: Duration,
+    ) -> ServiceResult<u64> {
+        debug_assert!(window <= LONGEST_WINDOW);
+        let start = window_start(window);
+        self.store().hit_rate_limit(bucket, start).await?;
+        let end = start + window.as_millis() as i64;
+        Ok(((end - depot_store::now_ms()) / 1000).max(1) as u64)
+    }
+}
+
+fn window_start(window: Duration) -> i64 {
+    let now = depot_store::now_ms();
+    let window = window.as_millis() as i64;
+    now - now % window
 }

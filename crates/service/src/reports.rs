@@ -7,7 +7,8 @@ use crate::admin::{parse_date, rfc3339};
 use crate::{Depot, ServiceError, ServiceResult};
 
 /// Filters of the download log, as the API's query string gives them.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DownloadLogQuery {
     pub extension: Option<String>,
@@ -23,7 +24,7 @@ pub struct DownloadLogQuery {
     pub limit: Option<i64>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct DownloadLogEntry {
     pub id: i64,
     pub at: String,
@@ -39,14 +40,14 @@ pub struct DownloadLogEntry {
     pub user_agent: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct DownloadLogPage {
     pub items: Vec<DownloadLogEntry>,
     /// Pass as `before` for the next (older) page; `None` on the last page.
     pub next_before: Option<i64>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct FeedCheckCount {
     pub extension: String,
     pub joomla_version: String,

@@ -4,6 +4,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use depot_store::ApiTokenRow;
 
+use serde::Serialize;
+
+use crate::admin::rfc3339;
+use crate::audit::Actor;
 use crate::{Depot, ServiceError, ServiceResult};
 
 const PREFIX: &str = "depot_";
@@ -51,6 +55,33 @@ impl Scope {
     }
 }
 
+/// A token as the admin API lists it.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenView {
+    pub id: i64,
+    pub name: String,
+    pub scope: String,
+    /// For a publish token limited to some extensions.
+    pub extensions: Option<Vec<String>>,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+fn token_view(row: ApiTokenRow) -> TokenView {
+    TokenView {
+        id: row.id,
+        name: row.name,
+        scope: row.scope,
+        extensions: row
+            .extensions
+            .map(|e| e.split(',').map(str::to_string).collect()),
+        created_at: rfc3339(row.created_at),
+        last_used_at: row.last_used_at.map(rfc3339),
+        revoked_at: row.revoked_at.map(rfc3339),
+    }
+}
+
 /// The caller behind a valid token.
 #[derive(Clone, Debug)]
 pub struct Principal {
@@ -90,9 +121,10 @@ impl Depot {
     /// Creates a token; returns its row and the token, which is shown this once.
     pub async fn create_token(
         &self,
+        actor: &Actor,
         name: &str,
         scope: &Scope,
-    ) -> ServiceResult<(ApiTokenRow, String)> {
+    ) -> ServiceResult<(TokenView, String)> {
         let name = name.trim();
         if name.is_empty() || name.len() > 100 {
             return Err(ServiceError::invalid(
@@ -114,7 +146,51 @@ impl Depot {
                 &hash_token(&token),
             )
             .await?;
-        Ok((row, token))
+        let view = token_view(row);
+        let detail =
+            serde_json::json!({"id": view.id, "scope": view.scope, "extensions": view.extensions});
+        self.audit(actor, "token.create", &view.name, detail)
+            .await?;
+        Ok((view, token))
+    }
+
+    /// Every token (never the tokens themselves: only their hashes are kept).
+    pub async fn list_tokens(&self) -> ServiceResult<Vec<TokenView>> {
+        Ok(self
+            .store()
+            .api_tokens()
+            .await?
+            .into_iter()
+            .map(token_view)
+            .collect())
+    }
+
+    /// Revokes a token; requests carrying it are refused from then on.
+    pub async fn revoke_token(&self, actor: &Actor, id: i64) -> ServiceResult<TokenView> {
+        let row = self
+            .store()
+            .api_token(id)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "token" })?;
+        if !self.store().revoke_api_token(id).await? {
+            return Err(ServiceError::Conflict(format!(
+                "token {:?} is already revoked",
+                row.name
+            )));
+        }
+        self.audit(
+            actor,
+            "token.revoke",
+            &row.name,
+            serde_json::json!({"id": id}),
+        )
+        .await?;
+        let row = self
+            .store()
+            .api_token(id)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "token" })?;
+        Ok(token_view(row))
     }
 
     /// The principal behind a bearer token.

@@ -1,7 +1,9 @@
 //! Users, groups, memberships, package groups and download keys: what decides who may download a
 //! paid package.
 
-use sqlx::FromRow;
+use std::sync::atomic::Ordering;
+
+use sqlx::{Any, FromRow, Transaction};
 
 use crate::{Store, StoreError, now_ms};
 
@@ -16,6 +18,8 @@ pub struct UserRow {
     pub disabled: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// 0 or 1: may sign in to the admin console.
+    pub is_admin: i64,
 }
 
 #[derive(Clone, Debug, FromRow)]
@@ -66,22 +70,48 @@ pub struct MembershipSpan {
 }
 
 impl Store {
+    /// Begins a write to what decides entitlement. Bumping the access generation comes first,
+    /// in the same transaction: instances drop their cached checks when it moves, and on SQLite
+    /// taking the write lock first keeps two writers from deadlocking on a lock upgrade.
+    async fn access_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE access_state SET generation = generation + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    /// Commits an `access_write` and tells this process's caches at once.
+    async fn commit_access(&self, tx: Transaction<'static, Any>) -> Result<(), StoreError> {
+        tx.commit().await?;
+        self.access_writes.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// How many access writes this process has committed: a cache that saw a different count
+    /// must not trust what it holds.
+    pub fn access_writes(&self) -> u64 {
+        self.access_writes.load(Ordering::SeqCst)
+    }
+
     pub async fn create_user(
         &self,
         email: &str,
         name: Option<&str>,
     ) -> Result<UserRow, StoreError> {
-        let now = now_ms();
-        sqlx::query_as(
+        let mut tx = self.access_write().await?;
+        let row = sqlx::query_as(
             "INSERT INTO users (email, name, created_at, updated_at) VALUES ($1, $2, $3, $3) \
              RETURNING *",
         )
         .bind(email)
         .bind(name)
-        .bind(now)
-        .fetch_one(&self.pool)
+        .bind(now_ms())
+        .fetch_one(&mut *tx)
         .await
-        .map_err(|e| StoreError::unique(e, "user"))
+        .map_err(|e| StoreError::unique(e, "user"))?;
+        self.commit_access(tx).await?;
+        Ok(row)
     }
 
     /// `email` must already be normalised.
@@ -126,6 +156,22 @@ impl Store {
         Ok(hits)
     }
 
+    /// The count of `bucket` in the window starting at `window_start`, without counting a hit.
+    pub async fn rate_limit_hits(
+        &self,
+        bucket: &str,
+        window_start: i64,
+    ) -> Result<i64, StoreError> {
+        let hits: Option<i64> = sqlx::query_scalar(
+            "SELECT hits FROM rate_limits WHERE bucket = $1 AND window_start = $2",
+        )
+        .bind(bucket)
+        .bind(window_start)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(hits.unwrap_or(0))
+    }
+
     /// Forgets windows that ended before `before`.
     pub async fn prune_rate_limits(&self, before: i64) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
@@ -135,13 +181,34 @@ impl Store {
         Ok(())
     }
 
+    /// Grants or withdraws the admin console; withdrawing ends the user's console sessions.
+    pub async fn set_user_admin(&self, id: i64, admin: bool) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE users SET is_admin = $1, updated_at = $2 WHERE id = $3")
+            .bind(i64::from(admin))
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if !admin {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND scope = 'admin'")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn set_user_disabled(&self, id: i64, disabled: bool) -> Result<bool, StoreError> {
+        let mut tx = self.access_write().await?;
         let done = sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
             .bind(i64::from(disabled))
             .bind(now_ms())
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        self.commit_access(tx).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -178,7 +245,8 @@ impl Store {
         valid_until: Option<i64>,
         source: &str,
     ) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
+        let mut tx = self.access_write().await?;
+        let id = sqlx::query_scalar(
             "INSERT INTO memberships (user_id, group_id, valid_from, valid_until, source, \
              created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
@@ -188,8 +256,10 @@ impl Store {
         .bind(valid_until)
         .bind(source)
         .bind(now_ms())
-        .fetch_one(&self.pool)
-        .await?)
+        .fetch_one(&mut *tx)
+        .await?;
+        self.commit_access(tx).await?;
+        Ok(id)
     }
 
     /// Ends every open or later-ending membership of the user in the group at `at`.
@@ -199,16 +269,19 @@ impl Store {
         group_id: i64,
         at: i64,
     ) -> Result<u64, StoreError> {
-        Ok(sqlx::query(
+        let mut tx = self.access_write().await?;
+        let ended = sqlx::query(
             "UPDATE memberships SET valid_until = $1 WHERE user_id = $2 AND group_id = $3 \
              AND (valid_until IS NULL OR valid_until > $1)",
         )
         .bind(at)
         .bind(user_id)
         .bind(group_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
-        .rows_affected())
+        .rows_affected();
+        self.commit_access(tx).await?;
+        Ok(ended)
     }
 
     /// The user's memberships in any group a package group allows.
@@ -236,7 +309,7 @@ impl Store {
         policy: &str,
         groups: &[i64],
     ) -> Result<PackageGroupRow, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.access_write().await?;
         let now = now_ms();
         let row: PackageGroupRow = sqlx::query_as(
             "INSERT INTO package_groups (name, title, seed, policy, created_at, updated_at) \
@@ -259,7 +332,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
+        self.commit_access(tx).await?;
         Ok(row)
     }
 
@@ -322,15 +395,18 @@ impl Store {
         user_id: i64,
         package_group_id: i64,
     ) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
+        let mut tx = self.access_write().await?;
+        let version = sqlx::query_scalar(
             "INSERT INTO jbackend_key_versions (user_id, package_group_id, version) \
              VALUES ($1, $2, 1) ON CONFLICT (user_id, package_group_id) \
              DO UPDATE SET version = jbackend_key_versions.version + 1 RETURNING version",
         )
         .bind(user_id)
         .bind(package_group_id)
-        .fetch_one(&self.pool)
-        .await?)
+        .fetch_one(&mut *tx)
+        .await?;
+        self.commit_access(tx).await?;
+        Ok(version)
     }
 
     /// A new download key row (its key is derived from the id and version).
@@ -339,16 +415,19 @@ impl Store {
         user_id: i64,
         label: &str,
     ) -> Result<DownloadKeyRow, StoreError> {
-        sqlx::query_as(
+        let mut tx = self.access_write().await?;
+        let row = sqlx::query_as(
             "INSERT INTO download_keys (user_id, label, version, created_at) VALUES ($1, $2, 1, $3) \
              RETURNING *",
         )
         .bind(user_id)
         .bind(label)
         .bind(now_ms())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
-        .map_err(|e| StoreError::unique(e, "download key label"))
+        .map_err(|e| StoreError::unique(e, "download key label"))?;
+        self.commit_access(tx).await?;
+        Ok(row)
     }
 
     pub async fn download_key(&self, id: i64) -> Result<Option<DownloadKeyRow>, StoreError> {
@@ -359,13 +438,15 @@ impl Store {
     }
 
     pub async fn revoke_download_key(&self, id: i64) -> Result<bool, StoreError> {
+        let mut tx = self.access_write().await?;
         let done = sqlx::query(
             "UPDATE download_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
         )
         .bind(now_ms())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        self.commit_access(tx).await?;
         Ok(done.rows_affected() == 1)
     }
 

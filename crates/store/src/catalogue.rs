@@ -122,6 +122,29 @@ pub struct ReleaseWithArtifact {
     pub artifact: ArtifactRow,
 }
 
+/// The generation numbers that writes bump (see `catalogue_state` and `access_state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Generations {
+    pub catalogue: i64,
+    pub access: i64,
+}
+
+/// A published release as its extension's feeds show it.
+#[derive(Clone, Debug, FromRow)]
+pub struct FeedReleaseRow {
+    pub id: i64,
+    pub version: String,
+    pub stability: String,
+    pub targets: String,
+    pub php_minimum: Option<String>,
+    pub supported_databases: Option<String>,
+    pub notes: Option<String>,
+    pub updated_at: i64,
+    pub filename: String,
+    pub sha256: String,
+    pub sha512: String,
+}
+
 /// Everything a download needs, in one row.
 #[derive(Clone, Debug, FromRow)]
 pub struct DownloadTarget {
@@ -151,6 +174,17 @@ impl Store {
                 .fetch_one(&self.pool)
                 .await?,
         )
+    }
+
+    /// Both generations in one round trip, for the instances' cache pollers.
+    pub async fn generations(&self) -> Result<Generations, StoreError> {
+        let (catalogue, access) = sqlx::query_as(
+            "SELECT c.generation, a.generation FROM catalogue_state c, access_state a \
+             WHERE c.id = 1 AND a.id = 1",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Generations { catalogue, access })
     }
 
     pub async fn extension_by_name(&self, name: &str) -> Result<Option<ExtensionRow>, StoreError> {
@@ -211,19 +245,21 @@ impl Store {
     }
 
     /// The published releases of one extension, with their artifacts, in no particular order.
-    pub async fn published_releases(
+    /// The published releases of one extension with just what its feeds show. A feed with
+    /// 10,000 releases is read in one query, and the columns a feed does not need stay unread.
+    pub async fn feed_releases(
         &self,
         extension_id: i64,
-    ) -> Result<Vec<ReleaseWithArtifact>, StoreError> {
-        let sql = format!(
-            "SELECT {RELEASE_COLUMNS}, {ARTIFACT_COLUMNS} FROM releases r \
-             JOIN artifacts a ON a.release_id = r.id \
-             WHERE r.extension_id = $1 AND r.state = 'published'"
-        );
-        Ok(sqlx::query_as(AssertSqlSafe(sql))
-            .bind(extension_id)
-            .fetch_all(&self.pool)
-            .await?)
+    ) -> Result<Vec<FeedReleaseRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT r.id, r.version, r.stability, r.targets, r.php_minimum, \
+             r.supported_databases, r.notes, r.updated_at, a.filename, a.sha256, a.sha512 \
+             FROM releases r JOIN artifacts a ON a.release_id = r.id \
+             WHERE r.extension_id = $1 AND r.state = 'published'",
+        )
+        .bind(extension_id)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Every published release of every extension (without artifacts): the collection feed's
@@ -340,6 +376,39 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Replaces a release's notes (`None` removes them). Returns false if it does not exist.
+    pub async fn set_release_notes(
+        &self,
+        release_id: i64,
+        notes: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        bump_generation(&mut tx).await?;
+        let done = sqlx::query("UPDATE releases SET notes = $1, updated_at = $2 WHERE id = $3")
+            .bind(notes)
+            .bind(now_ms())
+            .bind(release_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Every release of an extension in any state, with its file, for the admin API.
+    pub async fn releases_of(
+        &self,
+        extension_id: i64,
+    ) -> Result<Vec<ReleaseWithArtifact>, StoreError> {
+        let sql = format!(
+            "SELECT {RELEASE_COLUMNS}, {ARTIFACT_COLUMNS} FROM releases r \
+             JOIN artifacts a ON a.release_id = r.id WHERE r.extension_id = $1"
+        );
+        Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .bind(extension_id)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// The release file behind `/download/{extension}/{version}/…`.

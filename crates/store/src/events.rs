@@ -243,4 +243,16 @@ impl Store {
         .fetch_all(&self.pool)
         .await?)
     }
+
+    /// Served downloads (status 200 or 206) per day since `from` (ms), as (day number since the
+    /// epoch, count), oldest first.
+    pub async fn downloads_per_day(&self, from: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT at / 86400000 AS day, COUNT(*) AS n FROM download_events \
+             WHERE at >= $1 AND status IN (200, 206) GROUP BY at / 86400000 ORDER BY day",
+        )
+        .bind(from)
+        .fetch_all(&self.pool)
+        .await?)
+    }
 }

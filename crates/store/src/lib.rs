@@ -5,13 +5,17 @@
 //! types is the service layer's job.
 
 mod access;
+mod audit;
 mod catalogue;
 mod events;
 mod migrations;
 mod outbox;
+mod sessions;
 mod tokens;
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -20,15 +24,17 @@ use sqlx::{AnyPool, Executor};
 pub use access::{
     DownloadKeyRow, GroupRow, MembershipRow, MembershipSpan, PackageGroupRow, UserRow,
 };
+pub use audit::{AuditFilter, AuditRow, NewAuditEntry};
 pub use catalogue::{
-    ArtifactRow, DownloadTarget, ExtensionRow, NewArtifact, NewExtension, NewRelease, ReleaseRow,
-    ReleaseWithArtifact,
+    ArtifactRow, DownloadTarget, ExtensionRow, FeedReleaseRow, Generations, NewArtifact,
+    NewExtension, NewRelease, ReleaseRow, ReleaseWithArtifact,
 };
 pub use events::{
     DownloadEvent, DownloadEventRow, DownloadLogRow, EventFilter, FeedCheck, FeedCheckRow,
 };
 pub use migrations::MIGRATIONS;
 pub use outbox::OutboxRow;
+pub use sessions::SessionRow;
 pub use tokens::ApiTokenRow;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,7 +46,11 @@ pub enum Backend {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+    /// Text PostgreSQL refuses to store or compare (a NUL character, from a URL's `%00` or a
+    /// JSON `\u0000`): the caller's mistake, not a failure. SQLite takes such text as it is.
+    #[error("text with a NUL character")]
+    BadText,
     #[error("{0} already exists")]
     Conflict(&'static str),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
@@ -54,6 +64,18 @@ impl StoreError {
     fn unique(e: sqlx::Error, what: &'static str) -> StoreError {
         match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+            _ => StoreError::from(e),
+        }
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            // character_not_in_repertoire: "invalid byte sequence for encoding UTF8: 0x00".
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => {
+                StoreError::BadText
+            }
             _ => StoreError::Database(e),
         }
     }
@@ -63,6 +85,8 @@ impl StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Shared by the clones of one store (see `Store::access_writes`).
+    access_writes: Arc<AtomicU64>,
 }
 
 /// Milliseconds since the Unix epoch: the schema's one time format.
@@ -112,7 +136,11 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            access_writes: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     pub fn backend(&self) -> Backend {

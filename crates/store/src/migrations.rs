@@ -216,6 +216,52 @@ CREATE INDEX download_events_key_id ON download_events (key_id, id);
 CREATE INDEX feed_checks_day ON feed_checks (day);
 "#,
     },
+    Migration {
+        version: 6,
+        name: "access generation, for caching entitlement checks",
+        sql: r#"
+CREATE TABLE access_state (
+    id BIGINT PRIMARY KEY,
+    generation BIGINT NOT NULL
+);
+INSERT INTO access_state (id, generation) VALUES (1, 0);
+"#,
+    },
+    Migration {
+        version: 7,
+        name: "audit log",
+        sql: r#"
+CREATE TABLE audit_log (
+    id {id},
+    at BIGINT NOT NULL,
+    actor_kind TEXT NOT NULL,
+    actor_id BIGINT,
+    actor_name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    detail TEXT
+);
+CREATE INDEX audit_log_action ON audit_log (action, id);
+CREATE INDEX audit_log_subject ON audit_log (subject, id);
+"#,
+    },
+    Migration {
+        version: 8,
+        name: "console sign-in: administrators and sessions",
+        sql: r#"
+ALTER TABLE users ADD COLUMN is_admin BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE sessions (
+    id {id},
+    token_hash TEXT NOT NULL UNIQUE,
+    user_id BIGINT NOT NULL REFERENCES users (id),
+    scope TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX sessions_expires ON sessions (expires_at);
+"#,
+    },
 ];
 
 impl Backend {

@@ -71,4 +71,30 @@ impl Store {
         .await?;
         Ok(())
     }
+
+    /// Every token, newest first (revoked ones too: the audit log names them).
+    pub async fn api_tokens(&self) -> Result<Vec<ApiTokenRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM api_tokens ORDER BY id DESC")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn api_token(&self, id: i64) -> Result<Option<ApiTokenRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM api_tokens WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Revokes a live token; false if there is none with this id.
+    pub async fn revoke_api_token(&self, id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
 }

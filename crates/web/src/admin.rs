@@ -1,48 +1,45 @@
-//! The admin API for who may download: groups, users, memberships, package groups, an
-//! extension's package group, download keys and jBackend keys. `{user}` in a path is a user's id
+//! The admin API for who may download: groups, users, memberships, package groups, download
+//! keys and jBackend keys (an extension's package group is set in `catalogue`). `{user}` in a path is a user's id
 //! or e-mail address. Lists answer `{"items":[…]}`; writes need an `admin` token, reads any token.
 
+use axum::Json;
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post};
-use axum::{Json, Router};
-use depot_service::{Depot, DownloadLogQuery, NewPackageGroup, ServiceError, UserChanges};
+use depot_service::{
+    Actor, Depot, DownloadKeyView, DownloadLogPage, DownloadLogQuery, FeedCheckCount, GroupView,
+    JbackendKeyView, MembershipView, NewPackageGroup, PackageGroupView, ServiceError, UserChanges,
+    UserView,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::api::ApiPrincipal;
 use crate::error::ApiError;
+use crate::openapi::{Items, ReadErrors, WriteErrors};
 
-pub fn router() -> Router<Depot> {
-    Router::new()
-        .route("/groups", get(list_groups).post(add_group))
-        .route("/users", get(list_users).post(add_user))
-        .route("/users/{user}", get(get_user).patch(update_user))
-        .route(
-            "/users/{user}/memberships",
-            get(list_memberships).post(add_membership),
-        )
-        .route("/users/{user}/memberships/end", post(end_membership))
-        .route("/users/{user}/keys", get(list_keys).post(create_key))
-        .route("/users/{user}/keys/{id}", delete(revoke_key))
-        .route("/users/{user}/jbackend-keys", get(list_jbackend_keys))
-        .route(
-            "/users/{user}/jbackend-keys/{group}/rotate",
-            post(rotate_jbackend_key),
-        )
-        .route(
-            "/package-groups",
-            get(list_package_groups).post(add_package_group),
-        )
-        .route("/extensions/{extension}", patch(set_extension))
-        .route("/download-events", get(download_log))
-        .route("/feed-checks", get(feed_checks))
+pub fn routes() -> OpenApiRouter<Depot> {
+    OpenApiRouter::new()
+        .routes(routes!(list_groups, add_group))
+        .routes(routes!(list_users, add_user))
+        .routes(routes!(get_user, update_user))
+        .routes(routes!(list_memberships, add_membership))
+        .routes(routes!(end_membership))
+        .routes(routes!(list_keys, create_key))
+        .routes(routes!(revoke_key))
+        .routes(routes!(list_jbackend_keys))
+        .routes(routes!(rotate_jbackend_key))
+        .routes(routes!(list_package_groups, add_package_group))
+        .routes(routes!(download_log))
+        .routes(routes!(feed_checks))
 }
 
-/// A caller whose token may change things.
-pub struct Admin;
+/// A caller whose token may change things, as the audit log names it.
+pub struct Admin(pub Actor);
 
 impl<S> axum::extract::FromRequestParts<S> for Admin
 where
@@ -64,7 +61,7 @@ where
             ))
             .into());
         }
-        Ok(Admin)
+        Ok(Admin(Actor::token(&p)))
     }
 }
 
@@ -86,18 +83,18 @@ where
     }
 }
 
-fn items<T: Serialize>(items: Vec<T>) -> Json<Value> {
+pub(crate) fn items<T: Serialize>(items: Vec<T>) -> Json<Value> {
     Json(json!({ "items": items }))
 }
 
-fn created<T: Serialize>(v: T) -> Response {
+pub(crate) fn created<T: Serialize>(v: T) -> Response {
     (StatusCode::CREATED, Json(v)).into_response()
 }
 
-type ApiResult<T = Response> = Result<T, ApiError>;
+pub(crate) type ApiResult<T = Response> = Result<T, ApiError>;
 
 /// Distinguishes a field set to `null` (`Some(None)`) from a missing one (`None`).
-fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
@@ -105,41 +102,78 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewGroup {
     id: i64,
     name: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/groups",
+    tag = "access",
+    summary = "Create a user group",
+    request_body = NewGroup,
+    responses((status = 201, body = GroupView), WriteErrors)
+)]
 async fn add_group(
     State(depot): State<Depot>,
-    _: Admin,
+    Admin(actor): Admin,
     ApiJson(g): ApiJson<NewGroup>,
 ) -> ApiResult {
-    Ok(created(depot.add_group(g.id, &g.name).await?))
+    Ok(created(depot.add_group(&actor, g.id, &g.name).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/groups",
+    tag = "access",
+    summary = "User groups",
+    responses((status = 200, body = Items<GroupView>), ReadErrors)
+)]
 async fn list_groups(State(depot): State<Depot>, _: ApiPrincipal) -> ApiResult<Json<Value>> {
     Ok(items(depot.list_groups().await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewUser {
     email: String,
     name: Option<String>,
     password: Option<String>,
+    /// May sign in to the admin console (needs a password).
+    #[serde(default)]
+    admin: bool,
 }
 
-async fn add_user(State(depot): State<Depot>, _: Admin, ApiJson(u): ApiJson<NewUser>) -> ApiResult {
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "access",
+    summary = "Create a user",
+    request_body = NewUser,
+    responses((status = 201, body = UserView), WriteErrors)
+)]
+async fn add_user(
+    State(depot): State<Depot>,
+    Admin(actor): Admin,
+    ApiJson(u): ApiJson<NewUser>,
+) -> ApiResult {
     let user = depot
-        .add_user(&u.email, u.name.as_deref(), u.password.as_deref())
+        .add_user(
+            &actor,
+            &u.email,
+            u.name.as_deref(),
+            u.password.as_deref(),
+            u.admin,
+        )
         .await?;
     Ok(created(user))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct UserQuery {
     /// A part of the address.
@@ -149,11 +183,19 @@ struct UserQuery {
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "access",
+    summary = "Users, a page at a time",
+    params(UserQuery),
+    responses((status = 200, body = UserPage), ReadErrors)
+)]
 async fn list_users(
     State(depot): State<Depot>,
     _: ApiPrincipal,
     ApiQuery(q): ApiQuery<UserQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserPage>> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let users = depot
         .list_users(q.email.as_deref(), q.after.unwrap_or(0), limit)
@@ -161,41 +203,73 @@ async fn list_users(
     let next_after = (users.len() as i64 == limit)
         .then(|| users.last().map(|u| u.id))
         .flatten();
-    Ok(Json(json!({ "items": users, "next_after": next_after })))
+    Ok(Json(UserPage {
+        items: users,
+        next_after,
+    }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/{user}",
+    tag = "access",
+    summary = "A user",
+    params(("user" = String, Path, description = "A user's id or e-mail address")),
+    responses((status = 200, body = UserView), ReadErrors)
+)]
 async fn get_user(
     State(depot): State<Depot>,
     _: ApiPrincipal,
-    Path(user): Path<String>,
+    ApiPath(user): ApiPath<String>,
 ) -> ApiResult {
     Ok(Json(depot.user_view(&user).await?).into_response())
 }
 
-#[derive(Deserialize)]
+/// A page of users.
+#[derive(Serialize, ToSchema)]
+struct UserPage {
+    items: Vec<UserView>,
+    /// Pass as `after` for the next page; `null` on the last page.
+    next_after: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UserPatch {
+    /// `null` clears the name.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     name: Option<Option<String>>,
     disabled: Option<bool>,
     password: Option<String>,
+    admin: Option<bool>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/users/{user}",
+    tag = "access",
+    summary = "Change a user's name, password or disabled state",
+    params(("user" = String, Path, description = "A user's id or e-mail address")),
+    request_body = UserPatch,
+    responses((status = 200, body = UserView), WriteErrors)
+)]
 async fn update_user(
     State(depot): State<Depot>,
-    _: Admin,
-    Path(user): Path<String>,
+    Admin(actor): Admin,
+    ApiPath(user): ApiPath<String>,
     ApiJson(p): ApiJson<UserPatch>,
 ) -> ApiResult {
     let changes = UserChanges {
         name: p.name,
         disabled: p.disabled,
         password: p.password,
+        admin: p.admin,
     };
-    Ok(Json(depot.update_user(&user, changes).await?).into_response())
+    Ok(Json(depot.update_user(&actor, &user, changes).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewMembership {
     group: i64,
@@ -203,46 +277,84 @@ struct NewMembership {
     until: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{user}/memberships",
+    tag = "access",
+    summary = "Add a membership",
+    params(("user" = String, Path, description = "A user's id or e-mail address")),
+    request_body = NewMembership,
+    responses((status = 201, body = MembershipView), WriteErrors)
+)]
 async fn add_membership(
     State(depot): State<Depot>,
-    _: Admin,
-    Path(user): Path<String>,
+    Admin(actor): Admin,
+    ApiPath(user): ApiPath<String>,
     ApiJson(m): ApiJson<NewMembership>,
 ) -> ApiResult {
     let membership = depot
-        .add_membership(&user, m.group, m.from.as_deref(), m.until.as_deref())
+        .add_membership(
+            &actor,
+            &user,
+            m.group,
+            m.from.as_deref(),
+            m.until.as_deref(),
+        )
         .await?;
     Ok(created(membership))
 }
 
-#[derive(Deserialize)]
+/// How many memberships were ended.
+#[derive(Serialize, ToSchema)]
+struct Ended {
+    ended: u64,
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EndMembership {
     group: i64,
     at: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{user}/memberships/end",
+    tag = "access",
+    summary = "End a user's open memberships in a group",
+    params(("user" = String, Path, description = "A user's id or e-mail address")),
+    request_body = EndMembership,
+    responses((status = 200, body = Ended), WriteErrors)
+)]
 async fn end_membership(
     State(depot): State<Depot>,
-    _: Admin,
-    Path(user): Path<String>,
+    Admin(actor): Admin,
+    ApiPath(user): ApiPath<String>,
     ApiJson(m): ApiJson<EndMembership>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Ended>> {
     let ended = depot
-        .end_membership(&user, m.group, m.at.as_deref())
+        .end_membership(&actor, &user, m.group, m.at.as_deref())
         .await?;
-    Ok(Json(json!({ "ended": ended })))
+    Ok(Json(Ended { ended }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/{user}/memberships",
+    tag = "access",
+    summary = "A user's memberships",
+    params(("user" = String, Path, description = "A user's id or e-mail address")),
+    responses((status = 200, body = Items<MembershipView>), ReadErrors)
+)]
 async fn list_memberships(
     State(depot): State<Depot>,
     _: ApiPrincipal,
-    Path(user): Path<String>,
+    ApiPath(user): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     Ok(items(depot.memberships(&user).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewPackageGroupBody {
     id: String,
@@ -252,23 +364,41 @@ struct NewPackageGroupBody {
     policy: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/package-groups",
+    tag = "access",
+    summary = "Create a package group",
+    request_body = NewPackageGroupBody,
+    responses((status = 201, body = PackageGroupView), WriteErrors)
+)]
 async fn add_package_group(
     State(depot): State<Depot>,
-    _: Admin,
+    Admin(actor): Admin,
     ApiJson(b): ApiJson<NewPackageGroupBody>,
 ) -> ApiResult {
     let group = depot
-        .add_package_group(NewPackageGroup {
-            id: b.id,
-            groups: b.groups,
-            seed: b.seed,
-            name: b.name,
-            policy: b.policy,
-        })
+        .add_package_group(
+            &actor,
+            NewPackageGroup {
+                id: b.id,
+                groups: b.groups,
+                seed: b.seed,
+                name: b.name,
+                policy: b.policy,
+            },
+        )
         .await?;
     Ok(created(group))
 }
 
+#[utoipa::path(
+    get,
+    path = "/package-groups",
+    tag = "access",
+    summary = "Package groups",
+    responses((status = 200, body = Items<PackageGroupView>), ReadErrors)
+)]
 async fn list_package_groups(
     State(depot): State<Depot>,
     _: ApiPrincipal,
@@ -276,40 +406,25 @@ async fn list_package_groups(
     Ok(items(depot.list_package_groups().await?))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExtensionPatch {
-    /// A package group id makes the extension paid; `null` makes it free. Required, so that an
-    /// empty body cannot make a paid extension free by accident.
-    #[serde(deserialize_with = "nullable")]
-    package_group: Option<Option<String>>,
-}
-
-async fn set_extension(
-    State(depot): State<Depot>,
-    _: Admin,
-    Path(extension): Path<String>,
-    ApiJson(p): ApiJson<ExtensionPatch>,
-) -> ApiResult<Json<Value>> {
-    let group = p.package_group.flatten();
-    depot
-        .set_extension_package_group(&extension, group.as_deref())
-        .await?;
-    Ok(Json(
-        json!({ "extension": extension, "package_group": group }),
-    ))
-}
-
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewKey {
     label: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{user}/keys",
+    tag = "access",
+    summary = "Create a download key (admin)",
+    params(("user" = String, Path, description = "A user's id or e-mail address")),
+    request_body = Option<NewKey>,
+    responses((status = 201, body = DownloadKeyView), WriteErrors)
+)]
 async fn create_key(
     State(depot): State<Depot>,
-    _: Admin,
-    Path(user): Path<String>,
+    Admin(actor): Admin,
+    ApiPath(user): ApiPath<String>,
     body: bytes::Bytes,
 ) -> ApiResult {
     // The body is optional: no body, no label.
@@ -320,41 +435,96 @@ async fn create_key(
             .map_err(|e| ServiceError::invalid("bad_json", format!("the body: {e}")))?
     };
     Ok(created(
-        depot.create_download_key(&user, label.as_deref()).await?,
+        depot
+            .create_download_key(&actor, &user, label.as_deref())
+            .await?,
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/{user}/keys",
+    tag = "access",
+    summary = "A user's download keys (admin)",
+    params(("user" = String, Path, description = "A user's id or e-mail address")),
+    responses((status = 200, body = Items<DownloadKeyView>), ReadErrors)
+)]
 async fn list_keys(
     State(depot): State<Depot>,
     _: Admin,
-    Path(user): Path<String>,
+    ApiPath(user): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     Ok(items(depot.download_keys(&user).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/users/{user}/keys/{id}",
+    tag = "access",
+    summary = "Revoke a download key (admin)",
+    params(("user" = String, Path, description = "A user's id or e-mail address"), ("id" = i64, Path, description = "The download key's id")),
+    responses((status = 204, description = "Revoked"), WriteErrors)
+)]
 async fn revoke_key(
     State(depot): State<Depot>,
-    _: Admin,
-    Path((user, id)): Path<(String, i64)>,
+    Admin(actor): Admin,
+    ApiPath((user, id)): ApiPath<(String, i64)>,
 ) -> ApiResult {
-    depot.revoke_download_key(&user, id).await?;
+    depot.revoke_download_key(&actor, &user, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/{user}/jbackend-keys",
+    tag = "access",
+    summary = "A user's jBackend key in every package group (admin)",
+    params(("user" = String, Path, description = "A user's id or e-mail address")),
+    responses((status = 200, body = Items<JbackendKeyView>), ReadErrors)
+)]
 async fn list_jbackend_keys(
     State(depot): State<Depot>,
     _: Admin,
-    Path(user): Path<String>,
+    ApiPath(user): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     Ok(items(depot.jbackend_keys(&user).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{user}/jbackend-keys/{group}/rotate",
+    tag = "access",
+    summary = "Replace a user's jBackend key in a package group (admin)",
+    params(("user" = String, Path, description = "A user's id or e-mail address"), ("group" = String, Path, description = "A package group id")),
+    responses((status = 200, body = JbackendKeyView), WriteErrors)
+)]
 async fn rotate_jbackend_key(
     State(depot): State<Depot>,
-    _: Admin,
-    Path((user, group)): Path<(String, String)>,
+    Admin(actor): Admin,
+    ApiPath((user, group)): ApiPath<(String, String)>,
 ) -> ApiResult {
-    Ok(Json(depot.rotate_jbackend_key(&user, &group).await?).into_response())
+    Ok(Json(depot.rotate_jbackend_key(&actor, &user, &group).await?).into_response())
+}
+
+/// Path parameters of the admin API, refused with `bad_path` (as JSON) when malformed.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(ApiPath(v)),
+            Err(e) => Err(ServiceError::invalid("bad_path", e.body_text()).into()),
+        }
+    }
 }
 
 /// A query string of the admin API, refused with `bad_query` when malformed.
@@ -378,6 +548,14 @@ where
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/download-events",
+    tag = "reports",
+    summary = "The download log, newest first",
+    params(DownloadLogQuery),
+    responses((status = 200, body = DownloadLogPage), ReadErrors)
+)]
 async fn download_log(
     State(depot): State<Depot>,
     _: ApiPrincipal,
@@ -386,7 +564,8 @@ async fn download_log(
     Ok(Json(depot.download_log(q).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct FeedCheckQuery {
     extension: Option<String>,
@@ -394,6 +573,14 @@ struct FeedCheckQuery {
     until: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/feed-checks",
+    tag = "reports",
+    summary = "Feed requests per day and Joomla version",
+    params(FeedCheckQuery),
+    responses((status = 200, body = Items<FeedCheckCount>), ReadErrors)
+)]
 async fn feed_checks(
     State(depot): State<Depot>,
     _: ApiPrincipal,

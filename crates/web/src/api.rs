@@ -1,26 +1,38 @@
 //! The admin API, `/api/v1`.
 
-use axum::extract::{
-    FromRef, FromRequest, FromRequestParts, Multipart, Path, Query, Request, State,
-};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Multipart, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use depot_service::{Depot, Principal, PublishOptions, PublishOutcome, ServiceError, spool};
+use depot_service::{
+    Actor, Depot, Principal, PublishOptions, PublishOutcome, PublishedRelease, ServiceError, spool,
+};
 use futures::TryStreamExt;
 use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::admin::ApiPath;
 use crate::error::ApiError;
+use crate::openapi::{ApiDoc, ErrorBody};
 use crate::params::bearer;
 
-pub fn router() -> Router<Depot> {
-    crate::admin::router().route(
-        "/extensions/{extension}/releases/{version}",
-        axum::routing::put(upload)
-            // The upload streams to disk and enforces the configured limit itself.
-            .layer(axum::extract::DefaultBodyLimit::disable()),
-    )
+/// The admin API's router and its OpenAPI document, built from the same registrations.
+pub fn router() -> (Router<Depot>, utoipa::openapi::OpenApi) {
+    let (schemas, paths, upload_router) = routes!(upload);
+    // The upload streams to disk and enforces the configured limit itself.
+    let upload_router = upload_router.layer(axum::extract::DefaultBodyLimit::disable());
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(crate::admin::routes())
+        .merge(crate::catalogue::routes())
+        .routes((schemas, paths, upload_router))
+        .routes(routes!(
+            crate::catalogue::get_release,
+            crate::catalogue::change_release
+        ))
+        .split_for_parts()
 }
 
 /// The caller, from `Authorization: Bearer <token>`.
@@ -41,7 +53,9 @@ where
 }
 
 /// Release metadata, from the query string (raw zip body) or from multipart text fields.
-#[derive(Debug, Default, Deserialize)]
+/// Release metadata; all optional (the manifest and the extension's defaults fill the gaps).
+#[derive(Debug, Default, Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct UploadParams {
     joomla: Option<String>,
@@ -103,12 +117,49 @@ impl UploadParams {
 /// Notes and other text fields are small; this keeps a hostile form from filling memory.
 const MAX_TEXT_FIELD: usize = 256 * 1024;
 
+/// The multipart form of an upload: the zip as `file`, the metadata as text fields.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct UploadForm {
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    #[schema(inline)]
+    #[allow(dead_code)]
+    metadata: Option<UploadParams>,
+}
+
 /// `PUT /api/v1/extensions/{extension}/releases/{version}` with the zip as the body, or as the
 /// `file` part of a multipart form whose other parts are the metadata fields.
+#[utoipa::path(
+    put,
+    path = "/extensions/{extension}/releases/{version}",
+    tag = "catalogue",
+    summary = "Upload a release (the zip as the body, or a multipart form)",
+    params(
+        ("extension" = String, Path, description = "The extension's full name, e.g. plg_system_hello"),
+        ("version" = String, Path, description = "The version, as in the package's manifest"),
+        UploadParams,
+    ),
+    request_body(
+        description = "The package: a Joomla extension zip",
+        content(("application/zip"), ("application/octet-stream"), (UploadForm = "multipart/form-data")),
+    ),
+    responses(
+        (status = 201, description = "A new release", body = PublishedRelease),
+        (status = 200, description = "The same bytes again, or a replaced draft", body = PublishedRelease),
+        (status = 400, description = "A malformed request or metadata", body = ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody),
+        (status = 403, description = "The token may not publish this extension", body = ErrorBody),
+        (status = 404, description = "A named package group does not exist", body = ErrorBody),
+        (status = 409, description = "Different bytes for a published version, or a clash", body = ErrorBody),
+        (status = 413, description = "Larger than the upload limit", body = ErrorBody),
+        (status = 422, description = "Not an acceptable package, or its manifest contradicts the URL", body = ErrorBody),
+    )
+)]
 async fn upload(
     State(depot): State<Depot>,
     ApiPrincipal(principal): ApiPrincipal,
-    Path((extension, version)): Path<(String, String)>,
+    ApiPath((extension, version)): ApiPath<(String, String)>,
     request: Request,
 ) -> Result<Response, ApiError> {
     if !principal.may_publish(&extension) {
@@ -174,7 +225,13 @@ async fn upload(
     }
     let options = params.into_options()?;
     let published = depot
-        .publish(&extension, &version, spooled, &options)
+        .publish(
+            &Actor::token(&principal),
+            &extension,
+            &version,
+            spooled,
+            &options,
+        )
         .await?;
     let status = if published.outcome == PublishOutcome::Created {
         StatusCode::CREATED

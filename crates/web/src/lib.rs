@@ -3,11 +3,14 @@
 
 mod admin;
 mod api;
+mod catalogue;
+mod console;
 mod downloads;
 mod error;
 mod feeds;
 mod http_date;
 mod jbackend;
+mod openapi;
 mod params;
 mod range;
 
@@ -31,6 +34,20 @@ pub use error::{ApiError, ReleaseError};
 /// The whole application.
 pub fn router(depot: Depot) -> Router {
     let x_request_id = header::HeaderName::from_static("x-request-id");
+    let (api, openapi) = api::router();
+    // Rendered once: the document only changes with the binary.
+    let openapi = bytes::Bytes::from(
+        openapi
+            .to_pretty_json()
+            .expect("the OpenAPI document serialises"),
+    );
+    let api = api.route(
+        "/openapi.json",
+        get(move || {
+            let body = openapi.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], body) }
+        }),
+    );
     Router::new()
         .route("/updates/{file}", get(feeds::update_feed))
         .route("/changelogs/{file}", get(feeds::changelog_feed))
@@ -51,7 +68,8 @@ pub fn router(depot: Depot) -> Router {
             post(jbackend::key_by_auth),
         )
         .route("/post/release/validate/{group}", post(jbackend::validate))
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", api)
+        .nest("/admin", console::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

@@ -22,12 +22,20 @@ fn redj_zip(version: &str) -> Vec<u8> {
 db_test!(tokens_and_scopes, |app: TestApp| async move {
     let (_, read) = app
         .depot()
-        .create_token("reader", &Scope::Read)
+        .create_token(
+            &depot_service::Actor::system("test"),
+            "reader",
+            &Scope::Read,
+        )
         .await
         .unwrap();
     let (_, publish) = app
         .depot()
-        .create_token("ci", &Scope::Publish(None))
+        .create_token(
+            &depot_service::Actor::system("test"),
+            "ci",
+            &Scope::Publish(None),
+        )
         .await
         .unwrap();
     let body = json!({"id": 9, "name": "Subscribers"});
@@ -583,3 +591,80 @@ db_test!(download_log_and_feed_checks, |app: TestApp| async move {
     let (_, none) = log("/feed-checks?extension=com_redj&until=2001-01-01").await;
     assert_eq!(none["items"], json!([]));
 });
+
+// A NUL character (`%00`, `\u0000`) is refused or simply not found, never an internal error
+// (PostgreSQL cannot store or compare such text; SQLite can), on the admin API and on the
+// public endpoints alike.
+db_test!(
+    nul_characters_are_refused_not_fatal,
+    |app: TestApp| async move {
+        app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+            .await;
+        for path in [
+            "/users/x%00y",
+            "/users/x%00y/keys",
+            "/extensions/plg_x%00/releases",
+            "/extensions/plg_system_hello/releases/1.0%00",
+            "/audit-log?action=x%00",
+            "/audit-log?subject=%00",
+            "/download-events?user=a%00b",
+            "/feed-checks?extension=%00",
+        ] {
+            let (s, v) = app.api(Method::GET, path, None).await;
+            // Refused, not found, or (a filter, on SQLite) matching nothing.
+            assert!([200, 400, 404].contains(&s), "GET {path}: {s} {v}");
+            assert_ne!(code(&v), "internal", "GET {path}");
+        }
+        for (method, path, body) in [
+            (
+                Method::PATCH,
+                "/extensions/plg_system_hello",
+                json!({"package_group": "p\u{0}"}),
+            ),
+            (
+                Method::PATCH,
+                "/extensions/plg_system_hello/releases/1.0.0",
+                json!({"notes": "a\u{0}b"}),
+            ),
+            (
+                Method::POST,
+                "/users",
+                json!({"email": "a\u{0}@example.com"}),
+            ),
+            (
+                Method::POST,
+                "/tokens",
+                json!({"name": "ci\u{0}", "scope": "read"}),
+            ),
+        ] {
+            let (s, v) = app.api(method.clone(), path, Some(body)).await;
+            assert!(s < 500, "{method} {path}: {s} {v}");
+        }
+        for path in [
+            "/download/plg_system_hello/1.0.0%00/x.zip",
+            "/get/release/download/a%00b",
+            "/updates/plg%00.xml",
+        ] {
+            let s = app.get(path).await.status().as_u16();
+            assert!([400, 404].contains(&s), "{path}: {s}");
+        }
+        for path in [
+            "/post/release/validate/pro%00",
+            "/post/release/keybyauth/pro",
+            "/post/release/keybymail/pro",
+        ] {
+            let (s, v) = app
+                .post_form(
+                    path,
+                    &[
+                        ("email", "a\u{0}@example.com"),
+                        ("username", "u\u{0}"),
+                        ("password", "p"),
+                        ("key", "k"),
+                    ],
+                )
+                .await;
+            assert!(s < 500, "{path}: {s} {v}");
+        }
+    }
+);

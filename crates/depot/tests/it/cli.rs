@@ -624,3 +624,172 @@ async fn no_key_or_password_reaches_the_log() {
         assert!(!log.contains(s), "{s} reached the log");
     }
 }
+
+db_test!(
+    release_token_and_audit_commands,
+    |app: TestApp| async move {
+        let run = |args: &'static [&'static str]| admin_cmd(&app, args, "");
+        app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+            .await;
+        app.publish(
+            "plg_system_hello",
+            "1.1.0",
+            plugin_zip("1.1.0", "b"),
+            "draft=1",
+        )
+        .await;
+
+        let (ok, out, err) = run(&["release", "list", "plg_system_hello"]).await;
+        assert!(ok, "{err}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[0].starts_with("VERSION") && lines[0].contains("STATE"),
+            "{out}"
+        );
+        assert!(
+            lines[1].starts_with("1.1.0") && lines[1].contains("draft"),
+            "{out}"
+        );
+        assert!(
+            lines[2].starts_with("1.0.0") && lines[2].contains("published"),
+            "{out}"
+        );
+        let (ok, out, err) = run(&["release", "publish", "plg_system_hello", "1.1.0"]).await;
+        assert!(ok, "{err}");
+        assert!(out.contains("plg_system_hello 1.1.0: published"), "{out}");
+        let (ok, out, _) = admin_cmd(
+            &app,
+            &[
+                "release",
+                "notes",
+                "plg_system_hello",
+                "1.1.0",
+                "--file",
+                "-",
+            ],
+            "## Fixed\n- the thing\n",
+        )
+        .await;
+        assert!(ok, "{out}");
+        assert!(
+            app.text("/changelogs/plg_system_hello.xml")
+                .await
+                .contains("<item>the thing</item>")
+        );
+        let (ok, _, err) = run(&["release", "yank", "plg_system_hello", "1.1.0"]).await;
+        assert!(ok, "{err}");
+        let (ok, out, _) = run(&["--json", "release", "show", "plg_system_hello", "1.1.0"]).await;
+        assert!(ok);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["state"], "yanked");
+        let (ok, _, err) = run(&["release", "publish", "plg_system_hello", "7.0.0"]).await;
+        assert!(!ok);
+        assert!(err.contains("release not found"), "{err}");
+
+        let (ok, out, _) = run(&["extension", "show", "plg_system_hello"]).await;
+        assert!(ok);
+        assert!(out.contains("<updateservers>"), "{out}");
+        let (ok, out, _) = run(&["extension", "list"]).await;
+        assert!(
+            ok && out.contains("plg_system_hello") && out.contains("free"),
+            "{out}"
+        );
+
+        let (ok, out, _) = run(&["token", "list"]).await;
+        assert!(
+            ok && out.contains("test admin") && out.contains("live"),
+            "{out}"
+        );
+        let (_, v) = app
+            .api(
+                reqwest::Method::POST,
+                "/tokens",
+                Some(serde_json::json!({"name": "old-ci", "scope": "read"})),
+            )
+            .await;
+        let id = v["id"].to_string();
+        let (ok, out, err) = admin_cmd(&app, &["token", "revoke", &id], "").await;
+        assert!(ok, "{err}");
+        assert!(
+            out.contains("revoked token") && out.contains("old-ci"),
+            "{out}"
+        );
+
+        let (ok, out, err) = run(&["audit", "--action", "release."]).await;
+        assert!(ok, "{err}");
+        let rows: Vec<&str> = out.lines().skip(1).collect();
+        assert_eq!(rows.len(), 5, "{out}");
+        assert!(
+            rows[0].contains("release.yank") && rows[0].contains("token test admin"),
+            "{out}"
+        );
+        let (ok, _, err) = run(&["audit", "--from", "last week"]).await;
+        assert!(!ok);
+        assert!(err.contains("is not a date"), "{err}");
+    }
+);
+
+// The CI example (`examples/publish.sh`) publishes with a publish token limited to the
+// extension, re-running is harmless, and a token for another extension fails the job.
+db_test!(ci_publish_example, |app: TestApp| async move {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/publish.sh");
+    let zip = app.dir.path().join("plg_system_hello.zip");
+    std::fs::write(&zip, plugin_zip("1.2.0", "ci")).unwrap();
+    let notes = app.dir.path().join("CHANGELOG.md");
+    std::fs::write(&notes, "## Fixed\n- published from CI\n").unwrap();
+    let token = |extensions: &str| {
+        let app = &app;
+        let extensions = extensions.to_string();
+        async move {
+            let (s, v) = app
+                .api(
+                    reqwest::Method::POST,
+                    "/tokens",
+                    Some(serde_json::json!({"name": "github-ci", "scope": "publish",
+                        "extensions": [extensions]})),
+                )
+                .await;
+            assert_eq!(s, 201);
+            v["token"].as_str().unwrap().to_string()
+        }
+    };
+    let run = |token: String| {
+        let (base, zip, notes) = (app.base.clone(), zip.clone(), notes.clone());
+        tokio::task::spawn_blocking(move || {
+            let out = std::process::Command::new("bash")
+                .arg(script)
+                .arg(&zip)
+                .env("DEPOT", env!("CARGO_BIN_EXE_depot"))
+                .env("DEPOT_URL", base)
+                .env("DEPOT_TOKEN", token)
+                .env("NOTES", notes)
+                .env("STABILITY", "stable")
+                .output()
+                .unwrap();
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned()
+                    + &String::from_utf8_lossy(&out.stderr),
+            )
+        })
+    };
+    let own = token("plg_system_hello").await;
+    let (ok, out) = run(own.clone()).await.unwrap();
+    assert!(ok, "{out}");
+    assert!(out.contains("/updates/plg_system_hello.xml"), "{out}");
+    assert!(
+        app.text("/updates/plg_system_hello.xml")
+            .await
+            .contains("<version>1.2.0</version>")
+    );
+    assert!(
+        app.text("/changelogs/plg_system_hello.xml")
+            .await
+            .contains("published from CI")
+    );
+    let (ok, out) = run(own).await.unwrap();
+    assert!(ok, "a re-run publishes nothing new and succeeds: {out}");
+    let (ok, out) = run(token("com_other").await).await.unwrap();
+    assert!(!ok);
+    assert!(out.contains("403"), "{out}");
+});

@@ -154,7 +154,11 @@ impl TestApp {
         }
         let (_, admin_token) = server
             .depot
-            .create_token("test admin", &Scope::Admin)
+            .create_token(
+                &depot_service::Actor::system("test"),
+                "test admin",
+                &Scope::Admin,
+            )
             .await
             .expect("admin token");
         TestApp {

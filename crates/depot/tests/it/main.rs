@@ -3,12 +3,17 @@
 mod helpers;
 
 mod admin;
+mod audit;
+mod browser;
 mod cli;
+mod console;
 mod downloads;
 mod feeds;
 mod mail;
+mod openapi;
 mod paid;
 mod publish;
+mod releases;
 mod s3;
 mod scaleout;
 mod store;

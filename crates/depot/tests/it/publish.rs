@@ -298,7 +298,11 @@ db_test!(tokens_are_checked, |app: TestApp| async move {
     assert_eq!(status, 401);
     let (_, read) = app
         .depot()
-        .create_token("reader", &depot_service::Scope::Read)
+        .create_token(
+            &depot_service::Actor::system("test"),
+            "reader",
+            &depot_service::Scope::Read,
+        )
         .await
         .unwrap();
     let (status, code, _) = error_of(
@@ -308,7 +312,11 @@ db_test!(tokens_are_checked, |app: TestApp| async move {
     .await;
     assert_eq!((status, code.as_str()), (403, "forbidden"));
     let scoped = depot_service::Scope::Publish(Some(vec!["com_widgets".into()]));
-    let (_, ci) = app.depot().create_token("ci", &scoped).await.unwrap();
+    let (_, ci) = app
+        .depot()
+        .create_token(&depot_service::Actor::system("test"), "ci", &scoped)
+        .await
+        .unwrap();
     let (status, _, _) = error_of(
         app.upload_as(&ci, "plg_system_hello", "1.0.0", zip.clone(), "")
             .await,

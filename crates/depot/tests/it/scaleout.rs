@@ -1,6 +1,7 @@
 //! Several `depot serve` processes on one PostgreSQL and one package store behave as one: a
-//! publish through one is in the other's feeds within a second, rate limits are shared, and an
-//! instance killed right after acknowledging writes loses none of them.
+//! publish through one is in the other's feeds within a second, rate limits are shared, an
+//! instance killed right after acknowledging writes loses none of them, and a key revoked
+//! through one is refused by the other within a second.
 
 use std::time::{Duration, Instant};
 
@@ -79,6 +80,9 @@ async fn two_instances_on_postgres_behave_as_one() {
             "DEPOT_SECRET",
             "a-shared-secret-of-at-least-32-characters".to_string(),
         ),
+        // A mail A claimed just before it was killed is B's after the lease: keep it short.
+        ("DEPOT_MAIL__TIMEOUT_SECS", "2".to_string()),
+        ("DEPOT_MAIL__LEASE_SECS", "5".to_string()),
     ];
     let spawn = |d: &std::path::Path| {
         let (d, env) = (d.to_path_buf(), env.clone());
@@ -242,6 +246,63 @@ async fn two_instances_on_postgres_behave_as_one() {
         .await
         .unwrap();
     assert!(xml.contains("<version>1.0.2</version>"));
+
+    // 4. Key checks are cached per instance, and a revocation through A reaches B within a
+    // second: the extension becomes paid, B serves it to the buyer's key (and keeps the answer),
+    // then A revokes the key.
+    let r = client
+        .patch(a.url("/api/v1/extensions/plg_system_hello"))
+        .bearer_auth(&token)
+        .json(&json!({"package_group": "pro"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let r = client
+        .post(a.url("/api/v1/users/buyer@example.com/keys"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let created: serde_json::Value = r.json().await.unwrap();
+    let paid = b.url(&format!(
+        "/download/plg_system_hello/1.0.2/plg_system_hello-1.0.2.zip?dlid={}",
+        created["key"].as_str().unwrap()
+    ));
+    let status = |url: String| {
+        let client = client.clone();
+        async move { client.get(url).send().await.unwrap().status().as_u16() }
+    };
+    let started = Instant::now();
+    while status(paid.clone()).await != 200 {
+        // B drops its cached "free" answer once it sees A's catalogue change.
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "B never served the key"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status(paid.clone()).await, 200);
+    let r = client
+        .delete(a.url(&format!(
+            "/api/v1/users/buyer@example.com/keys/{}",
+            created["id"]
+        )))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let revoked = Instant::now();
+    while status(paid.clone()).await != 401 {
+        assert!(
+            revoked.elapsed() < Duration::from_secs(5),
+            "B still accepts a key A revoked"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!("B refused the key A revoked after {:?}", revoked.elapsed());
     a.stop();
     b.stop();
 }

@@ -1,0 +1,303 @@
+//! The admin console in a real browser: Debian's `chromium`, headless, driven through
+//! `chromedriver` (WebDriver). `.ci/run` installs both; elsewhere the test is skipped when they
+//! are missing. Screenshots of every page go to `target/screenshots/` as test artefacts.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::console::make_admin;
+use crate::helpers::*;
+
+fn find(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(env) {
+        return Some(PathBuf::from(p));
+    }
+    candidates.iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+struct ChromeDriver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ChromeDriver {
+    async fn start() -> Option<(ChromeDriver, Client)> {
+        let driver = find("DEPOT_TEST_CHROMEDRIVER", &["/usr/bin/chromedriver"]);
+        let chromium = find("DEPOT_TEST_CHROMIUM", &["/usr/bin/chromium"]);
+        let (Some(driver), Some(chromium)) = (driver, chromium) else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "chromium and chromedriver are required under CI (.ci/run installs them)"
+            );
+            eprintln!(
+                "SKIPPED: chromium or chromedriver missing (apt-get install chromium chromium-driver)"
+            );
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while reqwest::get(format!("{url}/status")).await.is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        // The flags keep chromium from reaching for Google's services on a closed network.
+        let caps = json!({
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        });
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.as_object().unwrap().clone())
+            .connect(&url)
+            .await
+            .expect("a chromium session");
+        Some((
+            ChromeDriver {
+                child,
+                url,
+                _profile: profile,
+            },
+            client,
+        ))
+    }
+}
+
+fn screenshots() -> PathBuf {
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../target/screenshots"
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn click(b: &Client, locator: Locator<'_>) {
+    b.wait()
+        .for_element(locator)
+        .await
+        .expect("the element appears")
+        .click()
+        .await
+        .expect("a click");
+}
+
+async fn text(b: &Client, locator: Locator<'_>) -> String {
+    b.wait()
+        .for_element(locator)
+        .await
+        .expect("the element appears")
+        .text()
+        .await
+        .expect("its text")
+}
+
+async fn snap(client: &Client, name: &str) {
+    let png = client.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_console_in_chromium() {
+    let Some((driver, b)) = ChromeDriver::start().await else {
+        return;
+    };
+    let _ = &driver.url;
+    let app = TestApp::spawn(Db::Sqlite).await;
+    app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+        .await;
+    app.publish(
+        "plg_system_hello",
+        "1.1.0",
+        plugin_zip("1.1.0", "b"),
+        "draft=1",
+    )
+    .await;
+    make_admin(&app, "admin@example.com").await;
+
+    // Signed out, the console sends the browser to the sign-in page.
+    b.goto(&app.url("/admin")).await.unwrap();
+    assert!(
+        b.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/admin/login")
+    );
+    snap(&b, "admin-01-sign-in").await;
+
+    // A wrong password says so, and keeps the address typed.
+    let sign_in = |password: &'static str| {
+        let b = b.clone();
+        async move {
+            let email = b.find(Locator::Css("input[name=email]")).await.unwrap();
+            email.clear().await.unwrap();
+            email.send_keys("admin@example.com").await.unwrap();
+            b.find(Locator::Css("input[name=password]"))
+                .await
+                .unwrap()
+                .send_keys(password)
+                .await
+                .unwrap();
+            click(&b, Locator::Css("button[type=submit]")).await;
+        }
+    };
+    sign_in("not the password").await;
+    let alert = b
+        .wait()
+        .for_element(Locator::Css("[role=alert]"))
+        .await
+        .unwrap();
+    assert_eq!(
+        alert.text().await.unwrap(),
+        "Wrong e-mail address or password"
+    );
+    snap(&b, "admin-02-wrong-password").await;
+    sign_in("correct horse battery").await;
+
+    // The dashboard, with its charts.
+    b.wait()
+        .for_element(Locator::Css("main svg"))
+        .await
+        .unwrap();
+    assert!(b.current_url().await.unwrap().as_str().ends_with("/admin"));
+    let charts = b.find_all(Locator::Css("main svg")).await.unwrap();
+    assert_eq!(charts.len(), 1, "downloads chart; no update checks yet");
+    assert_eq!(
+        text(&b, Locator::Css(".signout span")).await,
+        "admin@example.com"
+    );
+    snap(&b, "admin-03-dashboard").await;
+
+    // Extensions: the manifest snippet, and publishing the draft with its button.
+    click(&b, Locator::LinkText("Extensions")).await;
+    click(&b, Locator::Css("details summary")).await;
+    let snippet = text(&b, Locator::Css("pre.snippet")).await;
+    assert!(snippet.starts_with("<updateservers>"), "{snippet}");
+    assert!(snippet.contains(&app.url("/updates/plg_system_hello.xml")));
+    snap(&b, "admin-04-extensions").await;
+    assert!(
+        !app.text("/updates/plg_system_hello.xml")
+            .await
+            .contains("1.1.0")
+    );
+    click(&b, Locator::XPath("//tr[td[1][text()='1.1.0']]//button")).await;
+    let state = text(
+        &b,
+        Locator::XPath("//tr[td[1][text()='1.1.0']]/td[2][text()='published']"),
+    )
+    .await;
+    assert_eq!(state, "published");
+    assert!(
+        app.text("/updates/plg_system_hello.xml")
+            .await
+            .contains("<version>1.1.0</version>")
+    );
+    snap(&b, "admin-05-published").await;
+
+    // The audit log shows who did it, from the console.
+    click(&b, Locator::LinkText("Audit log")).await;
+    b.wait()
+        .for_url(&url::Url::parse(&app.url("/admin/audit")).unwrap())
+        .await
+        .unwrap();
+    let first = text(&b, Locator::Css("tbody tr")).await;
+    assert!(
+        first.contains("user admin@example.com") && first.contains("release.publish"),
+        "{first}"
+    );
+    snap(&b, "admin-06-audit").await;
+
+    // The download log, filtered by version.
+    let r = app
+        .get("/download/plg_system_hello/1.1.0/plg_system_hello-1.1.0.zip")
+        .await;
+    assert_eq!(r.status(), 200);
+    app.flush_events().await;
+    click(&b, Locator::LinkText("Downloads")).await;
+    for (field, value) in [("extension", "plg_system_hello"), ("version", "1.1.0")] {
+        b.wait()
+            .for_element(Locator::Css(&format!("input[name={field}]")))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    click(&b, Locator::Css("form.filters button")).await;
+    // The filtered page keeps the filter in its form.
+    b.wait()
+        .for_element(Locator::Css("input[name=version][value='1.1.0']"))
+        .await
+        .unwrap();
+    let row = text(&b, Locator::Css("tbody tr")).await;
+    assert!(
+        row.contains("plg_system_hello") && row.contains("1.1.0") && row.contains("200"),
+        "{row}"
+    );
+    snap(&b, "admin-07-downloads").await;
+
+    // On a phone-sized screen the pages still fit.
+    b.set_window_size(390, 844).await.unwrap();
+    b.goto(&app.url("/admin")).await.unwrap();
+    let overflow: bool = b
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth + 1",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap();
+    assert!(!overflow, "the dashboard scrolls sideways on a phone");
+    snap(&b, "admin-08-dashboard-phone").await;
+
+    // Signing out.
+    click(&b, Locator::Css(".signout button")).await;
+    b.wait()
+        .for_element(Locator::Css("input[name=password]"))
+        .await
+        .unwrap();
+    b.goto(&app.url("/admin")).await.unwrap();
+    assert!(
+        b.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/admin/login")
+    );
+    b.close().await.unwrap();
+}

@@ -1,0 +1,237 @@
+//! The catalogue through the admin API: extensions with their manifest snippet, a release's
+//! life (draft → published → yanked → published), notes, and who may do which.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::db_test;
+use crate::helpers::*;
+
+fn code(v: &Value) -> &str {
+    v["errors"][0]["code"].as_str().unwrap_or_default()
+}
+
+const DL: &str = "/download/plg_system_hello/1.1.0/plg_system_hello-1.1.0.zip";
+
+db_test!(release_lifecycle, |app: TestApp| async move {
+    app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+        .await;
+    app.publish(
+        "plg_system_hello",
+        "1.1.0",
+        plugin_zip("1.1.0", "b"),
+        "draft=1",
+    )
+    .await;
+    let feed = || app.text("/updates/plg_system_hello.xml");
+    assert!(!feed().await.contains("<version>1.1.0</version>"));
+    assert_eq!(
+        app.get(DL).await.status(),
+        404,
+        "a draft is not downloadable"
+    );
+
+    // Listing: every state, newest version first.
+    let (s, v) = app
+        .api(Method::GET, "/extensions/plg_system_hello/releases", None)
+        .await;
+    assert_eq!(s, 200);
+    let states: Vec<(&str, &str)> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["version"].as_str().unwrap(), r["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(states, [("1.1.0", "draft"), ("1.0.0", "published")]);
+
+    // Publish the draft: in the feed at once, downloadable.
+    let (s, v) = app
+        .api(
+            Method::PATCH,
+            "/extensions/plg_system_hello/releases/1.1.0",
+            Some(json!({"state": "published"})),
+        )
+        .await;
+    assert_eq!((s, v["state"].as_str()), (200, Some("published")), "{v}");
+    assert!(v["published_at"].is_string());
+    assert!(feed().await.contains("<version>1.1.0</version>"));
+    assert_eq!(app.get(DL).await.status(), 200);
+
+    // Notes reach the changelog feed; null removes them.
+    let (s, v) = app
+        .api(
+            Method::PATCH,
+            "/extensions/plg_system_hello/releases/1.1.0",
+            Some(json!({"notes": "## Fixed\n- the <frobnicator>"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let changelog = app.text("/changelogs/plg_system_hello.xml").await;
+    assert!(
+        changelog.contains("<item>the &lt;frobnicator&gt;</item>"),
+        "{changelog}"
+    );
+    let (s, v) = app
+        .api(
+            Method::PATCH,
+            "/extensions/plg_system_hello/releases/1.1.0",
+            Some(json!({"notes": null})),
+        )
+        .await;
+    assert_eq!((s, &v["notes"]), (200, &Value::Null));
+
+    // Yank: gone from the feed and the downloads; 1.0.0 is what sites are offered again.
+    let (s, v) = app
+        .api(
+            Method::PATCH,
+            "/extensions/plg_system_hello/releases/1.1.0",
+            Some(json!({"state": "yanked"})),
+        )
+        .await;
+    assert_eq!((s, v["state"].as_str()), (200, Some("yanked")));
+    let xml = feed().await;
+    assert!(!xml.contains("<version>1.1.0</version>"));
+    assert!(xml.contains("<version>1.0.0</version>"));
+    assert_eq!(app.get(DL).await.status(), 404);
+
+    // A published release never becomes a draft again (its bytes could then be replaced);
+    // unknown states and fields are refused; nothing changes.
+    for (body, status, expected) in [
+        (json!({"state": "draft"}), 409, "conflict"),
+        (json!({"state": "gone"}), 400, "bad_state"),
+        (json!({"stat": "published"}), 400, "bad_json"),
+    ] {
+        let (s, v) = app
+            .api(
+                Method::PATCH,
+                "/extensions/plg_system_hello/releases/1.1.0",
+                Some(body),
+            )
+            .await;
+        assert_eq!((s, code(&v)), (status, expected), "{v}");
+    }
+    let (s, v) = app
+        .api(
+            Method::PATCH,
+            "/extensions/plg_system_hello/releases/9.9.9",
+            Some(json!({"state": "published"})),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (404, "not_found"));
+    let (_, v) = app
+        .api(
+            Method::GET,
+            "/extensions/plg_system_hello/releases/1.1.0",
+            None,
+        )
+        .await;
+    assert_eq!(v["state"], "yanked");
+
+    // Back again.
+    let (s, _) = app
+        .api(
+            Method::PATCH,
+            "/extensions/plg_system_hello/releases/1.1.0",
+            Some(json!({"state": "published"})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(feed().await.contains("<version>1.1.0</version>"));
+});
+
+db_test!(
+    extensions_and_their_manifest_snippet,
+    |app: TestApp| async move {
+        app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+            .await;
+        let (s, v) = app.api(Method::GET, "/extensions", None).await;
+        assert_eq!(s, 200);
+        assert_eq!(v["items"][0]["name"], "plg_system_hello");
+        let (s, v) = app
+            .api(Method::GET, "/extensions/plg_system_hello", None)
+            .await;
+        assert_eq!(s, 200);
+        assert_eq!(
+            (
+                v["type"].as_str(),
+                v["folder"].as_str(),
+                v["element"].as_str()
+            ),
+            (Some("plugin"), Some("system"), Some("hello"))
+        );
+        let feed_url = app.url("/updates/plg_system_hello.xml");
+        assert_eq!(v["feed_url"], feed_url.as_str());
+        let snippet = v["manifest_snippet"].as_str().unwrap();
+        assert!(
+            snippet.contains(&format!(">{feed_url}</server>")),
+            "{snippet}"
+        );
+        assert!(
+            !snippet.contains("<dlid"),
+            "a free extension asks for no key"
+        );
+
+        // Paid: the snippet asks Joomla for a Download Key.
+        app.api(Method::POST, "/groups", Some(json!({"id": 9, "name": "S"})))
+            .await;
+        app.api(
+            Method::POST,
+            "/package-groups",
+            Some(json!({"id": "pro", "groups": [9]})),
+        )
+        .await;
+        let (s, _) = app
+            .api(
+                Method::PATCH,
+                "/extensions/plg_system_hello",
+                Some(json!({"package_group": "pro"})),
+            )
+            .await;
+        assert_eq!(s, 200);
+        let (_, v) = app
+            .api(Method::GET, "/extensions/plg_system_hello", None)
+            .await;
+        assert_eq!(v["package_group"], "pro");
+        assert!(
+            v["manifest_snippet"]
+                .as_str()
+                .unwrap()
+                .ends_with("<dlid prefix=\"dlid=\" suffix=\"\"/>")
+        );
+        let (s, v) = app.api(Method::GET, "/extensions/com_nothing", None).await;
+        assert_eq!((s, code(&v)), (404, "not_found"));
+    }
+);
+
+db_test!(
+    release_changes_follow_token_scopes,
+    |app: TestApp| async move {
+        app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+            .await;
+        let token = |scope: Value| {
+            let app = &app;
+            async move {
+                let (s, v) = app.api(Method::POST, "/tokens", Some(scope)).await;
+                assert_eq!(s, 201, "{v}");
+                v["token"].as_str().unwrap().to_string()
+            }
+        };
+        let read = token(json!({"name": "r", "scope": "read"})).await;
+        let other =
+            token(json!({"name": "o", "scope": "publish", "extensions": ["com_other"]})).await;
+        let own =
+            token(json!({"name": "ci", "scope": "publish", "extensions": ["plg_system_hello"]}))
+                .await;
+        let yank = json!({"state": "yanked"});
+        let path = "/extensions/plg_system_hello/releases/1.0.0";
+        for t in [&read, &other] {
+            let (s, v) = app.api_as(t, Method::PATCH, path, Some(yank.clone())).await;
+            assert_eq!((s, code(&v)), (403, "forbidden"), "{v}");
+            // Reading is fine with any token.
+            let (s, v) = app.api_as(t, Method::GET, path, None).await;
+            assert_eq!((s, v["state"].as_str()), (200, Some("published")));
+        }
+        let (s, v) = app.api_as(&own, Method::PATCH, path, Some(yank)).await;
+        assert_eq!((s, v["state"].as_str()), (200, Some("yanked")));
+    }
+);

@@ -1,0 +1,135 @@
+//! Answers from the database kept in memory until the database says they may have changed.
+//!
+//! Each kind of cached state (the catalogue for feeds; users, memberships, package groups and
+//! keys for downloads) has a generation number in the database that every write to it bumps in
+//! the same transaction. An instance drops its cached answers at once after its own writes and
+//! within `Settings::catalogue_poll` of another instance's, by polling the generations.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use crate::Depot;
+
+/// A map of loaded answers that can be dropped at any moment without losing a concurrent load's
+/// correctness: a load that started before a `clear` is not kept.
+pub(crate) struct Memo<K, V> {
+    entries: RwLock<HashMap<K, V>>,
+    /// Bumped on every clear.
+    epoch: AtomicU64,
+    /// Unknown names and keys are cached too (so that probing costs no database work), but only
+    /// up to this many entries, so that probing cannot grow memory without bound.
+    max_entries: usize,
+}
+
+impl<K: Eq + Hash, V: Clone> Memo<K, V> {
+    pub(crate) fn new(max_entries: usize) -> Self {
+        Memo {
+            entries: RwLock::new(HashMap::new()),
+            epoch: AtomicU64::new(0),
+            max_entries,
+        }
+    }
+
+    /// The cached answer for `key`, or `load`'s (cached unless a clear happened meanwhile).
+    pub(crate) async fn get_or_load<E, Fut>(
+        &self,
+        key: K,
+        load: impl FnOnce() -> Fut,
+    ) -> Result<V, E>
+    where
+        Fut: Future<Output = Result<V, E>>,
+    {
+        if let Some(hit) = self.entries.read().expect("memo lock").get(&key) {
+            return Ok(hit.clone());
+        }
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let value = load().await?;
+        let mut entries = self.entries.write().expect("memo lock");
+        if self.epoch.load(Ordering::SeqCst) == epoch && entries.len() < self.max_entries {
+            entries.insert(key, value.clone());
+        }
+        Ok(value)
+    }
+
+    pub(crate) fn clear(&self) {
+        let mut entries = self.entries.write().expect("memo lock");
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        entries.clear();
+    }
+}
+
+/// The last value seen of a number that only grows (a generation, a write counter).
+pub(crate) struct Seen(AtomicI64);
+
+impl Seen {
+    pub(crate) fn new(value: i64) -> Self {
+        Seen(AtomicI64::new(value))
+    }
+
+    /// Records `value`; true if it differs from the one seen before.
+    pub(crate) fn moved(&self, value: i64) -> bool {
+        self.0.swap(value, Ordering::SeqCst) != value
+    }
+}
+
+/// Watches the generations so that other instances' writes reach this one's caches.
+pub(crate) async fn poll_generations(depot: Depot) {
+    let mut tick = tokio::time::interval(depot.settings().catalogue_poll);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match depot.store().generations().await {
+            Ok(g) => {
+                if depot.inner.feeds.generation.moved(g.catalogue) {
+                    depot.inner.feeds.clear();
+                }
+                if depot.inner.access.generation.moved(g.access) {
+                    depot.inner.access.clear();
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read the cache generations"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_load_that_overlaps_a_clear_is_not_kept() {
+        let memo: Memo<u32, &str> = Memo::new(10);
+        let v: Result<_, ()> = memo
+            .get_or_load(1, || async {
+                memo.clear();
+                Ok("stale")
+            })
+            .await;
+        assert_eq!(v, Ok("stale"));
+        let v: Result<_, ()> = memo.get_or_load(1, || async { Ok("fresh") }).await;
+        assert_eq!(v, Ok("fresh"));
+        let v: Result<_, ()> = memo.get_or_load(1, || async { Ok("not loaded") }).await;
+        assert_eq!(v, Ok("fresh"));
+    }
+
+    #[tokio::test]
+    async fn full_memo_still_answers_but_keeps_nothing_new() {
+        let memo: Memo<u32, u32> = Memo::new(1);
+        let _: Result<_, ()> = memo.get_or_load(1, || async { Ok(1) }).await;
+        let _: Result<_, ()> = memo.get_or_load(2, || async { Ok(2) }).await;
+        let v: Result<_, ()> = memo.get_or_load(2, || async { Ok(3) }).await;
+        assert_eq!(v, Ok(3));
+        let v: Result<_, ()> = memo.get_or_load(1, || async { Ok(4) }).await;
+        assert_eq!(v, Ok(1));
+    }
+
+    #[test]
+    fn seen_reports_movement_once() {
+        let seen = Seen::new(3);
+        assert!(!seen.moved(3));
+        assert!(seen.moved(4));
+        assert!(!seen.moved(4));
+    }
+}

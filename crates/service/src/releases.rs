@@ -1,0 +1,270 @@
+//! The catalogue as an admin reads and changes it: extensions, every release in any state
+//! (draft, published, yanked), release notes, and the manifest snippet that points an
+//! extension at its feed.
+
+use depot_core::Version;
+use depot_core::feed::{escape_attr, escape_text};
+use depot_store::{ExtensionRow, ReleaseWithArtifact};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::admin::rfc3339;
+use crate::audit::Actor;
+use crate::{Depot, ServiceError, ServiceResult};
+
+/// Release notes are Markdown-ish text shown in Joomla's changelog window.
+const MAX_NOTES: usize = 64 * 1024;
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ExtensionView {
+    pub name: String,
+    pub element: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub client: String,
+    pub folder: Option<String>,
+    pub title: String,
+    pub description: Option<String>,
+    pub info_url: Option<String>,
+    pub default_joomla: String,
+    /// `None` for a free extension.
+    pub package_group: Option<String>,
+    pub feed_url: String,
+    pub changelog_url: String,
+    /// What to paste into the extension's manifest so that Joomla finds its updates (and, for
+    /// a paid extension, asks for a Download Key).
+    pub manifest_snippet: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ReleaseView {
+    pub extension: String,
+    pub version: String,
+    /// `draft`, `published` or `yanked`.
+    pub state: String,
+    pub stability: String,
+    pub joomla: String,
+    pub php_minimum: Option<String>,
+    pub supported_databases: Option<String>,
+    pub notes: Option<String>,
+    pub package_id: String,
+    pub filename: String,
+    pub size: i64,
+    pub sha256: String,
+    pub download_url: String,
+    pub published_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A change to a release; absent fields stay as they are.
+#[derive(Clone, Debug, Default)]
+pub struct ReleaseChanges {
+    /// `published` (from a draft, or back from yanked) or `yanked`.
+    pub state: Option<String>,
+    /// `Some(None)` removes the notes.
+    pub notes: Option<Option<String>>,
+}
+
+impl Depot {
+    async fn extension_row(&self, name: &str) -> ServiceResult<ExtensionRow> {
+        self.store()
+            .extension_by_name(name)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "extension" })
+    }
+
+    async fn extension_view_of(&self, row: ExtensionRow) -> ServiceResult<ExtensionView> {
+        let package_group = match row.package_group_id {
+            Some(id) => self.package_group(id).await?.map(|g| g.name),
+            None => None,
+        };
+        let feed_url = self.feed_url(&row.name);
+        Ok(ExtensionView {
+            manifest_snippet: manifest_snippet(&row.title, &feed_url, package_group.is_some()),
+            changelog_url: self.changelog_url(&row.name),
+            feed_url,
+            package_group,
+            folder: (!row.folder.is_empty()).then_some(row.folder),
+            name: row.name,
+            element: row.element,
+            kind: row.ext_type,
+            client: row.client,
+            title: row.title,
+            description: row.description,
+            info_url: row.info_url,
+            default_joomla: row.default_targets,
+            created_at: rfc3339(row.created_at),
+            updated_at: rfc3339(row.updated_at),
+        })
+    }
+
+    pub async fn list_extensions(&self) -> ServiceResult<Vec<ExtensionView>> {
+        let mut out = Vec::new();
+        for row in self.store().extensions().await? {
+            out.push(self.extension_view_of(row).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn extension_view(&self, name: &str) -> ServiceResult<ExtensionView> {
+        let row = self.extension_row(name).await?;
+        self.extension_view_of(row).await
+    }
+
+    fn release_view(&self, extension: &str, r: ReleaseWithArtifact) -> ReleaseView {
+        ReleaseView {
+            download_url: self.download_url(extension, &r.release.version, &r.artifact.filename),
+            extension: extension.to_string(),
+            version: r.release.version,
+            state: r.release.state,
+            stability: r.release.stability,
+            joomla: r.release.targets,
+            php_minimum: r.release.php_minimum,
+            supported_databases: r.release.supported_databases,
+            notes: r.release.notes,
+            package_id: r.artifact.package_id,
+            filename: r.artifact.filename,
+            size: r.artifact.size,
+            sha256: r.artifact.sha256,
+            published_at: r.release.published_at.map(rfc3339),
+            created_at: rfc3339(r.release.created_at),
+            updated_at: rfc3339(r.release.updated_at),
+        }
+    }
+
+    /// Every release of an extension, newest version first.
+    pub async fn list_releases(&self, extension: &str) -> ServiceResult<Vec<ReleaseView>> {
+        let ext = self.extension_row(extension).await?;
+        let mut rows = self.store().releases_of(ext.id).await?;
+        // Joomla's ordering; a stored version that no longer parses sorts last.
+        rows.sort_by_cached_key(|r| std::cmp::Reverse(Version::parse(&r.release.version).ok()));
+        Ok(rows
+            .into_iter()
+            .map(|r| self.release_view(&ext.name, r))
+            .collect())
+    }
+
+    async fn release_row(
+        &self,
+        ext: &ExtensionRow,
+        version: &str,
+    ) -> ServiceResult<ReleaseWithArtifact> {
+        // The version as stored: canonical, so `1.0` finds `1.0.0` only if that is how it was
+        // published.
+        let canonical = Version::parse(version)
+            .map(|v| v.as_str().to_string())
+            .unwrap_or_else(|_| version.to_string());
+        self.store()
+            .release(ext.id, &canonical)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "release" })
+    }
+
+    pub async fn release(&self, extension: &str, version: &str) -> ServiceResult<ReleaseView> {
+        let ext = self.extension_row(extension).await?;
+        let row = self.release_row(&ext, version).await?;
+        Ok(self.release_view(&ext.name, row))
+    }
+
+    /// Publishes a draft, yanks a published release (gone from feeds and downloads), puts a
+    /// yanked one back, or changes the notes.
+    pub async fn change_release(
+        &self,
+        actor: &Actor,
+        extension: &str,
+        version: &str,
+        changes: ReleaseChanges,
+    ) -> ServiceResult<ReleaseView> {
+        let ext = self.extension_row(extension).await?;
+        let row = self.release_row(&ext, version).await?;
+        let subject = format!("{} {}", ext.name, row.release.version);
+        if let Some(notes) = &changes.notes {
+            let notes = notes.as_deref().map(str::trim).filter(|n| !n.is_empty());
+            if notes.is_some_and(|n| n.len() > MAX_NOTES) {
+                return Err(ServiceError::invalid(
+                    "bad_notes",
+                    format!("release notes are at most {MAX_NOTES} bytes"),
+                ));
+            }
+            if notes != row.release.notes.as_deref() {
+                self.store()
+                    .set_release_notes(row.release.id, notes)
+                    .await?;
+                self.invalidate_feeds();
+                self.audit(
+                    actor,
+                    "release.notes",
+                    &subject,
+                    json!({"length": notes.map(str::len)}),
+                )
+                .await?;
+            }
+        }
+        if let Some(state) = changes.state.as_deref().map(str::trim) {
+            let from = row.release.state.as_str();
+            let action = match (from, state) {
+                (a, b) if a == b => None,
+                ("draft" | "yanked", "published") => Some("release.publish"),
+                ("published", "yanked") => Some("release.yank"),
+                (_, "draft") => {
+                    return Err(ServiceError::Conflict(format!(
+                        "{subject} is {from}: a release that has been published cannot become a \
+                         draft again (sites may have it); yank it or publish a new version"
+                    )));
+                }
+                ("draft", "yanked") => {
+                    return Err(ServiceError::Conflict(format!(
+                        "{subject} is a draft: only a published release can be yanked"
+                    )));
+                }
+                (_, other) => {
+                    return Err(ServiceError::invalid(
+                        "bad_state",
+                        format!("state {other:?}: use published or yanked"),
+                    ));
+                }
+            };
+            if let Some(action) = action {
+                self.store()
+                    .set_release_state(row.release.id, state)
+                    .await?;
+                self.invalidate_feeds();
+                self.audit(actor, action, &subject, json!({"from": from, "to": state}))
+                    .await?;
+            }
+        }
+        self.release(&ext.name, &row.release.version).await
+    }
+}
+
+/// The `<updateservers>` block (and, for a paid extension, the `<dlid>` element) for an
+/// extension's manifest.
+fn manifest_snippet(title: &str, feed_url: &str, paid: bool) -> String {
+    let mut s = format!(
+        "<updateservers>\n    <server type=\"extension\" priority=\"1\" name=\"{}\">{}</server>\n</updateservers>",
+        escape_attr(title),
+        escape_text(feed_url)
+    );
+    if paid {
+        s.push_str("\n<dlid prefix=\"dlid=\" suffix=\"\"/>");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn manifest_snippets() {
+        let free =
+            super::manifest_snippet("Foo & Bar", "https://u.example/updates/com_foo.xml", false);
+        assert_eq!(
+            free,
+            "<updateservers>\n    <server type=\"extension\" priority=\"1\" name=\"Foo &amp; Bar\">https://u.example/updates/com_foo.xml</server>\n</updateservers>"
+        );
+        let paid = super::manifest_snippet("Foo", "https://u.example/updates/com_foo.xml", true);
+        assert!(paid.ends_with("</updateservers>\n<dlid prefix=\"dlid=\" suffix=\"\"/>"));
+    }
+}
