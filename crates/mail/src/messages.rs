@@ -84,6 +84,58 @@ pub fn key_mail(m: &KeyMail<'_>) -> Email {
     }
 }
 
+/// What a password link mail tells its recipient.
+pub struct PasswordLinkMail<'a> {
+    pub email: &'a str,
+    /// The single-use link that sets the password.
+    pub link: &'a str,
+    /// How long the link works, in minutes.
+    pub minutes: u64,
+    pub vendor: &'a str,
+}
+
+pub fn password_link_mail(m: &PasswordLinkMail<'_>) -> Email {
+    let subject = format!("Set your password for {}", m.vendor);
+    let text = format!(
+        "Hello,\n\
+         \n\
+         someone (we hope you) asked to set the password of your account {email}. Open this \
+         link to choose one; it works once, for {minutes} minutes:\n\
+         \n\
+         \x20   {link}\n\
+         \n\
+         With it you sign in to your account page, where your download keys are. If you did not \
+         ask for this message, you can ignore it: your password stays as it was.\n\
+         \n\
+         {vendor}\n",
+        email = m.email,
+        minutes = m.minutes,
+        link = m.link,
+        vendor = m.vendor,
+    );
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif;line-height:1.5\">\
+         <p>Hello,</p>\
+         <p>someone (we hope you) asked to set the password of your account \
+         <strong>{email}</strong>. Open this link to choose one; it works once, for {minutes} \
+         minutes:</p>\
+         <p><a href=\"{link}\">{link}</a></p>\
+         <p>With it you sign in to your account page, where your download keys are. If you did \
+         not ask for this message, you can ignore it: your password stays as it was.</p>\
+         <p>{vendor}</p></body></html>",
+        email = escape(m.email),
+        minutes = m.minutes,
+        link = escape(m.link),
+        vendor = escape(m.vendor),
+    );
+    Email {
+        to: m.email.to_string(),
+        subject,
+        text,
+        html,
+    }
+}
+
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -123,5 +175,19 @@ mod tests {
         assert!(m.html.contains("ReDJ &lt;Enterprise&gt; &amp; Co"));
         assert!(!m.html.contains("<Enterprise>"));
         assert!(m.text.contains("email: a@example.com"));
+    }
+
+    #[test]
+    fn password_link_mail_carries_the_link_escaped() {
+        let m = password_link_mail(&PasswordLinkMail {
+            email: "a@example.com",
+            link: "https://updates.example.com/account/password?token=abc&x=<y>",
+            minutes: 60,
+            vendor: "Example Extensions",
+        });
+        assert!(m.text.contains("token=abc&x=<y>"));
+        assert!(m.html.contains("token=abc&amp;x=&lt;y&gt;"));
+        assert!(m.text.contains("60 minutes"));
+        assert_eq!(m.to, "a@example.com");
     }
 }

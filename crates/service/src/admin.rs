@@ -157,6 +157,29 @@ fn clean_name(name: Option<&str>, what: &str) -> ServiceResult<Option<String>> {
     Ok(name.map(String::from))
 }
 
+/// A key label as typed: `None` when blank.
+fn clean_label(label: Option<&str>) -> ServiceResult<Option<String>> {
+    match label.map(str::trim).filter(|l| !l.is_empty()) {
+        Some(l) if l.chars().count() > MAX_LABEL || l.chars().any(char::is_control) => {
+            Err(ServiceError::invalid(
+                "bad_label",
+                format!("a key label is at most {MAX_LABEL} printable characters"),
+            ))
+        }
+        l => Ok(l.map(String::from)),
+    }
+}
+
+/// A clash on the unique live label, said in the user's terms.
+fn label_conflict(e: ServiceError, label: &str) -> ServiceError {
+    match e {
+        ServiceError::Conflict(_) => ServiceError::Conflict(format!(
+            "the user already has a live key labelled {label:?}"
+        )),
+        e => e,
+    }
+}
+
 /// Package group ids appear in URLs (`/post/release/keybymail/{id}`): keep them plain.
 fn valid_package_group_id(id: &str) -> bool {
     !id.is_empty()
@@ -443,6 +466,19 @@ impl Depot {
         })
     }
 
+    /// A package group by its id (name in URLs); `NotFound` when there is none.
+    pub(crate) async fn existing_package_group(
+        &self,
+        name: &str,
+    ) -> ServiceResult<PackageGroupRow> {
+        self.store()
+            .package_group_by_name(name)
+            .await?
+            .ok_or(ServiceError::NotFound {
+                what: "package group",
+            })
+    }
+
     pub async fn list_package_groups(&self) -> ServiceResult<Vec<PackageGroupView>> {
         let mut out = Vec::new();
         for row in self.store().package_groups().await? {
@@ -464,15 +500,7 @@ impl Depot {
             .await?
             .ok_or(ServiceError::NotFound { what: "extension" })?;
         let group_id = match package_group {
-            Some(name) => Some(
-                self.store()
-                    .package_group_by_name(name)
-                    .await?
-                    .ok_or(ServiceError::NotFound {
-                        what: "package group",
-                    })?
-                    .id,
-            ),
+            Some(name) => Some(self.existing_package_group(name).await?.id),
             None => None,
         };
         self.store()
@@ -523,14 +551,8 @@ impl Depot {
         label: Option<&str>,
     ) -> ServiceResult<DownloadKeyView> {
         let user = self.find_user(user).await?;
-        let label = match label.map(str::trim).filter(|l| !l.is_empty()) {
-            Some(l) if l.chars().count() > MAX_LABEL || l.chars().any(char::is_control) => {
-                return Err(ServiceError::invalid(
-                    "bad_label",
-                    format!("a key label is at most {MAX_LABEL} printable characters"),
-                ));
-            }
-            Some(l) => l.to_string(),
+        let label = match clean_label(label)? {
+            Some(l) => l,
             None => {
                 let live: Vec<String> = self
                     .store()
@@ -549,12 +571,7 @@ impl Depot {
         let row = self
             .new_download_key(user.id, &label)
             .await
-            .map_err(|e| match e {
-                ServiceError::Conflict(_) => ServiceError::Conflict(format!(
-                    "the user already has a live key labelled {label:?}"
-                )),
-                e => e,
-            })?;
+            .map_err(|e| label_conflict(e, &label))?;
         let detail = json!({"id": row.id, "label": row.label});
         self.audit(actor, "download_key.create", &user.email, detail)
             .await?;
@@ -572,6 +589,47 @@ impl Depot {
             .collect())
     }
 
+    /// One of the user's download keys.
+    async fn own_download_key(&self, user: &UserRow, key_id: i64) -> ServiceResult<DownloadKeyRow> {
+        self.store()
+            .download_key(key_id)
+            .await?
+            .filter(|k| k.user_id == user.id)
+            .ok_or(ServiceError::NotFound {
+                what: "download key",
+            })
+    }
+
+    /// Renames one of the user's live download keys (the key itself does not change).
+    pub async fn relabel_download_key(
+        &self,
+        actor: &Actor,
+        user: &str,
+        key_id: i64,
+        label: &str,
+    ) -> ServiceResult<DownloadKeyView> {
+        let user = self.find_user(user).await?;
+        let row = self.own_download_key(&user, key_id).await?;
+        let label = clean_label(Some(label))?
+            .ok_or_else(|| ServiceError::invalid("bad_label", "a key label cannot be blank"))?;
+        let renamed = self
+            .store()
+            .relabel_download_key(row.id, &label)
+            .await
+            .map_err(|e| label_conflict(e.into(), &label))?;
+        if !renamed {
+            return Err(ServiceError::Conflict(format!(
+                "key {:?} is revoked",
+                row.label
+            )));
+        }
+        let detail = json!({"id": row.id, "from": row.label, "label": label});
+        self.audit(actor, "download_key.relabel", &user.email, detail)
+            .await?;
+        let row = self.own_download_key(&user, key_id).await?;
+        Ok(self.download_key_view(row))
+    }
+
     /// Revokes one of the user's download keys; the others keep working.
     pub async fn revoke_download_key(
         &self,
@@ -580,14 +638,7 @@ impl Depot {
         key_id: i64,
     ) -> ServiceResult<()> {
         let user = self.find_user(user).await?;
-        let row = self
-            .store()
-            .download_key(key_id)
-            .await?
-            .filter(|k| k.user_id == user.id)
-            .ok_or(ServiceError::NotFound {
-                what: "download key",
-            })?;
+        let row = self.own_download_key(&user, key_id).await?;
         if !self.store().revoke_download_key(row.id).await? {
             return Err(ServiceError::Conflict(format!(
                 "key {:?} is already revoked",
@@ -642,13 +693,7 @@ impl Depot {
         package_group: &str,
     ) -> ServiceResult<JbackendKeyView> {
         let user = self.find_user(user).await?;
-        let group = self
-            .store()
-            .package_group_by_name(package_group)
-            .await?
-            .ok_or(ServiceError::NotFound {
-                what: "package group",
-            })?;
+        let group = self.existing_package_group(package_group).await?;
         let version = self
             .store()
             .bump_jbackend_key_version(user.id, group.id)

@@ -47,7 +47,7 @@ pub use jbackend::IssuedKey;
 pub use publish::{PublishOptions, PublishOutcome, PublishedRelease};
 pub use releases::{ExtensionView, ReleaseChanges, ReleaseView};
 pub use reports::{DownloadLogEntry, DownloadLogPage, DownloadLogQuery, FeedCheckCount};
-pub use sessions::{NewSession, SESSION_LIFETIME, Session};
+pub use sessions::{NewSession, PASSWORD_LINK_LIFETIME, SESSION_LIFETIME, Session, SessionKind};
 pub use spool::{Spooled, spool};
 pub use tokens::{Principal, Scope, TokenView, generate_token, hash_token};
 

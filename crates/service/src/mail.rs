@@ -9,14 +9,16 @@
 use std::time::Duration;
 
 use depot_core::keys;
-use depot_mail::messages::{KeyMail, key_mail};
+use depot_mail::messages::{KeyMail, PasswordLinkMail, key_mail, password_link_mail};
 use depot_store::OutboxRow;
 
 use crate::access::denied;
 use crate::{Depot, ServiceError, ServiceResult, valid_email};
 
-/// The outbox kind of a `keybymail` request.
+/// The outbox kind of a `keybymail` request (and of an administrator's "resend keys").
 const KIND_KEY: &str = "jbackend_key";
+/// The outbox kind of a password link (customer account pages).
+pub(crate) const KIND_PASSWORD_LINK: &str = "password_link";
 /// Requests per minute from one client address, and per quarter hour for one e-mail address.
 const MAIL_PER_IP: i64 = 10;
 const MAIL_PER_ADDRESS: i64 = 3;
@@ -69,11 +71,37 @@ impl Depot {
             ADDRESS_WINDOW,
         )
         .await?;
+        self.queue_mail(KIND_KEY, &email, Some(group.id)).await
+    }
+
+    /// Adds a message to the outbox and wakes the delivery task.
+    pub(crate) async fn queue_mail(
+        &self,
+        kind: &str,
+        email: &str,
+        package_group: Option<i64>,
+    ) -> ServiceResult<()> {
         self.store()
-            .enqueue_mail(KIND_KEY, &email, Some(group.id))
+            .enqueue_mail(kind, email, package_group)
             .await?;
         self.inner.mail_due.notify_one();
         Ok(())
+    }
+
+    /// An administrator's "resend keys": mails the user their keys for the package group, as
+    /// `keybymail` would, without its rate limits.
+    pub async fn resend_keys(
+        &self,
+        actor: &crate::Actor,
+        user: &str,
+        package_group: &str,
+    ) -> ServiceResult<()> {
+        let user = self.find_user(user).await?;
+        let group = self.existing_package_group(package_group).await?;
+        self.queue_mail(KIND_KEY, &user.email, Some(group.id))
+            .await?;
+        let detail = serde_json::json!({"package_group": group.name});
+        self.audit(actor, "keys.resend", &user.email, detail).await
     }
 
     /// Delivers every message due now; returns how many it finished (sent or skipped).
@@ -140,10 +168,45 @@ impl Depot {
     }
 
     async fn compose_and_send(&self, row: &OutboxRow) -> ServiceResult<Delivery> {
-        if row.kind != KIND_KEY {
-            tracing::error!(outbox_id = row.id, kind = %row.kind, "unknown outbox kind");
+        match row.kind.as_str() {
+            KIND_KEY => self.send_key_mail(row).await,
+            KIND_PASSWORD_LINK => self.send_password_link_mail(row).await,
+            kind => {
+                tracing::error!(outbox_id = row.id, kind, "unknown outbox kind");
+                Ok(Delivery::Skipped)
+            }
+        }
+    }
+
+    /// A password link, for an enabled user only. The link is made here, at sending time, so a
+    /// retry after a failed attempt mails a fresh one.
+    async fn send_password_link_mail(&self, row: &OutboxRow) -> ServiceResult<Delivery> {
+        let Some(user) = self.store().user_by_email(&row.recipient).await? else {
+            return Ok(Delivery::Skipped);
+        };
+        if user.disabled != 0 {
             return Ok(Delivery::Skipped);
         }
+        let link = self.new_password_link(user.id).await?;
+        let email = password_link_mail(&PasswordLinkMail {
+            email: &user.email,
+            link: &link,
+            minutes: crate::sessions::PASSWORD_LINK_LIFETIME.as_secs() / 60,
+            vendor: &self.settings().collection_name,
+        });
+        self.send(&email).await
+    }
+
+    async fn send(&self, email: &depot_mail::Email) -> ServiceResult<Delivery> {
+        self.inner
+            .mailer
+            .send(email)
+            .await
+            .map_err(|e| ServiceError::Mail(e.to_string()))?;
+        Ok(Delivery::Sent)
+    }
+
+    async fn send_key_mail(&self, row: &OutboxRow) -> ServiceResult<Delivery> {
         let Some(group_id) = row.package_group_id else {
             return Ok(Delivery::Skipped);
         };
@@ -170,12 +233,7 @@ impl Depot {
             base_url: &self.settings().public_url,
             vendor: &self.settings().collection_name,
         });
-        self.inner
-            .mailer
-            .send(&email)
-            .await
-            .map_err(|e| ServiceError::Mail(e.to_string()))?;
-        Ok(Delivery::Sent)
+        self.send(&email).await
     }
 
     /// The user's oldest live download key, or a new one for Joomla's Download Key field.

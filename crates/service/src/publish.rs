@@ -174,7 +174,6 @@ impl Depot {
             .map_err(|e| ServiceError::invalid("bad_extension_name", e.to_string()))?;
         let version = Version::parse(version)
             .map_err(|e| ServiceError::invalid("bad_version", e.to_string()))?;
-        let checked = check_options(&version, options)?;
         let manifest = self.inspect(&upload).await?;
         if manifest.identity.full_name != extension {
             return Err(ServiceError::Mismatch(format!(
@@ -191,6 +190,33 @@ impl Depot {
                 manifest.path, manifest.version
             )));
         }
+        self.publish_inspected(actor, manifest, upload, options)
+            .await
+    }
+
+    /// Publishes an uploaded package as the extension and version its manifest names (the
+    /// console's upload, where the file is all there is).
+    pub async fn publish_package(
+        &self,
+        actor: &Actor,
+        upload: Spooled,
+        options: &PublishOptions,
+    ) -> ServiceResult<PublishedRelease> {
+        let manifest = self.inspect(&upload).await?;
+        self.publish_inspected(actor, manifest, upload, options)
+            .await
+    }
+
+    async fn publish_inspected(
+        &self,
+        actor: &Actor,
+        manifest: Manifest,
+        upload: Spooled,
+        options: &PublishOptions,
+    ) -> ServiceResult<PublishedRelease> {
+        let version = manifest.version.clone();
+        let extension = manifest.identity.full_name.as_str();
+        let checked = check_options(&version, options)?;
 
         let package_group_id = match options.package_group.as_deref().map(str::trim) {
             Some(name) if !name.is_empty() => Some(

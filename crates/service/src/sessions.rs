@@ -1,7 +1,8 @@
-//! Signing in to the admin console: passwords checked with Argon2id; failures counted per account
-//! and per client in the database, so that guessing locks itself out on every instance at once;
-//! sessions kept in the database (only a hash of the cookie's token), so that any instance
-//! serves them and signing out anywhere ends them everywhere.
+//! Signing in to the admin console and to the customer account pages: passwords checked with
+//! Argon2id; failures counted per account and per client in the database, so that guessing
+//! locks itself out on every instance at once; sessions kept in the database (only a hash of the
+//! cookie's token), so that any instance serves them and signing out anywhere ends them
+//! everywhere.
 
 use std::time::Duration;
 
@@ -20,8 +21,30 @@ const FAILURES_PER_ACCOUNT: i64 = 5;
 /// Failed sign-ins from one client address, over every account.
 const FAILURES_PER_CLIENT: i64 = 20;
 const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// How long an e-mailed password link works (once).
+pub const PASSWORD_LINK_LIFETIME: Duration = Duration::from_secs(3600);
+/// Password link requests per minute from one client, and per quarter hour for one address.
+const LINKS_PER_CLIENT: i64 = 10;
+const LINKS_PER_ADDRESS: i64 = 3;
 
-/// A signed-in console user.
+/// Which pages a session opens. An administrator signed in to `/account` is a customer there,
+/// and a customer session never opens `/admin`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionKind {
+    Admin,
+    Account,
+}
+
+impl SessionKind {
+    fn scope(self) -> &'static str {
+        match self {
+            SessionKind::Admin => "admin",
+            SessionKind::Account => "account",
+        }
+    }
+}
+
+/// A signed-in user of the console or of the account pages.
 #[derive(Clone, Debug)]
 pub struct Session {
     pub user_id: i64,
@@ -53,9 +76,11 @@ fn sign_in_failed() -> ServiceError {
 }
 
 impl Depot {
-    /// Signs an administrator in; `RateLimited` while the account or the client is locked out.
-    pub async fn sign_in_admin(
+    /// Signs a user in; `RateLimited` while the account or the client is locked out. The
+    /// console takes administrators only; the account pages take any enabled user.
+    pub async fn sign_in(
         &self,
+        kind: SessionKind,
         email: &str,
         password: &str,
         client_ip: &str,
@@ -77,44 +102,65 @@ impl Depot {
         }
         let user = self.user_with_password(&email, password).await?;
         let user = match user {
-            Some(u) if u.is_admin == 1 && u.disabled == 0 => u,
+            Some(u) if u.disabled == 0 && (kind == SessionKind::Account || u.is_admin == 1) => u,
             _ => {
                 self.record_failure(&account, FAILURE_WINDOW).await?;
                 self.record_failure(&client, FAILURE_WINDOW).await?;
                 return Err(sign_in_failed());
             }
         };
+        self.open_session(kind, user.id, user.email, client_ip)
+            .await
+    }
+
+    async fn open_session(
+        &self,
+        kind: SessionKind,
+        user_id: i64,
+        email: String,
+        client_ip: &str,
+    ) -> ServiceResult<NewSession> {
         let token = random_token();
         let csrf = random_token();
         let expires_at = depot_store::now_ms() + SESSION_LIFETIME.as_millis() as i64;
         self.store()
-            .create_session(&hash_token(&token), user.id, "admin", &csrf, expires_at)
+            .create_session(
+                &hash_token(&token),
+                user_id,
+                kind.scope(),
+                &csrf,
+                expires_at,
+            )
             .await?;
         let _ = self.store().prune_sessions().await;
         let session = Session {
-            user_id: user.id,
-            email: user.email,
+            user_id,
+            email,
             csrf,
         };
         self.audit(
             &session.actor(),
             "session.sign_in",
             &session.email,
-            json!({"ip": client_ip}),
+            json!({"ip": client_ip, "scope": kind.scope()}),
         )
         .await?;
         Ok(NewSession { token, session })
     }
 
-    /// The administrator behind a session cookie; `None` for an unknown or expired session, or
-    /// a user who is no longer an enabled administrator.
-    pub async fn admin_session(&self, token: &str) -> ServiceResult<Option<Session>> {
+    /// The user behind a session cookie; `None` for an unknown or expired session, one of the
+    /// other kind, a disabled user, or (console) a user who is no longer an administrator.
+    pub async fn session(&self, kind: SessionKind, token: &str) -> ServiceResult<Option<Session>> {
         if token.is_empty() || token.len() > 100 {
             return Ok(None);
         }
         let row = self.store().session(&hash_token(token)).await?;
         Ok(row
-            .filter(|s| s.scope == "admin" && s.is_admin == 1 && s.disabled == 0)
+            .filter(|s| {
+                s.scope == kind.scope()
+                    && s.disabled == 0
+                    && (kind == SessionKind::Account || s.is_admin == 1)
+            })
             .map(|s| Session {
                 user_id: s.user_id,
                 email: s.email,
@@ -122,17 +168,129 @@ impl Depot {
             }))
     }
 
-    pub async fn sign_out(&self, token: &str) -> ServiceResult<()> {
-        if let Some(session) = self.admin_session(token).await? {
+    pub async fn sign_out(&self, kind: SessionKind, token: &str) -> ServiceResult<()> {
+        if let Some(session) = self.session(kind, token).await? {
             self.store().delete_session(&hash_token(token)).await?;
             self.audit(
                 &session.actor(),
                 "session.sign_out",
                 &session.email,
-                json!(null),
+                json!({"scope": kind.scope()}),
             )
             .await?;
         }
         Ok(())
+    }
+
+    /// Asks for a password link to be mailed to `email`. Answers the same, in the same time,
+    /// whether or not the address belongs to a user: the mail task decides later whether there
+    /// is anything to send (as for `keybymail`).
+    pub async fn request_password_link(&self, email: &str, client_ip: &str) -> ServiceResult<()> {
+        if !valid_email(email) {
+            return Err(ServiceError::invalid(
+                "bad_email",
+                "that is not an e-mail address",
+            ));
+        }
+        let email = keys::normalise_email(email);
+        self.rate_limit(
+            &format!("link-ip:{client_ip}"),
+            LINKS_PER_CLIENT,
+            Duration::from_secs(60),
+        )
+        .await?;
+        self.rate_limit(
+            &format!("link-address:{email}"),
+            LINKS_PER_ADDRESS,
+            FAILURE_WINDOW,
+        )
+        .await?;
+        self.queue_mail(crate::mail::KIND_PASSWORD_LINK, &email, None)
+            .await
+    }
+
+    /// An administrator's "send a password link" (to a new customer, or one who lost theirs).
+    pub async fn send_password_link(&self, actor: &Actor, user: &str) -> ServiceResult<()> {
+        let user = self.find_user(user).await?;
+        if user.disabled != 0 {
+            return Err(ServiceError::Conflict(
+                "the user is disabled: enable them first".into(),
+            ));
+        }
+        self.queue_mail(crate::mail::KIND_PASSWORD_LINK, &user.email, None)
+            .await?;
+        self.audit(actor, "user.password_link_sent", &user.email, json!(null))
+            .await
+    }
+
+    /// Makes a single-use password link for a user (the mail task calls this when it sends
+    /// one); returns the link.
+    pub(crate) async fn new_password_link(&self, user_id: i64) -> ServiceResult<String> {
+        let token = random_token();
+        let now = depot_store::now_ms();
+        self.store()
+            .create_password_link(
+                &hash_token(&token),
+                user_id,
+                now + PASSWORD_LINK_LIFETIME.as_millis() as i64,
+            )
+            .await?;
+        let _ = self.store().prune_password_links(now).await;
+        Ok(format!(
+            "{}/account/password?token={token}",
+            self.settings().public_url.trim_end_matches('/')
+        ))
+    }
+
+    /// Whether a password link still works (unused, unexpired, its user enabled), without
+    /// using it: a mail scanner that opens the link does not spend it.
+    pub async fn password_link_works(&self, token: &str) -> ServiceResult<bool> {
+        if token.is_empty() || token.len() > 100 {
+            return Ok(false);
+        }
+        let Some(user) = self.store().password_link_user(&hash_token(token)).await? else {
+            return Ok(false);
+        };
+        Ok(self
+            .store()
+            .user(user)
+            .await?
+            .is_some_and(|u| u.disabled == 0))
+    }
+
+    /// Sets the password through a link, which (with every other link of the user) stops
+    /// working, and signs the user in to the account pages.
+    pub async fn set_password_by_link(
+        &self,
+        token: &str,
+        password: &str,
+        client_ip: &str,
+    ) -> ServiceResult<NewSession> {
+        let expired = || {
+            ServiceError::Forbidden(
+                "This link has expired or was already used: ask for a new one.".into(),
+            )
+        };
+        crate::jbackend::check_password(password)?;
+        if token.is_empty() || token.len() > 100 {
+            return Err(expired());
+        }
+        let user_id = self
+            .store()
+            .use_password_link(&hash_token(token))
+            .await?
+            .ok_or_else(expired)?;
+        let user = self
+            .store()
+            .user(user_id)
+            .await?
+            .filter(|u| u.disabled == 0)
+            .ok_or_else(expired)?;
+        self.set_password(user.id, password).await?;
+        let actor = Actor::user(user.id, &user.email);
+        self.audit(&actor, "user.password_link_used", &user.email, json!(null))
+            .await?;
+        self.open_session(SessionKind::Account, user.id, user.email, client_ip)
+            .await
     }
 }

@@ -450,6 +450,18 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Renames a live key; `false` when it is revoked or unknown.
+    pub async fn relabel_download_key(&self, id: i64, label: &str) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE download_keys SET label = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(label)
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| StoreError::unique(e, "download key label"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Users ordered by id, after `after_id`, optionally only those whose address contains
     /// `email_like` (already lower-case).
     pub async fn users(

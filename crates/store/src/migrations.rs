@@ -262,6 +262,21 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_expires ON sessions (expires_at);
 "#,
     },
+    Migration {
+        version: 9,
+        name: "customer accounts: e-mailed password links",
+        sql: r#"
+CREATE TABLE password_links (
+    id {id},
+    token_hash TEXT NOT NULL UNIQUE,
+    user_id BIGINT NOT NULL REFERENCES users (id),
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT
+);
+CREATE INDEX password_links_user ON password_links (user_id);
+"#,
+    },
 ];
 
 impl Backend {

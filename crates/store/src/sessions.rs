@@ -1,5 +1,6 @@
-//! Signed-in browser sessions (the admin console, the customer account pages). The cookie holds
-//! a random token; only its hash is stored, with the session's CSRF token and expiry.
+//! Signed-in browser sessions (the admin console, the customer account pages) and the e-mailed
+//! links that set a password. The cookie and the link hold a random token; only its hash is
+//! stored.
 
 use sqlx::FromRow;
 
@@ -68,6 +69,76 @@ impl Store {
     pub async fn prune_sessions(&self) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Records a password link for the user (the token's hash) that works until `expires_at`.
+    pub async fn create_password_link(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO password_links (token_hash, user_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(now_ms())
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The user whose unused, unexpired link has this hash, without using it.
+    pub async fn password_link_user(&self, token_hash: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT user_id FROM password_links \
+             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Uses the link with this hash, if it is still unused and unexpired, and with it every
+    /// other link of the same user (a newer password makes older links pointless). Returns the
+    /// user. Atomic: of two concurrent uses, one wins.
+    pub async fn use_password_link(&self, token_hash: &str) -> Result<Option<i64>, StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let user: Option<i64> = sqlx::query_scalar(
+            "UPDATE password_links SET used_at = $1 \
+             WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(user) = user {
+            sqlx::query(
+                "UPDATE password_links SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL",
+            )
+            .bind(now)
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Forgets links that expired before `before`.
+    pub async fn prune_password_links(&self, before: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM password_links WHERE expires_at <= $1")
+            .bind(before)
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -6,7 +6,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use depot_service::{
-    Actor, Depot, Principal, PublishOptions, PublishOutcome, PublishedRelease, ServiceError, spool,
+    Actor, Depot, Principal, PublishOptions, PublishOutcome, PublishedRelease, ServiceError,
+    Spooled, spool,
 };
 use futures::TryStreamExt;
 use serde::Deserialize;
@@ -57,7 +58,7 @@ where
 #[derive(Debug, Default, Deserialize, IntoParams, ToSchema)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct UploadParams {
+pub(crate) struct UploadParams {
     joomla: Option<String>,
     stability: Option<String>,
     notes: Option<String>,
@@ -69,7 +70,7 @@ struct UploadParams {
 }
 
 impl UploadParams {
-    fn set(&mut self, field: &str, value: String) -> Result<(), ServiceError> {
+    pub(crate) fn set(&mut self, field: &str, value: String) -> Result<(), ServiceError> {
         let slot = match field {
             "joomla" => &mut self.joomla,
             "stability" => &mut self.stability,
@@ -90,7 +91,7 @@ impl UploadParams {
         Ok(())
     }
 
-    fn into_options(self) -> Result<PublishOptions, ServiceError> {
+    pub(crate) fn into_options(self) -> Result<PublishOptions, ServiceError> {
         let draft = match self.draft.as_deref().map(str::trim) {
             None | Some("") | Some("0") | Some("false") | Some("no") => false,
             Some("1") | Some("true") | Some("yes") => true,
@@ -170,14 +171,7 @@ async fn upload(
         .into());
     }
     let limit = depot.settings().max_upload_bytes;
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit + 64 * 1024) {
-        return Err(ServiceError::TooLarge(limit).into());
-    }
+    refuse_declared_excess(request.headers(), &depot)?;
     let is_multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -186,30 +180,9 @@ async fn upload(
     let temp_dir = depot.settings().temp_dir.clone();
 
     let (params, spooled) = if is_multipart {
-        let mut form = Multipart::from_request(request, &depot)
-            .await
-            .map_err(|e| ServiceError::invalid("bad_multipart", e.body_text()))?;
         let mut params = UploadParams::default();
-        let mut spooled = None;
-        while let Some(field) = form
-            .next_field()
-            .await
-            .map_err(|e| ServiceError::invalid("bad_multipart", e.body_text()))?
-        {
-            let name = field.name().unwrap_or_default().to_string();
-            if name == "file" {
-                spooled = Some(spool(&temp_dir, field, limit).await?);
-            } else {
-                let bytes = read_small(field).await?;
-                let text = String::from_utf8(bytes).map_err(|_| {
-                    ServiceError::invalid("bad_multipart", format!("field {name:?} is not UTF-8"))
-                })?;
-                params.set(&name, text)?;
-            }
-        }
-        let spooled = spooled.ok_or_else(|| {
-            ServiceError::invalid("missing_file", "the multipart form has no \"file\" part")
-        })?;
+        let spooled =
+            read_upload_form(request, &depot, |name, text| params.set(name, text)).await?;
         (params, spooled)
     } else {
         let (parts, body) = request.into_parts();
@@ -239,6 +212,57 @@ async fn upload(
         StatusCode::OK
     };
     Ok((status, Json(published)).into_response())
+}
+
+/// Refuses at once a body whose declared length is over the upload limit (plus room for a
+/// form's other fields), before any of it is read.
+pub(crate) fn refuse_declared_excess(
+    headers: &axum::http::HeaderMap,
+    depot: &Depot,
+) -> Result<(), ServiceError> {
+    let limit = depot.settings().max_upload_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit + 64 * 1024) {
+        return Err(ServiceError::TooLarge(limit));
+    }
+    Ok(())
+}
+
+/// Reads a multipart upload form: the zip as the `file` part (spooled to disk within the
+/// upload limit), every other part handed to `text` as a small UTF-8 field.
+pub(crate) async fn read_upload_form(
+    request: Request,
+    depot: &Depot,
+    mut text: impl FnMut(&str, String) -> Result<(), ServiceError>,
+) -> Result<Spooled, ServiceError> {
+    let limit = depot.settings().max_upload_bytes;
+    let temp_dir = depot.settings().temp_dir.clone();
+    let mut form = Multipart::from_request(request, depot)
+        .await
+        .map_err(|e| ServiceError::invalid("bad_multipart", e.body_text()))?;
+    let mut spooled = None;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| ServiceError::invalid("bad_multipart", e.body_text()))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "file" {
+            spooled = Some(spool(&temp_dir, field, limit).await?);
+        } else {
+            let bytes = read_small(field).await?;
+            let value = String::from_utf8(bytes).map_err(|_| {
+                ServiceError::invalid("bad_multipart", format!("field {name:?} is not UTF-8"))
+            })?;
+            text(&name, value)?;
+        }
+    }
+    spooled.ok_or_else(|| {
+        ServiceError::invalid("missing_file", "the multipart form has no \"file\" part")
+    })
 }
 
 async fn read_small(

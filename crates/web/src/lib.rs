@@ -11,6 +11,7 @@ mod feeds;
 mod http_date;
 mod jbackend;
 mod openapi;
+mod pages;
 mod params;
 mod range;
 

@@ -1,30 +1,31 @@
 //! The admin console at `/admin`: server-rendered pages (askama) over the same use cases as the
-//! API, signed in with a password and a session cookie.
-//!
-//! Protection: the session cookie is `HttpOnly`, `SameSite=Strict`, scoped to `/admin` and
-//! `Secure` when the public URL is https; every form carries the session's CSRF token; a POST
-//! whose `Origin` is another site is refused; failed sign-ins lock the account (and the
-//! client) out for a while; pages carry a strict CSP, `frame-ancestors 'none'`, a same-origin
-//! referrer policy and `no-store`.
+//! API, signed in with a password and a session cookie (see `crate::pages` for the protection
+//! every page and form gets). Failed sign-ins lock the account, and the client, out for a while.
 
+mod catalogue;
 mod charts;
+mod people;
 
 use std::net::SocketAddr;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use depot_service::{
-    AuditEntry, AuditQuery, Depot, DownloadLogEntry, DownloadLogQuery, ExtensionView,
-    ReleaseChanges, ReleaseView, SESSION_LIFETIME, ServiceError, Session,
+    AuditEntry, AuditQuery, Depot, DownloadLogEntry, DownloadLogQuery, SESSION_LIFETIME,
+    ServiceError, Session, SessionKind,
 };
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
+
+use crate::pages::{
+    FOREIGN_FORM, Who, asset, check_form, cookie_value, failure, forbidden, same_origin,
+    session_cookie, who,
+};
 
 const COOKIE: &str = "depot_admin";
 
@@ -33,63 +34,29 @@ pub fn router() -> Router<Depot> {
         .route("/", get(dashboard))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
-        .route("/extensions", get(extensions))
-        .route(
-            "/extensions/{extension}/releases/{version}/state",
-            post(change_state),
-        )
+        .merge(catalogue::routes())
+        .merge(people::routes())
         .route("/audit", get(audit))
         .route("/downloads", get(downloads))
         .route("/static/console.css", get(stylesheet))
-        .layer(axum::middleware::map_response(security_headers))
+        .route("/static/pages.js", get(script))
+        .layer(axum::middleware::map_response(
+            crate::pages::security_headers,
+        ))
 }
 
-async fn security_headers(mut response: Response) -> Response {
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    // Not `no-referrer`: with it, browsers send `Origin: null` on our own form posts, and the
-    // origin check could not tell them from a forged one. `same-origin` still sends nothing to
-    // any other site.
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    if !h.contains_key(header::CACHE_CONTROL) {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    response
-}
-
-async fn stylesheet() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
+pub(crate) async fn stylesheet() -> Response {
+    asset(
+        "text/css; charset=utf-8",
         include_str!("../../static/console.css"),
     )
 }
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+pub(crate) async fn script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/pages.js"),
+    )
 }
 
 /// A signed-in administrator; anyone else is sent to the sign-in page.
@@ -100,7 +67,7 @@ impl FromRequestParts<Depot> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, depot: &Depot) -> Result<Self, Response> {
         let token = cookie_value(&parts.headers, COOKIE).unwrap_or_default();
-        match depot.admin_session(token).await {
+        match depot.session(SessionKind::Admin, token).await {
             Ok(Some(session)) => Ok(SignedIn(session)),
             Ok(None) => Err(Redirect::to("/admin/login").into_response()),
             Err(e) => Err(failure(e)),
@@ -108,63 +75,31 @@ impl FromRequestParts<Depot> for SignedIn {
     }
 }
 
-/// A form the browser posted from one of our pages: its `Origin` (when sent) is ours.
-fn same_origin(depot: &Depot, headers: &HeaderMap) -> bool {
-    match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        None => true,
-        Some(origin) => {
-            let public = depot.settings().public_url.trim_end_matches('/');
-            // The public URL without its path: scheme://host[:port].
-            let end = public
-                .find("://")
-                .and_then(|i| public[i + 3..].find('/').map(|j| i + 3 + j))
-                .unwrap_or(public.len());
-            origin == &public[..end]
-        }
-    }
-}
-
-fn forbidden(why: &str) -> Response {
-    (StatusCode::FORBIDDEN, why.to_string()).into_response()
-}
-
-/// Checks a session form: same origin and the session's CSRF token. `Err` holds the refusal
-/// to show.
-fn check_form(
-    depot: &Depot,
-    headers: &HeaderMap,
-    session: &Session,
-    csrf: &str,
-) -> Result<(), &'static str> {
-    if !same_origin(depot, headers) {
-        return Err("This form was posted from another site.");
-    }
-    if !bool::from(csrf.as_bytes().ct_eq(session.csrf.as_bytes())) {
-        return Err("This form has expired: reload the page and try again.");
-    }
-    Ok(())
-}
-
-fn failure(e: ServiceError) -> Response {
-    tracing::error!(error = %e, "console request failed");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Internal error; see the server log.",
-    )
-        .into_response()
-}
-
-/// The part of every page the layout needs.
-struct Who<'a> {
-    email: &'a str,
-    csrf: &'a str,
-}
-
-fn who(session: &Session) -> Option<Who<'_>> {
-    Some(Who {
-        email: &session.email,
-        csrf: &session.csrf,
+/// The message a page shows after a change redirected to it (`?done=…`): fixed texts only, so
+/// that a link cannot make the console say anything else.
+fn done_message(code: Option<&str>) -> Option<&'static str> {
+    Some(match code? {
+        "published" => "Published.",
+        "yanked" => "Yanked: sites no longer see this release.",
+        "uploaded" => "Uploaded.",
+        "notes" => "Notes saved.",
+        "user" => "User saved.",
+        "membership" => "Membership added.",
+        "ended" => "Membership ended.",
+        "key" => "Download key created.",
+        "revoked" => "Key revoked: it no longer downloads anything.",
+        "rotated" => "jBackend key replaced: the old one no longer works.",
+        "resent" => "The keys are on their way by e-mail.",
+        "link" => "A password link is on its way by e-mail.",
+        "group" => "Group created.",
+        "package_group" => "Package group created.",
+        _ => return None,
     })
+}
+
+#[derive(Default, Deserialize)]
+struct Done {
+    done: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -206,23 +141,15 @@ async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     if !same_origin(&depot, &headers) {
-        return forbidden("This form was posted from another site.");
+        return forbidden(FOREIGN_FORM);
     }
+    let ip = peer.ip().to_string();
     match depot
-        .sign_in_admin(&form.email, &form.password, &peer.ip().to_string())
+        .sign_in(SessionKind::Admin, &form.email, &form.password, &ip)
         .await
     {
         Ok(new) => {
-            let secure = if depot.settings().public_url.starts_with("https://") {
-                "; Secure"
-            } else {
-                ""
-            };
-            let cookie = format!(
-                "{COOKIE}={}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-                new.token,
-                SESSION_LIFETIME.as_secs()
-            );
+            let cookie = session_cookie(&depot, COOKIE, "/admin", &new.token, SESSION_LIFETIME);
             ([(header::SET_COOKIE, cookie)], Redirect::to("/admin")).into_response()
         }
         Err(ServiceError::RateLimited { retry_after_secs }) => (
@@ -266,17 +193,11 @@ async fn logout(
     let token = cookie_value(&headers, COOKIE)
         .unwrap_or_default()
         .to_string();
-    if let Err(e) = depot.sign_out(&token).await {
+    if let Err(e) = depot.sign_out(SessionKind::Admin, &token).await {
         return failure(e);
     }
-    (
-        [(
-            header::SET_COOKIE,
-            format!("{COOKIE}=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0"),
-        )],
-        Redirect::to("/admin/login"),
-    )
-        .into_response()
+    let cookie = session_cookie(&depot, COOKIE, "/admin", "", std::time::Duration::ZERO);
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/admin/login")).into_response()
 }
 
 #[derive(Template, WebTemplate)]
@@ -306,76 +227,6 @@ async fn dashboard(State(depot): State<Depot>, SignedIn(session): SignedIn) -> R
         joomla_versions: d.joomla_versions,
     }
     .into_response()
-}
-
-struct ExtensionRow {
-    view: ExtensionView,
-    releases: Vec<ReleaseView>,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "admin/extensions.html")]
-struct ExtensionsPage<'a> {
-    signed_in: Option<Who<'a>>,
-    flash: Option<&'a str>,
-    csrf: &'a str,
-    extensions: Vec<ExtensionRow>,
-}
-
-async fn extensions(State(depot): State<Depot>, SignedIn(session): SignedIn) -> Response {
-    let result = async {
-        let mut rows = Vec::new();
-        for view in depot.list_extensions().await? {
-            let releases = depot.list_releases(&view.name).await?;
-            rows.push(ExtensionRow { view, releases });
-        }
-        Ok::<_, ServiceError>(rows)
-    }
-    .await;
-    match result {
-        Ok(extensions) => ExtensionsPage {
-            signed_in: who(&session),
-            flash: None,
-            csrf: &session.csrf,
-            extensions,
-        }
-        .into_response(),
-        Err(e) => failure(e),
-    }
-}
-
-#[derive(Deserialize)]
-struct StateForm {
-    csrf: String,
-    state: String,
-}
-
-async fn change_state(
-    State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
-    Path((extension, version)): Path<(String, String)>,
-    headers: HeaderMap,
-    Form(form): Form<StateForm>,
-) -> Response {
-    if let Err(why) = check_form(&depot, &headers, &session, &form.csrf) {
-        return forbidden(why);
-    }
-    let changes = ReleaseChanges {
-        state: Some(form.state),
-        notes: None,
-    };
-    match depot
-        .change_release(&session.actor(), &extension, &version, changes)
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/admin/extensions#{extension}")).into_response(),
-        Err(
-            e @ (ServiceError::Invalid { .. }
-            | ServiceError::Conflict(_)
-            | ServiceError::NotFound { .. }),
-        ) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
-        Err(e) => failure(e),
-    }
 }
 
 #[derive(Template, WebTemplate)]

@@ -1,0 +1,251 @@
+//! Console pages for the catalogue: extensions and their releases (publish, yank, notes) and
+//! uploading a package.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use depot_service::{Depot, ExtensionView, ReleaseChanges, ReleaseView, ServiceError};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use super::{Done, SignedIn, done_message};
+use crate::api::{UploadParams, read_upload_form, refuse_declared_excess};
+use crate::pages::{
+    FOREIGN_FORM, Who, check_form, failure, forbidden, same_origin, user_error, who,
+};
+
+pub(super) fn routes() -> Router<Depot> {
+    Router::new()
+        .route("/extensions", get(extensions))
+        .route(
+            "/extensions/{extension}/releases/{version}/state",
+            post(change_state),
+        )
+        .route(
+            "/extensions/{extension}/releases/{version}/notes",
+            post(change_notes),
+        )
+        .route(
+            "/upload",
+            get(upload_page)
+                .post(upload)
+                // The upload streams to disk and enforces the configured limit itself.
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+}
+
+struct ExtensionRow {
+    view: ExtensionView,
+    releases: Vec<ReleaseView>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/extensions.html")]
+struct ExtensionsPage<'a> {
+    signed_in: Option<Who<'a>>,
+    flash: Option<&'a str>,
+    csrf: &'a str,
+    extensions: Vec<ExtensionRow>,
+}
+
+async fn extensions(
+    State(depot): State<Depot>,
+    SignedIn(session): SignedIn,
+    Query(done): Query<Done>,
+) -> Response {
+    let result = async {
+        let mut rows = Vec::new();
+        for view in depot.list_extensions().await? {
+            let releases = depot.list_releases(&view.name).await?;
+            rows.push(ExtensionRow { view, releases });
+        }
+        Ok::<_, ServiceError>(rows)
+    }
+    .await;
+    match result {
+        Ok(extensions) => ExtensionsPage {
+            signed_in: who(&session),
+            flash: done_message(done.done.as_deref()),
+            csrf: &session.csrf,
+            extensions,
+        }
+        .into_response(),
+        Err(e) => failure(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct StateForm {
+    csrf: String,
+    state: String,
+}
+
+#[derive(Deserialize)]
+struct NotesForm {
+    csrf: String,
+    notes: String,
+}
+
+/// Applies a release change from a form; back to the extension's card, or the refusal.
+async fn apply_release_change(
+    depot: &Depot,
+    session: &depot_service::Session,
+    headers: &HeaderMap,
+    csrf: &str,
+    (extension, version): (String, String),
+    changes: ReleaseChanges,
+    done: &str,
+) -> Response {
+    if let Err(why) = check_form(depot, headers, session, csrf) {
+        return forbidden(why);
+    }
+    match depot
+        .change_release(&session.actor(), &extension, &version, changes)
+        .await
+    {
+        Ok(_) => {
+            Redirect::to(&format!("/admin/extensions?done={done}#{extension}")).into_response()
+        }
+        Err(e) => match user_error(e) {
+            Ok(why) => (StatusCode::BAD_REQUEST, why).into_response(),
+            Err(page) => page,
+        },
+    }
+}
+
+async fn change_state(
+    State(depot): State<Depot>,
+    SignedIn(session): SignedIn,
+    Path(release): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<StateForm>,
+) -> Response {
+    let done = if form.state == "yanked" {
+        "yanked"
+    } else {
+        "published"
+    };
+    let changes = ReleaseChanges {
+        state: Some(form.state),
+        notes: None,
+    };
+    apply_release_change(
+        &depot, &session, &headers, &form.csrf, release, changes, done,
+    )
+    .await
+}
+
+async fn change_notes(
+    State(depot): State<Depot>,
+    SignedIn(session): SignedIn,
+    Path(release): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<NotesForm>,
+) -> Response {
+    // An empty box clears the notes.
+    let changes = ReleaseChanges {
+        state: None,
+        notes: Some(Some(form.notes).filter(|n| !n.trim().is_empty())),
+    };
+    apply_release_change(
+        &depot, &session, &headers, &form.csrf, release, changes, "notes",
+    )
+    .await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/upload.html")]
+struct UploadPage<'a> {
+    signed_in: Option<Who<'a>>,
+    flash: Option<&'a str>,
+    csrf: &'a str,
+    error: Option<String>,
+    package_groups: Vec<String>,
+    max_mib: u64,
+}
+
+async fn render_upload(
+    depot: &Depot,
+    session: &depot_service::Session,
+    error: Option<String>,
+) -> Response {
+    let package_groups = match depot.list_package_groups().await {
+        Ok(groups) => groups.into_iter().map(|g| g.id).collect(),
+        Err(e) => return failure(e),
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let page = UploadPage {
+        signed_in: who(session),
+        flash: None,
+        csrf: &session.csrf,
+        error,
+        package_groups,
+        max_mib: depot.settings().max_upload_bytes / (1024 * 1024),
+    };
+    (status, page).into_response()
+}
+
+async fn upload_page(State(depot): State<Depot>, SignedIn(session): SignedIn) -> Response {
+    render_upload(&depot, &session, None).await
+}
+
+/// The upload form (multipart: `csrf`, `file`, and the API's metadata fields). The page's
+/// script sends the same form with a progress bar; without script the browser posts it.
+async fn upload(
+    State(depot): State<Depot>,
+    SignedIn(session): SignedIn,
+    request: Request,
+) -> Response {
+    if !same_origin(&depot, request.headers()) {
+        return forbidden(FOREIGN_FORM);
+    }
+    let result = async {
+        refuse_declared_excess(request.headers(), &depot)?;
+        let mut params = UploadParams::default();
+        let mut csrf = String::new();
+        let spooled = read_upload_form(request, &depot, |name, text| match name {
+            "csrf" => {
+                csrf = text;
+                Ok(())
+            }
+            // An empty field of the form is no value.
+            _ if text.trim().is_empty() => Ok(()),
+            _ => params.set(name, text),
+        })
+        .await?;
+        if !bool::from(csrf.as_bytes().ct_eq(session.csrf.as_bytes())) {
+            return Err(ServiceError::Forbidden(
+                "This form has expired: reload the page and try again.".into(),
+            ));
+        }
+        if spooled.size == 0 {
+            return Err(ServiceError::invalid(
+                "empty_body",
+                "Choose a package (a .zip file) to upload.",
+            ));
+        }
+        depot
+            .publish_package(&session.actor(), spooled, &params.into_options()?)
+            .await
+    }
+    .await;
+    match result {
+        Ok(release) => Redirect::to(&format!(
+            "/admin/extensions?done=uploaded#{}",
+            release.extension
+        ))
+        .into_response(),
+        Err(e) => match user_error(e) {
+            Ok(why) => render_upload(&depot, &session, Some(why)).await,
+            Err(page) => page,
+        },
+    }
+}
