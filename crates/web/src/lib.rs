@@ -1,6 +1,7 @@
 //! depot's HTTP layer: one axum router per area over `depot-service`. Handlers extract, call a
 //! use case and map the result; the rules live in the service and domain crates.
 
+mod account;
 mod admin;
 mod api;
 mod catalogue;
@@ -71,6 +72,7 @@ pub fn router(depot: Depot) -> Router {
         .route("/post/release/validate/{group}", post(jbackend::validate))
         .nest("/api/v1", api)
         .nest("/admin", console::router())
+        .nest("/account", account::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

@@ -8,10 +8,10 @@ use serde_json::json;
 use crate::db_test;
 use crate::helpers::*;
 
-const PASSWORD: &str = "correct horse battery";
+pub const PASSWORD: &str = "correct horse battery";
 
 /// A client that does not follow redirects, so that the tests see them.
-fn browser() -> reqwest::Client {
+pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -30,7 +30,7 @@ pub async fn make_admin(app: &TestApp, email: &str) {
     assert_eq!(v["admin"], true);
 }
 
-async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+pub async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
     browser()
         .post(app.url("/admin/login"))
         .form(&[("email", email), ("password", password)])
@@ -40,12 +40,12 @@ async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Respons
 }
 
 /// The session cookie's `name=value` from a sign-in answer.
-fn session_cookie(r: &reqwest::Response) -> String {
+pub fn session_cookie(r: &reqwest::Response) -> String {
     let set = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
     set.split(';').next().unwrap().to_string()
 }
 
-fn csrf_of(html: &str) -> String {
+pub fn csrf_of(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
     html[at..].split('"').next().unwrap().to_string()
 }
@@ -69,7 +69,7 @@ db_test!(console_sign_in_and_sessions, |app: TestApp| async move {
             .unwrap()
             .contains("frame-ancestors 'none'")
     );
-    assert_eq!(h["referrer-policy"], "same-origin");
+    assert_eq!(h["referrer-policy"], "no-referrer");
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["cache-control"], "no-store");
 

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod account;
 mod admin;
 mod audit;
 mod browser;

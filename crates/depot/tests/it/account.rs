@@ -1,0 +1,438 @@
+//! The customer account pages over HTTP: the e-mailed password link (same answer for unknown
+//! addresses, single use, expiry), signing in, memberships, and download keys created, labelled
+//! and revoked from the page, each checked against a real paid download.
+
+use reqwest::Method;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+use crate::console::{PASSWORD, browser, csrf_of, session_cookie};
+use crate::db_test;
+use crate::helpers::*;
+use crate::mail::decoded;
+
+const CUSTOMER: &str = "customer@example.com";
+
+/// A paid extension (`com_redj` in package group `pro`, for group 9) and a customer with a
+/// membership until 2099, without a password.
+pub async fn paid_catalogue(app: &TestApp) -> String {
+    for (path, body) in [
+        ("/groups", json!({"id": 9, "name": "Pro subscribers"})),
+        (
+            "/package-groups",
+            json!({"id": "pro", "groups": [9], "name": "Pro"}),
+        ),
+        ("/users", json!({"email": CUSTOMER, "name": "Casey"})),
+        (
+            "/users/customer@example.com/memberships",
+            json!({"group": 9, "until": "2099-01-31"}),
+        ),
+    ] {
+        let (s, v) = app.api(Method::POST, path, Some(body)).await;
+        assert!((200..300).contains(&s), "{path}: {s} {v}");
+    }
+    let manifest = r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>ReDJ</name><element>com_redj</element><version>2.0.0</version></extension>"#;
+    app.publish(
+        "com_redj",
+        "2.0.0",
+        zip_of(&[("redj.xml", manifest.as_bytes())]),
+        "package_group=pro",
+    )
+    .await;
+    app.url("/download/com_redj/2.0.0/com_redj-2.0.0.zip")
+}
+
+/// The password link of the newest mail written to the file transport.
+fn mailed_link(app: &TestApp) -> String {
+    let dir = app.settings.data_dir.join("mail");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    files.sort_by_key(|f| f.metadata().unwrap().modified().unwrap());
+    let raw = std::fs::read_to_string(files.last().unwrap().path()).unwrap();
+    let text = decoded(&raw);
+    let at = text.find("/account/password?token=").expect("a link");
+    let start = text[..at].rfind("http").unwrap();
+    text[start..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches(['"', '<', '>'])
+        .to_string()
+}
+
+async fn get(cookie: Option<&str>, url: String) -> (u16, reqwest::header::HeaderMap, String) {
+    let mut r = browser().get(url);
+    if let Some(c) = cookie {
+        r = r.header(COOKIE, c);
+    }
+    let r = r.send().await.unwrap();
+    let (status, headers) = (r.status().as_u16(), r.headers().clone());
+    (status, headers, r.text().await.unwrap())
+}
+
+async fn post(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let r = browser()
+        .post(app.url(path))
+        .header(COOKIE, cookie)
+        .header("sec-fetch-site", "same-origin")
+        // What a page under `no-referrer` sends: the check relies on Sec-Fetch-Site.
+        .header("origin", "null")
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get(LOCATION)
+        .map(|l| l.to_str().unwrap().to_string());
+    (status, location.unwrap_or(r.text().await.unwrap()))
+}
+
+async fn download_status(url: &str, dlid: &str) -> u16 {
+    reqwest::get(format!("{url}?dlid={dlid}"))
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+db_test!(account_password_link_and_keys, |app: TestApp| async move {
+    let paid = paid_catalogue(&app).await;
+
+    // Signed out: the sign-in page, with no referrer ever sent from these pages.
+    let (s, h, _) = get(None, app.url("/account")).await;
+    assert_eq!((s, h[LOCATION].to_str().unwrap()), (303, "/account/login"));
+    let (s, h, html) = get(None, app.url("/account/login")).await;
+    assert_eq!(s, 200);
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert!(html.contains("/account/forgot"));
+
+    // Asking for a link: the same answer for a customer and for an unknown address.
+    let ask = |email: &'static str| {
+        let url = app.url("/account/forgot");
+        async move {
+            let r = browser()
+                .post(url)
+                .form(&[("email", email)])
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let known = ask(CUSTOMER).await;
+    let unknown = ask("nobody@example.com").await;
+    assert_eq!(known.0, 200);
+    assert_eq!(known, unknown);
+    let outbox = app.settle_mail().await;
+    let mut outcomes: Vec<_> = outbox
+        .iter()
+        .map(|m| (m.recipient.as_str(), m.outcome.as_deref()))
+        .collect();
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        [
+            (CUSTOMER, Some("sent")),
+            ("nobody@example.com", Some("skipped"))
+        ]
+    );
+    let link = mailed_link(&app);
+    let token = link.split("token=").nth(1).unwrap().to_string();
+
+    // Opening the link does not spend it (mail scanners open links too).
+    for _ in 0..2 {
+        let (s, h, html) = get(None, link.clone()).await;
+        assert_eq!(s, 200);
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert!(html.contains("Choose a password") && html.contains(&token));
+        assert!(!html.contains("expired"));
+    }
+    let set = |password: &'static str, confirm: &'static str| {
+        let (url, token) = (app.url("/account/password"), token.clone());
+        async move {
+            browser()
+                .post(url)
+                .form(&[
+                    ("token", token.as_str()),
+                    ("password", password),
+                    ("confirm", confirm),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Mistakes are explained and leave the link working.
+    let r = set(PASSWORD, "something else").await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("differ"));
+    let r = set("short", "short").await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("at least 8"));
+    // The right form sets the password and signs the customer in.
+    let r = set(PASSWORD, PASSWORD).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()[LOCATION], "/account");
+    let set_cookie = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    assert!(set_cookie.starts_with("depot_account="), "{set_cookie}");
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/account"] {
+        assert!(set_cookie.contains(attr), "{set_cookie}");
+    }
+    let cookie = session_cookie(&r);
+    // Used once: the link is spent.
+    let r = set(PASSWORD, PASSWORD).await;
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("expired or was already used")
+    );
+    let (_, _, html) = get(None, link.clone()).await;
+    assert!(html.contains("expired or was already used"));
+
+    // The account page: the membership and when it ends, the jBackend key of the group.
+    let (s, _, html) = get(Some(&cookie), app.url("/account")).await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("Pro subscribers") && html.contains("2099-01-31"),
+        "{html}"
+    );
+    let (_, jb) = app
+        .api(
+            Method::GET,
+            "/users/customer@example.com/jbackend-keys",
+            None,
+        )
+        .await;
+    let jb_key = jb["items"][0]["key"].as_str().unwrap();
+    assert!(html.contains(jb_key), "the entitled group's key");
+    assert!(html.contains("You have no download key yet"));
+    let csrf = csrf_of(&html);
+
+    // A key created on the page downloads the paid package.
+    let (s, to) = post(
+        &app,
+        &cookie,
+        "/account/keys",
+        &[("csrf", &csrf), ("label", "www.example.com")],
+    )
+    .await;
+    assert_eq!((s, to.as_str()), (303, "/account?done=key"));
+    let (_, keys) = app
+        .api(Method::GET, "/users/customer@example.com/keys", None)
+        .await;
+    let key = keys["items"][0]["key"].as_str().unwrap().to_string();
+    let id = keys["items"][0]["id"].as_i64().unwrap();
+    let (_, _, html) = get(Some(&cookie), app.url("/account?done=key")).await;
+    assert!(html.contains(&key) && html.contains("www.example.com"));
+    assert!(html.contains("New download key created."));
+    assert_eq!(download_status(&paid, &key).await, 200);
+
+    // Labelled from the page; a blank label is refused in words.
+    let label_path = format!("/account/keys/{id}/label");
+    let (s, _) = post(
+        &app,
+        &cookie,
+        &label_path,
+        &[("csrf", &csrf), ("label", "shop site")],
+    )
+    .await;
+    assert_eq!(s, 303);
+    let (_, keys) = app
+        .api(Method::GET, "/users/customer@example.com/keys", None)
+        .await;
+    assert_eq!(keys["items"][0]["label"], "shop site");
+    let (s, why) = post(
+        &app,
+        &cookie,
+        &label_path,
+        &[("csrf", &csrf), ("label", " ")],
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert!(why.contains("cannot be blank"), "{why}");
+
+    // Forms from elsewhere, or without the session's token, change nothing.
+    let revoke_path = format!("/account/keys/{id}/revoke");
+    let r = browser()
+        .post(app.url(&revoke_path))
+        .header(COOKIE, &cookie)
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let (s, _) = post(&app, &cookie, &revoke_path, &[("csrf", "forged")]).await;
+    assert_eq!(s, 403);
+    assert_eq!(download_status(&paid, &key).await, 200);
+
+    // Another customer's key is out of reach.
+    app.api(
+        Method::POST,
+        "/users",
+        Some(json!({"email": "other@example.com"})),
+    )
+    .await;
+    let (_, other) = app
+        .api(
+            Method::POST,
+            "/users/other@example.com/keys",
+            Some(json!({})),
+        )
+        .await;
+    let other_path = format!("/account/keys/{}/revoke", other["id"]);
+    let (s, why) = post(&app, &cookie, &other_path, &[("csrf", &csrf)]).await;
+    assert_eq!(s, 400);
+    assert!(why.contains("download key not found"), "{why}");
+    let other_key = other["key"].as_str().unwrap();
+    let (_, keys) = app
+        .api(Method::GET, "/users/other@example.com/keys", None)
+        .await;
+    assert_eq!(keys["items"][0]["revoked"], false, "{keys}");
+    assert!(!other_key.is_empty());
+
+    // Revoked from the page: the key no longer downloads.
+    let (s, _) = post(&app, &cookie, &revoke_path, &[("csrf", &csrf)]).await;
+    assert_eq!(s, 303);
+    assert_eq!(download_status(&paid, &key).await, 401);
+    let (_, _, html) = get(Some(&cookie), app.url("/account")).await;
+    assert!(!html.contains(&key) && html.contains("1 revoked key(s)"));
+
+    // Replacing the jBackend key from the page.
+    let (s, _) = post(
+        &app,
+        &cookie,
+        "/account/jbackend/pro/rotate",
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(s, 303);
+    let (_, jb2) = app
+        .api(
+            Method::GET,
+            "/users/customer@example.com/jbackend-keys",
+            None,
+        )
+        .await;
+    assert_ne!(jb2["items"][0]["key"], jb["items"][0]["key"]);
+
+    // A customer session opens neither the console nor, once signed out, the account.
+    let token = cookie.split_once('=').unwrap().1;
+    let (s, _, _) = get(Some(&format!("depot_admin={token}")), app.url("/admin")).await;
+    assert_eq!(s, 303);
+    let (s, _) = post(&app, &cookie, "/account/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(s, 303);
+    let (s, _, _) = get(Some(&cookie), app.url("/account")).await;
+    assert_eq!(s, 303);
+
+    // The new password signs in; the actions are in the audit log under the customer's name.
+    let r = browser()
+        .post(app.url("/account/login"))
+        .form(&[("email", CUSTOMER), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, log) = app
+        .api(Method::GET, "/audit-log?subject=customer@example.com", None)
+        .await;
+    let actions: Vec<_> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"]["name"] == CUSTOMER)
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect();
+    for a in [
+        "user.password_link_used",
+        "download_key.create",
+        "download_key.relabel",
+        "download_key.revoke",
+        "jbackend_key.rotate",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a}: {actions:?}");
+    }
+    let text = log.to_string();
+    assert!(!text.contains(&key) && !text.contains(&token) && !text.contains(PASSWORD));
+});
+
+db_test!(
+    account_expired_links_and_disabled_users,
+    |app: TestApp| async move {
+        paid_catalogue(&app).await;
+        let user = app.depot().find_user(CUSTOMER).await.unwrap();
+        // A link whose hour has passed.
+        let expired = "expired-link-token";
+        app.depot()
+            .store()
+            .create_password_link(
+                &depot_service::hash_token(expired),
+                user.id,
+                depot_store::now_ms() - 1,
+            )
+            .await
+            .unwrap();
+        let (s, _, html) = get(None, app.url(&format!("/account/password?token={expired}"))).await;
+        assert_eq!(s, 200);
+        assert!(html.contains("expired or was already used") && !html.contains("New password"));
+        let r = browser()
+            .post(app.url("/account/password"))
+            .form(&[
+                ("token", expired),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        assert!(
+            app.depot()
+                .find_user(CUSTOMER)
+                .await
+                .unwrap()
+                .password_hash
+                .is_none()
+        );
+
+        // A disabled customer gets no link, and a live link stops working.
+        let live = "live-link-token";
+        app.depot()
+            .store()
+            .create_password_link(
+                &depot_service::hash_token(live),
+                user.id,
+                depot_store::now_ms() + 60_000,
+            )
+            .await
+            .unwrap();
+        app.api(
+            Method::PATCH,
+            "/users/customer@example.com",
+            Some(json!({"disabled": true})),
+        )
+        .await;
+        let (_, _, html) = get(None, app.url(&format!("/account/password?token={live}"))).await;
+        assert!(html.contains("expired or was already used"));
+        let r = browser()
+            .post(app.url("/account/forgot"))
+            .form(&[("email", CUSTOMER)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let outbox = app.settle_mail().await;
+        assert_eq!(outbox[0].outcome.as_deref(), Some("skipped"));
+        // A malformed address is explained.
+        let r = browser()
+            .post(app.url("/account/forgot"))
+            .form(&[("email", "not an address")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+    }
+);

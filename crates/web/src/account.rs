@@ -1,0 +1,499 @@
+//! The customer account pages at `/account`: a user signs in (or sets a password through an
+//! e-mailed link), sees their memberships and when each ends, and copies, creates, labels and
+//! revokes their download keys and the jBackend key of each package group they are entitled to.
+//! Same protection as the console (`crate::pages`), with its own cookie scoped to `/account`.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use depot_service::{
+    Depot, DownloadKeyView, ExtensionView, JbackendKeyView, MembershipView, NewSession,
+    PASSWORD_LINK_LIFETIME, SESSION_LIFETIME, ServiceError, Session, SessionKind,
+};
+use serde::Deserialize;
+
+use crate::pages::{
+    FOREIGN_FORM, Who, check_form, cookie_value, failure, forbidden, same_origin, session_cookie,
+    user_error, who,
+};
+
+const COOKIE: &str = "depot_account";
+
+pub fn router() -> Router<Depot> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/forgot", get(forgot_page).post(forgot))
+        .route("/password", get(password_page).post(set_password))
+        .route("/keys", post(create_key))
+        .route("/keys/{key}/label", post(relabel_key))
+        .route("/keys/{key}/revoke", post(revoke_key))
+        .route("/jbackend/{group}/rotate", post(rotate_key))
+        .route("/static/console.css", get(crate::console::stylesheet))
+        .route("/static/pages.js", get(crate::console::script))
+        .layer(axum::middleware::map_response(
+            crate::pages::security_headers,
+        ))
+}
+
+/// A signed-in customer; anyone else is sent to the sign-in page.
+struct Customer(Session);
+
+impl FromRequestParts<Depot> for Customer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, depot: &Depot) -> Result<Self, Response> {
+        let token = cookie_value(&parts.headers, COOKIE).unwrap_or_default();
+        match depot.session(SessionKind::Account, token).await {
+            Ok(Some(session)) => Ok(Customer(session)),
+            Ok(None) => Err(Redirect::to("/account/login").into_response()),
+            Err(e) => Err(failure(e)),
+        }
+    }
+}
+
+fn signed_in(depot: &Depot, new: &NewSession) -> Response {
+    let cookie = session_cookie(depot, COOKIE, "/account", &new.token, SESSION_LIFETIME);
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/account")).into_response()
+}
+
+/// Fixed texts for `?done=…` (see the console's `done_message`).
+fn done_message(code: Option<&str>) -> Option<&'static str> {
+    Some(match code? {
+        "key" => "New download key created.",
+        "label" => "Label saved.",
+        "revoked" => "Key revoked: it no longer downloads anything.",
+        "rotated" => "jBackend key replaced: the old one no longer works.",
+        "password" => "Password set: you are signed in.",
+        _ => return None,
+    })
+}
+
+#[derive(Default, Deserialize)]
+struct Done {
+    done: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account/login.html")]
+struct LoginPage<'a> {
+    signed_in: Option<Who<'a>>,
+    flash: Option<&'a str>,
+    error: Option<&'a str>,
+    email: &'a str,
+}
+
+async fn login_page() -> LoginPage<'static> {
+    LoginPage {
+        signed_in: None,
+        flash: None,
+        error: None,
+        email: "",
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+}
+
+async fn login(
+    State(depot): State<Depot>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if !same_origin(&depot, &headers) {
+        return forbidden(FOREIGN_FORM);
+    }
+    let ip = peer.ip().to_string();
+    let refused = |status, why: &str| {
+        let page = LoginPage {
+            signed_in: None,
+            flash: None,
+            error: Some(why),
+            email: &form.email,
+        };
+        (status, page).into_response()
+    };
+    match depot
+        .sign_in(SessionKind::Account, &form.email, &form.password, &ip)
+        .await
+    {
+        Ok(new) => signed_in(&depot, &new),
+        Err(ServiceError::RateLimited { retry_after_secs }) => {
+            let why = format!(
+                "Too many failed attempts: try again in {} minutes, or set a new password.",
+                retry_after_secs.div_ceil(60)
+            );
+            let mut response = refused(StatusCode::TOO_MANY_REQUESTS, &why);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_secs.into());
+            response
+        }
+        Err(ServiceError::Forbidden(why)) => refused(StatusCode::UNAUTHORIZED, &why),
+        Err(e) => failure(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+async fn logout(
+    State(depot): State<Depot>,
+    Customer(session): Customer,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if let Err(why) = check_form(&depot, &headers, &session, &form.csrf) {
+        return forbidden(why);
+    }
+    let token = cookie_value(&headers, COOKIE)
+        .unwrap_or_default()
+        .to_string();
+    if let Err(e) = depot.sign_out(SessionKind::Account, &token).await {
+        return failure(e);
+    }
+    let cookie = session_cookie(&depot, COOKIE, "/account", "", std::time::Duration::ZERO);
+    (
+        [(header::SET_COOKIE, cookie)],
+        Redirect::to("/account/login"),
+    )
+        .into_response()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account/forgot.html")]
+struct ForgotPage<'a> {
+    signed_in: Option<Who<'a>>,
+    flash: Option<&'a str>,
+    error: Option<String>,
+    /// The request was taken: the same page for every address.
+    sent: bool,
+    minutes: u64,
+}
+
+fn forgot_response(status: StatusCode, error: Option<String>, sent: bool) -> Response {
+    let page = ForgotPage {
+        signed_in: None,
+        flash: None,
+        error,
+        sent,
+        minutes: PASSWORD_LINK_LIFETIME.as_secs() / 60,
+    };
+    (status, page).into_response()
+}
+
+async fn forgot_page() -> Response {
+    forgot_response(StatusCode::OK, None, false)
+}
+
+#[derive(Deserialize)]
+struct ForgotForm {
+    email: String,
+}
+
+/// Asks for a password link. The answer is the same whether or not the address belongs to a
+/// customer, so the page cannot be used to find out who is one.
+async fn forgot(
+    State(depot): State<Depot>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<ForgotForm>,
+) -> Response {
+    if !same_origin(&depot, &headers) {
+        return forbidden(FOREIGN_FORM);
+    }
+    match depot
+        .request_password_link(&form.email, &peer.ip().to_string())
+        .await
+    {
+        Ok(()) => forgot_response(StatusCode::OK, None, true),
+        Err(e @ ServiceError::Invalid { .. }) => {
+            forgot_response(StatusCode::BAD_REQUEST, Some(e.to_string()), false)
+        }
+        Err(ServiceError::RateLimited { retry_after_secs }) => forgot_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(format!(
+                "Too many requests: try again in {} minutes.",
+                retry_after_secs.div_ceil(60)
+            )),
+            false,
+        ),
+        Err(e) => failure(e),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account/password.html")]
+struct PasswordPage<'a> {
+    signed_in: Option<Who<'a>>,
+    flash: Option<&'a str>,
+    token: &'a str,
+    works: bool,
+    error: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct LinkQuery {
+    token: String,
+}
+
+/// The page a password link opens. It only looks at the link, so a mail scanner that follows
+/// links does not spend it; the token goes on in the form, and the page sends no referrer.
+async fn password_page(
+    State(depot): State<Depot>,
+    query: Result<Query<LinkQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let token = query.map(|q| q.0.token).unwrap_or_default();
+    match depot.password_link_works(&token).await {
+        Ok(works) => PasswordPage {
+            signed_in: None,
+            flash: None,
+            token: &token,
+            works,
+            error: None,
+        }
+        .into_response(),
+        Err(e) => failure(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    token: String,
+    password: String,
+    confirm: String,
+}
+
+async fn set_password(
+    State(depot): State<Depot>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    if !same_origin(&depot, &headers) {
+        return forbidden(FOREIGN_FORM);
+    }
+    let refused = |works: bool, why: String| {
+        let page = PasswordPage {
+            signed_in: None,
+            flash: None,
+            token: &form.token,
+            works,
+            error: Some(why),
+        };
+        (StatusCode::BAD_REQUEST, page).into_response()
+    };
+    if form.password != form.confirm {
+        return refused(true, "The two passwords differ.".into());
+    }
+    match depot
+        .set_password_by_link(&form.token, &form.password, &peer.ip().to_string())
+        .await
+    {
+        Ok(new) => signed_in(&depot, &new),
+        Err(e @ ServiceError::Invalid { .. }) => refused(true, e.to_string()),
+        Err(e @ ServiceError::Forbidden(_)) => refused(false, e.to_string()),
+        Err(e) => failure(e),
+    }
+}
+
+/// A package group the customer may download now, with its jBackend key and its extensions.
+struct Entitlement {
+    key: JbackendKeyView,
+    extensions: Vec<ExtensionView>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account/home.html")]
+struct HomePage<'a> {
+    signed_in: Option<Who<'a>>,
+    flash: Option<&'a str>,
+    csrf: &'a str,
+    memberships: Vec<MembershipView>,
+    keys: Vec<DownloadKeyView>,
+    revoked: usize,
+    entitlements: Vec<Entitlement>,
+}
+
+async fn home(
+    State(depot): State<Depot>,
+    Customer(session): Customer,
+    Query(done): Query<Done>,
+) -> Response {
+    let id = session.user_id.to_string();
+    let result = async {
+        let memberships = depot.memberships(&id).await?;
+        let keys = depot.download_keys(&id).await?;
+        let extensions = depot.list_extensions().await?;
+        let entitlements = depot
+            .jbackend_keys(&id)
+            .await?
+            .into_iter()
+            .filter(|k| k.entitled)
+            .map(|key| Entitlement {
+                extensions: extensions
+                    .iter()
+                    .filter(|e| e.package_group.as_deref() == Some(key.package_group.as_str()))
+                    .cloned()
+                    .collect(),
+                key,
+            })
+            .collect();
+        Ok::<_, ServiceError>((memberships, keys, entitlements))
+    }
+    .await;
+    let (memberships, keys, entitlements) = match result {
+        Ok(r) => r,
+        Err(e) => return failure(e),
+    };
+    let (live, revoked): (Vec<_>, Vec<_>) = keys.into_iter().partition(|k| !k.revoked);
+    HomePage {
+        signed_in: who(&session),
+        flash: done_message(done.done.as_deref()),
+        csrf: &session.csrf,
+        memberships,
+        keys: live,
+        revoked: revoked.len(),
+        entitlements,
+    }
+    .into_response()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account/refused.html")]
+struct RefusedPage<'a> {
+    signed_in: Option<Who<'a>>,
+    flash: Option<&'a str>,
+    why: &'a str,
+}
+
+/// Runs a customer's change to their own keys after the form checks, then back to the
+/// account page with its message, or the refusal in words.
+async fn submit(
+    depot: &Depot,
+    session: &Session,
+    headers: &HeaderMap,
+    csrf: &str,
+    change: impl Future<Output = Result<&'static str, ServiceError>>,
+) -> Response {
+    if let Err(why) = check_form(depot, headers, session, csrf) {
+        return forbidden(why);
+    }
+    match change.await {
+        Ok(done) => Redirect::to(&format!("/account?done={done}")).into_response(),
+        Err(e) => match user_error(e) {
+            Ok(why) => {
+                let page = RefusedPage {
+                    signed_in: who(session),
+                    flash: None,
+                    why: &why,
+                };
+                (StatusCode::BAD_REQUEST, page).into_response()
+            }
+            Err(page) => page,
+        },
+    }
+}
+
+#[derive(Deserialize)]
+struct KeyForm {
+    csrf: String,
+    #[serde(default)]
+    label: String,
+}
+
+async fn create_key(
+    State(depot): State<Depot>,
+    Customer(session): Customer,
+    headers: HeaderMap,
+    Form(form): Form<KeyForm>,
+) -> Response {
+    let label = Some(form.label.trim()).filter(|l| !l.is_empty());
+    let change = async {
+        depot
+            .create_download_key(&session.actor(), &session.user_id.to_string(), label)
+            .await
+            .map(|_| "key")
+    };
+    submit(&depot, &session, &headers, &form.csrf, change).await
+}
+
+async fn relabel_key(
+    State(depot): State<Depot>,
+    Customer(session): Customer,
+    Path(key): Path<i64>,
+    headers: HeaderMap,
+    Form(form): Form<KeyForm>,
+) -> Response {
+    let change = async {
+        depot
+            .relabel_download_key(
+                &session.actor(),
+                &session.user_id.to_string(),
+                key,
+                &form.label,
+            )
+            .await
+            .map(|_| "label")
+    };
+    submit(&depot, &session, &headers, &form.csrf, change).await
+}
+
+async fn revoke_key(
+    State(depot): State<Depot>,
+    Customer(session): Customer,
+    Path(key): Path<i64>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let change = async {
+        depot
+            .revoke_download_key(&session.actor(), &session.user_id.to_string(), key)
+            .await
+            .map(|()| "revoked")
+    };
+    submit(&depot, &session, &headers, &form.csrf, change).await
+}
+
+async fn rotate_key(
+    State(depot): State<Depot>,
+    Customer(session): Customer,
+    Path(group): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let change = async {
+        let own = session.user_id.to_string();
+        // Only a group the customer is entitled to (the page shows no other).
+        let entitled = depot
+            .jbackend_keys(&own)
+            .await?
+            .iter()
+            .any(|k| k.package_group == group && k.entitled);
+        if !entitled {
+            return Err(ServiceError::NotFound {
+                what: "package group",
+            });
+        }
+        depot
+            .rotate_jbackend_key(&session.actor(), &own, &group)
+            .await
+            .map(|_| "rotated")
+    };
+    submit(&depot, &session, &headers, &form.csrf, change).await
+}
