@@ -287,3 +287,343 @@ db_test!(console_download_log, |app: TestApp| async move {
         assert_eq!(rows(&html), 0);
     }
 });
+
+/// A form post as a browser sends it from one of the console's pages.
+async fn post_page(
+    app: &TestApp,
+    cookie: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    let r = browser()
+        .post(app.url(path))
+        .header(COOKIE, cookie)
+        .header("sec-fetch-site", "same-origin")
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get(LOCATION)
+        .map(|l| l.to_str().unwrap().to_string());
+    (status, location.unwrap_or(r.text().await.unwrap()))
+}
+
+async fn page_of(app: &TestApp, cookie: &str, path: &str) -> String {
+    let r = browser()
+        .get(app.url(path))
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    r.text().await.unwrap()
+}
+
+db_test!(
+    console_upload_users_groups_and_keys,
+    |app: TestApp| async move {
+        make_admin(&app, "admin@example.com").await;
+        let cookie = session_cookie(&sign_in(&app, "admin@example.com", PASSWORD).await);
+        let csrf = csrf_of(&page_of(&app, &cookie, "/admin/groups").await);
+
+        // Groups and a package group, from the groups page.
+        let (s, to) = post_page(
+            &app,
+            &cookie,
+            "/admin/groups",
+            &[("csrf", &csrf), ("id", "9"), ("name", "Pro subscribers")],
+        )
+        .await;
+        assert_eq!((s, to.as_str()), (303, "/admin/groups?done=group"));
+        let (s, why) = post_page(
+            &app,
+            &cookie,
+            "/admin/package-groups",
+            &[
+                ("csrf", &csrf),
+                ("id", "pro"),
+                ("name", "Pro"),
+                ("groups", "9, x"),
+                ("policy", "active"),
+            ],
+        )
+        .await;
+        assert_eq!(s, 400);
+        assert!(why.contains("x&#34; is not a group id"), "{why}");
+        let (s, _) = post_page(
+            &app,
+            &cookie,
+            "/admin/package-groups",
+            &[
+                ("csrf", &csrf),
+                ("id", "pro"),
+                ("name", "Pro"),
+                ("groups", "9"),
+                ("policy", "active"),
+            ],
+        )
+        .await;
+        assert_eq!(s, 303);
+        let html = page_of(&app, &cookie, "/admin/groups?done=package_group").await;
+        assert!(html.contains("Pro subscribers") && html.contains("Package group created."));
+
+        // Upload a paid package from the upload page (multipart, as the page's form sends it).
+        let html = page_of(&app, &cookie, "/admin/upload").await;
+        assert!(
+            html.contains("<progress") && html.contains("<option>pro</option>"),
+            "{html}"
+        );
+        let manifest = r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>ReDJ</name><element>com_redj</element><version>2.0.0</version></extension>"#;
+        let zip = zip_of(&[("redj.xml", manifest.as_bytes())]);
+        let upload = |csrf: String, bytes: Vec<u8>| {
+            let (url, cookie) = (app.url("/admin/upload"), cookie.clone());
+            async move {
+                let form = reqwest::multipart::Form::new()
+                    .text("csrf", csrf)
+                    .part(
+                        "file",
+                        reqwest::multipart::Part::bytes(bytes).file_name("redj.zip"),
+                    )
+                    .text("stability", "")
+                    .text("joomla", "")
+                    .text("package_group", "pro")
+                    .text("notes", "First paid release");
+                let r = browser()
+                    .post(url)
+                    .header(COOKIE, cookie)
+                    .header("sec-fetch-site", "same-origin")
+                    .multipart(form)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status().as_u16();
+                let to = r
+                    .headers()
+                    .get(LOCATION)
+                    .map(|l| l.to_str().unwrap().to_string());
+                (status, to.unwrap_or(r.text().await.unwrap()))
+            }
+        };
+        let (s, why) = upload("forged".into(), zip.clone()).await;
+        assert_eq!(s, 400);
+        assert!(why.contains("This form has expired"), "{why}");
+        let (s, why) = upload(csrf.clone(), b"not a zip".to_vec()).await;
+        assert_eq!(s, 400);
+        assert!(
+            why.contains("role=\"alert\""),
+            "the refusal on the page: {why}"
+        );
+        let (_, list) = app.api(Method::GET, "/extensions", None).await;
+        assert_eq!(
+            list["items"].as_array().unwrap().len(),
+            0,
+            "refused uploads change nothing"
+        );
+        let (s, to) = upload(csrf.clone(), zip.clone()).await;
+        assert_eq!(
+            (s, to.as_str()),
+            (303, "/admin/extensions?done=uploaded#com_redj")
+        );
+        let (_, release) = app
+            .api(Method::GET, "/extensions/com_redj/releases/2.0.0", None)
+            .await;
+        assert_eq!(release["state"], "published", "{release}");
+        assert_eq!(release["notes"], "First paid release");
+        let (_, ext) = app.api(Method::GET, "/extensions/com_redj", None).await;
+        assert_eq!(ext["package_group"], "pro");
+
+        // A user with a membership, a key, a resend and a password link, from the users pages.
+        let (s, to) = post_page(
+            &app,
+            &cookie,
+            "/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("email", "Buyer@Example.com"),
+                ("name", "Bea"),
+            ],
+        )
+        .await;
+        assert_eq!(s, 303);
+        assert!(
+            to.starts_with("/admin/users/") && to.ends_with("?done=user"),
+            "{to}"
+        );
+        let user_path = to.split('?').next().unwrap().to_string();
+        let (s, why) = post_page(
+            &app,
+            &cookie,
+            "/admin/users",
+            &[("csrf", &csrf), ("email", "buyer@example.com")],
+        )
+        .await;
+        assert_eq!(s, 400, "the same address twice");
+        assert!(why.contains("already exists"), "{why}");
+        let (s, why) = post_page(
+            &app,
+            &cookie,
+            &format!("{user_path}/memberships"),
+            &[
+                ("csrf", &csrf),
+                ("group", "9"),
+                ("from", ""),
+                ("until", "yesterday"),
+            ],
+        )
+        .await;
+        assert_eq!(s, 400);
+        assert!(why.contains("is not a date"), "{why}");
+        let (s, _) = post_page(
+            &app,
+            &cookie,
+            &format!("{user_path}/memberships"),
+            &[
+                ("csrf", &csrf),
+                ("group", "9"),
+                ("from", ""),
+                ("until", "2099-12-31"),
+            ],
+        )
+        .await;
+        assert_eq!(s, 303);
+        let (s, _) = post_page(
+            &app,
+            &cookie,
+            &format!("{user_path}/keys"),
+            &[("csrf", &csrf), ("label", "")],
+        )
+        .await;
+        assert_eq!(s, 303);
+        let html = page_of(&app, &cookie, &user_path).await;
+        let (_, keys) = app
+            .api(Method::GET, "/users/buyer@example.com/keys", None)
+            .await;
+        let key = keys["items"][0]["key"].as_str().unwrap().to_string();
+        assert!(
+            html.contains(&key) && html.contains("2099-12-31") && html.contains("Pro subscribers")
+        );
+        let paid = app.url("/download/com_redj/2.0.0/com_redj-2.0.0.zip");
+        let r = reqwest::get(format!("{paid}?dlid={key}")).await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.bytes().await.unwrap().as_ref(), zip.as_slice());
+
+        let (s, _) = post_page(
+            &app,
+            &cookie,
+            &format!("{user_path}/jbackend/pro/resend"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+        assert_eq!(s, 303);
+        let (s, _) = post_page(
+            &app,
+            &cookie,
+            &format!("{user_path}/password-link"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+        assert_eq!(s, 303);
+        let outbox = app.settle_mail().await;
+        let mut kinds: Vec<_> = outbox
+            .iter()
+            .map(|m| (m.kind.as_str(), m.outcome.as_deref()))
+            .collect();
+        kinds.sort();
+        assert_eq!(
+            kinds,
+            [
+                ("jbackend_key", Some("sent")),
+                ("password_link", Some("sent"))
+            ]
+        );
+
+        // Ending the membership and revoking the key from the page take effect at once.
+        let (s, _) = post_page(
+            &app,
+            &cookie,
+            &format!("{user_path}/memberships/end"),
+            &[("csrf", &csrf), ("group", "9")],
+        )
+        .await;
+        assert_eq!(s, 303);
+        assert_eq!(
+            reqwest::get(format!("{paid}?dlid={key}"))
+                .await
+                .unwrap()
+                .status(),
+            403
+        );
+        let (s, _) = post_page(
+            &app,
+            &cookie,
+            &format!("{user_path}/keys/{}/revoke", keys["items"][0]["id"]),
+            &[("csrf", &csrf)],
+        )
+        .await;
+        assert_eq!(s, 303);
+        assert_eq!(
+            reqwest::get(format!("{paid}?dlid={key}"))
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+
+        // Disabling from the page; an admin cannot withdraw their own console access.
+        let (s, _) = post_page(
+            &app,
+            &cookie,
+            &user_path,
+            &[("csrf", &csrf), ("name", "Bea"), ("disabled", "1")],
+        )
+        .await;
+        assert_eq!(s, 303);
+        let (_, u) = app.api(Method::GET, "/users/buyer@example.com", None).await;
+        assert_eq!(u["disabled"], true);
+        let (_, me) = app.api(Method::GET, "/users/admin@example.com", None).await;
+        let (s, why) = post_page(
+            &app,
+            &cookie,
+            &format!("/admin/users/{}", me["id"]),
+            &[("csrf", &csrf), ("name", "")],
+        )
+        .await;
+        assert_eq!(s, 400);
+        assert!(why.contains("your own console access"), "{why}");
+
+        // The users list finds the user; every change is in the audit log under the admin.
+        let html = page_of(&app, &cookie, "/admin/users?email=buyer").await;
+        assert!(html.contains("buyer@example.com") && !html.contains("admin@example.com</a>"));
+        let (_, log) = app
+            .api(
+                Method::GET,
+                "/audit-log?actor=admin@example.com&limit=100",
+                None,
+            )
+            .await;
+        let actions: Vec<_> = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect();
+        for a in [
+            "group.create",
+            "package_group.create",
+            "release.publish",
+            "user.create",
+            "membership.add",
+            "download_key.create",
+            "keys.resend",
+            "user.password_link_sent",
+            "membership.end",
+            "download_key.revoke",
+            "user.update",
+        ] {
+            assert!(actions.iter().any(|x| x == a), "{a}: {actions:?}");
+        }
+    }
+);
