@@ -43,7 +43,7 @@ pub async fn paid_catalogue(app: &TestApp) -> String {
 }
 
 /// The password link of the newest mail written to the file transport.
-fn mailed_link(app: &TestApp) -> String {
+pub fn mailed_link(app: &TestApp) -> String {
     let dir = app.settings.data_dir.join("mail");
     let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
     files.sort_by_key(|f| f.metadata().unwrap().modified().unwrap());

@@ -301,3 +301,244 @@ async fn admin_console_in_chromium() {
     );
     b.close().await.unwrap();
 }
+
+async fn fill(b: &Client, css: &str, value: &str) {
+    let field = b
+        .wait()
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+async fn wait_for_path(b: &Client, app: &TestApp, path: &str) {
+    let want = app.url(path);
+    let started = Instant::now();
+    loop {
+        let now = b.current_url().await.unwrap().to_string();
+        if now == want {
+            return;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            snap(b, "failed-wait").await;
+            panic!("still at {now}, not {want} (see failed-wait.png)");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The whole story the issue asks for, in the browser: an administrator uploads a paid package,
+/// publishes it and creates a customer with a membership; the customer sets a password through
+/// the mailed link, creates a download key and copies it, and the key downloads the package.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_publishes_and_customer_downloads_in_chromium() {
+    let Some((_driver, b)) = ChromeDriver::start().await else {
+        return;
+    };
+    let app = TestApp::spawn(Db::Sqlite).await;
+    make_admin(&app, "admin@example.com").await;
+    b.goto(&app.url("/admin/login")).await.unwrap();
+    fill(&b, "input[name=email]", "admin@example.com").await;
+    fill(&b, "input[name=password]", crate::console::PASSWORD).await;
+    click(&b, Locator::Css("button[type=submit]")).await;
+    wait_for_path(&b, &app, "/admin").await;
+
+    // A group and a package group, from the groups page.
+    click(&b, Locator::LinkText("Groups")).await;
+    fill(&b, "form[action='/admin/groups'] input[name=id]", "9").await;
+    fill(
+        &b,
+        "form[action='/admin/groups'] input[name=name]",
+        "Pro subscribers",
+    )
+    .await;
+    click(&b, Locator::Css("form[action='/admin/groups'] button")).await;
+    wait_for_path(&b, &app, "/admin/groups?done=group").await;
+    fill(
+        &b,
+        "form[action='/admin/package-groups'] input[name=id]",
+        "pro",
+    )
+    .await;
+    fill(
+        &b,
+        "form[action='/admin/package-groups'] input[name=name]",
+        "Pro",
+    )
+    .await;
+    fill(
+        &b,
+        "form[action='/admin/package-groups'] input[name=groups]",
+        "9",
+    )
+    .await;
+    click(
+        &b,
+        Locator::Css("form[action='/admin/package-groups'] button"),
+    )
+    .await;
+    wait_for_path(&b, &app, "/admin/groups?done=package_group").await;
+    snap(&b, "story-01-groups").await;
+
+    // Upload the package as a paid draft, with the progress bar's script.
+    let manifest = r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>ReDJ</name><element>com_redj</element><version>2.0.0</version></extension>"#;
+    // A few MiB that do not compress (a zip of repeated bytes is refused as a bomb), so that
+    // the upload takes long enough to show progress.
+    let payload: Vec<u8> = (0..3 * 1024 * 1024).map(|_| rand::random::<u8>()).collect();
+    let zip = zip_of(&[("redj.xml", manifest.as_bytes()), ("payload.bin", &payload)]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("com_redj-2.0.0.zip");
+    std::fs::write(&path, &zip).unwrap();
+    click(&b, Locator::LinkText("Upload")).await;
+    b.wait()
+        .for_element(Locator::Css("input[type=file]"))
+        .await
+        .unwrap()
+        .send_keys(path.to_str().unwrap())
+        .await
+        .unwrap();
+    click(
+        &b,
+        Locator::XPath("//select[@name='package_group']/option[text()='pro']"),
+    )
+    .await;
+    click(&b, Locator::Css("input[name=draft]")).await;
+    fill(&b, "textarea[name=notes]", "The first Pro release").await;
+    snap(&b, "story-02-upload").await;
+    click(&b, Locator::Css("#upload-form button[type=submit]")).await;
+    // The script follows the redirect itself (an XHR answer carries no fragment).
+    wait_for_path(&b, &app, "/admin/extensions?done=uploaded").await;
+    assert_eq!(text(&b, Locator::Css(".flash")).await, "Uploaded.");
+    assert!(
+        !app.text("/updates/com_redj.xml").await.contains("2.0.0"),
+        "a draft"
+    );
+
+    // Publish it; the snippet of a paid extension asks Joomla for the Download Key.
+    click(
+        &b,
+        Locator::XPath(
+            "//section[@id='com_redj']//tr[td[1][text()='2.0.0']]//button[text()='Publish']",
+        ),
+    )
+    .await;
+    wait_for_path(&b, &app, "/admin/extensions?done=published#com_redj").await;
+    click(&b, Locator::Css("#com_redj details summary")).await;
+    let snippet = text(&b, Locator::Css("#com_redj pre.snippet")).await;
+    assert!(
+        snippet.contains("<dlid prefix=\"dlid=\" suffix=\"\"/>"),
+        "{snippet}"
+    );
+    assert!(
+        app.text("/updates/com_redj.xml")
+            .await
+            .contains("<version>2.0.0</version>")
+    );
+    snap(&b, "story-03-published").await;
+
+    // A customer with a membership until the end of 2099, then a password link.
+    click(&b, Locator::LinkText("Users")).await;
+    fill(
+        &b,
+        "form[method=post][action='/admin/users'] input[name=email]",
+        "customer@example.com",
+    )
+    .await;
+    fill(
+        &b,
+        "form[method=post][action='/admin/users'] input[name=name]",
+        "Casey",
+    )
+    .await;
+    click(&b, Locator::XPath("//button[text()='Add user']")).await;
+    b.wait()
+        .for_element(Locator::Css("form[action$='/memberships']"))
+        .await
+        .unwrap();
+    // A date field takes what its locale shows; set it as a script would.
+    b.execute(
+        "document.querySelector(\"form[action$='/memberships'] input[name=until]\").value = '2099-12-31'",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(&b, Locator::XPath("//button[text()='Add membership']")).await;
+    assert_eq!(text(&b, Locator::Css(".flash")).await, "Membership added.");
+    let row = text(&b, Locator::Css("#memberships tbody tr")).await;
+    assert!(
+        row.contains("Pro subscribers") && row.contains("2099-12-31"),
+        "{row}"
+    );
+    click(
+        &b,
+        Locator::XPath("//button[text()='E-mail a password link']"),
+    )
+    .await;
+    assert_eq!(
+        text(&b, Locator::Css(".flash")).await,
+        "A password link is on its way by e-mail."
+    );
+    snap(&b, "story-04-customer").await;
+    app.settle_mail().await;
+    let link = crate::account::mailed_link(&app);
+
+    // The customer sets a password through the link and lands on their account.
+    b.goto(&link).await.unwrap();
+    snap(&b, "story-05-password").await;
+    fill(&b, "input[name=password]", "customer's own secret").await;
+    fill(&b, "input[name=confirm]", "customer's own secret").await;
+    click(&b, Locator::Css("button[type=submit]")).await;
+    wait_for_path(&b, &app, "/account").await;
+    let membership = text(&b, Locator::Css("#memberships tbody tr")).await;
+    assert!(
+        membership.contains("2099-12-31") && membership.contains("active"),
+        "{membership}"
+    );
+
+    // A download key, labelled for the site, copied with its button.
+    fill(
+        &b,
+        "form[action='/account/keys'] input[name=label]",
+        "www.example.com",
+    )
+    .await;
+    click(&b, Locator::XPath("//button[text()='Create key']")).await;
+    wait_for_path(&b, &app, "/account?done=key").await;
+    click(&b, Locator::Css("button[data-copy]")).await;
+    assert_eq!(text(&b, Locator::Css("button[data-copy]")).await, "Copied");
+    let key = b
+        .find(Locator::Css(".key input"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .expect("the key");
+    snap(&b, "story-06-account").await;
+
+    // The copied key downloads the paid package, as Joomla appends it.
+    let url = app.url("/download/com_redj/2.0.0/com_redj-2.0.0.zip");
+    let r = reqwest::get(format!("{url}?dlid={key}")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), zip.as_slice());
+    let r = reqwest::get(&url).await.unwrap();
+    assert_eq!(r.status(), 400, "no key, no package");
+    assert!(r.text().await.unwrap().contains("REL_ENS"));
+
+    // The account page fits a phone.
+    b.set_window_size(390, 844).await.unwrap();
+    b.goto(&app.url("/account")).await.unwrap();
+    let overflow: bool = b
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth + 1",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap();
+    assert!(!overflow, "the account page scrolls sideways on a phone");
+    snap(&b, "story-07-account-phone").await;
+    b.close().await.unwrap();
+}
