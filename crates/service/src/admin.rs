@@ -170,6 +170,15 @@ fn clean_label(label: Option<&str>) -> ServiceResult<Option<String>> {
     }
 }
 
+fn parse_policy(p: &str) -> ServiceResult<Policy> {
+    Policy::parse(p).ok_or_else(|| {
+        ServiceError::invalid(
+            "bad_policy",
+            format!("policy {p:?}: use active or keep-released"),
+        )
+    })
+}
+
 /// A clash on the unique live label, said in the user's terms.
 fn label_conflict(e: ServiceError, label: &str) -> ServiceError {
     match e {
@@ -305,6 +314,23 @@ impl Depot {
         Ok(GroupView { id, name })
     }
 
+    pub async fn rename_group(
+        &self,
+        actor: &Actor,
+        id: i64,
+        name: &str,
+    ) -> ServiceResult<GroupView> {
+        let name = clean_name(Some(name), "group name")?
+            .ok_or_else(|| ServiceError::invalid("bad_name", "a group needs a name"))?;
+        if !self.store().rename_group(id, &name).await? {
+            return Err(ServiceError::NotFound { what: "group" });
+        }
+        let subject = id.to_string();
+        self.audit(actor, "group.rename", &subject, json!({"name": name}))
+            .await?;
+        Ok(GroupView { id, name })
+    }
+
     pub async fn list_groups(&self) -> ServiceResult<Vec<GroupView>> {
         Ok(self
             .store()
@@ -428,12 +454,7 @@ impl Depot {
         }
         let policy = match new.policy.as_deref() {
             None => Policy::Active,
-            Some(p) => Policy::parse(p).ok_or_else(|| {
-                ServiceError::invalid(
-                    "bad_policy",
-                    format!("policy {p:?}: use active or keep-released"),
-                )
-            })?,
+            Some(p) => parse_policy(p)?,
         };
         let seed = match new.seed.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(s) if s.len() > 256 => {
@@ -464,6 +485,34 @@ impl Depot {
             name: row.title,
             policy: row.policy,
         })
+    }
+
+    /// Changes a package group's display name and/or policy (`None` keeps each).
+    pub async fn update_package_group(
+        &self,
+        actor: &Actor,
+        package_group: &str,
+        name: Option<&str>,
+        policy: Option<&str>,
+    ) -> ServiceResult<PackageGroupView> {
+        let row = self.existing_package_group(package_group).await?;
+        let title = match name {
+            Some(n) => clean_name(Some(n), "name")?
+                .ok_or_else(|| ServiceError::invalid("bad_name", "a name cannot be blank"))?,
+            None => row.title.clone(),
+        };
+        let policy = match policy {
+            Some(p) => parse_policy(p)?.as_str().to_string(),
+            None => row.policy.clone(),
+        };
+        self.store()
+            .update_package_group(row.id, &title, &policy)
+            .await?;
+        let detail = json!({"name": title, "policy": policy});
+        self.audit(actor, "package_group.update", &row.name, detail)
+            .await?;
+        let row = self.existing_package_group(package_group).await?;
+        self.package_group_view(row).await
     }
 
     /// A package group by its id (name in URLs); `NotFound` when there is none.

@@ -430,7 +430,7 @@ impl Depot {
     }
 
     /// Deletes a stored file unless a release still points at it.
-    async fn remove_unused(&self, key: &str) {
+    pub(crate) async fn remove_unused(&self, key: &str) {
         match self.store().storage_key_in_use(key).await {
             Ok(false) => {
                 if let Err(e) = self.storage().delete(key).await {

@@ -171,6 +171,34 @@ impl Depot {
 
     /// Publishes a draft, yanks a published release (gone from feeds and downloads), puts a
     /// yanked one back, or changes the notes.
+    /// Deletes a draft (an upload that was never published) and, unless another release shares
+    /// the bytes, its file. A release that was ever published stays: yank it instead.
+    pub async fn delete_draft(
+        &self,
+        actor: &Actor,
+        extension: &str,
+        version: &str,
+    ) -> ServiceResult<()> {
+        let ext = self.extension_row(extension).await?;
+        let row = self.release_row(&ext, version).await?;
+        let subject = format!("{} {}", ext.name, row.release.version);
+        if row.release.state != "draft" {
+            return Err(ServiceError::Conflict(format!(
+                "{subject} is {}: only a draft can be deleted (yank a published release)",
+                row.release.state
+            )));
+        }
+        let key = self
+            .store()
+            .delete_draft(row.release.id)
+            .await?
+            .ok_or_else(|| ServiceError::Conflict(format!("{subject} is no longer a draft")))?;
+        self.invalidate_feeds();
+        self.remove_unused(&key).await;
+        self.audit(actor, "release.delete", &subject, json!(null))
+            .await
+    }
+
     pub async fn change_release(
         &self,
         actor: &Actor,

@@ -450,6 +450,35 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Renames a group; `false` when there is none.
+    pub async fn rename_group(&self, id: i64, name: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE user_groups SET name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Changes a package group's display name and policy (the policy decides downloads, so
+    /// the change counts as an access write).
+    pub async fn update_package_group(
+        &self,
+        id: i64,
+        title: &str,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.access_write().await?;
+        sqlx::query("UPDATE package_groups SET title = $1, policy = $2 WHERE id = $3")
+            .bind(title)
+            .bind(policy)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        self.commit_access(tx).await?;
+        Ok(())
+    }
+
     /// Renames a live key; `false` when it is revoked or unknown.
     pub async fn relabel_download_key(&self, id: i64, label: &str) -> Result<bool, StoreError> {
         let done =

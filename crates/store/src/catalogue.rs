@@ -378,6 +378,33 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Deletes a draft and its artifact row. Returns the storage key of its file, or `None`
+    /// when there is no such draft (a published or yanked release is never deleted: sites may
+    /// have it installed, and its download log refers to it).
+    pub async fn delete_draft(&self, release_id: i64) -> Result<Option<String>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        bump_generation(&mut tx).await?;
+        let key: Option<String> = sqlx::query_scalar(
+            "SELECT a.storage_key FROM artifacts a JOIN releases r ON r.id = a.release_id \
+             WHERE r.id = $1 AND r.state = 'draft'",
+        )
+        .bind(release_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if key.is_some() {
+            sqlx::query("DELETE FROM artifacts WHERE release_id = $1")
+                .bind(release_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM releases WHERE id = $1 AND state = 'draft'")
+                .bind(release_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(key)
+    }
+
     /// Replaces a release's notes (`None` removes them). Returns false if it does not exist.
     pub async fn set_release_notes(
         &self,

@@ -25,15 +25,17 @@ use crate::openapi::{Items, ReadErrors, WriteErrors};
 pub fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new()
         .routes(routes!(list_groups, add_group))
+        .routes(routes!(rename_group))
         .routes(routes!(list_users, add_user))
         .routes(routes!(get_user, update_user))
         .routes(routes!(list_memberships, add_membership))
         .routes(routes!(end_membership))
         .routes(routes!(list_keys, create_key))
-        .routes(routes!(revoke_key))
+        .routes(routes!(revoke_key, relabel_key))
         .routes(routes!(list_jbackend_keys))
         .routes(routes!(rotate_jbackend_key))
         .routes(routes!(list_package_groups, add_package_group))
+        .routes(routes!(update_package_group))
         .routes(routes!(download_log))
         .routes(routes!(feed_checks))
 }
@@ -472,6 +474,87 @@ async fn revoke_key(
 ) -> ApiResult {
     depot.revoke_download_key(&actor, &user, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct KeyPatch {
+    label: String,
+}
+
+#[utoipa::path(
+    patch,
+    path = "/users/{user}/keys/{id}",
+    tag = "access",
+    summary = "Relabel a live download key (admin)",
+    params(("user" = String, Path, description = "A user's id or e-mail address"), ("id" = i64, Path, description = "The download key's id")),
+    request_body = KeyPatch,
+    responses((status = 200, body = DownloadKeyView), WriteErrors)
+)]
+async fn relabel_key(
+    State(depot): State<Depot>,
+    Admin(actor): Admin,
+    ApiPath((user, id)): ApiPath<(String, i64)>,
+    ApiJson(p): ApiJson<KeyPatch>,
+) -> ApiResult {
+    let key = depot
+        .relabel_download_key(&actor, &user, id, &p.label)
+        .await?;
+    Ok(Json(key).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct GroupPatch {
+    name: String,
+}
+
+#[utoipa::path(
+    patch,
+    path = "/groups/{id}",
+    tag = "access",
+    summary = "Rename a group (admin)",
+    params(("id" = i64, Path, description = "The group's id")),
+    request_body = GroupPatch,
+    responses((status = 200, body = GroupView), WriteErrors)
+)]
+async fn rename_group(
+    State(depot): State<Depot>,
+    Admin(actor): Admin,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(p): ApiJson<GroupPatch>,
+) -> ApiResult {
+    Ok(Json(depot.rename_group(&actor, id, &p.name).await?).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PackageGroupPatch {
+    /// The display name.
+    name: Option<String>,
+    /// `active` or `keep-released`.
+    policy: Option<String>,
+}
+
+#[utoipa::path(
+    patch,
+    path = "/package-groups/{group}",
+    tag = "access",
+    summary = "Rename a package group or change its policy (admin)",
+    params(("group" = String, Path, description = "A package group id")),
+    request_body = PackageGroupPatch,
+    responses((status = 200, body = PackageGroupView), WriteErrors)
+)]
+async fn update_package_group(
+    State(depot): State<Depot>,
+    Admin(actor): Admin,
+    ApiPath(group): ApiPath<String>,
+    ApiJson(p): ApiJson<PackageGroupPatch>,
+) -> ApiResult {
+    let view = depot
+        .update_package_group(&actor, &group, p.name.as_deref(), p.policy.as_deref())
+        .await?;
+    Ok(Json(view).into_response())
 }
 
 #[utoipa::path(

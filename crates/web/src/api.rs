@@ -31,7 +31,8 @@ pub fn router() -> (Router<Depot>, utoipa::openapi::OpenApi) {
         .routes((schemas, paths, upload_router))
         .routes(routes!(
             crate::catalogue::get_release,
-            crate::catalogue::change_release
+            crate::catalogue::change_release,
+            crate::catalogue::delete_release
         ))
         .split_for_parts()
 }

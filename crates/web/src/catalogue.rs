@@ -178,6 +178,33 @@ pub(crate) async fn change_release(
     .into_response())
 }
 
+/// `DELETE /api/v1/extensions/{extension}/releases/{version}`: delete a draft. A release that
+/// was ever published is never deleted (yank it).
+#[utoipa::path(
+    delete,
+    path = "/extensions/{extension}/releases/{version}",
+    tag = "catalogue",
+    summary = "Delete a draft",
+    params(("extension" = String, Path, description = "The extension's full name, e.g. plg_system_hello"), ("version" = String, Path, description = "A release version, e.g. 1.2.0")),
+    responses((status = 204, description = "Deleted"), WriteErrors)
+)]
+pub(crate) async fn delete_release(
+    State(depot): State<Depot>,
+    ApiPrincipal(principal): ApiPrincipal,
+    ApiPath((extension, version)): ApiPath<(String, String)>,
+) -> ApiResult {
+    if !principal.may_publish(&extension) {
+        return Err(ServiceError::Forbidden(format!(
+            "token {:?} may not change releases of {extension}",
+            principal.name
+        ))
+        .into());
+    }
+    let actor = depot_service::Actor::token(&principal);
+    depot.delete_draft(&actor, &extension, &version).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
+}
+
 #[utoipa::path(
     get,
     path = "/tokens",

@@ -61,6 +61,10 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/users/{user}/memberships"),
     ("post", "/users/{user}/memberships"),
     ("post", "/users/{user}/memberships/end"),
+    ("delete", "/extensions/{extension}/releases/{version}"),
+    ("patch", "/groups/{id}"),
+    ("patch", "/package-groups/{group}"),
+    ("patch", "/users/{user}/keys/{id}"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -235,3 +235,122 @@ db_test!(
         assert_eq!((s, v["state"].as_str()), (200, Some("yanked")));
     }
 );
+
+db_test!(
+    drafts_are_deleted_and_names_change,
+    |app: TestApp| async move {
+        app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+            .await;
+        app.publish(
+            "plg_system_hello",
+            "1.1.0",
+            plugin_zip("1.1.0", "b"),
+            "draft=1",
+        )
+        .await;
+        let release = |v: &str| format!("/extensions/plg_system_hello/releases/{v}");
+
+        // A published release is never deleted; a draft is, with its file.
+        let (s, v) = app.api(Method::DELETE, &release("1.0.0"), None).await;
+        assert_eq!((s, code(&v)), (409, "conflict"), "{v}");
+        let (s, _) = app.api(Method::DELETE, &release("1.1.0"), None).await;
+        assert_eq!(s, 204);
+        let (s, _) = app.api(Method::GET, &release("1.1.0"), None).await;
+        assert_eq!(s, 404);
+        let (s, _) = app.api(Method::DELETE, &release("1.1.0"), None).await;
+        assert_eq!(s, 404);
+        assert!(
+            app.text("/updates/plg_system_hello.xml")
+                .await
+                .contains("1.0.0")
+        );
+        // The version is free again: other bytes may be published under it.
+        app.publish("plg_system_hello", "1.1.0", plugin_zip("1.1.0", "c"), "")
+            .await;
+        let (_, log) = app
+            .api(Method::GET, "/audit-log?action=release.delete", None)
+            .await;
+        assert_eq!(log["items"][0]["subject"], "plg_system_hello 1.1.0");
+
+        // Groups and package groups are renamed; a package group's policy changes.
+        app.api(
+            Method::POST,
+            "/groups",
+            Some(json!({"id": 9, "name": "Pro"})),
+        )
+        .await;
+        let (s, v) = app
+            .api(
+                Method::PATCH,
+                "/groups/9",
+                Some(json!({"name": "Pro subscribers"})),
+            )
+            .await;
+        assert_eq!((s, v["name"].as_str()), (200, Some("Pro subscribers")));
+        let (s, _) = app
+            .api(Method::PATCH, "/groups/999", Some(json!({"name": "x"})))
+            .await;
+        assert_eq!(s, 404);
+        app.api(
+            Method::POST,
+            "/package-groups",
+            Some(json!({"id": "pro", "groups": [9]})),
+        )
+        .await;
+        let (s, v) = app
+            .api(
+                Method::PATCH,
+                "/package-groups/pro",
+                Some(json!({"policy": "forever"})),
+            )
+            .await;
+        assert_eq!((s, code(&v)), (400, "bad_policy"));
+        let (s, v) = app
+            .api(
+                Method::PATCH,
+                "/package-groups/pro",
+                Some(json!({"name": "Pro", "policy": "keep-released"})),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(
+            (v["name"].as_str(), v["policy"].as_str()),
+            (Some("Pro"), Some("keep-released"))
+        );
+
+        // Download keys are relabelled; two live keys of a user never share a label.
+        app.api(
+            Method::POST,
+            "/users",
+            Some(json!({"email": "b@example.com"})),
+        )
+        .await;
+        let (_, first) = app
+            .api(
+                Method::POST,
+                "/users/b@example.com/keys",
+                Some(json!({"label": "one"})),
+            )
+            .await;
+        app.api(
+            Method::POST,
+            "/users/b@example.com/keys",
+            Some(json!({"label": "two"})),
+        )
+        .await;
+        let path = format!("/users/b@example.com/keys/{}", first["id"]);
+        let (s, v) = app
+            .api(
+                Method::PATCH,
+                &path,
+                Some(json!({"label": "www.example.com"})),
+            )
+            .await;
+        assert_eq!((s, v["label"].as_str()), (200, Some("www.example.com")));
+        assert_eq!(v["key"], first["key"], "the key itself stays");
+        let (s, v) = app
+            .api(Method::PATCH, &path, Some(json!({"label": "two"})))
+            .await;
+        assert_eq!((s, code(&v)), (409, "conflict"), "{v}");
+    }
+);
