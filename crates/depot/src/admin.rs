@@ -189,6 +189,11 @@ pub enum ReleaseCommand {
         extension: String,
         version: String,
     },
+    /// Delete a draft (a release that was ever published is yanked instead).
+    Delete {
+        extension: String,
+        version: String,
+    },
     /// Replace a release's notes with a file's contents (`-` for stdin), or remove them.
     Notes {
         extension: String,
@@ -798,6 +803,19 @@ pub async fn release(api: &Api, out: &Output, cmd: ReleaseCommand) -> anyhow::Re
         }
         ReleaseCommand::Yank { extension, version } => {
             patch(&extension, &version, json!({"state": "yanked"})).await?
+        }
+        ReleaseCommand::Delete { extension, version } => {
+            api.call(
+                Method::DELETE,
+                &["extensions", &extension, "releases", &version],
+                None,
+            )
+            .await?;
+            let done = json!({"deleted": true, "extension": extension, "version": version});
+            show(out, &done, |_| {
+                println!("deleted the draft {extension} {version}")
+            });
+            return Ok(());
         }
         ReleaseCommand::Notes {
             extension,

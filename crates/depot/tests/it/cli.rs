@@ -685,6 +685,22 @@ db_test!(
         let (ok, _, err) = run(&["release", "publish", "plg_system_hello", "7.0.0"]).await;
         assert!(!ok);
         assert!(err.contains("release not found"), "{err}");
+        // Only a draft can be deleted.
+        let (ok, _, err) = run(&["release", "delete", "plg_system_hello", "1.1.0"]).await;
+        assert!(!ok && err.contains("only a draft can be deleted"), "{err}");
+        app.publish(
+            "plg_system_hello",
+            "1.2.0",
+            plugin_zip("1.2.0", "d"),
+            "draft=1",
+        )
+        .await;
+        let (ok, out, err) = run(&["release", "delete", "plg_system_hello", "1.2.0"]).await;
+        assert!(ok, "{err}");
+        assert!(
+            out.contains("deleted the draft plg_system_hello 1.2.0"),
+            "{out}"
+        );
 
         let (ok, out, _) = run(&["extension", "show", "plg_system_hello"]).await;
         assert!(ok);
@@ -718,11 +734,12 @@ db_test!(
         let (ok, out, err) = run(&["audit", "--action", "release."]).await;
         assert!(ok, "{err}");
         let rows: Vec<&str> = out.lines().skip(1).collect();
-        assert_eq!(rows.len(), 5, "{out}");
+        assert_eq!(rows.len(), 7, "{out}");
         assert!(
-            rows[0].contains("release.yank") && rows[0].contains("token test admin"),
+            rows[0].contains("release.delete") && rows[0].contains("token test admin"),
             "{out}"
         );
+        assert!(rows[2].contains("release.yank"), "{out}");
         let (ok, _, err) = run(&["audit", "--from", "last week"]).await;
         assert!(!ok);
         assert!(err.contains("is not a date"), "{err}");
