@@ -405,7 +405,7 @@ async fn submit(
                 };
                 (StatusCode::BAD_REQUEST, page).into_response()
             }
-            Err(page) => page,
+            Err(e) => failure(e),
         },
     }
 }

@@ -136,9 +136,9 @@ pub(crate) fn failure(e: ServiceError) -> Response {
         .into_response()
 }
 
-/// A refusal the user can act on (a bad date, a taken label, an unknown user), or `Err` with
-/// the failure page for anything else.
-pub(crate) fn user_error(e: ServiceError) -> Result<String, Response> {
+/// A refusal the user can act on (a bad date, a taken label, an unknown user) in words, or
+/// `Err` with the error for anything else (see `failure`).
+pub(crate) fn user_error(e: ServiceError) -> Result<String, ServiceError> {
     match e {
         ServiceError::Invalid { .. }
         | ServiceError::Conflict(_)
@@ -149,7 +149,7 @@ pub(crate) fn user_error(e: ServiceError) -> Result<String, Response> {
         | ServiceError::Package(_)
         | ServiceError::UploadAborted(_)
         | ServiceError::RateLimited { .. } => Ok(e.to_string()),
-        e => Err(failure(e)),
+        e => Err(e),
     }
 }
 

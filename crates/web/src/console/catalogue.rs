@@ -112,7 +112,7 @@ async fn apply_release_change(
         }
         Err(e) => match user_error(e) {
             Ok(why) => (StatusCode::BAD_REQUEST, why).into_response(),
-            Err(page) => page,
+            Err(e) => failure(e),
         },
     }
 }
@@ -245,7 +245,7 @@ async fn upload(
         .into_response(),
         Err(e) => match user_error(e) {
             Ok(why) => render_upload(&depot, &session, Some(why)).await,
-            Err(page) => page,
+            Err(e) => failure(e),
         },
     }
 }

@@ -53,7 +53,7 @@ async fn submit(
         Ok(done) => Redirect::to(&format!("{back}?done={done}")).into_response(),
         Err(e) => match user_error(e) {
             Ok(why) => refusal(back, &why),
-            Err(page) => page,
+            Err(e) => failure(e),
         },
     }
 }
@@ -166,7 +166,7 @@ async fn add_user(
         Ok(user) => Redirect::to(&format!("/admin/users/{}?done=user", user.id)).into_response(),
         Err(e) => match user_error(e) {
             Ok(why) => refusal("/admin/users", &why),
-            Err(page) => page,
+            Err(e) => failure(e),
         },
     }
 }
