@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::pages::{
     FOREIGN_FORM, Who, check_form, cookie_value, failure, forbidden, same_origin, session_cookie,
-    user_error, who,
+    who,
 };
 
 const COOKIE: &str = "depot_account";
@@ -382,8 +382,8 @@ struct RefusedPage<'a> {
     why: &'a str,
 }
 
-/// Runs a customer's change to their own keys after the form checks, then back to the
-/// account page with its message, or the refusal in words.
+/// Runs a customer's change to their own keys (`pages::submit`), back to the account page or
+/// to the refusal in words.
 async fn submit(
     depot: &Depot,
     session: &Session,
@@ -391,23 +391,15 @@ async fn submit(
     csrf: &str,
     change: impl Future<Output = Result<&'static str, ServiceError>>,
 ) -> Response {
-    if let Err(why) = check_form(depot, headers, session, csrf) {
-        return forbidden(why);
-    }
-    match change.await {
-        Ok(done) => Redirect::to(&format!("/account?done={done}")).into_response(),
-        Err(e) => match user_error(e) {
-            Ok(why) => {
-                let page = RefusedPage {
-                    signed_in: who(session),
-                    flash: None,
-                    why: &why,
-                };
-                (StatusCode::BAD_REQUEST, page).into_response()
-            }
-            Err(e) => failure(e),
-        },
-    }
+    let refuse = |why: &str| {
+        let page = RefusedPage {
+            signed_in: who(session),
+            flash: None,
+            why,
+        };
+        (StatusCode::BAD_REQUEST, page).into_response()
+    };
+    crate::pages::submit(depot, session, headers, csrf, "/account", change, refuse).await
 }
 
 #[derive(Deserialize)]

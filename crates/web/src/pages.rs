@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use depot_service::{Depot, ServiceError, Session};
 use subtle::ConstantTimeEq;
 
@@ -150,6 +150,30 @@ pub(crate) fn user_error(e: ServiceError) -> Result<String, ServiceError> {
         | ServiceError::UploadAborted(_)
         | ServiceError::RateLimited { .. } => Ok(e.to_string()),
         e => Err(e),
+    }
+}
+
+/// Runs a form's change after the CSRF and origin checks, then redirects to `back` with the
+/// change's `done` code (the page shows the matching message), or answers with `refuse(why)`
+/// when the change was refused for a reason the user can act on.
+pub(crate) async fn submit(
+    depot: &Depot,
+    session: &Session,
+    headers: &HeaderMap,
+    csrf: &str,
+    back: &str,
+    change: impl Future<Output = Result<&'static str, ServiceError>>,
+    refuse: impl FnOnce(&str) -> Response,
+) -> Response {
+    if let Err(why) = check_form(depot, headers, session, csrf) {
+        return forbidden(why);
+    }
+    match change.await {
+        Ok(done) => Redirect::to(&format!("{back}?done={done}")).into_response(),
+        Err(e) => match user_error(e) {
+            Ok(why) => refuse(&why),
+            Err(e) => failure(e),
+        },
     }
 }
 

@@ -36,8 +36,7 @@ pub(super) fn routes() -> Router<Depot> {
 /// show, or the service's refusal.
 type Outcome = Result<&'static str, ServiceError>;
 
-/// Runs a form's change after the CSRF and origin checks, then redirects to `back` with the
-/// change's message, or answers with the refusal in words.
+/// `pages::submit` with the console's refusal page, which links back to `back`.
 async fn submit(
     depot: &Depot,
     session: &Session,
@@ -46,16 +45,8 @@ async fn submit(
     back: &str,
     change: impl Future<Output = Outcome>,
 ) -> Response {
-    if let Err(why) = check_form(depot, headers, session, csrf) {
-        return forbidden(why);
-    }
-    match change.await {
-        Ok(done) => Redirect::to(&format!("{back}?done={done}")).into_response(),
-        Err(e) => match user_error(e) {
-            Ok(why) => refusal(back, &why),
-            Err(e) => failure(e),
-        },
-    }
+    let refuse = |why: &str| refusal(back, why);
+    crate::pages::submit(depot, session, headers, csrf, back, change, refuse).await
 }
 
 #[derive(Template, WebTemplate)]
