@@ -21,6 +21,17 @@ pub enum GroupCommand {
         name: String,
     },
     List,
+    Rename {
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        name: String,
+    },
+    /// Delete a group without memberships or package groups (others can only be renamed).
+    Delete {
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,6 +131,21 @@ pub enum PackageGroupCommand {
         policy: Option<String>,
     },
     List,
+    /// Change a package group's display name or policy.
+    Update {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// active or keep-released.
+        #[arg(long)]
+        policy: Option<String>,
+    },
+    /// Delete a package group no extension belongs to.
+    Delete {
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,13 +155,26 @@ pub enum ExtensionCommand {
     Show {
         extension: String,
     },
-    /// Make an extension paid (`--package-group ID`) or free (`--free`).
+    /// Make an extension paid (`--package-group ID`) or free (`--free`), or change what feeds
+    /// show of it.
     Set {
         extension: String,
-        #[arg(long, conflicts_with = "free", required_unless_present = "free")]
+        #[arg(long, conflicts_with = "free")]
         package_group: Option<String>,
         #[arg(long)]
         free: bool,
+        /// The name feeds show.
+        #[arg(long)]
+        title: Option<String>,
+        /// The description feeds show (an empty one removes it).
+        #[arg(long)]
+        description: Option<String>,
+        /// The extension's page, http(s) (an empty one removes it).
+        #[arg(long)]
+        info_url: Option<String>,
+        /// Joomla targets of releases uploaded without their own, e.g. 4.4,5,6.
+        #[arg(long)]
+        joomla: Option<String>,
     },
 }
 
@@ -159,6 +198,16 @@ pub enum KeyCommand {
         user: String,
         #[arg(long)]
         label: String,
+    },
+    /// Relabel the user's live download key (the key itself stays).
+    Label {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        label: String,
+        /// The new label.
+        #[arg(long)]
+        to: String,
     },
     /// Replace the user's jBackend key in a package group and print the new one.
     Rotate {
@@ -336,6 +385,25 @@ pub async fn group(api: &Api, out: &Output, cmd: GroupCommand) -> anyhow::Result
                 .await?;
             show(out, &v, |g| {
                 println!("group {} \"{}\" created", text(g, "id"), text(g, "name"))
+            });
+        }
+        GroupCommand::Rename { id, name } => {
+            let v = api
+                .call(
+                    Method::PATCH,
+                    &["groups", &id.to_string()],
+                    Some(json!({ "name": name })),
+                )
+                .await?;
+            show(out, &v, |g| {
+                println!("group {} is now \"{}\"", text(g, "id"), text(g, "name"))
+            });
+        }
+        GroupCommand::Delete { id } => {
+            api.call(Method::DELETE, &["groups", &id.to_string()], None)
+                .await?;
+            show(out, &json!({"deleted": id}), |_| {
+                println!("group {id} deleted")
             });
         }
         GroupCommand::List => {
@@ -535,6 +603,33 @@ pub async fn package_group(
                 )
             });
         }
+        PackageGroupCommand::Update { id, name, policy } => {
+            if name.is_none() && policy.is_none() {
+                bail!("name something to change: --name or --policy");
+            }
+            let v = api
+                .call(
+                    Method::PATCH,
+                    &["package-groups", &id],
+                    Some(json!({ "name": name, "policy": policy })),
+                )
+                .await?;
+            show(out, &v, |g| {
+                println!(
+                    "package group {} \"{}\": policy {}",
+                    text(g, "id"),
+                    text(g, "name"),
+                    text(g, "policy")
+                )
+            });
+        }
+        PackageGroupCommand::Delete { id } => {
+            api.call(Method::DELETE, &["package-groups", &id], None)
+                .await?;
+            show(out, &json!({"deleted": id}), |_| {
+                println!("package group {id} deleted")
+            });
+        }
         PackageGroupCommand::List => {
             let v = api.call(Method::GET, &["package-groups"], None).await?;
             show(out, &v, |v| {
@@ -559,7 +654,7 @@ pub async fn package_group(
 }
 
 pub async fn extension(api: &Api, out: &Output, cmd: ExtensionCommand) -> anyhow::Result<()> {
-    let (extension, package_group) = match cmd {
+    match cmd {
         ExtensionCommand::List => {
             let v = api.call(Method::GET, &["extensions"], None).await?;
             show(out, &v, |v| {
@@ -608,21 +703,73 @@ pub async fn extension(api: &Api, out: &Output, cmd: ExtensionCommand) -> anyhow
         ExtensionCommand::Set {
             extension,
             package_group,
-            free: _,
-        } => (extension, package_group),
-    };
-    let v = api
-        .call(
-            Method::PATCH,
-            &["extensions", &extension],
-            Some(json!({ "package_group": package_group })),
-        )
+            free,
+            title,
+            description,
+            info_url,
+            joomla,
+        } => {
+            let mut body = serde_json::Map::new();
+            if free {
+                body.insert("package_group".into(), Value::Null);
+            } else if let Some(g) = &package_group {
+                body.insert("package_group".into(), json!(g));
+            }
+            // An empty text removes an optional field.
+            let optional = |v: &str| if v.is_empty() { Value::Null } else { json!(v) };
+            for (field, value) in [
+                ("title", title.as_deref().map(|t| json!(t))),
+                ("description", description.as_deref().map(optional)),
+                ("info_url", info_url.as_deref().map(optional)),
+                ("default_joomla", joomla.as_deref().map(|j| json!(j))),
+            ] {
+                if let Some(v) = value {
+                    body.insert(field.into(), v);
+                }
+            }
+            if body.is_empty() {
+                anyhow::bail!(
+                    "name something to change: --package-group ID or --free, --title, \
+                     --description, --info-url, --joomla"
+                );
+            }
+            let v = api
+                .call(
+                    Method::PATCH,
+                    &["extensions", &extension],
+                    Some(Value::Object(body)),
+                )
+                .await?;
+            show(out, &v, |e| {
+                match e["package_group"].as_str() {
+                    Some(g) => println!("{extension} is paid: package group {g}"),
+                    None => println!("{extension} is free"),
+                }
+                println!(
+                    "title: {}; Joomla by default: {}",
+                    text(e, "title"),
+                    text(e, "default_joomla")
+                );
+            });
+            Ok(())
+        }
+    }
+}
+
+/// The id of the user's live download key with this label.
+async fn live_key_id(api: &Api, user: &str, label: &str) -> anyhow::Result<String> {
+    let keys = api
+        .call(Method::GET, &["users", user, "keys"], None)
         .await?;
-    show(out, &v, |_| match &package_group {
-        Some(g) => println!("{extension} is paid: package group {g}"),
-        None => println!("{extension} is free"),
-    });
-    Ok(())
+    let live = items(&keys)
+        .into_iter()
+        .find(|k| k["label"] == label && k["revoked"] == false);
+    match live {
+        Some(k) => Ok(text(&k, "id")),
+        None => bail!(
+            "{user} has no live download key labelled {label:?} (depot key list --user {user})"
+        ),
+    }
 }
 
 pub async fn key(api: &Api, out: &Output, cmd: KeyCommand) -> anyhow::Result<()> {
@@ -693,22 +840,27 @@ pub async fn key(api: &Api, out: &Output, cmd: KeyCommand) -> anyhow::Result<()>
             });
         }
         KeyCommand::Revoke { user, label } => {
-            let keys = api
-                .call(Method::GET, &["users", &user, "keys"], None)
-                .await?;
-            let live = items(&keys)
-                .into_iter()
-                .find(|k| k["label"] == label.as_str() && k["revoked"] == false);
-            let Some(k) = live else {
-                bail!(
-                    "{user} has no live download key labelled {label:?} (depot key list --user {user})"
-                );
-            };
-            let id = text(&k, "id");
+            let id = live_key_id(api, &user, &label).await?;
             api.call(Method::DELETE, &["users", &user, "keys", &id], None)
                 .await?;
-            show(out, &json!({"revoked": k["id"]}), |_| {
+            show(out, &json!({"revoked": id.parse::<i64>().ok()}), |_| {
                 println!("revoked download key {label:?} of {user}")
+            });
+        }
+        KeyCommand::Label { user, label, to } => {
+            let id = live_key_id(api, &user, &label).await?;
+            let v = api
+                .call(
+                    Method::PATCH,
+                    &["users", &user, "keys", &id],
+                    Some(json!({ "label": to })),
+                )
+                .await?;
+            show(out, &v, |k| {
+                println!(
+                    "download key {label:?} of {user} is now {:?}",
+                    text(k, "label")
+                )
             });
         }
         KeyCommand::Rotate {

@@ -331,6 +331,26 @@ impl Depot {
         Ok(GroupView { id, name })
     }
 
+    /// Deletes a group nothing refers to. One with memberships (even ended ones: they are the
+    /// subscription history) or allowed by a package group is refused; rename it instead.
+    pub async fn delete_group(&self, actor: &Actor, id: i64) -> ServiceResult<()> {
+        let group = self
+            .store()
+            .group(id)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "group" })?;
+        if !self.store().delete_unused_group(id).await? {
+            let (memberships, package_groups) = self.store().group_usage(id).await?;
+            return Err(ServiceError::Conflict(format!(
+                "group {id} is in use ({memberships} membership(s), allowed by {package_groups} \
+                 package group(s)): it can be renamed, not deleted"
+            )));
+        }
+        let subject = id.to_string();
+        self.audit(actor, "group.delete", &subject, json!({"name": group.name}))
+            .await
+    }
+
     pub async fn list_groups(&self) -> ServiceResult<Vec<GroupView>> {
         Ok(self
             .store()
@@ -513,6 +533,29 @@ impl Depot {
             .await?;
         let row = self.existing_package_group(package_group).await?;
         self.package_group_view(row).await
+    }
+
+    /// Deletes a package group no extension belongs to; its users' jBackend keys for it stop
+    /// working.
+    pub async fn delete_package_group(
+        &self,
+        actor: &Actor,
+        package_group: &str,
+    ) -> ServiceResult<()> {
+        let row = self.existing_package_group(package_group).await?;
+        if !self.store().delete_unused_package_group(row.id).await? {
+            return Err(ServiceError::Conflict(format!(
+                "package group {:?} still has extensions: make them free or move them first",
+                row.name
+            )));
+        }
+        self.audit(
+            actor,
+            "package_group.delete",
+            &row.name,
+            json!({"name": row.title}),
+        )
+        .await
     }
 
     /// A package group by its id (name in URLs); `NotFound` when there is none.

@@ -45,7 +45,7 @@ pub use events::{EventRecorder, Requester};
 pub use feeds::RenderedFeed;
 pub use jbackend::IssuedKey;
 pub use publish::{PublishOptions, PublishOutcome, PublishedRelease};
-pub use releases::{ExtensionView, ReleaseChanges, ReleaseView};
+pub use releases::{ExtensionChanges, ExtensionView, ReleaseChanges, ReleaseView};
 pub use reports::{DownloadLogEntry, DownloadLogPage, DownloadLogQuery, FeedCheckCount};
 pub use sessions::{NewSession, PASSWORD_LINK_LIFETIME, SESSION_LIFETIME, Session, SessionKind};
 pub use spool::{Spooled, spool};

@@ -15,6 +15,28 @@ use crate::{Depot, ServiceError, ServiceResult};
 /// Release notes are Markdown-ish text shown in Joomla's changelog window.
 const MAX_NOTES: usize = 64 * 1024;
 
+/// Changes to an extension; `None` leaves a field alone, `Some(None)` clears an optional one.
+#[derive(Clone, Debug, Default)]
+pub struct ExtensionChanges {
+    /// `Some(None)` makes the extension free.
+    pub package_group: Option<Option<String>>,
+    pub title: Option<String>,
+    pub description: Option<Option<String>>,
+    pub info_url: Option<Option<String>>,
+    /// The Joomla targets of releases uploaded without their own (`4.4,5,6`).
+    pub default_joomla: Option<String>,
+}
+
+impl ExtensionChanges {
+    fn is_empty(&self) -> bool {
+        self.package_group.is_none()
+            && self.title.is_none()
+            && self.description.is_none()
+            && self.info_url.is_none()
+            && self.default_joomla.is_none()
+    }
+}
+
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ExtensionView {
     pub name: String,
@@ -99,6 +121,99 @@ impl Depot {
             created_at: rfc3339(row.created_at),
             updated_at: rfc3339(row.updated_at),
         })
+    }
+
+    /// Changes an extension: its package group (paid or free) and what feeds show of it.
+    /// Fields left `None` stay as they are.
+    pub async fn update_extension(
+        &self,
+        actor: &Actor,
+        extension: &str,
+        changes: ExtensionChanges,
+    ) -> ServiceResult<ExtensionView> {
+        let row = self.extension_row(extension).await?;
+        if changes.is_empty() {
+            return Err(ServiceError::invalid(
+                "nothing_to_change",
+                "name at least one of package_group, title, description, info_url, default_joomla",
+            ));
+        }
+        let text = |value: Option<&str>, what: &str, max: usize| -> ServiceResult<Option<String>> {
+            let value = value.map(str::trim).filter(|v| !v.is_empty());
+            if value
+                .is_some_and(|v| v.len() > max || v.chars().any(|c| c.is_control() && c != '\n'))
+            {
+                return Err(ServiceError::invalid(
+                    "bad_metadata",
+                    format!("the {what} is at most {max} bytes of printable text"),
+                ));
+            }
+            Ok(value.map(String::from))
+        };
+        let title = match &changes.title {
+            Some(t) => text(Some(t), "title", 200)?.ok_or_else(|| {
+                ServiceError::invalid("bad_metadata", "the title cannot be blank")
+            })?,
+            None => row.title.clone(),
+        };
+        let description = match &changes.description {
+            Some(d) => text(d.as_deref(), "description", 10_000)?,
+            None => row.description.clone(),
+        };
+        let info_url = match &changes.info_url {
+            Some(u) => {
+                let u = text(u.as_deref(), "info URL", 2000)?;
+                if let Some(u) = &u
+                    && !(u.starts_with("https://") || u.starts_with("http://"))
+                {
+                    return Err(ServiceError::invalid(
+                        "bad_metadata",
+                        format!("info URL {u:?}: use an http:// or https:// address"),
+                    ));
+                }
+                u
+            }
+            None => row.info_url.clone(),
+        };
+        let default_targets = match &changes.default_joomla {
+            Some(t) => t
+                .parse::<depot_core::Targets>()
+                .map_err(|e| ServiceError::invalid("bad_joomla_targets", e.to_string()))?
+                .to_string(),
+            None => row.default_targets.clone(),
+        };
+        if let Some(group) = &changes.package_group {
+            self.set_extension_package_group(actor, &row.name, group.as_deref())
+                .await?;
+        }
+        let metadata_changed = (&title, &description, &info_url, &default_targets)
+            != (
+                &row.title,
+                &row.description,
+                &row.info_url,
+                &row.default_targets,
+            );
+        if metadata_changed {
+            self.store()
+                .update_extension_metadata(
+                    row.id,
+                    &title,
+                    description.as_deref(),
+                    info_url.as_deref(),
+                    &default_targets,
+                )
+                .await?;
+            self.invalidate_feeds();
+            let detail = json!({
+                "title": title,
+                "description_length": description.as_deref().map(str::len),
+                "info_url": info_url,
+                "default_joomla": default_targets,
+            });
+            self.audit(actor, "extension.update", &row.name, detail)
+                .await?;
+        }
+        self.extension_view(&row.name).await
     }
 
     pub async fn list_extensions(&self) -> ServiceResult<Vec<ExtensionView>> {

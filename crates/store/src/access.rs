@@ -373,6 +373,34 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces what feeds show of an extension (its title, description, info URL and default
+    /// Joomla targets).
+    pub async fn update_extension_metadata(
+        &self,
+        extension_id: i64,
+        title: &str,
+        description: Option<&str>,
+        info_url: Option<&str>,
+        default_targets: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        crate::catalogue::bump_generation(&mut tx).await?;
+        sqlx::query(
+            "UPDATE extensions SET title = $1, description = $2, info_url = $3, \
+             default_targets = $4, updated_at = $5 WHERE id = $6",
+        )
+        .bind(title)
+        .bind(description)
+        .bind(info_url)
+        .bind(default_targets)
+        .bind(now_ms())
+        .bind(extension_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The user's jBackend key version in a package group (0 until rotated).
     pub async fn jbackend_key_version(
         &self,
@@ -457,6 +485,51 @@ impl Store {
             .bind(id)
             .execute(&self.pool)
             .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes a group that nothing refers to: no membership (past ones included, so no
+    /// subscription history is lost) and no package group. `false` when it is unknown or in
+    /// use; the check and the delete are one statement, so a membership added meanwhile is
+    /// never deleted with it.
+    pub async fn delete_unused_group(&self, id: i64) -> Result<bool, StoreError> {
+        let mut tx = self.access_write().await?;
+        let done = sqlx::query(
+            "DELETE FROM user_groups WHERE id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM memberships WHERE group_id = $1) \
+             AND NOT EXISTS (SELECT 1 FROM package_group_members WHERE group_id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        self.commit_access(tx).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// How many memberships and package groups refer to a group.
+    pub async fn group_usage(&self, id: i64) -> Result<(i64, i64), StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM memberships WHERE group_id = $1), \
+             (SELECT COUNT(*) FROM package_group_members WHERE group_id = $1)",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Deletes a package group that no extension belongs to (with its allowed groups and the
+    /// users' jBackend key versions). `false` when it is unknown or in use.
+    pub async fn delete_unused_package_group(&self, id: i64) -> Result<bool, StoreError> {
+        let mut tx = self.access_write().await?;
+        // Its allowed groups and key versions go with it (ON DELETE CASCADE).
+        let done = sqlx::query(
+            "DELETE FROM package_groups WHERE id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM extensions WHERE package_group_id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        self.commit_access(tx).await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -25,7 +25,7 @@ use crate::openapi::{Items, ReadErrors, WriteErrors};
 pub fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new()
         .routes(routes!(list_groups, add_group))
-        .routes(routes!(rename_group))
+        .routes(routes!(rename_group, delete_group))
         .routes(routes!(list_users, add_user))
         .routes(routes!(get_user, update_user))
         .routes(routes!(list_memberships, add_membership))
@@ -35,7 +35,7 @@ pub fn routes() -> OpenApiRouter<Depot> {
         .routes(routes!(list_jbackend_keys))
         .routes(routes!(rotate_jbackend_key))
         .routes(routes!(list_package_groups, add_package_group))
-        .routes(routes!(update_package_group))
+        .routes(routes!(update_package_group, delete_package_group))
         .routes(routes!(download_log))
         .routes(routes!(feed_checks))
 }
@@ -527,6 +527,23 @@ async fn rename_group(
     Ok(Json(depot.rename_group(&actor, id, &p.name).await?).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/groups/{id}",
+    tag = "access",
+    summary = "Delete a group that has no memberships and no package group (admin)",
+    params(("id" = i64, Path, description = "The group's id")),
+    responses((status = 204, description = "Deleted"), WriteErrors)
+)]
+async fn delete_group(
+    State(depot): State<Depot>,
+    Admin(actor): Admin,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult {
+    depot.delete_group(&actor, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PackageGroupPatch {
@@ -555,6 +572,23 @@ async fn update_package_group(
         .update_package_group(&actor, &group, p.name.as_deref(), p.policy.as_deref())
         .await?;
     Ok(Json(view).into_response())
+}
+
+#[utoipa::path(
+    delete,
+    path = "/package-groups/{group}",
+    tag = "access",
+    summary = "Delete a package group that no extension belongs to (admin)",
+    params(("group" = String, Path, description = "A package group id")),
+    responses((status = 204, description = "Deleted"), WriteErrors)
+)]
+async fn delete_package_group(
+    State(depot): State<Depot>,
+    Admin(actor): Admin,
+    ApiPath(group): ApiPath<String>,
+) -> ApiResult {
+    depot.delete_package_group(&actor, &group).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[utoipa::path(

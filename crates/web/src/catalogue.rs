@@ -5,8 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use depot_service::{
-    AuditPage, AuditQuery, Depot, ExtensionView, ReleaseChanges, ReleaseView, Scope, ServiceError,
-    TokenView,
+    AuditPage, AuditQuery, Depot, ExtensionChanges, ExtensionView, ReleaseChanges, ReleaseView,
+    Scope, ServiceError, TokenView,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -55,46 +55,52 @@ async fn get_extension(
     Ok(Json(depot.extension_view(&extension).await?).into_response())
 }
 
+/// Changes to an extension; an absent field stays as it is, so an empty body changes nothing
+/// (and is refused), and only an explicit `"package_group": null` makes a paid extension free.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ExtensionPatch {
-    /// A package group id makes the extension paid; `null` makes it free. Required, so that an
-    /// empty body cannot make a paid extension free by accident.
-    #[serde(deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, required = true)]
+    /// A package group id makes the extension paid; `null` makes it free.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     package_group: Option<Option<String>>,
-}
-
-/// An extension's package group after a change; `null`: free.
-#[derive(Serialize, ToSchema)]
-struct ExtensionPackageGroup {
-    extension: String,
-    package_group: Option<String>,
+    /// The name feeds show.
+    title: Option<String>,
+    /// `null` removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    description: Option<Option<String>>,
+    /// An http(s) address; `null` removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    info_url: Option<Option<String>>,
+    /// Joomla targets of releases uploaded without their own, e.g. `4.4,5,6`.
+    default_joomla: Option<String>,
 }
 
 #[utoipa::path(
     patch,
     path = "/extensions/{extension}",
     tag = "catalogue",
-    summary = "Make an extension paid or free",
+    summary = "Make an extension paid or free, or change what feeds show of it",
     params(("extension" = String, Path, description = "The extension's full name, e.g. plg_system_hello")),
     request_body = ExtensionPatch,
-    responses((status = 200, body = ExtensionPackageGroup), WriteErrors)
+    responses((status = 200, body = ExtensionView), WriteErrors)
 )]
 async fn set_extension(
     State(depot): State<Depot>,
     Admin(actor): Admin,
     ApiPath(extension): ApiPath<String>,
     ApiJson(p): ApiJson<ExtensionPatch>,
-) -> ApiResult<Json<ExtensionPackageGroup>> {
-    let group = p.package_group.flatten();
-    depot
-        .set_extension_package_group(&actor, &extension, group.as_deref())
-        .await?;
-    Ok(Json(ExtensionPackageGroup {
-        extension,
-        package_group: group,
-    }))
+) -> ApiResult {
+    let changes = ExtensionChanges {
+        package_group: p.package_group,
+        title: p.title,
+        description: p.description,
+        info_url: p.info_url,
+        default_joomla: p.default_joomla,
+    };
+    Ok(Json(depot.update_extension(&actor, &extension, changes).await?).into_response())
 }
 
 #[utoipa::path(

@@ -401,6 +401,48 @@ db_test!(admin_commands_over_the_api, |app: TestApp| async move {
     let with_key = |k: &str| format!("{download}?email=sub@example.com&key={k}");
     assert_eq!(app.get(&with_key(&jkey)).await.status(), 200);
 
+    // Relabelling leaves the key as it was.
+    for (from, to) in [("www.example.com", "shop"), ("shop", "www.example.com")] {
+        let (ok, out, err) = admin_cmd(
+            &app,
+            &[
+                "key",
+                "label",
+                "--user",
+                "sub@example.com",
+                "--label",
+                from,
+                "--to",
+                to,
+            ],
+            "",
+        )
+        .await;
+        assert!(
+            ok && out.contains(&format!("is now \"{to}\"")),
+            "{out}{err}"
+        );
+    }
+    let (ok, _, err) = run(&[
+        "key",
+        "label",
+        "--user",
+        "sub@example.com",
+        "--label",
+        "nothing",
+        "--to",
+        "x",
+    ])
+    .await;
+    assert!(
+        !ok && err.contains("no live download key labelled"),
+        "{err}"
+    );
+    assert_eq!(
+        app.get(&format!("{download}?dlid={dlid}")).await.status(),
+        200
+    );
+
     // Rotation and revocation.
     let (ok, out, err) = run(&[
         "key",
@@ -462,6 +504,40 @@ db_test!(admin_commands_over_the_api, |app: TestApp| async move {
     let (ok, out, _) = run(&["extension", "set", "com_redj", "--free"]).await;
     assert!(ok && out.contains("com_redj is free"), "{out}");
     assert_eq!(app.get(download).await.status(), 200);
+
+    // Metadata, renames and deletions.
+    let (ok, out, err) = run(&[
+        "extension",
+        "set",
+        "com_redj",
+        "--title",
+        "ReDJ Pro",
+        "--info-url",
+        "https://example.com/redj",
+    ])
+    .await;
+    assert!(ok && out.contains("title: ReDJ Pro"), "{out}{err}");
+    assert!(app.text("/updates/com_redj.xml").await.contains("ReDJ Pro"));
+    let (ok, out, err) = run(&["group", "rename", "--id", "12", "--name", "Partners"]).await;
+    assert!(
+        ok && out.contains("group 12 is now \"Partners\""),
+        "{out}{err}"
+    );
+    let (ok, out, err) = run(&[
+        "package-group",
+        "update",
+        "--id",
+        "redj_enterprise",
+        "--policy",
+        "keep-released",
+    ])
+    .await;
+    assert!(ok && out.contains("policy keep-released"), "{out}{err}");
+    let (ok, _, err) = run(&["group", "delete", "--id", "9"]).await;
+    assert!(!ok && err.contains("can be renamed, not deleted"), "{err}");
+    run(&["group", "add", "--id", "77", "--name", "Temporary"]).await;
+    let (ok, out, err) = run(&["group", "delete", "--id", "77"]).await;
+    assert!(ok && out.contains("group 77 deleted"), "{out}{err}");
 
     // Clear errors.
     let (ok, _, err) = run(&["key", "list", "--user", "nobody@example.com"]).await;

@@ -65,6 +65,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("patch", "/groups/{id}"),
     ("patch", "/package-groups/{group}"),
     ("patch", "/users/{user}/keys/{id}"),
+    ("delete", "/groups/{id}"),
+    ("delete", "/package-groups/{group}"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

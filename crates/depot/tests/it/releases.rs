@@ -354,3 +354,126 @@ db_test!(
         assert_eq!((s, code(&v)), (409, "conflict"), "{v}");
     }
 );
+
+db_test!(
+    extension_metadata_and_deletions,
+    |app: TestApp| async move {
+        app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+            .await;
+        let feed = || app.text("/updates/plg_system_hello.xml");
+        let ext = "/extensions/plg_system_hello";
+
+        // What feeds show is edited through the API, and the feed follows at once.
+        let (s, v) = app.api(Method::PATCH, ext, Some(json!({}))).await;
+        assert_eq!((s, code(&v)), (400, "nothing_to_change"));
+        let (s, v) = app
+            .api(
+                Method::PATCH,
+                ext,
+                Some(json!({"info_url": "javascript:alert(1)"})),
+            )
+            .await;
+        assert_eq!((s, code(&v)), (400, "bad_metadata"));
+        let (s, v) = app
+            .api(
+                Method::PATCH,
+                ext,
+                Some(json!({"default_joomla": "banana"})),
+            )
+            .await;
+        assert_eq!((s, code(&v)), (400, "bad_joomla_targets"));
+        let (s, v) = app
+            .api(Method::PATCH, ext, Some(json!({"title": " "})))
+            .await;
+        assert_eq!((s, code(&v)), (400, "bad_metadata"));
+        let before = feed().await;
+        let (s, v) = app
+            .api(
+                Method::PATCH,
+                ext,
+                Some(json!({
+                    "title": "Hello & Goodbye",
+                    "description": "Says hello",
+                    "info_url": "https://example.com/hello",
+                })),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(
+            (v["title"].as_str(), v["package_group"].as_str()),
+            (Some("Hello & Goodbye"), None)
+        );
+        let after = feed().await;
+        assert_ne!(before, after);
+        assert!(
+            after.contains("Hello &amp; Goodbye") && after.contains("https://example.com/hello"),
+            "{after}"
+        );
+        // A body without package_group leaves a paid extension paid.
+        app.api(
+            Method::POST,
+            "/groups",
+            Some(json!({"id": 9, "name": "Pro"})),
+        )
+        .await;
+        app.api(
+            Method::POST,
+            "/package-groups",
+            Some(json!({"id": "pro", "groups": [9]})),
+        )
+        .await;
+        let (s, v) = app
+            .api(Method::PATCH, ext, Some(json!({"package_group": "pro"})))
+            .await;
+        assert_eq!((s, v["package_group"].as_str()), (200, Some("pro")));
+        let (_, v) = app
+            .api(Method::PATCH, ext, Some(json!({"description": null})))
+            .await;
+        assert_eq!(
+            (v["package_group"].as_str(), &v["description"]),
+            (Some("pro"), &Value::Null)
+        );
+
+        // Groups and package groups in use are refused, with the reason; unused ones go.
+        let (s, v) = app.api(Method::DELETE, "/package-groups/pro", None).await;
+        assert_eq!((s, code(&v)), (409, "conflict"));
+        assert!(v.to_string().contains("still has extensions"), "{v}");
+        let (s, v) = app.api(Method::DELETE, "/groups/9", None).await;
+        assert_eq!((s, code(&v)), (409, "conflict"));
+        app.api(Method::PATCH, ext, Some(json!({"package_group": null})))
+            .await;
+        let (s, _) = app.api(Method::DELETE, "/package-groups/pro", None).await;
+        assert_eq!(s, 204);
+        let (s, _) = app.api(Method::DELETE, "/package-groups/pro", None).await;
+        assert_eq!(s, 404);
+        app.api(
+            Method::POST,
+            "/users",
+            Some(json!({"email": "m@example.com"})),
+        )
+        .await;
+        app.api(
+            Method::POST,
+            "/users/m@example.com/memberships",
+            Some(json!({"group": 9, "until": "2020-01-01T00:00:00Z", "from": "2019-01-01"})),
+        )
+        .await;
+        let (s, v) = app.api(Method::DELETE, "/groups/9", None).await;
+        assert_eq!(s, 409, "an ended membership is history: {v}");
+        assert!(v.to_string().contains("1 membership"), "{v}");
+        app.api(
+            Method::POST,
+            "/groups",
+            Some(json!({"id": 10, "name": "Unused"})),
+        )
+        .await;
+        let (s, _) = app.api(Method::DELETE, "/groups/10", None).await;
+        assert_eq!(s, 204);
+        let (_, groups) = app.api(Method::GET, "/groups", None).await;
+        assert_eq!(groups["items"].as_array().unwrap().len(), 1);
+        let (_, log) = app
+            .api(Method::GET, "/audit-log?action=group.delete", None)
+            .await;
+        assert_eq!(log["items"][0]["subject"], "10");
+    }
+);
