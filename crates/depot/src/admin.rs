@@ -674,7 +674,7 @@ pub async fn extension(api: &Api, out: &Output, cmd: ExtensionCommand) -> anyhow
                         .collect(),
                 )
             });
-            return Ok(());
+            Ok(())
         }
         ExtensionCommand::Show { extension } => {
             let v = api
@@ -698,7 +698,7 @@ pub async fn extension(api: &Api, out: &Output, cmd: ExtensionCommand) -> anyhow
                 println!("Paste into the extension's manifest:");
                 println!("{}", text(e, "manifest_snippet"));
             });
-            return Ok(());
+            Ok(())
         }
         ExtensionCommand::Set {
             extension,
