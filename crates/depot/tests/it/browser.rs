@@ -204,7 +204,7 @@ async fn admin_console_in_chromium() {
 
     // Extensions: the manifest snippet, and publishing the draft with its button.
     click(&b, Locator::LinkText("Extensions")).await;
-    click(&b, Locator::Css("details summary")).await;
+    click(&b, Locator::XPath("//summary[text()='Manifest snippet']")).await;
     let snippet = text(&b, Locator::Css("pre.snippet")).await;
     assert!(snippet.starts_with("<updateservers>"), "{snippet}");
     assert!(snippet.contains(&app.url("/updates/plg_system_hello.xml")));
@@ -214,7 +214,11 @@ async fn admin_console_in_chromium() {
             .await
             .contains("1.1.0")
     );
-    click(&b, Locator::XPath("//tr[td[1][text()='1.1.0']]//button")).await;
+    click(
+        &b,
+        Locator::XPath("//tr[td[1][text()='1.1.0']]//button[text()='Publish']"),
+    )
+    .await;
     let state = text(
         &b,
         Locator::XPath("//tr[td[1][text()='1.1.0']]/td[2][text()='published']"),
@@ -328,6 +332,24 @@ async fn wait_for_path(b: &Client, app: &TestApp, path: &str) {
     }
 }
 
+/// Waits until the element says `want`: the page before a form's redirect may have the same
+/// element and go stale while it is read, and a script may change the text a moment later.
+async fn wait_for_text(b: &Client, css: &str, want: &str) {
+    let started = Instant::now();
+    loop {
+        if let Ok(element) = b.find(Locator::Css(css)).await
+            && element.text().await.is_ok_and(|t| t == want)
+        {
+            return;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            snap(b, "failed-wait").await;
+            panic!("{css} never said {want:?} (see failed-wait.png)");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The whole story the issue asks for, in the browser: an administrator uploads a paid package,
 /// publishes it and creates a customer with a membership; the customer sets a password through
 /// the mailed link, creates a download key and copies it, and the key downloads the package.
@@ -409,7 +431,7 @@ async fn admin_publishes_and_customer_downloads_in_chromium() {
     click(&b, Locator::Css("#upload-form button[type=submit]")).await;
     // The script follows the redirect itself (an XHR answer carries no fragment).
     wait_for_path(&b, &app, "/admin/extensions?done=uploaded").await;
-    assert_eq!(text(&b, Locator::Css(".flash")).await, "Uploaded.");
+    wait_for_text(&b, ".flash", "Uploaded.").await;
     assert!(
         !app.text("/updates/com_redj.xml").await.contains("2.0.0"),
         "a draft"
@@ -424,7 +446,11 @@ async fn admin_publishes_and_customer_downloads_in_chromium() {
     )
     .await;
     wait_for_path(&b, &app, "/admin/extensions?done=published#com_redj").await;
-    click(&b, Locator::Css("#com_redj details summary")).await;
+    click(
+        &b,
+        Locator::XPath("//section[@id='com_redj']//summary[text()='Manifest snippet']"),
+    )
+    .await;
     let snippet = text(&b, Locator::Css("#com_redj pre.snippet")).await;
     assert!(
         snippet.contains("<dlid prefix=\"dlid=\" suffix=\"\"/>"),
@@ -464,7 +490,7 @@ async fn admin_publishes_and_customer_downloads_in_chromium() {
     .await
     .unwrap();
     click(&b, Locator::XPath("//button[text()='Add membership']")).await;
-    assert_eq!(text(&b, Locator::Css(".flash")).await, "Membership added.");
+    wait_for_text(&b, ".flash", "Membership added.").await;
     let row = text(&b, Locator::Css("#memberships tbody tr")).await;
     assert!(
         row.contains("Pro subscribers") && row.contains("2099-12-31"),
@@ -475,10 +501,7 @@ async fn admin_publishes_and_customer_downloads_in_chromium() {
         Locator::XPath("//button[text()='E-mail a password link']"),
     )
     .await;
-    assert_eq!(
-        text(&b, Locator::Css(".flash")).await,
-        "A password link is on its way by e-mail."
-    );
+    wait_for_text(&b, ".flash", "A password link is on its way by e-mail.").await;
     snap(&b, "story-04-customer").await;
     app.settle_mail().await;
     let link = crate::account::mailed_link(&app);
@@ -506,7 +529,7 @@ async fn admin_publishes_and_customer_downloads_in_chromium() {
     click(&b, Locator::XPath("//button[text()='Create key']")).await;
     wait_for_path(&b, &app, "/account?done=key").await;
     click(&b, Locator::Css("button[data-copy]")).await;
-    assert_eq!(text(&b, Locator::Css("button[data-copy]")).await, "Copied");
+    wait_for_text(&b, "button[data-copy]", "Copied").await;
     let key = b
         .find(Locator::Css(".key input"))
         .await

@@ -627,3 +627,104 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    console_edits_extensions_and_deletes_drafts,
+    |app: TestApp| async move {
+        app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+            .await;
+        app.publish(
+            "plg_system_hello",
+            "1.1.0",
+            plugin_zip("1.1.0", "b"),
+            "draft=1",
+        )
+        .await;
+        make_admin(&app, "admin@example.com").await;
+        let cookie = session_cookie(&sign_in(&app, "admin@example.com", PASSWORD).await);
+        let html = page_of(&app, &cookie, "/admin/extensions").await;
+        let csrf = csrf_of(&html);
+        assert!(
+            html.contains("/releases/1.1.0/delete") && !html.contains("/releases/1.0.0/delete")
+        );
+
+        // Edit what feeds show; a mistake is explained with a way back to the card.
+        let edit = |title: &'static str, joomla: &'static str| {
+            let (cookie, csrf) = (cookie.clone(), csrf.clone());
+            let app = &app;
+            async move {
+                post_page(
+                    app,
+                    &cookie,
+                    "/admin/extensions/plg_system_hello",
+                    &[
+                        ("csrf", csrf.as_str()),
+                        ("title", title),
+                        ("default_joomla", joomla),
+                        ("info_url", "https://example.com/hello"),
+                        ("description", ""),
+                        ("package_group", ""),
+                    ],
+                )
+                .await
+            }
+        };
+        let (s, why) = edit("Hello", "banana").await;
+        assert_eq!(s, 400);
+        assert!(why.contains("/admin/extensions#plg_system_hello"), "{why}");
+        let (s, to) = edit("Hello World", "4.4,5").await;
+        assert_eq!(
+            (s, to.as_str()),
+            (303, "/admin/extensions?done=extension#plg_system_hello")
+        );
+        let feed = app.text("/updates/plg_system_hello.xml").await;
+        assert!(
+            feed.contains("Hello World") && feed.contains("https://example.com/hello"),
+            "{feed}"
+        );
+
+        // Only a draft has a delete button, and only a draft is deleted.
+        let (s, why) = post_page(
+            &app,
+            &cookie,
+            "/admin/extensions/plg_system_hello/releases/1.0.0/delete",
+            &[("csrf", &csrf)],
+        )
+        .await;
+        assert_eq!(s, 400);
+        assert!(why.contains("only a draft can be deleted"), "{why}");
+        let (s, to) = post_page(
+            &app,
+            &cookie,
+            "/admin/extensions/plg_system_hello/releases/1.1.0/delete",
+            &[("csrf", &csrf)],
+        )
+        .await;
+        assert_eq!(
+            (s, to.as_str()),
+            (303, "/admin/extensions?done=deleted#plg_system_hello")
+        );
+        let (s, _) = app
+            .api(
+                Method::GET,
+                "/extensions/plg_system_hello/releases/1.1.0",
+                None,
+            )
+            .await;
+        assert_eq!(s, 404);
+        let (_, log) = app
+            .api(Method::GET, "/audit-log?actor=admin@example.com", None)
+            .await;
+        let actions: Vec<_> = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            actions.contains(&"release.delete".to_string())
+                && actions.contains(&"extension.update".to_string()),
+            "{actions:?}"
+        );
+    }
+);

@@ -8,15 +8,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use depot_service::{Depot, ExtensionView, ReleaseChanges, ReleaseView, ServiceError};
+use depot_service::{
+    Depot, ExtensionChanges, ExtensionView, ReleaseChanges, ReleaseView, ServiceError,
+};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::{Done, SignedIn, done_message};
 use crate::api::{UploadParams, read_upload_form, refuse_declared_excess};
-use crate::pages::{
-    FOREIGN_FORM, Who, check_form, failure, forbidden, same_origin, user_error, who,
-};
+use crate::pages::{FOREIGN_FORM, Who, failure, forbidden, same_origin, user_error, who};
 
 pub(super) fn routes() -> Router<Depot> {
     Router::new()
@@ -29,6 +29,11 @@ pub(super) fn routes() -> Router<Depot> {
             "/extensions/{extension}/releases/{version}/notes",
             post(change_notes),
         )
+        .route(
+            "/extensions/{extension}/releases/{version}/delete",
+            post(delete_draft),
+        )
+        .route("/extensions/{extension}", post(edit_extension))
         .route(
             "/upload",
             get(upload_page)
@@ -50,6 +55,7 @@ struct ExtensionsPage<'a> {
     flash: Option<&'a str>,
     csrf: &'a str,
     extensions: Vec<ExtensionRow>,
+    package_groups: Vec<String>,
 }
 
 async fn extensions(
@@ -63,15 +69,17 @@ async fn extensions(
             let releases = depot.list_releases(&view.name).await?;
             rows.push(ExtensionRow { view, releases });
         }
-        Ok::<_, ServiceError>(rows)
+        let groups = depot.list_package_groups().await?;
+        Ok::<_, ServiceError>((rows, groups.into_iter().map(|g| g.id).collect()))
     }
     .await;
     match result {
-        Ok(extensions) => ExtensionsPage {
+        Ok((extensions, package_groups)) => ExtensionsPage {
             signed_in: who(&session),
             flash: done_message(done.done.as_deref()),
             csrf: &session.csrf,
             extensions,
+            package_groups,
         }
         .into_response(),
         Err(e) => failure(e),
@@ -90,7 +98,7 @@ struct NotesForm {
     notes: String,
 }
 
-/// Applies a release change from a form; back to the extension's card, or the refusal.
+/// Applies a release change from a form.
 async fn apply_release_change(
     depot: &Depot,
     session: &depot_service::Session,
@@ -98,23 +106,15 @@ async fn apply_release_change(
     csrf: &str,
     (extension, version): (String, String),
     changes: ReleaseChanges,
-    done: &str,
+    done: &'static str,
 ) -> Response {
-    if let Err(why) = check_form(depot, headers, session, csrf) {
-        return forbidden(why);
-    }
-    match depot
-        .change_release(&session.actor(), &extension, &version, changes)
-        .await
-    {
-        Ok(_) => {
-            Redirect::to(&format!("/admin/extensions?done={done}#{extension}")).into_response()
-        }
-        Err(e) => match user_error(e) {
-            Ok(why) => (StatusCode::BAD_REQUEST, why).into_response(),
-            Err(e) => failure(e),
-        },
-    }
+    let change = async {
+        depot
+            .change_release(&session.actor(), &extension, &version, changes)
+            .await
+            .map(|_| done)
+    };
+    extension_form(depot, session, headers, csrf, &extension, change).await
 }
 
 async fn change_state(
@@ -155,6 +155,105 @@ async fn change_notes(
         &depot, &session, &headers, &form.csrf, release, changes, "notes",
     )
     .await
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+/// The answer to an extension form: back to its card with the message, or the refusal.
+async fn extension_form(
+    depot: &Depot,
+    session: &depot_service::Session,
+    headers: &HeaderMap,
+    csrf: &str,
+    extension: &str,
+    change: impl Future<Output = Result<&'static str, ServiceError>>,
+) -> Response {
+    let back = format!("/admin/extensions#{extension}");
+    let refuse = |why: &str| super::people::refusal(&back, why);
+    // `pages::submit` appends `?done=…` to the path; the card's anchor goes after it.
+    let response = crate::pages::submit(
+        depot,
+        session,
+        headers,
+        csrf,
+        "/admin/extensions",
+        change,
+        refuse,
+    )
+    .await;
+    with_anchor(response, extension)
+}
+
+/// Adds `#anchor` to a redirect's location.
+fn with_anchor(mut response: Response, anchor: &str) -> Response {
+    let location = response
+        .headers()
+        .get(axum::http::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .map(|l| format!("{l}#{anchor}"));
+    if let Some(l) = location.and_then(|l| axum::http::HeaderValue::from_str(&l).ok()) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LOCATION, l);
+    }
+    response
+}
+
+async fn delete_draft(
+    State(depot): State<Depot>,
+    SignedIn(session): SignedIn,
+    Path((extension, version)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let change = async {
+        depot
+            .delete_draft(&session.actor(), &extension, &version)
+            .await
+            .map(|()| "deleted")
+    };
+    extension_form(&depot, &session, &headers, &form.csrf, &extension, change).await
+}
+
+#[derive(Deserialize)]
+struct ExtensionForm {
+    csrf: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    info_url: String,
+    default_joomla: String,
+    /// Empty: free.
+    #[serde(default)]
+    package_group: String,
+}
+
+async fn edit_extension(
+    State(depot): State<Depot>,
+    SignedIn(session): SignedIn,
+    Path(extension): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<ExtensionForm>,
+) -> Response {
+    let optional = |s: String| Some(s).filter(|s| !s.trim().is_empty());
+    let changes = ExtensionChanges {
+        package_group: Some(optional(form.package_group)),
+        title: Some(form.title),
+        description: Some(optional(form.description)),
+        info_url: Some(optional(form.info_url)),
+        default_joomla: Some(form.default_joomla),
+    };
+    let change = async {
+        depot
+            .update_extension(&session.actor(), &extension, changes)
+            .await
+            .map(|_| "extension")
+    };
+    extension_form(&depot, &session, &headers, &form.csrf, &extension, change).await
 }
 
 #[derive(Template, WebTemplate)]

@@ -83,6 +83,8 @@ fn done_message(code: Option<&str>) -> Option<&'static str> {
         "yanked" => "Yanked: sites no longer see this release.",
         "uploaded" => "Uploaded.",
         "notes" => "Notes saved.",
+        "deleted" => "Draft deleted.",
+        "extension" => "Extension saved: feeds show the change now.",
         "user" => "User saved.",
         "membership" => "Membership added.",
         "ended" => "Membership ended.",

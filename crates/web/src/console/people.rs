@@ -58,7 +58,7 @@ struct RefusedPage<'a> {
     back: &'a str,
 }
 
-fn refusal(back: &str, why: &str) -> Response {
+pub(super) fn refusal(back: &str, why: &str) -> Response {
     let page = RefusedPage {
         signed_in: None,
         flash: None,
