@@ -176,6 +176,10 @@ pub enum ExtensionCommand {
         #[arg(long)]
         joomla: Option<String>,
     },
+    /// Delete an extension that never had a release (delete its drafts first).
+    Delete {
+        extension: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -697,6 +701,14 @@ pub async fn extension(api: &Api, out: &Output, cmd: ExtensionCommand) -> anyhow
                 println!();
                 println!("Paste into the extension's manifest:");
                 println!("{}", text(e, "manifest_snippet"));
+            });
+            Ok(())
+        }
+        ExtensionCommand::Delete { extension } => {
+            api.call(Method::DELETE, &["extensions", &extension], None)
+                .await?;
+            show(out, &json!({"deleted": extension}), |_| {
+                println!("{extension} deleted")
             });
             Ok(())
         }

@@ -351,6 +351,14 @@ impl Depot {
             .await
     }
 
+    pub async fn group_view(&self, id: i64) -> ServiceResult<GroupView> {
+        self.store()
+            .group(id)
+            .await?
+            .map(group_view)
+            .ok_or(ServiceError::NotFound { what: "group" })
+    }
+
     pub async fn list_groups(&self) -> ServiceResult<Vec<GroupView>> {
         Ok(self
             .store()
@@ -505,6 +513,14 @@ impl Depot {
             name: row.title,
             policy: row.policy,
         })
+    }
+
+    pub async fn package_group_view_of(
+        &self,
+        package_group: &str,
+    ) -> ServiceResult<PackageGroupView> {
+        let row = self.existing_package_group(package_group).await?;
+        self.package_group_view(row).await
     }
 
     /// Changes a package group's display name and/or policy (`None` keeps each).

@@ -216,6 +216,25 @@ impl Depot {
         self.extension_view(&row.name).await
     }
 
+    /// Deletes an extension that never had a release (a mistaken upload whose drafts were
+    /// deleted). One with releases stays: sites may have it installed; yank its releases.
+    pub async fn delete_extension(&self, actor: &Actor, extension: &str) -> ServiceResult<()> {
+        let row = self.extension_row(extension).await?;
+        if !self
+            .store()
+            .delete_extension_without_releases(row.id)
+            .await?
+        {
+            return Err(ServiceError::Conflict(format!(
+                "{} has releases: delete its drafts, and yank published releases instead",
+                row.name
+            )));
+        }
+        self.invalidate_feeds();
+        self.audit(actor, "extension.delete", &row.name, json!(null))
+            .await
+    }
+
     pub async fn list_extensions(&self) -> ServiceResult<Vec<ExtensionView>> {
         let mut out = Vec::new();
         for row in self.store().extensions().await? {

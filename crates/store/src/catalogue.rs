@@ -378,6 +378,22 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Deletes an extension that has no release at all (never published; its drafts deleted).
+    /// `false` when it has one: sites may have installed it.
+    pub async fn delete_extension_without_releases(&self, id: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        bump_generation(&mut tx).await?;
+        let done = sqlx::query(
+            "DELETE FROM extensions WHERE id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM releases WHERE extension_id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Deletes a draft and its artifact row. Returns the storage key of its file, or `None`
     /// when there is no such draft (a published or yanked release is never deleted: sites may
     /// have it installed, and its download log refers to it).

@@ -25,7 +25,7 @@ use crate::openapi::{Items, ReadErrors, WriteErrors};
 pub fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new()
         .routes(routes!(list_groups, add_group))
-        .routes(routes!(rename_group, delete_group))
+        .routes(routes!(get_group, rename_group, delete_group))
         .routes(routes!(list_users, add_user))
         .routes(routes!(get_user, update_user))
         .routes(routes!(list_memberships, add_membership))
@@ -35,7 +35,11 @@ pub fn routes() -> OpenApiRouter<Depot> {
         .routes(routes!(list_jbackend_keys))
         .routes(routes!(rotate_jbackend_key))
         .routes(routes!(list_package_groups, add_package_group))
-        .routes(routes!(update_package_group, delete_package_group))
+        .routes(routes!(
+            get_package_group,
+            update_package_group,
+            delete_package_group
+        ))
         .routes(routes!(download_log))
         .routes(routes!(feed_checks))
 }
@@ -528,6 +532,22 @@ async fn rename_group(
 }
 
 #[utoipa::path(
+    get,
+    path = "/groups/{id}",
+    tag = "access",
+    summary = "A group",
+    params(("id" = i64, Path, description = "The group's id")),
+    responses((status = 200, body = GroupView), ReadErrors)
+)]
+async fn get_group(
+    State(depot): State<Depot>,
+    _: ApiPrincipal,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult {
+    Ok(Json(depot.group_view(id).await?).into_response())
+}
+
+#[utoipa::path(
     delete,
     path = "/groups/{id}",
     tag = "access",
@@ -572,6 +592,22 @@ async fn update_package_group(
         .update_package_group(&actor, &group, p.name.as_deref(), p.policy.as_deref())
         .await?;
     Ok(Json(view).into_response())
+}
+
+#[utoipa::path(
+    get,
+    path = "/package-groups/{group}",
+    tag = "access",
+    summary = "A package group",
+    params(("group" = String, Path, description = "A package group id")),
+    responses((status = 200, body = PackageGroupView), ReadErrors)
+)]
+async fn get_package_group(
+    State(depot): State<Depot>,
+    _: ApiPrincipal,
+    ApiPath(group): ApiPath<String>,
+) -> ApiResult {
+    Ok(Json(depot.package_group_view_of(&group).await?).into_response())
 }
 
 #[utoipa::path(

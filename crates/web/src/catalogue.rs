@@ -21,7 +21,7 @@ use crate::openapi::{Items, ReadErrors, WriteErrors};
 pub fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new()
         .routes(routes!(list_extensions))
-        .routes(routes!(get_extension, set_extension))
+        .routes(routes!(get_extension, set_extension, delete_extension))
         .routes(routes!(list_releases))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
@@ -101,6 +101,23 @@ async fn set_extension(
         default_joomla: p.default_joomla,
     };
     Ok(Json(depot.update_extension(&actor, &extension, changes).await?).into_response())
+}
+
+#[utoipa::path(
+    delete,
+    path = "/extensions/{extension}",
+    tag = "catalogue",
+    summary = "Delete an extension that never had a release (admin)",
+    params(("extension" = String, Path, description = "The extension's full name, e.g. plg_system_hello")),
+    responses((status = 204, description = "Deleted"), WriteErrors)
+)]
+async fn delete_extension(
+    State(depot): State<Depot>,
+    Admin(actor): Admin,
+    ApiPath(extension): ApiPath<String>,
+) -> ApiResult {
+    depot.delete_extension(&actor, &extension).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
 
 #[utoipa::path(

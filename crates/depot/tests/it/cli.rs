@@ -777,6 +777,8 @@ db_test!(
             out.contains("deleted the draft plg_system_hello 1.2.0"),
             "{out}"
         );
+        let (ok, _, err) = run(&["extension", "delete", "plg_system_hello"]).await;
+        assert!(!ok && err.contains("has releases"), "{err}");
 
         let (ok, out, _) = run(&["extension", "show", "plg_system_hello"]).await;
         assert!(ok);

@@ -67,6 +67,9 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("patch", "/users/{user}/keys/{id}"),
     ("delete", "/groups/{id}"),
     ("delete", "/package-groups/{group}"),
+    ("get", "/groups/{id}"),
+    ("get", "/package-groups/{group}"),
+    ("delete", "/extensions/{extension}"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

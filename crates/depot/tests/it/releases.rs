@@ -272,6 +272,30 @@ db_test!(
             .await;
         assert_eq!(log["items"][0]["subject"], "plg_system_hello 1.1.0");
 
+        // An extension with releases is not deleted; one whose only draft was deleted is.
+        let (s, v) = app
+            .api(Method::DELETE, "/extensions/plg_system_hello", None)
+            .await;
+        assert_eq!((s, code(&v)), (409, "conflict"));
+        let manifest = r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>Oops</name><element>com_oops</element><version>0.1.0</version></extension>"#;
+        app.publish(
+            "com_oops",
+            "0.1.0",
+            zip_of(&[("oops.xml", manifest.as_bytes())]),
+            "draft=1",
+        )
+        .await;
+        let (s, _) = app.api(Method::DELETE, "/extensions/com_oops", None).await;
+        assert_eq!(s, 409, "its draft first");
+        let (s, _) = app
+            .api(Method::DELETE, "/extensions/com_oops/releases/0.1.0", None)
+            .await;
+        assert_eq!(s, 204);
+        let (s, _) = app.api(Method::DELETE, "/extensions/com_oops", None).await;
+        assert_eq!(s, 204);
+        let (s, _) = app.api(Method::GET, "/extensions/com_oops", None).await;
+        assert_eq!(s, 404);
+
         // Groups and package groups are renamed; a package group's policy changes.
         app.api(
             Method::POST,
@@ -286,6 +310,8 @@ db_test!(
                 Some(json!({"name": "Pro subscribers"})),
             )
             .await;
+        assert_eq!((s, v["name"].as_str()), (200, Some("Pro subscribers")));
+        let (s, v) = app.api(Method::GET, "/groups/9", None).await;
         assert_eq!((s, v["name"].as_str()), (200, Some("Pro subscribers")));
         let (s, _) = app
             .api(Method::PATCH, "/groups/999", Some(json!({"name": "x"})))
@@ -317,6 +343,8 @@ db_test!(
             (v["name"].as_str(), v["policy"].as_str()),
             (Some("Pro"), Some("keep-released"))
         );
+        let (s, v) = app.api(Method::GET, "/package-groups/pro", None).await;
+        assert_eq!((s, v["policy"].as_str()), (200, Some("keep-released")));
 
         // Download keys are relabelled; two live keys of a user never share a label.
         app.api(
