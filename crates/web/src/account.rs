@@ -20,8 +20,8 @@ use depot_service::{
 use serde::Deserialize;
 
 use crate::pages::{
-    FOREIGN_FORM, Who, check_form, cookie_value, failure, forbidden, same_origin, session_cookie,
-    who,
+    CsrfOnly, Done, FOREIGN_FORM, LoginForm, Who, check_form, cookie_value, failure, forbidden,
+    same_origin, session_cookie, who,
 };
 
 const COOKIE: &str = "depot_account";
@@ -77,11 +77,6 @@ fn done_message(code: Option<&str>) -> Option<&'static str> {
     })
 }
 
-#[derive(Default, Deserialize)]
-struct Done {
-    done: Option<String>,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "account/login.html")]
 struct LoginPage<'a> {
@@ -98,12 +93,6 @@ async fn login_page() -> LoginPage<'static> {
         error: None,
         email: "",
     }
-}
-
-#[derive(Deserialize)]
-struct LoginForm {
-    email: String,
-    password: String,
 }
 
 async fn login(
@@ -144,11 +133,6 @@ async fn login(
         Err(ServiceError::Forbidden(why)) => refused(StatusCode::UNAUTHORIZED, &why),
         Err(e) => failure(e),
     }
-}
-
-#[derive(Deserialize)]
-struct CsrfOnly {
-    csrf: String,
 }
 
 async fn logout(

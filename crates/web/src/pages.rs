@@ -12,6 +12,7 @@ use std::time::Duration;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use depot_service::{Depot, ServiceError, Session};
+use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 pub(crate) async fn security_headers(mut response: Response) -> Response {
@@ -175,6 +176,24 @@ pub(crate) async fn submit(
             Err(e) => failure(e),
         },
     }
+}
+
+/// The `?done=code` a page gets after a form redirected to it (see `submit`).
+#[derive(Default, Deserialize)]
+pub(crate) struct Done {
+    pub done: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LoginForm {
+    pub email: String,
+    pub password: String,
+}
+
+/// A form that carries nothing but the session's CSRF token (a button).
+#[derive(Deserialize)]
+pub(crate) struct CsrfOnly {
+    pub csrf: String,
 }
 
 /// The part of every page the layout needs.

@@ -14,9 +14,11 @@ use depot_service::{
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use super::{Done, SignedIn, done_message};
+use super::{SignedIn, done_message};
 use crate::api::{UploadParams, read_upload_form, refuse_declared_excess};
-use crate::pages::{FOREIGN_FORM, Who, failure, forbidden, same_origin, user_error, who};
+use crate::pages::{
+    CsrfOnly, Done, FOREIGN_FORM, Who, failure, forbidden, same_origin, user_error, who,
+};
 
 pub(super) fn routes() -> Router<Depot> {
     Router::new()
@@ -155,11 +157,6 @@ async fn change_notes(
         &depot, &session, &headers, &form.csrf, release, changes, "notes",
     )
     .await
-}
-
-#[derive(Deserialize)]
-struct CsrfOnly {
-    csrf: String,
 }
 
 /// The answer to an extension form: back to its card with the message, or the refusal.

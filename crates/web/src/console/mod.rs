@@ -23,8 +23,8 @@ use depot_service::{
 use serde::Deserialize;
 
 use crate::pages::{
-    FOREIGN_FORM, Who, asset, check_form, cookie_value, failure, forbidden, same_origin,
-    session_cookie, who,
+    CsrfOnly, FOREIGN_FORM, LoginForm, Who, asset, check_form, cookie_value, failure, forbidden,
+    same_origin, session_cookie, who,
 };
 
 const COOKIE: &str = "depot_admin";
@@ -99,11 +99,6 @@ fn done_message(code: Option<&str>) -> Option<&'static str> {
     })
 }
 
-#[derive(Default, Deserialize)]
-struct Done {
-    done: Option<String>,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "admin/login.html")]
 struct LoginPage<'a> {
@@ -120,12 +115,6 @@ async fn login_page() -> LoginPage<'static> {
         error: None,
         email: "",
     }
-}
-
-#[derive(Deserialize)]
-struct LoginForm {
-    email: String,
-    password: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -178,16 +167,11 @@ async fn login(
     }
 }
 
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
-}
-
 async fn logout(
     State(depot): State<Depot>,
     SignedIn(session): SignedIn,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<CsrfOnly>,
 ) -> Response {
     if let Err(why) = check_form(&depot, &headers, &session, &form.csrf) {
         return forbidden(why);

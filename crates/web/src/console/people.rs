@@ -14,8 +14,8 @@ use depot_service::{
 };
 use serde::Deserialize;
 
-use super::{Done, SignedIn, done_message};
-use crate::pages::{Who, check_form, failure, forbidden, user_error, who};
+use super::{SignedIn, done_message};
+use crate::pages::{CsrfOnly, Done, Who, check_form, failure, forbidden, user_error, who};
 
 pub(super) fn routes() -> Router<Depot> {
     Router::new()
@@ -363,11 +363,6 @@ async fn create_key(
         change,
     )
     .await
-}
-
-#[derive(Deserialize)]
-struct CsrfOnly {
-    csrf: String,
 }
 
 async fn revoke_key(
