@@ -1,4 +1,4 @@
-//! Who may download a paid release (product.md §1).
+//! Who may download a paid release (docs/product.md §1).
 //!
 //! A user may download when they are not disabled and hold a membership, in one of the package
 //! group's allowed groups, that is active now. A package group may opt into "keep what you paid

@@ -1,7 +1,7 @@
 //! Joomla update feeds: a catalogue snapshot in, XML bytes out.
 //!
 //! Written by hand rather than through a generic XML writer because the Joomla client is picky in
-//! ways a writer does not know about (`shared/docs/joomla-client.md`, A.2–A.8): values such as
+//! ways a writer does not know about (`docs/joomla-client.md`, A.2–A.8): values such as
 //! `<tag>`, `<sha256>`, `<php_minimum>` and `<version>` are not trimmed by the client, so they are
 //! emitted with no surrounding whitespace; every `<update>` carries `<client>` and exactly one
 //! `<targetplatform name="joomla">`; blocks aimed at Joomla 3 never carry `<supported_databases>`.

@@ -1,4 +1,4 @@
-//! License keys that need no bookkeeping (product.md §3).
+//! License keys that need no bookkeeping (docs/product.md §3).
 //!
 //! Both kinds are *derived*, never stored, so they can be shown again on request and a copy of
 //! the database alone cannot mint them: every derivation is keyed by the server-wide secret from
@@ -42,7 +42,7 @@ fn mac(key: &[u8], parts: &[&[u8]]) -> HmacSha256 {
     m
 }
 
-/// E-mail addresses compare after trimming and lower-casing (product.md §1).
+/// E-mail addresses compare after trimming and lower-casing (docs/product.md §1).
 pub fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
@@ -171,6 +171,48 @@ fn base64url_decode(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Keys customers already hold: written out here (computed once with Python's `hmac`, an
+    /// implementation independent of this one), so that any change to a derivation, which would
+    /// invalidate every key mailed or pasted into a Joomla site, fails this test.
+    #[test]
+    fn pinned_vectors() {
+        let secret = b"depot pinned vector secret, 32+ bytes long";
+        let seed = "HASH123KEY456";
+        for (seed, email, version, key) in [
+            (
+                seed,
+                " Buyer@Example.com ",
+                0,
+                "563bf356f05b90163bf166d68e3f5045",
+            ),
+            (
+                seed,
+                "buyer@example.com",
+                1,
+                "b7115f9c280c20dc6a2c6bd1ffd38b33",
+            ),
+            (
+                "other-seed",
+                "buyer@example.com",
+                0,
+                "235b580d8dcdbcd7217f7bede388c784",
+            ),
+        ] {
+            assert_eq!(jbackend_key(secret, seed, email, version), key);
+            assert!(verify_jbackend_key(secret, seed, email, version, key));
+        }
+        for (serial, version, key) in [
+            (1, 0, "dkAAAAAAAAAAEAAAAAOHVeHZ9y4BCnwPFDLbkYfg"),
+            (42, 3, "dkAAAAAAAAACoAAAADIdDIaxn2X54GAfw3Xr2wlA"),
+            ((1 << 40) + 7, 1, "dkAAABAAAAAAcAAAABgqd7zE0WbRuO2O-MbwKF1g"),
+        ] {
+            assert_eq!(download_key(secret, serial, version), key);
+            let claim = parse_download_key(key).expect("a download key");
+            assert_eq!((claim.serial, claim.version), (serial, version));
+            assert!(claim.verify(secret, version));
+        }
+    }
 
     const SECRET: &[u8] = b"server secret for tests";
 

@@ -2,15 +2,21 @@
 //! identities, Joomla targets, package (zip + manifest) inspection, feed rendering, license
 //! key derivation and the entitlement rule.
 
+pub mod clock;
 pub mod entitlement;
 pub mod extension;
 pub mod feed;
 pub mod keys;
 pub mod package;
+pub mod refusal;
+pub mod release;
 pub mod targets;
 pub mod useragent;
 pub mod version;
 
+pub use clock::Clock;
 pub use extension::{Client, ExtensionType, Identity, IdentityError};
+pub use refusal::Refusal;
+pub use release::ReleaseState;
 pub use targets::{Targets, TargetsError};
 pub use version::{Stability, Version, VersionError};

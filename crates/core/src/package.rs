@@ -618,3 +618,119 @@ mod fuzz {
         }
     }
 }
+
+/// The zip-bomb guards at their exact boundaries: one byte, one entry or one ratio step either
+/// side of each limit.
+#[cfg(test)]
+mod limits {
+    use super::*;
+    use std::io::{Cursor, Write};
+
+    const MANIFEST: &[u8] = br#"<?xml version="1.0"?><extension type="component"><name>X</name><version>1.0.0</version></extension>"#;
+
+    /// A package of `com_x.xml` and `files`, each stored or deflated.
+    fn package(files: &[(&str, &[u8])], method: zip::CompressionMethod) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default().compression_method(method);
+        w.start_file("com_x.xml", opts).unwrap();
+        w.write_all(MANIFEST).unwrap();
+        for (name, data) in files {
+            w.start_file(*name, opts).unwrap();
+            w.write_all(data).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    fn stored(files: &[(&str, &[u8])]) -> Vec<u8> {
+        package(files, zip::CompressionMethod::Stored)
+    }
+
+    fn check(zip: &[u8], limits: PackageLimits) -> Result<Manifest, PackageError> {
+        inspect(Cursor::new(zip), &limits)
+    }
+
+    /// The compressed bytes of every entry, as the ratio check adds them up.
+    fn packed_size(zip: &[u8]) -> u64 {
+        let mut archive = zip::ZipArchive::new(Cursor::new(zip)).unwrap();
+        (0..archive.len())
+            .map(|i| archive.by_index(i).unwrap().compressed_size())
+            .sum()
+    }
+
+    #[test]
+    fn entry_count_limit() {
+        let zip = stored(&[("a.txt", b"a"), ("b.txt", b"b")]);
+        let at = |max_entries| PackageLimits {
+            max_entries,
+            ..PackageLimits::default()
+        };
+        assert!(check(&zip, at(3)).is_ok());
+        let err = check(&zip, at(2)).unwrap_err();
+        assert!(matches!(err, PackageError::TooManyEntries(2)), "{err:?}");
+        assert_eq!(err.code(), "too_many_entries");
+    }
+
+    #[test]
+    fn unpacked_size_limit_counts_every_byte() {
+        let data = [b'x'; 1000];
+        let zip = stored(&[("a.bin", &data), ("b.bin", &data)]);
+        let total = MANIFEST.len() as u64 + 2000;
+        let at = |max_unpacked_bytes| PackageLimits {
+            max_unpacked_bytes,
+            ..PackageLimits::default()
+        };
+        assert!(check(&zip, at(total)).is_ok());
+        let err = check(&zip, at(total - 1)).unwrap_err();
+        assert!(
+            matches!(err, PackageError::TooLarge(n) if n == total - 1),
+            "{err:?}"
+        );
+        assert_eq!(err.code(), "unpacked_too_large");
+    }
+
+    #[test]
+    fn ratio_limit_applies_past_one_mebibyte() {
+        let zeros = vec![0u8; 2 << 20];
+        let zip = package(&[("zeros.bin", &zeros)], zip::CompressionMethod::Deflated);
+        let unpacked = MANIFEST.len() as u64 + zeros.len() as u64;
+        let ratio = unpacked / packed_size(&zip);
+        assert!(ratio > 100, "deflate squeezes zeros: {ratio}");
+        let at = |max_ratio| PackageLimits {
+            max_ratio,
+            ..PackageLimits::default()
+        };
+        assert!(check(&zip, at(ratio)).is_ok());
+        let err = check(&zip, at(ratio - 1)).unwrap_err();
+        assert!(
+            matches!(err, PackageError::RatioExceeded(r) if r == ratio - 1),
+            "{err:?}"
+        );
+        assert_eq!(err.code(), "zip_bomb");
+    }
+
+    #[test]
+    fn ratio_is_not_judged_up_to_one_mebibyte() {
+        let fill = |unpacked: usize| vec![0u8; unpacked - MANIFEST.len()];
+        let strict = PackageLimits {
+            max_ratio: 1,
+            ..PackageLimits::default()
+        };
+        let deflated = |data: &[u8]| package(&[("z.bin", data)], zip::CompressionMethod::Deflated);
+        assert!(check(&deflated(&fill(1 << 20)), strict.clone()).is_ok());
+        let err = check(&deflated(&fill((1 << 20) + 1)), strict).unwrap_err();
+        assert!(matches!(err, PackageError::RatioExceeded(1)), "{err:?}");
+    }
+
+    #[test]
+    fn a_damaged_entry_is_refused() {
+        let mut zip = stored(&[("a.txt", b"hello, world")]);
+        let at = zip.windows(12).position(|w| w == b"hello, world").unwrap();
+        zip[at] = b'j';
+        let err = check(&zip, PackageLimits::default()).unwrap_err();
+        assert!(
+            matches!(err, PackageError::CorruptEntry { ref name, .. } if name == "a.txt"),
+            "{err:?}"
+        );
+        assert_eq!(err.code(), "corrupt_entry");
+    }
+}

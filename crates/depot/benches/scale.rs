@@ -12,8 +12,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use depot_core::Targets;
 use depot_core::package::PackageLimits;
+use depot_core::{Refusal, ReleaseState, Targets};
 use depot_service::{Depot, DownloadLogQuery, MailSettings, Mailer, Secret, Settings};
 use depot_storage::{Storage, StorageSettings};
 use depot_store::{DownloadEvent, NewArtifact, NewExtension, NewRelease, Store};
@@ -121,7 +121,7 @@ async fn add_extension(store: &Store, i: usize, releases: usize) -> String {
                     php_minimum: Some("8.1".into()),
                     supported_databases: None,
                     notes: Some("## Fixed\n- a bug\n## Added\n- a feature".into()),
-                    state: "published".into(),
+                    state: ReleaseState::Published,
                 },
                 &NewArtifact {
                     package_id: format!("{name}_{version}"),
@@ -298,7 +298,8 @@ async fn events(backend: &str, dir: &Path, out: &mut Vec<Value>) {
                         user_agent: Some("Mozilla/5.0 Joomla!/5.2.1 Joomla".into()),
                         user_id: paid.then_some(user),
                         key_id: paid.then_some(user),
-                        error_code: (status != 200).then(|| "REL_NAU".to_string()),
+                        error_code: (status != 200)
+                            .then(|| Refusal::NotAuthorised.code().to_string()),
                     }
                 })
                 .collect();

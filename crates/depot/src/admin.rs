@@ -6,6 +6,7 @@ use std::io::BufRead;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use depot_core::ReleaseState;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -963,10 +964,15 @@ pub async fn release(api: &Api, out: &Output, cmd: ReleaseCommand) -> anyhow::Re
             .await?
         }
         ReleaseCommand::Publish { extension, version } => {
-            patch(&extension, &version, json!({"state": "published"})).await?
+            patch(
+                &extension,
+                &version,
+                json!({"state": ReleaseState::Published}),
+            )
+            .await?
         }
         ReleaseCommand::Yank { extension, version } => {
-            patch(&extension, &version, json!({"state": "yanked"})).await?
+            patch(&extension, &version, json!({"state": ReleaseState::Yanked})).await?
         }
         ReleaseCommand::Delete { extension, version } => {
             api.call(

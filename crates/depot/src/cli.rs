@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use depot_service::{Actor, Scope};
+use depot_service::{Actor, Scope, SettingsFile};
 
 use crate::admin::{
     self, AuditArgs, ExtensionCommand, GroupCommand, KeyCommand, MembershipCommand, Output,
@@ -196,7 +196,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             match command {
                 Command::Serve => serve(settings).await,
                 Command::Migrate => {
-                    startup::open_backends(&settings).await?;
+                    startup::open_backends(&settings, depot_core::Clock::system()).await?;
                     eprintln!("database is up to date");
                     Ok(())
                 }
@@ -232,11 +232,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                             folder,
                         },
                 } => {
+                    let read = |path: &std::path::Path| {
+                        std::fs::read_to_string(path)
+                            .map(|text| SettingsFile {
+                                name: path.display().to_string(),
+                                text,
+                            })
+                            .with_context(|| format!("cannot read {}", path.display()))
+                    };
+                    let (groups, packages) = (read(&groups)?, read(&packages)?);
                     let depot = startup::build_depot(&settings).await?;
-                    let report =
-                        crate::import::import_jbackend(&depot, &packages, &groups, &folder).await;
+                    let report = depot.import_jbackend(&packages, &groups, &folder).await;
                     depot.shutdown().await;
-                    let report = report?;
                     for what in &report.imported {
                         println!("imported  {what}");
                     }
@@ -278,7 +285,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         listen = %server.addr,
         public_url = %settings.public_url(),
         database = %depot_store::redact_url(&settings.database_url()),
-        storage = %server.depot.storage().describe(),
+        storage = %server.depot.storage_description(),
         mail = %server.depot.mailer().describe(),
         "depot is serving"
     );
@@ -293,7 +300,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             settings.public_url()
         );
     }
-    if let Some(token) = startup::first_start_token(&server.depot)
+    if let Some(token) = server
+        .depot
+        .first_start_token()
         .await
         .context("creating the first admin token")?
     {

@@ -5,5 +5,4 @@ pub mod admin;
 pub mod cli;
 pub mod client;
 pub mod config;
-pub mod import;
 pub mod startup;

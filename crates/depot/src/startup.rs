@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use depot_service::{Actor, Depot, Mailer, Scope};
+use depot_core::Clock;
+use depot_service::{Depot, Mailer};
 use depot_storage::Storage;
 use depot_store::Store;
 use tokio::sync::oneshot;
@@ -13,7 +14,7 @@ use tokio::task::JoinHandle;
 use crate::config::Settings;
 
 /// Connects to the database (migrating it) and opens the storage.
-pub async fn open_backends(settings: &Settings) -> anyhow::Result<(Store, Storage)> {
+pub async fn open_backends(settings: &Settings, clock: Clock) -> anyhow::Result<(Store, Storage)> {
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
@@ -23,7 +24,8 @@ pub async fn open_backends(settings: &Settings) -> anyhow::Result<(Store, Storag
     let url = settings.database_url();
     let store = Store::connect(&url)
         .await
-        .with_context(|| format!("cannot open the database {}", depot_store::redact_url(&url)))?;
+        .with_context(|| format!("cannot open the database {}", depot_store::redact_url(&url)))?
+        .with_clock(clock);
     store
         .migrate()
         .await
@@ -63,8 +65,13 @@ pub fn open_mailer(settings: &Settings) -> anyhow::Result<Mailer> {
 }
 
 pub async fn build_depot(settings: &Settings) -> anyhow::Result<Depot> {
+    build_depot_with(settings, Clock::system()).await
+}
+
+/// The service on `clock` (tests pass one they can move).
+pub async fn build_depot_with(settings: &Settings, clock: Clock) -> anyhow::Result<Depot> {
     let mailer = open_mailer(settings)?;
-    let (store, storage) = open_backends(settings).await?;
+    let (store, storage) = open_backends(settings, clock).await?;
     Ok(Depot::start(store, storage, mailer, settings.service_settings()?).await?)
 }
 
@@ -79,10 +86,25 @@ pub struct Server {
 impl Server {
     /// Binds `settings.listen` (port 0 picks a free port) and starts serving.
     pub async fn start(settings: &Settings) -> anyhow::Result<Server> {
-        let depot = build_depot(settings).await?;
+        Self::start_with(settings, Clock::system()).await
+    }
+
+    /// Starts on `clock` (tests pass one they can move).
+    pub async fn start_with(settings: &Settings, clock: Clock) -> anyhow::Result<Server> {
         let listener = tokio::net::TcpListener::bind(&settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        Self::start_on(listener, settings, clock).await
+    }
+
+    /// Serves on a listener that is already bound (a test binds first, so that the public URL
+    /// can name the port, and never gives the port up in between).
+    pub async fn start_on(
+        listener: tokio::net::TcpListener,
+        settings: &Settings,
+        clock: Clock,
+    ) -> anyhow::Result<Server> {
+        let depot = build_depot_with(settings, clock).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let router = depot_web::router(depot.clone());
@@ -113,21 +135,6 @@ impl Server {
         result.context("server task")?.context("server")?;
         Ok(())
     }
-}
-
-/// On the very first start there is no way in yet: create an admin token and print it once.
-pub async fn first_start_token(depot: &Depot) -> anyhow::Result<Option<String>> {
-    if depot.store().count_api_tokens().await? > 0 {
-        return Ok(None);
-    }
-    let (_, token) = depot
-        .create_token(
-            &Actor::system("first start"),
-            "first-start admin",
-            &Scope::Admin,
-        )
-        .await?;
-    Ok(Some(token))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

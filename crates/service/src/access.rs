@@ -1,7 +1,7 @@
-//! Who may download a paid package: credentials → user → entitlement (product.md §1, §3, §4).
+//! Who may download a paid package: credentials → user → entitlement (docs/product.md §1, §3, §4).
 
 use depot_core::entitlement::{self, Decision, Membership, Policy};
-use depot_core::keys;
+use depot_core::{Refusal, keys};
 use std::sync::Arc;
 
 use depot_store::{DownloadKeyRow, PackageGroupRow};
@@ -91,15 +91,15 @@ pub struct Grant {
 /// The longest e-mail address accepted (RFC 5321's path limit).
 const MAX_EMAIL: usize = 254;
 
-pub(crate) fn denied(code: &'static str, description: impl Into<String>) -> ServiceError {
+pub(crate) fn denied(refusal: Refusal, description: impl Into<String>) -> ServiceError {
     ServiceError::Denied {
-        code,
+        refusal,
         description: description.into(),
     }
 }
 
 fn invalid_key() -> ServiceError {
-    denied("REL_INK", "Invalid key")
+    ServiceError::refused(Refusal::InvalidKey)
 }
 
 /// A plausible address: one `@`, something on each side, no spaces, not too long.
@@ -139,7 +139,7 @@ impl Depot {
     }
 
     /// `Ok(None)` for a free package; `Ok(Some(grant))` when the credentials entitle their user;
-    /// otherwise a `Denied` error with the code of product.md §4.
+    /// otherwise a `Denied` error with the code of docs/product.md §4.
     pub async fn authorize(
         &self,
         download: &Download,
@@ -168,7 +168,7 @@ impl Depot {
     ) -> ServiceResult<Grant> {
         let secret = self.settings().secret.expose();
         match credentials {
-            Credentials::None => Err(denied("REL_ENS", "Email not specified")),
+            Credentials::None => Err(ServiceError::refused(Refusal::EmailNotSpecified)),
             Credentials::DownloadKey(k) => {
                 let claim = keys::parse_download_key(k).ok_or_else(invalid_key)?;
                 let serial = claim.serial as i64;
@@ -190,10 +190,11 @@ impl Depot {
             Credentials::EmailKey { email, key } => {
                 let email = email.as_deref().map(str::trim).filter(|e| !e.is_empty());
                 let key = key.as_deref().map(str::trim).filter(|k| !k.is_empty());
-                let email = email.ok_or_else(|| denied("REL_ENS", "Email not specified"))?;
-                let key = key.ok_or_else(|| denied("REL_KNS", "Key not specified"))?;
+                let email =
+                    email.ok_or_else(|| ServiceError::refused(Refusal::EmailNotSpecified))?;
+                let key = key.ok_or_else(|| ServiceError::refused(Refusal::KeyNotSpecified))?;
                 if !valid_email(email) {
-                    return Err(denied("REL_BRQ", "Malformed e-mail address"));
+                    return Err(denied(Refusal::BadRequest, "Malformed e-mail address"));
                 }
                 if !keys::looks_like_jbackend_key(key) {
                     return Err(invalid_key());
@@ -258,7 +259,7 @@ impl Depot {
             .await?
             .ok_or_else(invalid_key)?;
         let policy = Policy::parse(&group.policy).unwrap_or(Policy::Active);
-        let now = depot_store::now_ms();
+        let now = self.now_ms();
         match entitlement::decide(
             now,
             holder.disabled,
@@ -268,11 +269,11 @@ impl Depot {
         ) {
             Decision::Allowed => Ok(()),
             Decision::NotAuthorised => Err(denied(
-                "REL_NAU",
+                Refusal::NotAuthorised,
                 format!("No active subscription to {} for this account", group.title),
             )),
             Decision::Expired { ended_at } => Err(denied(
-                "REL_EXP",
+                Refusal::Expired,
                 format!(
                     "Your subscription to {} ended on {}, before this release; renew {} to download it",
                     group.title,

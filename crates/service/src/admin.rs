@@ -1,4 +1,4 @@
-//! Managing who may download: users, groups, memberships, package groups and keys (product.md
+//! Managing who may download: users, groups, memberships, package groups and keys (docs/product.md
 //! §1, §3). The admin API and the CLI call these; answers are views with RFC 3339 times, ready to
 //! serialise.
 
@@ -391,7 +391,7 @@ impl Depot {
         self.existing_group(group).await?;
         let from = from.map(parse_date).transpose()?;
         let until = until.map(parse_date).transpose()?;
-        let from = from.unwrap_or_else(depot_store::now_ms);
+        let from = from.unwrap_or_else(|| self.now_ms());
         if until.is_some_and(|u| u <= from) {
             return Err(ServiceError::invalid(
                 "bad_dates",
@@ -424,7 +424,7 @@ impl Depot {
         let user = self.find_user(user).await?;
         self.existing_group(group).await?;
         let at = at.map(parse_date).transpose()?;
-        let at = at.unwrap_or_else(depot_store::now_ms);
+        let at = at.unwrap_or_else(|| self.now_ms());
         let ended = self.store().end_memberships(user.id, group, at).await?;
         if ended == 0 {
             return Err(ServiceError::NotFound {
@@ -440,7 +440,7 @@ impl Depot {
     pub async fn memberships(&self, user: &str) -> ServiceResult<Vec<MembershipView>> {
         let user = self.find_user(user).await?;
         let groups = self.store().groups().await?;
-        let now = depot_store::now_ms();
+        let now = self.now_ms();
         let rows: Vec<MembershipRow> = self.store().memberships_of(user.id).await?;
         Ok(rows
             .into_iter()
@@ -764,7 +764,7 @@ impl Depot {
         group: PackageGroupRow,
     ) -> ServiceResult<JbackendKeyView> {
         let version = self.store().jbackend_key_version(user.id, group.id).await?;
-        let entitled = match self.entitle(&group, user.id, depot_store::now_ms()).await {
+        let entitled = match self.entitle(&group, user.id, self.now_ms()).await {
             Ok(()) => true,
             Err(ServiceError::Denied { .. }) => false,
             Err(e) => return Err(e),

@@ -21,7 +21,7 @@ pub struct Dashboard {
 impl Depot {
     pub async fn dashboard(&self, days: i64) -> ServiceResult<Dashboard> {
         let days = days.clamp(1, 366);
-        let today = depot_store::now_ms() / DAY_MS;
+        let today = self.now_ms() / DAY_MS;
         let first = today - days + 1;
         let counts: BTreeMap<i64, i64> = self
             .store()

@@ -1,8 +1,17 @@
-//! Resolving a download URL to the stored file behind it.
+//! Downloads: resolving a download URL to the stored file behind it, then answering it (checking
+//! the credentials, choosing between a redirect and a stream, recording the event).
 
+use std::ops::Range;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use depot_core::{Refusal, ReleaseState};
+use depot_storage::{ByteStream, StorageError};
 use depot_store::DownloadTarget;
+use futures::Stream;
 
-use crate::{Depot, ServiceError, ServiceResult};
+use crate::{Credentials, Depot, EventRecorder, Grant, Requester, ServiceError, ServiceResult};
 
 /// A published release file, ready to be served.
 #[derive(Clone, Debug)]
@@ -31,7 +40,7 @@ impl Download {
 fn published(target: Option<DownloadTarget>) -> ServiceResult<Download> {
     // Drafts and yanked releases are as absent to a downloader as to a feed reader.
     match target {
-        Some(t) if t.state == "published" => Ok(Download {
+        Some(t) if t.state == ReleaseState::Published => Ok(Download {
             extension_id: t.extension_id,
             artifact_id: t.artifact.id,
             storage_key: t.artifact.storage_key,
@@ -69,5 +78,172 @@ impl Depot {
                 .download_target_by_package_id(package_id)
                 .await?,
         )
+    }
+}
+
+/// Which bytes of a download the request wants, once its HTTP conditions are evaluated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Wanted {
+    /// The whole file: a download, recorded as one.
+    Whole,
+    /// A byte range of it (a resumed download; not recorded as a new one).
+    Part(Range<u64>),
+    /// The client's copy is current (`If-None-Match`).
+    Unchanged,
+    /// A range outside the file.
+    Unsatisfiable,
+}
+
+/// A download request, as the use case sees it.
+#[derive(Debug)]
+pub struct DownloadRequest {
+    pub credentials: Credentials,
+    pub requester: Requester,
+    pub wanted: Wanted,
+    /// A `HEAD` request: headers only, nothing recorded.
+    pub head: bool,
+    /// The `Content-Disposition` a storage that hands the bytes out itself must send.
+    pub disposition: String,
+}
+
+/// How a permitted download is answered.
+pub enum Delivery {
+    /// Nothing to send: the client's copy is current.
+    Unchanged,
+    /// The range lies outside the file.
+    Unsatisfiable,
+    /// The storage serves the bytes itself, from this (short-lived) URL.
+    Redirect(url::Url),
+    /// Headers only (`HEAD`), for these bytes.
+    Head(Range<u64>),
+    /// These bytes of the file, as a stream that records the download when it ends.
+    Bytes {
+        range: Range<u64>,
+        body: DownloadBody,
+    },
+}
+
+/// What was decided for a download: whose it is (`None` for a free package) and how to answer.
+pub struct Served {
+    pub grant: Option<Grant>,
+    pub delivery: Delivery,
+}
+
+impl Depot {
+    /// Answers a download: checks the credentials (a refusal is recorded in the download log),
+    /// then says where the bytes come from, recording a whole download when it is handed out.
+    pub async fn serve_download(
+        &self,
+        download: Download,
+        request: DownloadRequest,
+    ) -> ServiceResult<Served> {
+        let DownloadRequest {
+            credentials,
+            mut requester,
+            wanted,
+            head,
+            disposition,
+        } = request;
+        requester.grant = match self.authorize(&download, &credentials).await {
+            Ok(grant) => grant,
+            Err(e) => {
+                if !head {
+                    let refusal = e.refusal().unwrap_or(Refusal::Internal);
+                    self.events()
+                        .download_denied(&download, refusal, &requester);
+                }
+                return Err(e);
+            }
+        };
+        let grant = requester.grant;
+        let whole = wanted == Wanted::Whole;
+        let range = match wanted {
+            Wanted::Unchanged => return Ok(Served::new(grant, Delivery::Unchanged)),
+            Wanted::Unsatisfiable => return Ok(Served::new(grant, Delivery::Unsatisfiable)),
+            Wanted::Whole => 0..download.size,
+            Wanted::Part(range) => range,
+        };
+        if !head
+            && let Some(url) = self
+                .inner
+                .storage
+                .redirect_url(&download.storage_key, &disposition)
+                .await?
+        {
+            if whole {
+                self.events()
+                    .download_served(&download, 302, download.size, &requester);
+            }
+            return Ok(Served::new(grant, Delivery::Redirect(url)));
+        }
+        if head || range.is_empty() {
+            return Ok(Served::new(grant, Delivery::Head(range)));
+        }
+        let object = self
+            .inner
+            .storage
+            .get(&download.storage_key, (!whole).then(|| range.clone()))
+            .await
+            .map_err(|e| match e {
+                StorageError::NotFound(_) => {
+                    tracing::error!(key = %download.storage_key, "a published package file is missing from storage");
+                    ServiceError::NotFound { what: "package" }
+                }
+                other => ServiceError::from(other),
+            })?;
+        let on_end = whole.then(|| EventDraft {
+            recorder: self.events().clone(),
+            download,
+            requester,
+        });
+        let body = DownloadBody {
+            inner: object.stream,
+            sent: 0,
+            on_end,
+        };
+        Ok(Served::new(grant, Delivery::Bytes { range, body }))
+    }
+}
+
+impl Served {
+    fn new(grant: Option<Grant>, delivery: Delivery) -> Self {
+        Served { grant, delivery }
+    }
+}
+
+/// What is known of a download event before its bytes have been sent.
+struct EventDraft {
+    recorder: EventRecorder,
+    download: Download,
+    requester: Requester,
+}
+
+/// A download's bytes. Counts what was actually delivered and, for a whole download, records
+/// the event when the body ends or is dropped (a client that disconnects half way is recorded
+/// with the bytes it got).
+pub struct DownloadBody {
+    inner: ByteStream,
+    sent: u64,
+    on_end: Option<EventDraft>,
+}
+
+impl Stream for DownloadBody {
+    type Item = Result<Bytes, StorageError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let poll = self.inner.as_mut().poll_next(cx);
+        if let Poll::Ready(Some(Ok(chunk))) = &poll {
+            self.sent += chunk.len() as u64;
+        }
+        poll
+    }
+}
+
+impl Drop for DownloadBody {
+    fn drop(&mut self) {
+        if let Some(d) = self.on_end.take() {
+            d.recorder
+                .download_served(&d.download, 200, self.sent, &d.requester);
+        }
     }
 }

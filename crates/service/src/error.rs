@@ -1,3 +1,4 @@
+use depot_core::Refusal;
 use depot_core::package::PackageError;
 use depot_storage::StorageError;
 use depot_store::StoreError;
@@ -25,10 +26,10 @@ pub enum ServiceError {
     Unauthenticated,
     #[error("{0}")]
     Forbidden(String),
-    /// A download or key request refused, with its product.md §4 code (`REL_…`).
-    #[error("{code}: {description}")]
+    /// A download or key request refused, with its `REL_…` code (docs/product.md §4).
+    #[error("{refusal}: {description}")]
     Denied {
-        code: &'static str,
+        refusal: Refusal,
         description: String,
     },
     /// `REL_RLM`: too many attempts; try again after this many seconds.
@@ -48,10 +49,30 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
+    /// A refusal with its default description.
+    pub fn refused(refusal: Refusal) -> Self {
+        ServiceError::Denied {
+            refusal,
+            description: refusal.description().to_string(),
+        }
+    }
+
     pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
         ServiceError::Invalid {
             code,
             detail: detail.into(),
+        }
+    }
+
+    /// The `REL_…` refusal this error is answered with on downloads and the jBackend API, when
+    /// it is one (not a failure of the server).
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self {
+            ServiceError::Denied { refusal, .. } => Some(*refusal),
+            ServiceError::RateLimited { .. } => Some(Refusal::RateLimited),
+            ServiceError::NotFound { .. } => Some(Refusal::PackageNotFound),
+            ServiceError::Invalid { .. } => Some(Refusal::BadRequest),
+            _ => None,
         }
     }
 
@@ -67,8 +88,8 @@ impl ServiceError {
             ServiceError::Unauthenticated => "unauthenticated",
             ServiceError::Forbidden(_) => "forbidden",
             ServiceError::UploadAborted(_) => "upload_aborted",
-            ServiceError::Denied { code, .. } => code,
-            ServiceError::RateLimited { .. } => "REL_RLM",
+            ServiceError::Denied { refusal, .. } => refusal.code(),
+            ServiceError::RateLimited { .. } => Refusal::RateLimited.code(),
             ServiceError::Store(_)
             | ServiceError::Storage(_)
             | ServiceError::Mail(_)

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use depot_core::{Clock, Refusal};
 use depot_store::{DownloadEvent, FeedCheck, Store};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -57,14 +58,21 @@ impl Requester {
 pub struct EventRecorder {
     tx: mpsc::Sender<Msg>,
     feed_counts: FeedCounts,
+    clock: Clock,
 }
 
 impl EventRecorder {
     pub(crate) fn start(store: Store) -> (Self, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let feed_counts: FeedCounts = Arc::default();
+        let clock = store.clock().clone();
         let writer = tokio::spawn(write_loop(store, rx, feed_counts.clone()));
-        (EventRecorder { tx, feed_counts }, writer)
+        let recorder = EventRecorder {
+            tx,
+            feed_counts,
+            clock,
+        };
+        (recorder, writer)
     }
 
     /// Queues a download event. Never blocks a request: if the queue is full the event is
@@ -85,7 +93,7 @@ impl EventRecorder {
     ) {
         self.download(DownloadEvent {
             artifact_id: download.artifact_id,
-            at: depot_store::now_ms(),
+            at: self.clock.now_ms(),
             status: i64::from(status),
             bytes: bytes as i64,
             ip: who.ip.clone(),
@@ -97,29 +105,23 @@ impl EventRecorder {
     }
 
     /// Records a refused download with its error code (the credentials themselves never).
-    pub fn download_denied(
-        &self,
-        download: &crate::Download,
-        status: u16,
-        code: &str,
-        who: &Requester,
-    ) {
+    pub fn download_denied(&self, download: &crate::Download, refusal: Refusal, who: &Requester) {
         self.download(DownloadEvent {
             artifact_id: download.artifact_id,
-            at: depot_store::now_ms(),
-            status: i64::from(status),
+            at: self.clock.now_ms(),
+            status: i64::from(refusal.http_status()),
             bytes: 0,
             ip: who.ip.clone(),
             user_agent: who.user_agent.clone(),
             user_id: None,
             key_id: None,
-            error_code: Some(code.to_string()),
+            error_code: Some(refusal.code().to_string()),
         });
     }
 
     /// Counts one feed request for an extension from a site running `joomla_version`.
     pub fn feed_check(&self, extension_id: i64, joomla_version: Option<&str>) {
-        let day = depot_store::now_ms().div_euclid(DAY_MS);
+        let day = self.clock.now_ms().div_euclid(DAY_MS);
         let version = joomla_version.unwrap_or("unknown");
         let mut counts = self.feed_counts.lock().expect("feed counts");
         let per_version = counts.entry((extension_id, day)).or_default();

@@ -1,4 +1,4 @@
-//! The jBackend Release System API (product.md §2.3): `validate` and `keybyauth`.
+//! The jBackend Release System API (docs/product.md §2.3): `validate` and `keybyauth`.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -6,11 +6,10 @@ use std::time::Duration;
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use depot_core::keys;
+use depot_core::{Refusal, keys};
 use depot_store::{PackageGroupRow, UserRow};
 use serde::Serialize;
 
-use crate::access::denied;
 use crate::{Credentials, Depot, ServiceError, ServiceResult, valid_email};
 
 /// A key handed to an authenticated user.
@@ -84,7 +83,7 @@ impl Depot {
         self.store()
             .package_group_by_name(name)
             .await?
-            .ok_or_else(|| denied("REL_GNF", "Package group not found"))
+            .ok_or_else(|| ServiceError::refused(Refusal::GroupNotFound))
     }
 
     /// `validate`: whether `email` + `key` would download the group's packages now.
@@ -98,8 +97,7 @@ impl Depot {
         let grant = self
             .identify(&group, &Credentials::EmailKey { email, key })
             .await?;
-        self.entitle(&group, grant.user_id, depot_store::now_ms())
-            .await
+        self.entitle(&group, grant.user_id, self.now_ms()).await
     }
 
     /// `keybyauth`: the jBackend key of an account that proves its password and is entitled.
@@ -112,12 +110,12 @@ impl Depot {
     ) -> ServiceResult<IssuedKey> {
         let group = self.package_group_named(group).await?;
         let username = username.map(str::trim).filter(|u| !u.is_empty());
-        let username = username.ok_or_else(|| denied("REL_ENS", "Email not specified"))?;
+        let username = username.ok_or_else(|| ServiceError::refused(Refusal::EmailNotSpecified))?;
         let password = password
             .filter(|p| !p.is_empty())
-            .ok_or_else(|| denied("REL_AUF", "Authentication failed"))?;
+            .ok_or_else(|| ServiceError::refused(Refusal::AuthenticationFailed))?;
         if !valid_email(username) || password.len() > MAX_PASSWORD {
-            return Err(denied("REL_BRQ", "Malformed request"));
+            return Err(ServiceError::refused(Refusal::BadRequest));
         }
         let email = keys::normalise_email(username);
         self.rate_limit(&format!("auth-ip:{client_ip}"), AUTH_PER_IP, AUTH_WINDOW)
@@ -131,8 +129,8 @@ impl Depot {
         let user = self
             .user_with_password(&email, password)
             .await?
-            .ok_or_else(|| denied("REL_AUF", "Authentication failed"))?;
-        self.entitle(&group, user.id, depot_store::now_ms()).await?;
+            .ok_or_else(|| ServiceError::refused(Refusal::AuthenticationFailed))?;
+        self.entitle(&group, user.id, self.now_ms()).await?;
         let version = self.store().jbackend_key_version(user.id, group.id).await?;
         let key = keys::jbackend_key(
             self.settings().secret.expose(),

@@ -11,6 +11,7 @@ mod downloads;
 mod error;
 mod events;
 mod feeds;
+mod imports;
 mod jbackend;
 mod mail;
 mod publish;
@@ -25,8 +26,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use depot_core::Targets;
 use depot_core::package::PackageLimits;
+use depot_core::{Clock, Targets};
 use depot_storage::Storage;
 use depot_store::Store;
 use tokio::task::JoinHandle;
@@ -39,10 +40,11 @@ pub use admin::{
 pub use audit::{Actor, AuditEntry, AuditPage, AuditQuery};
 pub use dashboard::Dashboard;
 pub use depot_mail::{Email, MailSettings, Mailer};
-pub use downloads::Download;
+pub use downloads::{Delivery, Download, DownloadBody, DownloadRequest, Served, Wanted};
 pub use error::{ServiceError, ServiceResult};
 pub use events::{EventRecorder, Requester};
 pub use feeds::RenderedFeed;
+pub use imports::{ImportReport, SettingsFile};
 pub use jbackend::IssuedKey;
 pub use publish::{PublishOptions, PublishOutcome, PublishedRelease};
 pub use releases::{ExtensionChanges, ExtensionView, ReleaseChanges, ReleaseView};
@@ -152,12 +154,42 @@ impl Depot {
         Ok(depot)
     }
 
+    /// The database. Only the use cases reach it (tests too, with the `test-support` feature):
+    /// every other layer goes through them, so their checks cannot be bypassed.
+    #[cfg(not(feature = "test-support"))]
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    #[cfg(feature = "test-support")]
     pub fn store(&self) -> &Store {
         &self.inner.store
     }
 
+    /// The package storage, behind the use cases like the database.
+    #[cfg(not(feature = "test-support"))]
+    pub(crate) fn storage(&self) -> &Storage {
+        &self.inner.storage
+    }
+
+    #[cfg(feature = "test-support")]
     pub fn storage(&self) -> &Storage {
         &self.inner.storage
+    }
+
+    /// Where packages are stored, for the start-up log (no credentials).
+    pub fn storage_description(&self) -> String {
+        self.inner.storage.describe()
+    }
+
+    /// "Now" for every use case, in Unix milliseconds (the store's clock, so rows and rules agree).
+    pub fn now_ms(&self) -> i64 {
+        self.inner.store.now_ms()
+    }
+
+    /// The clock every use case reads; tests move it instead of sleeping.
+    pub fn clock(&self) -> &Clock {
+        self.inner.store.clock()
     }
 
     pub fn settings(&self) -> &Settings {

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use depot_core::keys;
+use depot_core::{Refusal, keys};
 use depot_mail::messages::{KeyMail, PasswordLinkMail, key_mail, password_link_mail};
 use depot_store::OutboxRow;
 
@@ -54,9 +54,9 @@ impl Depot {
     ) -> ServiceResult<()> {
         let group = self.package_group_named(group).await?;
         let email = email.map(str::trim).filter(|e| !e.is_empty());
-        let email = email.ok_or_else(|| denied("REL_ENS", "Email not specified"))?;
+        let email = email.ok_or_else(|| ServiceError::refused(Refusal::EmailNotSpecified))?;
         if !valid_email(email) {
-            return Err(denied("REL_BRQ", "Malformed e-mail address"));
+            return Err(denied(Refusal::BadRequest, "Malformed e-mail address"));
         }
         let email = keys::normalise_email(email);
         self.rate_limit(
@@ -108,7 +108,7 @@ impl Depot {
     pub async fn deliver_due_mail(&self) -> ServiceResult<usize> {
         let mut finished = 0;
         loop {
-            let now = depot_store::now_ms();
+            let now = self.now_ms();
             let due = self.store().due_mail(now, 20).await?;
             if due.is_empty() {
                 return Ok(finished);
@@ -160,7 +160,7 @@ impl Depot {
                     error = %error,
                     "mail delivery failed; will retry"
                 );
-                let next = depot_store::now_ms() + pause.as_millis() as i64;
+                let next = self.now_ms() + pause.as_millis() as i64;
                 self.store().retry_mail(row.id, next, &error).await?;
                 Ok(false)
             }
@@ -216,7 +216,7 @@ impl Depot {
         let Some(user) = self.store().user_by_email(&row.recipient).await? else {
             return Ok(Delivery::Skipped);
         };
-        match self.entitle(&group, user.id, depot_store::now_ms()).await {
+        match self.entitle(&group, user.id, self.now_ms()).await {
             Ok(()) => {}
             Err(ServiceError::Denied { .. }) => return Ok(Delivery::Skipped),
             Err(e) => return Err(e),
@@ -260,7 +260,7 @@ pub(crate) async fn deliver_loop(depot: Depot, poll: Duration) {
         if let Err(e) = depot.deliver_due_mail().await {
             tracing::warn!(error = %e, "mail outbox unavailable");
         }
-        let now = depot_store::now_ms();
+        let now = depot.now_ms();
         if now - last_prune > 3_600_000 {
             last_prune = now;
             let before = now - KEEP_DONE.as_millis() as i64;

@@ -7,7 +7,7 @@
 
 use depot_core::feed::{SupportedDatabases, parse_php_minimum};
 use depot_core::package::{self, Manifest};
-use depot_core::{Identity, Stability, Targets, Version};
+use depot_core::{Identity, ReleaseState, Stability, Targets, Version};
 use depot_store::{ExtensionRow, NewArtifact, NewExtension, NewRelease, StoreError};
 use serde::Serialize;
 
@@ -254,7 +254,11 @@ impl Depot {
                     ServiceError::invalid("bad_joomla_targets", e.to_string())
                 })?,
         };
-        let state = if options.draft { "draft" } else { "published" };
+        let state = if options.draft {
+            ReleaseState::Draft
+        } else {
+            ReleaseState::Published
+        };
         let filename = format!("{extension}-{version}.zip");
         let new_release = NewRelease {
             extension_id: ext.id,
@@ -264,7 +268,7 @@ impl Depot {
             php_minimum: checked.php_minimum.clone(),
             supported_databases: checked.supported_databases.clone(),
             notes: options.notes.clone().filter(|n| !n.trim().is_empty()),
-            state: state.into(),
+            state,
         };
         let key = storage_key(&upload.sha256);
         let new_artifact = NewArtifact {
@@ -283,7 +287,7 @@ impl Depot {
         let existing = self.store().release(ext.id, version.as_str()).await?;
         let (outcome, row) = match existing {
             Some(r) if r.artifact.sha256 == upload.sha256 => (PublishOutcome::Unchanged, r),
-            Some(r) if r.release.state != "draft" => {
+            Some(r) if r.release.state != ReleaseState::Draft => {
                 return Err(ServiceError::Conflict(format!(
                     "{extension} {version} is already {} with different bytes (sha256 {}); \
                      publish a new version instead",
@@ -328,7 +332,7 @@ impl Depot {
         };
         if outcome != PublishOutcome::Unchanged {
             self.invalidate_feeds();
-            let action = if row.release.state == "draft" {
+            let action = if row.release.state == ReleaseState::Draft {
                 "release.draft"
             } else {
                 "release.publish"
@@ -357,7 +361,7 @@ impl Depot {
             folder: (!ext.folder.is_empty()).then(|| ext.folder.clone()),
             version: row.release.version.clone(),
             stability: row.release.stability.clone(),
-            state: row.release.state.clone(),
+            state: row.release.state.to_string(),
             joomla: row.release.targets.clone(),
             joomla_source: if outcome == PublishOutcome::Unchanged {
                 "existing release"

@@ -18,7 +18,7 @@ impl Depot {
         window: Duration,
     ) -> ServiceResult<()> {
         debug_assert!(window <= LONGEST_WINDOW);
-        let now = depot_store::now_ms();
+        let now = self.now_ms();
         let window = window.as_millis() as i64;
         let start = now - now % window;
         let hits = self.store().hit_rate_limit(bucket, start).await?;
@@ -42,7 +42,7 @@ impl Depot {
     pub(crate) async fn failures(&self, bucket: &str, window: Duration) -> ServiceResult<i64> {
         Ok(self
             .store()
-            .rate_limit_hits(bucket, window_start(window))
+            .rate_limit_hits(bucket, window_start(self.now_ms(), window))
             .await?)
     }
 
@@ -53,15 +53,14 @@ impl Depot {
         window: Duration,
     ) -> ServiceResult<u64> {
         debug_assert!(window <= LONGEST_WINDOW);
-        let start = window_start(window);
+        let start = window_start(self.now_ms(), window);
         self.store().hit_rate_limit(bucket, start).await?;
         let end = start + window.as_millis() as i64;
-        Ok(((end - depot_store::now_ms()) / 1000).max(1) as u64)
+        Ok(((end - self.now_ms()) / 1000).max(1) as u64)
     }
 }
 
-fn window_start(window: Duration) -> i64 {
-    let now = depot_store::now_ms();
+fn window_start(now: i64, window: Duration) -> i64 {
     let window = window.as_millis() as i64;
     now - now % window
 }

@@ -2,8 +2,8 @@
 //! (draft, published, yanked), release notes, and the manifest snippet that points an
 //! extension at its feed.
 
-use depot_core::Version;
 use depot_core::feed::{escape_attr, escape_text};
+use depot_core::{ReleaseState, Version};
 use depot_store::{ExtensionRow, ReleaseWithArtifact};
 use serde::Serialize;
 use serde_json::json;
@@ -253,7 +253,7 @@ impl Depot {
             download_url: self.download_url(extension, &r.release.version, &r.artifact.filename),
             extension: extension.to_string(),
             version: r.release.version,
-            state: r.release.state,
+            state: r.release.state.to_string(),
             stability: r.release.stability,
             joomla: r.release.targets,
             php_minimum: r.release.php_minimum,
@@ -316,7 +316,7 @@ impl Depot {
         let ext = self.extension_row(extension).await?;
         let row = self.release_row(&ext, version).await?;
         let subject = format!("{} {}", ext.name, row.release.version);
-        if row.release.state != "draft" {
+        if row.release.state != ReleaseState::Draft {
             return Err(ServiceError::Conflict(format!(
                 "{subject} is {}: only a draft can be deleted (yank a published release)",
                 row.release.state
@@ -366,35 +366,20 @@ impl Depot {
             }
         }
         if let Some(state) = changes.state.as_deref().map(str::trim) {
-            let from = row.release.state.as_str();
-            let action = match (from, state) {
-                (a, b) if a == b => None,
-                ("draft" | "yanked", "published") => Some("release.publish"),
-                ("published", "yanked") => Some("release.yank"),
-                (_, "draft") => {
-                    return Err(ServiceError::Conflict(format!(
-                        "{subject} is {from}: a release that has been published cannot become a \
-                         draft again (sites may have it); yank it or publish a new version"
-                    )));
-                }
-                ("draft", "yanked") => {
-                    return Err(ServiceError::Conflict(format!(
-                        "{subject} is a draft: only a published release can be yanked"
-                    )));
-                }
-                (_, other) => {
-                    return Err(ServiceError::invalid(
-                        "bad_state",
-                        format!("state {other:?}: use published or yanked"),
-                    ));
-                }
-            };
+            let from = row.release.state;
+            let to: ReleaseState = state.parse().map_err(|_| {
+                ServiceError::invalid(
+                    "bad_state",
+                    format!("state {state:?}: use published or yanked"),
+                )
+            })?;
+            let action = from
+                .transition(to)
+                .map_err(|e| ServiceError::Conflict(format!("{subject} is {from}: {e}")))?;
             if let Some(action) = action {
-                self.store()
-                    .set_release_state(row.release.id, state)
-                    .await?;
+                self.store().set_release_state(row.release.id, to).await?;
                 self.invalidate_feeds();
-                self.audit(actor, action, &subject, json!({"from": from, "to": state}))
+                self.audit(actor, action, &subject, json!({"from": from, "to": to}))
                     .await?;
             }
         }

@@ -135,7 +135,7 @@ impl Depot {
             Some(name) => Some(self.extension_id(name).await?),
             None => None,
         };
-        let now = depot_store::now_ms();
+        let now = self.now_ms();
         let from = from
             .map(parse_date)
             .transpose()?

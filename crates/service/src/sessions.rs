@@ -122,7 +122,7 @@ impl Depot {
     ) -> ServiceResult<NewSession> {
         let token = random_token();
         let csrf = random_token();
-        let expires_at = depot_store::now_ms() + SESSION_LIFETIME.as_millis() as i64;
+        let expires_at = self.now_ms() + SESSION_LIFETIME.as_millis() as i64;
         self.store()
             .create_session(
                 &hash_token(&token),
@@ -227,7 +227,7 @@ impl Depot {
     /// one); returns the link.
     pub(crate) async fn new_password_link(&self, user_id: i64) -> ServiceResult<String> {
         let token = random_token();
-        let now = depot_store::now_ms();
+        let now = self.now_ms();
         self.store()
             .create_password_link(
                 &hash_token(&token),

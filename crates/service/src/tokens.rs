@@ -118,6 +118,19 @@ pub fn hash_token(token: &str) -> String {
 }
 
 impl Depot {
+    /// On the very first start there is no way in yet: creates an admin token, to be printed
+    /// once. `None` once any token exists.
+    pub async fn first_start_token(&self) -> ServiceResult<Option<String>> {
+        if self.store().count_api_tokens().await? > 0 {
+            return Ok(None);
+        }
+        let actor = Actor::system("first start");
+        let (_, token) = self
+            .create_token(&actor, "first-start admin", &Scope::Admin)
+            .await?;
+        Ok(Some(token))
+    }
+
     /// Creates a token; returns its row and the token, which is shown this once.
     pub async fn create_token(
         &self,

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 
 use sqlx::{Any, FromRow, Transaction};
 
-use crate::{Store, StoreError, now_ms};
+use crate::{Store, StoreError};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct UserRow {
@@ -106,7 +106,7 @@ impl Store {
         )
         .bind(email)
         .bind(name)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| StoreError::unique(e, "user"))?;
@@ -133,7 +133,7 @@ impl Store {
         let done =
             sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
                 .bind(hash)
-                .bind(now_ms())
+                .bind(self.now_ms())
                 .bind(id)
                 .execute(&self.pool)
                 .await?;
@@ -186,7 +186,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("UPDATE users SET is_admin = $1, updated_at = $2 WHERE id = $3")
             .bind(i64::from(admin))
-            .bind(now_ms())
+            .bind(self.now_ms())
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -204,7 +204,7 @@ impl Store {
         let mut tx = self.access_write().await?;
         let done = sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
             .bind(i64::from(disabled))
-            .bind(now_ms())
+            .bind(self.now_ms())
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -216,7 +216,7 @@ impl Store {
         sqlx::query("INSERT INTO user_groups (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(id)
             .bind(name)
-            .bind(now_ms())
+            .bind(self.now_ms())
             .execute(&self.pool)
             .await
             .map_err(|e| StoreError::unique(e, "group"))?;
@@ -231,7 +231,7 @@ impl Store {
         )
         .bind(id)
         .bind(name)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -255,7 +255,7 @@ impl Store {
         .bind(valid_from)
         .bind(valid_until)
         .bind(source)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .fetch_one(&mut *tx)
         .await?;
         self.commit_access(tx).await?;
@@ -310,7 +310,7 @@ impl Store {
         groups: &[i64],
     ) -> Result<PackageGroupRow, StoreError> {
         let mut tx = self.access_write().await?;
-        let now = now_ms();
+        let now = self.now_ms();
         let row: PackageGroupRow = sqlx::query_as(
             "INSERT INTO package_groups (name, title, seed, policy, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $5) RETURNING *",
@@ -365,7 +365,7 @@ impl Store {
         crate::catalogue::bump_generation(&mut tx).await?;
         sqlx::query("UPDATE extensions SET package_group_id = $1, updated_at = $2 WHERE id = $3")
             .bind(package_group_id)
-            .bind(now_ms())
+            .bind(self.now_ms())
             .bind(extension_id)
             .execute(&mut *tx)
             .await?;
@@ -393,7 +393,7 @@ impl Store {
         .bind(description)
         .bind(info_url)
         .bind(default_targets)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(extension_id)
         .execute(&mut *tx)
         .await?;
@@ -450,7 +450,7 @@ impl Store {
         )
         .bind(user_id)
         .bind(label)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| StoreError::unique(e, "download key label"))?;
@@ -470,7 +470,7 @@ impl Store {
         let done = sqlx::query(
             "UPDATE download_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
         )
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -586,7 +586,7 @@ impl Store {
     pub async fn set_user_name(&self, id: i64, name: Option<&str>) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE users SET name = $1, updated_at = $2 WHERE id = $3")
             .bind(name)
-            .bind(now_ms())
+            .bind(self.now_ms())
             .bind(id)
             .execute(&self.pool)
             .await?;

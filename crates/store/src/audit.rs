@@ -2,7 +2,7 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
-use crate::{Store, StoreError, now_ms};
+use crate::{Store, StoreError};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct AuditRow {
@@ -57,7 +57,7 @@ impl Store {
             "INSERT INTO audit_log (at, actor_kind, actor_id, actor_name, action, subject, \
              detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(entry.actor_kind)
         .bind(entry.actor_id)
         .bind(entry.actor_name)

@@ -4,9 +4,10 @@
 //! first statement: other instances poll that one number to drop their feed caches, and on SQLite
 //! taking the write lock first keeps two writers from deadlocking on a lock upgrade.
 
+use depot_core::ReleaseState;
 use sqlx::{Any, AssertSqlSafe, FromRow, Transaction};
 
-use crate::{Store, StoreError, now_ms};
+use crate::{Store, StoreError};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ExtensionRow {
@@ -50,8 +51,8 @@ pub struct ReleaseRow {
     pub php_minimum: Option<String>,
     pub supported_databases: Option<String>,
     pub notes: Option<String>,
-    /// `draft`, `published` or `yanked`.
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: ReleaseState,
     pub published_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -66,7 +67,7 @@ pub struct NewRelease {
     pub php_minimum: Option<String>,
     pub supported_databases: Option<String>,
     pub notes: Option<String>,
-    pub state: String,
+    pub state: ReleaseState,
 }
 
 /// Columns are aliased `a_*` so that an artifact can be flattened into a joined row.
@@ -152,7 +153,8 @@ pub struct DownloadTarget {
     pub extension_name: String,
     pub release_id: i64,
     pub version: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: ReleaseState,
     pub published_at: Option<i64>,
     pub package_group_id: Option<i64>,
     #[sqlx(flatten)]
@@ -204,7 +206,7 @@ impl Store {
     pub async fn create_extension(&self, new: &NewExtension) -> Result<ExtensionRow, StoreError> {
         let mut tx = self.pool.begin().await?;
         bump_generation(&mut tx).await?;
-        let now = now_ms();
+        let now = self.now_ms();
         let row: ExtensionRow = sqlx::query_as(
             "INSERT INTO extensions (name, element, ext_type, client, folder, title, \
              default_targets, created_at, updated_at, package_group_id) \
@@ -283,8 +285,8 @@ impl Store {
     ) -> Result<ReleaseWithArtifact, StoreError> {
         let mut tx = self.pool.begin().await?;
         bump_generation(&mut tx).await?;
-        let now = now_ms();
-        let published_at = (new.state == "published").then_some(now);
+        let now = self.now_ms();
+        let published_at = (new.state == ReleaseState::Published).then_some(now);
         let release_id: i64 = sqlx::query_scalar(
             "INSERT INTO releases (extension_id, version, stability, targets, php_minimum, \
              supported_databases, notes, state, published_at, created_at, updated_at) \
@@ -297,13 +299,13 @@ impl Store {
         .bind(&new.php_minimum)
         .bind(&new.supported_databases)
         .bind(&new.notes)
-        .bind(&new.state)
+        .bind(new.state.as_str())
         .bind(published_at)
         .bind(now)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| StoreError::unique(e, "release"))?;
-        insert_artifact(&mut tx, release_id, artifact).await?;
+        insert_artifact(&mut tx, release_id, artifact, now).await?;
         sqlx::query("UPDATE extensions SET updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(new.extension_id)
@@ -324,7 +326,7 @@ impl Store {
     ) -> Result<String, StoreError> {
         let mut tx = self.pool.begin().await?;
         bump_generation(&mut tx).await?;
-        let now = now_ms();
+        let now = self.now_ms();
         let old_key: String =
             sqlx::query_scalar("SELECT storage_key FROM artifacts WHERE release_id = $1")
                 .bind(release_id)
@@ -334,7 +336,7 @@ impl Store {
             .bind(release_id)
             .execute(&mut *tx)
             .await?;
-        insert_artifact(&mut tx, release_id, artifact).await?;
+        insert_artifact(&mut tx, release_id, artifact, now).await?;
         sqlx::query(
             "UPDATE releases SET stability = $1, targets = $2, php_minimum = $3, \
              supported_databases = $4, notes = $5, state = $6, published_at = $7, updated_at = $8 \
@@ -345,8 +347,8 @@ impl Store {
         .bind(&new.php_minimum)
         .bind(&new.supported_databases)
         .bind(&new.notes)
-        .bind(&new.state)
-        .bind((new.state == "published").then_some(now))
+        .bind(new.state.as_str())
+        .bind((new.state == ReleaseState::Published).then_some(now))
         .bind(now)
         .bind(release_id)
         .execute(&mut *tx)
@@ -355,21 +357,21 @@ impl Store {
         Ok(old_key)
     }
 
-    /// Moves a release to `published`, `yanked` or `draft`. Returns false if it does not exist.
+    /// Moves a release to another state. Returns false if it does not exist.
     pub async fn set_release_state(
         &self,
         release_id: i64,
-        state: &str,
+        state: ReleaseState,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         bump_generation(&mut tx).await?;
-        let now = now_ms();
+        let now = self.now_ms();
         let done = sqlx::query(
             "UPDATE releases SET state = $1, updated_at = $2, \
              published_at = CASE WHEN $1 = 'published' THEN COALESCE(published_at, $2) \
              ELSE published_at END WHERE id = $3",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(now)
         .bind(release_id)
         .execute(&mut *tx)
@@ -431,7 +433,7 @@ impl Store {
         bump_generation(&mut tx).await?;
         let done = sqlx::query("UPDATE releases SET notes = $1, updated_at = $2 WHERE id = $3")
             .bind(notes)
-            .bind(now_ms())
+            .bind(self.now_ms())
             .bind(release_id)
             .execute(&mut *tx)
             .await?;
@@ -506,6 +508,7 @@ async fn insert_artifact(
     tx: &mut Transaction<'_, Any>,
     release_id: i64,
     a: &NewArtifact,
+    now: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO artifacts (release_id, package_id, storage_key, filename, size, sha256, \
@@ -519,7 +522,7 @@ async fn insert_artifact(
     .bind(&a.sha256)
     .bind(&a.sha384)
     .bind(&a.sha512)
-    .bind(now_ms())
+    .bind(now)
     .execute(&mut **tx)
     .await
     .map_err(|e| StoreError::unique(e, "package id"))?;

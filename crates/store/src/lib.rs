@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
+use depot_core::Clock;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
@@ -87,14 +88,8 @@ pub struct Store {
     backend: Backend,
     /// Shared by the clones of one store (see `Store::access_writes`).
     access_writes: Arc<AtomicU64>,
-}
-
-/// Milliseconds since the Unix epoch: the schema's one time format.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
+    /// "Now" for every row written (times are Unix milliseconds, the schema's one time format).
+    clock: Clock,
 }
 
 impl Store {
@@ -140,7 +135,23 @@ impl Store {
             pool,
             backend,
             access_writes: Arc::new(AtomicU64::new(0)),
+            clock: Clock::system(),
         })
+    }
+
+    /// The same store reading time from `clock` (tests move it instead of sleeping).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Milliseconds since the Unix epoch, by the store's clock.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     pub fn backend(&self) -> Backend {

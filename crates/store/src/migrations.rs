@@ -337,7 +337,7 @@ impl Store {
             )
             .bind(m.version)
             .bind(m.name)
-            .bind(crate::now_ms())
+            .bind(self.now_ms())
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;

@@ -7,7 +7,7 @@
 
 use sqlx::FromRow;
 
-use crate::{Store, StoreError, now_ms};
+use crate::{Store, StoreError};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct OutboxRow {
@@ -34,7 +34,7 @@ impl Store {
         recipient: &str,
         package_group_id: Option<i64>,
     ) -> Result<i64, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         Ok(sqlx::query_scalar(
             "INSERT INTO mail_outbox (kind, recipient, package_group_id, next_attempt_at, \
              created_at) VALUES ($1, $2, $3, $4, $4) RETURNING id",
@@ -90,7 +90,7 @@ impl Store {
             "UPDATE mail_outbox SET done_at = $1, outcome = $2, last_error = $3, \
              locked_until = NULL WHERE id = $4",
         )
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(outcome)
         .bind(error)
         .bind(id)

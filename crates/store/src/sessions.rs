@@ -4,7 +4,7 @@
 
 use sqlx::FromRow;
 
-use crate::{Store, StoreError, now_ms};
+use crate::{Store, StoreError};
 
 /// A live session with what a page needs of its user.
 #[derive(Clone, Debug, FromRow)]
@@ -37,7 +37,7 @@ impl Store {
         .bind(user_id)
         .bind(scope)
         .bind(csrf)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(expires_at)
         .execute(&self.pool)
         .await?;
@@ -52,7 +52,7 @@ impl Store {
              WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
         .bind(token_hash)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .fetch_optional(&self.pool)
         .await?)
     }
@@ -68,7 +68,7 @@ impl Store {
     /// Forgets expired sessions.
     pub async fn prune_sessions(&self) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-            .bind(now_ms())
+            .bind(self.now_ms())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -89,7 +89,7 @@ impl Store {
         )
         .bind(token_hash)
         .bind(user_id)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(expires_at)
         .execute(&self.pool)
         .await?;
@@ -103,7 +103,7 @@ impl Store {
              WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
         )
         .bind(token_hash)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .fetch_optional(&self.pool)
         .await?)
     }
@@ -112,7 +112,7 @@ impl Store {
     /// other link of the same user (a newer password makes older links pointless). Returns the
     /// user. Atomic: of two concurrent uses, one wins.
     pub async fn use_password_link(&self, token_hash: &str) -> Result<Option<i64>, StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut tx = self.pool.begin().await?;
         let user: Option<i64> = sqlx::query_scalar(
             "UPDATE password_links SET used_at = $1 \

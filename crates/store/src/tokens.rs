@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use crate::{Store, StoreError, now_ms};
+use crate::{Store, StoreError};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ApiTokenRow {
@@ -34,7 +34,7 @@ impl Store {
         .bind(token_hash)
         .bind(scope)
         .bind(extensions)
-        .bind(now_ms())
+        .bind(self.now_ms())
         .fetch_one(&self.pool)
         .await
         .map_err(|e| StoreError::unique(e, "token"))
@@ -59,7 +59,7 @@ impl Store {
     /// Records use, at most once a minute per token so that a busy CI job does not write on
     /// every request.
     pub async fn touch_api_token(&self, id: i64) -> Result<(), StoreError> {
-        let now = now_ms();
+        let now = self.now_ms();
         sqlx::query(
             "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 \
              AND (last_used_at IS NULL OR last_used_at < $3)",
@@ -91,7 +91,7 @@ impl Store {
         let done = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
         )
-        .bind(now_ms())
+        .bind(self.now_ms())
         .bind(id)
         .execute(&self.pool)
         .await?;

@@ -7,6 +7,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use depot_core::Refusal;
 use depot_service::ServiceError;
 use serde_json::json;
 
@@ -71,64 +72,51 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A download / jBackend error, with the codes of product.md §4.
+/// A download / jBackend error, with the codes of docs/product.md §4.
 #[derive(Debug)]
 pub struct ReleaseError {
-    pub status: StatusCode,
-    pub code: &'static str,
+    pub refusal: Refusal,
     pub description: String,
     /// Seconds for `Retry-After` (rate limiting).
     pub retry_after: Option<u64>,
 }
 
 impl ReleaseError {
-    pub fn package_not_found() -> Self {
+    /// A refusal with its default description.
+    pub fn new(refusal: Refusal) -> Self {
         ReleaseError {
-            status: StatusCode::NOT_FOUND,
-            code: "REL_PNF",
-            description: "Package not found".into(),
+            refusal,
+            description: refusal.description().into(),
             retry_after: None,
         }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.refusal.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 
 impl From<ServiceError> for ReleaseError {
     fn from(e: ServiceError) -> Self {
+        let Some(refusal) = e.refusal() else {
+            log_internal(&e);
+            return ReleaseError::new(Refusal::Internal);
+        };
         match e {
-            ServiceError::NotFound { .. } => ReleaseError::package_not_found(),
-            ServiceError::Denied { code, description } => ReleaseError {
-                status: match code {
-                    "REL_ENS" | "REL_KNS" | "REL_BRQ" => StatusCode::BAD_REQUEST,
-                    "REL_INK" | "REL_AUF" => StatusCode::UNAUTHORIZED,
-                    "REL_PNF" | "REL_GNF" => StatusCode::NOT_FOUND,
-                    "REL_RLM" => StatusCode::TOO_MANY_REQUESTS,
-                    _ => StatusCode::FORBIDDEN,
-                },
-                code,
+            ServiceError::Denied { description, .. }
+            | ServiceError::Invalid {
+                detail: description,
+                ..
+            } => ReleaseError {
                 description,
-                retry_after: None,
+                ..ReleaseError::new(refusal)
             },
             ServiceError::RateLimited { retry_after_secs } => ReleaseError {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                code: "REL_RLM",
-                description: "Too many requests".into(),
                 retry_after: Some(retry_after_secs),
+                ..ReleaseError::new(refusal)
             },
-            ServiceError::Invalid { detail, .. } => ReleaseError {
-                status: StatusCode::BAD_REQUEST,
-                code: "REL_BRQ",
-                description: detail,
-                retry_after: None,
-            },
-            other => {
-                log_internal(&other);
-                ReleaseError {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    code: "REL_ERR",
-                    description: "Internal error".into(),
-                    retry_after: None,
-                }
-            }
+            _ => ReleaseError::new(refusal),
         }
     }
 }
@@ -136,10 +124,10 @@ impl From<ServiceError> for ReleaseError {
 impl IntoResponse for ReleaseError {
     fn into_response(self) -> Response {
         let mut resp = (
-            self.status,
+            self.status(),
             Json(json!({
                 "status": "ko",
-                "error_code": self.code,
+                "error_code": self.refusal.code(),
                 "error_description": self.description,
             })),
         )

@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request, State};
-use depot_service::{Depot, IssuedKey, ServiceError};
+use depot_core::Refusal;
+use depot_service::{Depot, IssuedKey};
 use serde_json::{Value, json};
 
 use crate::error::ReleaseError;
@@ -34,12 +35,7 @@ impl<S: Send + Sync> FromRequest<S> for Call {
     type Rejection = ReleaseError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let malformed = || {
-            ReleaseError::from(ServiceError::Denied {
-                code: "REL_BRQ",
-                description: "Malformed request".into(),
-            })
-        };
+        let malformed = || ReleaseError::new(Refusal::BadRequest);
         let (mut parts, body) = req.into_parts();
         let Path(group) = Path::<String>::from_request_parts(&mut parts, state)
             .await

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use axum::http::{HeaderMap, header};
-use depot_service::ServiceError;
+use depot_core::Refusal;
 use serde_json::Value;
 
 use crate::error::ReleaseError;
@@ -27,12 +27,7 @@ pub fn params(
     query: Option<&str>,
     body: &[u8],
 ) -> Result<HashMap<String, String>, ReleaseError> {
-    let malformed = || {
-        ReleaseError::from(ServiceError::Denied {
-            code: "REL_BRQ",
-            description: "Malformed request".into(),
-        })
-    };
+    let malformed = || ReleaseError::new(Refusal::BadRequest);
     let mut out: HashMap<String, String> =
         form_urlencoded::parse(query.unwrap_or_default().as_bytes())
             .map(|(k, v)| (k.trim_start_matches("amp;").to_string(), v.into_owned()))

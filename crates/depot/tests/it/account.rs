@@ -377,7 +377,7 @@ db_test!(
             .create_password_link(
                 &depot_service::hash_token(expired),
                 user.id,
-                depot_store::now_ms() - 1,
+                app.clock.now_ms() - 1,
             )
             .await
             .unwrap();
@@ -411,7 +411,7 @@ db_test!(
             .create_password_link(
                 &depot_service::hash_token(live),
                 user.id,
-                depot_store::now_ms() + 60_000,
+                app.clock.now_ms() + 60_000,
             )
             .await
             .unwrap();

@@ -37,12 +37,8 @@ impl ChromeDriver {
         let driver = find("DEPOT_TEST_CHROMEDRIVER", &["/usr/bin/chromedriver"]);
         let chromium = find("DEPOT_TEST_CHROMIUM", &["/usr/bin/chromium"]);
         let (Some(driver), Some(chromium)) = (driver, chromium) else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "chromium and chromedriver are required under CI (.ci/run installs them)"
-            );
-            eprintln!(
-                "SKIPPED: chromium or chromedriver missing (apt-get install chromium chromium-driver)"
+            crate::helpers::skip(
+                "chromium or chromedriver missing (apt-get install chromium chromium-driver)",
             );
             return None;
         };

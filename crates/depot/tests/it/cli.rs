@@ -184,25 +184,31 @@ fn serve_on_embedded_defaults_then_shut_down_gracefully() {
     let dir = tempfile::tempdir().unwrap();
     let (child, addr, token) = start_server(dir.path());
     let token = Some(token);
-    let get = |path: &str| {
+    let get_with = |path: &str, headers: &str| {
         let mut s = std::net::TcpStream::connect(&addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         use std::io::{Read, Write};
         write!(
             s,
-            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n"
         )
         .unwrap();
         let mut out = String::new();
         s.read_to_string(&mut out).unwrap();
         out
     };
+    let get = |path: &str| get_with(path, "");
     assert!(get("/healthz").starts_with("HTTP/1.1 200"));
     assert!(get("/readyz").starts_with("HTTP/1.1 200"));
     assert!(get("/updates/collection.xml").contains("<extensionset"));
     // Keys travel in query strings and headers; none may reach the log, even at trace level.
     get("/download/com_x/1.0.0/com_x-1.0.0.zip?dlid=SECRETDLID&email=a@b.c&key=SECRETKEY");
     get("/get/release/download/x?amp;dlid=SECRETDLID");
+    get_with(
+        "/get/release/download/x",
+        "Authorization: Bearer SECRETBEARER\r\n",
+    );
+    get_with("/api/v1/users", "Authorization: Bearer SECRETBEARER\r\n");
     // The embedded defaults: SQLite and local storage under ./depot-data.
     assert!(dir.path().join("depot-data/depot.db").exists());
     assert!(dir.path().join("depot-data/packages").is_dir());
@@ -232,12 +238,17 @@ fn serve_on_embedded_defaults_then_shut_down_gracefully() {
     }
 
     // A second start prints no new token.
+    let again = ServeProcess::spawn(dir.path(), &[]);
+    assert_eq!(again.token, None, "a second start printed a token");
+    again.stop();
+    // Offline, against the same database, another token can still be made.
     let out = depot()
         .args(["token", "create", "--scope", "read"])
         .current_dir(dir.path())
         .output()
         .unwrap();
     assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("depot_"));
 }
 
 /// Runs `depot ARGS` against the test server (DEPOT_URL, DEPOT_TOKEN) with `stdin`; returns
@@ -619,14 +630,17 @@ async fn no_key_or_password_reaches_the_log() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (key, mailed_dlid) = crate::mail::keys_in_mail(&mail.expect("a key mail"));
-    for password in [PASSWORD, WRONG] {
-        client
+    // Both reached the server's checks (the right password passed them, the wrong one failed
+    // them), so the log had every chance to see them.
+    for (password, status) in [(PASSWORD, 200), (WRONG, 401)] {
+        let r = client
             .post(format!(
                 "{base}/post/release/keybyauth/pro?username={EMAIL}&password={password}"
             ))
             .send()
             .await
             .unwrap();
+        assert_eq!(r.status(), status, "keybyauth with {password}");
     }
     let created: serde_json::Value = api(
         Method::POST,
@@ -671,12 +685,13 @@ async fn no_key_or_password_reaches_the_log() {
         statuses.push(r.send().await.unwrap().status().as_u16());
     }
     assert_eq!(statuses, [200, 401, 200, 200, 200, 200]);
-    client
+    let r = client
         .post(format!("{base}/post/release/validate/pro"))
         .form(&[("email", EMAIL), ("key", new_key.as_str())])
         .send()
         .await
         .unwrap();
+    assert_eq!(r.status(), 200, "validate with the rotated key");
 
     let log = stop_server(child, dir.path());
     assert!(

@@ -2,9 +2,11 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use depot::config::Settings;
 use depot::startup::Server;
+use depot_core::Clock;
 use depot_service::Scope;
 use sqlx::Connection;
 
@@ -50,6 +52,46 @@ macro_rules! db_test {
     };
 }
 
+/// The variable that turns a missing test service (PostgreSQL, S3, SMTP sink, Chromium,
+/// schemathesis) from a skip into a failure. `.ci/run` sets it.
+pub const REQUIRE_SERVICES: &str = "DEPOT_TEST_REQUIRE_SERVICES";
+
+static SKIPS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// A test that cannot run because a service is missing: a failure when `REQUIRE_SERVICES` is
+/// set, otherwise a skip that is counted and listed once more when the test binary exits, after
+/// libtest's own summary, so that it cannot scroll by unseen.
+pub fn skip(why: &str) {
+    if std::env::var_os(REQUIRE_SERVICES).is_some_and(|v| !v.is_empty() && v != "0") {
+        panic!("{why}, and {REQUIRE_SERVICES} requires every test service");
+    }
+    eprintln!("SKIPPED: {why}");
+    let mut skips = SKIPS.lock().unwrap_or_else(|e| e.into_inner());
+    if skips.is_empty() {
+        // SAFETY: registers a plain `extern "C" fn` with no captured state, once.
+        unsafe {
+            libc::atexit(print_skips);
+        }
+    }
+    skips.push(why.to_string());
+}
+
+extern "C" fn print_skips() {
+    let skips = SKIPS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut reasons: Vec<&String> = skips.iter().collect();
+    reasons.sort();
+    reasons.dedup();
+    eprintln!();
+    eprintln!(
+        "SKIPPED: {} test run(s) did not run for a missing service ({REQUIRE_SERVICES}=1 makes that a failure):",
+        skips.len()
+    );
+    for why in reasons {
+        let n = skips.iter().filter(|s| *s == why).count();
+        eprintln!("  {n} x {why}");
+    }
+}
+
 pub enum Db {
     Sqlite,
     Postgres { base: String, schema: String },
@@ -62,16 +104,17 @@ fn pg_base_url() -> String {
 
 impl Db {
     /// A fresh schema on the test PostgreSQL. Skips (returns `None`) when PostgreSQL is not
-    /// reachable, except under CI, where that is a failure.
+    /// reachable (see `skip`).
     pub async fn postgres() -> Option<Db> {
         let base = pg_base_url();
         let mut conn = match sqlx::postgres::PgConnection::connect(&base).await {
             Ok(c) => c,
-            Err(e) if std::env::var_os("CI").is_none() => {
-                eprintln!("SKIPPED: PostgreSQL not reachable at {base} ({e}); set TEST_PG_URL");
+            Err(e) => {
+                skip(&format!(
+                    "PostgreSQL not reachable at {base} ({e}); set TEST_PG_URL"
+                ));
                 return None;
             }
-            Err(e) => panic!("PostgreSQL is required under CI but not reachable at {base}: {e}"),
         };
         let schema = format!("t_{}", hex::encode(rand::random::<[u8; 8]>()));
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
@@ -124,6 +167,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
     pub settings: Settings,
+    /// The server's clock: `app.clock.advance(…)` moves time for every use case.
+    pub clock: Clock,
     // Dropped last: the schema outlives the server.
     _db: Db,
 }
@@ -143,15 +188,19 @@ impl TestApp {
         };
         settings.limits.shutdown_grace_secs = 5;
         tweak(&mut settings);
-        // The public URL must name the port, which is only known once bound: bind first.
-        let mut server = Server::start(&settings).await.expect("server starts");
+        // The public URL must name the port: bind first, and hand the bound listener over.
+        let listener = tokio::net::TcpListener::bind(&settings.listen)
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("bound address");
+        settings.listen = addr.to_string();
         if settings.public_url.is_none() {
-            let addr = server.addr;
-            server.shutdown().await.expect("shutdown");
-            settings.listen = addr.to_string();
             settings.public_url = Some(format!("http://{addr}"));
-            server = Server::start(&settings).await.expect("server restarts");
         }
+        let clock = Clock::shifted();
+        let server = Server::start_on(listener, &settings, clock.clone())
+            .await
+            .expect("server starts");
         let (_, admin_token) = server
             .depot
             .create_token(
@@ -171,6 +220,7 @@ impl TestApp {
                 .expect("client"),
             dir,
             settings,
+            clock,
             _db: db,
         }
     }
@@ -327,38 +377,54 @@ impl TestApp {
         (status, r.json().await.expect("JSON answer"))
     }
 
-    /// POSTs `form` to `path` up to `attempts` times, each answered `ok_status` until one is
-    /// refused with `429`, `Retry-After` and `REL_RLM`; panics if none is. Callers send enough
-    /// attempts to pass the limit even if a window boundary falls in the middle.
-    pub async fn assert_rate_limited(
+    /// Moves the clock to the start of the next fixed window of length `window`, so that a
+    /// test of a limit never straddles two windows.
+    pub fn at_window_start(&self, window: Duration) {
+        let w = window.as_millis() as i64;
+        let now = self.clock.now_ms();
+        self.clock.set_ms(now - now % w + w);
+    }
+
+    /// A rate limit at its exact threshold, from the start of a window: `limit` POSTs to `path`
+    /// (the `i`th with `form(i)`) are each answered `ok_status`; the next is refused with `429`,
+    /// `REL_RLM` and a `Retry-After` of the rest of the window; once the window has passed, the
+    /// next one is let through again.
+    pub async fn assert_limit(
         &self,
         path: &str,
-        form: &[(&str, &str)],
-        attempts: usize,
+        form: impl Fn(usize) -> Vec<(String, String)>,
+        limit: usize,
         ok_status: u16,
+        window: Duration,
     ) {
-        for _ in 0..attempts {
-            let r = self
-                .client
-                .post(self.url(path))
-                .form(form)
-                .send()
-                .await
-                .expect("POST");
-            if r.status() == 429 {
-                let retry: u64 = r.headers()["retry-after"]
-                    .to_str()
-                    .expect("Retry-After")
-                    .parse()
-                    .expect("seconds");
-                assert!(retry >= 1);
-                let body: serde_json::Value = r.json().await.expect("json");
-                assert_eq!(body["error_code"], "REL_RLM");
-                return;
-            }
-            assert_eq!(r.status(), ok_status, "{path}");
+        self.at_window_start(window);
+        for i in 0..limit {
+            let (s, body) = self.post_form_owned(path, &form(i)).await;
+            assert_eq!(s, ok_status, "{path}, request {} of {limit}: {body}", i + 1);
         }
-        panic!("{attempts} requests to {path} and none was limited");
+        let r = self
+            .client
+            .post(self.url(path))
+            .form(&form(limit))
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(r.status(), 429, "{path}, request {} of {limit}", limit + 1);
+        assert_retry_after(r.headers(), window);
+        let body: serde_json::Value = r.json().await.expect("json");
+        assert_eq!(body["error_code"], "REL_RLM");
+        self.clock.advance(window);
+        let (s, body) = self.post_form_owned(path, &form(limit + 1)).await;
+        assert_eq!(s, ok_status, "{path} in the next window: {body}");
+    }
+
+    async fn post_form_owned(
+        &self,
+        path: &str,
+        form: &[(String, String)],
+    ) -> (u16, serde_json::Value) {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.post_form(path, &form).await
     }
 
     /// Writes out queued events.
@@ -496,6 +562,14 @@ impl Drop for ServeProcess {
     }
 }
 
+/// Form fields as owned pairs (for requests built in a loop).
+pub fn form(fields: &[(&str, &str)]) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// A zip made of `(name, bytes)` entries.
 pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -540,9 +614,34 @@ pub fn component_zip(version: &str) -> Vec<u8> {
     ])
 }
 
+/// A `Retry-After` header that names the rest of a window that has just begun (the clock runs
+/// on in real time, so a slow machine may have used a few of its seconds).
+pub fn assert_retry_after(headers: &reqwest::header::HeaderMap, window: Duration) {
+    let secs: u64 = headers["retry-after"]
+        .to_str()
+        .expect("Retry-After")
+        .parse()
+        .expect("seconds");
+    assert_retry_secs(secs, window);
+}
+
+/// `secs` is the rest of a window of length `window` that began at most a few seconds ago.
+pub fn assert_retry_secs(secs: u64, window: Duration) {
+    let full = window.as_secs();
+    assert!(
+        secs <= full && secs + 10 >= full,
+        "retry after {secs} s; the window is {full} s"
+    );
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
+}
+
+pub fn sha512_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha512::digest(bytes))
 }
 
 /// The text of every `<name>` element in `xml`.

@@ -10,6 +10,7 @@ mod cli;
 mod console;
 mod downloads;
 mod feeds;
+mod limits;
 mod mail;
 mod openapi;
 mod paid;

@@ -155,11 +155,7 @@ async fn seed(client: &reqwest::Client, server: &ServeProcess, token: &str) {
 
 async fn run_against(db: Db) {
     let Some(st) = schemathesis() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "schemathesis is required under CI (.ci/run installs it)"
-        );
-        eprintln!("SKIPPED: schemathesis not installed (pip install schemathesis)");
+        crate::helpers::skip("schemathesis not installed (pip install schemathesis)");
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,8 @@
-//! Paid packages: credentials, entitlement and the codes of product.md §4 (the seed's story).
+//! Paid packages: credentials, entitlement and the codes of docs/product.md §4 (the seed's story).
+
+use std::time::Duration;
 
 use depot_core::keys;
-use depot_store::now_ms;
 
 use crate::db_test;
 use crate::helpers::*;
@@ -55,7 +56,7 @@ async fn seed_story(app: &TestApp, policy: &str) -> Fixture {
         .await
         .unwrap();
     store
-        .add_membership(user.id, 12, now_ms() - 30 * DAY, None, "test")
+        .add_membership(user.id, 12, app.clock.now_ms() - 30 * DAY, None, "test")
         .await
         .unwrap();
     Fixture {
@@ -224,7 +225,7 @@ db_test!(the_seed_story, |app: TestApp| async move {
     );
 
     // The membership ends: REL_EXP, naming the date.
-    let ended = now_ms() - 2 * DAY;
+    let ended = app.clock.now_ms() - 2 * DAY;
     app.depot()
         .store()
         .end_memberships(f.subscriber, 12, ended)
@@ -248,7 +249,7 @@ db_test!(the_seed_story, |app: TestApp| async move {
     // A disabled user gets nothing, even with an active membership.
     app.depot()
         .store()
-        .add_membership(f.subscriber, 9, now_ms() - DAY, None, "renewal")
+        .add_membership(f.subscriber, 9, app.clock.now_ms() - DAY, None, "renewal")
         .await
         .unwrap();
     assert_eq!(
@@ -303,7 +304,7 @@ db_test!(keep_what_you_paid_for, |app: TestApp| async move {
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     app.depot()
         .store()
-        .end_memberships(f.subscriber, 12, now_ms())
+        .end_memberships(f.subscriber, 12, app.clock.now_ms())
         .await
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -481,14 +482,27 @@ db_test!(jbackend_keybyauth, |app: TestApp| async move {
         .await;
     assert_eq!((s, body["error_code"].as_str().unwrap()), (403, "REL_NAU"));
 
-    // Per-account limit: 5 attempts a minute, then 429 with Retry-After, shared through the DB.
-    // Twelve hits span at most two fixed windows, so one of them passes the limit even if a
-    // minute boundary falls in the middle of the test.
-    app.assert_rate_limited(
+    // Per account: five attempts a minute, whatever the address they come from.
+    app.assert_limit(
         path,
-        &[("username", "free@example.com"), ("password", "x")],
-        11,
+        |_| form(&[("username", "free@example.com"), ("password", "x")]),
+        5,
         401,
+        Duration::from_secs(60),
+    )
+    .await;
+    // Per client address: twenty a minute, over every account.
+    app.assert_limit(
+        path,
+        |i| {
+            form(&[
+                ("username", &format!("u{i}@example.com")),
+                ("password", "x"),
+            ])
+        },
+        20,
+        401,
+        Duration::from_secs(60),
     )
     .await;
 });
@@ -589,7 +603,7 @@ db_test!(import_from_jbackend, |app: TestApp| async move {
         .unwrap();
     app.depot()
         .store()
-        .add_membership(user.id, 9, now_ms() - DAY, None, "test")
+        .add_membership(user.id, 9, app.clock.now_ms() - DAY, None, "test")
         .await
         .unwrap();
     let secret = app.depot().settings().secret.expose().to_vec();

@@ -227,6 +227,61 @@ db_test!(
     }
 );
 
+db_test!(package_limits_and_damage_are_refused, db => |db: Db| async move {
+    let app = TestApp::spawn_with(db, |s| {
+        s.limits.max_zip_entries = 3;
+        s.limits.max_unpacked_bytes = 64 << 10;
+    })
+    .await;
+    let manifest = plugin_manifest("1.0.0");
+    let noise: Vec<u8> = (0..70_000).map(|_| rand::random::<u8>()).collect();
+    let mut damaged = zip_stored(&[("hello.xml", manifest.as_bytes()), ("a.txt", b"hello, world")]);
+    let at = damaged.windows(12).position(|w| w == b"hello, world").unwrap();
+    damaged[at] = b'j';
+    let component = r#"<?xml version="1.0"?><extension type="component"><name>Hello</name><element>com_hello</element><version>1.0.0</version></extension>"#;
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "four entries, three allowed",
+            zip_of(&[("hello.xml", manifest.as_bytes()), ("a", b"a"), ("b", b"b"), ("c", b"c")]),
+            "too_many_entries",
+        ),
+        (
+            "70 kB of noise, 64 KiB allowed",
+            zip_of(&[("hello.xml", manifest.as_bytes()), ("noise.bin", &noise)]),
+            "unpacked_too_large",
+        ),
+        ("a checksum that does not match", damaged, "corrupt_entry"),
+        (
+            "a component uploaded as a plugin",
+            zip_of(&[("hello.xml", component.as_bytes())]),
+            "manifest_mismatch",
+        ),
+    ];
+    for (what, zip, code) in cases {
+        let (status, got, detail) =
+            error_of(app.upload("plg_system_hello", "1.0.0", zip, "").await).await;
+        assert_eq!((status, got.as_str()), (422, code), "{what}: {detail}");
+        assert_nothing_stored(&app).await;
+    }
+    // Within every limit, the same server takes the package.
+    let r = app
+        .upload("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+        .await;
+    assert_eq!(r.status(), 201);
+});
+
+/// A zip whose entries are stored as they are (no compression), so their bytes can be found.
+fn zip_stored(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, data) in entries {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_and_interrupted_uploads_leave_nothing() {
     let app = TestApp::spawn_with(Db::Sqlite, |s| s.limits.max_upload_bytes = 4096).await;

@@ -151,7 +151,8 @@ async fn two_instances_on_postgres_behave_as_one() {
         json!({"id": "pro", "groups": [9]}),
     )
     .await;
-    let now = depot_store::now_ms();
+    // The servers run on the system clock, in processes of their own.
+    let now = depot_core::Clock::system().now_ms();
     if now % 60_000 > 50_000 {
         // Too close to the end of the window for six requests to share it.
         tokio::time::sleep(Duration::from_millis((60_000 - now % 60_000) as u64 + 100)).await;

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use depot_core::ReleaseState;
 use depot_service::{
     Depot, ExtensionChanges, ExtensionView, ReleaseChanges, ReleaseView, ServiceError,
 };
@@ -126,10 +127,10 @@ async fn change_state(
     headers: HeaderMap,
     Form(form): Form<StateForm>,
 ) -> Response {
-    let done = if form.state == "yanked" {
-        "yanked"
-    } else {
-        "published"
+    // The page's message is named after the state reached (see `done_message`).
+    let done = match form.state.parse() {
+        Ok(ReleaseState::Yanked) => ReleaseState::Yanked.as_str(),
+        _ => ReleaseState::Published.as_str(),
     };
     let changes = ReleaseChanges {
         state: Some(form.state),

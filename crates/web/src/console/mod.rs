@@ -16,6 +16,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use depot_core::ReleaseState;
 use depot_service::{
     AuditEntry, AuditQuery, Depot, DownloadLogEntry, DownloadLogQuery, SESSION_LIFETIME,
     ServiceError, Session, SessionKind,
@@ -78,9 +79,15 @@ impl FromRequestParts<Depot> for SignedIn {
 /// The message a page shows after a change redirected to it (`?done=…`): fixed texts only, so
 /// that a link cannot make the console say anything else.
 fn done_message(code: Option<&str>) -> Option<&'static str> {
-    Some(match code? {
-        "published" => "Published.",
-        "yanked" => "Yanked: sites no longer see this release.",
+    let code = code?;
+    if let Ok(state) = code.parse::<ReleaseState>() {
+        return match state {
+            ReleaseState::Published => Some("Published."),
+            ReleaseState::Yanked => Some("Yanked: sites no longer see this release."),
+            ReleaseState::Draft => None,
+        };
+    }
+    Some(match code {
         "uploaded" => "Uploaded.",
         "notes" => "Notes saved.",
         "deleted" => "Draft deleted.",

@@ -1,0 +1,137 @@
+//! Every rate limit of the sign-in pages and password links, at its exact threshold, with the
+//! seconds it says to wait, through the use cases the console and account pages call. (The
+//! jBackend API's limits are pinned over HTTP beside their features: `paid.rs`, `mail.rs`.)
+
+use std::time::Duration;
+
+use depot_service::{Actor, ServiceError, SessionKind};
+
+use crate::db_test;
+use crate::helpers::*;
+
+const PASSWORD: &str = "a long enough password";
+const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+fn retry_secs<T>(result: Result<T, ServiceError>) -> u64 {
+    match result {
+        Err(ServiceError::RateLimited { retry_after_secs }) => retry_after_secs,
+        Err(other) => panic!("expected a rate limit, got {other:?}"),
+        Ok(_) => panic!("expected a rate limit, got through"),
+    }
+}
+
+async fn add_customer(app: &TestApp, email: &str) {
+    app.depot()
+        .add_user(&Actor::system("test"), email, None, Some(PASSWORD), false)
+        .await
+        .unwrap();
+}
+
+db_test!(
+    sign_in_locks_an_account_after_five_failures,
+    |app: TestApp| async move {
+        add_customer(&app, "c@example.com").await;
+        let depot = app.depot();
+        let sign_in = |password: &'static str, ip: &'static str| {
+            depot.sign_in(SessionKind::Account, "c@example.com", password, ip)
+        };
+        app.at_window_start(WINDOW);
+        for _ in 0..5 {
+            assert!(matches!(
+                sign_in("wrong", "192.0.2.1").await,
+                Err(ServiceError::Forbidden(_))
+            ));
+        }
+        // The sixth attempt is refused before the password is looked at, from any address.
+        assert_retry_secs(retry_secs(sign_in(PASSWORD, "192.0.2.2").await), WINDOW);
+        app.clock.advance(WINDOW);
+        sign_in(PASSWORD, "192.0.2.1")
+            .await
+            .expect("unlocked in the next window");
+    }
+);
+
+db_test!(
+    sign_in_locks_a_client_after_twenty_failures,
+    |app: TestApp| async move {
+        add_customer(&app, "c@example.com").await;
+        let depot = app.depot();
+        app.at_window_start(WINDOW);
+        // Twenty failures, each for another (unknown) account, so that no account lock is reached.
+        for i in 0..20 {
+            let email = format!("nobody{i}@example.com");
+            assert!(matches!(
+                depot
+                    .sign_in(SessionKind::Account, &email, "wrong", "192.0.2.9")
+                    .await,
+                Err(ServiceError::Forbidden(_))
+            ));
+        }
+        let locked = depot
+            .sign_in(SessionKind::Account, "c@example.com", PASSWORD, "192.0.2.9")
+            .await;
+        assert_retry_secs(retry_secs(locked), WINDOW);
+        // Another client is not locked out.
+        depot
+            .sign_in(
+                SessionKind::Account,
+                "c@example.com",
+                PASSWORD,
+                "192.0.2.10",
+            )
+            .await
+            .expect("another address signs in");
+        app.clock.advance(WINDOW);
+        depot
+            .sign_in(SessionKind::Account, "c@example.com", PASSWORD, "192.0.2.9")
+            .await
+            .expect("unlocked in the next window");
+    }
+);
+
+db_test!(
+    password_links_three_per_address,
+    |app: TestApp| async move {
+        let depot = app.depot();
+        app.at_window_start(WINDOW);
+        for _ in 0..3 {
+            depot
+                .request_password_link("c@example.com", "192.0.2.1")
+                .await
+                .unwrap();
+        }
+        let limited = depot
+            .request_password_link("c@example.com", "192.0.2.2")
+            .await;
+        assert_retry_secs(retry_secs(limited), WINDOW);
+        app.clock.advance(WINDOW);
+        depot
+            .request_password_link("c@example.com", "192.0.2.1")
+            .await
+            .unwrap();
+    }
+);
+
+db_test!(
+    password_links_ten_per_client_a_minute,
+    |app: TestApp| async move {
+        let depot = app.depot();
+        let minute = Duration::from_secs(60);
+        app.at_window_start(minute);
+        for i in 0..10 {
+            depot
+                .request_password_link(&format!("c{i}@example.com"), "192.0.2.1")
+                .await
+                .unwrap();
+        }
+        let limited = depot
+            .request_password_link("c10@example.com", "192.0.2.1")
+            .await;
+        assert_retry_secs(retry_secs(limited), minute);
+        app.clock.advance(minute);
+        depot
+            .request_password_link("c11@example.com", "192.0.2.1")
+            .await
+            .unwrap();
+    }
+);
