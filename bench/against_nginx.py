@@ -287,7 +287,11 @@ def main():
                     help="depot's log filter (the default logs every request at info; "
                          "'info,sqlx=warn,depot::access=off' leaves access logs to the proxy)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "against_nginx.json"))
+    ap.add_argument("--depot", default=DEPOT,
+                    help="the depot binary to measure (another build, for a before/after pair)")
     args = ap.parse_args()
+    global DEPOT
+    DEPOT = args.depot
 
     work = tempfile.mkdtemp(prefix="depot-bench-")
     os.chmod(work, 0o755)  # nginx's workers run as an unprivileged user

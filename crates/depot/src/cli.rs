@@ -6,12 +6,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use depot_service::{Actor, Scope, SettingsFile};
 
-use crate::admin::{
+use crate::client::{self, Api, PublishArgs};
+use crate::config::Settings;
+use crate::remote::{
     self, AuditArgs, ExtensionCommand, GroupCommand, KeyCommand, MembershipCommand, Output,
     PackageGroupCommand, ReleaseCommand, RemoteTokenCommand, UserCommand,
 };
-use crate::client::{self, Api, PublishArgs};
-use crate::config::Settings;
 use crate::startup;
 
 #[derive(Debug, Parser)]
@@ -179,17 +179,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let (url, token) = remote(cli.url.clone(), cli.token.clone())?;
             client::publish(&url, &token, args).await
         }
-        Command::Group { command } => admin::group(&api()?, out, command).await,
-        Command::User { command } => admin::user(&api()?, out, command).await,
-        Command::Membership { command } => admin::membership(&api()?, out, command).await,
-        Command::PackageGroup { command } => admin::package_group(&api()?, out, command).await,
-        Command::Extension { command } => admin::extension(&api()?, out, command).await,
-        Command::Key { command } => admin::key(&api()?, out, command).await,
-        Command::Release { command } => admin::release(&api()?, out, command).await,
-        Command::Audit { args } => admin::audit(&api()?, out, args).await,
+        Command::Group { command } => remote::group(&api()?, out, command).await,
+        Command::User { command } => remote::user(&api()?, out, command).await,
+        Command::Membership { command } => remote::membership(&api()?, out, command).await,
+        Command::PackageGroup { command } => remote::package_group(&api()?, out, command).await,
+        Command::Extension { command } => remote::extension(&api()?, out, command).await,
+        Command::Key { command } => remote::key(&api()?, out, command).await,
+        Command::Release { command } => remote::release(&api()?, out, command).await,
+        Command::Audit { args } => remote::audit(&api()?, out, args).await,
         Command::Token {
             command: TokenCommand::Remote(command),
-        } => admin::token(&api()?, out, command).await,
+        } => remote::token(&api()?, out, command).await,
         command => {
             let settings = Settings::load(cli.config.as_deref())?;
             let _log_guard = init_tracing(&settings);

@@ -6,7 +6,7 @@ use depot_store::{AuditFilter, AuditRow, NewAuditEntry};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::admin::{parse_date, rfc3339};
+use crate::input::{parse_date, rfc3339};
 use crate::{Depot, Principal, ServiceResult};
 
 /// Who is acting.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::admin::rfc3339;
+use crate::input::rfc3339;
 use crate::{Depot, ServiceResult};
 
 const DAY_MS: i64 = 86_400_000;

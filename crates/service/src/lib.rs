@@ -2,25 +2,31 @@
 //! package storage (depot-storage): publish a package, render and cache feeds, resolve a download,
 //! record what happened. Handlers call these and map the result; they hold no business rules.
 
-mod access;
-mod admin;
 mod audit;
 mod cache;
 mod dashboard;
 mod downloads;
+mod entitlement;
 mod error;
 mod events;
+mod extensions;
 mod feeds;
+mod groups;
 mod imports;
+mod input;
 mod jbackend;
+mod keys;
 mod mail;
+mod memberships;
+mod package_groups;
 mod publish;
-mod ratelimit;
+mod rate_limits;
 mod releases;
 mod reports;
 mod sessions;
 mod spool;
 mod tokens;
+mod users;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,26 +38,29 @@ use depot_storage::Storage;
 use depot_store::Store;
 use tokio::task::JoinHandle;
 
-pub use access::{Credentials, Grant, valid_email};
-pub use admin::{
-    DownloadKeyView, GroupView, JbackendKeyView, MembershipView, NewPackageGroup, PackageGroupView,
-    UserChanges, UserView, parse_date,
-};
 pub use audit::{Actor, AuditEntry, AuditPage, AuditQuery};
 pub use dashboard::Dashboard;
 pub use depot_mail::{Email, MailSettings, Mailer};
 pub use downloads::{Delivery, Download, DownloadBody, DownloadRequest, Served, Wanted};
+pub use entitlement::{Credentials, Grant, valid_email};
 pub use error::{ServiceError, ServiceResult};
 pub use events::{EventRecorder, Requester};
+pub use extensions::{ExtensionChanges, ExtensionView};
 pub use feeds::RenderedFeed;
+pub use groups::GroupView;
 pub use imports::{ImportReport, SettingsFile};
+pub use input::parse_date;
 pub use jbackend::IssuedKey;
+pub use keys::{DownloadKeyView, JbackendKeyView};
+pub use memberships::MembershipView;
+pub use package_groups::{NewPackageGroup, PackageGroupView};
 pub use publish::{PublishOptions, PublishOutcome, PublishedRelease};
-pub use releases::{ExtensionChanges, ExtensionView, ReleaseChanges, ReleaseView};
+pub use releases::{ReleaseChanges, ReleaseView};
 pub use reports::{DownloadLogEntry, DownloadLogPage, DownloadLogQuery, FeedCheckCount};
 pub use sessions::{NewSession, PASSWORD_LINK_LIFETIME, SESSION_LIFETIME, Session, SessionKind};
 pub use spool::{Spooled, spool};
 pub use tokens::{Principal, Scope, TokenView, generate_token, hash_token};
+pub use users::{UserChanges, UserView};
 
 /// What the use cases need from the configuration.
 #[derive(Clone, Debug)]
@@ -108,7 +117,7 @@ struct Inner {
     storage: Storage,
     settings: Settings,
     feeds: feeds::FeedCache,
-    access: access::AccessCache,
+    access: entitlement::AccessCache,
     events: EventRecorder,
     mailer: Mailer,
     /// Woken when a request queues mail, so it leaves at once rather than at the next poll.
@@ -132,7 +141,7 @@ impl Depot {
                 store,
                 storage,
                 feeds: feeds::FeedCache::new(generations.catalogue),
-                access: access::AccessCache::new(generations.access),
+                access: entitlement::AccessCache::new(generations.access),
                 events,
                 mailer,
                 mail_due: tokio::sync::Notify::new(),

@@ -12,7 +12,7 @@ use depot_core::{Refusal, keys};
 use depot_mail::messages::{KeyMail, PasswordLinkMail, key_mail, password_link_mail};
 use depot_store::OutboxRow;
 
-use crate::access::denied;
+use crate::entitlement::denied;
 use crate::{Depot, ServiceError, ServiceResult, valid_email};
 
 /// The outbox kind of a `keybymail` request (and of an administrator's "resend keys").

@@ -3,7 +3,7 @@
 use depot_store::{DownloadLogRow, EventFilter, FeedCheckRow};
 use serde::{Deserialize, Serialize};
 
-use crate::admin::{parse_date, rfc3339};
+use crate::input::{parse_date, rfc3339};
 use crate::{Depot, ServiceError, ServiceResult};
 
 /// Filters of the download log, as the API's query string gives them.

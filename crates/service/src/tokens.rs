@@ -6,8 +6,8 @@ use depot_store::ApiTokenRow;
 
 use serde::Serialize;
 
-use crate::admin::rfc3339;
 use crate::audit::Actor;
+use crate::input::rfc3339;
 use crate::{Depot, ServiceError, ServiceResult};
 
 const PREFIX: &str = "depot_";

@@ -4,14 +4,22 @@
 //! after tables. Rows come back as plain structs of primitive values; turning them into domain
 //! types is the service layer's job.
 
-mod access;
 mod audit;
-mod catalogue;
+mod downloads;
 mod events;
+mod extensions;
+mod generations;
+mod groups;
+mod keys;
+mod memberships;
 mod migrations;
 mod outbox;
+mod package_groups;
+mod rate_limits;
+mod releases;
 mod sessions;
 mod tokens;
+mod users;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -22,21 +30,25 @@ use depot_core::Clock;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use access::{
-    DownloadKeyRow, GroupRow, MembershipRow, MembershipSpan, PackageGroupRow, UserRow,
-};
 pub use audit::{AuditFilter, AuditRow, NewAuditEntry};
-pub use catalogue::{
-    ArtifactRow, DownloadTarget, ExtensionRow, FeedReleaseRow, Generations, NewArtifact,
-    NewExtension, NewRelease, ReleaseRow, ReleaseWithArtifact,
-};
+pub use downloads::DownloadTarget;
 pub use events::{
     DownloadEvent, DownloadEventRow, DownloadLogRow, EventFilter, FeedCheck, FeedCheckRow,
 };
+pub use extensions::{ExtensionRow, NewExtension};
+pub use generations::Generations;
+pub use groups::GroupRow;
+pub use keys::DownloadKeyRow;
+pub use memberships::{MembershipRow, MembershipSpan};
 pub use migrations::MIGRATIONS;
 pub use outbox::OutboxRow;
+pub use package_groups::PackageGroupRow;
+pub use releases::{
+    ArtifactRow, FeedReleaseRow, NewArtifact, NewRelease, ReleaseRow, ReleaseWithArtifact,
+};
 pub use sessions::SessionRow;
 pub use tokens::ApiTokenRow;
+pub use users::UserRow;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {

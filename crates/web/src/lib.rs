@@ -2,9 +2,7 @@
 //! use case and map the result; the rules live in the service and domain crates.
 
 mod account;
-mod admin;
 mod api;
-mod catalogue;
 mod console;
 mod downloads;
 mod error;

@@ -208,7 +208,7 @@ async fn wrong_credentials_make_readiness_fail() {
         )
         .await;
     assert!(
-        status == 404 || releases.as_array().is_some_and(Vec::is_empty),
+        status == 404 || releases["items"].as_array().is_some_and(Vec::is_empty),
         "{status} {releases}"
     );
     let feed = app.get("/updates/plg_system_hello.xml").await;

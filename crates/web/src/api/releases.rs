@@ -1,57 +1,141 @@
-//! The admin API, `/api/v1`.
+//! Releases: upload (a raw zip body or multipart with metadata), list, read, publish, yank, notes, delete a draft.
 
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Multipart, Query, Request, State};
-use axum::http::request::Parts;
+use axum::Json;
+use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
 use depot_service::{
-    Actor, Depot, Principal, PublishOptions, PublishOutcome, PublishedRelease, ServiceError,
-    Spooled, spool,
+    Actor, Depot, PublishOptions, PublishOutcome, PublishedRelease, ReleaseChanges, ReleaseView,
+    ServiceError, Spooled, spool,
 };
 use futures::TryStreamExt;
 use serde::Deserialize;
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::admin::ApiPath;
 use crate::error::ApiError;
-use crate::openapi::{ApiDoc, ErrorBody};
-use crate::params::bearer;
+use crate::openapi::{ErrorBody, Items, ReadErrors, WriteErrors};
 
-/// The admin API's router and its OpenAPI document, built from the same registrations.
-pub fn router() -> (Router<Depot>, utoipa::openapi::OpenApi) {
+use super::{ApiJson, ApiPath, ApiPrincipal, ApiResult, items, nullable};
+
+pub(super) fn routes() -> OpenApiRouter<Depot> {
     let (schemas, paths, upload_router) = routes!(upload);
     // The upload streams to disk and enforces the configured limit itself.
     let upload_router = upload_router.layer(axum::extract::DefaultBodyLimit::disable());
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(crate::admin::routes())
-        .merge(crate::catalogue::routes())
+    OpenApiRouter::new()
         .routes((schemas, paths, upload_router))
-        .routes(routes!(
-            crate::catalogue::get_release,
-            crate::catalogue::change_release,
-            crate::catalogue::delete_release
-        ))
-        .split_for_parts()
+        .routes(routes!(list_releases))
+        .routes(routes!(get_release, change_release, delete_release))
 }
 
-/// The caller, from `Authorization: Bearer <token>`.
-pub struct ApiPrincipal(pub Principal);
+#[utoipa::path(
+    get,
+    path = "/extensions/{extension}/releases",
+    tag = "catalogue",
+    summary = "Every release of an extension",
+    params(("extension" = String, Path, description = "The extension's full name, e.g. plg_system_hello")),
+    responses((status = 200, body = Items<ReleaseView>), ReadErrors)
+)]
+async fn list_releases(
+    State(depot): State<Depot>,
+    _: ApiPrincipal,
+    ApiPath(extension): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(items(depot.list_releases(&extension).await?))
+}
 
-impl<S> FromRequestParts<S> for ApiPrincipal
-where
-    Depot: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
+/// `GET /api/v1/extensions/{extension}/releases/{version}`.
+#[utoipa::path(
+    get,
+    path = "/extensions/{extension}/releases/{version}",
+    tag = "catalogue",
+    summary = "A release",
+    params(("extension" = String, Path, description = "The extension's full name, e.g. plg_system_hello"), ("version" = String, Path, description = "A release version, e.g. 1.2.0")),
+    responses((status = 200, body = ReleaseView), ReadErrors)
+)]
+pub(crate) async fn get_release(
+    State(depot): State<Depot>,
+    _: ApiPrincipal,
+    ApiPath((extension, version)): ApiPath<(String, String)>,
+) -> ApiResult {
+    Ok(Json(depot.release(&extension, &version).await?).into_response())
+}
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let depot = Depot::from_ref(state);
-        let token = bearer(&parts.headers).ok_or(ServiceError::Unauthenticated)?;
-        Ok(ApiPrincipal(depot.authenticate(token).await?))
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReleasePatch {
+    /// `published` or `yanked`.
+    state: Option<String>,
+    /// `null` removes the notes.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    notes: Option<Option<String>>,
+}
+
+/// `PATCH /api/v1/extensions/{extension}/releases/{version}`: publish a draft, yank, put back,
+/// change the notes. A token that may publish the extension may do all of these.
+#[utoipa::path(
+    patch,
+    path = "/extensions/{extension}/releases/{version}",
+    tag = "catalogue",
+    summary = "Publish, yank or change the notes of a release",
+    params(("extension" = String, Path, description = "The extension's full name, e.g. plg_system_hello"), ("version" = String, Path, description = "A release version, e.g. 1.2.0")),
+    request_body = ReleasePatch,
+    responses((status = 200, body = ReleaseView), WriteErrors)
+)]
+pub(crate) async fn change_release(
+    State(depot): State<Depot>,
+    ApiPrincipal(principal): ApiPrincipal,
+    ApiPath((extension, version)): ApiPath<(String, String)>,
+    ApiJson(p): ApiJson<ReleasePatch>,
+) -> ApiResult {
+    if !principal.may_publish(&extension) {
+        return Err(ServiceError::Forbidden(format!(
+            "token {:?} may not change releases of {extension}",
+            principal.name
+        ))
+        .into());
     }
+    let changes = ReleaseChanges {
+        state: p.state,
+        notes: p.notes,
+    };
+    let actor = depot_service::Actor::token(&principal);
+    Ok(Json(
+        depot
+            .change_release(&actor, &extension, &version, changes)
+            .await?,
+    )
+    .into_response())
+}
+
+/// `DELETE /api/v1/extensions/{extension}/releases/{version}`: delete a draft. A release that
+/// was ever published is never deleted (yank it).
+#[utoipa::path(
+    delete,
+    path = "/extensions/{extension}/releases/{version}",
+    tag = "catalogue",
+    summary = "Delete a draft",
+    params(("extension" = String, Path, description = "The extension's full name, e.g. plg_system_hello"), ("version" = String, Path, description = "A release version, e.g. 1.2.0")),
+    responses((status = 204, description = "Deleted"), WriteErrors)
+)]
+pub(crate) async fn delete_release(
+    State(depot): State<Depot>,
+    ApiPrincipal(principal): ApiPrincipal,
+    ApiPath((extension, version)): ApiPath<(String, String)>,
+) -> ApiResult {
+    if !principal.may_publish(&extension) {
+        return Err(ServiceError::Forbidden(format!(
+            "token {:?} may not change releases of {extension}",
+            principal.name
+        ))
+        .into());
+    }
+    let actor = depot_service::Actor::token(&principal);
+    depot.delete_draft(&actor, &extension, &version).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
 
 /// Release metadata, from the query string (raw zip body) or from multipart text fields.

@@ -1,45 +1,10 @@
-//! Extensions, releases and their artifacts.
-//!
-//! Every write to the catalogue bumps `catalogue_state.generation` in the same transaction, as its
-//! first statement: other instances poll that one number to drop their feed caches, and on SQLite
-//! taking the write lock first keeps two writers from deadlocking on a lock upgrade.
+//! Releases and their artifacts (the stored file, its hashes and package id).
 
 use depot_core::ReleaseState;
 use sqlx::{Any, AssertSqlSafe, FromRow, Transaction};
 
+use crate::generations::bump_generation;
 use crate::{Store, StoreError};
-
-#[derive(Clone, Debug, FromRow)]
-pub struct ExtensionRow {
-    pub id: i64,
-    pub name: String,
-    pub element: String,
-    pub ext_type: String,
-    pub client: String,
-    /// `''` for everything but plugins.
-    pub folder: String,
-    pub title: String,
-    pub description: Option<String>,
-    pub info_url: Option<String>,
-    pub default_targets: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-    /// The package group of a paid extension; `None` = free.
-    pub package_group_id: Option<i64>,
-}
-
-#[derive(Clone, Debug)]
-pub struct NewExtension {
-    pub name: String,
-    pub element: String,
-    pub ext_type: String,
-    pub client: String,
-    pub folder: String,
-    pub title: String,
-    pub default_targets: String,
-    /// Set at creation for a paid extension, so that it is never public for a moment.
-    pub package_group_id: Option<i64>,
-}
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ReleaseRow {
@@ -95,12 +60,12 @@ pub struct ArtifactRow {
     pub created_at: i64,
 }
 
-const ARTIFACT_COLUMNS: &str = "a.id AS a_id, a.release_id AS a_release_id, \
+pub(crate) const ARTIFACT_COLUMNS: &str = "a.id AS a_id, a.release_id AS a_release_id, \
     a.package_id AS a_package_id, a.storage_key AS a_storage_key, a.filename AS a_filename, \
     a.size AS a_size, a.sha256 AS a_sha256, a.sha384 AS a_sha384, a.sha512 AS a_sha512, \
     a.created_at AS a_created_at";
 
-const RELEASE_COLUMNS: &str = "r.id, r.extension_id, r.version, r.stability, r.targets, \
+pub(crate) const RELEASE_COLUMNS: &str = "r.id, r.extension_id, r.version, r.stability, r.targets, \
     r.php_minimum, r.supported_databases, r.notes, r.state, r.published_at, r.created_at, \
     r.updated_at";
 
@@ -123,13 +88,6 @@ pub struct ReleaseWithArtifact {
     pub artifact: ArtifactRow,
 }
 
-/// The generation numbers that writes bump (see `catalogue_state` and `access_state`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Generations {
-    pub catalogue: i64,
-    pub access: i64,
-}
-
 /// A published release as its extension's feeds show it.
 #[derive(Clone, Debug, FromRow)]
 pub struct FeedReleaseRow {
@@ -146,88 +104,32 @@ pub struct FeedReleaseRow {
     pub sha512: String,
 }
 
-/// Everything a download needs, in one row.
-#[derive(Clone, Debug, FromRow)]
-pub struct DownloadTarget {
-    pub extension_id: i64,
-    pub extension_name: String,
-    pub release_id: i64,
-    pub version: String,
-    #[sqlx(try_from = "String")]
-    pub state: ReleaseState,
-    pub published_at: Option<i64>,
-    pub package_group_id: Option<i64>,
-    #[sqlx(flatten)]
-    pub artifact: ArtifactRow,
-}
-
-pub(crate) async fn bump_generation(tx: &mut Transaction<'_, Any>) -> Result<(), StoreError> {
-    sqlx::query("UPDATE catalogue_state SET generation = generation + 1 WHERE id = 1")
-        .execute(&mut **tx)
-        .await?;
+async fn insert_artifact(
+    tx: &mut Transaction<'_, Any>,
+    release_id: i64,
+    a: &NewArtifact,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO artifacts (release_id, package_id, storage_key, filename, size, sha256, \
+         sha384, sha512, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(release_id)
+    .bind(&a.package_id)
+    .bind(&a.storage_key)
+    .bind(&a.filename)
+    .bind(a.size)
+    .bind(&a.sha256)
+    .bind(&a.sha384)
+    .bind(&a.sha512)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| StoreError::unique(e, "package id"))?;
     Ok(())
 }
 
 impl Store {
-    /// A number that changes whenever anything a feed shows changes.
-    pub async fn catalogue_generation(&self) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT generation FROM catalogue_state WHERE id = 1")
-                .fetch_one(&self.pool)
-                .await?,
-        )
-    }
-
-    /// Both generations in one round trip, for the instances' cache pollers.
-    pub async fn generations(&self) -> Result<Generations, StoreError> {
-        let (catalogue, access) = sqlx::query_as(
-            "SELECT c.generation, a.generation FROM catalogue_state c, access_state a \
-             WHERE c.id = 1 AND a.id = 1",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(Generations { catalogue, access })
-    }
-
-    pub async fn extension_by_name(&self, name: &str) -> Result<Option<ExtensionRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM extensions WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    pub async fn extensions(&self) -> Result<Vec<ExtensionRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT * FROM extensions ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?)
-    }
-
-    /// Creates an extension; `Conflict` if its name or Joomla identity is taken.
-    pub async fn create_extension(&self, new: &NewExtension) -> Result<ExtensionRow, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        bump_generation(&mut tx).await?;
-        let now = self.now_ms();
-        let row: ExtensionRow = sqlx::query_as(
-            "INSERT INTO extensions (name, element, ext_type, client, folder, title, \
-             default_targets, created_at, updated_at, package_group_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING *",
-        )
-        .bind(&new.name)
-        .bind(&new.element)
-        .bind(&new.ext_type)
-        .bind(&new.client)
-        .bind(&new.folder)
-        .bind(&new.title)
-        .bind(&new.default_targets)
-        .bind(now)
-        .bind(new.package_group_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| StoreError::unique(e, "extension"))?;
-        tx.commit().await?;
-        Ok(row)
-    }
-
     /// One release of an extension with its artifact, in any state.
     pub async fn release(
         &self,
@@ -380,22 +282,6 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Deletes an extension that has no release at all (never published; its drafts deleted).
-    /// `false` when it has one: sites may have installed it.
-    pub async fn delete_extension_without_releases(&self, id: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        bump_generation(&mut tx).await?;
-        let done = sqlx::query(
-            "DELETE FROM extensions WHERE id = $1 \
-             AND NOT EXISTS (SELECT 1 FROM releases WHERE extension_id = $1)",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() == 1)
-    }
-
     /// Deletes a draft and its artifact row. Returns the storage key of its file, or `None`
     /// when there is no such draft (a published or yanked release is never deleted: sites may
     /// have it installed, and its download log refers to it).
@@ -456,44 +342,6 @@ impl Store {
             .await?)
     }
 
-    /// The release file behind `/download/{extension}/{version}/…`.
-    pub async fn download_target(
-        &self,
-        extension: &str,
-        version: &str,
-    ) -> Result<Option<DownloadTarget>, StoreError> {
-        self.download_target_where("e.name = $1 AND r.version = $2", &[extension, version])
-            .await
-    }
-
-    /// The release file behind jBackend's `/get/release/download/{package_id}`.
-    pub async fn download_target_by_package_id(
-        &self,
-        package_id: &str,
-    ) -> Result<Option<DownloadTarget>, StoreError> {
-        self.download_target_where("a.package_id = $1", &[package_id])
-            .await
-    }
-
-    async fn download_target_where(
-        &self,
-        condition: &str,
-        binds: &[&str],
-    ) -> Result<Option<DownloadTarget>, StoreError> {
-        let sql = format!(
-            "SELECT e.id AS extension_id, e.name AS extension_name, r.id AS release_id, \
-             r.version, r.state, r.published_at, e.package_group_id, {ARTIFACT_COLUMNS} \
-             FROM artifacts a \
-             JOIN releases r ON r.id = a.release_id JOIN extensions e ON e.id = r.extension_id \
-             WHERE {condition}"
-        );
-        let mut q = sqlx::query_as(AssertSqlSafe(sql));
-        for b in binds {
-            q = q.bind(*b);
-        }
-        Ok(q.fetch_optional(&self.pool).await?)
-    }
-
     /// Whether any artifact still points at a stored file (before deleting the file).
     pub async fn storage_key_in_use(&self, key: &str) -> Result<bool, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM artifacts WHERE storage_key = $1")
@@ -502,29 +350,4 @@ impl Store {
             .await?;
         Ok(n > 0)
     }
-}
-
-async fn insert_artifact(
-    tx: &mut Transaction<'_, Any>,
-    release_id: i64,
-    a: &NewArtifact,
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO artifacts (release_id, package_id, storage_key, filename, size, sha256, \
-         sha384, sha512, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(release_id)
-    .bind(&a.package_id)
-    .bind(&a.storage_key)
-    .bind(&a.filename)
-    .bind(a.size)
-    .bind(&a.sha256)
-    .bind(&a.sha384)
-    .bind(&a.sha512)
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| StoreError::unique(e, "package id"))?;
-    Ok(())
 }

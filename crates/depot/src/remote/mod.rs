@@ -1,0 +1,25 @@
+//! The remote subcommands (`group`, `user`, `membership`, `package-group`, `extension`, `key`,
+//! `release`, `token list|revoke`, `audit`): each is one or two calls to the admin API, one file
+//! per noun, printed through `output` as lines or a table, or as the API's JSON with `--json`.
+
+mod audit;
+mod extensions;
+mod groups;
+mod keys;
+mod memberships;
+mod output;
+mod package_groups;
+mod releases;
+mod tokens;
+mod users;
+
+pub use audit::{AuditArgs, audit};
+pub use extensions::{ExtensionCommand, extension};
+pub use groups::{GroupCommand, group};
+pub use keys::{KeyCommand, key};
+pub use memberships::{MembershipCommand, membership};
+pub use output::Output;
+pub use package_groups::{PackageGroupCommand, package_group};
+pub use releases::{ReleaseCommand, release};
+pub use tokens::{RemoteTokenCommand, token};
+pub use users::{UserCommand, user};

@@ -1,0 +1,104 @@
+//! User groups (Joomla's notion, numeric ids): add, rename, delete one nothing refers to, list.
+
+use depot_store::GroupRow;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::Actor;
+use crate::input::clean_name;
+use crate::{Depot, ServiceError, ServiceResult};
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct GroupView {
+    pub id: i64,
+    pub name: String,
+}
+
+fn group_view(g: GroupRow) -> GroupView {
+    GroupView {
+        id: g.id,
+        name: g.name,
+    }
+}
+
+impl Depot {
+    pub async fn add_group(&self, actor: &Actor, id: i64, name: &str) -> ServiceResult<GroupView> {
+        if id <= 0 {
+            return Err(ServiceError::invalid(
+                "bad_group",
+                "a group id is a positive number (Joomla's user group id)",
+            ));
+        }
+        let name = clean_name(Some(name), "group name")?
+            .ok_or_else(|| ServiceError::invalid("bad_name", "a group needs a name"))?;
+        self.store().create_group(id, &name).await?;
+        let subject = id.to_string();
+        self.audit(actor, "group.create", &subject, json!({"name": name}))
+            .await?;
+        Ok(GroupView { id, name })
+    }
+
+    pub async fn rename_group(
+        &self,
+        actor: &Actor,
+        id: i64,
+        name: &str,
+    ) -> ServiceResult<GroupView> {
+        let name = clean_name(Some(name), "group name")?
+            .ok_or_else(|| ServiceError::invalid("bad_name", "a group needs a name"))?;
+        if !self.store().rename_group(id, &name).await? {
+            return Err(ServiceError::NotFound { what: "group" });
+        }
+        let subject = id.to_string();
+        self.audit(actor, "group.rename", &subject, json!({"name": name}))
+            .await?;
+        Ok(GroupView { id, name })
+    }
+
+    /// Deletes a group nothing refers to. One with memberships (even ended ones: they are the
+    /// subscription history) or allowed by a package group is refused; rename it instead.
+    pub async fn delete_group(&self, actor: &Actor, id: i64) -> ServiceResult<()> {
+        let group = self
+            .store()
+            .group(id)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "group" })?;
+        if !self.store().delete_unused_group(id).await? {
+            let (memberships, package_groups) = self.store().group_usage(id).await?;
+            return Err(ServiceError::Conflict(format!(
+                "group {id} is in use ({memberships} membership(s), allowed by {package_groups} \
+                 package group(s)): it can be renamed, not deleted"
+            )));
+        }
+        let subject = id.to_string();
+        self.audit(actor, "group.delete", &subject, json!({"name": group.name}))
+            .await
+    }
+
+    pub async fn group_view(&self, id: i64) -> ServiceResult<GroupView> {
+        self.store()
+            .group(id)
+            .await?
+            .map(group_view)
+            .ok_or(ServiceError::NotFound { what: "group" })
+    }
+
+    pub async fn list_groups(&self) -> ServiceResult<Vec<GroupView>> {
+        Ok(self
+            .store()
+            .groups()
+            .await?
+            .into_iter()
+            .map(group_view)
+            .collect())
+    }
+
+    pub(crate) async fn existing_group(&self, id: i64) -> ServiceResult<GroupRow> {
+        self.store().group(id).await?.ok_or_else(|| {
+            ServiceError::invalid(
+                "unknown_group",
+                format!("group {id} does not exist: create it first (depot group add --id {id})"),
+            )
+        })
+    }
+}

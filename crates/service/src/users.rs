@@ -1,0 +1,146 @@
+//! Users: find, add, change (name, password, disabled, console access), list and search.
+
+use depot_core::keys;
+use depot_store::UserRow;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::Actor;
+use crate::input::{clean_name, rfc3339};
+use crate::{Depot, ServiceError, ServiceResult, valid_email};
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    pub id: i64,
+    pub email: String,
+    pub name: Option<String>,
+    pub disabled: bool,
+    pub has_password: bool,
+    /// May sign in to the admin console (with a password).
+    pub admin: bool,
+    pub created_at: String,
+}
+
+/// Changes to a user; `None` leaves a field alone.
+#[derive(Clone, Debug, Default)]
+pub struct UserChanges {
+    /// `Some(None)` clears the name.
+    pub name: Option<Option<String>>,
+    pub disabled: Option<bool>,
+    pub password: Option<String>,
+    /// Grant (`true`) or withdraw the admin console.
+    pub admin: Option<bool>,
+}
+
+fn user_view(u: UserRow) -> UserView {
+    UserView {
+        id: u.id,
+        has_password: u.password_hash.is_some(),
+        email: u.email,
+        name: u.name,
+        disabled: u.disabled != 0,
+        admin: u.is_admin != 0,
+        created_at: rfc3339(u.created_at),
+    }
+}
+
+impl Depot {
+    /// A user by id or e-mail address.
+    pub async fn find_user(&self, user: &str) -> ServiceResult<UserRow> {
+        let user = user.trim();
+        let found = match user.parse::<i64>() {
+            Ok(id) => self.store().user(id).await?,
+            Err(_) => {
+                self.store()
+                    .user_by_email(&keys::normalise_email(user))
+                    .await?
+            }
+        };
+        found.ok_or(ServiceError::NotFound { what: "user" })
+    }
+
+    pub async fn user_view(&self, user: &str) -> ServiceResult<UserView> {
+        Ok(user_view(self.find_user(user).await?))
+    }
+
+    pub async fn add_user(
+        &self,
+        actor: &Actor,
+        email: &str,
+        name: Option<&str>,
+        password: Option<&str>,
+        admin: bool,
+    ) -> ServiceResult<UserView> {
+        if !valid_email(email) {
+            return Err(ServiceError::invalid(
+                "bad_email",
+                format!("{:?} is not an e-mail address", email.trim()),
+            ));
+        }
+        let name = clean_name(name, "name")?;
+        let email = keys::normalise_email(email);
+        if let Some(p) = password {
+            crate::jbackend::check_password(p)?;
+        }
+        let row = self.store().create_user(&email, name.as_deref()).await?;
+        if let Some(p) = password {
+            self.set_password(row.id, p).await?;
+        }
+        if admin {
+            self.store().set_user_admin(row.id, true).await?;
+        }
+        let detail =
+            json!({"id": row.id, "name": name, "password_set": password.is_some(), "admin": admin});
+        self.audit(actor, "user.create", &email, detail).await?;
+        self.user_view(&row.id.to_string()).await
+    }
+
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        user: &str,
+        changes: UserChanges,
+    ) -> ServiceResult<UserView> {
+        let row = self.find_user(user).await?;
+        if let Some(p) = &changes.password {
+            crate::jbackend::check_password(p)?;
+        }
+        if let Some(name) = &changes.name {
+            let name = clean_name(name.as_deref(), "name")?;
+            self.store().set_user_name(row.id, name.as_deref()).await?;
+        }
+        if let Some(disabled) = changes.disabled {
+            self.store().set_user_disabled(row.id, disabled).await?;
+        }
+        if let Some(admin) = changes.admin {
+            self.store().set_user_admin(row.id, admin).await?;
+        }
+        if let Some(p) = &changes.password {
+            self.set_password(row.id, p).await?;
+        }
+        // What changed, never the password itself.
+        let detail = json!({
+            "name": changes.name,
+            "disabled": changes.disabled,
+            "admin": changes.admin,
+            "password_set": changes.password.is_some(),
+        });
+        self.audit(actor, "user.update", &row.email, detail).await?;
+        self.user_view(&row.id.to_string()).await
+    }
+
+    /// Users by id, a page at a time; `email` filters by a part of the address.
+    pub async fn list_users(
+        &self,
+        email: Option<&str>,
+        after_id: i64,
+        limit: i64,
+    ) -> ServiceResult<Vec<UserView>> {
+        let filter = email.map(keys::normalise_email);
+        let rows = self
+            .store()
+            .users(filter.as_deref(), after_id, limit.clamp(1, 1000))
+            .await?;
+        Ok(rows.into_iter().map(user_view).collect())
+    }
+}

@@ -1,0 +1,74 @@
+//! Generation numbers: every write to the catalogue bumps `catalogue_state.generation`, and every write
+//! to what decides entitlement (users, memberships, package groups, keys) bumps
+//! `access_state.generation`, in the same transaction and as its first statement. Other instances
+//! poll the two numbers to drop their caches, and on SQLite taking the write lock first keeps two
+//! writers from deadlocking on a lock upgrade.
+
+use std::sync::atomic::Ordering;
+
+use sqlx::{Any, Transaction};
+
+use crate::{Store, StoreError};
+
+/// The generation numbers that writes bump (see `catalogue_state` and `access_state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Generations {
+    pub catalogue: i64,
+    pub access: i64,
+}
+
+pub(crate) async fn bump_generation(tx: &mut Transaction<'_, Any>) -> Result<(), StoreError> {
+    sqlx::query("UPDATE catalogue_state SET generation = generation + 1 WHERE id = 1")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Begins a write to what decides entitlement. Bumping the access generation comes first,
+    /// in the same transaction: instances drop their cached checks when it moves, and on SQLite
+    /// taking the write lock first keeps two writers from deadlocking on a lock upgrade.
+    pub(crate) async fn access_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE access_state SET generation = generation + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    /// Commits an `access_write` and tells this process's caches at once.
+    pub(crate) async fn commit_access(
+        &self,
+        tx: Transaction<'static, Any>,
+    ) -> Result<(), StoreError> {
+        tx.commit().await?;
+        self.access_writes.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// How many access writes this process has committed: a cache that saw a different count
+    /// must not trust what it holds.
+    pub fn access_writes(&self) -> u64 {
+        self.access_writes.load(Ordering::SeqCst)
+    }
+
+    /// A number that changes whenever anything a feed shows changes.
+    pub async fn catalogue_generation(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT generation FROM catalogue_state WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Both generations in one round trip, for the instances' cache pollers.
+    pub async fn generations(&self) -> Result<Generations, StoreError> {
+        let (catalogue, access) = sqlx::query_as(
+            "SELECT c.generation, a.generation FROM catalogue_state c, access_state a \
+             WHERE c.id = 1 AND a.id = 1",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Generations { catalogue, access })
+    }
+}

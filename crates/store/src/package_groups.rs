@@ -1,0 +1,127 @@
+//! Package groups and the user groups they allow.
+
+use sqlx::FromRow;
+
+use crate::{Store, StoreError};
+
+#[derive(Clone, Debug, FromRow)]
+pub struct PackageGroupRow {
+    pub id: i64,
+    pub name: String,
+    pub title: String,
+    pub seed: String,
+    /// `active` or `keep-released`.
+    pub policy: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Store {
+    pub async fn create_package_group(
+        &self,
+        name: &str,
+        title: &str,
+        seed: &str,
+        policy: &str,
+        groups: &[i64],
+    ) -> Result<PackageGroupRow, StoreError> {
+        let mut tx = self.access_write().await?;
+        let now = self.now_ms();
+        let row: PackageGroupRow = sqlx::query_as(
+            "INSERT INTO package_groups (name, title, seed, policy, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING *",
+        )
+        .bind(name)
+        .bind(title)
+        .bind(seed)
+        .bind(policy)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| StoreError::unique(e, "package group"))?;
+        for g in groups {
+            sqlx::query(
+                "INSERT INTO package_group_members (package_group_id, group_id) VALUES ($1, $2)",
+            )
+            .bind(row.id)
+            .bind(g)
+            .execute(&mut *tx)
+            .await?;
+        }
+        self.commit_access(tx).await?;
+        Ok(row)
+    }
+
+    pub async fn package_group(&self, id: i64) -> Result<Option<PackageGroupRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM package_groups WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn package_group_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<PackageGroupRow>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT * FROM package_groups WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Deletes a package group that no extension belongs to (with its allowed groups and the
+    /// users' jBackend key versions). `false` when it is unknown or in use.
+    pub async fn delete_unused_package_group(&self, id: i64) -> Result<bool, StoreError> {
+        let mut tx = self.access_write().await?;
+        // Its allowed groups and key versions go with it (ON DELETE CASCADE).
+        let done = sqlx::query(
+            "DELETE FROM package_groups WHERE id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM extensions WHERE package_group_id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        self.commit_access(tx).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Changes a package group's display name and policy (the policy decides downloads, so
+    /// the change counts as an access write).
+    pub async fn update_package_group(
+        &self,
+        id: i64,
+        title: &str,
+        policy: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.access_write().await?;
+        sqlx::query("UPDATE package_groups SET title = $1, policy = $2 WHERE id = $3")
+            .bind(title)
+            .bind(policy)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        self.commit_access(tx).await?;
+        Ok(())
+    }
+
+    pub async fn package_groups(&self) -> Result<Vec<PackageGroupRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM package_groups ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The user groups a package group allows.
+    pub async fn package_group_members(
+        &self,
+        package_group_id: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT group_id FROM package_group_members WHERE package_group_id = $1              ORDER BY group_id",
+        )
+        .bind(package_group_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}

@@ -1,0 +1,105 @@
+//! Memberships: a user in a group from one date until another (or open-ended); a subscription is one.
+
+use axum::Json;
+use axum::extract::State;
+use depot_service::{Depot, MembershipView};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::{Items, ReadErrors, WriteErrors};
+
+use super::{Admin, ApiJson, ApiPath, ApiPrincipal, ApiResult, created, items};
+
+pub(super) fn routes() -> OpenApiRouter<Depot> {
+    OpenApiRouter::new()
+        .routes(routes!(list_memberships, add_membership))
+        .routes(routes!(end_membership))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewMembership {
+    group: i64,
+    from: Option<String>,
+    until: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/users/{user}/memberships",
+    tag = "access",
+    summary = "Add a membership",
+    params(("user" = String, Path, description = "A user's id or e-mail address")),
+    request_body = NewMembership,
+    responses((status = 201, body = MembershipView), WriteErrors)
+)]
+async fn add_membership(
+    State(depot): State<Depot>,
+    Admin(actor): Admin,
+    ApiPath(user): ApiPath<String>,
+    ApiJson(m): ApiJson<NewMembership>,
+) -> ApiResult {
+    let membership = depot
+        .add_membership(
+            &actor,
+            &user,
+            m.group,
+            m.from.as_deref(),
+            m.until.as_deref(),
+        )
+        .await?;
+    Ok(created(membership))
+}
+
+/// How many memberships were ended.
+#[derive(Serialize, ToSchema)]
+struct Ended {
+    ended: u64,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct EndMembership {
+    group: i64,
+    at: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/users/{user}/memberships/end",
+    tag = "access",
+    summary = "End a user's open memberships in a group",
+    params(("user" = String, Path, description = "A user's id or e-mail address")),
+    request_body = EndMembership,
+    responses((status = 200, body = Ended), WriteErrors)
+)]
+async fn end_membership(
+    State(depot): State<Depot>,
+    Admin(actor): Admin,
+    ApiPath(user): ApiPath<String>,
+    ApiJson(m): ApiJson<EndMembership>,
+) -> ApiResult<Json<Ended>> {
+    let ended = depot
+        .end_membership(&actor, &user, m.group, m.at.as_deref())
+        .await?;
+    Ok(Json(Ended { ended }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/users/{user}/memberships",
+    tag = "access",
+    summary = "A user's memberships",
+    params(("user" = String, Path, description = "A user's id or e-mail address")),
+    responses((status = 200, body = Items<MembershipView>), ReadErrors)
+)]
+async fn list_memberships(
+    State(depot): State<Depot>,
+    _: ApiPrincipal,
+    ApiPath(user): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(items(depot.memberships(&user).await?))
+}

@@ -1,0 +1,172 @@
+//! The admin API, `/api/v1`: one module per noun, each registering its own routes, and the
+//! extractors they share. Every handler carries a `#[utoipa::path]`, so the router and the
+//! OpenAPI document come from the same registrations. Lists answer `{"items":[…]}`; writes need an
+//! `admin` token (publishing, a `publish` token for the extension), reads any token.
+
+mod audit;
+mod extensions;
+mod groups;
+mod keys;
+mod memberships;
+mod package_groups;
+mod releases;
+mod reports;
+mod tokens;
+mod users;
+
+pub(crate) use releases::{UploadParams, read_upload_form, refuse_declared_excess};
+
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use depot_service::{Actor, Depot, Principal, ServiceError};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, json};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::ApiError;
+use crate::openapi::ApiDoc;
+use crate::params::bearer;
+
+/// The admin API's router and its OpenAPI document, built from the same registrations.
+pub fn router() -> (Router<Depot>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(groups::routes())
+        .merge(users::routes())
+        .merge(memberships::routes())
+        .merge(keys::routes())
+        .merge(package_groups::routes())
+        .merge(reports::routes())
+        .merge(extensions::routes())
+        .merge(releases::routes())
+        .merge(tokens::routes())
+        .merge(audit::routes())
+        .split_for_parts()
+}
+
+/// A caller whose token may change things, as the audit log names it.
+pub struct Admin(pub Actor);
+
+impl<S> axum::extract::FromRequestParts<S> for Admin
+where
+    Depot: axum::extract::FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let ApiPrincipal(p) = ApiPrincipal::from_request_parts(parts, state).await?;
+        if !p.may_administer() {
+            return Err(ServiceError::Forbidden(format!(
+                "token {:?} ({} scope) may not change users, groups or keys: use an admin token",
+                p.name,
+                p.scope.name()
+            ))
+            .into());
+        }
+        Ok(Admin(Actor::token(&p)))
+    }
+}
+
+/// A JSON body whose errors are API errors (`bad_json`), not axum's plain-text rejections.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(e) => Err(ServiceError::invalid("bad_json", e.body_text()).into()),
+        }
+    }
+}
+
+pub(crate) fn items<T: Serialize>(items: Vec<T>) -> Json<Value> {
+    Json(json!({ "items": items }))
+}
+
+pub(crate) fn created<T: Serialize>(v: T) -> Response {
+    (StatusCode::CREATED, Json(v)).into_response()
+}
+
+pub(crate) type ApiResult<T = Response> = Result<T, ApiError>;
+
+/// Distinguishes a field set to `null` (`Some(None)`) from a missing one (`None`).
+pub(crate) fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Path parameters of the admin API, refused with `bad_path` (as JSON) when malformed.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(ApiPath(v)),
+            Err(e) => Err(ServiceError::invalid("bad_path", e.body_text()).into()),
+        }
+    }
+}
+
+/// A query string of the admin API, refused with `bad_query` when malformed.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(ApiQuery(v)),
+            Err(e) => Err(ServiceError::invalid("bad_query", e.body_text()).into()),
+        }
+    }
+}
+
+/// The caller, from `Authorization: Bearer <token>`.
+pub struct ApiPrincipal(pub Principal);
+
+impl<S> FromRequestParts<S> for ApiPrincipal
+where
+    Depot: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let depot = Depot::from_ref(state);
+        let token = bearer(&parts.headers).ok_or(ServiceError::Unauthenticated)?;
+        Ok(ApiPrincipal(depot.authenticate(token).await?))
+    }
+}

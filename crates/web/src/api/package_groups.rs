@@ -1,0 +1,141 @@
+//! Package groups (jBackend's notion): which groups may download an extension, its key seed, its policy.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use depot_service::{Depot, NewPackageGroup, PackageGroupView};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::{Items, ReadErrors, WriteErrors};
+
+use super::{Admin, ApiJson, ApiPath, ApiPrincipal, ApiResult, created, items};
+
+pub(super) fn routes() -> OpenApiRouter<Depot> {
+    OpenApiRouter::new()
+        .routes(routes!(list_package_groups, add_package_group))
+        .routes(routes!(
+            get_package_group,
+            update_package_group,
+            delete_package_group
+        ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewPackageGroupBody {
+    id: String,
+    groups: Vec<i64>,
+    seed: Option<String>,
+    name: Option<String>,
+    policy: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/package-groups",
+    tag = "access",
+    summary = "Create a package group",
+    request_body = NewPackageGroupBody,
+    responses((status = 201, body = PackageGroupView), WriteErrors)
+)]
+async fn add_package_group(
+    State(depot): State<Depot>,
+    Admin(actor): Admin,
+    ApiJson(b): ApiJson<NewPackageGroupBody>,
+) -> ApiResult {
+    let group = depot
+        .add_package_group(
+            &actor,
+            NewPackageGroup {
+                id: b.id,
+                groups: b.groups,
+                seed: b.seed,
+                name: b.name,
+                policy: b.policy,
+            },
+        )
+        .await?;
+    Ok(created(group))
+}
+
+#[utoipa::path(
+    get,
+    path = "/package-groups",
+    tag = "access",
+    summary = "Package groups",
+    responses((status = 200, body = Items<PackageGroupView>), ReadErrors)
+)]
+async fn list_package_groups(
+    State(depot): State<Depot>,
+    _: ApiPrincipal,
+) -> ApiResult<Json<Value>> {
+    Ok(items(depot.list_package_groups().await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PackageGroupPatch {
+    /// The display name.
+    name: Option<String>,
+    /// `active` or `keep-released`.
+    policy: Option<String>,
+}
+
+#[utoipa::path(
+    patch,
+    path = "/package-groups/{group}",
+    tag = "access",
+    summary = "Rename a package group or change its policy (admin)",
+    params(("group" = String, Path, description = "A package group id")),
+    request_body = PackageGroupPatch,
+    responses((status = 200, body = PackageGroupView), WriteErrors)
+)]
+async fn update_package_group(
+    State(depot): State<Depot>,
+    Admin(actor): Admin,
+    ApiPath(group): ApiPath<String>,
+    ApiJson(p): ApiJson<PackageGroupPatch>,
+) -> ApiResult {
+    let view = depot
+        .update_package_group(&actor, &group, p.name.as_deref(), p.policy.as_deref())
+        .await?;
+    Ok(Json(view).into_response())
+}
+
+#[utoipa::path(
+    get,
+    path = "/package-groups/{group}",
+    tag = "access",
+    summary = "A package group",
+    params(("group" = String, Path, description = "A package group id")),
+    responses((status = 200, body = PackageGroupView), ReadErrors)
+)]
+async fn get_package_group(
+    State(depot): State<Depot>,
+    _: ApiPrincipal,
+    ApiPath(group): ApiPath<String>,
+) -> ApiResult {
+    Ok(Json(depot.package_group_view_of(&group).await?).into_response())
+}
+
+#[utoipa::path(
+    delete,
+    path = "/package-groups/{group}",
+    tag = "access",
+    summary = "Delete a package group that no extension belongs to (admin)",
+    params(("group" = String, Path, description = "A package group id")),
+    responses((status = 204, description = "Deleted"), WriteErrors)
+)]
+async fn delete_package_group(
+    State(depot): State<Depot>,
+    Admin(actor): Admin,
+    ApiPath(group): ApiPath<String>,
+) -> ApiResult {
+    depot.delete_package_group(&actor, &group).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

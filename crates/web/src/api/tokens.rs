@@ -1,0 +1,86 @@
+//! API tokens: list (never the tokens themselves), create (the token is in this answer only), revoke.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use depot_service::{Depot, Scope, ServiceError, TokenView};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::{Items, ReadErrors, WriteErrors};
+
+use super::{Admin, ApiJson, ApiPath, ApiResult, created, items};
+
+pub(super) fn routes() -> OpenApiRouter<Depot> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(revoke_token))
+}
+
+#[utoipa::path(
+    get,
+    path = "/tokens",
+    tag = "tokens",
+    summary = "API tokens (admin)",
+    responses((status = 200, body = Items<TokenView>), ReadErrors)
+)]
+async fn list_tokens(State(depot): State<Depot>, _: Admin) -> ApiResult<Json<Value>> {
+    Ok(items(depot.list_tokens().await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    name: String,
+    /// `admin`, `publish` or `read`.
+    scope: String,
+    /// For a publish token: the extensions it may publish (all when absent).
+    extensions: Option<Vec<String>>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/tokens",
+    tag = "tokens",
+    summary = "Create an API token; the answer is the only place it is shown (admin)",
+    request_body = NewToken,
+    responses((status = 201, body = CreatedToken), WriteErrors)
+)]
+async fn create_token(
+    State(depot): State<Depot>,
+    Admin(actor): Admin,
+    ApiJson(t): ApiJson<NewToken>,
+) -> ApiResult<Response> {
+    let extensions = t.extensions.map(|e| e.join(","));
+    let scope = Scope::parse(&t.scope, extensions.as_deref())
+        .map_err(|e| ServiceError::invalid("bad_scope", e))?;
+    let (view, token) = depot.create_token(&actor, &t.name, &scope).await?;
+    Ok(created(CreatedToken { view, token }))
+}
+
+/// A new token's listing plus the token itself, shown this once: only its hash is kept.
+#[derive(Serialize, ToSchema)]
+struct CreatedToken {
+    #[serde(flatten)]
+    view: TokenView,
+    token: String,
+}
+
+#[utoipa::path(
+    delete,
+    path = "/tokens/{id}",
+    tag = "tokens",
+    summary = "Revoke an API token (admin)",
+    params(("id" = i64, Path, description = "The token's id")),
+    responses((status = 200, body = TokenView), WriteErrors)
+)]
+async fn revoke_token(
+    State(depot): State<Depot>,
+    Admin(actor): Admin,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult {
+    Ok(Json(depot.revoke_token(&actor, id).await?).into_response())
+}
