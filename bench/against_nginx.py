@@ -279,6 +279,7 @@ def slow_readers(depot, path, clients, seconds):
 
 
 def main():
+    global DEPOT
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3, help="pairs of runs per scenario")
     ap.add_argument("--seconds", type=int, default=5, help="length of one wrk run")
@@ -287,10 +288,12 @@ def main():
                     help="depot's log filter (the default logs every request at info; "
                          "'info,sqlx=warn,depot::access=off' leaves access logs to the proxy)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "against_nginx.json"))
+    ap.add_argument("--only", default="",
+                    help="run only the scenarios whose name contains this text (and the slow "
+                         "readers only if it is empty or 'slow')")
     ap.add_argument("--depot", default=DEPOT,
                     help="the depot binary to measure (another build, for a before/after pair)")
     args = ap.parse_args()
-    global DEPOT
     DEPOT = args.depot
 
     work = tempfile.mkdtemp(prefix="depot-bench-")
@@ -314,6 +317,7 @@ def main():
             ("paid 1 MiB download (dlid)", paths["paid_1mib"], f"?dlid={key}", c, None, "rps"),
             ("100 MiB download", paths["big_100mib"], "", 4, None, "bytes_per_s"),
         ]
+        scenarios = [s for s in scenarios if args.only in s[0]]
         results = []
         for name, path, query, conns, special, metric in scenarios:
             hdr = {"depot": (), "nginx": ()}
@@ -339,11 +343,12 @@ def main():
             print(f"{name:<30} depot/nginx {metric}: min {min(ratios):.2f} "
                   f"median {statistics.median(ratios):.2f} max {max(ratios):.2f}   "
                   f"depot p99 {statistics.median(p99s):.2f} ms", flush=True)
-        before, peak = slow_readers(depot, paths["big_100mib"], 1000, 15)
-        print(f"{'1,000 slow readers (100 MiB)':<30} depot RSS before {before:.0f} MiB, peak {peak:.0f} MiB",
-              flush=True)
-        results.append({"scenario": "1000 slow readers", "rss_before_mib": before,
-                        "rss_peak_mib": peak})
+        if args.only in ("", "slow"):
+            before, peak = slow_readers(depot, paths["big_100mib"], 1000, 15)
+            print(f"{'1,000 slow readers (100 MiB)':<30} depot RSS before {before:.0f} MiB, "
+                  f"peak {peak:.0f} MiB", flush=True)
+            results.append({"scenario": "1000 slow readers", "rss_before_mib": before,
+                            "rss_peak_mib": peak})
         os.makedirs(os.path.dirname(args.out), exist_ok=True)
         with open(args.out, "w") as f:
             json.dump({"machine": machine(), "depot_log": args.log, "results": results}, f,

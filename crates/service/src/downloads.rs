@@ -96,14 +96,14 @@ pub enum Wanted {
 
 /// A download request, as the use case sees it.
 #[derive(Debug)]
-pub struct DownloadRequest {
+pub struct DownloadRequest<'a> {
     pub credentials: Credentials,
     pub requester: Requester,
     pub wanted: Wanted,
     /// A `HEAD` request: headers only, nothing recorded.
     pub head: bool,
     /// The `Content-Disposition` a storage that hands the bytes out itself must send.
-    pub disposition: String,
+    pub disposition: &'a str,
 }
 
 /// How a permitted download is answered.
@@ -135,7 +135,7 @@ impl Depot {
     pub async fn serve_download(
         &self,
         download: Download,
-        request: DownloadRequest,
+        request: DownloadRequest<'_>,
     ) -> ServiceResult<Served> {
         let DownloadRequest {
             credentials,
@@ -167,7 +167,7 @@ impl Depot {
             && let Some(url) = self
                 .inner
                 .storage
-                .redirect_url(&download.storage_key, &disposition)
+                .redirect_url(&download.storage_key, disposition)
                 .await?
         {
             if whole {

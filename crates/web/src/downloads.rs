@@ -147,7 +147,7 @@ async fn serve(
         ),
         wanted,
         head: method == Method::HEAD,
-        disposition: disposition.clone(),
+        disposition: &disposition,
     };
     let served = depot.serve_download(download, request).await?;
 

@@ -6,10 +6,8 @@ use reqwest::Method;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::json;
 
-use crate::console::{PASSWORD, browser, csrf_of, session_cookie};
 use crate::db_test;
 use crate::helpers::*;
-use crate::mail::decoded;
 
 const CUSTOMER: &str = "customer@example.com";
 
@@ -40,23 +38,6 @@ pub async fn paid_catalogue(app: &TestApp) -> String {
     )
     .await;
     app.url("/download/com_redj/2.0.0/com_redj-2.0.0.zip")
-}
-
-/// The password link of the newest mail written to the file transport.
-pub fn mailed_link(app: &TestApp) -> String {
-    let dir = app.settings.data_dir.join("mail");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
-    files.sort_by_key(|f| f.metadata().unwrap().modified().unwrap());
-    let raw = std::fs::read_to_string(files.last().unwrap().path()).unwrap();
-    let text = decoded(&raw);
-    let at = text.find("/account/password?token=").expect("a link");
-    let start = text[..at].rfind("http").unwrap();
-    text[start..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .trim_end_matches(['"', '<', '>'])
-        .to_string()
 }
 
 async fn get(cookie: Option<&str>, url: String) -> (u16, reqwest::header::HeaderMap, String) {

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-use crate::console::make_admin;
 use crate::helpers::*;
 
 fn find(env: &str, candidates: &[&str]) -> Option<PathBuf> {
@@ -358,7 +357,7 @@ async fn admin_publishes_and_customer_downloads_in_chromium() {
     make_admin(&app, "admin@example.com").await;
     b.goto(&app.url("/admin/login")).await.unwrap();
     fill(&b, "input[name=email]", "admin@example.com").await;
-    fill(&b, "input[name=password]", crate::console::PASSWORD).await;
+    fill(&b, "input[name=password]", PASSWORD).await;
     click(&b, Locator::Css("button[type=submit]")).await;
     wait_for_path(&b, &app, "/admin").await;
 
@@ -500,7 +499,7 @@ async fn admin_publishes_and_customer_downloads_in_chromium() {
     wait_for_text(&b, ".flash", "A password link is on its way by e-mail.").await;
     snap(&b, "story-04-customer").await;
     app.settle_mail().await;
-    let link = crate::account::mailed_link(&app);
+    let link = mailed_link(&app);
 
     // The customer sets a password through the link and lands on their account.
     b.goto(&link).await.unwrap();

@@ -629,7 +629,7 @@ async fn no_key_or_password_reaches_the_log() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (key, mailed_dlid) = crate::mail::keys_in_mail(&mail.expect("a key mail"));
+    let (key, mailed_dlid) = keys_in_mail(&mail.expect("a key mail"));
     // Both reached the server's checks (the right password passed them, the wrong one failed
     // them), so the log had every chance to see them.
     for (password, status) in [(PASSWORD, 200), (WRONG, 401)] {

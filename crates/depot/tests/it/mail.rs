@@ -121,44 +121,6 @@ impl SmtpSink {
     }
 }
 
-/// The text of a raw message with quoted-printable soft breaks and escapes undone.
-pub fn decoded(raw: &str) -> String {
-    let joined = raw.replace("=\r\n", "").replace("=\n", "");
-    let mut out = Vec::new();
-    let bytes = joined.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'='
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The jBackend key and the download key a key mail carries.
-pub fn keys_in_mail(raw: &str) -> (String, String) {
-    let text = decoded(raw);
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let key = words
-        .windows(2)
-        .find(|w| w[0] == "key:" && w[1].len() == 32)
-        .map(|w| w[1].to_string())
-        .expect("a key line");
-    let dlid = words
-        .iter()
-        .find(|w| w.starts_with("dk") && w.len() == 40)
-        .map(|w| w.to_string())
-        .expect("a download key");
-    (key, dlid)
-}
-
 fn redj_zip(version: &str) -> Vec<u8> {
     let manifest = format!(
         r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>ReDJ Enterprise</name><element>com_redj</element><version>{version}</version></extension>"#

@@ -112,47 +112,42 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// Path parameters of the admin API, refused with `bad_path` (as JSON) when malformed.
-pub struct ApiPath<T>(pub T);
+/// An extractor of request parts that answers a malformed request with the API's own error body
+/// and `code`, instead of axum's plain-text rejection.
+macro_rules! api_extractor {
+    ($(#[$doc:meta])* $name:ident, $inner:ident, $code:literal) => {
+        $(#[$doc])*
+        pub struct $name<T>(pub T);
 
-impl<S, T> axum::extract::FromRequestParts<S> for ApiPath<T>
-where
-    T: DeserializeOwned + Send,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
+        impl<S, T> FromRequestParts<S> for $name<T>
+        where
+            T: DeserializeOwned + Send,
+            S: Send + Sync,
+        {
+            type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        match Path::<T>::from_request_parts(parts, state).await {
-            Ok(Path(v)) => Ok(ApiPath(v)),
-            Err(e) => Err(ServiceError::invalid("bad_path", e.body_text()).into()),
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+                match $inner::<T>::from_request_parts(parts, state).await {
+                    Ok($inner(v)) => Ok($name(v)),
+                    Err(e) => Err(ServiceError::invalid($code, e.body_text()).into()),
+                }
+            }
         }
-    }
+    };
 }
 
-/// A query string of the admin API, refused with `bad_query` when malformed.
-pub struct ApiQuery<T>(pub T);
-
-impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        match Query::<T>::from_request_parts(parts, state).await {
-            Ok(Query(v)) => Ok(ApiQuery(v)),
-            Err(e) => Err(ServiceError::invalid("bad_query", e.body_text()).into()),
-        }
-    }
-}
+api_extractor!(
+    /// Path parameters of the admin API, refused with `bad_path` (as JSON) when malformed.
+    ApiPath,
+    Path,
+    "bad_path"
+);
+api_extractor!(
+    /// A query string of the admin API, refused with `bad_query` when malformed.
+    ApiQuery,
+    Query,
+    "bad_query"
+);
 
 /// The caller, from `Authorization: Bearer <token>`.
 pub struct ApiPrincipal(pub Principal);

@@ -1,5 +1,11 @@
 //! The test harness: the real server on a real socket, over a fresh database per test.
 
+mod mail;
+mod pages;
+
+pub use mail::{decoded, keys_in_mail, mailed_link};
+pub use pages::{PASSWORD, browser, csrf_of, make_admin, session_cookie};
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
