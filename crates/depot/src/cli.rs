@@ -280,6 +280,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
+    // Listening for signals before anything else: a SIGTERM right after start shuts down
+    // gracefully too.
+    let stop = startup::shutdown_signal();
     let server = startup::Server::start(&settings).await?;
     tracing::info!(
         listen = %server.addr,
@@ -320,7 +323,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         server.addr,
         settings.public_url()
     );
-    startup::shutdown_signal().await;
+    stop.await;
     tracing::info!("shutting down");
     server.shutdown().await
 }
