@@ -140,7 +140,7 @@ impl Depot {
 
     /// `Ok(None)` for a free package; `Ok(Some(grant))` when the credentials entitle their user;
     /// otherwise a `Denied` error with the code of docs/product.md §4.
-    pub async fn authorize(
+    pub(crate) async fn authorize(
         &self,
         download: &Download,
         credentials: &Credentials,

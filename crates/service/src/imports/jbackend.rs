@@ -11,9 +11,6 @@
 
 use std::path::Path;
 
-use depot_core::package::{self, PackageLimits};
-use depot_store::StoreError;
-
 use super::{ImportReport, SettingsFile, lines, resolve};
 use crate::{Actor, Depot, NewPackageGroup, PublishOptions, PublishOutcome, ServiceError, spool};
 
@@ -187,15 +184,6 @@ impl Depot {
     ) -> Result<(PublishOutcome, String), String> {
         let p = parse_package_line(line)?;
         let path = resolve(folder, &p.path)?;
-        let inspect_path = path.clone();
-        let manifest = tokio::task::spawn_blocking(move || {
-            let file = std::fs::File::open(&inspect_path)
-                .map_err(|e| format!("{}: {e}", inspect_path.display()))?;
-            package::inspect(std::io::BufReader::new(file), &PackageLimits::default())
-                .map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|e| e.to_string())??;
         let file = tokio::fs::File::open(&path)
             .await
             .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -212,21 +200,12 @@ impl Depot {
             package_group: p.group.clone(),
             ..PublishOptions::default()
         };
+        // The manifest names the extension and version, as for the console's upload; the
+        // package is inspected once, under the configured limits.
         let published = self
-            .publish(
-                actor,
-                &manifest.identity.full_name,
-                manifest.version.as_str(),
-                spooled,
-                &options,
-            )
+            .publish_package(actor, spooled, &options)
             .await
-            .map_err(|e| match e {
-                ServiceError::Store(StoreError::Conflict(what)) => {
-                    format!("{what} already exists")
-                }
-                other => other.to_string(),
-            })?;
+            .map_err(|e| e.to_string())?;
         let what = format!(
             "{} {} as {}",
             published.extension, published.version, published.package_id
