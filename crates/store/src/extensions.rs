@@ -2,7 +2,6 @@
 
 use sqlx::FromRow;
 
-use crate::generations::bump_generation;
 use crate::{Store, StoreError};
 
 #[derive(Clone, Debug, FromRow)]
@@ -44,8 +43,7 @@ impl Store {
         extension_id: i64,
         package_group_id: Option<i64>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        bump_generation(&mut tx).await?;
+        let mut tx = self.catalogue_write().await?;
         sqlx::query("UPDATE extensions SET package_group_id = $1, updated_at = $2 WHERE id = $3")
             .bind(package_group_id)
             .bind(self.now_ms())
@@ -66,8 +64,7 @@ impl Store {
         info_url: Option<&str>,
         default_targets: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        bump_generation(&mut tx).await?;
+        let mut tx = self.catalogue_write().await?;
         sqlx::query(
             "UPDATE extensions SET title = $1, description = $2, info_url = $3, \
              default_targets = $4, updated_at = $5 WHERE id = $6",
@@ -99,8 +96,7 @@ impl Store {
 
     /// Creates an extension; `Conflict` if its name or Joomla identity is taken.
     pub async fn create_extension(&self, new: &NewExtension) -> Result<ExtensionRow, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        bump_generation(&mut tx).await?;
+        let mut tx = self.catalogue_write().await?;
         let now = self.now_ms();
         let row: ExtensionRow = sqlx::query_as(
             "INSERT INTO extensions (name, element, ext_type, client, folder, title, \
@@ -126,8 +122,7 @@ impl Store {
     /// Deletes an extension that has no release at all (never published; its drafts deleted).
     /// `false` when it has one: sites may have installed it.
     pub async fn delete_extension_without_releases(&self, id: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        bump_generation(&mut tx).await?;
+        let mut tx = self.catalogue_write().await?;
         let done = sqlx::query(
             "DELETE FROM extensions WHERE id = $1 \
              AND NOT EXISTS (SELECT 1 FROM releases WHERE extension_id = $1)",

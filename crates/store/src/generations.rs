@@ -17,14 +17,17 @@ pub struct Generations {
     pub access: i64,
 }
 
-pub(crate) async fn bump_generation(tx: &mut Transaction<'_, Any>) -> Result<(), StoreError> {
-    sqlx::query("UPDATE catalogue_state SET generation = generation + 1 WHERE id = 1")
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
 impl Store {
+    /// Begins a write to the catalogue (extensions, releases, artifacts), bumping the catalogue
+    /// generation first in the same transaction, so other instances drop their feed caches.
+    pub(crate) async fn catalogue_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE catalogue_state SET generation = generation + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
     /// Begins a write to what decides entitlement. Bumping the access generation comes first,
     /// in the same transaction: instances drop their cached checks when it moves, and on SQLite
     /// taking the write lock first keeps two writers from deadlocking on a lock upgrade.

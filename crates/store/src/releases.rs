@@ -3,7 +3,6 @@
 use depot_core::ReleaseState;
 use sqlx::{Any, AssertSqlSafe, FromRow, Transaction};
 
-use crate::generations::bump_generation;
 use crate::{Store, StoreError};
 
 #[derive(Clone, Debug, FromRow)]
@@ -185,8 +184,7 @@ impl Store {
         new: &NewRelease,
         artifact: &NewArtifact,
     ) -> Result<ReleaseWithArtifact, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        bump_generation(&mut tx).await?;
+        let mut tx = self.catalogue_write().await?;
         let now = self.now_ms();
         let published_at = (new.state == ReleaseState::Published).then_some(now);
         let release_id: i64 = sqlx::query_scalar(
@@ -226,8 +224,7 @@ impl Store {
         new: &NewRelease,
         artifact: &NewArtifact,
     ) -> Result<String, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        bump_generation(&mut tx).await?;
+        let mut tx = self.catalogue_write().await?;
         let now = self.now_ms();
         let old_key: String =
             sqlx::query_scalar("SELECT storage_key FROM artifacts WHERE release_id = $1")
@@ -265,8 +262,7 @@ impl Store {
         release_id: i64,
         state: ReleaseState,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        bump_generation(&mut tx).await?;
+        let mut tx = self.catalogue_write().await?;
         let now = self.now_ms();
         let done = sqlx::query(
             "UPDATE releases SET state = $1, updated_at = $2, \
@@ -286,8 +282,7 @@ impl Store {
     /// when there is no such draft (a published or yanked release is never deleted: sites may
     /// have it installed, and its download log refers to it).
     pub async fn delete_draft(&self, release_id: i64) -> Result<Option<String>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        bump_generation(&mut tx).await?;
+        let mut tx = self.catalogue_write().await?;
         let key: Option<String> = sqlx::query_scalar(
             "SELECT a.storage_key FROM artifacts a JOIN releases r ON r.id = a.release_id \
              WHERE r.id = $1 AND r.state = 'draft'",
@@ -315,8 +310,7 @@ impl Store {
         release_id: i64,
         notes: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        bump_generation(&mut tx).await?;
+        let mut tx = self.catalogue_write().await?;
         let done = sqlx::query("UPDATE releases SET notes = $1, updated_at = $2 WHERE id = $3")
             .bind(notes)
             .bind(self.now_ms())
