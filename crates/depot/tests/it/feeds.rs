@@ -368,18 +368,16 @@ db_test!(
         // Now cached on the other instance; publish again through the first.
         app.publish("plg_system_hello", "1.0.1", plugin_zip("1.0.1", "b"), "")
             .await;
-        let started = std::time::Instant::now();
-        loop {
-            let xml = app.text_at(&other_url).await;
-            if xml.contains("<version>1.0.1</version>") {
-                break;
-            }
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(5),
-                "stale feed: {xml}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        within_a_second(
+            std::time::Instant::now(),
+            "the other instance's feed",
+            || async {
+                app.text_at(&other_url)
+                    .await
+                    .contains("<version>1.0.1</version>")
+            },
+        )
+        .await;
         other.shutdown().await.unwrap();
     }
 );

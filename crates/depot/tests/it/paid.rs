@@ -301,13 +301,13 @@ db_test!(keep_what_you_paid_for, |app: TestApp| async move {
     let f = seed_story(&app, "keep-released").await;
     let key = keys::jbackend_key(&f.secret, "HASH123KEY456", "subscriber@example.com", 0);
     // The membership ends after 1.9.0 was published; 2.0.0 comes later.
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    app.clock.advance(std::time::Duration::from_secs(60));
     app.depot()
         .store()
         .end_memberships(f.subscriber, 12, app.clock.now_ms())
         .await
         .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    app.clock.advance(std::time::Duration::from_secs(60));
     app.publish(
         "com_redj",
         "2.0.0",

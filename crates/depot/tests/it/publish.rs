@@ -1,6 +1,6 @@
 //! Publishing through the API, and everything it must refuse without storing anything.
 
-use std::io::Write;
+use tokio::io::AsyncWriteExt;
 
 use crate::db_test;
 use crate::helpers::*;
@@ -277,7 +277,7 @@ fn zip_stored(entries: &[(&str, &[u8])]) -> Vec<u8> {
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for (name, data) in entries {
         w.start_file(*name, opts).unwrap();
-        w.write_all(data).unwrap();
+        std::io::Write::write_all(&mut w, data).unwrap();
     }
     w.finish().unwrap().into_inner()
 }
@@ -315,15 +315,15 @@ async fn oversized_and_interrupted_uploads_leave_nothing() {
 
     // A client that dies half way through its body.
     let addr = app.base.trim_start_matches("http://").to_string();
-    let mut s = std::net::TcpStream::connect(&addr).unwrap();
-    write!(
-        s,
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
         "PUT /api/v1/extensions/plg_system_hello/releases/1.0.0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: 4000\r\n\r\n",
         app.admin_token
-    )
-    .unwrap();
-    s.write_all(&[0u8; 1500]).unwrap();
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&[0u8; 1500]).await.unwrap();
     drop(s);
+    // Nothing to wait for but the server noticing the dead connection.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_nothing_stored(&app).await;
 }

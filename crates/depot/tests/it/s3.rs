@@ -43,7 +43,7 @@ impl Drop for S3Server {
 }
 
 /// Starts s3s-fs with a bucket `pkgs`; `None` (skip) when it is not installed (see `helpers::skip`).
-fn start_s3() -> Option<S3Server> {
+async fn start_s3() -> Option<S3Server> {
     let Some(bin) = s3s_fs() else {
         crate::helpers::skip(
             "s3s-fs not installed (cargo install s3s-fs@0.14.1 --features binary)",
@@ -74,14 +74,17 @@ fn start_s3() -> Option<S3Server> {
         .spawn()
         .expect("start s3s-fs");
     for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return Some(S3Server {
                 child,
                 endpoint: format!("http://127.0.0.1:{port}"),
                 _root: root,
             });
         }
-        std::thread::sleep(Duration::from_millis(50));
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let _ = child.kill();
     let _ = child.wait();
@@ -106,7 +109,7 @@ async fn app_on_s3(s3: &S3Server, redirect: bool, secret: &str) -> TestApp {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_and_stream_from_s3() {
-    let Some(s3) = start_s3() else { return };
+    let Some(s3) = start_s3().await else { return };
     let app = app_on_s3(&s3, false, SECRET).await;
     let noise: String = (0..300_000)
         .map(|_| char::from(b'a' + rand::random::<u8>() % 26))
@@ -157,7 +160,7 @@ async fn publish_and_stream_from_s3() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirect_to_a_presigned_url_with_the_same_disposition() {
-    let Some(s3) = start_s3() else { return };
+    let Some(s3) = start_s3().await else { return };
     let app = app_on_s3(&s3, true, SECRET).await;
     let zip = plugin_zip("1.0.0", "s3");
     app.publish("plg_system_hello", "1.0.0", zip.clone(), "")
@@ -192,7 +195,7 @@ async fn redirect_to_a_presigned_url_with_the_same_disposition() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_credentials_make_readiness_fail() {
-    let Some(s3) = start_s3() else { return };
+    let Some(s3) = start_s3().await else { return };
     let app = app_on_s3(&s3, false, "wrong-secret").await;
     assert_eq!(app.get("/readyz").await.status(), 503);
     let r = app

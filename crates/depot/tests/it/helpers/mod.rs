@@ -674,3 +674,29 @@ pub fn download_url(block: &str) -> String {
     let end = start + block[start..].find("</downloadurl>").expect("closed");
     block[start..end].to_string()
 }
+
+/// The contract: another instance's write is visible "within a second".
+pub const WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Polls `check` until it holds, failing if that takes longer than [`WITHIN`] after `written`
+/// (the moment the write was acknowledged). Returns how long it took.
+pub async fn within_a_second<F, Fut>(
+    written: std::time::Instant,
+    what: &str,
+    mut check: F,
+) -> std::time::Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    loop {
+        if check().await {
+            return written.elapsed();
+        }
+        assert!(
+            written.elapsed() <= WITHIN,
+            "{what}: not within a second of the write"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
