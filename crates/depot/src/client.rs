@@ -7,9 +7,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
+use depot_api::{ErrorBody, PublishOutcome, PublishedRelease};
 use depot_core::package::{self, PackageLimits};
 use futures::StreamExt;
-use serde::Deserialize;
+use reqwest::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio_util::io::ReaderStream;
 
 /// What `depot publish` takes besides the server and token.
@@ -41,31 +44,6 @@ pub struct PublishArgs {
     /// The package group of an extension this upload creates (makes it paid from the start).
     #[arg(long)]
     pub package_group: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Published {
-    outcome: String,
-    extension: String,
-    version: String,
-    state: String,
-    stability: String,
-    joomla: String,
-    joomla_source: String,
-    sha256: String,
-    feed_url: String,
-    download_url: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct ApiErrors {
-    errors: Vec<ApiErrorItem>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ApiErrorItem {
-    code: String,
-    detail: String,
 }
 
 /// Prints progress on a terminal as a redrawn bar, elsewhere (CI logs) as a line per quarter.
@@ -145,30 +123,55 @@ impl Api {
         self.http.request(method, url).bearer_auth(&self.token)
     }
 
-    /// Sends a JSON request and returns the JSON answer (`null` for an empty one).
-    pub async fn call(
-        &self,
-        method: reqwest::Method,
-        segments: &[&str],
-        body: Option<serde_json::Value>,
-    ) -> anyhow::Result<serde_json::Value> {
-        self.call_with_query(method, segments, &[], body).await
+    /// `GET` an API path, the answer as `R`.
+    pub async fn get<R: DeserializeOwned>(&self, segments: &[&str]) -> anyhow::Result<R> {
+        self.exchange(Method::GET, self.url(segments)?, None).await
     }
 
-    pub async fn call_with_query(
+    /// `GET` an API path with a query string made of `query`'s fields.
+    pub async fn get_with<Q: Serialize, R: DeserializeOwned>(
         &self,
-        method: reqwest::Method,
         segments: &[&str],
-        query: &[(&str, String)],
-        body: Option<serde_json::Value>,
-    ) -> anyhow::Result<serde_json::Value> {
+        query: &Q,
+    ) -> anyhow::Result<R> {
         let mut url = self.url(segments)?;
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
+        let query = serde_urlencoded::to_string(query).context("encoding the query")?;
+        url.set_query((!query.is_empty()).then_some(query.as_str()));
+        self.exchange(Method::GET, url, None).await
+    }
+
+    /// Sends `body` as JSON with `method`, the answer as `R`.
+    pub async fn send<B: Serialize, R: DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: &B,
+    ) -> anyhow::Result<R> {
+        let body = serde_json::to_vec(body).context("encoding the request")?;
+        self.exchange(method, self.url(segments)?, Some(body)).await
+    }
+
+    /// A call without a body (`DELETE`, or a `POST` that needs none), the answer as `R`
+    /// (`serde::de::IgnoredAny` to ignore it).
+    pub async fn act<R: DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+    ) -> anyhow::Result<R> {
+        self.exchange(method, self.url(segments)?, None).await
+    }
+
+    async fn exchange<R: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: url::Url,
+        body: Option<Vec<u8>>,
+    ) -> anyhow::Result<R> {
         let mut request = self.request(method, url.clone());
         if let Some(body) = body {
-            request = request.json(&body);
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
         }
         let response = request.send().await.map_err(|e| self.unreachable(e))?;
         let status = response.status();
@@ -176,10 +179,13 @@ impl Api {
         if !status.is_success() {
             return Err(self.refusal(status, &text, &url));
         }
-        if text.trim().is_empty() {
-            return Ok(serde_json::Value::Null);
-        }
-        serde_json::from_str(&text)
+        // An empty answer (`204`) reads as `null`.
+        let json = if text.trim().is_empty() {
+            "null"
+        } else {
+            &text
+        };
+        serde_json::from_str(json)
             .with_context(|| format!("unexpected answer from the server: {text}"))
     }
 
@@ -197,7 +203,7 @@ impl Api {
         body: &str,
         url: &url::Url,
     ) -> anyhow::Error {
-        let detail = serde_json::from_str::<ApiErrors>(body)
+        let detail = serde_json::from_str::<ErrorBody>(body)
             .ok()
             .and_then(|e| e.errors.into_iter().next())
             .map(|e| format!("{} ({})", e.detail, e.code))
@@ -269,7 +275,7 @@ pub async fn publish(server: &str, token: &str, args: PublishArgs) -> anyhow::Re
     eprintln!("publishing {extension} {version} ({size} bytes) to {server}");
     let progress = spawn_progress(size, sent.clone());
     let response = api
-        .request(reqwest::Method::PUT, url.clone())
+        .request(Method::PUT, url.clone())
         .multipart(form)
         .send()
         .await;
@@ -286,12 +292,12 @@ pub async fn publish(server: &str, token: &str, args: PublishArgs) -> anyhow::Re
     if !status.is_success() {
         return Err(api.refusal(status, &body, &url));
     }
-    let p: Published = serde_json::from_str(&body)
+    let p: PublishedRelease = serde_json::from_str(&body)
         .with_context(|| format!("unexpected answer from the server: {body}"))?;
-    let what = match p.outcome.as_str() {
-        "created" => "published",
-        "replaced" => "replaced draft",
-        _ => "already published (same bytes; nothing changed)",
+    let what = match p.outcome {
+        PublishOutcome::Created => "published",
+        PublishOutcome::Replaced => "replaced draft",
+        PublishOutcome::Unchanged => "already published (same bytes; nothing changed)",
     };
     println!(
         "{what}: {} {} [{}, {}]",

@@ -3,11 +3,12 @@
 //! caller hears of it, so an acknowledged change always has its entry.
 
 use depot_store::{AuditFilter, AuditRow, NewAuditEntry};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::input::{parse_date, rfc3339};
 use crate::{Depot, Principal, ServiceResult};
+
+pub use depot_api::{AuditActor, AuditEntry, AuditPage, AuditQuery};
 
 /// Who is acting.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,47 +49,6 @@ impl Actor {
     pub fn name(&self) -> &str {
         &self.name
     }
-}
-
-/// Filters of the audit log, as the API's query string gives them.
-#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct AuditQuery {
-    /// An action (`user.create`) or a family (`user.`).
-    pub action: Option<String>,
-    /// The token's name or the user's e-mail address.
-    pub actor: Option<String>,
-    pub subject: Option<String>,
-    /// A date (`YYYY-MM-DD`, from midnight UTC) or an RFC 3339 time.
-    pub from: Option<String>,
-    pub until: Option<String>,
-    pub before: Option<i64>,
-    pub limit: Option<i64>,
-}
-
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct AuditActor {
-    pub kind: String,
-    pub id: Option<i64>,
-    pub name: String,
-}
-
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: String,
-    pub actor: AuditActor,
-    pub action: String,
-    pub subject: String,
-    pub detail: Value,
-}
-
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct AuditPage {
-    pub items: Vec<AuditEntry>,
-    /// Pass as `before` for the next (older) page; `None` on the last page.
-    pub next_before: Option<i64>,
 }
 
 fn entry(row: AuditRow) -> AuditEntry {

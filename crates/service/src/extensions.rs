@@ -3,12 +3,13 @@
 
 use depot_core::feed::{escape_attr, escape_text};
 use depot_store::ExtensionRow;
-use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::Actor;
 use crate::input::rfc3339;
 use crate::{Depot, ServiceError, ServiceResult};
+
+pub use depot_api::ExtensionView;
 
 /// Changes to an extension; `None` leaves a field alone, `Some(None)` clears an optional one.
 #[derive(Clone, Debug, Default)]
@@ -30,29 +31,6 @@ impl ExtensionChanges {
             && self.info_url.is_none()
             && self.default_joomla.is_none()
     }
-}
-
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct ExtensionView {
-    pub name: String,
-    pub element: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub client: String,
-    pub folder: Option<String>,
-    pub title: String,
-    pub description: Option<String>,
-    pub info_url: Option<String>,
-    pub default_joomla: String,
-    /// `None` for a free extension.
-    pub package_group: Option<String>,
-    pub feed_url: String,
-    pub changelog_url: String,
-    /// What to paste into the extension's manifest so that Joomla finds its updates (and, for
-    /// a paid extension, asks for a Download Key).
-    pub manifest_snippet: String,
-    pub created_at: String,
-    pub updated_at: String,
 }
 
 /// The `<updateservers>` block (and, for a paid extension, the `<dlid>` element) for an

@@ -1,18 +1,13 @@
 //! User groups (Joomla's notion, numeric ids): add, rename, delete one nothing refers to, list.
 
 use depot_store::GroupRow;
-use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::Actor;
 use crate::input::clean_name;
 use crate::{Depot, ServiceError, ServiceResult};
 
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct GroupView {
-    pub id: i64,
-    pub name: String,
-}
+pub use depot_api::GroupView;
 
 fn group_view(g: GroupRow) -> GroupView {
     GroupView {

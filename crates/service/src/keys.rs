@@ -3,32 +3,13 @@
 
 use depot_core::keys;
 use depot_store::{DownloadKeyRow, PackageGroupRow, UserRow};
-use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::Actor;
 use crate::input::{DEFAULT_KEY_LABEL, clean_label, rfc3339};
 use crate::{Depot, ServiceError, ServiceResult};
 
-/// A download key with the key itself: keys are derived, so they can be shown again.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct DownloadKeyView {
-    pub id: i64,
-    pub label: String,
-    pub key: String,
-    pub revoked: bool,
-    pub created_at: String,
-}
-
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct JbackendKeyView {
-    pub package_group: String,
-    pub name: String,
-    pub email: String,
-    pub key: String,
-    /// Whether the user may download the group's packages now.
-    pub entitled: bool,
-}
+pub use depot_api::{DownloadKeyView, JbackendKeyView};
 
 /// A clash on the unique live label, said in the user's terms.
 fn label_conflict(e: ServiceError, label: &str) -> ServiceError {

@@ -1,24 +1,13 @@
 //! Memberships: a user in a group from a date until another or open-ended; a subscription is one.
 
 use depot_store::MembershipRow;
-use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::Actor;
 use crate::input::{parse_date, rfc3339};
 use crate::{Depot, ServiceError, ServiceResult};
 
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct MembershipView {
-    pub id: i64,
-    pub group: i64,
-    pub group_name: Option<String>,
-    pub valid_from: String,
-    /// `None`: open-ended.
-    pub valid_until: Option<String>,
-    pub active: bool,
-    pub source: String,
-}
+pub use depot_api::MembershipView;
 
 impl Depot {
     /// Adds a membership; `from` defaults to now, `until` to open-ended.

@@ -3,30 +3,13 @@
 
 use depot_core::entitlement::Policy;
 use depot_store::PackageGroupRow;
-use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::Actor;
 use crate::input::clean_name;
 use crate::{Depot, ServiceError, ServiceResult};
 
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct PackageGroupView {
-    pub id: String,
-    pub name: String,
-    pub groups: Vec<i64>,
-    pub policy: String,
-}
-
-/// A new package group.
-#[derive(Clone, Debug, Default)]
-pub struct NewPackageGroup {
-    pub id: String,
-    pub groups: Vec<i64>,
-    pub seed: Option<String>,
-    pub name: Option<String>,
-    pub policy: Option<String>,
-}
+pub use depot_api::{NewPackageGroup, PackageGroupView};
 
 fn parse_policy(p: &str) -> ServiceResult<Policy> {
     Policy::parse(p).ok_or_else(|| {

@@ -9,10 +9,11 @@ use depot_core::feed::{SupportedDatabases, parse_php_minimum};
 use depot_core::package::{self, Manifest};
 use depot_core::{Identity, ReleaseState, Stability, Targets, Version};
 use depot_store::{ExtensionRow, NewArtifact, NewExtension, NewRelease, StoreError};
-use serde::Serialize;
 
 use crate::audit::Actor;
 use crate::{Depot, ServiceError, ServiceResult, Spooled};
+
+pub use depot_api::{PublishOutcome, PublishedRelease};
 
 /// What the uploader may say besides the file.
 #[derive(Clone, Debug, Default)]
@@ -29,44 +30,6 @@ pub struct PublishOptions {
     /// The package group (by name) that makes the extension paid. Applied before the release
     /// exists, so a paid extension is never downloadable for free, even for a moment.
     pub package_group: Option<String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PublishOutcome {
-    /// A new release was created.
-    Created,
-    /// A draft's file and metadata were replaced.
-    Replaced,
-    /// The same bytes were already published: nothing changed.
-    Unchanged,
-}
-
-/// The release as the API reports it after an upload.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct PublishedRelease {
-    pub outcome: PublishOutcome,
-    pub extension: String,
-    pub element: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub client: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub folder: Option<String>,
-    pub version: String,
-    pub stability: String,
-    pub state: String,
-    pub joomla: String,
-    /// `request` when the upload named its targets, `extension default` otherwise.
-    pub joomla_source: &'static str,
-    pub package_id: String,
-    pub filename: String,
-    pub size: i64,
-    pub sha256: String,
-    pub sha384: String,
-    pub sha512: String,
-    pub feed_url: String,
-    pub download_url: String,
 }
 
 /// Options checked and normalised before anything is stored.
@@ -367,7 +330,8 @@ impl Depot {
                 "existing release"
             } else {
                 targets_source
-            },
+            }
+            .to_string(),
             package_id: row.artifact.package_id.clone(),
             feed_url: self.feed_url(&ext.name),
             download_url: self.download_url(

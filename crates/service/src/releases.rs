@@ -3,36 +3,16 @@
 
 use depot_core::{ReleaseState, Version};
 use depot_store::{ExtensionRow, ReleaseWithArtifact};
-use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::Actor;
 use crate::input::rfc3339;
 use crate::{Depot, ServiceError, ServiceResult};
 
+pub use depot_api::ReleaseView;
+
 /// Release notes are Markdown-ish text shown in Joomla's changelog window.
 const MAX_NOTES: usize = 64 * 1024;
-
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct ReleaseView {
-    pub extension: String,
-    pub version: String,
-    /// `draft`, `published` or `yanked`.
-    pub state: String,
-    pub stability: String,
-    pub joomla: String,
-    pub php_minimum: Option<String>,
-    pub supported_databases: Option<String>,
-    pub notes: Option<String>,
-    pub package_id: String,
-    pub filename: String,
-    pub size: i64,
-    pub sha256: String,
-    pub download_url: String,
-    pub published_at: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-}
 
 /// A change to a release; absent fields stay as they are.
 #[derive(Clone, Debug, Default)]

@@ -1,59 +1,11 @@
 //! What the admin reads back: the download log and feed-request counts.
 
 use depot_store::{DownloadLogRow, EventFilter, FeedCheckRow};
-use serde::{Deserialize, Serialize};
 
 use crate::input::{parse_date, rfc3339};
 use crate::{Depot, ServiceError, ServiceResult};
 
-/// Filters of the download log, as the API's query string gives them.
-#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct DownloadLogQuery {
-    pub extension: Option<String>,
-    pub version: Option<String>,
-    /// A user's id or e-mail address.
-    pub user: Option<String>,
-    pub key: Option<i64>,
-    pub status: Option<i64>,
-    /// A date (`YYYY-MM-DD`, from midnight UTC) or an RFC 3339 time.
-    pub from: Option<String>,
-    pub until: Option<String>,
-    pub before: Option<i64>,
-    pub limit: Option<i64>,
-}
-
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct DownloadLogEntry {
-    pub id: i64,
-    pub at: String,
-    pub extension: String,
-    pub version: String,
-    pub package_id: String,
-    pub status: i64,
-    pub bytes: i64,
-    pub error_code: Option<String>,
-    pub user_id: Option<i64>,
-    pub key_id: Option<i64>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct DownloadLogPage {
-    pub items: Vec<DownloadLogEntry>,
-    /// Pass as `before` for the next (older) page; `None` on the last page.
-    pub next_before: Option<i64>,
-}
-
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct FeedCheckCount {
-    pub extension: String,
-    pub joomla_version: String,
-    pub day: String,
-    pub checks: i64,
-}
+pub use depot_api::{DownloadLogEntry, DownloadLogPage, DownloadLogQuery, FeedCheckCount};
 
 fn entry(row: DownloadLogRow) -> DownloadLogEntry {
     let e = row.event;

@@ -4,11 +4,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use depot_store::ApiTokenRow;
 
-use serde::Serialize;
-
 use crate::audit::Actor;
 use crate::input::rfc3339;
 use crate::{Depot, ServiceError, ServiceResult};
+
+pub use depot_api::TokenView;
 
 const PREFIX: &str = "depot_";
 
@@ -53,19 +53,6 @@ impl Scope {
             Scope::Read => "read",
         }
     }
-}
-
-/// A token as the admin API lists it.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct TokenView {
-    pub id: i64,
-    pub name: String,
-    pub scope: String,
-    /// For a publish token limited to some extensions.
-    pub extensions: Option<Vec<String>>,
-    pub created_at: String,
-    pub last_used_at: Option<String>,
-    pub revoked_at: Option<String>,
 }
 
 fn token_view(row: ApiTokenRow) -> TokenView {

@@ -2,24 +2,13 @@
 
 use depot_core::keys;
 use depot_store::UserRow;
-use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::Actor;
 use crate::input::{clean_name, rfc3339};
 use crate::{Depot, ServiceError, ServiceResult, valid_email};
 
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct UserView {
-    pub id: i64,
-    pub email: String,
-    pub name: Option<String>,
-    pub disabled: bool,
-    pub has_password: bool,
-    /// May sign in to the admin console (with a password).
-    pub admin: bool,
-    pub created_at: String,
-}
+pub use depot_api::UserView;
 
 /// Changes to a user; `None` leaves a field alone.
 #[derive(Clone, Debug, Default)]

@@ -61,7 +61,7 @@ impl IntoResponse for ApiError {
         };
         let mut resp = (
             status,
-            Json(json!({ "errors": [{ "code": self.0.code(), "detail": detail }] })),
+            Json(depot_api::ErrorBody::one(self.0.code(), detail)),
         )
             .into_response();
         if status == StatusCode::UNAUTHORIZED {

@@ -3,9 +3,9 @@
 //! `/api/v1/openapi.json`. A handler that is routed but not documented cannot exist: every
 //! `/api/v1` route goes through `routes!`.
 
-use serde::Serialize;
+pub use depot_api::{ErrorBody, Items};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -43,25 +43,6 @@ impl Modify for BearerToken {
             ),
         );
     }
-}
-
-/// Every admin API error: `{"errors":[{"code":"…","detail":"…"}]}`.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub errors: Vec<ErrorItem>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorItem {
-    /// A stable code: `bad_json`, `not_found`, `conflict`, `forbidden`, …
-    pub code: String,
-    pub detail: String,
-}
-
-/// A list answer: `{"items":[…]}`.
-#[derive(Serialize, ToSchema)]
-pub struct Items<T: ToSchema> {
-    pub items: Vec<T>,
 }
 
 /// The refusals of a call that reads.

@@ -1,9 +1,9 @@
 //! `depot audit`: the audit log.
 
 use clap::Args;
-use reqwest::Method;
+use depot_api::{AuditPage, AuditQuery};
 
-use super::output::{Output, items, show, table, text};
+use super::output::{Output, show, table};
 use crate::client::Api;
 
 /// Filters of `depot audit`.
@@ -27,40 +27,31 @@ pub struct AuditArgs {
 }
 
 pub async fn audit(api: &Api, out: &Output, args: AuditArgs) -> anyhow::Result<()> {
-    let mut query = vec![("limit", args.limit.to_string())];
-    for (name, value) in [
-        ("action", args.action),
-        ("actor", args.actor),
-        ("subject", args.subject),
-        ("from", args.from),
-        ("until", args.until),
-    ] {
-        if let Some(v) = value {
-            query.push((name, v));
-        }
-    }
-    let v = api
-        .call_with_query(Method::GET, &["audit-log"], &query, None)
-        .await?;
+    let query = AuditQuery {
+        action: args.action,
+        actor: args.actor,
+        subject: args.subject,
+        from: args.from,
+        until: args.until,
+        before: None,
+        limit: Some(args.limit),
+    };
+    let v: AuditPage = api.get_with(&["audit-log"], &query).await?;
     show(out, &v, |v| {
         table(
             &["WHEN", "WHO", "ACTION", "SUBJECT", "DETAIL"],
-            items(v)
+            v.items
                 .iter()
                 .map(|e| {
                     vec![
-                        text(e, "at"),
-                        format!(
-                            "{} {}",
-                            text(&e["actor"], "kind"),
-                            text(&e["actor"], "name")
-                        ),
-                        text(e, "action"),
-                        text(e, "subject"),
-                        if e["detail"].is_null() {
+                        e.at.clone(),
+                        format!("{} {}", e.actor.kind, e.actor.name),
+                        e.action.clone(),
+                        e.subject.clone(),
+                        if e.detail.is_null() {
                             String::new()
                         } else {
-                            e["detail"].to_string()
+                            e.detail.to_string()
                         },
                     ]
                 })

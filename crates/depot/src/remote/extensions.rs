@@ -1,10 +1,12 @@
 //! `depot extension`: extensions, what feeds show of them, their package group.
 
 use clap::Subcommand;
+use depot_api::{ExtensionPatch, ExtensionView, Items};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde::de::IgnoredAny;
+use serde_json::json;
 
-use super::output::{Output, items, show, table, text};
+use super::output::{Output, show, table};
 use crate::client::Api;
 
 #[derive(Debug, Subcommand)]
@@ -41,22 +43,26 @@ pub enum ExtensionCommand {
     },
 }
 
+fn package_group(e: &ExtensionView, free: &'static str) -> String {
+    e.package_group.clone().unwrap_or_else(|| free.into())
+}
+
 pub async fn extension(api: &Api, out: &Output, cmd: ExtensionCommand) -> anyhow::Result<()> {
     match cmd {
         ExtensionCommand::List => {
-            let v = api.call(Method::GET, &["extensions"], None).await?;
+            let v: Items<ExtensionView> = api.get(&["extensions"]).await?;
             show(out, &v, |v| {
                 table(
                     &["NAME", "TYPE", "TITLE", "PACKAGE GROUP", "FEED"],
-                    items(v)
+                    v.items
                         .iter()
                         .map(|e| {
                             vec![
-                                text(e, "name"),
-                                text(e, "type"),
-                                text(e, "title"),
-                                e["package_group"].as_str().unwrap_or("free").into(),
-                                text(e, "feed_url"),
+                                e.name.clone(),
+                                e.kind.clone(),
+                                e.title.clone(),
+                                package_group(e, "free"),
+                                e.feed_url.clone(),
                             ]
                         })
                         .collect(),
@@ -65,32 +71,20 @@ pub async fn extension(api: &Api, out: &Output, cmd: ExtensionCommand) -> anyhow
             Ok(())
         }
         ExtensionCommand::Show { extension } => {
-            let v = api
-                .call(Method::GET, &["extensions", &extension], None)
-                .await?;
-            show(out, &v, |e| {
-                println!(
-                    "{} ({} {}), {}",
-                    text(e, "name"),
-                    text(e, "client"),
-                    text(e, "type"),
-                    text(e, "title")
-                );
-                println!(
-                    "package group: {}",
-                    e["package_group"].as_str().unwrap_or("none (free)")
-                );
-                println!("feed:          {}", text(e, "feed_url"));
-                println!("changelog:     {}", text(e, "changelog_url"));
+            let e: ExtensionView = api.get(&["extensions", &extension]).await?;
+            show(out, &e, |e| {
+                println!("{} ({} {}), {}", e.name, e.client, e.kind, e.title);
+                println!("package group: {}", package_group(e, "none (free)"));
+                println!("feed:          {}", e.feed_url);
+                println!("changelog:     {}", e.changelog_url);
                 println!();
                 println!("Paste into the extension's manifest:");
-                println!("{}", text(e, "manifest_snippet"));
+                println!("{}", e.manifest_snippet);
             });
             Ok(())
         }
         ExtensionCommand::Delete { extension } => {
-            api.call(Method::DELETE, &["extensions", &extension], None)
-                .await?;
+            let _: IgnoredAny = api.act(Method::DELETE, &["extensions", &extension]).await?;
             show(out, &json!({"deleted": extension}), |_| {
                 println!("{extension} deleted")
             });
@@ -105,46 +99,36 @@ pub async fn extension(api: &Api, out: &Output, cmd: ExtensionCommand) -> anyhow
             info_url,
             joomla,
         } => {
-            let mut body = serde_json::Map::new();
-            if free {
-                body.insert("package_group".into(), Value::Null);
-            } else if let Some(g) = &package_group {
-                body.insert("package_group".into(), json!(g));
-            }
             // An empty text removes an optional field.
-            let optional = |v: &str| if v.is_empty() { Value::Null } else { json!(v) };
-            for (field, value) in [
-                ("title", title.as_deref().map(|t| json!(t))),
-                ("description", description.as_deref().map(optional)),
-                ("info_url", info_url.as_deref().map(optional)),
-                ("default_joomla", joomla.as_deref().map(|j| json!(j))),
-            ] {
-                if let Some(v) = value {
-                    body.insert(field.into(), v);
-                }
-            }
-            if body.is_empty() {
+            let optional = |v: String| Some((!v.is_empty()).then_some(v));
+            let body = ExtensionPatch {
+                package_group: if free {
+                    Some(None)
+                } else {
+                    package_group.map(Some)
+                },
+                title,
+                description: description.and_then(optional),
+                info_url: info_url.and_then(optional),
+                default_joomla: joomla,
+            };
+            if body == ExtensionPatch::default() {
                 anyhow::bail!(
                     "name something to change: --package-group ID or --free, --title, \
                      --description, --info-url, --joomla"
                 );
             }
-            let v = api
-                .call(
-                    Method::PATCH,
-                    &["extensions", &extension],
-                    Some(Value::Object(body)),
-                )
+            let e: ExtensionView = api
+                .send(Method::PATCH, &["extensions", &extension], &body)
                 .await?;
-            show(out, &v, |e| {
-                match e["package_group"].as_str() {
+            show(out, &e, |e| {
+                match &e.package_group {
                     Some(g) => println!("{extension} is paid: package group {g}"),
                     None => println!("{extension} is free"),
                 }
                 println!(
                     "title: {}; Joomla by default: {}",
-                    text(e, "title"),
-                    text(e, "default_joomla")
+                    e.title, e.default_joomla
                 );
             });
             Ok(())

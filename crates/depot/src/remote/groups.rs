@@ -1,10 +1,12 @@
 //! `depot group`: user groups.
 
 use clap::Subcommand;
+use depot_api::{GroupPatch, GroupView, Items, NewGroup};
 use reqwest::Method;
+use serde::de::IgnoredAny;
 use serde_json::json;
 
-use super::output::{Output, items, show, table, text};
+use super::output::{Output, show, table};
 use crate::client::Api;
 
 #[derive(Debug, Subcommand)]
@@ -33,44 +35,41 @@ pub enum GroupCommand {
 pub async fn group(api: &Api, out: &Output, cmd: GroupCommand) -> anyhow::Result<()> {
     match cmd {
         GroupCommand::Add { id, name } => {
-            let v = api
-                .call(
-                    Method::POST,
-                    &["groups"],
-                    Some(json!({"id": id, "name": name})),
-                )
+            let g: GroupView = api
+                .send(Method::POST, &["groups"], &NewGroup { id, name })
                 .await?;
-            show(out, &v, |g| {
-                println!("group {} \"{}\" created", text(g, "id"), text(g, "name"))
+            show(out, &g, |g| {
+                println!("group {} \"{}\" created", g.id, g.name)
             });
         }
         GroupCommand::Rename { id, name } => {
-            let v = api
-                .call(
+            let g: GroupView = api
+                .send(
                     Method::PATCH,
                     &["groups", &id.to_string()],
-                    Some(json!({ "name": name })),
+                    &GroupPatch { name },
                 )
                 .await?;
-            show(out, &v, |g| {
-                println!("group {} is now \"{}\"", text(g, "id"), text(g, "name"))
+            show(out, &g, |g| {
+                println!("group {} is now \"{}\"", g.id, g.name)
             });
         }
         GroupCommand::Delete { id } => {
-            api.call(Method::DELETE, &["groups", &id.to_string()], None)
+            let _: IgnoredAny = api
+                .act(Method::DELETE, &["groups", &id.to_string()])
                 .await?;
             show(out, &json!({"deleted": id}), |_| {
                 println!("group {id} deleted")
             });
         }
         GroupCommand::List => {
-            let v = api.call(Method::GET, &["groups"], None).await?;
+            let v: Items<GroupView> = api.get(&["groups"]).await?;
             show(out, &v, |v| {
                 table(
                     &["ID", "NAME"],
-                    items(v)
+                    v.items
                         .iter()
-                        .map(|g| vec![text(g, "id"), text(g, "name")])
+                        .map(|g| vec![g.id.to_string(), g.name.clone()])
                         .collect(),
                 )
             });

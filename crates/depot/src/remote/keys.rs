@@ -2,10 +2,13 @@
 
 use anyhow::bail;
 use clap::Subcommand;
+use depot_api::{DownloadKeyView, Items, JbackendKeyView, KeyPatch, NewKey};
 use reqwest::Method;
+use serde::Serialize;
+use serde::de::IgnoredAny;
 use serde_json::json;
 
-use super::output::{Output, items, show, table, text};
+use super::output::{Output, show, table};
 use crate::client::Api;
 
 #[derive(Debug, Subcommand)]
@@ -50,64 +53,59 @@ pub enum KeyCommand {
 
 /// The id of the user's live download key with this label.
 async fn live_key_id(api: &Api, user: &str, label: &str) -> anyhow::Result<String> {
-    let keys = api
-        .call(Method::GET, &["users", user, "keys"], None)
-        .await?;
-    let live = items(&keys)
-        .into_iter()
-        .find(|k| k["label"] == label && k["revoked"] == false);
-    match live {
-        Some(k) => Ok(text(&k, "id")),
+    let keys: Items<DownloadKeyView> = api.get(&["users", user, "keys"]).await?;
+    match keys.items.iter().find(|k| k.label == label && !k.revoked) {
+        Some(k) => Ok(k.id.to_string()),
         None => bail!(
             "{user} has no live download key labelled {label:?} (depot key list --user {user})"
         ),
     }
 }
 
+/// `depot key list --json`: both kinds of key in one document.
+#[derive(Serialize)]
+struct UserKeys {
+    download_keys: Vec<DownloadKeyView>,
+    jbackend_keys: Vec<JbackendKeyView>,
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.into()
+}
+
 pub async fn key(api: &Api, out: &Output, cmd: KeyCommand) -> anyhow::Result<()> {
     match cmd {
         KeyCommand::Create { user, label } => {
-            let v = api
-                .call(
-                    Method::POST,
-                    &["users", &user, "keys"],
-                    Some(json!({ "label": label })),
-                )
+            let k: DownloadKeyView = api
+                .send(Method::POST, &["users", &user, "keys"], &NewKey { label })
                 .await?;
             // The key alone on stdout, for scripts; what it is on stderr.
-            show(out, &v, |k| {
-                eprintln!("download key {:?} for {user}:", text(k, "label"));
-                println!("{}", text(k, "key"));
+            show(out, &k, |k| {
+                eprintln!("download key {:?} for {user}:", k.label);
+                println!("{}", k.key);
             });
         }
         KeyCommand::List { user } => {
-            let keys = api
-                .call(Method::GET, &["users", &user, "keys"], None)
-                .await?;
-            let jbackend = api
-                .call(Method::GET, &["users", &user, "jbackend-keys"], None)
-                .await?;
-            let v = json!({"download_keys": items(&keys), "jbackend_keys": items(&jbackend)});
+            let keys: Items<DownloadKeyView> = api.get(&["users", &user, "keys"]).await?;
+            let jbackend: Items<JbackendKeyView> =
+                api.get(&["users", &user, "jbackend-keys"]).await?;
+            let v = UserKeys {
+                download_keys: keys.items,
+                jbackend_keys: jbackend.items,
+            };
             show(out, &v, |v| {
                 println!("Download keys (Joomla's Download Key field, dlid):");
                 table(
                     &["ID", "LABEL", "STATE", "CREATED", "KEY"],
-                    v["download_keys"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
+                    v.download_keys
+                        .iter()
                         .map(|k| {
                             vec![
-                                text(k, "id"),
-                                text(k, "label"),
-                                if k["revoked"] == true {
-                                    "revoked"
-                                } else {
-                                    "live"
-                                }
-                                .into(),
-                                text(k, "created_at"),
-                                text(k, "key"),
+                                k.id.to_string(),
+                                k.label.clone(),
+                                if k.revoked { "revoked" } else { "live" }.into(),
+                                k.created_at.clone(),
+                                k.key.clone(),
                             ]
                         })
                         .collect(),
@@ -116,24 +114,17 @@ pub async fn key(api: &Api, out: &Output, cmd: KeyCommand) -> anyhow::Result<()>
                 println!("jBackend keys (email + key):");
                 table(
                     &["PACKAGE GROUP", "ENTITLED", "KEY"],
-                    v["jbackend_keys"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|k| {
-                            vec![
-                                text(k, "package_group"),
-                                if k["entitled"] == true { "yes" } else { "no" }.into(),
-                                text(k, "key"),
-                            ]
-                        })
+                    v.jbackend_keys
+                        .iter()
+                        .map(|k| vec![k.package_group.clone(), yes_no(k.entitled), k.key.clone()])
                         .collect(),
                 );
             });
         }
         KeyCommand::Revoke { user, label } => {
             let id = live_key_id(api, &user, &label).await?;
-            api.call(Method::DELETE, &["users", &user, "keys", &id], None)
+            let _: IgnoredAny = api
+                .act(Method::DELETE, &["users", &user, "keys", &id])
                 .await?;
             show(out, &json!({"revoked": id.parse::<i64>().ok()}), |_| {
                 println!("revoked download key {label:?} of {user}")
@@ -141,36 +132,32 @@ pub async fn key(api: &Api, out: &Output, cmd: KeyCommand) -> anyhow::Result<()>
         }
         KeyCommand::Label { user, label, to } => {
             let id = live_key_id(api, &user, &label).await?;
-            let v = api
-                .call(
+            let k: DownloadKeyView = api
+                .send(
                     Method::PATCH,
                     &["users", &user, "keys", &id],
-                    Some(json!({ "label": to })),
+                    &KeyPatch { label: to },
                 )
                 .await?;
-            show(out, &v, |k| {
-                println!(
-                    "download key {label:?} of {user} is now {:?}",
-                    text(k, "label")
-                )
+            show(out, &k, |k| {
+                println!("download key {label:?} of {user} is now {:?}", k.label)
             });
         }
         KeyCommand::Rotate {
             user,
             package_group,
         } => {
-            let v = api
-                .call(
+            let k: JbackendKeyView = api
+                .act(
                     Method::POST,
                     &["users", &user, "jbackend-keys", &package_group, "rotate"],
-                    None,
                 )
                 .await?;
-            show(out, &v, |k| {
+            show(out, &k, |k| {
                 eprintln!(
                     "new jBackend key of {user} in {package_group} (the old one no longer works):"
                 );
-                println!("{}", text(k, "key"));
+                println!("{}", k.key);
             });
         }
     }

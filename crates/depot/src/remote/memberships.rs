@@ -1,10 +1,10 @@
 //! `depot membership`: a user in a group, from and until a date.
 
 use clap::Subcommand;
+use depot_api::{EndMembership, Ended, Items, MembershipView, NewMembership};
 use reqwest::Method;
-use serde_json::json;
 
-use super::output::{Output, items, show, table, text};
+use super::output::{Output, or_dash, show, table};
 use crate::client::Api;
 
 #[derive(Debug, Subcommand)]
@@ -38,62 +38,62 @@ pub enum MembershipCommand {
     },
 }
 
+fn until(m: &MembershipView) -> &str {
+    m.valid_until.as_deref().unwrap_or("open-ended")
+}
+
 pub async fn membership(api: &Api, out: &Output, cmd: MembershipCommand) -> anyhow::Result<()> {
     match cmd {
         MembershipCommand::Add {
             user,
             group,
             from,
-            until,
+            until: to,
         } => {
-            let v = api
-                .call(
-                    Method::POST,
-                    &["users", &user, "memberships"],
-                    Some(json!({"group": group, "from": from, "until": until})),
-                )
+            let body = NewMembership {
+                group,
+                from,
+                until: to,
+            };
+            let m: MembershipView = api
+                .send(Method::POST, &["users", &user, "memberships"], &body)
                 .await?;
-            show(out, &v, |m| {
+            show(out, &m, |m| {
                 println!(
                     "membership {} of {user} in group {}: from {} until {}",
-                    text(m, "id"),
-                    text(m, "group"),
-                    text(m, "valid_from"),
-                    m["valid_until"].as_str().unwrap_or("open-ended")
+                    m.id,
+                    m.group,
+                    m.valid_from,
+                    until(m)
                 )
             });
         }
         MembershipCommand::End { user, group, at } => {
-            let v = api
-                .call(
+            let v: Ended = api
+                .send(
                     Method::POST,
                     &["users", &user, "memberships", "end"],
-                    Some(json!({"group": group, "at": at})),
+                    &EndMembership { group, at },
                 )
                 .await?;
             show(out, &v, |v| {
-                println!(
-                    "ended {} membership(s) of {user} in group {group}",
-                    v["ended"]
-                )
+                println!("ended {} membership(s) of {user} in group {group}", v.ended)
             });
         }
         MembershipCommand::List { user } => {
-            let v = api
-                .call(Method::GET, &["users", &user, "memberships"], None)
-                .await?;
+            let v: Items<MembershipView> = api.get(&["users", &user, "memberships"]).await?;
             show(out, &v, |v| {
                 table(
                     &["ID", "GROUP", "FROM", "UNTIL", "ACTIVE"],
-                    items(v)
+                    v.items
                         .iter()
                         .map(|m| {
                             vec![
-                                text(m, "id"),
-                                format!("{} {}", text(m, "group"), text(m, "group_name")),
-                                text(m, "valid_from"),
-                                m["valid_until"].as_str().unwrap_or("open-ended").into(),
-                                if m["active"] == true { "yes" } else { "no" }.into(),
+                                m.id.to_string(),
+                                format!("{} {}", m.group, or_dash(&m.group_name)),
+                                m.valid_from.clone(),
+                                until(m).into(),
+                                if m.active { "yes" } else { "no" }.into(),
                             ]
                         })
                         .collect(),

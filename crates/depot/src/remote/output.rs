@@ -1,7 +1,7 @@
 //! How remote commands print: lines or a table for people, the API's JSON with `--json`.
 
 use clap::Args;
-use serde_json::Value;
+use serde::Serialize;
 
 /// What every admin command takes besides its own arguments.
 #[derive(Debug, Clone, Args)]
@@ -11,12 +11,9 @@ pub struct Output {
     pub json: bool,
 }
 
-pub(super) fn text(v: &Value, field: &str) -> String {
-    match &v[field] {
-        Value::Null => "-".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+/// An optional field as a table shows it: `-` when absent.
+pub(super) fn or_dash(v: &Option<impl ToString>) -> String {
+    v.as_ref().map_or_else(|| "-".into(), ToString::to_string)
 }
 
 /// Prints rows under a header, columns padded to their widest cell.
@@ -41,12 +38,8 @@ pub(super) fn table(header: &[&str], rows: Vec<Vec<String>>) {
     }
 }
 
-pub(super) fn items(v: &Value) -> Vec<Value> {
-    v["items"].as_array().cloned().unwrap_or_default()
-}
-
 /// Prints `v` as JSON, or with `human` otherwise.
-pub(super) fn show(out: &Output, v: &Value, human: impl FnOnce(&Value)) {
+pub(super) fn show<T: Serialize>(out: &Output, v: &T, human: impl FnOnce(&T)) {
     if out.json {
         println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
     } else {

@@ -2,10 +2,12 @@
 
 use anyhow::bail;
 use clap::Subcommand;
+use depot_api::{Items, NewPackageGroup, PackageGroupPatch, PackageGroupView};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde::de::IgnoredAny;
+use serde_json::json;
 
-use super::output::{Output, items, show, table, text};
+use super::output::{Output, show, table};
 use crate::client::Api;
 
 #[derive(Debug, Subcommand)]
@@ -45,16 +47,12 @@ pub enum PackageGroupCommand {
     },
 }
 
-fn groups_text(v: &Value) -> String {
-    v["groups"]
-        .as_array()
-        .map(|g| {
-            g.iter()
-                .map(|x| x.to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default()
+fn groups_text(g: &PackageGroupView) -> String {
+    g.groups
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 pub async fn package_group(
@@ -70,18 +68,21 @@ pub async fn package_group(
             name,
             policy,
         } => {
-            let body =
-                json!({"id": id, "groups": groups, "seed": seed, "name": name, "policy": policy});
-            let v = api
-                .call(Method::POST, &["package-groups"], Some(body))
-                .await?;
-            show(out, &v, |g| {
+            let body = NewPackageGroup {
+                id,
+                groups,
+                seed,
+                name,
+                policy,
+            };
+            let g: PackageGroupView = api.send(Method::POST, &["package-groups"], &body).await?;
+            show(out, &g, |g| {
                 println!(
                     "package group {} \"{}\" created: groups {}, policy {}",
-                    text(g, "id"),
-                    text(g, "name"),
+                    g.id,
+                    g.name,
                     groups_text(g),
-                    text(g, "policy")
+                    g.policy
                 )
             });
         }
@@ -89,42 +90,36 @@ pub async fn package_group(
             if name.is_none() && policy.is_none() {
                 bail!("name something to change: --name or --policy");
             }
-            let v = api
-                .call(
+            let g: PackageGroupView = api
+                .send(
                     Method::PATCH,
                     &["package-groups", &id],
-                    Some(json!({ "name": name, "policy": policy })),
+                    &PackageGroupPatch { name, policy },
                 )
                 .await?;
-            show(out, &v, |g| {
-                println!(
-                    "package group {} \"{}\": policy {}",
-                    text(g, "id"),
-                    text(g, "name"),
-                    text(g, "policy")
-                )
+            show(out, &g, |g| {
+                println!("package group {} \"{}\": policy {}", g.id, g.name, g.policy)
             });
         }
         PackageGroupCommand::Delete { id } => {
-            api.call(Method::DELETE, &["package-groups", &id], None)
-                .await?;
+            let _: IgnoredAny = api.act(Method::DELETE, &["package-groups", &id]).await?;
             show(out, &json!({"deleted": id}), |_| {
                 println!("package group {id} deleted")
             });
         }
         PackageGroupCommand::List => {
-            let v = api.call(Method::GET, &["package-groups"], None).await?;
+            let v: Items<PackageGroupView> = api.get(&["package-groups"]).await?;
             show(out, &v, |v| {
                 table(
                     &["ID", "NAME", "GROUPS", "POLICY"],
-                    items(v)
+                    v.items
                         .iter()
                         .map(|g| {
                             vec![
-                                text(g, "id"),
-                                text(g, "name"),
+                                g.id.clone(),
+                                g.name.clone(),
                                 groups_text(g),
-                                text(g, "policy"),
+                                g.policy.clone(),
                             ]
                         })
                         .collect(),

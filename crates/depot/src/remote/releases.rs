@@ -2,11 +2,13 @@
 
 use anyhow::Context;
 use clap::Subcommand;
+use depot_api::{Items, ReleasePatch, ReleaseView};
 use depot_core::ReleaseState;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde::de::IgnoredAny;
+use serde_json::json;
 
-use super::output::{Output, items, show, table, text};
+use super::output::{Output, or_dash, show, table};
 use crate::client::Api;
 
 #[derive(Debug, Subcommand)]
@@ -45,36 +47,32 @@ pub enum ReleaseCommand {
     },
 }
 
-fn release_line(r: &Value) {
+fn release_line(r: &ReleaseView) {
     println!(
         "{} {}: {} ({}, Joomla {}), {} bytes, sha256 {}",
-        text(r, "extension"),
-        text(r, "version"),
-        text(r, "state"),
-        text(r, "stability"),
-        text(r, "joomla"),
-        text(r, "size"),
-        text(r, "sha256")
+        r.extension, r.version, r.state, r.stability, r.joomla, r.size, r.sha256
     );
 }
 
 pub async fn release(api: &Api, out: &Output, cmd: ReleaseCommand) -> anyhow::Result<()> {
-    let patch = |extension: &str, version: &str, body: Value| {
+    let patch = |extension: &str, version: &str, body: ReleasePatch| {
         let (extension, version) = (extension.to_string(), version.to_string());
         async move {
-            api.call(
+            api.send::<_, ReleaseView>(
                 Method::PATCH,
                 &["extensions", &extension, "releases", &version],
-                Some(body),
+                &body,
             )
             .await
         }
     };
+    let state = |state: ReleaseState| ReleasePatch {
+        state: Some(state.to_string()),
+        notes: None,
+    };
     let v = match cmd {
         ReleaseCommand::List { extension } => {
-            let v = api
-                .call(Method::GET, &["extensions", &extension, "releases"], None)
-                .await?;
+            let v: Items<ReleaseView> = api.get(&["extensions", &extension, "releases"]).await?;
             show(out, &v, |v| {
                 table(
                     &[
@@ -85,16 +83,16 @@ pub async fn release(api: &Api, out: &Output, cmd: ReleaseCommand) -> anyhow::Re
                         "PUBLISHED",
                         "SIZE",
                     ],
-                    items(v)
+                    v.items
                         .iter()
                         .map(|r| {
                             vec![
-                                text(r, "version"),
-                                text(r, "state"),
-                                text(r, "stability"),
-                                text(r, "joomla"),
-                                text(r, "published_at"),
-                                text(r, "size"),
+                                r.version.clone(),
+                                r.state.clone(),
+                                r.stability.clone(),
+                                r.joomla.clone(),
+                                or_dash(&r.published_at),
+                                r.size.to_string(),
                             ]
                         })
                         .collect(),
@@ -103,31 +101,22 @@ pub async fn release(api: &Api, out: &Output, cmd: ReleaseCommand) -> anyhow::Re
             return Ok(());
         }
         ReleaseCommand::Show { extension, version } => {
-            api.call(
-                Method::GET,
-                &["extensions", &extension, "releases", &version],
-                None,
-            )
-            .await?
+            api.get(&["extensions", &extension, "releases", &version])
+                .await?
         }
         ReleaseCommand::Publish { extension, version } => {
-            patch(
-                &extension,
-                &version,
-                json!({"state": ReleaseState::Published}),
-            )
-            .await?
+            patch(&extension, &version, state(ReleaseState::Published)).await?
         }
         ReleaseCommand::Yank { extension, version } => {
-            patch(&extension, &version, json!({"state": ReleaseState::Yanked})).await?
+            patch(&extension, &version, state(ReleaseState::Yanked)).await?
         }
         ReleaseCommand::Delete { extension, version } => {
-            api.call(
-                Method::DELETE,
-                &["extensions", &extension, "releases", &version],
-                None,
-            )
-            .await?;
+            let _: IgnoredAny = api
+                .act(
+                    Method::DELETE,
+                    &["extensions", &extension, "releases", &version],
+                )
+                .await?;
             let done = json!({"deleted": true, "extension": extension, "version": version});
             show(out, &done, |_| {
                 println!("deleted the draft {extension} {version}")
@@ -153,7 +142,11 @@ pub async fn release(api: &Api, out: &Output, cmd: ReleaseCommand) -> anyhow::Re
                 ),
                 None => None,
             };
-            patch(&extension, &version, json!({ "notes": notes })).await?
+            let body = ReleasePatch {
+                state: None,
+                notes: Some(notes),
+            };
+            patch(&extension, &version, body).await?
         }
     };
     show(out, &v, release_line);

@@ -1,10 +1,10 @@
 //! `depot token list|revoke`: API tokens over the API (`token create` works offline, in `cli`).
 
 use clap::Subcommand;
+use depot_api::{Items, TokenView};
 use reqwest::Method;
-use serde_json::Value;
 
-use super::output::{Output, items, show, table, text};
+use super::output::{Output, or_dash, show, table};
 use crate::client::Api;
 
 /// The API-side token commands (`depot token create` runs against the database instead, so
@@ -21,31 +21,24 @@ pub enum RemoteTokenCommand {
 pub async fn token(api: &Api, out: &Output, cmd: RemoteTokenCommand) -> anyhow::Result<()> {
     match cmd {
         RemoteTokenCommand::List => {
-            let v = api.call(Method::GET, &["tokens"], None).await?;
+            let v: Items<TokenView> = api.get(&["tokens"]).await?;
             show(out, &v, |v| {
                 table(
                     &["ID", "NAME", "SCOPE", "CREATED", "LAST USED", "STATE"],
-                    items(v)
+                    v.items
                         .iter()
                         .map(|t| {
-                            let scope = match t["extensions"].as_array() {
-                                Some(list) => format!(
-                                    "{} ({})",
-                                    text(t, "scope"),
-                                    list.iter()
-                                        .filter_map(Value::as_str)
-                                        .collect::<Vec<_>>()
-                                        .join(",")
-                                ),
-                                None => text(t, "scope"),
+                            let scope = match &t.extensions {
+                                Some(list) => format!("{} ({})", t.scope, list.join(",")),
+                                None => t.scope.clone(),
                             };
                             vec![
-                                text(t, "id"),
-                                text(t, "name"),
+                                t.id.to_string(),
+                                t.name.clone(),
                                 scope,
-                                text(t, "created_at"),
-                                text(t, "last_used_at"),
-                                if t["revoked_at"].is_null() {
+                                t.created_at.clone(),
+                                or_dash(&t.last_used_at),
+                                if t.revoked_at.is_none() {
                                     "live"
                                 } else {
                                     "revoked"
@@ -58,11 +51,11 @@ pub async fn token(api: &Api, out: &Output, cmd: RemoteTokenCommand) -> anyhow::
             });
         }
         RemoteTokenCommand::Revoke { id } => {
-            let v = api
-                .call(Method::DELETE, &["tokens", &id.to_string()], None)
+            let t: TokenView = api
+                .act(Method::DELETE, &["tokens", &id.to_string()])
                 .await?;
-            show(out, &v, |t| {
-                println!("revoked token {} \"{}\"", text(t, "id"), text(t, "name"))
+            show(out, &t, |t| {
+                println!("revoked token {} \"{}\"", t.id, t.name)
             });
         }
     }

@@ -4,10 +4,10 @@ use std::io::BufRead;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
+use depot_api::{Items, NewUser, UserPage, UserPatch, UserQuery, UserView};
 use reqwest::Method;
-use serde_json::{Value, json};
 
-use super::output::{Output, items, show, table, text};
+use super::output::{Output, or_dash, show, table};
 use crate::client::Api;
 
 #[derive(Debug, Subcommand)]
@@ -69,35 +69,27 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
-fn user_line(u: &Value) {
+fn user_line(u: &UserView) {
     println!(
         "user {} <{}> name: {}, {}{}{}",
-        text(u, "id"),
-        text(u, "email"),
-        text(u, "name"),
-        if u["disabled"] == true {
-            "disabled"
-        } else {
-            "enabled"
-        },
-        if u["has_password"] == true {
+        u.id,
+        u.email,
+        or_dash(&u.name),
+        if u.disabled { "disabled" } else { "enabled" },
+        if u.has_password {
             ", has a password"
         } else {
             ""
         },
-        if u["admin"] == true {
-            ", administrator"
-        } else {
-            ""
-        }
+        if u.admin { ", administrator" } else { "" }
     );
 }
 
 pub async fn user(api: &Api, out: &Output, cmd: UserCommand) -> anyhow::Result<()> {
-    let patch = |email: &str, body: Value| {
+    let patch = |email: &str, body: UserPatch| {
         let email = email.to_string();
         async move {
-            api.call(Method::PATCH, &["users", &email], Some(body))
+            api.send::<_, UserView>(Method::PATCH, &["users", &email], &body)
                 .await
         }
     };
@@ -109,53 +101,58 @@ pub async fn user(api: &Api, out: &Output, cmd: UserCommand) -> anyhow::Result<(
             admin,
         } => {
             let password = password_stdin.then(read_password).transpose()?;
-            api.call(
-                Method::POST,
-                &["users"],
-                Some(json!({"email": email, "name": name, "password": password, "admin": admin})),
-            )
-            .await?
+            let body = NewUser {
+                email,
+                name,
+                password,
+                admin,
+            };
+            api.send(Method::POST, &["users"], &body).await?
         }
-        UserCommand::Admin { email, revoke } => patch(&email, json!({"admin": !revoke})).await?,
-        UserCommand::Disable { email } => patch(&email, json!({"disabled": true})).await?,
-        UserCommand::Enable { email } => patch(&email, json!({"disabled": false})).await?,
+        UserCommand::Admin { email, revoke } => {
+            let body = UserPatch {
+                admin: Some(!revoke),
+                ..UserPatch::default()
+            };
+            patch(&email, body).await?
+        }
+        UserCommand::Disable { email } => patch(&email, disabled(true)).await?,
+        UserCommand::Enable { email } => patch(&email, disabled(false)).await?,
         UserCommand::Password { email } => {
-            patch(&email, json!({"password": read_password()?})).await?
+            let body = UserPatch {
+                password: Some(read_password()?),
+                ..UserPatch::default()
+            };
+            patch(&email, body).await?
         }
-        UserCommand::Show { email } => api.call(Method::GET, &["users", &email], None).await?,
+        UserCommand::Show { email } => api.get(&["users", &email]).await?,
         UserCommand::List { email } => {
             let mut all = Vec::new();
-            let mut after = 0;
+            let mut query = UserQuery {
+                email,
+                after: Some(0),
+                limit: Some(1000),
+            };
             loop {
-                let mut query = vec![("after", after.to_string()), ("limit", "1000".into())];
-                if let Some(e) = &email {
-                    query.push(("email", e.clone()));
-                }
-                let v = api
-                    .call_with_query(Method::GET, &["users"], &query, None)
-                    .await?;
-                all.extend(items(&v));
-                match v["next_after"].as_i64() {
-                    Some(next) => after = next,
+                let page: UserPage = api.get_with(&["users"], &query).await?;
+                all.extend(page.items);
+                match page.next_after {
+                    Some(next) => query.after = Some(next),
                     None => break,
                 }
             }
-            let v = json!({ "items": all });
+            let v = Items { items: all };
             show(out, &v, |v| {
                 table(
                     &["ID", "EMAIL", "NAME", "STATE"],
-                    items(v)
+                    v.items
                         .iter()
                         .map(|u| {
                             vec![
-                                text(u, "id"),
-                                text(u, "email"),
-                                text(u, "name"),
-                                if u["disabled"] == true {
-                                    "disabled".into()
-                                } else {
-                                    "enabled".into()
-                                },
+                                u.id.to_string(),
+                                u.email.clone(),
+                                or_dash(&u.name),
+                                if u.disabled { "disabled" } else { "enabled" }.into(),
                             ]
                         })
                         .collect(),
@@ -166,4 +163,11 @@ pub async fn user(api: &Api, out: &Output, cmd: UserCommand) -> anyhow::Result<(
     };
     show(out, &v, user_line);
     Ok(())
+}
+
+fn disabled(disabled: bool) -> UserPatch {
+    UserPatch {
+        disabled: Some(disabled),
+        ..UserPatch::default()
+    }
 }

@@ -3,16 +3,14 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::IntoResponse;
+use depot_api::ExtensionPatch;
 use depot_service::{Depot, ExtensionChanges, ExtensionView};
-use serde::Deserialize;
-use serde_json::Value;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::openapi::{Items, ReadErrors, WriteErrors};
 
-use super::{Admin, ApiJson, ApiPath, ApiPrincipal, ApiResult, items, nullable};
+use super::{Admin, ApiJson, ApiPath, ApiPrincipal, ApiResult, items};
 
 pub(super) fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new()
@@ -27,7 +25,10 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
     summary = "Extensions",
     responses((status = 200, body = Items<ExtensionView>), ReadErrors)
 )]
-async fn list_extensions(State(depot): State<Depot>, _: ApiPrincipal) -> ApiResult<Json<Value>> {
+async fn list_extensions(
+    State(depot): State<Depot>,
+    _: ApiPrincipal,
+) -> ApiResult<Json<Items<ExtensionView>>> {
     Ok(items(depot.list_extensions().await?))
 }
 
@@ -45,29 +46,6 @@ async fn get_extension(
     ApiPath(extension): ApiPath<String>,
 ) -> ApiResult {
     Ok(Json(depot.extension_view(&extension).await?).into_response())
-}
-
-/// Changes to an extension; an absent field stays as it is, so an empty body changes nothing
-/// (and is refused), and only an explicit `"package_group": null` makes a paid extension free.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct ExtensionPatch {
-    /// A package group id makes the extension paid; `null` makes it free.
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    package_group: Option<Option<String>>,
-    /// The name feeds show.
-    title: Option<String>,
-    /// `null` removes it.
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    description: Option<Option<String>>,
-    /// An http(s) address; `null` removes it.
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    info_url: Option<Option<String>>,
-    /// Joomla targets of releases uploaded without their own, e.g. `4.4,5,6`.
-    default_joomla: Option<String>,
 }
 
 #[utoipa::path(

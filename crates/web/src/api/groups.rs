@@ -4,10 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use depot_api::{GroupPatch, NewGroup};
 use depot_service::{Depot, GroupView};
-use serde::Deserialize;
-use serde_json::Value;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -19,13 +17,6 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new()
         .routes(routes!(list_groups, add_group))
         .routes(routes!(get_group, rename_group, delete_group))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct NewGroup {
-    id: i64,
-    name: String,
 }
 
 #[utoipa::path(
@@ -51,14 +42,11 @@ async fn add_group(
     summary = "User groups",
     responses((status = 200, body = Items<GroupView>), ReadErrors)
 )]
-async fn list_groups(State(depot): State<Depot>, _: ApiPrincipal) -> ApiResult<Json<Value>> {
+async fn list_groups(
+    State(depot): State<Depot>,
+    _: ApiPrincipal,
+) -> ApiResult<Json<Items<GroupView>>> {
     Ok(items(depot.list_groups().await?))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct GroupPatch {
-    name: String,
 }
 
 #[utoipa::path(

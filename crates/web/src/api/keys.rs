@@ -4,10 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use depot_api::{KeyPatch, NewKey};
 use depot_service::{Depot, DownloadKeyView, JbackendKeyView, ServiceError};
-use serde::Deserialize;
-use serde_json::Value;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -21,12 +19,6 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
         .routes(routes!(revoke_key, relabel_key))
         .routes(routes!(list_jbackend_keys))
         .routes(routes!(rotate_jbackend_key))
-}
-
-#[derive(Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct NewKey {
-    label: Option<String>,
 }
 
 #[utoipa::path(
@@ -70,7 +62,7 @@ async fn list_keys(
     State(depot): State<Depot>,
     _: Admin,
     ApiPath(user): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Items<DownloadKeyView>>> {
     Ok(items(depot.download_keys(&user).await?))
 }
 
@@ -89,12 +81,6 @@ async fn revoke_key(
 ) -> ApiResult {
     depot.revoke_download_key(&actor, &user, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct KeyPatch {
-    label: String,
 }
 
 #[utoipa::path(
@@ -130,7 +116,7 @@ async fn list_jbackend_keys(
     State(depot): State<Depot>,
     _: Admin,
     ApiPath(user): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Items<JbackendKeyView>>> {
     Ok(items(depot.jbackend_keys(&user).await?))
 }
 

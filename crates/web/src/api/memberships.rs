@@ -2,10 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
+use depot_api::{EndMembership, Ended, NewMembership};
 use depot_service::{Depot, MembershipView};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -17,14 +15,6 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new()
         .routes(routes!(list_memberships, add_membership))
         .routes(routes!(end_membership))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct NewMembership {
-    group: i64,
-    from: Option<String>,
-    until: Option<String>,
 }
 
 #[utoipa::path(
@@ -52,19 +42,6 @@ async fn add_membership(
         )
         .await?;
     Ok(created(membership))
-}
-
-/// How many memberships were ended.
-#[derive(Serialize, ToSchema)]
-struct Ended {
-    ended: u64,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct EndMembership {
-    group: i64,
-    at: Option<String>,
 }
 
 #[utoipa::path(
@@ -100,6 +77,6 @@ async fn list_memberships(
     State(depot): State<Depot>,
     _: ApiPrincipal,
     ApiPath(user): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Items<MembershipView>>> {
     Ok(items(depot.memberships(&user).await?))
 }

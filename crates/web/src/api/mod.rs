@@ -14,7 +14,10 @@ mod reports;
 mod tokens;
 mod users;
 
-pub(crate) use releases::{UploadParams, read_upload_form, refuse_declared_excess};
+pub(crate) use depot_api::UploadParams;
+pub(crate) use releases::{
+    publish_options, read_upload_form, refuse_declared_excess, set_upload_field,
+};
 
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
@@ -23,8 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use depot_service::{Actor, Depot, Principal, ServiceError};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::{Value, json};
+use serde::Serialize;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -93,8 +95,8 @@ where
     }
 }
 
-pub(crate) fn items<T: Serialize>(items: Vec<T>) -> Json<Value> {
-    Json(json!({ "items": items }))
+pub(crate) fn items<T: Serialize>(items: Vec<T>) -> Json<depot_api::Items<T>> {
+    Json(depot_api::Items { items })
 }
 
 pub(crate) fn created<T: Serialize>(v: T) -> Response {
@@ -102,15 +104,6 @@ pub(crate) fn created<T: Serialize>(v: T) -> Response {
 }
 
 pub(crate) type ApiResult<T = Response> = Result<T, ApiError>;
-
-/// Distinguishes a field set to `null` (`Some(None)`) from a missing one (`None`).
-pub(crate) fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
 
 /// An extractor of request parts that answers a malformed request with the API's own error body
 /// and `code`, instead of axum's plain-text rejection.

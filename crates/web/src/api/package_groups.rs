@@ -4,10 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use depot_service::{Depot, NewPackageGroup, PackageGroupView};
-use serde::Deserialize;
-use serde_json::Value;
-use utoipa::ToSchema;
+use depot_api::{NewPackageGroup, PackageGroupPatch};
+use depot_service::{Depot, PackageGroupView};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -25,41 +23,20 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
         ))
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct NewPackageGroupBody {
-    id: String,
-    groups: Vec<i64>,
-    seed: Option<String>,
-    name: Option<String>,
-    policy: Option<String>,
-}
-
 #[utoipa::path(
     post,
     path = "/package-groups",
     tag = "access",
     summary = "Create a package group",
-    request_body = NewPackageGroupBody,
+    request_body = NewPackageGroup,
     responses((status = 201, body = PackageGroupView), WriteErrors)
 )]
 async fn add_package_group(
     State(depot): State<Depot>,
     Admin(actor): Admin,
-    ApiJson(b): ApiJson<NewPackageGroupBody>,
+    ApiJson(b): ApiJson<NewPackageGroup>,
 ) -> ApiResult {
-    let group = depot
-        .add_package_group(
-            &actor,
-            NewPackageGroup {
-                id: b.id,
-                groups: b.groups,
-                seed: b.seed,
-                name: b.name,
-                policy: b.policy,
-            },
-        )
-        .await?;
+    let group = depot.add_package_group(&actor, b).await?;
     Ok(created(group))
 }
 
@@ -73,17 +50,8 @@ async fn add_package_group(
 async fn list_package_groups(
     State(depot): State<Depot>,
     _: ApiPrincipal,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Items<PackageGroupView>>> {
     Ok(items(depot.list_package_groups().await?))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct PackageGroupPatch {
-    /// The display name.
-    name: Option<String>,
-    /// `active` or `keep-released`.
-    policy: Option<String>,
 }
 
 #[utoipa::path(

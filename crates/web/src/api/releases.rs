@@ -4,21 +4,20 @@ use axum::Json;
 use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use depot_api::{ReleasePatch, UploadParams};
 use depot_service::{
     Actor, Depot, PublishOptions, PublishOutcome, PublishedRelease, ReleaseChanges, ReleaseView,
     ServiceError, Spooled, spool,
 };
 use futures::TryStreamExt;
-use serde::Deserialize;
-use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::openapi::{ErrorBody, Items, ReadErrors, WriteErrors};
 
-use super::{ApiJson, ApiPath, ApiPrincipal, ApiResult, items, nullable};
+use super::{ApiJson, ApiPath, ApiPrincipal, ApiResult, items};
 
 pub(super) fn routes() -> OpenApiRouter<Depot> {
     let (schemas, paths, upload_router) = routes!(upload);
@@ -42,7 +41,7 @@ async fn list_releases(
     State(depot): State<Depot>,
     _: ApiPrincipal,
     ApiPath(extension): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Items<ReleaseView>>> {
     Ok(items(depot.list_releases(&extension).await?))
 }
 
@@ -61,17 +60,6 @@ pub(crate) async fn get_release(
     ApiPath((extension, version)): ApiPath<(String, String)>,
 ) -> ApiResult {
     Ok(Json(depot.release(&extension, &version).await?).into_response())
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ReleasePatch {
-    /// `published` or `yanked`.
-    state: Option<String>,
-    /// `null` removes the notes.
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    notes: Option<Option<String>>,
 }
 
 /// `PATCH /api/v1/extensions/{extension}/releases/{version}`: publish a draft, yank, put back,
@@ -138,66 +126,39 @@ pub(crate) async fn delete_release(
     Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
 
-/// Release metadata, from the query string (raw zip body) or from multipart text fields.
-/// Release metadata; all optional (the manifest and the extension's defaults fill the gaps).
-#[derive(Debug, Default, Deserialize, IntoParams, ToSchema)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct UploadParams {
-    joomla: Option<String>,
-    stability: Option<String>,
-    notes: Option<String>,
-    draft: Option<String>,
-    php_minimum: Option<String>,
-    supported_databases: Option<String>,
-    package_id: Option<String>,
-    package_group: Option<String>,
+/// The form field `field` of an upload's metadata, as an API error when there is no such field.
+pub(crate) fn set_upload_field(
+    params: &mut UploadParams,
+    field: &str,
+    value: String,
+) -> Result<(), ServiceError> {
+    params.set(field, value).map_err(|other| {
+        ServiceError::invalid("unknown_field", format!("unknown form field {other:?}"))
+    })
 }
 
-impl UploadParams {
-    pub(crate) fn set(&mut self, field: &str, value: String) -> Result<(), ServiceError> {
-        let slot = match field {
-            "joomla" => &mut self.joomla,
-            "stability" => &mut self.stability,
-            "notes" => &mut self.notes,
-            "draft" => &mut self.draft,
-            "php_minimum" => &mut self.php_minimum,
-            "supported_databases" => &mut self.supported_databases,
-            "package_id" => &mut self.package_id,
-            "package_group" => &mut self.package_group,
-            other => {
-                return Err(ServiceError::invalid(
-                    "unknown_field",
-                    format!("unknown form field {other:?}"),
-                ));
-            }
-        };
-        *slot = Some(value);
-        Ok(())
-    }
-
-    pub(crate) fn into_options(self) -> Result<PublishOptions, ServiceError> {
-        let draft = match self.draft.as_deref().map(str::trim) {
-            None | Some("") | Some("0") | Some("false") | Some("no") => false,
-            Some("1") | Some("true") | Some("yes") => true,
-            Some(other) => {
-                return Err(ServiceError::invalid(
-                    "bad_draft",
-                    format!("draft={other:?}: use true or false"),
-                ));
-            }
-        };
-        Ok(PublishOptions {
-            joomla: self.joomla,
-            stability: self.stability,
-            notes: self.notes,
-            draft,
-            php_minimum: self.php_minimum,
-            supported_databases: self.supported_databases,
-            package_id: self.package_id,
-            package_group: self.package_group,
-        })
-    }
+/// An upload's metadata as the publish use case takes it.
+pub(crate) fn publish_options(params: UploadParams) -> Result<PublishOptions, ServiceError> {
+    let draft = match params.draft.as_deref().map(str::trim) {
+        None | Some("") | Some("0") | Some("false") | Some("no") => false,
+        Some("1") | Some("true") | Some("yes") => true,
+        Some(other) => {
+            return Err(ServiceError::invalid(
+                "bad_draft",
+                format!("draft={other:?}: use true or false"),
+            ));
+        }
+    };
+    Ok(PublishOptions {
+        joomla: params.joomla,
+        stability: params.stability,
+        notes: params.notes,
+        draft,
+        php_minimum: params.php_minimum,
+        supported_databases: params.supported_databases,
+        package_id: params.package_id,
+        package_group: params.package_group,
+    })
 }
 
 /// Notes and other text fields are small; this keeps a hostile form from filling memory.
@@ -266,8 +227,10 @@ async fn upload(
 
     let (params, spooled) = if is_multipart {
         let mut params = UploadParams::default();
-        let spooled =
-            read_upload_form(request, &depot, |name, text| params.set(name, text)).await?;
+        let spooled = read_upload_form(request, &depot, |name, text| {
+            set_upload_field(&mut params, name, text)
+        })
+        .await?;
         (params, spooled)
     } else {
         let (parts, body) = request.into_parts();
@@ -281,7 +244,7 @@ async fn upload(
             ServiceError::invalid("empty_body", "the upload is empty: send the zip").into(),
         );
     }
-    let options = params.into_options()?;
+    let options = publish_options(params)?;
     let published = depot
         .publish(
             &Actor::token(&principal),

@@ -2,10 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
+use depot_api::FeedCheckQuery;
 use depot_service::{Depot, DownloadLogPage, DownloadLogQuery, FeedCheckCount};
-use serde::Deserialize;
-use serde_json::Value;
-use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -35,15 +33,6 @@ async fn download_log(
     Ok(Json(depot.download_log(q).await?))
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-struct FeedCheckQuery {
-    extension: Option<String>,
-    from: Option<String>,
-    until: Option<String>,
-}
-
 #[utoipa::path(
     get,
     path = "/feed-checks",
@@ -56,7 +45,7 @@ async fn feed_checks(
     State(depot): State<Depot>,
     _: ApiPrincipal,
     ApiQuery(q): ApiQuery<FeedCheckQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Items<FeedCheckCount>>> {
     Ok(items(
         depot
             .feed_check_counts(

@@ -3,10 +3,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use depot_api::{CreatedToken, NewToken};
 use depot_service::{Depot, Scope, ServiceError, TokenView};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -27,18 +25,8 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
     summary = "API tokens (admin)",
     responses((status = 200, body = Items<TokenView>), ReadErrors)
 )]
-async fn list_tokens(State(depot): State<Depot>, _: Admin) -> ApiResult<Json<Value>> {
+async fn list_tokens(State(depot): State<Depot>, _: Admin) -> ApiResult<Json<Items<TokenView>>> {
     Ok(items(depot.list_tokens().await?))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct NewToken {
-    name: String,
-    /// `admin`, `publish` or `read`.
-    scope: String,
-    /// For a publish token: the extensions it may publish (all when absent).
-    extensions: Option<Vec<String>>,
 }
 
 #[utoipa::path(
@@ -59,14 +47,6 @@ async fn create_token(
         .map_err(|e| ServiceError::invalid("bad_scope", e))?;
     let (view, token) = depot.create_token(&actor, &t.name, &scope).await?;
     Ok(created(CreatedToken { view, token }))
-}
-
-/// A new token's listing plus the token itself, shown this once: only its hash is kept.
-#[derive(Serialize, ToSchema)]
-struct CreatedToken {
-    #[serde(flatten)]
-    view: TokenView,
-    token: String,
 }
 
 #[utoipa::path(

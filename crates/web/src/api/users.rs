@@ -3,31 +3,19 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::IntoResponse;
+use depot_api::{NewUser, UserPage, UserPatch, UserQuery};
 use depot_service::{Depot, UserChanges, UserView};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::openapi::{ReadErrors, WriteErrors};
 
-use super::{Admin, ApiJson, ApiPath, ApiPrincipal, ApiQuery, ApiResult, created, nullable};
+use super::{Admin, ApiJson, ApiPath, ApiPrincipal, ApiQuery, ApiResult, created};
 
 pub(super) fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new()
         .routes(routes!(list_users, add_user))
         .routes(routes!(get_user, update_user))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct NewUser {
-    email: String,
-    name: Option<String>,
-    password: Option<String>,
-    /// May sign in to the admin console (needs a password).
-    #[serde(default)]
-    admin: bool,
 }
 
 #[utoipa::path(
@@ -53,17 +41,6 @@ async fn add_user(
         )
         .await?;
     Ok(created(user))
-}
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-struct UserQuery {
-    /// A part of the address.
-    email: Option<String>,
-    /// The last id of the previous page.
-    after: Option<i64>,
-    limit: Option<i64>,
 }
 
 #[utoipa::path(
@@ -106,26 +83,6 @@ async fn get_user(
     ApiPath(user): ApiPath<String>,
 ) -> ApiResult {
     Ok(Json(depot.user_view(&user).await?).into_response())
-}
-
-/// A page of users.
-#[derive(Serialize, ToSchema)]
-struct UserPage {
-    items: Vec<UserView>,
-    /// Pass as `after` for the next page; `null` on the last page.
-    next_after: Option<i64>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct UserPatch {
-    /// `null` clears the name.
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    name: Option<Option<String>>,
-    disabled: Option<bool>,
-    password: Option<String>,
-    admin: Option<bool>,
 }
 
 #[utoipa::path(

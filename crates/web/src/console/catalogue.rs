@@ -16,7 +16,9 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::{SignedIn, done_message};
-use crate::api::{UploadParams, read_upload_form, refuse_declared_excess};
+use crate::api::{
+    UploadParams, publish_options, read_upload_form, refuse_declared_excess, set_upload_field,
+};
 use crate::pages::{
     CsrfOnly, Done, FOREIGN_FORM, Who, failure, forbidden, same_origin, user_error, who,
 };
@@ -315,7 +317,7 @@ async fn upload(
             }
             // An empty field of the form is no value.
             _ if text.trim().is_empty() => Ok(()),
-            _ => params.set(name, text),
+            _ => set_upload_field(&mut params, name, text),
         })
         .await?;
         if !bool::from(csrf.as_bytes().ct_eq(session.csrf.as_bytes())) {
@@ -330,7 +332,7 @@ async fn upload(
             ));
         }
         depot
-            .publish_package(&session.actor(), spooled, &params.into_options()?)
+            .publish_package(&session.actor(), spooled, &publish_options(params)?)
             .await
     }
     .await;

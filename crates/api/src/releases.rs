@@ -1,0 +1,129 @@
+//! Releases: a version of an extension, its package and its state.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReleaseView {
+    pub extension: String,
+    pub version: String,
+    /// `draft`, `published` or `yanked`.
+    pub state: String,
+    pub stability: String,
+    pub joomla: String,
+    pub php_minimum: Option<String>,
+    pub supported_databases: Option<String>,
+    pub notes: Option<String>,
+    pub package_id: String,
+    pub filename: String,
+    pub size: i64,
+    pub sha256: String,
+    pub download_url: String,
+    pub published_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// What an upload did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PublishOutcome {
+    /// A new release was created.
+    Created,
+    /// A draft's file and metadata were replaced.
+    Replaced,
+    /// The same bytes were already published: nothing changed.
+    Unchanged,
+}
+
+/// The answer to an upload: the release as it now is, and where sites find it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PublishedRelease {
+    pub outcome: PublishOutcome,
+    pub extension: String,
+    pub element: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub client: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+    pub version: String,
+    pub stability: String,
+    pub state: String,
+    pub joomla: String,
+    /// `request` when the upload named its targets, `extension default` otherwise.
+    pub joomla_source: String,
+    pub package_id: String,
+    pub filename: String,
+    pub size: i64,
+    pub sha256: String,
+    pub sha384: String,
+    pub sha512: String,
+    pub feed_url: String,
+    pub download_url: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReleasePatch {
+    /// `published` or `yanked`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// `null` removes the notes.
+    #[serde(
+        default,
+        deserialize_with = "crate::nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub notes: Option<Option<String>>,
+}
+
+/// An upload's metadata, as query parameters of the `PUT` (or fields of a multipart form).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::IntoParams, utoipa::ToSchema),
+    into_params(parameter_in = Query)
+)]
+#[serde(deny_unknown_fields)]
+pub struct UploadParams {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub joomla: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stability: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draft: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub php_minimum: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supported_databases: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package_group: Option<String>,
+}
+
+impl UploadParams {
+    /// Sets the field a multipart form part names; `Err(name)` when there is no such field.
+    pub fn set<'a>(&mut self, field: &'a str, value: String) -> Result<(), &'a str> {
+        let slot = match field {
+            "joomla" => &mut self.joomla,
+            "stability" => &mut self.stability,
+            "notes" => &mut self.notes,
+            "draft" => &mut self.draft,
+            "php_minimum" => &mut self.php_minimum,
+            "supported_databases" => &mut self.supported_databases,
+            "package_id" => &mut self.package_id,
+            "package_group" => &mut self.package_group,
+            other => return Err(other),
+        };
+        *slot = Some(value);
+        Ok(())
+    }
+}
