@@ -1,8 +1,14 @@
 //! The admin API for access management: scopes, validation and conflicts, each answered with
 //! `{"errors":[…]}` and a fitting status, and nothing changed by a refused request.
 
+use depot_api::{
+    DownloadKeyView, DownloadLogPage, Ended, ExtensionPatch, ExtensionView, FeedCheckCount,
+    GroupView, Items, JbackendKeyView, MembershipView, NewGroup, NewKey, NewMembership,
+    NewPackageGroup, NewUser, PackageGroupView, UserPage, UserPatch, UserView,
+};
 use depot_service::Scope;
 use reqwest::Method;
+use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
 use crate::db_test;
@@ -10,6 +16,13 @@ use crate::helpers::*;
 
 fn code(v: &Value) -> &str {
     v["errors"][0]["code"].as_str().unwrap_or_default()
+}
+
+fn user(email: &str) -> NewUser {
+    NewUser {
+        email: email.into(),
+        ..NewUser::default()
+    }
 }
 
 fn redj_zip(version: &str) -> Vec<u8> {
@@ -58,35 +71,28 @@ db_test!(tokens_and_scopes, |app: TestApp| async move {
     assert_eq!(r.status(), 401);
     assert_eq!(r.headers()["www-authenticate"], "Bearer");
     // Nothing was created; a read token may list.
-    let (s, v) = app.api_as(&read, Method::GET, "/groups", None).await;
-    assert_eq!((s, v), (200, json!({"items": []})));
+    let groups: Items<GroupView> = app.read_as(&read, "/groups").await;
+    assert_eq!(groups.items, []);
     // Keys are secrets: a read token does not see them.
-    app.api(
-        Method::POST,
-        "/users",
-        Some(json!({"email": "a@example.com"})),
-    )
-    .await;
+    let _: UserView = app
+        .call(Method::POST, "/users", &user("a@example.com"))
+        .await;
     let (s, _) = app
         .api_as(&read, Method::GET, "/users/a@example.com/keys", None)
         .await;
     assert_eq!(s, 403);
-    let (s, v) = app
-        .api_as(&read, Method::GET, "/users/a@example.com", None)
-        .await;
-    assert_eq!((s, v["email"].as_str()), (200, Some("a@example.com")));
+    let u: UserView = app.read_as(&read, "/users/a@example.com").await;
+    assert_eq!(u.email, "a@example.com");
 });
 
 db_test!(users_groups_and_memberships, |app: TestApp| async move {
     // Groups.
-    let (s, v) = app
-        .api(
-            Method::POST,
-            "/groups",
-            Some(json!({"id": 9, "name": "Subscribers"})),
-        )
-        .await;
-    assert_eq!((s, v), (201, json!({"id": 9, "name": "Subscribers"})));
+    let subscribers = NewGroup {
+        id: 9,
+        name: "Subscribers".into(),
+    };
+    let g: GroupView = app.call(Method::POST, "/groups", &subscribers).await;
+    assert_eq!((g.id, g.name.as_str()), (9, "Subscribers"));
     for (body, status, expected) in [
         (json!({"id": 9, "name": "Again"}), 409, "conflict"),
         (json!({"id": 0, "name": "Zero"}), 400, "bad_group"),
@@ -110,16 +116,13 @@ db_test!(users_groups_and_memberships, |app: TestApp| async move {
     assert_eq!(code(&r.json().await.unwrap()), "bad_json");
 
     // Users: e-mails are unique after trimming and lower-casing.
-    let (s, v) = app
-        .api(
-            Method::POST,
-            "/users",
-            Some(json!({"email": " Sub@Example.COM ", "name": "Sub"})),
-        )
-        .await;
-    assert_eq!(s, 201, "{v}");
-    assert_eq!(v["email"], "sub@example.com");
-    assert_eq!(v["has_password"], false);
+    let body = NewUser {
+        name: Some("Sub".into()),
+        ..user(" Sub@Example.COM ")
+    };
+    let v: UserView = app.call(Method::POST, "/users", &body).await;
+    assert_eq!(v.email, "sub@example.com");
+    assert!(!v.has_password);
     for (body, status, expected) in [
         (json!({"email": "SUB@example.com"}), 409, "conflict"),
         (json!({"email": "not-an-address"}), 400, "bad_email"),
@@ -132,29 +135,26 @@ db_test!(users_groups_and_memberships, |app: TestApp| async move {
         let (s, v) = app.api(Method::POST, "/users", Some(body.clone())).await;
         assert_eq!((s, code(&v)), (status, expected), "{body}");
     }
-    let (_, v) = app.api(Method::GET, "/users?email=new@", None).await;
-    assert_eq!(v["items"], json!([]), "a refused user is not half-created");
+    let v: UserPage = app.read("/users?email=new@").await;
+    assert_eq!(v.items, [], "a refused user is not half-created");
     let (s, v) = app
         .api(Method::GET, "/users/nobody@example.com", None)
         .await;
     assert_eq!((s, code(&v)), (404, "not_found"));
 
     // Changes: disable, clear the name, set a password.
-    let (s, v) = app
-        .api(
-            Method::PATCH,
-            "/users/sub@example.com",
-            Some(json!({"disabled": true, "name": null, "password": "long enough pw"})),
-        )
+    let patch = UserPatch {
+        disabled: Some(true),
+        name: Some(None),
+        password: Some("long enough pw".into()),
+        admin: None,
+    };
+    let v: UserView = app
+        .call(Method::PATCH, "/users/sub@example.com", &patch)
         .await;
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(
-        (&v["disabled"], &v["name"], &v["has_password"]),
-        (&json!(true), &Value::Null, &json!(true))
-    );
-    let id = v["id"].as_i64().unwrap();
-    let (s, v) = app.api(Method::GET, &format!("/users/{id}"), None).await;
-    assert_eq!((s, v["email"].as_str()), (200, Some("sub@example.com")));
+    assert_eq!((v.disabled, v.name, v.has_password), (true, None, true));
+    let v: UserView = app.read(&format!("/users/{}", v.id)).await;
+    assert_eq!(v.email, "sub@example.com");
 
     // Memberships.
     let path = "/users/sub@example.com/memberships";
@@ -170,33 +170,29 @@ db_test!(users_groups_and_memberships, |app: TestApp| async move {
         let (s, v) = app.api(Method::POST, path, Some(body.clone())).await;
         assert_eq!((s, code(&v)), (status, expected), "{body}");
     }
-    let (s, v) = app
-        .api(
-            Method::POST,
-            path,
-            Some(json!({"group": 9, "from": "2020-01-01", "until": "2020-12-31T12:00:00Z"})),
-        )
+    let past = NewMembership {
+        group: 9,
+        from: Some("2020-01-01".into()),
+        until: Some("2020-12-31T12:00:00Z".into()),
+    };
+    let v: MembershipView = app.call(Method::POST, path, &past).await;
+    assert_eq!(v.valid_from, "2020-01-01T00:00:00Z");
+    assert_eq!(v.valid_until.as_deref(), Some("2020-12-31T12:00:00Z"));
+    assert!(!v.active);
+    let open = NewMembership {
+        group: 9,
+        from: None,
+        until: None,
+    };
+    let v: MembershipView = app.call(Method::POST, path, &open).await;
+    assert_eq!((v.active, v.valid_until), (true, None));
+    let v: Items<MembershipView> = app.read(path).await;
+    assert_eq!(v.items.len(), 2);
+    assert_eq!(v.items[0].group_name.as_deref(), Some("Subscribers"));
+    let v: Ended = app
+        .call(Method::POST, &format!("{path}/end"), &json!({"group": 9}))
         .await;
-    assert_eq!(s, 201, "{v}");
-    assert_eq!(v["valid_from"], "2020-01-01T00:00:00Z");
-    assert_eq!(v["valid_until"], "2020-12-31T12:00:00Z");
-    assert_eq!(v["active"], false);
-    let (s, v) = app.api(Method::POST, path, Some(json!({"group": 9}))).await;
-    assert_eq!(
-        (s, &v["active"], &v["valid_until"]),
-        (201, &json!(true), &Value::Null)
-    );
-    let (_, v) = app.api(Method::GET, path, None).await;
-    assert_eq!(v["items"].as_array().unwrap().len(), 2);
-    assert_eq!(v["items"][0]["group_name"], "Subscribers");
-    let (s, v) = app
-        .api(
-            Method::POST,
-            &format!("{path}/end"),
-            Some(json!({"group": 9})),
-        )
-        .await;
-    assert_eq!((s, v), (200, json!({"ended": 1})));
+    assert_eq!(v, Ended { ended: 1 });
     let (s, v) = app
         .api(
             Method::POST,
@@ -208,29 +204,20 @@ db_test!(users_groups_and_memberships, |app: TestApp| async move {
 
     // Pagination.
     for i in 0..5 {
-        app.api(
-            Method::POST,
-            "/users",
-            Some(json!({"email": format!("p{i}@example.org")})),
-        )
-        .await;
-    }
-    let (_, page) = app
-        .api(Method::GET, "/users?email=example.org&limit=2", None)
-        .await;
-    assert_eq!(page["items"].as_array().unwrap().len(), 2);
-    let mut seen = 2;
-    let mut after = page["next_after"].as_i64().unwrap();
-    loop {
-        let (_, page) = app
-            .api(
-                Method::GET,
-                &format!("/users?email=example.org&limit=2&after={after}"),
-                None,
-            )
+        let _: UserView = app
+            .call(Method::POST, "/users", &user(&format!("p{i}@example.org")))
             .await;
-        seen += page["items"].as_array().unwrap().len();
-        match page["next_after"].as_i64() {
+    }
+    let page: UserPage = app.read("/users?email=example.org&limit=2").await;
+    assert_eq!(page.items.len(), 2);
+    let mut seen = 2;
+    let mut after = page.next_after.unwrap();
+    loop {
+        let page: UserPage = app
+            .read(&format!("/users?email=example.org&limit=2&after={after}"))
+            .await;
+        seen += page.items.len();
+        match page.next_after {
             Some(n) => after = n,
             None => break,
         }
@@ -243,12 +230,11 @@ db_test!(users_groups_and_memberships, |app: TestApp| async move {
 db_test!(
     package_groups_extensions_and_keys,
     |app: TestApp| async move {
-        app.api(
-            Method::POST,
-            "/groups",
-            Some(json!({"id": 9, "name": "Subscribers"})),
-        )
-        .await;
+        let subscribers = NewGroup {
+            id: 9,
+            name: "Subscribers".into(),
+        };
+        let _: GroupView = app.call(Method::POST, "/groups", &subscribers).await;
         for (body, status, expected) in [
             (json!({"id": "pro", "groups": [12]}), 400, "unknown_group"),
             (json!({"id": "pro", "groups": []}), 400, "no_groups"),
@@ -268,19 +254,22 @@ db_test!(
                 .await;
             assert_eq!((s, code(&v)), (status, expected), "{body}");
         }
-        let (s, v) = app
-        .api(
-            Method::POST,
-            "/package-groups",
-            Some(json!({"id": "pro", "groups": [9], "seed": "SEED", "name": "Pro", "policy": "keep-released"})),
-        )
-        .await;
+        let pro = NewPackageGroup {
+            id: "pro".into(),
+            groups: vec![9],
+            seed: Some("SEED".into()),
+            name: Some("Pro".into()),
+            policy: Some("keep-released".into()),
+        };
+        let v: PackageGroupView = app.call(Method::POST, "/package-groups", &pro).await;
         assert_eq!(
-            (s, v),
-            (
-                201,
-                json!({"id": "pro", "name": "Pro", "groups": [9], "policy": "keep-released"})
-            )
+            v,
+            PackageGroupView {
+                id: "pro".into(),
+                name: "Pro".into(),
+                groups: vec![9],
+                policy: "keep-released".into()
+            }
         );
         let (s, v) = app
             .api(
@@ -291,8 +280,9 @@ db_test!(
             .await;
         assert_eq!((s, code(&v)), (409, "conflict"));
         let (_, v) = app.api(Method::GET, "/package-groups", None).await;
-        assert_eq!(v["items"].as_array().unwrap().len(), 1);
         assert!(!v.to_string().contains("SEED"), "seeds are never shown");
+        let v: Items<PackageGroupView> = serde_json::from_value(v).unwrap();
+        assert_eq!(v.items.len(), 1);
 
         // Paid, then free again; the feed and download follow at once.
         app.publish("com_redj", "1.0.0", redj_zip("1.0.0"), "")
@@ -313,38 +303,25 @@ db_test!(
             assert_eq!(s, status, "{ext} {body}");
         }
         assert_eq!(app.get(download).await.status(), 200);
-        let (s, _) = app
-            .api(
-                Method::PATCH,
-                "/extensions/com_redj",
-                Some(json!({"package_group": "pro"})),
-            )
+        let set = |package_group: Option<&str>| ExtensionPatch {
+            package_group: Some(package_group.map(String::from)),
+            ..ExtensionPatch::default()
+        };
+        let e: ExtensionView = app
+            .call(Method::PATCH, "/extensions/com_redj", &set(Some("pro")))
             .await;
-        assert_eq!(s, 200);
+        assert_eq!(e.package_group.as_deref(), Some("pro"));
         assert_eq!(app.get(download).await.status(), 400);
-        let (s, _) = app
-            .api(
-                Method::PATCH,
-                "/extensions/com_redj",
-                Some(json!({"package_group": null})),
-            )
+        let e: ExtensionView = app
+            .call(Method::PATCH, "/extensions/com_redj", &set(None))
             .await;
-        assert_eq!(s, 200);
+        assert_eq!(e.package_group, None);
         assert_eq!(app.get(download).await.status(), 200);
 
         // Download keys: default labels, conflicts, revocation one by one.
-        app.api(
-            Method::POST,
-            "/users",
-            Some(json!({"email": "a@example.com"})),
-        )
-        .await;
-        app.api(
-            Method::POST,
-            "/users",
-            Some(json!({"email": "b@example.com"})),
-        )
-        .await;
+        for email in ["a@example.com", "b@example.com"] {
+            let _: UserView = app.call(Method::POST, "/users", &user(email)).await;
+        }
         let keys = "/users/a@example.com/keys";
         let r = app
             .client
@@ -354,10 +331,10 @@ db_test!(
             .await
             .unwrap();
         assert_eq!(r.status(), 201, "no body: a default label");
-        let first: Value = r.json().await.unwrap();
-        assert_eq!(first["label"], "default");
-        let (_, second) = app.api(Method::POST, keys, Some(json!({}))).await;
-        assert_eq!(second["label"], "default-2");
+        let first: DownloadKeyView = r.json().await.unwrap();
+        assert_eq!(first.label, "default");
+        let second: DownloadKeyView = app.call(Method::POST, keys, &NewKey::default()).await;
+        assert_eq!(second.label, "default-2");
         let (s, v) = app
             .api(Method::POST, keys, Some(json!({"label": "default"})))
             .await;
@@ -366,9 +343,9 @@ db_test!(
             .api(Method::POST, keys, Some(json!({"label": "x".repeat(101)})))
             .await;
         assert_eq!((s, code(&v)), (400, "bad_label"));
-        let key = first["key"].as_str().unwrap();
+        let key = &first.key;
         assert!(key.starts_with("dk") && key.len() == 40, "{key}");
-        let id = first["id"].as_i64().unwrap();
+        let id = first.id;
         let (s, _) = app
             .api(
                 Method::DELETE,
@@ -381,43 +358,32 @@ db_test!(
         assert_eq!(s, 204);
         let (s, v) = app.api(Method::DELETE, &format!("{keys}/{id}"), None).await;
         assert_eq!((s, code(&v)), (409, "conflict"));
-        let (_, v) = app.api(Method::GET, keys, None).await;
-        let listed: Vec<(String, bool)> = v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| {
-                (
-                    k["label"].as_str().unwrap().into(),
-                    k["revoked"].as_bool().unwrap(),
-                )
-            })
-            .collect();
+        let v: Items<DownloadKeyView> = app.read(keys).await;
+        let listed: Vec<(String, bool)> =
+            v.items.into_iter().map(|k| (k.label, k.revoked)).collect();
         assert_eq!(
             listed,
             [("default-2".into(), false), ("default".into(), true)]
         );
         // A revoked label can be used again.
-        let (s, _) = app
-            .api(Method::POST, keys, Some(json!({"label": "default"})))
-            .await;
-        assert_eq!(s, 201);
+        let label = NewKey {
+            label: Some("default".into()),
+        };
+        let again: DownloadKeyView = app.call(Method::POST, keys, &label).await;
+        assert_eq!((again.label.as_str(), again.revoked), ("default", false));
 
         // jBackend keys: one per package group; rotation changes it.
-        let (_, v) = app
-            .api(Method::GET, "/users/a@example.com/jbackend-keys", None)
-            .await;
-        let before = v["items"][0]["key"].as_str().unwrap().to_string();
-        assert_eq!(v["items"][0]["entitled"], false);
-        let (s, v) = app
-            .api(
+        let v: Items<JbackendKeyView> = app.read("/users/a@example.com/jbackend-keys").await;
+        let before = v.items[0].key.clone();
+        assert!(!v.items[0].entitled);
+        let rotated: JbackendKeyView = app
+            .call(
                 Method::POST,
                 "/users/a@example.com/jbackend-keys/pro/rotate",
-                None,
+                &(),
             )
             .await;
-        assert_eq!(s, 200);
-        assert_ne!(v["key"].as_str().unwrap(), before);
+        assert_ne!(rotated.key, before);
         let (s, _) = app
             .api(
                 Method::POST,
@@ -436,41 +402,15 @@ db_test!(download_log_and_feed_checks, |app: TestApp| async move {
         .await;
     app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "x"), "")
         .await;
-    app.api(Method::POST, "/groups", Some(json!({"id": 9, "name": "S"})))
+    let dlid_key = app.subscriber_with_key("buyer@example.com", "pro", 9).await;
+    let (dlid, key_id) = (dlid_key.key.as_str(), dlid_key.id);
+    let paid = ExtensionPatch {
+        package_group: Some(Some("pro".into())),
+        ..ExtensionPatch::default()
+    };
+    let _: IgnoredAny = app
+        .call(Method::PATCH, "/extensions/plg_system_hello", &paid)
         .await;
-    app.api(
-        Method::POST,
-        "/package-groups",
-        Some(json!({"id": "pro", "groups": [9]})),
-    )
-    .await;
-    app.api(
-        Method::POST,
-        "/users",
-        Some(json!({"email": "buyer@example.com"})),
-    )
-    .await;
-    app.api(
-        Method::POST,
-        "/users/buyer@example.com/memberships",
-        Some(json!({"group": 9})),
-    )
-    .await;
-    let (_, key) = app
-        .api(
-            Method::POST,
-            "/users/buyer@example.com/keys",
-            Some(json!({})),
-        )
-        .await;
-    let dlid = key["key"].as_str().unwrap();
-    let key_id = key["id"].as_i64().unwrap();
-    app.api(
-        Method::PATCH,
-        "/extensions/plg_system_hello",
-        Some(json!({"package_group": "pro"})),
-    )
-    .await;
     let joomla = |v: &str| format!("Mozilla/5.0 Joomla!/{v} Joomla");
     for _ in 0..3 {
         app.get("/download/com_redj/1.0.0/com_redj-1.0.0.zip").await;
@@ -489,68 +429,32 @@ db_test!(download_log_and_feed_checks, |app: TestApp| async move {
     }
     app.flush_events().await;
 
-    let log = |q: &'static str| app.api(Method::GET, q, None);
-    let (s, all) = log("/download-events").await;
-    assert_eq!(s, 200, "{all}");
-    assert_eq!(all["items"].as_array().unwrap().len(), 6);
-    assert_eq!(all["items"][0]["extension"], "plg_system_hello");
-    assert_eq!(all["items"][0]["key_id"], key_id);
-    assert_eq!(all["items"][5]["version"], "1.0.0");
-    let count = |v: &Value| v["items"].as_array().unwrap().len();
-    assert_eq!(
-        count(&log("/download-events?extension=com_redj").await.1),
-        4
-    );
-    assert_eq!(
-        count(
-            &log("/download-events?extension=com_redj&version=1.1.0")
-                .await
-                .1
-        ),
-        1
-    );
-    assert_eq!(count(&log("/download-events?status=400").await.1), 1);
-    assert_eq!(
-        count(&log("/download-events?user=buyer@example.com").await.1),
-        1
-    );
-    let (_, by_key) = app
-        .api(Method::GET, &format!("/download-events?key={key_id}"), None)
-        .await;
-    assert_eq!(count(&by_key), 1);
-    assert_eq!(
-        count(
-            &log("/download-events?from=2000-01-01&until=2001-01-01")
-                .await
-                .1
-        ),
-        0
-    );
+    let app = &app;
+    let log = |q: String| async move { app.read::<DownloadLogPage>(&q).await };
+    let all = log("/download-events".into()).await;
+    assert_eq!(all.items.len(), 6);
+    assert_eq!(all.items[0].extension, "plg_system_hello");
+    assert_eq!(all.items[0].key_id, Some(key_id));
+    assert_eq!(all.items[5].version, "1.0.0");
+    for (query, count) in [
+        ("extension=com_redj".to_string(), 4),
+        ("extension=com_redj&version=1.1.0".into(), 1),
+        ("status=400".into(), 1),
+        ("user=buyer@example.com".into(), 1),
+        (format!("key={key_id}"), 1),
+        ("from=2000-01-01&until=2001-01-01".into(), 0),
+    ] {
+        let page = log(format!("/download-events?{query}")).await;
+        assert_eq!(page.items.len(), count, "{query}");
+    }
     // Pages of two, newest first, until the last.
-    let (_, page) = log("/download-events?limit=2").await;
-    let mut ids: Vec<i64> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_i64().unwrap())
-        .collect();
-    let mut before = page["next_before"].as_i64();
+    let page = log("/download-events?limit=2".into()).await;
+    let mut ids: Vec<i64> = page.items.iter().map(|e| e.id).collect();
+    let mut before = page.next_before;
     while let Some(b) = before {
-        let (_, page) = app
-            .api(
-                Method::GET,
-                &format!("/download-events?limit=2&before={b}"),
-                None,
-            )
-            .await;
-        ids.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["id"].as_i64().unwrap()),
-        );
-        before = page["next_before"].as_i64();
+        let page = log(format!("/download-events?limit=2&before={b}")).await;
+        ids.extend(page.items.iter().map(|e| e.id));
+        before = page.next_before;
     }
     assert_eq!(ids.len(), 6);
     assert!(ids.windows(2).all(|w| w[0] > w[1]));
@@ -561,23 +465,16 @@ db_test!(download_log_and_feed_checks, |app: TestApp| async move {
         ("/download-events?colour=red", 400, "bad_query"),
         ("/download-events?status=ok", 400, "bad_query"),
     ] {
-        let (s, v) = log(q).await;
-        assert_eq!((s, code(&v)), (status, expected), "{q}");
+        let refused = app.refused(Method::GET, q, None).await;
+        assert_eq!(refused, (status, expected.to_string()), "{q}");
     }
 
     // Feed requests per day and Joomla version.
-    let (s, checks) = log("/feed-checks?extension=com_redj").await;
-    assert_eq!(s, 200, "{checks}");
-    let mut seen: Vec<(String, i64)> = checks["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["joomla_version"].as_str().unwrap().to_string(),
-                c["checks"].as_i64().unwrap(),
-            )
-        })
+    let checks: Items<FeedCheckCount> = app.read("/feed-checks?extension=com_redj").await;
+    let mut seen: Vec<(String, i64)> = checks
+        .items
+        .into_iter()
+        .map(|c| (c.joomla_version, c.checks))
         .collect();
     seen.sort();
     assert_eq!(
@@ -588,8 +485,10 @@ db_test!(download_log_and_feed_checks, |app: TestApp| async move {
             ("5.2.3".to_string(), 1)
         ]
     );
-    let (_, none) = log("/feed-checks?extension=com_redj&until=2001-01-01").await;
-    assert_eq!(none["items"], json!([]));
+    let none: Items<FeedCheckCount> = app
+        .read("/feed-checks?extension=com_redj&until=2001-01-01")
+        .await;
+    assert_eq!(none.items, []);
 });
 
 // A NUL character (`%00`, `\u0000`) is refused or simply not found, never an internal error

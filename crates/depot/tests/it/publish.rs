@@ -1,5 +1,6 @@
 //! Publishing through the API, and everything it must refuse without storing anything.
 
+use depot_api::{ErrorBody, PublishOutcome, PublishedRelease};
 use tokio::io::AsyncWriteExt;
 
 use crate::db_test;
@@ -8,15 +9,10 @@ use crate::helpers::*;
 async fn error_of(r: reqwest::Response) -> (u16, String, String) {
     let status = r.status().as_u16();
     let text = r.text().await.expect("body");
-    let body: serde_json::Value = serde_json::from_str(&text)
+    let body: ErrorBody = serde_json::from_str(&text)
         .unwrap_or_else(|_| panic!("status {status}: not a JSON error body: {text}"));
-    let e = &body["errors"][0];
-    let field = |k: &str| {
-        e[k].as_str()
-            .unwrap_or_else(|| panic!("status {status}: {text}"))
-            .to_string()
-    };
-    (status, field("code"), field("detail"))
+    let e = body.errors.into_iter().next().expect("an error");
+    (status, e.code, e.detail)
 }
 
 /// Rewrites an entry name in the raw archive (local header and central directory), to make
@@ -48,12 +44,12 @@ db_test!(republishing, |app: TestApp| async move {
         .upload("plg_system_hello", "1.0.0", zip.clone(), "joomla=4.4,5,6")
         .await;
     assert_eq!(r.status(), 201);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["outcome"], "created");
-    assert_eq!(body["joomla"], "4.4,5,6");
-    assert_eq!(body["joomla_source"], "request");
-    assert_eq!(body["sha256"], sha256_hex(&zip));
-    assert_eq!(body["package_id"], "plg_system_hello_1.0.0");
+    let body: PublishedRelease = r.json().await.unwrap();
+    assert_eq!(body.outcome, PublishOutcome::Created);
+    assert_eq!(body.joomla, "4.4,5,6");
+    assert_eq!(body.joomla_source, "request");
+    assert_eq!(body.sha256, sha256_hex(&zip));
+    assert_eq!(body.package_id, "plg_system_hello_1.0.0");
 
     // The same bytes again: a no-op.
     let r = app
@@ -61,8 +57,8 @@ db_test!(republishing, |app: TestApp| async move {
         .await;
     assert_eq!(r.status(), 200);
     assert_eq!(
-        r.json::<serde_json::Value>().await.unwrap()["outcome"],
-        "unchanged"
+        r.json::<PublishedRelease>().await.unwrap().outcome,
+        PublishOutcome::Unchanged
     );
     // Other bytes for a published version: refused.
     let (status, code, _) = error_of(
@@ -82,9 +78,9 @@ db_test!(republishing, |app: TestApp| async move {
             "",
         )
         .await;
-    assert_eq!(body["joomla"], "4,5,6");
-    assert_eq!(body["joomla_source"], "extension default");
-    assert_eq!(body["stability"], "rc");
+    assert_eq!(body.joomla, "4,5,6");
+    assert_eq!(body.joomla_source, "extension default");
+    assert_eq!(body.stability, "rc");
 });
 
 db_test!(drafts_can_be_replaced, |app: TestApp| async move {
@@ -99,9 +95,9 @@ db_test!(drafts_can_be_replaced, |app: TestApp| async move {
         .upload("plg_system_hello", "2.0.0", plugin_zip("2.0.0", "b"), "")
         .await;
     assert_eq!(r.status(), 200);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["outcome"], "replaced");
-    assert_eq!(body["state"], "published");
+    let body: PublishedRelease = r.json().await.unwrap();
+    assert_eq!(body.outcome, PublishOutcome::Replaced);
+    assert_eq!(body.state, "published");
     assert_eq!(
         app.stored_files().len(),
         1,
@@ -115,8 +111,8 @@ db_test!(manifest_inside_a_single_folder, |app: TestApp| async move {
     let body = app
         .publish("com_widgets", "1.0.0", component_zip("1.0.0"), "")
         .await;
-    assert_eq!(body["client"], "administrator");
-    assert_eq!(body["type"], "component");
+    assert_eq!(body.client, "administrator");
+    assert_eq!(body.kind, "component");
 });
 
 db_test!(

@@ -300,15 +300,15 @@ impl TestApp {
         version: &str,
         zip: Vec<u8>,
         query: &str,
-    ) -> serde_json::Value {
+    ) -> depot_api::PublishedRelease {
         let r = self.upload(ext, version, zip, query).await;
         let status = r.status();
-        let body: serde_json::Value = r.json().await.expect("json");
+        let body = r.text().await.expect("body");
         assert!(
             status.is_success(),
             "upload {ext} {version}: {status} {body}"
         );
-        body
+        serde_json::from_str(&body).expect("a published release")
     }
 
     /// An admin API call with the admin token; returns the status and the JSON answer (`null`
@@ -346,6 +346,109 @@ impl TestApp {
             serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
         };
         (status, value)
+    }
+
+    /// An admin API call that must succeed, with a typed body (`depot_api`), its answer read as
+    /// `R` (`serde::de::IgnoredAny` to ignore it).
+    pub async fn call<R: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> R {
+        let body = serde_json::to_value(body).expect("a body");
+        let what = format!("{method} {path}");
+        let (status, v) = self.api(method, path, Some(body)).await;
+        assert!((200..300).contains(&status), "{what}: {status} {v}");
+        serde_json::from_value(v).unwrap_or_else(|e| panic!("{what}: {e}"))
+    }
+
+    /// `GET` on the admin API that must succeed, the answer read as `R`.
+    pub async fn read<R: serde::de::DeserializeOwned>(&self, path: &str) -> R {
+        self.read_as(&self.admin_token.clone(), path).await
+    }
+
+    pub async fn read_as<R: serde::de::DeserializeOwned>(&self, token: &str, path: &str) -> R {
+        let (status, v) = self.api_as(token, reqwest::Method::GET, path, None).await;
+        assert_eq!(status, 200, "GET {path}: {v}");
+        serde_json::from_value(v).unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// An admin API call that must be refused: its status and error code. The body is raw JSON,
+    /// since what is refused is often not a valid request.
+    pub async fn refused(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, String) {
+        self.refused_as(&self.admin_token.clone(), method, path, body)
+            .await
+    }
+
+    pub async fn refused_as(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, String) {
+        let (status, v) = self.api_as(token, method, path, body).await;
+        assert!(status >= 400, "{path} was not refused: {status} {v}");
+        let e: depot_api::ErrorBody =
+            serde_json::from_value(v).unwrap_or_else(|e| panic!("{path}: not an error body: {e}"));
+        (status, e.errors[0].code.clone())
+    }
+
+    /// A paying customer, through the API: group `group` ("Subscribers"), package group
+    /// `package_group` of it, the user with an open membership, and a download key (returned).
+    pub async fn subscriber_with_key(
+        &self,
+        email: &str,
+        package_group: &str,
+        group: i64,
+    ) -> depot_api::DownloadKeyView {
+        use depot_api::*;
+        use reqwest::Method;
+        let _: GroupView = self
+            .call(
+                Method::POST,
+                "/groups",
+                &NewGroup {
+                    id: group,
+                    name: "Subscribers".into(),
+                },
+            )
+            .await;
+        let pg = NewPackageGroup {
+            id: package_group.into(),
+            groups: vec![group],
+            ..NewPackageGroup::default()
+        };
+        let _: PackageGroupView = self.call(Method::POST, "/package-groups", &pg).await;
+        let user = NewUser {
+            email: email.into(),
+            ..NewUser::default()
+        };
+        let _: UserView = self.call(Method::POST, "/users", &user).await;
+        let membership = NewMembership {
+            group,
+            from: None,
+            until: None,
+        };
+        let _: MembershipView = self
+            .call(
+                Method::POST,
+                &format!("/users/{email}/memberships"),
+                &membership,
+            )
+            .await;
+        self.call(
+            Method::POST,
+            &format!("/users/{email}/keys"),
+            &NewKey::default(),
+        )
+        .await
     }
 
     /// Delivers due mail and waits (up to 20 s) until no message is being delivered: each is
