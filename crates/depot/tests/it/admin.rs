@@ -18,13 +18,6 @@ fn code(v: &Value) -> &str {
     v["errors"][0]["code"].as_str().unwrap_or_default()
 }
 
-fn user(email: &str) -> NewUser {
-    NewUser {
-        email: email.into(),
-        ..NewUser::default()
-    }
-}
-
 fn redj_zip(version: &str) -> Vec<u8> {
     let manifest = format!(
         r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>ReDJ</name><element>com_redj</element><version>{version}</version></extension>"#
@@ -75,7 +68,7 @@ db_test!(tokens_and_scopes, |app: TestApp| async move {
     assert_eq!(groups.items, []);
     // Keys are secrets: a read token does not see them.
     let _: UserView = app
-        .call(Method::POST, "/users", &user("a@example.com"))
+        .call(Method::POST, "/users", &new_user("a@example.com"))
         .await;
     let (s, _) = app
         .api_as(&read, Method::GET, "/users/a@example.com/keys", None)
@@ -118,7 +111,7 @@ db_test!(users_groups_and_memberships, |app: TestApp| async move {
     // Users: e-mails are unique after trimming and lower-casing.
     let body = NewUser {
         name: Some("Sub".into()),
-        ..user(" Sub@Example.COM ")
+        ..new_user(" Sub@Example.COM ")
     };
     let v: UserView = app.call(Method::POST, "/users", &body).await;
     assert_eq!(v.email, "sub@example.com");
@@ -205,7 +198,11 @@ db_test!(users_groups_and_memberships, |app: TestApp| async move {
     // Pagination.
     for i in 0..5 {
         let _: UserView = app
-            .call(Method::POST, "/users", &user(&format!("p{i}@example.org")))
+            .call(
+                Method::POST,
+                "/users",
+                &new_user(&format!("p{i}@example.org")),
+            )
             .await;
     }
     let page: UserPage = app.read("/users?email=example.org&limit=2").await;
@@ -320,7 +317,7 @@ db_test!(
 
         // Download keys: default labels, conflicts, revocation one by one.
         for email in ["a@example.com", "b@example.com"] {
-            let _: UserView = app.call(Method::POST, "/users", &user(email)).await;
+            let _: UserView = app.call(Method::POST, "/users", &new_user(email)).await;
         }
         let keys = "/users/a@example.com/keys";
         let r = app

@@ -1,6 +1,11 @@
 //! The catalogue through the admin API: extensions with their manifest snippet, a release's
 //! life (draft → published → yanked → published), notes, and who may do which.
 
+use depot_api::{
+    AuditPage, CreatedToken, DownloadKeyView, ExtensionPatch, ExtensionView, GroupPatch, GroupView,
+    Items, KeyPatch, NewKey, NewToken, PackageGroupPatch, PackageGroupView, ReleasePatch,
+    ReleaseView, UserView,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -9,6 +14,14 @@ use crate::helpers::*;
 
 fn code(v: &Value) -> &str {
     v["errors"][0]["code"].as_str().unwrap_or_default()
+}
+
+/// A change of the extension's package group only (`None`: free).
+fn in_group(package_group: Option<&str>) -> ExtensionPatch {
+    ExtensionPatch {
+        package_group: Some(package_group.map(String::from)),
+        ..ExtensionPatch::default()
+    }
 }
 
 const DL: &str = "/download/plg_system_hello/1.1.0/plg_system_hello-1.1.0.zip";
@@ -32,63 +45,47 @@ db_test!(release_lifecycle, |app: TestApp| async move {
     );
 
     // Listing: every state, newest version first.
-    let (s, v) = app
-        .api(Method::GET, "/extensions/plg_system_hello/releases", None)
-        .await;
-    assert_eq!(s, 200);
-    let states: Vec<(&str, &str)> = v["items"]
-        .as_array()
-        .unwrap()
+    let v: Items<ReleaseView> = app.read("/extensions/plg_system_hello/releases").await;
+    let states: Vec<(&str, &str)> = v
+        .items
         .iter()
-        .map(|r| (r["version"].as_str().unwrap(), r["state"].as_str().unwrap()))
+        .map(|r| (r.version.as_str(), r.state.as_str()))
         .collect();
     assert_eq!(states, [("1.1.0", "draft"), ("1.0.0", "published")]);
 
     // Publish the draft: in the feed at once, downloadable.
-    let (s, v) = app
-        .api(
-            Method::PATCH,
-            "/extensions/plg_system_hello/releases/1.1.0",
-            Some(json!({"state": "published"})),
-        )
+    let path = "/extensions/plg_system_hello/releases/1.1.0";
+    let patch = |state: Option<&str>, notes: Option<Option<&str>>| ReleasePatch {
+        state: state.map(String::from),
+        notes: notes.map(|n| n.map(String::from)),
+    };
+    let v: ReleaseView = app
+        .call(Method::PATCH, path, &patch(Some("published"), None))
         .await;
-    assert_eq!((s, v["state"].as_str()), (200, Some("published")), "{v}");
-    assert!(v["published_at"].is_string());
+    assert_eq!(v.state, "published");
+    assert!(v.published_at.is_some());
     assert!(feed().await.contains("<version>1.1.0</version>"));
     assert_eq!(app.get(DL).await.status(), 200);
 
     // Notes reach the changelog feed; null removes them.
-    let (s, v) = app
-        .api(
-            Method::PATCH,
-            "/extensions/plg_system_hello/releases/1.1.0",
-            Some(json!({"notes": "## Fixed\n- the <frobnicator>"})),
-        )
-        .await;
-    assert_eq!(s, 200, "{v}");
+    let notes = Some(Some("## Fixed\n- the <frobnicator>"));
+    let v: ReleaseView = app.call(Method::PATCH, path, &patch(None, notes)).await;
+    assert!(v.notes.is_some());
     let changelog = app.text("/changelogs/plg_system_hello.xml").await;
     assert!(
         changelog.contains("<item>the &lt;frobnicator&gt;</item>"),
         "{changelog}"
     );
-    let (s, v) = app
-        .api(
-            Method::PATCH,
-            "/extensions/plg_system_hello/releases/1.1.0",
-            Some(json!({"notes": null})),
-        )
+    let v: ReleaseView = app
+        .call(Method::PATCH, path, &patch(None, Some(None)))
         .await;
-    assert_eq!((s, &v["notes"]), (200, &Value::Null));
+    assert_eq!(v.notes, None);
 
     // Yank: gone from the feed and the downloads; 1.0.0 is what sites are offered again.
-    let (s, v) = app
-        .api(
-            Method::PATCH,
-            "/extensions/plg_system_hello/releases/1.1.0",
-            Some(json!({"state": "yanked"})),
-        )
+    let v: ReleaseView = app
+        .call(Method::PATCH, path, &patch(Some("yanked"), None))
         .await;
-    assert_eq!((s, v["state"].as_str()), (200, Some("yanked")));
+    assert_eq!(v.state, "yanked");
     let xml = feed().await;
     assert!(!xml.contains("<version>1.1.0</version>"));
     assert!(xml.contains("<version>1.0.0</version>"));
@@ -101,41 +98,24 @@ db_test!(release_lifecycle, |app: TestApp| async move {
         (json!({"state": "gone"}), 400, "bad_state"),
         (json!({"stat": "published"}), 400, "bad_json"),
     ] {
-        let (s, v) = app
-            .api(
-                Method::PATCH,
-                "/extensions/plg_system_hello/releases/1.1.0",
-                Some(body),
-            )
-            .await;
-        assert_eq!((s, code(&v)), (status, expected), "{v}");
+        let refused = app.refused(Method::PATCH, path, Some(body)).await;
+        assert_eq!(refused, (status, expected.into()));
     }
-    let (s, v) = app
-        .api(
+    let refused = app
+        .refused(
             Method::PATCH,
             "/extensions/plg_system_hello/releases/9.9.9",
             Some(json!({"state": "published"})),
         )
         .await;
-    assert_eq!((s, code(&v)), (404, "not_found"));
-    let (_, v) = app
-        .api(
-            Method::GET,
-            "/extensions/plg_system_hello/releases/1.1.0",
-            None,
-        )
-        .await;
-    assert_eq!(v["state"], "yanked");
+    assert_eq!(refused, (404, "not_found".into()));
+    let v: ReleaseView = app.read(path).await;
+    assert_eq!(v.state, "yanked");
 
     // Back again.
-    let (s, _) = app
-        .api(
-            Method::PATCH,
-            "/extensions/plg_system_hello/releases/1.1.0",
-            Some(json!({"state": "published"})),
-        )
+    let _: ReleaseView = app
+        .call(Method::PATCH, path, &patch(Some("published"), None))
         .await;
-    assert_eq!(s, 200);
     assert!(feed().await.contains("<version>1.1.0</version>"));
 });
 
@@ -144,24 +124,16 @@ db_test!(
     |app: TestApp| async move {
         app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
             .await;
-        let (s, v) = app.api(Method::GET, "/extensions", None).await;
-        assert_eq!(s, 200);
-        assert_eq!(v["items"][0]["name"], "plg_system_hello");
-        let (s, v) = app
-            .api(Method::GET, "/extensions/plg_system_hello", None)
-            .await;
-        assert_eq!(s, 200);
+        let v: Items<ExtensionView> = app.read("/extensions").await;
+        assert_eq!(v.items[0].name, "plg_system_hello");
+        let v: ExtensionView = app.read("/extensions/plg_system_hello").await;
         assert_eq!(
-            (
-                v["type"].as_str(),
-                v["folder"].as_str(),
-                v["element"].as_str()
-            ),
-            (Some("plugin"), Some("system"), Some("hello"))
+            (v.kind.as_str(), v.folder.as_deref(), v.element.as_str()),
+            ("plugin", Some("system"), "hello")
         );
         let feed_url = app.url("/updates/plg_system_hello.xml");
-        assert_eq!(v["feed_url"], feed_url.as_str());
-        let snippet = v["manifest_snippet"].as_str().unwrap();
+        assert_eq!(v.feed_url, feed_url);
+        let snippet = &v.manifest_snippet;
         assert!(
             snippet.contains(&format!(">{feed_url}</server>")),
             "{snippet}"
@@ -172,30 +144,19 @@ db_test!(
         );
 
         // Paid: the snippet asks Joomla for a Download Key.
-        app.api(Method::POST, "/groups", Some(json!({"id": 9, "name": "S"})))
-            .await;
-        app.api(
-            Method::POST,
-            "/package-groups",
-            Some(json!({"id": "pro", "groups": [9]})),
-        )
-        .await;
-        let (s, _) = app
-            .api(
+        app.paid_group("pro", 9).await;
+        let v: ExtensionView = app
+            .call(
                 Method::PATCH,
                 "/extensions/plg_system_hello",
-                Some(json!({"package_group": "pro"})),
+                &in_group(Some("pro")),
             )
             .await;
-        assert_eq!(s, 200);
-        let (_, v) = app
-            .api(Method::GET, "/extensions/plg_system_hello", None)
-            .await;
-        assert_eq!(v["package_group"], "pro");
+        assert_eq!(v.package_group.as_deref(), Some("pro"));
+        let v: ExtensionView = app.read("/extensions/plg_system_hello").await;
+        assert_eq!(v.package_group.as_deref(), Some("pro"));
         assert!(
-            v["manifest_snippet"]
-                .as_str()
-                .unwrap()
+            v.manifest_snippet
                 .ends_with("<dlid prefix=\"dlid=\" suffix=\"\"/>")
         );
         let (s, v) = app.api(Method::GET, "/extensions/com_nothing", None).await;
@@ -208,31 +169,36 @@ db_test!(
     |app: TestApp| async move {
         app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
             .await;
-        let token = |scope: Value| {
+        let token = |name: &str, scope: &str, extensions: Option<&str>| {
+            let body = NewToken {
+                name: name.into(),
+                scope: scope.into(),
+                extensions: extensions.map(|e| vec![e.to_string()]),
+            };
             let app = &app;
             async move {
-                let (s, v) = app.api(Method::POST, "/tokens", Some(scope)).await;
-                assert_eq!(s, 201, "{v}");
-                v["token"].as_str().unwrap().to_string()
+                let t: CreatedToken = app.call(Method::POST, "/tokens", &body).await;
+                assert_eq!(t.view.scope, body.scope);
+                t.token
             }
         };
-        let read = token(json!({"name": "r", "scope": "read"})).await;
-        let other =
-            token(json!({"name": "o", "scope": "publish", "extensions": ["com_other"]})).await;
-        let own =
-            token(json!({"name": "ci", "scope": "publish", "extensions": ["plg_system_hello"]}))
-                .await;
+        let read = token("r", "read", None).await;
+        let other = token("o", "publish", Some("com_other")).await;
+        let own = token("ci", "publish", Some("plg_system_hello")).await;
         let yank = json!({"state": "yanked"});
         let path = "/extensions/plg_system_hello/releases/1.0.0";
         for t in [&read, &other] {
-            let (s, v) = app.api_as(t, Method::PATCH, path, Some(yank.clone())).await;
-            assert_eq!((s, code(&v)), (403, "forbidden"), "{v}");
+            let refused = app
+                .refused_as(t, Method::PATCH, path, Some(yank.clone()))
+                .await;
+            assert_eq!(refused, (403, "forbidden".into()));
             // Reading is fine with any token.
-            let (s, v) = app.api_as(t, Method::GET, path, None).await;
-            assert_eq!((s, v["state"].as_str()), (200, Some("published")));
+            let v: ReleaseView = app.read_as(t, path).await;
+            assert_eq!(v.state, "published");
         }
         let (s, v) = app.api_as(&own, Method::PATCH, path, Some(yank)).await;
-        assert_eq!((s, v["state"].as_str()), (200, Some("yanked")));
+        let v: ReleaseView = serde_json::from_value(v).unwrap();
+        assert_eq!((s, v.state.as_str()), (200, "yanked"));
     }
 );
 
@@ -267,10 +233,8 @@ db_test!(
         // The version is free again: other bytes may be published under it.
         app.publish("plg_system_hello", "1.1.0", plugin_zip("1.1.0", "c"), "")
             .await;
-        let (_, log) = app
-            .api(Method::GET, "/audit-log?action=release.delete", None)
-            .await;
-        assert_eq!(log["items"][0]["subject"], "plg_system_hello 1.1.0");
+        let log: AuditPage = app.read("/audit-log?action=release.delete").await;
+        assert_eq!(log.items[0].subject, "plg_system_hello 1.1.0");
 
         // An extension with releases is not deleted; one whose only draft was deleted is.
         let (s, v) = app
@@ -297,32 +261,18 @@ db_test!(
         assert_eq!(s, 404);
 
         // Groups and package groups are renamed; a package group's policy changes.
-        app.api(
-            Method::POST,
-            "/groups",
-            Some(json!({"id": 9, "name": "Pro"})),
-        )
-        .await;
-        let (s, v) = app
-            .api(
-                Method::PATCH,
-                "/groups/9",
-                Some(json!({"name": "Pro subscribers"})),
-            )
-            .await;
-        assert_eq!((s, v["name"].as_str()), (200, Some("Pro subscribers")));
-        let (s, v) = app.api(Method::GET, "/groups/9", None).await;
-        assert_eq!((s, v["name"].as_str()), (200, Some("Pro subscribers")));
+        app.paid_group("pro", 9).await;
+        let rename = GroupPatch {
+            name: "Pro subscribers".into(),
+        };
+        let v: GroupView = app.call(Method::PATCH, "/groups/9", &rename).await;
+        assert_eq!(v.name, "Pro subscribers");
+        let v: GroupView = app.read("/groups/9").await;
+        assert_eq!(v.name, "Pro subscribers");
         let (s, _) = app
             .api(Method::PATCH, "/groups/999", Some(json!({"name": "x"})))
             .await;
         assert_eq!(s, 404);
-        app.api(
-            Method::POST,
-            "/package-groups",
-            Some(json!({"id": "pro", "groups": [9]})),
-        )
-        .await;
         let (s, v) = app
             .api(
                 Method::PATCH,
@@ -331,51 +281,37 @@ db_test!(
             )
             .await;
         assert_eq!((s, code(&v)), (400, "bad_policy"));
-        let (s, v) = app
-            .api(
-                Method::PATCH,
-                "/package-groups/pro",
-                Some(json!({"name": "Pro", "policy": "keep-released"})),
-            )
+        let change = PackageGroupPatch {
+            name: Some("Pro".into()),
+            policy: Some("keep-released".into()),
+        };
+        let v: PackageGroupView = app
+            .call(Method::PATCH, "/package-groups/pro", &change)
             .await;
-        assert_eq!(s, 200, "{v}");
         assert_eq!(
-            (v["name"].as_str(), v["policy"].as_str()),
-            (Some("Pro"), Some("keep-released"))
+            (v.name.as_str(), v.policy.as_str()),
+            ("Pro", "keep-released")
         );
-        let (s, v) = app.api(Method::GET, "/package-groups/pro", None).await;
-        assert_eq!((s, v["policy"].as_str()), (200, Some("keep-released")));
+        let v: PackageGroupView = app.read("/package-groups/pro").await;
+        assert_eq!(v.policy, "keep-released");
 
         // Download keys are relabelled; two live keys of a user never share a label.
-        app.api(
-            Method::POST,
-            "/users",
-            Some(json!({"email": "b@example.com"})),
-        )
-        .await;
-        let (_, first) = app
-            .api(
-                Method::POST,
-                "/users/b@example.com/keys",
-                Some(json!({"label": "one"})),
-            )
+        let _: UserView = app
+            .call(Method::POST, "/users", &new_user("b@example.com"))
             .await;
-        app.api(
-            Method::POST,
-            "/users/b@example.com/keys",
-            Some(json!({"label": "two"})),
-        )
-        .await;
-        let path = format!("/users/b@example.com/keys/{}", first["id"]);
-        let (s, v) = app
-            .api(
-                Method::PATCH,
-                &path,
-                Some(json!({"label": "www.example.com"})),
-            )
-            .await;
-        assert_eq!((s, v["label"].as_str()), (200, Some("www.example.com")));
-        assert_eq!(v["key"], first["key"], "the key itself stays");
+        let keys = "/users/b@example.com/keys";
+        let label = |l: &str| NewKey {
+            label: Some(l.into()),
+        };
+        let first: DownloadKeyView = app.call(Method::POST, keys, &label("one")).await;
+        let _: DownloadKeyView = app.call(Method::POST, keys, &label("two")).await;
+        let path = format!("{keys}/{}", first.id);
+        let relabel = KeyPatch {
+            label: "www.example.com".into(),
+        };
+        let v: DownloadKeyView = app.call(Method::PATCH, &path, &relabel).await;
+        assert_eq!(v.label, "www.example.com");
+        assert_eq!(v.key, first.key, "the key itself stays");
         let (s, v) = app
             .api(Method::PATCH, &path, Some(json!({"label": "two"})))
             .await;
@@ -415,21 +351,16 @@ db_test!(
             .await;
         assert_eq!((s, code(&v)), (400, "bad_metadata"));
         let before = feed().await;
-        let (s, v) = app
-            .api(
-                Method::PATCH,
-                ext,
-                Some(json!({
-                    "title": "Hello & Goodbye",
-                    "description": "Says hello",
-                    "info_url": "https://example.com/hello",
-                })),
-            )
-            .await;
-        assert_eq!(s, 200, "{v}");
+        let metadata = ExtensionPatch {
+            title: Some("Hello & Goodbye".into()),
+            description: Some(Some("Says hello".into())),
+            info_url: Some(Some("https://example.com/hello".into())),
+            ..ExtensionPatch::default()
+        };
+        let v: ExtensionView = app.call(Method::PATCH, ext, &metadata).await;
         assert_eq!(
-            (v["title"].as_str(), v["package_group"].as_str()),
-            (Some("Hello & Goodbye"), None)
+            (v.title.as_str(), v.package_group),
+            ("Hello & Goodbye", None)
         );
         let after = feed().await;
         assert_ne!(before, after);
@@ -438,28 +369,17 @@ db_test!(
             "{after}"
         );
         // A body without package_group leaves a paid extension paid.
-        app.api(
-            Method::POST,
-            "/groups",
-            Some(json!({"id": 9, "name": "Pro"})),
-        )
-        .await;
-        app.api(
-            Method::POST,
-            "/package-groups",
-            Some(json!({"id": "pro", "groups": [9]})),
-        )
-        .await;
-        let (s, v) = app
-            .api(Method::PATCH, ext, Some(json!({"package_group": "pro"})))
-            .await;
-        assert_eq!((s, v["package_group"].as_str()), (200, Some("pro")));
-        let (_, v) = app
-            .api(Method::PATCH, ext, Some(json!({"description": null})))
-            .await;
+        app.paid_group("pro", 9).await;
+        let v: ExtensionView = app.call(Method::PATCH, ext, &in_group(Some("pro"))).await;
+        assert_eq!(v.package_group.as_deref(), Some("pro"));
+        let no_description = ExtensionPatch {
+            description: Some(None),
+            ..ExtensionPatch::default()
+        };
+        let v: ExtensionView = app.call(Method::PATCH, ext, &no_description).await;
         assert_eq!(
-            (v["package_group"].as_str(), &v["description"]),
-            (Some("pro"), &Value::Null)
+            (v.package_group.as_deref(), v.description),
+            (Some("pro"), None)
         );
 
         // Groups and package groups in use are refused, with the reason; unused ones go.

@@ -400,6 +400,24 @@ impl TestApp {
         (status, e.errors[0].code.clone())
     }
 
+    /// Group `group` and package group `package_group` of it, through the API.
+    pub async fn paid_group(&self, package_group: &str, group: i64) {
+        use depot_api::*;
+        let g = NewGroup {
+            id: group,
+            name: "Pro".into(),
+        };
+        let _: GroupView = self.call(reqwest::Method::POST, "/groups", &g).await;
+        let pg = NewPackageGroup {
+            id: package_group.into(),
+            groups: vec![group],
+            ..NewPackageGroup::default()
+        };
+        let _: PackageGroupView = self
+            .call(reqwest::Method::POST, "/package-groups", &pg)
+            .await;
+    }
+
     /// A paying customer, through the API: group `group` ("Subscribers"), package group
     /// `package_group` of it, the user with an open membership, and a download key (returned).
     pub async fn subscriber_with_key(
@@ -410,27 +428,8 @@ impl TestApp {
     ) -> depot_api::DownloadKeyView {
         use depot_api::*;
         use reqwest::Method;
-        let _: GroupView = self
-            .call(
-                Method::POST,
-                "/groups",
-                &NewGroup {
-                    id: group,
-                    name: "Subscribers".into(),
-                },
-            )
-            .await;
-        let pg = NewPackageGroup {
-            id: package_group.into(),
-            groups: vec![group],
-            ..NewPackageGroup::default()
-        };
-        let _: PackageGroupView = self.call(Method::POST, "/package-groups", &pg).await;
-        let user = NewUser {
-            email: email.into(),
-            ..NewUser::default()
-        };
-        let _: UserView = self.call(Method::POST, "/users", &user).await;
+        self.paid_group(package_group, group).await;
+        let _: UserView = self.call(Method::POST, "/users", &new_user(email)).await;
         let membership = NewMembership {
             group,
             from: None,
@@ -801,5 +800,13 @@ where
             "{what}: not within a second of the write"
         );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// A user with nothing but an address.
+pub fn new_user(email: &str) -> depot_api::NewUser {
+    depot_api::NewUser {
+        email: email.into(),
+        ..depot_api::NewUser::default()
     }
 }
