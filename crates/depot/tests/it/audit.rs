@@ -1,38 +1,29 @@
 //! API tokens managed over the API, and the audit log: every change names who made it.
 
+use depot_api::{
+    AuditActor, AuditPage, DownloadKeyView, GroupView, Items, MembershipView, NewGroup,
+    NewMembership, NewPackageGroup, NewUser, PackageGroupView, ReleasePatch, ReleaseView,
+    TokenView, UserPatch, UserView,
+};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::db_test;
 use crate::helpers::*;
 
-fn code(v: &Value) -> &str {
-    v["errors"][0]["code"].as_str().unwrap_or_default()
-}
-
 db_test!(tokens_over_the_api, |app: TestApp| async move {
-    let (s, v) = app
-        .api(
-            Method::POST,
-            "/tokens",
-            Some(json!({"name": "ci", "scope": "publish", "extensions": ["plg_system_hello"]})),
-        )
-        .await;
-    assert_eq!(s, 201, "{v}");
-    let ci = v["token"].as_str().unwrap().to_string();
-    let id = v["id"].as_i64().unwrap();
-    assert_eq!(v["extensions"], json!(["plg_system_hello"]));
+    let (id, ci) = app.token("ci", "publish", &["plg_system_hello"]).await;
 
     // Listed without the token itself.
-    let (s, list) = app.api(Method::GET, "/tokens", None).await;
-    assert_eq!(s, 200);
+    let (_, list) = app.api(Method::GET, "/tokens", None).await;
     assert!(!list.to_string().contains(&ci));
-    let names: Vec<&str> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let list: Items<TokenView> = serde_json::from_value(list).unwrap();
+    let ci_view = list.items.iter().find(|t| t.id == id).expect("listed");
+    assert_eq!(
+        ci_view.extensions.as_deref(),
+        Some(&["plg_system_hello".to_string()][..])
+    );
+    let names: Vec<&str> = list.items.iter().map(|t| t.name.as_str()).collect();
     assert!(
         names.contains(&"ci") && names.contains(&"test admin"),
         "{names:?}"
@@ -49,11 +40,10 @@ db_test!(tokens_over_the_api, |app: TestApp| async move {
     .await
     .error_for_status()
     .unwrap();
-    let (s, v) = app
-        .api(Method::DELETE, &format!("/tokens/{id}"), None)
+    let revoked: TokenView = app
+        .call(Method::DELETE, &format!("/tokens/{id}"), &())
         .await;
-    assert_eq!(s, 200);
-    assert!(v["revoked_at"].is_string());
+    assert!(revoked.revoked_at.is_some());
     let r = app
         .upload_as(
             &ci,
@@ -64,76 +54,78 @@ db_test!(tokens_over_the_api, |app: TestApp| async move {
         )
         .await;
     assert_eq!(r.status(), 401);
-    let (s, v) = app
-        .api(Method::DELETE, &format!("/tokens/{id}"), None)
+    let refused = app
+        .refused(Method::DELETE, &format!("/tokens/{id}"), None)
         .await;
-    assert_eq!((s, code(&v)), (409, "conflict"));
+    assert_eq!(refused, (409, "conflict".into()));
 
     // Only admins manage tokens; bad scopes are refused.
-    let (_, v) = app
-        .api(
-            Method::POST,
-            "/tokens",
-            Some(json!({"name": "r", "scope": "read"})),
-        )
-        .await;
-    let read = v["token"].as_str().unwrap().to_string();
-    let (s, v) = app.api_as(&read, Method::GET, "/tokens", None).await;
-    assert_eq!((s, code(&v)), (403, "forbidden"));
+    let (_, read) = app.token("r", "read", &[]).await;
+    let refused = app.refused_as(&read, Method::GET, "/tokens", None).await;
+    assert_eq!(refused, (403, "forbidden".into()));
     for body in [
         json!({"name": "x", "scope": "root"}),
         json!({"name": "x", "scope": "admin", "extensions": ["com_a"]}),
         json!({"name": "", "scope": "read"}),
     ] {
-        let (s, v) = app.api(Method::POST, "/tokens", Some(body.clone())).await;
-        assert_eq!(s, 400, "{body} → {v}");
+        let (s, _) = app
+            .refused(Method::POST, "/tokens", Some(body.clone()))
+            .await;
+        assert_eq!(s, 400, "{body}");
     }
 });
 
 db_test!(every_change_is_audited, |app: TestApp| async move {
-    let (_, v) = app
-        .api(
+    let (ops_id, ops) = app.token("ops", "admin", &[]).await;
+    let _: GroupView = app
+        .call_as(
+            &ops,
             Method::POST,
-            "/tokens",
-            Some(json!({"name": "ops", "scope": "admin"})),
+            "/groups",
+            &NewGroup {
+                id: 9,
+                name: "S".into(),
+            },
         )
         .await;
-    let ops = v["token"].as_str().unwrap().to_string();
-    let ops_id = v["id"].as_i64().unwrap();
-    let call = |method: Method, path: &'static str, body: Option<Value>| {
-        let (app, ops) = (&app, ops.clone());
-        async move {
-            let (s, v) = app.api_as(&ops, method, path, body).await;
-            assert!((200..300).contains(&s), "{path}: {s} {v}");
-            v
-        }
+    let buyer = NewUser {
+        password: Some("a long passphrase".into()),
+        ..new_user("Buyer@Example.com")
     };
-    call(Method::POST, "/groups", Some(json!({"id": 9, "name": "S"}))).await;
-    call(
-        Method::POST,
-        "/users",
-        Some(json!({"email": "Buyer@Example.com", "password": "a long passphrase"})),
-    )
-    .await;
-    call(
-        Method::POST,
-        "/users/buyer@example.com/memberships",
-        Some(json!({"group": 9, "until": "2030-01-01"})),
-    )
-    .await;
-    call(
-        Method::POST,
-        "/package-groups",
-        Some(json!({"id": "pro", "groups": [9], "seed": "SEED-NOT-IN-THE-LOG"})),
-    )
-    .await;
-    let key = call(Method::POST, "/users/buyer@example.com/keys", None).await;
-    call(
-        Method::PATCH,
-        "/users/buyer@example.com",
-        Some(json!({"disabled": true, "password": "another passphrase"})),
-    )
-    .await;
+    let _: UserView = app.call_as(&ops, Method::POST, "/users", &buyer).await;
+    let membership = NewMembership {
+        group: 9,
+        from: None,
+        until: Some("2030-01-01".into()),
+    };
+    let _: MembershipView = app
+        .call_as(
+            &ops,
+            Method::POST,
+            "/users/buyer@example.com/memberships",
+            &membership,
+        )
+        .await;
+    let pro = NewPackageGroup {
+        id: "pro".into(),
+        groups: vec![9],
+        seed: Some("SEED-NOT-IN-THE-LOG".into()),
+        ..NewPackageGroup::default()
+    };
+    let _: PackageGroupView = app
+        .call_as(&ops, Method::POST, "/package-groups", &pro)
+        .await;
+    let key: DownloadKeyView = app
+        .call_as(&ops, Method::POST, "/users/buyer@example.com/keys", &())
+        .await;
+    let change = UserPatch {
+        disabled: Some(true),
+        password: Some("another passphrase".into()),
+        ..UserPatch::default()
+    };
+    let _: UserView = app
+        .call_as(&ops, Method::PATCH, "/users/buyer@example.com", &change)
+        .await;
     app.upload_as(
         &ops,
         "plg_system_hello",
@@ -144,15 +136,21 @@ db_test!(every_change_is_audited, |app: TestApp| async move {
     .await
     .error_for_status()
     .unwrap();
-    call(
-        Method::PATCH,
-        "/extensions/plg_system_hello/releases/1.0.0",
-        Some(json!({"state": "yanked"})),
-    )
-    .await;
+    let yank = ReleasePatch {
+        state: Some("yanked".into()),
+        notes: None,
+    };
+    let _: ReleaseView = app
+        .call_as(
+            &ops,
+            Method::PATCH,
+            "/extensions/plg_system_hello/releases/1.0.0",
+            &yank,
+        )
+        .await;
     // A refused request leaves no entry.
     let (s, _) = app
-        .api_as(
+        .refused_as(
             &ops,
             Method::POST,
             "/groups",
@@ -161,13 +159,21 @@ db_test!(every_change_is_audited, |app: TestApp| async move {
         .await;
     assert_eq!(s, 409);
 
-    let (s, log) = app.api(Method::GET, "/audit-log", None).await;
-    assert_eq!(s, 200);
-    let entries = log["items"].as_array().unwrap();
-    let actions: Vec<&str> = entries
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let (_, raw) = app.api(Method::GET, "/audit-log", None).await;
+    // Secrets never reach the log.
+    let text = raw.to_string();
+    for secret in [
+        "a long passphrase",
+        "another passphrase",
+        "SEED-NOT-IN-THE-LOG",
+        key.key.as_str(),
+        &ops,
+    ] {
+        assert!(!text.contains(secret), "{secret} is in the audit log");
+    }
+    let log: AuditPage = serde_json::from_value(raw).unwrap();
+    let entries = &log.items;
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(
         actions,
         [
@@ -183,70 +189,41 @@ db_test!(every_change_is_audited, |app: TestApp| async move {
             "token.create",
         ]
     );
+    let by_ops = AuditActor {
+        kind: "token".into(),
+        id: Some(ops_id),
+        name: "ops".into(),
+    };
     for e in &entries[..8] {
-        assert_eq!(
-            e["actor"],
-            json!({"kind": "token", "id": ops_id, "name": "ops"}),
-            "{e}"
-        );
-        assert!(e["at"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(e.actor, by_ops, "{e:?}");
+        assert!(e.at.ends_with('Z'));
     }
-    assert_eq!(entries[0]["subject"], "plg_system_hello 1.0.0");
-    assert_eq!(entries[6]["subject"], "buyer@example.com");
-    assert_eq!(entries[2]["detail"]["disabled"], true);
-    // Secrets never reach the log.
-    let text = log.to_string();
-    for secret in [
-        "a long passphrase",
-        "another passphrase",
-        "SEED-NOT-IN-THE-LOG",
-        key["key"].as_str().unwrap(),
-        &ops,
-    ] {
-        assert!(!text.contains(secret), "{secret} is in the audit log");
-    }
+    assert_eq!(entries[0].subject, "plg_system_hello 1.0.0");
+    assert_eq!(entries[6].subject, "buyer@example.com");
+    assert_eq!(entries[2].detail["disabled"], true);
 
     // Filters: an action family, a subject, an actor; pages.
-    let (_, v) = app.api(Method::GET, "/audit-log?action=user.", None).await;
-    assert_eq!(v["items"].as_array().unwrap().len(), 2);
-    let (_, v) = app
-        .api(Method::GET, "/audit-log?subject=buyer@example.com", None)
-        .await;
-    assert_eq!(v["items"].as_array().unwrap().len(), 4);
-    let (_, v) = app
-        .api(Method::GET, "/audit-log?actor=test%20admin", None)
-        .await;
-    assert_eq!(v["items"].as_array().unwrap().len(), 1);
-    assert_eq!(v["items"][0]["subject"], "ops");
+    let page = |q: &'static str| app.read::<AuditPage>(q);
+    assert_eq!(page("/audit-log?action=user.").await.items.len(), 2);
+    let buyer = page("/audit-log?subject=buyer@example.com").await;
+    assert_eq!(buyer.items.len(), 4);
+    let v = page("/audit-log?actor=test%20admin").await;
+    assert_eq!(v.items.len(), 1);
+    assert_eq!(v.items[0].subject, "ops");
     // The first token was made on the server itself, not through the API.
-    assert_eq!(entries[9]["actor"]["kind"], "system");
-    let (_, page) = app.api(Method::GET, "/audit-log?limit=5", None).await;
-    assert_eq!(page["items"].as_array().unwrap().len(), 5);
-    let next = page["next_before"].as_i64().unwrap();
-    let (_, rest) = app
-        .api(Method::GET, &format!("/audit-log?before={next}"), None)
+    assert_eq!(entries[9].actor.kind, "system");
+    let first = page("/audit-log?limit=5").await;
+    assert_eq!(first.items.len(), 5);
+    let next = first.next_before.unwrap();
+    let rest: AuditPage = app.read(&format!("/audit-log?before={next}")).await;
+    assert_eq!(rest.items.len(), 5);
+    let refused = app
+        .refused(Method::GET, "/audit-log?from=yesterday", None)
         .await;
-    assert_eq!(rest["items"].as_array().unwrap().len(), 5);
-    let (s, v) = app
-        .api(Method::GET, "/audit-log?from=yesterday", None)
-        .await;
-    assert_eq!((s, code(&v)), (400, "bad_date"));
+    assert_eq!(refused, (400, "bad_date".into()));
 
     // Only admins read it.
-    let (_, v) = app
-        .api(
-            Method::POST,
-            "/tokens",
-            Some(json!({"name": "r", "scope": "read"})),
-        )
-        .await;
-    let (s, _) = app
-        .api_as(
-            v["token"].as_str().unwrap(),
-            Method::GET,
-            "/audit-log",
-            None,
-        )
-        .await;
+    let (_, read) = app.token("r", "read", &[]).await;
+    let (s, _) = app.refused_as(&read, Method::GET, "/audit-log", None).await;
     assert_eq!(s, 403);
 });

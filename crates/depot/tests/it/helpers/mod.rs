@@ -356,11 +356,36 @@ impl TestApp {
         path: &str,
         body: &impl serde::Serialize,
     ) -> R {
+        self.call_as(&self.admin_token.clone(), method, path, body)
+            .await
+    }
+
+    pub async fn call_as<R: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> R {
+        // `&()` is "no body".
         let body = serde_json::to_value(body).expect("a body");
+        let body = (!body.is_null()).then_some(body);
         let what = format!("{method} {path}");
-        let (status, v) = self.api(method, path, Some(body)).await;
+        let (status, v) = self.api_as(token, method, path, body).await;
         assert!((200..300).contains(&status), "{what}: {status} {v}");
         serde_json::from_value(v).unwrap_or_else(|e| panic!("{what}: {e}"))
+    }
+
+    /// A new API token with `scope` (`read`, `publish`, `admin`): its id and secret.
+    pub async fn token(&self, name: &str, scope: &str, extensions: &[&str]) -> (i64, String) {
+        let body = depot_api::NewToken {
+            name: name.into(),
+            scope: scope.into(),
+            extensions: (!extensions.is_empty())
+                .then(|| extensions.iter().map(|e| e.to_string()).collect()),
+        };
+        let t: depot_api::CreatedToken = self.call(reqwest::Method::POST, "/tokens", &body).await;
+        (t.view.id, t.token)
     }
 
     /// `GET` on the admin API that must succeed, the answer read as `R`.
