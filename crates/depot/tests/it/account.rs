@@ -2,9 +2,12 @@
 //! addresses, single use, expiry), signing in, memberships, and download keys created, labelled
 //! and revoked from the page, each checked against a real paid download.
 
+use depot_api::{
+    AuditPage, DownloadKeyView, GroupView, Items, JbackendKeyView, MembershipView, NewGroup,
+    NewMembership, NewPackageGroup, NewUser, PackageGroupView, UserPatch, UserView,
+};
 use reqwest::Method;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use serde_json::json;
 
 use crate::db_test;
 use crate::helpers::*;
@@ -14,21 +17,35 @@ const CUSTOMER: &str = "customer@example.com";
 /// A paid extension (`com_redj` in package group `pro`, for group 9) and a customer with a
 /// membership until 2099, without a password.
 pub async fn paid_catalogue(app: &TestApp) -> String {
-    for (path, body) in [
-        ("/groups", json!({"id": 9, "name": "Pro subscribers"})),
-        (
-            "/package-groups",
-            json!({"id": "pro", "groups": [9], "name": "Pro"}),
-        ),
-        ("/users", json!({"email": CUSTOMER, "name": "Casey"})),
-        (
+    let group = NewGroup {
+        id: 9,
+        name: "Pro subscribers".into(),
+    };
+    let _: GroupView = app.call(Method::POST, "/groups", &group).await;
+    let pro = NewPackageGroup {
+        id: "pro".into(),
+        groups: vec![9],
+        name: Some("Pro".into()),
+        ..NewPackageGroup::default()
+    };
+    let _: PackageGroupView = app.call(Method::POST, "/package-groups", &pro).await;
+    let casey = NewUser {
+        name: Some("Casey".into()),
+        ..new_user(CUSTOMER)
+    };
+    let _: UserView = app.call(Method::POST, "/users", &casey).await;
+    let until_2099 = NewMembership {
+        group: 9,
+        from: None,
+        until: Some("2099-01-31".into()),
+    };
+    let _: MembershipView = app
+        .call(
+            Method::POST,
             "/users/customer@example.com/memberships",
-            json!({"group": 9, "until": "2099-01-31"}),
-        ),
-    ] {
-        let (s, v) = app.api(Method::POST, path, Some(body)).await;
-        assert!((200..300).contains(&s), "{path}: {s} {v}");
-    }
+            &until_2099,
+        )
+        .await;
     let manifest = r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>ReDJ</name><element>com_redj</element><version>2.0.0</version></extension>"#;
     app.publish(
         "com_redj",
@@ -180,15 +197,10 @@ db_test!(account_password_link_and_keys, |app: TestApp| async move {
         html.contains("Pro subscribers") && html.contains("2099-01-31"),
         "{html}"
     );
-    let (_, jb) = app
-        .api(
-            Method::GET,
-            "/users/customer@example.com/jbackend-keys",
-            None,
-        )
-        .await;
-    let jb_key = jb["items"][0]["key"].as_str().unwrap();
-    assert!(html.contains(jb_key), "the entitled group's key");
+    let jbackend_keys =
+        || app.read::<Items<JbackendKeyView>>("/users/customer@example.com/jbackend-keys");
+    let jb = jbackend_keys().await.items.remove(0);
+    assert!(html.contains(&jb.key), "the entitled group's key");
     assert!(html.contains("You have no download key yet"));
     let csrf = csrf_of(&html);
 
@@ -201,11 +213,11 @@ db_test!(account_password_link_and_keys, |app: TestApp| async move {
     )
     .await;
     assert_eq!((s, to.as_str()), (303, "/account?done=key"));
-    let (_, keys) = app
-        .api(Method::GET, "/users/customer@example.com/keys", None)
-        .await;
-    let key = keys["items"][0]["key"].as_str().unwrap().to_string();
-    let id = keys["items"][0]["id"].as_i64().unwrap();
+    let keys_of = |email: &str| {
+        let (app, path) = (&app, format!("/users/{email}/keys"));
+        async move { app.read::<Items<DownloadKeyView>>(&path).await.items }
+    };
+    let DownloadKeyView { key, id, .. } = keys_of(CUSTOMER).await.remove(0);
     let (_, _, html) = get(Some(&cookie), app.url("/account?done=key")).await;
     assert!(html.contains(&key) && html.contains("www.example.com"));
     assert!(html.contains("New download key created."));
@@ -221,10 +233,7 @@ db_test!(account_password_link_and_keys, |app: TestApp| async move {
     )
     .await;
     assert_eq!(s, 303);
-    let (_, keys) = app
-        .api(Method::GET, "/users/customer@example.com/keys", None)
-        .await;
-    assert_eq!(keys["items"][0]["label"], "shop site");
+    assert_eq!(keys_of(CUSTOMER).await[0].label, "shop site");
     let (s, why) = post(
         &app,
         &cookie,
@@ -251,29 +260,18 @@ db_test!(account_password_link_and_keys, |app: TestApp| async move {
     assert_eq!(download_status(&paid, &key).await, 200);
 
     // Another customer's key is out of reach.
-    app.api(
-        Method::POST,
-        "/users",
-        Some(json!({"email": "other@example.com"})),
-    )
-    .await;
-    let (_, other) = app
-        .api(
-            Method::POST,
-            "/users/other@example.com/keys",
-            Some(json!({})),
-        )
+    let _: UserView = app
+        .call(Method::POST, "/users", &new_user("other@example.com"))
         .await;
-    let other_path = format!("/account/keys/{}/revoke", other["id"]);
+    let other: DownloadKeyView = app
+        .call(Method::POST, "/users/other@example.com/keys", &())
+        .await;
+    let other_path = format!("/account/keys/{}/revoke", other.id);
     let (s, why) = post(&app, &cookie, &other_path, &[("csrf", &csrf)]).await;
     assert_eq!(s, 400);
     assert!(why.contains("download key not found"), "{why}");
-    let other_key = other["key"].as_str().unwrap();
-    let (_, keys) = app
-        .api(Method::GET, "/users/other@example.com/keys", None)
-        .await;
-    assert_eq!(keys["items"][0]["revoked"], false, "{keys}");
-    assert!(!other_key.is_empty());
+    let others = keys_of("other@example.com").await;
+    assert_eq!((others[0].id, others[0].revoked), (other.id, false));
 
     // Revoked from the page: the key no longer downloads.
     let (s, _) = post(&app, &cookie, &revoke_path, &[("csrf", &csrf)]).await;
@@ -291,14 +289,7 @@ db_test!(account_password_link_and_keys, |app: TestApp| async move {
     )
     .await;
     assert_eq!(s, 303);
-    let (_, jb2) = app
-        .api(
-            Method::GET,
-            "/users/customer@example.com/jbackend-keys",
-            None,
-        )
-        .await;
-    assert_ne!(jb2["items"][0]["key"], jb["items"][0]["key"]);
+    assert_ne!(jbackend_keys().await.items[0].key, jb.key);
 
     // A customer session opens neither the console nor, once signed out, the account.
     let session_token = cookie.split_once('=').unwrap().1;
@@ -321,15 +312,13 @@ db_test!(account_password_link_and_keys, |app: TestApp| async move {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let (_, log) = app
-        .api(Method::GET, "/audit-log?subject=customer@example.com", None)
-        .await;
-    let actions: Vec<_> = log["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["actor"]["name"] == CUSTOMER)
-        .map(|e| e["action"].as_str().unwrap().to_string())
+    let log: AuditPage = app.read("/audit-log?subject=customer@example.com").await;
+    let text = serde_json::to_string(&log).unwrap();
+    let actions: Vec<_> = log
+        .items
+        .into_iter()
+        .filter(|e| e.actor.name == CUSTOMER)
+        .map(|e| e.action)
         .collect();
     for a in [
         "user.password_link_used",
@@ -340,7 +329,6 @@ db_test!(account_password_link_and_keys, |app: TestApp| async move {
     ] {
         assert!(actions.iter().any(|x| x == a), "{a}: {actions:?}");
     }
-    let text = log.to_string();
     for secret in [key.as_str(), token.as_str(), session_token, PASSWORD] {
         assert!(!text.contains(secret), "a secret in the audit log");
     }
@@ -396,12 +384,13 @@ db_test!(
             )
             .await
             .unwrap();
-        app.api(
-            Method::PATCH,
-            "/users/customer@example.com",
-            Some(json!({"disabled": true})),
-        )
-        .await;
+        let disable = UserPatch {
+            disabled: Some(true),
+            ..UserPatch::default()
+        };
+        let _: UserView = app
+            .call(Method::PATCH, "/users/customer@example.com", &disable)
+            .await;
         let (_, _, html) = get(None, app.url(&format!("/account/password?token={live}"))).await;
         assert!(html.contains("expired or was already used"));
         let r = browser()
