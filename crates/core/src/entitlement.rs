@@ -171,4 +171,13 @@ mod tests {
         assert_eq!(Policy::parse(policy.as_str()), Some(policy));
         assert_eq!(Policy::parse("forever"), None);
     }
+
+    #[test]
+    fn policies_parse_from_their_names() {
+        for p in [Policy::Active, Policy::KeepReleased] {
+            assert_eq!(Policy::parse(p.as_str()), Some(p));
+            assert_eq!(Policy::parse(&format!(" {} ", p.as_str())), Some(p));
+        }
+        assert_eq!(Policy::parse("keep"), None);
+    }
 }

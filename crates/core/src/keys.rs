@@ -330,4 +330,14 @@ mod tests {
         }
         assert_eq!(base64url(b"\xfb\xff"), "-_8");
     }
+
+    #[test]
+    fn base64url_decode_caps_the_input_at_256_characters() {
+        // 256 characters of valid unpadded base64url (192 bytes) still decode; 260 do not,
+        // though they would be valid base64: the cap is what refuses them.
+        let at_cap = "A".repeat(256);
+        assert_eq!(base64url_decode(&at_cap).map(|b| b.len()), Some(192));
+        assert_eq!(base64url_decode(&"A".repeat(260)), None);
+        assert!(URL_SAFE_NO_PAD.decode("A".repeat(260)).is_ok());
+    }
 }

@@ -550,6 +550,60 @@ mod tests {
         assert_eq!(single_top_folder(&n(&["a/x.xml", "x.xml"])), "");
         assert_eq!(single_top_folder(&n(&["a/x.xml", "b/x.xml"])), "");
     }
+
+    #[test]
+    fn an_explicit_element_wins_over_the_derived_one() {
+        for (kind, files) in [
+            ("component", ""),
+            (
+                "module",
+                r#"<files><filename module="mod_derived">x.php</filename></files>"#,
+            ),
+            (
+                "plugin",
+                r#"<files><filename plugin="derived">x.php</filename></files>"#,
+            ),
+            ("template", ""),
+            ("file", ""),
+        ] {
+            let xml = format!(
+                r#"<extension type="{kind}" group="system" client="site"><name>Derived Name</name><element>explicit</element><version>1.0.0</version>{files}</extension>"#
+            );
+            let m = read_manifest("files_derived.xml", &xml).unwrap().unwrap();
+            // Components are normalised to `com_…`; the rest keep the name as given.
+            assert!(
+                m.identity.element.ends_with("explicit"),
+                "{kind}: {}",
+                m.identity.element
+            );
+            assert!(!m.identity.element.contains("derived"), "{kind}");
+        }
+    }
+
+    #[test]
+    fn derived_elements_of_templates_files_and_languages() {
+        let m = manifest(
+            r#"<extension type="template" client="site"><name>My Shiny Template</name><version>1.0.0</version></extension>"#,
+        );
+        assert_eq!(m.identity.element, "my_shiny_template");
+        let m = read_manifest(
+            "files_foo.xml",
+            r#"<extension type="file"><name>Foo files</name><version>1.0.0</version></extension>"#,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(m.identity.element, "files_foo");
+        let m = manifest(
+            r#"<extension type="language" client="site"><name>German</name><tag>de-DE</tag><version>5.0.0.1</version></extension>"#,
+        );
+        assert_eq!(m.identity.element, "de-de");
+        let e = read_manifest(
+            "x.xml",
+            r#"<extension type="language"><name>German</name><version>5.0.0.1</version></extension>"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "manifest_missing_field");
+    }
 }
 
 /// Mutation fuzzing of the parsers, deterministic so that it can run in every test run: whatever
@@ -731,6 +785,71 @@ mod limits {
             matches!(err, PackageError::CorruptEntry { ref name, .. } if name == "a.txt"),
             "{err:?}"
         );
+        assert_eq!(err.code(), "corrupt_entry");
+    }
+
+    /// A zip of exactly these entries, stored.
+    fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        for (name, data) in files {
+            w.start_file(*name, opts).unwrap();
+            w.write_all(data).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn no_manifest_and_only_a_broken_one_are_told_apart() {
+        let err = check(&zip_of(&[("a.txt", b"a")]), PackageLimits::default()).unwrap_err();
+        assert!(matches!(err, PackageError::NoManifest), "{err:?}");
+        let broken = zip_of(&[("com_x.xml", b"<extension type=\"component\"><name>")]);
+        let err = check(&broken, PackageLimits::default()).unwrap_err();
+        assert_eq!(err.code(), "malformed_manifest");
+    }
+
+    #[test]
+    fn manifests_below_the_top_folder_are_not_the_package_s() {
+        // A package carrying another extension's manifest in a subfolder (as packages of
+        // several extensions do) has one manifest: its own, at the top.
+        let plugin = br#"<extension type="plugin" group="system"><name>p</name><element>p</element><version>1.0.0</version></extension>"#;
+        let zip = stored(&[("sub/plg_system_p.xml", plugin), ("readme.txt", b"hi")]);
+        let m = check(&zip, PackageLimits::default()).unwrap();
+        assert_eq!(m.identity.full_name, "com_x");
+    }
+
+    #[test]
+    fn names_outside_the_package_are_refused_by_either_check() {
+        // `C:/x` is "enclosed" for the zip crate on Unix but not relative on Windows; `a/../..`
+        // is relative by its first characters but leaves the folder.
+        for name in ["C:/x.php", "a/../../x.php"] {
+            let err = check(&stored(&[(name, b"x")]), PackageLimits::default()).unwrap_err();
+            assert!(
+                matches!(err, PackageError::UnsafePath(ref n) if n == name),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_oversized_entry_is_not_read_past_the_cap() {
+        // The second entry is damaged at its end. Reading stops one byte past what the cap
+        // leaves, so the answer is "too large", not the damage found by reading it all.
+        let mut zip = stored(&[("a.bin", &[b'a'; 600]), ("b.bin", &[b'b'; 1500])]);
+        let at = zip.windows(1500).position(|w| w == [b'b'; 1500]).unwrap();
+        zip[at + 1499] = b'c';
+        let max = MANIFEST.len() as u64 + 1000;
+        let limits = PackageLimits {
+            max_unpacked_bytes: max,
+            ..PackageLimits::default()
+        };
+        let err = check(&zip, limits).unwrap_err();
+        assert!(
+            matches!(err, PackageError::TooLarge(n) if n == max),
+            "{err:?}"
+        );
+        let err = check(&zip, PackageLimits::default()).unwrap_err();
         assert_eq!(err.code(), "corrupt_entry");
     }
 }

@@ -162,4 +162,13 @@ mod tests {
             assert!(bad.parse::<Targets>().is_err(), "{bad:?}");
         }
     }
+
+    #[test]
+    fn supports_exactly_the_listed_majors() {
+        let t = t("4.4,5");
+        assert!(t.supports_major(4));
+        assert!(t.supports_major(5));
+        assert!(!t.supports_major(3));
+        assert!(!t.supports_major(6));
+    }
 }

@@ -366,4 +366,63 @@ mod tests {
         let got: Vec<&str> = vs.iter().map(|v| v.as_str()).collect();
         assert_eq!(got, ["1.2", "1.2.0", "1.3.0-beta1", "1.3.0", "1.10.0"]);
     }
+
+    #[test]
+    fn display_is_the_text() {
+        assert_eq!(
+            Version::parse("1.2.0-rc1").unwrap().to_string(),
+            "1.2.0-rc1"
+        );
+        for s in Stability::ALL {
+            assert_eq!(s.to_string(), s.as_str());
+        }
+        assert_eq!(Stability::Beta.to_string(), "beta");
+    }
+
+    #[test]
+    fn length_limit_is_inclusive() {
+        let at_limit = format!("1.{}", "0".repeat(MAX_VERSION_LEN - 2));
+        assert_eq!(at_limit.len(), MAX_VERSION_LEN);
+        // Too many digits in one part is its own refusal; spread them over four parts.
+        let at_limit = format!("1.0.0-rc{}", "1".repeat(MAX_VERSION_LEN - 8));
+        assert!(matches!(
+            Version::parse(&at_limit),
+            Err(VersionError::Malformed(_))
+        ));
+        let ok = "100000000.100000000.1000000-rc1";
+        assert_eq!(ok.len(), MAX_VERSION_LEN - 1);
+        assert!(Version::parse(ok).is_ok());
+        let ok = "100000000.100000000.10000000-rc1";
+        assert_eq!(ok.len(), MAX_VERSION_LEN);
+        assert!(Version::parse(ok).is_ok());
+        let long = "100000000.100000000.100000000-rc1";
+        assert!(matches!(
+            Version::parse(long),
+            Err(VersionError::TooLong(_))
+        ));
+    }
+
+    #[test]
+    fn stability_suffix_is_seen() {
+        assert!(
+            Version::parse("1.0.0-beta1")
+                .unwrap()
+                .has_stability_suffix()
+        );
+        assert!(!Version::parse("1.0.0").unwrap().has_stability_suffix());
+    }
+
+    #[test]
+    fn a_suffix_number_has_at_most_six_digits() {
+        assert!(Version::parse("1.0.0-beta123456").is_ok());
+        assert!(Version::parse("1.0.0-beta.123456").is_ok());
+        assert!(Version::parse("1.0.0-beta1234567").is_err());
+    }
+
+    #[test]
+    fn dots_separate_numbers_in_comparisons() {
+        assert_eq!(php_version_compare("1.0", "10"), Ordering::Less);
+        assert_eq!(php_version_compare("2.0", "1.10"), Ordering::Greater);
+        assert_eq!(php_version_compare("1..2", "1.2"), Ordering::Equal);
+    }
 }

@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use depot_api::{
+    DownloadKeyView, EndMembership, Ended, GroupView, Items, JbackendKeyView, MembershipView,
+    NewGroup, NewKey, NewMembership, NewPackageGroup, NewUser, PackageGroupView, UserView,
+};
 use reqwest::Method;
 use serde_json::json;
 
@@ -128,15 +132,16 @@ fn redj_zip(version: &str) -> Vec<u8> {
     zip_of(&[("redj.xml", manifest.as_bytes())])
 }
 
-async fn ok(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    body: serde_json::Value,
-) -> serde_json::Value {
-    let (status, v) = app.api(method, path, Some(body)).await;
-    assert!((200..300).contains(&status), "{path}: {status} {v}");
-    v
+/// A user with a membership in `group`, open-ended from `from` (now when `None`).
+async fn member(app: &TestApp, user: NewUser, group: i64, from: Option<String>) {
+    let path = format!("/users/{}/memberships", user.email.trim().to_lowercase());
+    let _: UserView = app.call(Method::POST, "/users", &user).await;
+    let membership = NewMembership {
+        group,
+        from,
+        until: None,
+    };
+    let _: MembershipView = app.call(Method::POST, &path, &membership).await;
 }
 
 async fn refused(app: &TestApp, url: &str) -> (u16, String) {
@@ -151,27 +156,21 @@ async fn refused(app: &TestApp, url: &str) -> (u16, String) {
 /// `redj_enterprise`, ReDJ Community (free, `redj_com_190`) and ReDJ Enterprise (paid from its
 /// first release, `redj_ent_190`).
 async fn seed_catalogue(app: &TestApp) {
-    ok(
-        app,
-        Method::POST,
-        "/groups",
-        json!({"id": 9, "name": "ReDJ subscribers"}),
-    )
-    .await;
-    ok(
-        app,
-        Method::POST,
-        "/groups",
-        json!({"id": 12, "name": "ReDJ resellers"}),
-    )
-    .await;
-    ok(
-        app,
-        Method::POST,
-        "/package-groups",
-        json!({"id": "redj_enterprise", "groups": [9, 12], "seed": "HASH123KEY456", "name": "ReDJ Enterprise"}),
-    )
-    .await;
+    for (id, name) in [(9, "ReDJ subscribers"), (12, "ReDJ resellers")] {
+        let group = NewGroup {
+            id,
+            name: name.into(),
+        };
+        let _: GroupView = app.call(Method::POST, "/groups", &group).await;
+    }
+    let enterprise = NewPackageGroup {
+        id: "redj_enterprise".into(),
+        groups: vec![9, 12],
+        seed: Some("HASH123KEY456".into()),
+        name: Some("ReDJ Enterprise".into()),
+        policy: None,
+    };
+    let _: PackageGroupView = app.call(Method::POST, "/package-groups", &enterprise).await;
     app.publish(
         "plg_system_hello",
         "1.9.0",
@@ -210,9 +209,12 @@ db_test!(the_seed_story_over_http_with_a_real_smtp_server, db => |db: Db| async 
 
     // A subscriber, with a password, in group 12 since last month.
     let month_ago = time::OffsetDateTime::now_utc() - time::Duration::days(30);
-    ok(&app, Method::POST, "/users", json!({"email": "Subscriber@Example.com", "name": "Sub", "password": "correct horse battery"})).await;
-    ok(&app, Method::POST, "/users/subscriber@example.com/memberships",
-        json!({"group": 12, "from": month_ago.date().to_string()})).await;
+    let subscriber = NewUser {
+        name: Some("Sub".into()),
+        password: Some("correct horse battery".into()),
+        ..new_user("Subscriber@Example.com")
+    };
+    member(&app, subscriber, 12, Some(month_ago.date().to_string())).await;
 
     // keybymail: the key arrives by mail, through the real SMTP server.
     let (s, body) = app.post_form("/post/release/keybymail/redj_enterprise",
@@ -250,45 +252,45 @@ db_test!(the_seed_story_over_http_with_a_real_smtp_server, db => |db: Db| async 
         assert_eq!(r.bytes().await.unwrap().as_ref(), zip.as_slice());
     }
     // It is the user's key labelled "Joomla", listed (and shown again) by the admin API.
-    let (_, keys) = app.api(Method::GET, "/users/subscriber@example.com/keys", None).await;
-    assert_eq!(keys["items"][0]["label"], "Joomla");
-    assert_eq!(keys["items"][0]["key"], dlid.as_str());
+    let keys: Items<DownloadKeyView> = app.read("/users/subscriber@example.com/keys").await;
+    assert_eq!((keys.items[0].label.as_str(), keys.items[0].key.as_str()), ("Joomla", dlid.as_str()));
 
     // A non-subscriber asking by mail gets the same answer, and no mail.
-    ok(&app, Method::POST, "/users", json!({"email": "someone@example.com"})).await;
+    let _: UserView = app.call(Method::POST, "/users", &new_user("someone@example.com")).await;
     let (s, body) = app.post_form("/post/release/keybymail/redj_enterprise",
         &[("email", "someone@example.com")]).await;
     assert_eq!((s, body), (200, json!({"status": "ok"})));
     app.settle_mail().await;
     assert_eq!(sink.messages().len(), 1);
-    let other = app.api(Method::GET, "/users/someone@example.com/jbackend-keys", None).await.1;
-    let other_key = other["items"][0]["key"].as_str().unwrap().to_string();
-    assert_eq!(other["items"][0]["entitled"], false);
+    let other: Items<JbackendKeyView> = app.read("/users/someone@example.com/jbackend-keys").await;
+    let other_key = other.items[0].key.clone();
+    assert!(!other.items[0].entitled);
     assert_eq!(
         refused(&app, &format!("{paid}?email=someone@example.com&key={other_key}")).await,
         (403, "REL_NAU".into())
     );
 
     // A second download key; revoking the mailed one leaves the second working.
-    let second = ok(&app, Method::POST, "/users/subscriber@example.com/keys", json!({"label": "www.example.org"})).await;
-    let second_key = second["key"].as_str().unwrap().to_string();
-    let id = keys["items"][0]["id"].as_i64().unwrap();
+    let label = NewKey { label: Some("www.example.org".into()) };
+    let second: DownloadKeyView = app.call(Method::POST, "/users/subscriber@example.com/keys", &label).await;
+    let second_key = second.key;
+    let id = keys.items[0].id;
     let (s, _) = app.api(Method::DELETE, &format!("/users/subscriber@example.com/keys/{id}"), None).await;
     assert_eq!(s, 204);
     assert_eq!(refused(&app, &format!("{url}?dlid={dlid}")).await, (401, "REL_INK".into()));
     assert_eq!(app.client.get(format!("{url}?dlid={second_key}")).send().await.unwrap().status(), 200);
 
     // Rotating the jBackend key: the old one is refused, the new one works.
-    let rotated = ok(&app, Method::POST, "/users/subscriber@example.com/jbackend-keys/redj_enterprise/rotate", json!({})).await;
-    let new_key = rotated["key"].as_str().unwrap().to_string();
+    let rotated: JbackendKeyView = app.call(Method::POST, "/users/subscriber@example.com/jbackend-keys/redj_enterprise/rotate", &()).await;
+    let new_key = rotated.key;
     assert_ne!(new_key, key);
     assert_eq!(refused(&app, &format!("{paid}?email=subscriber@example.com&key={key}")).await, (401, "REL_INK".into()));
     assert_eq!(app.client.get(format!("{paid}?email=subscriber@example.com&key={new_key}")).send().await.unwrap().status(), 200);
 
     // The membership ends: REL_EXP for the key and for the download key alike.
-    let (_, ended) = app.api(Method::POST, "/users/subscriber@example.com/memberships/end",
-        Some(json!({"group": 12}))).await;
-    assert_eq!(ended["ended"], 1);
+    let end = EndMembership { group: 12, at: None };
+    let ended: Ended = app.call(Method::POST, "/users/subscriber@example.com/memberships/end", &end).await;
+    assert_eq!(ended.ended, 1);
     assert_eq!(refused(&app, &format!("{paid}?email=subscriber@example.com&key={new_key}")).await, (403, "REL_EXP".into()));
     assert_eq!(refused(&app, &format!("{url}?dlid={second_key}")).await, (403, "REL_EXP".into()));
 
@@ -302,27 +304,10 @@ db_test!(
     keybymail_answers_the_same_for_every_address,
     |app: TestApp| async move {
         seed_catalogue(&app).await;
-        ok(
-            &app,
-            Method::POST,
-            "/users",
-            json!({"email": "subscriber@example.com"}),
-        )
-        .await;
-        ok(
-            &app,
-            Method::POST,
-            "/users/subscriber@example.com/memberships",
-            json!({"group": 9}),
-        )
-        .await;
-        ok(
-            &app,
-            Method::POST,
-            "/users",
-            json!({"email": "lapsed@example.com"}),
-        )
-        .await;
+        member(&app, new_user("subscriber@example.com"), 9, None).await;
+        let _: UserView = app
+            .call(Method::POST, "/users", &new_user("lapsed@example.com"))
+            .await;
         let path = "/post/release/keybymail/redj_enterprise";
         let known = app
             .post_form(path, &[("email", "subscriber@example.com")])
@@ -425,8 +410,7 @@ db_test!(starttls_with_auth_and_a_server_that_was_down_lose_no_mail, db => |db: 
     })
     .await;
     seed_catalogue(&app).await;
-    ok(&app, Method::POST, "/users", json!({"email": "subscriber@example.com"})).await;
-    ok(&app, Method::POST, "/users/subscriber@example.com/memberships", json!({"group": 9})).await;
+    member(&app, new_user("subscriber@example.com"), 9, None).await;
     let (s, _) = app.post_form("/post/release/keybymail/redj_enterprise", &[("email", "subscriber@example.com")]).await;
     assert_eq!(s, 200, "the request does not wait for the mail server");
 
