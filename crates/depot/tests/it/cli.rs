@@ -403,12 +403,14 @@ db_test!(admin_commands_over_the_api, |app: TestApp| async move {
     );
     let (ok, out, _) = run(&["key", "list", "--user", "sub@example.com", "--json"]).await;
     assert!(ok);
-    let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(listed["download_keys"][0]["key"], dlid.as_str());
-    let jkey = listed["jbackend_keys"][0]["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    #[derive(serde::Deserialize)]
+    struct Listed {
+        download_keys: Vec<depot_api::DownloadKeyView>,
+        jbackend_keys: Vec<depot_api::JbackendKeyView>,
+    }
+    let listed: Listed = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed.download_keys[0].key, dlid);
+    let jkey = listed.jbackend_keys[0].key.clone();
     let with_key = |k: &str| format!("{download}?email=sub@example.com&key={k}");
     assert_eq!(app.get(&with_key(&jkey)).await.status(), 200);
 
@@ -642,7 +644,7 @@ async fn no_key_or_password_reaches_the_log() {
             .unwrap();
         assert_eq!(r.status(), status, "keybyauth with {password}");
     }
-    let created: serde_json::Value = api(
+    let created: depot_api::DownloadKeyView = api(
         Method::POST,
         &format!("/users/{EMAIL}/keys"),
         json!({"label": "site"}),
@@ -652,8 +654,8 @@ async fn no_key_or_password_reaches_the_log() {
     .json()
     .await
     .unwrap();
-    let dlid = created["key"].as_str().unwrap().to_string();
-    let rotated: serde_json::Value = api(
+    let dlid = created.key;
+    let rotated: depot_api::JbackendKeyView = api(
         Method::POST,
         &format!("/users/{EMAIL}/jbackend-keys/pro/rotate"),
         json!({}),
@@ -663,7 +665,7 @@ async fn no_key_or_password_reaches_the_log() {
     .json()
     .await
     .unwrap();
-    let new_key = rotated["key"].as_str().unwrap().to_string();
+    let new_key = rotated.key;
     api(Method::GET, &format!("/users/{EMAIL}/keys"), json!({}))
         .await
         .unwrap();
@@ -771,8 +773,8 @@ db_test!(
         assert!(ok, "{err}");
         let (ok, out, _) = run(&["--json", "release", "show", "plg_system_hello", "1.1.0"]).await;
         assert!(ok);
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(v["state"], "yanked");
+        let v: depot_api::ReleaseView = serde_json::from_str(&out).unwrap();
+        assert_eq!(v.state, "yanked");
         let (ok, _, err) = run(&["release", "publish", "plg_system_hello", "7.0.0"]).await;
         assert!(!ok);
         assert!(err.contains("release not found"), "{err}");
@@ -809,14 +811,8 @@ db_test!(
             ok && out.contains("test admin") && out.contains("live"),
             "{out}"
         );
-        let (_, v) = app
-            .api(
-                reqwest::Method::POST,
-                "/tokens",
-                Some(serde_json::json!({"name": "old-ci", "scope": "read"})),
-            )
-            .await;
-        let id = v["id"].to_string();
+        let (id, _) = app.token("old-ci", "read", &[]).await;
+        let id = id.to_string();
         let (ok, out, err) = admin_cmd(&app, &["token", "revoke", &id], "").await;
         assert!(ok, "{err}");
         assert!(
@@ -850,18 +846,7 @@ db_test!(ci_publish_example, |app: TestApp| async move {
     let token = |extensions: &str| {
         let app = &app;
         let extensions = extensions.to_string();
-        async move {
-            let (s, v) = app
-                .api(
-                    reqwest::Method::POST,
-                    "/tokens",
-                    Some(serde_json::json!({"name": "github-ci", "scope": "publish",
-                        "extensions": [extensions]})),
-                )
-                .await;
-            assert_eq!(s, 201);
-            v["token"].as_str().unwrap().to_string()
-        }
+        async move { app.token("github-ci", "publish", &[&extensions]).await.1 }
     };
     let run = |token: String| {
         let (base, zip, notes) = (app.base.clone(), zip.clone(), notes.clone());

@@ -1,9 +1,11 @@
 //! The admin console over HTTP: sign-in, the session cookie, CSRF and origin checks, lockout
 //! after repeated failures, security headers, and a release yanked from a page.
 
+use depot_api::{
+    AuditPage, DownloadKeyView, ExtensionView, Items, NewUser, ReleaseView, UserPatch, UserView,
+};
 use reqwest::Method;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use serde_json::json;
 
 use crate::db_test;
 use crate::helpers::*;
@@ -49,12 +51,11 @@ db_test!(console_sign_in_and_sessions, |app: TestApp| async move {
             .unwrap()
             .contains("Wrong e-mail address or password")
     );
-    app.api(
-        Method::POST,
-        "/users",
-        Some(json!({"email": "customer@example.com", "password": PASSWORD})),
-    )
-    .await;
+    let customer = NewUser {
+        password: Some(PASSWORD.into()),
+        ..new_user("customer@example.com")
+    };
+    let _: UserView = app.call(Method::POST, "/users", &customer).await;
     let r = sign_in(&app, "customer@example.com", PASSWORD).await;
     assert_eq!(r.status(), 401);
 
@@ -109,14 +110,12 @@ db_test!(console_sign_in_and_sessions, |app: TestApp| async move {
     };
     assert_eq!(yank("forged".into(), None).await, 403);
     assert_eq!(yank(csrf.clone(), Some("https://evil.example")).await, 403);
-    let (_, v) = app
-        .api(
-            Method::GET,
-            "/extensions/plg_system_hello/releases/1.0.0",
-            None,
-        )
-        .await;
-    assert_eq!(v["state"], "published", "refused forms change nothing");
+    let release = || app.read::<ReleaseView>("/extensions/plg_system_hello/releases/1.0.0");
+    assert_eq!(
+        release().await.state,
+        "published",
+        "refused forms change nothing"
+    );
     let origin: &'static str = Box::leak(
         app.url("")
             .trim_end_matches('/')
@@ -124,23 +123,11 @@ db_test!(console_sign_in_and_sessions, |app: TestApp| async move {
             .into_boxed_str(),
     );
     assert_eq!(yank(csrf.clone(), Some(origin)).await, 303);
-    let (_, v) = app
-        .api(
-            Method::GET,
-            "/extensions/plg_system_hello/releases/1.0.0",
-            None,
-        )
-        .await;
-    assert_eq!(v["state"], "yanked");
+    assert_eq!(release().await.state, "yanked");
 
     // The audit log names the console user.
-    let (_, log) = app
-        .api(Method::GET, "/audit-log?action=release.yank", None)
-        .await;
-    assert_eq!(
-        log["items"][0]["actor"]["name"], "admin@example.com",
-        "{log}"
-    );
+    let log: AuditPage = app.read("/audit-log?action=release.yank").await;
+    assert_eq!(log.items[0].actor.name, "admin@example.com");
     let (s, html) = page("/admin/audit").await;
     assert_eq!(s, 200);
     assert!(html.contains("release.yank") && html.contains("session.sign_in"));
@@ -166,12 +153,13 @@ db_test!(console_sign_in_and_sessions, |app: TestApp| async move {
     // Withdrawing console access ends that user's sessions too.
     let r = sign_in(&app, "admin@example.com", PASSWORD).await;
     let cookie = session_cookie(&r);
-    app.api(
-        Method::PATCH,
-        "/users/admin@example.com",
-        Some(json!({"admin": false})),
-    )
-    .await;
+    let no_console = UserPatch {
+        admin: Some(false),
+        ..UserPatch::default()
+    };
+    let _: UserView = app
+        .call(Method::PATCH, "/users/admin@example.com", &no_console)
+        .await;
     let r = client
         .get(app.url("/admin"))
         .header(COOKIE, cookie)
@@ -389,24 +377,18 @@ db_test!(
             why.contains("role=\"alert\""),
             "the refusal on the page: {why}"
         );
-        let (_, list) = app.api(Method::GET, "/extensions", None).await;
-        assert_eq!(
-            list["items"].as_array().unwrap().len(),
-            0,
-            "refused uploads change nothing"
-        );
+        let list: Items<ExtensionView> = app.read("/extensions").await;
+        assert_eq!(list.items, [], "refused uploads change nothing");
         let (s, to) = upload(csrf.clone(), zip.clone()).await;
         assert_eq!(
             (s, to.as_str()),
             (303, "/admin/extensions?done=uploaded#com_redj")
         );
-        let (_, release) = app
-            .api(Method::GET, "/extensions/com_redj/releases/2.0.0", None)
-            .await;
-        assert_eq!(release["state"], "published", "{release}");
-        assert_eq!(release["notes"], "First paid release");
-        let (_, ext) = app.api(Method::GET, "/extensions/com_redj", None).await;
-        assert_eq!(ext["package_group"], "pro");
+        let release: ReleaseView = app.read("/extensions/com_redj/releases/2.0.0").await;
+        assert_eq!(release.state, "published", "{release:?}");
+        assert_eq!(release.notes.as_deref(), Some("First paid release"));
+        let ext: ExtensionView = app.read("/extensions/com_redj").await;
+        assert_eq!(ext.package_group.as_deref(), Some("pro"));
 
         // A user with a membership, a key, a resend and a password link, from the users pages.
         let (s, to) = post_page(
@@ -471,10 +453,8 @@ db_test!(
         .await;
         assert_eq!(s, 303);
         let html = page_of(&app, &cookie, &user_path).await;
-        let (_, keys) = app
-            .api(Method::GET, "/users/buyer@example.com/keys", None)
-            .await;
-        let key = keys["items"][0]["key"].as_str().unwrap().to_string();
+        let keys: Items<DownloadKeyView> = app.read("/users/buyer@example.com/keys").await;
+        let DownloadKeyView { key, id, .. } = keys.items[0].clone();
         assert!(
             html.contains(&key) && html.contains("2099-12-31") && html.contains("Pro subscribers")
         );
@@ -532,7 +512,7 @@ db_test!(
         let (s, _) = post_page(
             &app,
             &cookie,
-            &format!("{user_path}/keys/{}/revoke", keys["items"][0]["id"]),
+            &format!("{user_path}/keys/{id}/revoke"),
             &[("csrf", &csrf)],
         )
         .await;
@@ -554,13 +534,13 @@ db_test!(
         )
         .await;
         assert_eq!(s, 303);
-        let (_, u) = app.api(Method::GET, "/users/buyer@example.com", None).await;
-        assert_eq!(u["disabled"], true);
-        let (_, me) = app.api(Method::GET, "/users/admin@example.com", None).await;
+        let u: UserView = app.read("/users/buyer@example.com").await;
+        assert!(u.disabled);
+        let me: UserView = app.read("/users/admin@example.com").await;
         let (s, why) = post_page(
             &app,
             &cookie,
-            &format!("/admin/users/{}", me["id"]),
+            &format!("/admin/users/{}", me.id),
             &[("csrf", &csrf), ("name", "")],
         )
         .await;
@@ -570,19 +550,7 @@ db_test!(
         // The users list finds the user; every change is in the audit log under the admin.
         let html = page_of(&app, &cookie, "/admin/users?email=buyer").await;
         assert!(html.contains("buyer@example.com") && !html.contains("admin@example.com</a>"));
-        let (_, log) = app
-            .api(
-                Method::GET,
-                "/audit-log?actor=admin@example.com&limit=100",
-                None,
-            )
-            .await;
-        let actions: Vec<_> = log["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["action"].as_str().unwrap().to_string())
-            .collect();
+        let actions = app.audit_actions("actor=admin@example.com&limit=100").await;
         for a in [
             "group.create",
             "package_group.create",
@@ -685,15 +653,7 @@ db_test!(
             )
             .await;
         assert_eq!(s, 404);
-        let (_, log) = app
-            .api(Method::GET, "/audit-log?actor=admin@example.com", None)
-            .await;
-        let actions: Vec<_> = log["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["action"].as_str().unwrap().to_string())
-            .collect();
+        let actions = app.audit_actions("actor=admin@example.com").await;
         assert!(
             actions.contains(&"release.delete".to_string())
                 && actions.contains(&"extension.update".to_string()),

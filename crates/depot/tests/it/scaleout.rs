@@ -5,7 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use depot_api::{
+    DownloadKeyView, ExtensionPatch, ExtensionView, GroupView, Items, MembershipView, NewGroup,
+    NewKey, NewMembership, NewPackageGroup, PackageGroupView, UserView,
+};
+use reqwest::Method;
 
 use crate::helpers::*;
 
@@ -27,21 +31,24 @@ async fn put(
     assert!(r.status().is_success(), "publish {version}: {}", r.status());
 }
 
-async fn post(
+/// An admin API call that must succeed on `server`, its answer as `R`.
+async fn call<R: serde::de::DeserializeOwned>(
     client: &reqwest::Client,
     server: &ServeProcess,
     token: &str,
+    method: reqwest::Method,
     path: &str,
-    body: serde_json::Value,
-) {
+    body: &impl serde::Serialize,
+) -> R {
     let r = client
-        .post(server.url(&format!("/api/v1{path}")))
+        .request(method, server.url(&format!("/api/v1{path}")))
         .bearer_auth(token)
-        .json(&body)
+        .json(body)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 201, "{path}");
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+    r.json().await.unwrap()
 }
 
 /// Waits until the feed at `url` lists `version`, at most a second after `written`.
@@ -123,22 +130,18 @@ async fn two_instances_on_postgres_behave_as_one() {
 
     // 2. Rate limits are shared: five keybyauth attempts per account and minute, counted
     // across both instances (per process, three each would all pass).
-    post(
-        &client,
-        &a,
-        &token,
-        "/groups",
-        json!({"id": 9, "name": "S"}),
-    )
-    .await;
-    post(
-        &client,
-        &b,
-        &token,
-        "/package-groups",
-        json!({"id": "pro", "groups": [9]}),
-    )
-    .await;
+    let group = NewGroup {
+        id: 9,
+        name: "S".into(),
+    };
+    let _: GroupView = call(&client, &a, &token, Method::POST, "/groups", &group).await;
+    let pro = NewPackageGroup {
+        id: "pro".into(),
+        groups: vec![9],
+        ..NewPackageGroup::default()
+    };
+    let _: PackageGroupView =
+        call(&client, &b, &token, Method::POST, "/package-groups", &pro).await;
     // The servers run on the system clock, in processes of their own. Six requests that
     // straddle a minute's boundary are counted in two windows: then try again with another
     // account (a fresh count) rather than sleeping to the next minute.
@@ -167,22 +170,15 @@ async fn two_instances_on_postgres_behave_as_one() {
     assert_eq!(statuses, [401, 401, 401, 401, 401, 429]);
 
     // 3. Writes A acknowledged survive A's sudden death.
-    post(
-        &client,
-        &a,
-        &token,
-        "/users",
-        json!({"email": "buyer@example.com"}),
-    )
-    .await;
-    post(
-        &client,
-        &a,
-        &token,
-        "/users/buyer@example.com/memberships",
-        json!({"group": 9}),
-    )
-    .await;
+    let buyer = new_user("buyer@example.com");
+    let _: UserView = call(&client, &a, &token, Method::POST, "/users", &buyer).await;
+    let membership = NewMembership {
+        group: 9,
+        from: None,
+        until: None,
+    };
+    let path = "/users/buyer@example.com/memberships";
+    let _: MembershipView = call(&client, &a, &token, Method::POST, path, &membership).await;
     put(
         &client,
         &a,
@@ -207,8 +203,8 @@ async fn two_instances_on_postgres_behave_as_one() {
         .send()
         .await
         .unwrap();
-    let memberships: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(memberships["items"][0]["active"], true);
+    let memberships: Items<MembershipView> = r.json().await.unwrap();
+    assert!(memberships.items[0].active);
     wait_for_version(&client, &feed_b, "1.0.2", published).await;
     let r = client
         .get(b.url("/download/plg_system_hello/1.0.2/plg_system_hello-1.0.2.zip"))
@@ -245,25 +241,18 @@ async fn two_instances_on_postgres_behave_as_one() {
     // 4. Key checks are cached per instance, and a revocation through A reaches B within a
     // second: the extension becomes paid, B serves it to the buyer's key (and keeps the answer),
     // then A revokes the key.
-    let r = client
-        .patch(a.url("/api/v1/extensions/plg_system_hello"))
-        .bearer_auth(&token)
-        .json(&json!({"package_group": "pro"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.status());
+    let paid_patch = ExtensionPatch {
+        package_group: Some(Some("pro".into())),
+        ..ExtensionPatch::default()
+    };
+    let path = "/extensions/plg_system_hello";
+    let _: ExtensionView = call(&client, &a, &token, Method::PATCH, path, &paid_patch).await;
     let changed = Instant::now();
-    let r = client
-        .post(a.url("/api/v1/users/buyer@example.com/keys"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let created: serde_json::Value = r.json().await.unwrap();
+    let path = "/users/buyer@example.com/keys";
+    let created: DownloadKeyView =
+        call(&client, &a, &token, Method::POST, path, &NewKey::default()).await;
     let download = b.url("/download/plg_system_hello/1.0.2/plg_system_hello-1.0.2.zip");
-    let paid = format!("{download}?dlid={}", created["key"].as_str().unwrap());
+    let paid = format!("{download}?dlid={}", created.key);
     let status = |url: String| {
         let client = client.clone();
         async move { client.get(url).send().await.unwrap().status().as_u16() }
@@ -283,7 +272,7 @@ async fn two_instances_on_postgres_behave_as_one() {
     let r = client
         .delete(a.url(&format!(
             "/api/v1/users/buyer@example.com/keys/{}",
-            created["id"]
+            created.id
         )))
         .bearer_auth(&token)
         .send()

@@ -425,6 +425,12 @@ impl TestApp {
         (status, e.errors[0].code.clone())
     }
 
+    /// The actions of the audit log's entries that `query` selects, newest first.
+    pub async fn audit_actions(&self, query: &str) -> Vec<String> {
+        let log: depot_api::AuditPage = self.read(&format!("/audit-log?{query}")).await;
+        log.items.into_iter().map(|e| e.action).collect()
+    }
+
     /// Group `group` and package group `package_group` of it, through the API.
     pub async fn paid_group(&self, package_group: &str, group: i64) {
         use depot_api::*;
