@@ -105,4 +105,13 @@ mod tests {
         let now = Clock::system().now_ms();
         assert!(now >= before && now - before < 5_000);
     }
+
+    #[test]
+    fn the_system_clock_is_the_real_time() {
+        // 2026-01-01T00:00:00Z: no run of this test happens before it.
+        let after = 1_767_225_600_000;
+        assert!(Clock::system().now_ms() > after);
+        assert!(Clock::default().now_ms() > after);
+        assert!(system_ms() > after);
+    }
 }

@@ -324,4 +324,24 @@ mod tests {
             assert!(Identity::type_of_full_name(bad).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn every_type_has_its_name_and_its_prefix() {
+        use ExtensionType::*;
+        for (kind, name) in [
+            (Component, "component"),
+            (Module, "module"),
+            (Plugin, "plugin"),
+            (Package, "package"),
+            (Library, "library"),
+            (File, "file"),
+            (Template, "template"),
+            (Language, "language"),
+        ] {
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(kind.to_string(), name);
+            let full_name = format!("{}x", kind.prefix());
+            assert_eq!(Identity::type_of_full_name(&full_name).unwrap(), kind);
+        }
+    }
 }

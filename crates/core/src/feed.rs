@@ -484,4 +484,45 @@ mod tests {
         assert_eq!(escape_text("a\u{0}b&c"), "ab&amp;c");
         assert_eq!(escape_attr("a\"b\nc"), "a&quot;b&#10;c");
     }
+
+    #[test]
+    fn attribute_whitespace_survives_normalisation() {
+        assert_eq!(escape_attr("a\tb\rc\nd"), "a&#9;b&#13;c&#10;d");
+        assert_eq!(escape_attr("say \"hi\" & <go>"), "say &quot;hi&quot; &amp; &lt;go&gt;");
+    }
+
+    #[test]
+    fn a_collection_lists_its_extensions() {
+        let entry = CollectionEntry {
+            identity: plugin().identity,
+            name: "System - Foo & Bar".into(),
+            version: Version::parse("1.2.0").unwrap(),
+            target_regex: r"5\.[0-9]+".into(),
+            details_url: "https://example.com/updates/plg_system_foo.xml".into(),
+            info_url: None,
+        };
+        assert_eq!(
+            render_collection("Example & Co", &[entry]),
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
+             <extensionset name=\"Example &amp; Co\" description=\"Example &amp; Co\">\n  \
+             <extension name=\"System - Foo &amp; Bar\" element=\"foo\" type=\"plugin\" \
+             client=\"site\" folder=\"system\" version=\"1.2.0\" targetplatform=\"joomla\" \
+             targetplatformversion=\"5\\.[0-9]+\" \
+             detailsurl=\"https://example.com/updates/plg_system_foo.xml\"/>\n\
+             </extensionset>\n"
+        );
+    }
+
+    #[test]
+    fn strings_of_nothing_but_special_characters_are_escaped() {
+        // The fast path copies "plain" strings as they are; these must never count as plain.
+        for (s, text, attr) in [
+            ("&", "&amp;", "&amp;"),
+            ("<>", "&lt;&gt;", "&lt;&gt;"),
+            ("\"", "\"", "&quot;"),
+        ] {
+            assert_eq!(escape_text(s), text, "{s}");
+            assert_eq!(escape_attr(s), attr, "{s}");
+        }
+    }
 }

@@ -117,4 +117,12 @@ mod tests {
         assert_eq!(Yanked.transition(Draft), Err(TransitionError::BackToDraft));
         assert_eq!(Draft.transition(Yanked), Err(TransitionError::YankDraft));
     }
+
+    #[test]
+    fn display_is_the_stored_word() {
+        for state in [ReleaseState::Draft, ReleaseState::Published, ReleaseState::Yanked] {
+            assert_eq!(state.to_string(), state.as_str());
+        }
+        assert_eq!(ReleaseState::Yanked.to_string(), "yanked");
+    }
 }
