@@ -488,7 +488,10 @@ mod tests {
     #[test]
     fn attribute_whitespace_survives_normalisation() {
         assert_eq!(escape_attr("a\tb\rc\nd"), "a&#9;b&#13;c&#10;d");
-        assert_eq!(escape_attr("say \"hi\" & <go>"), "say &quot;hi&quot; &amp; &lt;go&gt;");
+        assert_eq!(
+            escape_attr("say \"hi\" & <go>"),
+            "say &quot;hi&quot; &amp; &lt;go&gt;"
+        );
     }
 
     #[test]

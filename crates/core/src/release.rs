@@ -120,7 +120,11 @@ mod tests {
 
     #[test]
     fn display_is_the_stored_word() {
-        for state in [ReleaseState::Draft, ReleaseState::Published, ReleaseState::Yanked] {
+        for state in [
+            ReleaseState::Draft,
+            ReleaseState::Published,
+            ReleaseState::Yanked,
+        ] {
             assert_eq!(state.to_string(), state.as_str());
         }
         assert_eq!(ReleaseState::Yanked.to_string(), "yanked");

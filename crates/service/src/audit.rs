@@ -6,50 +6,9 @@ use depot_store::{AuditFilter, AuditRow, NewAuditEntry};
 use serde_json::Value;
 
 use crate::input::{parse_date, rfc3339};
-use crate::{Depot, Principal, ServiceResult};
+use crate::{Actor, Depot, ServiceResult};
 
 pub use depot_api::{AuditActor, AuditEntry, AuditPage, AuditQuery};
-
-/// Who is acting.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Actor {
-    kind: &'static str,
-    id: Option<i64>,
-    name: String,
-}
-
-impl Actor {
-    /// A caller of the admin API.
-    pub fn token(principal: &Principal) -> Actor {
-        Actor {
-            kind: "token",
-            id: Some(principal.token_id),
-            name: principal.name.clone(),
-        }
-    }
-
-    /// A signed-in console user.
-    pub fn user(id: i64, email: &str) -> Actor {
-        Actor {
-            kind: "user",
-            id: Some(id),
-            name: email.to_string(),
-        }
-    }
-
-    /// A command run on the server itself (`depot import`, `depot token create`, first start).
-    pub fn system(what: &str) -> Actor {
-        Actor {
-            kind: "system",
-            id: None,
-            name: what.to_string(),
-        }
-    }
-
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-}
 
 fn entry(row: AuditRow) -> AuditEntry {
     AuditEntry {
@@ -82,9 +41,9 @@ impl Depot {
         let detail = (!detail.is_null()).then(|| detail.to_string());
         self.store()
             .append_audit(&NewAuditEntry {
-                actor_kind: actor.kind,
-                actor_id: actor.id,
-                actor_name: &actor.name,
+                actor_kind: actor.kind(),
+                actor_id: actor.id(),
+                actor_name: actor.name(),
                 action,
                 subject,
                 detail: detail.as_deref(),
@@ -94,7 +53,8 @@ impl Depot {
     }
 
     /// A page of the audit log, newest first.
-    pub async fn audit_log(&self, q: AuditQuery) -> ServiceResult<AuditPage> {
+    pub async fn audit_log(&self, actor: &Actor, q: AuditQuery) -> ServiceResult<AuditPage> {
+        actor.require_admin()?;
         let filter = AuditFilter {
             action: q.action,
             actor_name: q.actor,

@@ -5,7 +5,7 @@ use depot_core::feed::{escape_attr, escape_text};
 use depot_store::ExtensionRow;
 use serde_json::json;
 
-use crate::audit::Actor;
+use crate::Actor;
 use crate::input::rfc3339;
 use crate::{Depot, ServiceError, ServiceResult};
 
@@ -88,6 +88,7 @@ impl Depot {
         extension: &str,
         changes: ExtensionChanges,
     ) -> ServiceResult<ExtensionView> {
+        actor.require_admin()?;
         let row = self.extension_row(extension).await?;
         if changes.is_empty() {
             return Err(ServiceError::invalid(
@@ -176,6 +177,7 @@ impl Depot {
     /// Deletes an extension that never had a release (a mistaken upload whose drafts were
     /// deleted). One with releases stays: sites may have it installed; yank its releases.
     pub async fn delete_extension(&self, actor: &Actor, extension: &str) -> ServiceResult<()> {
+        actor.require_admin()?;
         let row = self.extension_row(extension).await?;
         if !self
             .store()
@@ -212,6 +214,7 @@ impl Depot {
         extension: &str,
         package_group: Option<&str>,
     ) -> ServiceResult<()> {
+        actor.require_admin()?;
         let ext = self
             .store()
             .extension_by_name(extension)

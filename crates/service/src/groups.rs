@@ -3,7 +3,7 @@
 use depot_store::GroupRow;
 use serde_json::json;
 
-use crate::audit::Actor;
+use crate::Actor;
 use crate::input::clean_name;
 use crate::{Depot, ServiceError, ServiceResult};
 
@@ -18,6 +18,7 @@ fn group_view(g: GroupRow) -> GroupView {
 
 impl Depot {
     pub async fn add_group(&self, actor: &Actor, id: i64, name: &str) -> ServiceResult<GroupView> {
+        actor.require_admin()?;
         if id <= 0 {
             return Err(ServiceError::invalid(
                 "bad_group",
@@ -39,6 +40,7 @@ impl Depot {
         id: i64,
         name: &str,
     ) -> ServiceResult<GroupView> {
+        actor.require_admin()?;
         let name = clean_name(Some(name), "group name")?
             .ok_or_else(|| ServiceError::invalid("bad_name", "a group needs a name"))?;
         if !self.store().rename_group(id, &name).await? {
@@ -53,6 +55,7 @@ impl Depot {
     /// Deletes a group nothing refers to. One with memberships (even ended ones: they are the
     /// subscription history) or allowed by a package group is refused; rename it instead.
     pub async fn delete_group(&self, actor: &Actor, id: i64) -> ServiceResult<()> {
+        actor.require_admin()?;
         let group = self
             .store()
             .group(id)

@@ -5,7 +5,7 @@ use depot_core::keys;
 use depot_store::{DownloadKeyRow, PackageGroupRow, UserRow};
 use serde_json::json;
 
-use crate::audit::Actor;
+use crate::Actor;
 use crate::input::{DEFAULT_KEY_LABEL, clean_label, rfc3339};
 use crate::{Depot, ServiceError, ServiceResult};
 
@@ -57,6 +57,7 @@ impl Depot {
         label: Option<&str>,
     ) -> ServiceResult<DownloadKeyView> {
         let user = self.find_user(user).await?;
+        actor.require_user(user.id)?;
         let label = match clean_label(label)? {
             Some(l) => l,
             None => {
@@ -84,8 +85,13 @@ impl Depot {
         Ok(self.download_key_view(row))
     }
 
-    pub async fn download_keys(&self, user: &str) -> ServiceResult<Vec<DownloadKeyView>> {
+    pub async fn download_keys(
+        &self,
+        actor: &Actor,
+        user: &str,
+    ) -> ServiceResult<Vec<DownloadKeyView>> {
         let user = self.find_user(user).await?;
+        actor.require_user(user.id)?;
         Ok(self
             .store()
             .download_keys_of(user.id)
@@ -115,6 +121,7 @@ impl Depot {
         label: &str,
     ) -> ServiceResult<DownloadKeyView> {
         let user = self.find_user(user).await?;
+        actor.require_user(user.id)?;
         let row = self.own_download_key(&user, key_id).await?;
         let label = clean_label(Some(label))?
             .ok_or_else(|| ServiceError::invalid("bad_label", "a key label cannot be blank"))?;
@@ -144,6 +151,7 @@ impl Depot {
         key_id: i64,
     ) -> ServiceResult<()> {
         let user = self.find_user(user).await?;
+        actor.require_user(user.id)?;
         let row = self.own_download_key(&user, key_id).await?;
         if !self.store().revoke_download_key(row.id).await? {
             return Err(ServiceError::Conflict(format!(
@@ -182,8 +190,13 @@ impl Depot {
     }
 
     /// The user's jBackend key in every package group.
-    pub async fn jbackend_keys(&self, user: &str) -> ServiceResult<Vec<JbackendKeyView>> {
+    pub async fn jbackend_keys(
+        &self,
+        actor: &Actor,
+        user: &str,
+    ) -> ServiceResult<Vec<JbackendKeyView>> {
         let user = self.find_user(user).await?;
+        actor.require_user(user.id)?;
         let mut out = Vec::new();
         for group in self.store().package_groups().await? {
             out.push(self.jbackend_key_view(&user, group).await?);
@@ -199,6 +212,7 @@ impl Depot {
         package_group: &str,
     ) -> ServiceResult<JbackendKeyView> {
         let user = self.find_user(user).await?;
+        actor.require_user(user.id)?;
         let group = self.existing_package_group(package_group).await?;
         let version = self
             .store()

@@ -2,6 +2,7 @@
 //! package storage (depot-storage): publish a package, render and cache feeds, resolve a download,
 //! record what happened. Handlers call these and map the result; they hold no business rules.
 
+mod actors;
 mod audit;
 mod cache;
 mod dashboard;
@@ -38,7 +39,8 @@ use depot_storage::Storage;
 use depot_store::Store;
 use tokio::task::JoinHandle;
 
-pub use audit::{Actor, AuditEntry, AuditPage, AuditQuery};
+pub use actors::Actor;
+pub use audit::{AuditEntry, AuditPage, AuditQuery};
 pub use dashboard::Dashboard;
 pub use depot_mail::{Email, MailSettings, Mailer};
 pub use downloads::{Delivery, Download, DownloadBody, DownloadRequest, Served, Wanted};

@@ -96,6 +96,7 @@ impl Depot {
         user: &str,
         package_group: &str,
     ) -> ServiceResult<()> {
+        actor.require_admin()?;
         let user = self.find_user(user).await?;
         let group = self.existing_package_group(package_group).await?;
         self.queue_mail(KIND_KEY, &user.email, Some(group.id))

@@ -3,7 +3,7 @@
 use depot_store::MembershipRow;
 use serde_json::json;
 
-use crate::audit::Actor;
+use crate::Actor;
 use crate::input::{parse_date, rfc3339};
 use crate::{Depot, ServiceError, ServiceResult};
 
@@ -19,6 +19,7 @@ impl Depot {
         from: Option<&str>,
         until: Option<&str>,
     ) -> ServiceResult<MembershipView> {
+        actor.require_admin()?;
         let user = self.find_user(user).await?;
         self.existing_group(group).await?;
         let from = from.map(parse_date).transpose()?;
@@ -53,6 +54,7 @@ impl Depot {
         group: i64,
         at: Option<&str>,
     ) -> ServiceResult<u64> {
+        actor.require_admin()?;
         let user = self.find_user(user).await?;
         self.existing_group(group).await?;
         let at = at.map(parse_date).transpose()?;

@@ -5,7 +5,7 @@ use depot_core::entitlement::Policy;
 use depot_store::PackageGroupRow;
 use serde_json::json;
 
-use crate::audit::Actor;
+use crate::Actor;
 use crate::input::clean_name;
 use crate::{Depot, ServiceError, ServiceResult};
 
@@ -35,6 +35,7 @@ impl Depot {
         actor: &Actor,
         new: NewPackageGroup,
     ) -> ServiceResult<PackageGroupView> {
+        actor.require_admin()?;
         let id = new.id.trim();
         if !valid_package_group_id(id) {
             return Err(ServiceError::invalid(
@@ -102,6 +103,7 @@ impl Depot {
         name: Option<&str>,
         policy: Option<&str>,
     ) -> ServiceResult<PackageGroupView> {
+        actor.require_admin()?;
         let row = self.existing_package_group(package_group).await?;
         let title = match name {
             Some(n) => clean_name(Some(n), "name")?
@@ -129,6 +131,7 @@ impl Depot {
         actor: &Actor,
         package_group: &str,
     ) -> ServiceResult<()> {
+        actor.require_admin()?;
         let row = self.existing_package_group(package_group).await?;
         if !self.store().delete_unused_package_group(row.id).await? {
             return Err(ServiceError::Conflict(format!(

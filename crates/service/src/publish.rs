@@ -10,7 +10,7 @@ use depot_core::package::{self, Manifest};
 use depot_core::{Identity, ReleaseState, Stability, Targets, Version};
 use depot_store::{ExtensionRow, NewArtifact, NewExtension, NewRelease, StoreError};
 
-use crate::audit::Actor;
+use crate::Actor;
 use crate::{Depot, ServiceError, ServiceResult, Spooled};
 
 pub use depot_api::{PublishOutcome, PublishedRelease};
@@ -124,6 +124,12 @@ fn same_identity(row: &ExtensionRow, id: &Identity) -> bool {
 }
 
 impl Depot {
+    /// Refuses an upload of `extension` that `actor` may not make, before its body is read
+    /// (`publish` checks again).
+    pub fn check_may_publish(&self, actor: &Actor, extension: &str) -> ServiceResult<()> {
+        actor.require_publish(extension, "publish")
+    }
+
     /// Publishes an uploaded package as `extension` `version`.
     pub async fn publish(
         &self,
@@ -133,6 +139,7 @@ impl Depot {
         upload: Spooled,
         options: &PublishOptions,
     ) -> ServiceResult<PublishedRelease> {
+        actor.require_publish(extension, "publish")?;
         Identity::type_of_full_name(extension)
             .map_err(|e| ServiceError::invalid("bad_extension_name", e.to_string()))?;
         let version = Version::parse(version)
@@ -179,6 +186,7 @@ impl Depot {
     ) -> ServiceResult<PublishedRelease> {
         let version = manifest.version.clone();
         let extension = manifest.identity.full_name.as_str();
+        actor.require_publish(extension, "publish")?;
         let checked = check_options(&version, options)?;
 
         let package_group_id = match options.package_group.as_deref().map(str::trim) {

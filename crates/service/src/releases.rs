@@ -5,7 +5,7 @@ use depot_core::{ReleaseState, Version};
 use depot_store::{ExtensionRow, ReleaseWithArtifact};
 use serde_json::json;
 
-use crate::audit::Actor;
+use crate::Actor;
 use crate::input::rfc3339;
 use crate::{Depot, ServiceError, ServiceResult};
 
@@ -89,6 +89,7 @@ impl Depot {
         extension: &str,
         version: &str,
     ) -> ServiceResult<()> {
+        actor.require_publish(extension, "change releases of")?;
         let ext = self.extension_row(extension).await?;
         let row = self.release_row(&ext, version).await?;
         let subject = format!("{} {}", ext.name, row.release.version);
@@ -116,6 +117,7 @@ impl Depot {
         version: &str,
         changes: ReleaseChanges,
     ) -> ServiceResult<ReleaseView> {
+        actor.require_publish(extension, "change releases of")?;
         let ext = self.extension_row(extension).await?;
         let row = self.release_row(&ext, version).await?;
         let subject = format!("{} {}", ext.name, row.release.version);

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use depot_core::keys;
 use serde_json::json;
 
-use crate::audit::Actor;
+use crate::Actor;
 use crate::{Depot, ServiceError, ServiceResult, hash_token, valid_email};
 
 /// How long a console session lasts.
@@ -47,6 +47,7 @@ impl SessionKind {
 /// A signed-in user of the console or of the account pages.
 #[derive(Clone, Debug)]
 pub struct Session {
+    pub kind: SessionKind,
     pub user_id: i64,
     pub email: String,
     /// Every form of the session carries it; a POST without it is refused.
@@ -54,8 +55,13 @@ pub struct Session {
 }
 
 impl Session {
+    /// The console's administrator, or the account's customer (who may touch only their own
+    /// keys).
     pub fn actor(&self) -> Actor {
-        Actor::user(self.user_id, &self.email)
+        match self.kind {
+            SessionKind::Admin => Actor::console_user(self.user_id, &self.email),
+            SessionKind::Account => Actor::customer(self.user_id, &self.email),
+        }
     }
 }
 
@@ -134,6 +140,7 @@ impl Depot {
             .await?;
         let _ = self.store().prune_sessions().await;
         let session = Session {
+            kind,
             user_id,
             email,
             csrf,
@@ -162,6 +169,7 @@ impl Depot {
                     && (kind == SessionKind::Account || s.is_admin == 1)
             })
             .map(|s| Session {
+                kind,
                 user_id: s.user_id,
                 email: s.email,
                 csrf: s.csrf,
@@ -211,6 +219,7 @@ impl Depot {
 
     /// An administrator's "send a password link" (to a new customer, or one who lost theirs).
     pub async fn send_password_link(&self, actor: &Actor, user: &str) -> ServiceResult<()> {
+        actor.require_admin()?;
         let user = self.find_user(user).await?;
         if user.disabled != 0 {
             return Err(ServiceError::Conflict(
@@ -287,7 +296,7 @@ impl Depot {
             .filter(|u| u.disabled == 0)
             .ok_or_else(expired)?;
         self.set_password(user.id, password).await?;
-        let actor = Actor::user(user.id, &user.email);
+        let actor = Actor::customer(user.id, &user.email);
         self.audit(&actor, "user.password_link_used", &user.email, json!(null))
             .await?;
         self.open_session(SessionKind::Account, user.id, user.email, client_ip)

@@ -4,7 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use depot_store::ApiTokenRow;
 
-use crate::audit::Actor;
+use crate::Actor;
 use crate::input::rfc3339;
 use crate::{Depot, ServiceError, ServiceResult};
 
@@ -77,21 +77,6 @@ pub struct Principal {
     pub scope: Scope,
 }
 
-impl Principal {
-    /// Whether the token may manage users, groups, memberships, package groups and keys.
-    pub fn may_administer(&self) -> bool {
-        self.scope == Scope::Admin
-    }
-
-    pub fn may_publish(&self, extension: &str) -> bool {
-        match &self.scope {
-            Scope::Admin | Scope::Publish(None) => true,
-            Scope::Publish(Some(list)) => list.iter().any(|e| e == extension),
-            Scope::Read => false,
-        }
-    }
-}
-
 /// A new random token: `depot_` and 256 random bits, URL-safe.
 pub fn generate_token() -> String {
     let bytes: [u8; 32] = rand::random();
@@ -125,6 +110,7 @@ impl Depot {
         name: &str,
         scope: &Scope,
     ) -> ServiceResult<(TokenView, String)> {
+        actor.require_admin()?;
         let name = name.trim();
         if name.is_empty() || name.len() > 100 {
             return Err(ServiceError::invalid(
@@ -155,7 +141,8 @@ impl Depot {
     }
 
     /// Every token (never the tokens themselves: only their hashes are kept).
-    pub async fn list_tokens(&self) -> ServiceResult<Vec<TokenView>> {
+    pub async fn list_tokens(&self, actor: &Actor) -> ServiceResult<Vec<TokenView>> {
+        actor.require_admin()?;
         Ok(self
             .store()
             .api_tokens()
@@ -167,6 +154,7 @@ impl Depot {
 
     /// Revokes a token; requests carrying it are refused from then on.
     pub async fn revoke_token(&self, actor: &Actor, id: i64) -> ServiceResult<TokenView> {
+        actor.require_admin()?;
         let row = self
             .store()
             .api_token(id)
@@ -243,12 +231,5 @@ mod tests {
         );
         assert!(Scope::parse("admin", Some("com_a")).is_err());
         assert!(Scope::parse("root", None).is_err());
-        let p = Principal {
-            token_id: 1,
-            name: "ci".into(),
-            scope: Scope::Publish(Some(vec!["com_a".into()])),
-        };
-        assert!(p.may_publish("com_a"));
-        assert!(!p.may_publish("com_b"));
     }
 }

@@ -4,7 +4,7 @@ use depot_core::keys;
 use depot_store::UserRow;
 use serde_json::json;
 
-use crate::audit::Actor;
+use crate::Actor;
 use crate::input::{clean_name, rfc3339};
 use crate::{Depot, ServiceError, ServiceResult, valid_email};
 
@@ -60,6 +60,7 @@ impl Depot {
         password: Option<&str>,
         admin: bool,
     ) -> ServiceResult<UserView> {
+        actor.require_admin()?;
         if !valid_email(email) {
             return Err(ServiceError::invalid(
                 "bad_email",
@@ -90,6 +91,7 @@ impl Depot {
         user: &str,
         changes: UserChanges,
     ) -> ServiceResult<UserView> {
+        actor.require_admin()?;
         let row = self.find_user(user).await?;
         if let Some(p) = &changes.password {
             crate::jbackend::check_password(p)?;

@@ -322,10 +322,10 @@ async fn home(
     let id = session.user_id.to_string();
     let result = async {
         let memberships = depot.memberships(&id).await?;
-        let keys = depot.download_keys(&id).await?;
+        let keys = depot.download_keys(&session.actor(), &id).await?;
         let extensions = depot.list_extensions().await?;
         let entitlements = depot
-            .jbackend_keys(&id)
+            .jbackend_keys(&session.actor(), &id)
             .await?
             .into_iter()
             .filter(|k| k.entitled)
@@ -457,7 +457,7 @@ async fn rotate_key(
         let own = session.user_id.to_string();
         // Only a group the customer is entitled to (the page shows no other).
         let entitled = depot
-            .jbackend_keys(&own)
+            .jbackend_keys(&session.actor(), &own)
             .await?
             .iter()
             .any(|k| k.package_group == group && k.entitled);

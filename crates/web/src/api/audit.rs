@@ -8,7 +8,7 @@ use utoipa_axum::routes;
 
 use crate::openapi::ReadErrors;
 
-use super::{Admin, ApiQuery, ApiResult};
+use super::{ApiActor, ApiQuery, ApiResult};
 
 pub(super) fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new().routes(routes!(audit_log))
@@ -24,8 +24,8 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
 )]
 async fn audit_log(
     State(depot): State<Depot>,
-    _: Admin,
+    ApiActor(actor): ApiActor,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<depot_service::AuditPage>> {
-    Ok(Json(depot.audit_log(q).await?))
+    Ok(Json(depot.audit_log(&actor, q).await?))
 }

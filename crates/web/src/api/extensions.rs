@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::openapi::{Items, ReadErrors, WriteErrors};
 
-use super::{Admin, ApiJson, ApiPath, ApiPrincipal, ApiResult, items};
+use super::{ApiActor, ApiJson, ApiPath, ApiPrincipal, ApiResult, items};
 
 pub(super) fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new()
@@ -59,7 +59,7 @@ async fn get_extension(
 )]
 async fn set_extension(
     State(depot): State<Depot>,
-    Admin(actor): Admin,
+    ApiActor(actor): ApiActor,
     ApiPath(extension): ApiPath<String>,
     ApiJson(p): ApiJson<ExtensionPatch>,
 ) -> ApiResult {
@@ -83,7 +83,7 @@ async fn set_extension(
 )]
 async fn delete_extension(
     State(depot): State<Depot>,
-    Admin(actor): Admin,
+    ApiActor(actor): ApiActor,
     ApiPath(extension): ApiPath<String>,
 ) -> ApiResult {
     depot.delete_extension(&actor, &extension).await?;

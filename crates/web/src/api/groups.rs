@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use crate::openapi::{Items, ReadErrors, WriteErrors};
 
-use super::{Admin, ApiJson, ApiPath, ApiPrincipal, ApiResult, created, items};
+use super::{ApiActor, ApiJson, ApiPath, ApiPrincipal, ApiResult, created, items};
 
 pub(super) fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new()
@@ -29,7 +29,7 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
 )]
 async fn add_group(
     State(depot): State<Depot>,
-    Admin(actor): Admin,
+    ApiActor(actor): ApiActor,
     ApiJson(g): ApiJson<NewGroup>,
 ) -> ApiResult {
     Ok(created(depot.add_group(&actor, g.id, &g.name).await?))
@@ -60,7 +60,7 @@ async fn list_groups(
 )]
 async fn rename_group(
     State(depot): State<Depot>,
-    Admin(actor): Admin,
+    ApiActor(actor): ApiActor,
     ApiPath(id): ApiPath<i64>,
     ApiJson(p): ApiJson<GroupPatch>,
 ) -> ApiResult {
@@ -93,7 +93,7 @@ async fn get_group(
 )]
 async fn delete_group(
     State(depot): State<Depot>,
-    Admin(actor): Admin,
+    ApiActor(actor): ApiActor,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult {
     depot.delete_group(&actor, id).await?;

@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use crate::openapi::{Items, ReadErrors, WriteErrors};
 
-use super::{Admin, ApiJson, ApiPath, ApiResult, created, items};
+use super::{ApiActor, ApiJson, ApiPath, ApiResult, created, items};
 
 pub(super) fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new()
@@ -32,7 +32,7 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
 )]
 async fn create_key(
     State(depot): State<Depot>,
-    Admin(actor): Admin,
+    ApiActor(actor): ApiActor,
     ApiPath(user): ApiPath<String>,
     body: bytes::Bytes,
 ) -> ApiResult {
@@ -60,10 +60,10 @@ async fn create_key(
 )]
 async fn list_keys(
     State(depot): State<Depot>,
-    _: Admin,
+    ApiActor(actor): ApiActor,
     ApiPath(user): ApiPath<String>,
 ) -> ApiResult<Json<Items<DownloadKeyView>>> {
-    Ok(items(depot.download_keys(&user).await?))
+    Ok(items(depot.download_keys(&actor, &user).await?))
 }
 
 #[utoipa::path(
@@ -76,7 +76,7 @@ async fn list_keys(
 )]
 async fn revoke_key(
     State(depot): State<Depot>,
-    Admin(actor): Admin,
+    ApiActor(actor): ApiActor,
     ApiPath((user, id)): ApiPath<(String, i64)>,
 ) -> ApiResult {
     depot.revoke_download_key(&actor, &user, id).await?;
@@ -94,7 +94,7 @@ async fn revoke_key(
 )]
 async fn relabel_key(
     State(depot): State<Depot>,
-    Admin(actor): Admin,
+    ApiActor(actor): ApiActor,
     ApiPath((user, id)): ApiPath<(String, i64)>,
     ApiJson(p): ApiJson<KeyPatch>,
 ) -> ApiResult {
@@ -114,10 +114,10 @@ async fn relabel_key(
 )]
 async fn list_jbackend_keys(
     State(depot): State<Depot>,
-    _: Admin,
+    ApiActor(actor): ApiActor,
     ApiPath(user): ApiPath<String>,
 ) -> ApiResult<Json<Items<JbackendKeyView>>> {
-    Ok(items(depot.jbackend_keys(&user).await?))
+    Ok(items(depot.jbackend_keys(&actor, &user).await?))
 }
 
 #[utoipa::path(
@@ -130,7 +130,7 @@ async fn list_jbackend_keys(
 )]
 async fn rotate_jbackend_key(
     State(depot): State<Depot>,
-    Admin(actor): Admin,
+    ApiActor(actor): ApiActor,
     ApiPath((user, group)): ApiPath<(String, String)>,
 ) -> ApiResult {
     Ok(Json(depot.rotate_jbackend_key(&actor, &user, &group).await?).into_response())

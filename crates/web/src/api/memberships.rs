@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use crate::openapi::{Items, ReadErrors, WriteErrors};
 
-use super::{Admin, ApiJson, ApiPath, ApiPrincipal, ApiResult, created, items};
+use super::{ApiActor, ApiJson, ApiPath, ApiPrincipal, ApiResult, created, items};
 
 pub(super) fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new()
@@ -28,7 +28,7 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
 )]
 async fn add_membership(
     State(depot): State<Depot>,
-    Admin(actor): Admin,
+    ApiActor(actor): ApiActor,
     ApiPath(user): ApiPath<String>,
     ApiJson(m): ApiJson<NewMembership>,
 ) -> ApiResult {
@@ -55,7 +55,7 @@ async fn add_membership(
 )]
 async fn end_membership(
     State(depot): State<Depot>,
-    Admin(actor): Admin,
+    ApiActor(actor): ApiActor,
     ApiPath(user): ApiPath<String>,
     ApiJson(m): ApiJson<EndMembership>,
 ) -> ApiResult<Json<Ended>> {

@@ -50,10 +50,11 @@ pub fn router() -> (Router<Depot>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
-/// A caller whose token may change things, as the audit log names it.
-pub struct Admin(pub Actor);
+/// The caller as the use cases see it: who they are (for the audit log) and what their token
+/// allows. The use cases check that authority themselves; handlers only pass the actor on.
+pub struct ApiActor(pub Actor);
 
-impl<S> axum::extract::FromRequestParts<S> for Admin
+impl<S> axum::extract::FromRequestParts<S> for ApiActor
 where
     Depot: axum::extract::FromRef<S>,
     S: Send + Sync,
@@ -65,15 +66,7 @@ where
         state: &S,
     ) -> Result<Self, Self::Rejection> {
         let ApiPrincipal(p) = ApiPrincipal::from_request_parts(parts, state).await?;
-        if !p.may_administer() {
-            return Err(ServiceError::Forbidden(format!(
-                "token {:?} ({} scope) may not change users, groups or keys: use an admin token",
-                p.name,
-                p.scope.name()
-            ))
-            .into());
-        }
-        Ok(Admin(Actor::token(&p)))
+        Ok(ApiActor(Actor::token(&p)))
     }
 }
 

@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use crate::openapi::{Items, ReadErrors, WriteErrors};
 
-use super::{Admin, ApiJson, ApiPath, ApiPrincipal, ApiResult, created, items};
+use super::{ApiActor, ApiJson, ApiPath, ApiPrincipal, ApiResult, created, items};
 
 pub(super) fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new()
@@ -33,7 +33,7 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
 )]
 async fn add_package_group(
     State(depot): State<Depot>,
-    Admin(actor): Admin,
+    ApiActor(actor): ApiActor,
     ApiJson(b): ApiJson<NewPackageGroup>,
 ) -> ApiResult {
     let group = depot.add_package_group(&actor, b).await?;
@@ -65,7 +65,7 @@ async fn list_package_groups(
 )]
 async fn update_package_group(
     State(depot): State<Depot>,
-    Admin(actor): Admin,
+    ApiActor(actor): ApiActor,
     ApiPath(group): ApiPath<String>,
     ApiJson(p): ApiJson<PackageGroupPatch>,
 ) -> ApiResult {
@@ -101,7 +101,7 @@ async fn get_package_group(
 )]
 async fn delete_package_group(
     State(depot): State<Depot>,
-    Admin(actor): Admin,
+    ApiActor(actor): ApiActor,
     ApiPath(group): ApiPath<String>,
 ) -> ApiResult {
     depot.delete_package_group(&actor, &group).await?;

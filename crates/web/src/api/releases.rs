@@ -6,7 +6,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use depot_api::{ReleasePatch, UploadParams};
 use depot_service::{
-    Actor, Depot, PublishOptions, PublishOutcome, PublishedRelease, ReleaseChanges, ReleaseView,
+    Depot, PublishOptions, PublishOutcome, PublishedRelease, ReleaseChanges, ReleaseView,
     ServiceError, Spooled, spool,
 };
 use futures::TryStreamExt;
@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use crate::error::ApiError;
 use crate::openapi::{ErrorBody, Items, ReadErrors, WriteErrors};
 
-use super::{ApiJson, ApiPath, ApiPrincipal, ApiResult, items};
+use super::{ApiActor, ApiJson, ApiPath, ApiPrincipal, ApiResult, items};
 
 pub(super) fn routes() -> OpenApiRouter<Depot> {
     let (schemas, paths, upload_router) = routes!(upload);
@@ -75,22 +75,14 @@ pub(crate) async fn get_release(
 )]
 pub(crate) async fn change_release(
     State(depot): State<Depot>,
-    ApiPrincipal(principal): ApiPrincipal,
+    ApiActor(actor): ApiActor,
     ApiPath((extension, version)): ApiPath<(String, String)>,
     ApiJson(p): ApiJson<ReleasePatch>,
 ) -> ApiResult {
-    if !principal.may_publish(&extension) {
-        return Err(ServiceError::Forbidden(format!(
-            "token {:?} may not change releases of {extension}",
-            principal.name
-        ))
-        .into());
-    }
     let changes = ReleaseChanges {
         state: p.state,
         notes: p.notes,
     };
-    let actor = depot_service::Actor::token(&principal);
     Ok(Json(
         depot
             .change_release(&actor, &extension, &version, changes)
@@ -111,17 +103,9 @@ pub(crate) async fn change_release(
 )]
 pub(crate) async fn delete_release(
     State(depot): State<Depot>,
-    ApiPrincipal(principal): ApiPrincipal,
+    ApiActor(actor): ApiActor,
     ApiPath((extension, version)): ApiPath<(String, String)>,
 ) -> ApiResult {
-    if !principal.may_publish(&extension) {
-        return Err(ServiceError::Forbidden(format!(
-            "token {:?} may not change releases of {extension}",
-            principal.name
-        ))
-        .into());
-    }
-    let actor = depot_service::Actor::token(&principal);
     depot.delete_draft(&actor, &extension, &version).await?;
     Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
@@ -205,17 +189,12 @@ struct UploadForm {
 )]
 async fn upload(
     State(depot): State<Depot>,
-    ApiPrincipal(principal): ApiPrincipal,
+    ApiActor(actor): ApiActor,
     ApiPath((extension, version)): ApiPath<(String, String)>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    if !principal.may_publish(&extension) {
-        return Err(ServiceError::Forbidden(format!(
-            "token {:?} may not publish {extension}",
-            principal.name
-        ))
-        .into());
-    }
+    // Refused before a byte of the body is read.
+    depot.check_may_publish(&actor, &extension)?;
     let limit = depot.settings().max_upload_bytes;
     refuse_declared_excess(request.headers(), &depot)?;
     let is_multipart = request
@@ -246,13 +225,7 @@ async fn upload(
     }
     let options = publish_options(params)?;
     let published = depot
-        .publish(
-            &Actor::token(&principal),
-            &extension,
-            &version,
-            spooled,
-            &options,
-        )
+        .publish(&actor, &extension, &version, spooled, &options)
         .await?;
     let status = if published.outcome == PublishOutcome::Created {
         StatusCode::CREATED

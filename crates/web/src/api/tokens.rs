@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::openapi::{Items, ReadErrors, WriteErrors};
 
-use super::{Admin, ApiJson, ApiPath, ApiResult, created, items};
+use super::{ApiActor, ApiJson, ApiPath, ApiResult, created, items};
 
 pub(super) fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new()
@@ -25,8 +25,11 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
     summary = "API tokens (admin)",
     responses((status = 200, body = Items<TokenView>), ReadErrors)
 )]
-async fn list_tokens(State(depot): State<Depot>, _: Admin) -> ApiResult<Json<Items<TokenView>>> {
-    Ok(items(depot.list_tokens().await?))
+async fn list_tokens(
+    State(depot): State<Depot>,
+    ApiActor(actor): ApiActor,
+) -> ApiResult<Json<Items<TokenView>>> {
+    Ok(items(depot.list_tokens(&actor).await?))
 }
 
 #[utoipa::path(
@@ -39,7 +42,7 @@ async fn list_tokens(State(depot): State<Depot>, _: Admin) -> ApiResult<Json<Ite
 )]
 async fn create_token(
     State(depot): State<Depot>,
-    Admin(actor): Admin,
+    ApiActor(actor): ApiActor,
     ApiJson(t): ApiJson<NewToken>,
 ) -> ApiResult<Response> {
     let extensions = t.extensions.map(|e| e.join(","));
@@ -59,7 +62,7 @@ async fn create_token(
 )]
 async fn revoke_token(
     State(depot): State<Depot>,
-    Admin(actor): Admin,
+    ApiActor(actor): ApiActor,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult {
     Ok(Json(depot.revoke_token(&actor, id).await?).into_response())

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::openapi::{ReadErrors, WriteErrors};
 
-use super::{Admin, ApiJson, ApiPath, ApiPrincipal, ApiQuery, ApiResult, created};
+use super::{ApiActor, ApiJson, ApiPath, ApiPrincipal, ApiQuery, ApiResult, created};
 
 pub(super) fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new()
@@ -28,7 +28,7 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
 )]
 async fn add_user(
     State(depot): State<Depot>,
-    Admin(actor): Admin,
+    ApiActor(actor): ApiActor,
     ApiJson(u): ApiJson<NewUser>,
 ) -> ApiResult {
     let user = depot
@@ -96,7 +96,7 @@ async fn get_user(
 )]
 async fn update_user(
     State(depot): State<Depot>,
-    Admin(actor): Admin,
+    ApiActor(actor): ApiActor,
     ApiPath(user): ApiPath<String>,
     ApiJson(p): ApiJson<UserPatch>,
 ) -> ApiResult {

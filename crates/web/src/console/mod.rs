@@ -235,7 +235,7 @@ async fn audit(State(depot): State<Depot>, SignedIn(session): SignedIn) -> Respo
         limit: Some(200),
         ..AuditQuery::default()
     };
-    match depot.audit_log(query).await {
+    match depot.audit_log(&session.actor(), query).await {
         Ok(page) => AuditPage {
             signed_in: who(&session),
             flash: None,

@@ -187,8 +187,8 @@ async fn user_page(
             depot.user_view(&id).await?,
             depot.memberships(&id).await?,
             depot.list_groups().await?,
-            depot.download_keys(&id).await?,
-            depot.jbackend_keys(&id).await?,
+            depot.download_keys(&session.actor(), &id).await?,
+            depot.jbackend_keys(&session.actor(), &id).await?,
         ))
     }
     .await;
