@@ -7,30 +7,26 @@ use std::net::SocketAddr;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use depot_service::{
-    Depot, DownloadKeyView, ExtensionView, JbackendKeyView, MembershipView, NewSession,
-    PASSWORD_LINK_LIFETIME, SESSION_LIFETIME, ServiceError, Session, SessionKind,
+    Depot, DownloadKeyView, ExtensionView, JbackendKeyView, MembershipView, PASSWORD_LINK_LIFETIME,
+    ServiceError, Session,
 };
 use serde::Deserialize;
 
-use crate::pages::{
-    CsrfOnly, Done, FOREIGN_FORM, LoginForm, Who, check_form, cookie_value, failure, forbidden,
-    same_origin, session_cookie, who,
-};
-
-const COOKIE: &str = "depot_account";
+use crate::pages::{CsrfOnly, Done, FOREIGN_FORM, LoginForm, Who, same_origin, who};
+use crate::pages::{PageError, PageResult};
+use crate::sessions::{Account, SignInRefused, SignedIn, sign_in, sign_out, signed_in};
 
 pub fn router() -> Router<Depot> {
     Router::new()
         .route("/", get(home))
         .route("/login", get(login_page).post(login))
-        .route("/logout", post(logout))
+        .route("/logout", post(sign_out::<Account>))
         .route("/forgot", get(forgot_page).post(forgot))
         .route("/password", get(password_page).post(set_password))
         .route("/keys", post(create_key))
@@ -42,27 +38,6 @@ pub fn router() -> Router<Depot> {
         .layer(axum::middleware::map_response(
             crate::pages::security_headers,
         ))
-}
-
-/// A signed-in customer; anyone else is sent to the sign-in page.
-struct Customer(Session);
-
-impl FromRequestParts<Depot> for Customer {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, depot: &Depot) -> Result<Self, Response> {
-        let token = cookie_value(&parts.headers, COOKIE).unwrap_or_default();
-        match depot.session(SessionKind::Account, token).await {
-            Ok(Some(session)) => Ok(Customer(session)),
-            Ok(None) => Err(Redirect::to("/account/login").into_response()),
-            Err(e) => Err(failure(e)),
-        }
-    }
-}
-
-fn signed_in(depot: &Depot, new: &NewSession) -> Response {
-    let cookie = session_cookie(depot, COOKIE, "/account", &new.token, SESSION_LIFETIME);
-    ([(header::SET_COOKIE, cookie)], Redirect::to("/account")).into_response()
 }
 
 /// Fixed texts for `?done=…` (see the console's `done_message`).
@@ -101,10 +76,6 @@ async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if !same_origin(&depot, &headers) {
-        return forbidden(FOREIGN_FORM);
-    }
-    let ip = peer.ip().to_string();
     let refused = |status, why: &str| {
         let page = LoginPage {
             signed_in: None,
@@ -114,12 +85,9 @@ async fn login(
         };
         (status, page).into_response()
     };
-    match depot
-        .sign_in(SessionKind::Account, &form.email, &form.password, &ip)
-        .await
-    {
-        Ok(new) => signed_in(&depot, &new),
-        Err(ServiceError::RateLimited { retry_after_secs }) => {
+    match sign_in::<Account>(&depot, peer, &headers, &form).await {
+        Ok(home) => home,
+        Err(SignInRefused::Locked { retry_after_secs }) => {
             let why = format!(
                 "Too many failed attempts: try again in {} minutes, or set a new password.",
                 retry_after_secs.div_ceil(60)
@@ -130,32 +98,10 @@ async fn login(
                 .insert(header::RETRY_AFTER, retry_after_secs.into());
             response
         }
-        Err(ServiceError::Forbidden(why)) => refused(StatusCode::UNAUTHORIZED, &why),
-        Err(e) => failure(e),
+        Err(SignInRefused::Wrong(why)) => refused(StatusCode::UNAUTHORIZED, &why),
+        Err(SignInRefused::Foreign) => PageError::Forbidden(FOREIGN_FORM).into_response(),
+        Err(SignInRefused::Failed(e)) => PageError::Failed(e).into_response(),
     }
-}
-
-async fn logout(
-    State(depot): State<Depot>,
-    Customer(session): Customer,
-    headers: HeaderMap,
-    Form(form): Form<CsrfOnly>,
-) -> Response {
-    if let Err(why) = check_form(&depot, &headers, &session, &form.csrf) {
-        return forbidden(why);
-    }
-    let token = cookie_value(&headers, COOKIE)
-        .unwrap_or_default()
-        .to_string();
-    if let Err(e) = depot.sign_out(SessionKind::Account, &token).await {
-        return failure(e);
-    }
-    let cookie = session_cookie(&depot, COOKIE, "/account", "", std::time::Duration::ZERO);
-    (
-        [(header::SET_COOKIE, cookie)],
-        Redirect::to("/account/login"),
-    )
-        .into_response()
 }
 
 #[derive(Template, WebTemplate)]
@@ -198,7 +144,7 @@ async fn forgot(
     Form(form): Form<ForgotForm>,
 ) -> Response {
     if !same_origin(&depot, &headers) {
-        return forbidden(FOREIGN_FORM);
+        return PageError::Forbidden(FOREIGN_FORM).into_response();
     }
     match depot
         .request_password_link(&form.email, &peer.ip().to_string())
@@ -216,7 +162,7 @@ async fn forgot(
             )),
             false,
         ),
-        Err(e) => failure(e),
+        Err(e) => PageError::from(e).into_response(),
     }
 }
 
@@ -241,19 +187,17 @@ struct LinkQuery {
 async fn password_page(
     State(depot): State<Depot>,
     query: Result<Query<LinkQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
+) -> PageResult {
     let token = query.map(|q| q.0.token).unwrap_or_default();
-    match depot.password_link_works(&token).await {
-        Ok(works) => PasswordPage {
-            signed_in: None,
-            flash: None,
-            token: &token,
-            works,
-            error: None,
-        }
-        .into_response(),
-        Err(e) => failure(e),
+    let works = depot.password_link_works(&token).await?;
+    Ok(PasswordPage {
+        signed_in: None,
+        flash: None,
+        token: &token,
+        works,
+        error: None,
     }
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -270,7 +214,7 @@ async fn set_password(
     Form(form): Form<PasswordForm>,
 ) -> Response {
     if !same_origin(&depot, &headers) {
-        return forbidden(FOREIGN_FORM);
+        return PageError::Forbidden(FOREIGN_FORM).into_response();
     }
     let refused = |works: bool, why: String| {
         let page = PasswordPage {
@@ -289,10 +233,10 @@ async fn set_password(
         .set_password_by_link(&form.token, &form.password, &peer.ip().to_string())
         .await
     {
-        Ok(new) => signed_in(&depot, &new),
+        Ok(new) => signed_in::<Account>(&depot, &new),
         Err(e @ ServiceError::Invalid { .. }) => refused(true, e.to_string()),
         Err(e @ ServiceError::Forbidden(_)) => refused(false, e.to_string()),
-        Err(e) => failure(e),
+        Err(e) => PageError::from(e).into_response(),
     }
 }
 
@@ -316,37 +260,29 @@ struct HomePage<'a> {
 
 async fn home(
     State(depot): State<Depot>,
-    Customer(session): Customer,
+    SignedIn(session, _): SignedIn<Account>,
     Query(done): Query<Done>,
-) -> Response {
+) -> PageResult {
     let id = session.user_id.to_string();
-    let result = async {
-        let memberships = depot.memberships(&id).await?;
-        let keys = depot.download_keys(&session.actor(), &id).await?;
-        let extensions = depot.list_extensions().await?;
-        let entitlements = depot
-            .jbackend_keys(&session.actor(), &id)
-            .await?
-            .into_iter()
-            .filter(|k| k.entitled)
-            .map(|key| Entitlement {
-                extensions: extensions
-                    .iter()
-                    .filter(|e| e.package_group.as_deref() == Some(key.package_group.as_str()))
-                    .cloned()
-                    .collect(),
-                key,
-            })
-            .collect();
-        Ok::<_, ServiceError>((memberships, keys, entitlements))
-    }
-    .await;
-    let (memberships, keys, entitlements) = match result {
-        Ok(r) => r,
-        Err(e) => return failure(e),
-    };
+    let memberships = depot.memberships(&id).await?;
+    let keys = depot.download_keys(&session.actor(), &id).await?;
+    let extensions = depot.list_extensions().await?;
+    let entitlements = depot
+        .jbackend_keys(&session.actor(), &id)
+        .await?
+        .into_iter()
+        .filter(|k| k.entitled)
+        .map(|key| Entitlement {
+            extensions: extensions
+                .iter()
+                .filter(|e| e.package_group.as_deref() == Some(key.package_group.as_str()))
+                .cloned()
+                .collect(),
+            key,
+        })
+        .collect();
     let (live, revoked): (Vec<_>, Vec<_>) = keys.into_iter().partition(|k| !k.revoked);
-    HomePage {
+    Ok(HomePage {
         signed_in: who(&session),
         flash: done_message(done.done.as_deref()),
         csrf: &session.csrf,
@@ -355,7 +291,7 @@ async fn home(
         revoked: revoked.len(),
         entitlements,
     }
-    .into_response()
+    .into_response())
 }
 
 #[derive(Template, WebTemplate)]
@@ -395,7 +331,7 @@ struct KeyForm {
 
 async fn create_key(
     State(depot): State<Depot>,
-    Customer(session): Customer,
+    SignedIn(session, _): SignedIn<Account>,
     headers: HeaderMap,
     Form(form): Form<KeyForm>,
 ) -> Response {
@@ -411,7 +347,7 @@ async fn create_key(
 
 async fn relabel_key(
     State(depot): State<Depot>,
-    Customer(session): Customer,
+    SignedIn(session, _): SignedIn<Account>,
     Path(key): Path<i64>,
     headers: HeaderMap,
     Form(form): Form<KeyForm>,
@@ -432,7 +368,7 @@ async fn relabel_key(
 
 async fn revoke_key(
     State(depot): State<Depot>,
-    Customer(session): Customer,
+    SignedIn(session, _): SignedIn<Account>,
     Path(key): Path<i64>,
     headers: HeaderMap,
     Form(form): Form<CsrfOnly>,
@@ -448,7 +384,7 @@ async fn revoke_key(
 
 async fn rotate_key(
     State(depot): State<Depot>,
-    Customer(session): Customer,
+    SignedIn(session, _): SignedIn<Account>,
     Path(group): Path<String>,
     headers: HeaderMap,
     Form(form): Form<CsrfOnly>,

@@ -13,6 +13,7 @@ mod openapi;
 mod pages;
 mod params;
 mod range;
+mod sessions;
 
 use std::future::Future;
 use std::time::Duration;

@@ -106,29 +106,59 @@ pub(crate) fn same_origin(depot: &Depot, headers: &HeaderMap) -> bool {
 
 pub(crate) const FOREIGN_FORM: &str = "This form was posted from another site.";
 
-pub(crate) fn forbidden(why: &str) -> Response {
+fn forbidden(why: &str) -> Response {
     (StatusCode::FORBIDDEN, why.to_string()).into_response()
 }
 
-/// Checks a session form: same origin and the session's CSRF token. `Err` holds the refusal
-/// to show.
+/// Checks a session form: same origin and the session's CSRF token.
 pub(crate) fn check_form(
     depot: &Depot,
     headers: &HeaderMap,
     session: &Session,
     csrf: &str,
-) -> Result<(), &'static str> {
+) -> Result<(), PageError> {
     if !same_origin(depot, headers) {
-        return Err(FOREIGN_FORM);
+        return Err(PageError::Forbidden(FOREIGN_FORM));
     }
     if !bool::from(csrf.as_bytes().ct_eq(session.csrf.as_bytes())) {
-        return Err("This form has expired: reload the page and try again.");
+        return Err(PageError::Forbidden(
+            "This form has expired: reload the page and try again.",
+        ));
     }
     Ok(())
 }
 
+/// What a page answers when it cannot show what was asked, so that page handlers use `?`.
+/// (A refusal the user can act on is not one of these: each page shows it in its own words,
+/// see `submit`.)
+#[derive(Debug)]
+pub(crate) enum PageError {
+    /// A form from another site, or with a stale CSRF token: 403, in words.
+    Forbidden(&'static str),
+    /// A failure that is not the user's: logged, and a plain 500 without details.
+    Failed(ServiceError),
+}
+
+impl From<ServiceError> for PageError {
+    fn from(e: ServiceError) -> Self {
+        PageError::Failed(e)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::Forbidden(why) => forbidden(why),
+            PageError::Failed(e) => failure(e),
+        }
+    }
+}
+
+/// A page handler's answer.
+pub(crate) type PageResult<T = Response> = Result<T, PageError>;
+
 /// A failure that is not the user's: logged, and a plain page without details.
-pub(crate) fn failure(e: ServiceError) -> Response {
+fn failure(e: ServiceError) -> Response {
     tracing::error!(error = %e, "page request failed");
     (
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -139,7 +169,7 @@ pub(crate) fn failure(e: ServiceError) -> Response {
 
 /// A refusal the user can act on (a bad date, a taken label, an unknown user) in words, or
 /// `Err` with the error for anything else (see `failure`).
-pub(crate) fn user_error(e: ServiceError) -> Result<String, ServiceError> {
+pub(crate) fn user_error(e: ServiceError) -> Result<String, PageError> {
     match e {
         ServiceError::Invalid { .. }
         | ServiceError::Conflict(_)
@@ -150,7 +180,7 @@ pub(crate) fn user_error(e: ServiceError) -> Result<String, ServiceError> {
         | ServiceError::Package(_)
         | ServiceError::UploadAborted(_)
         | ServiceError::RateLimited { .. } => Ok(e.to_string()),
-        e => Err(e),
+        e => Err(PageError::Failed(e)),
     }
 }
 
@@ -166,14 +196,14 @@ pub(crate) async fn submit(
     change: impl Future<Output = Result<&'static str, ServiceError>>,
     refuse: impl FnOnce(&str) -> Response,
 ) -> Response {
-    if let Err(why) = check_form(depot, headers, session, csrf) {
-        return forbidden(why);
+    if let Err(e) = check_form(depot, headers, session, csrf) {
+        return e.into_response();
     }
     match change.await {
         Ok(done) => Redirect::to(&format!("{back}?done={done}")).into_response(),
         Err(e) => match user_error(e) {
             Ok(why) => refuse(&why),
-            Err(e) => failure(e),
+            Err(e) => e.into_response(),
         },
     }
 }

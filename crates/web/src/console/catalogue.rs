@@ -15,13 +15,13 @@ use depot_service::{
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use super::{SignedIn, done_message};
+use super::done_message;
 use crate::api::{
     UploadParams, publish_options, read_upload_form, refuse_declared_excess, set_upload_field,
 };
-use crate::pages::{
-    CsrfOnly, Done, FOREIGN_FORM, Who, failure, forbidden, same_origin, user_error, who,
-};
+use crate::pages::{CsrfOnly, Done, FOREIGN_FORM, Who, same_origin, user_error, who};
+use crate::pages::{PageError, PageResult};
+use crate::sessions::{Console, SignedIn};
 
 pub(super) fn routes() -> Router<Depot> {
     Router::new()
@@ -65,30 +65,28 @@ struct ExtensionsPage<'a> {
 
 async fn extensions(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     Query(done): Query<Done>,
-) -> Response {
-    let result = async {
-        let mut rows = Vec::new();
-        for view in depot.list_extensions().await? {
-            let releases = depot.list_releases(&view.name).await?;
-            rows.push(ExtensionRow { view, releases });
-        }
-        let groups = depot.list_package_groups().await?;
-        Ok::<_, ServiceError>((rows, groups.into_iter().map(|g| g.id).collect()))
+) -> PageResult {
+    let mut extensions = Vec::new();
+    for view in depot.list_extensions().await? {
+        let releases = depot.list_releases(&view.name).await?;
+        extensions.push(ExtensionRow { view, releases });
     }
-    .await;
-    match result {
-        Ok((extensions, package_groups)) => ExtensionsPage {
-            signed_in: who(&session),
-            flash: done_message(done.done.as_deref()),
-            csrf: &session.csrf,
-            extensions,
-            package_groups,
-        }
-        .into_response(),
-        Err(e) => failure(e),
+    let package_groups: Vec<String> = depot
+        .list_package_groups()
+        .await?
+        .into_iter()
+        .map(|g| g.id)
+        .collect();
+    Ok(ExtensionsPage {
+        signed_in: who(&session),
+        flash: done_message(done.done.as_deref()),
+        csrf: &session.csrf,
+        extensions,
+        package_groups,
     }
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -124,7 +122,7 @@ async fn apply_release_change(
 
 async fn change_state(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     Path(release): Path<(String, String)>,
     headers: HeaderMap,
     Form(form): Form<StateForm>,
@@ -146,7 +144,7 @@ async fn change_state(
 
 async fn change_notes(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     Path(release): Path<(String, String)>,
     headers: HeaderMap,
     Form(form): Form<NotesForm>,
@@ -204,7 +202,7 @@ fn with_anchor(mut response: Response, anchor: &str) -> Response {
 
 async fn delete_draft(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     Path((extension, version)): Path<(String, String)>,
     headers: HeaderMap,
     Form(form): Form<CsrfOnly>,
@@ -234,7 +232,7 @@ struct ExtensionForm {
 
 async fn edit_extension(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     Path(extension): Path<String>,
     headers: HeaderMap,
     Form(form): Form<ExtensionForm>,
@@ -274,7 +272,7 @@ async fn render_upload(
 ) -> Response {
     let package_groups = match depot.list_package_groups().await {
         Ok(groups) => groups.into_iter().map(|g| g.id).collect(),
-        Err(e) => return failure(e),
+        Err(e) => return PageError::from(e).into_response(),
     };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
@@ -292,7 +290,10 @@ async fn render_upload(
     (status, page).into_response()
 }
 
-async fn upload_page(State(depot): State<Depot>, SignedIn(session): SignedIn) -> Response {
+async fn upload_page(
+    State(depot): State<Depot>,
+    SignedIn(session, _): SignedIn<Console>,
+) -> Response {
     render_upload(&depot, &session, None).await
 }
 
@@ -300,11 +301,11 @@ async fn upload_page(State(depot): State<Depot>, SignedIn(session): SignedIn) ->
 /// script sends the same form with a progress bar; without script the browser posts it.
 async fn upload(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     request: Request,
 ) -> Response {
     if !same_origin(&depot, request.headers()) {
-        return forbidden(FOREIGN_FORM);
+        return PageError::Forbidden(FOREIGN_FORM).into_response();
     }
     let result = async {
         refuse_declared_excess(request.headers(), &depot)?;
@@ -344,7 +345,7 @@ async fn upload(
         .into_response(),
         Err(e) => match user_error(e) {
             Ok(why) => render_upload(&depot, &session, Some(why)).await,
-            Err(e) => failure(e),
+            Err(e) => e.into_response(),
         },
     }
 }

@@ -10,31 +10,26 @@ use std::net::SocketAddr;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use depot_core::ReleaseState;
 use depot_service::{
-    AuditEntry, AuditQuery, Depot, DownloadLogEntry, DownloadLogQuery, SESSION_LIFETIME,
-    ServiceError, Session, SessionKind,
+    AuditEntry, AuditQuery, Depot, DownloadLogEntry, DownloadLogQuery, ServiceError,
 };
 use serde::Deserialize;
 
-use crate::pages::{
-    CsrfOnly, FOREIGN_FORM, LoginForm, Who, asset, check_form, cookie_value, failure, forbidden,
-    same_origin, session_cookie, who,
-};
-
-const COOKIE: &str = "depot_admin";
+use crate::pages::{FOREIGN_FORM, LoginForm, Who, asset, who};
+use crate::pages::{PageError, PageResult};
+use crate::sessions::{Console, SignInRefused, SignedIn, sign_in, sign_out};
 
 pub fn router() -> Router<Depot> {
     Router::new()
         .route("/", get(dashboard))
         .route("/login", get(login_page).post(login))
-        .route("/logout", post(logout))
+        .route("/logout", post(sign_out::<Console>))
         .merge(catalogue::routes())
         .merge(people::routes())
         .route("/audit", get(audit))
@@ -58,22 +53,6 @@ pub(crate) async fn script() -> Response {
         "text/javascript; charset=utf-8",
         include_str!("../../static/pages.js"),
     )
-}
-
-/// A signed-in administrator; anyone else is sent to the sign-in page.
-pub struct SignedIn(Session);
-
-impl FromRequestParts<Depot> for SignedIn {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, depot: &Depot) -> Result<Self, Response> {
-        let token = cookie_value(&parts.headers, COOKIE).unwrap_or_default();
-        match depot.session(SessionKind::Admin, token).await {
-            Ok(Some(session)) => Ok(SignedIn(session)),
-            Ok(None) => Err(Redirect::to("/admin/login").into_response()),
-            Err(e) => Err(failure(e)),
-        }
-    }
 }
 
 /// The message a page shows after a change redirected to it (`?done=…`): fixed texts only, so
@@ -138,19 +117,9 @@ async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if !same_origin(&depot, &headers) {
-        return forbidden(FOREIGN_FORM);
-    }
-    let ip = peer.ip().to_string();
-    match depot
-        .sign_in(SessionKind::Admin, &form.email, &form.password, &ip)
-        .await
-    {
-        Ok(new) => {
-            let cookie = session_cookie(&depot, COOKIE, "/admin", &new.token, SESSION_LIFETIME);
-            ([(header::SET_COOKIE, cookie)], Redirect::to("/admin")).into_response()
-        }
-        Err(ServiceError::RateLimited { retry_after_secs }) => (
+    match sign_in::<Console>(&depot, peer, &headers, &form).await {
+        Ok(home) => home,
+        Err(SignInRefused::Locked { retry_after_secs }) => (
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, retry_after_secs.to_string())],
             LockedPage {
@@ -160,7 +129,7 @@ async fn login(
             },
         )
             .into_response(),
-        Err(ServiceError::Forbidden(why)) => (
+        Err(SignInRefused::Wrong(why)) => (
             StatusCode::UNAUTHORIZED,
             LoginPage {
                 signed_in: None,
@@ -170,27 +139,9 @@ async fn login(
             },
         )
             .into_response(),
-        Err(e) => failure(e),
+        Err(SignInRefused::Foreign) => PageError::Forbidden(FOREIGN_FORM).into_response(),
+        Err(SignInRefused::Failed(e)) => PageError::Failed(e).into_response(),
     }
-}
-
-async fn logout(
-    State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
-    headers: HeaderMap,
-    Form(form): Form<CsrfOnly>,
-) -> Response {
-    if let Err(why) = check_form(&depot, &headers, &session, &form.csrf) {
-        return forbidden(why);
-    }
-    let token = cookie_value(&headers, COOKIE)
-        .unwrap_or_default()
-        .to_string();
-    if let Err(e) = depot.sign_out(SessionKind::Admin, &token).await {
-        return failure(e);
-    }
-    let cookie = session_cookie(&depot, COOKIE, "/admin", "", std::time::Duration::ZERO);
-    ([(header::SET_COOKIE, cookie)], Redirect::to("/admin/login")).into_response()
 }
 
 #[derive(Template, WebTemplate)]
@@ -205,12 +156,12 @@ struct DashboardPage<'a> {
     versions_chart: String,
 }
 
-async fn dashboard(State(depot): State<Depot>, SignedIn(session): SignedIn) -> Response {
-    let d = match depot.dashboard(30).await {
-        Ok(d) => d,
-        Err(e) => return failure(e),
-    };
-    DashboardPage {
+async fn dashboard(
+    State(depot): State<Depot>,
+    SignedIn(session, _): SignedIn<Console>,
+) -> PageResult {
+    let d = depot.dashboard(30).await?;
+    Ok(DashboardPage {
         signed_in: who(&session),
         flash: None,
         extensions: d.extensions,
@@ -219,7 +170,7 @@ async fn dashboard(State(depot): State<Depot>, SignedIn(session): SignedIn) -> R
         versions_chart: charts::bars(&d.joomla_versions, 1, "Update checks per Joomla version"),
         joomla_versions: d.joomla_versions,
     }
-    .into_response()
+    .into_response())
 }
 
 #[derive(Template, WebTemplate)]
@@ -230,20 +181,18 @@ struct AuditPage<'a> {
     entries: Vec<AuditEntry>,
 }
 
-async fn audit(State(depot): State<Depot>, SignedIn(session): SignedIn) -> Response {
+async fn audit(State(depot): State<Depot>, SignedIn(session, _): SignedIn<Console>) -> PageResult {
     let query = AuditQuery {
         limit: Some(200),
         ..AuditQuery::default()
     };
-    match depot.audit_log(&session.actor(), query).await {
-        Ok(page) => AuditPage {
-            signed_in: who(&session),
-            flash: None,
-            entries: page.items,
-        }
-        .into_response(),
-        Err(e) => failure(e),
+    let page = depot.audit_log(&session.actor(), query).await?;
+    Ok(AuditPage {
+        signed_in: who(&session),
+        flash: None,
+        entries: page.items,
     }
+    .into_response())
 }
 
 /// The download log's filter form, as typed: empty fields are no filter.
@@ -311,9 +260,9 @@ struct DownloadsPage<'a> {
 
 async fn downloads(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     filter: Result<axum::extract::Query<DownloadFilter>, axum::extract::rejection::QueryRejection>,
-) -> Response {
+) -> PageResult {
     let filter = filter.map(|q| q.0).unwrap_or_default();
     let result = match filter.query() {
         Ok(q) => depot.download_log(q).await.map_err(|e| match e {
@@ -325,9 +274,9 @@ async fn downloads(
     let (entries, older, error) = match result {
         Ok(page) => (page.items, page.next_before.map(|b| filter.older(b)), None),
         Err(Ok(why)) => (Vec::new(), None, Some(why)),
-        Err(Err(e)) => return failure(e),
+        Err(Err(e)) => return Err(e.into()),
     };
-    DownloadsPage {
+    Ok(DownloadsPage {
         signed_in: who(&session),
         flash: None,
         filter,
@@ -335,5 +284,5 @@ async fn downloads(
         entries,
         older,
     }
-    .into_response()
+    .into_response())
 }

@@ -14,8 +14,10 @@ use depot_service::{
 };
 use serde::Deserialize;
 
-use super::{SignedIn, done_message};
-use crate::pages::{CsrfOnly, Done, Who, check_form, failure, forbidden, user_error, who};
+use super::done_message;
+use crate::pages::{CsrfOnly, Done, Who, check_form, user_error, who};
+use crate::pages::{PageError, PageResult};
+use crate::sessions::{Console, SignedIn};
 
 pub(super) fn routes() -> Router<Depot> {
     Router::new()
@@ -90,18 +92,14 @@ struct UsersPage<'a> {
 
 async fn users(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     search: Result<Query<UserSearch>, axum::extract::rejection::QueryRejection>,
-) -> Response {
+) -> PageResult {
     let search = search.map(|q| q.0).unwrap_or_default();
     let filter = Some(search.email.trim()).filter(|e| !e.is_empty());
-    let users = match depot
+    let users = depot
         .list_users(filter, search.after.unwrap_or(0), USERS_PER_PAGE)
-        .await
-    {
-        Ok(u) => u,
-        Err(e) => return failure(e),
-    };
+        .await?;
     let next = (users.len() as i64 == USERS_PER_PAGE)
         .then(|| users.last().map(|u| u.id))
         .flatten()
@@ -111,7 +109,7 @@ async fn users(
                 .append_pair("after", &after.to_string())
                 .finish()
         });
-    UsersPage {
+    Ok(UsersPage {
         signed_in: who(&session),
         flash: None,
         csrf: &session.csrf,
@@ -119,7 +117,7 @@ async fn users(
         users,
         next,
     }
-    .into_response()
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -135,13 +133,11 @@ struct NewUserForm {
 
 async fn add_user(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     headers: HeaderMap,
     Form(form): Form<NewUserForm>,
-) -> Response {
-    if let Err(why) = check_form(&depot, &headers, &session, &form.csrf) {
-        return forbidden(why);
-    }
+) -> PageResult {
+    check_form(&depot, &headers, &session, &form.csrf)?;
     let password = Some(form.password.as_str()).filter(|p| !p.is_empty());
     let name = Some(form.name.as_str()).filter(|n| !n.trim().is_empty());
     match depot
@@ -154,11 +150,10 @@ async fn add_user(
         )
         .await
     {
-        Ok(user) => Redirect::to(&format!("/admin/users/{}?done=user", user.id)).into_response(),
-        Err(e) => match user_error(e) {
-            Ok(why) => refusal("/admin/users", &why),
-            Err(e) => failure(e),
-        },
+        Ok(user) => {
+            Ok(Redirect::to(&format!("/admin/users/{}?done=user", user.id)).into_response())
+        }
+        Err(e) => Ok(refusal("/admin/users", &user_error(e)?)),
     }
 }
 
@@ -177,7 +172,7 @@ struct UserPage<'a> {
 
 async fn user_page(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     Path(user): Path<i64>,
     Query(done): Query<Done>,
 ) -> Response {
@@ -207,7 +202,7 @@ async fn user_page(
         Err(ServiceError::NotFound { .. }) => {
             (StatusCode::NOT_FOUND, "No such user.").into_response()
         }
-        Err(e) => failure(e),
+        Err(e) => PageError::from(e).into_response(),
     }
 }
 
@@ -226,7 +221,7 @@ struct UserForm {
 
 async fn update_user(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     Path(user): Path<i64>,
     headers: HeaderMap,
     Form(form): Form<UserForm>,
@@ -276,7 +271,7 @@ fn typed(s: &str) -> Option<&str> {
 
 async fn add_membership(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     Path(user): Path<i64>,
     headers: HeaderMap,
     Form(form): Form<MembershipForm>,
@@ -312,7 +307,7 @@ struct EndForm {
 
 async fn end_membership(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     Path(user): Path<i64>,
     headers: HeaderMap,
     Form(form): Form<EndForm>,
@@ -343,7 +338,7 @@ struct KeyForm {
 
 async fn create_key(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     Path(user): Path<i64>,
     headers: HeaderMap,
     Form(form): Form<KeyForm>,
@@ -367,7 +362,7 @@ async fn create_key(
 
 async fn revoke_key(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     Path((user, key)): Path<(i64, i64)>,
     headers: HeaderMap,
     Form(form): Form<CsrfOnly>,
@@ -391,7 +386,7 @@ async fn revoke_key(
 
 async fn rotate_key(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     Path((user, group)): Path<(i64, String)>,
     headers: HeaderMap,
     Form(form): Form<CsrfOnly>,
@@ -415,7 +410,7 @@ async fn rotate_key(
 
 async fn resend_keys(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     Path((user, group)): Path<(i64, String)>,
     headers: HeaderMap,
     Form(form): Form<CsrfOnly>,
@@ -439,7 +434,7 @@ async fn resend_keys(
 
 async fn password_link(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     Path(user): Path<i64>,
     headers: HeaderMap,
     Form(form): Form<CsrfOnly>,
@@ -473,27 +468,19 @@ struct GroupsPage<'a> {
 
 async fn groups(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     Query(done): Query<Done>,
-) -> Response {
-    let result = async {
-        Ok::<_, ServiceError>((
-            depot.list_groups().await?,
-            depot.list_package_groups().await?,
-        ))
+) -> PageResult {
+    let groups = depot.list_groups().await?;
+    let package_groups = depot.list_package_groups().await?;
+    Ok(GroupsPage {
+        signed_in: who(&session),
+        flash: done_message(done.done.as_deref()),
+        csrf: &session.csrf,
+        groups,
+        package_groups,
     }
-    .await;
-    match result {
-        Ok((groups, package_groups)) => GroupsPage {
-            signed_in: who(&session),
-            flash: done_message(done.done.as_deref()),
-            csrf: &session.csrf,
-            groups,
-            package_groups,
-        }
-        .into_response(),
-        Err(e) => failure(e),
-    }
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -505,7 +492,7 @@ struct GroupForm {
 
 async fn add_group(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     headers: HeaderMap,
     Form(form): Form<GroupForm>,
 ) -> Response {
@@ -540,7 +527,7 @@ struct PackageGroupForm {
 
 async fn add_package_group(
     State(depot): State<Depot>,
-    SignedIn(session): SignedIn,
+    SignedIn(session, _): SignedIn<Console>,
     headers: HeaderMap,
     Form(form): Form<PackageGroupForm>,
 ) -> Response {
