@@ -2,9 +2,17 @@
 //! API, signed in with a password and a session cookie (see `crate::pages` for the protection
 //! every page and form gets). Failed sign-ins lock the account, and the client, out for a while.
 
-mod catalogue;
+mod audit;
 mod charts;
-mod people;
+mod extensions;
+mod forms;
+mod groups;
+mod keys;
+mod memberships;
+mod package_groups;
+mod releases;
+mod reports;
+mod users;
 
 use std::net::SocketAddr;
 
@@ -16,10 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use depot_core::ReleaseState;
-use depot_service::{
-    AuditEntry, AuditQuery, Depot, DownloadLogEntry, DownloadLogQuery, ServiceError,
-};
-use serde::Deserialize;
+use depot_service::Depot;
 
 use crate::pages::{FOREIGN_FORM, LoginForm, Who, asset, who};
 use crate::pages::{PageError, PageResult};
@@ -30,10 +35,15 @@ pub fn router() -> Router<Depot> {
         .route("/", get(dashboard))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(sign_out::<Console>))
-        .merge(catalogue::routes())
-        .merge(people::routes())
-        .route("/audit", get(audit))
-        .route("/downloads", get(downloads))
+        .merge(extensions::routes())
+        .merge(releases::routes())
+        .merge(users::routes())
+        .merge(memberships::routes())
+        .merge(keys::routes())
+        .merge(groups::routes())
+        .merge(package_groups::routes())
+        .merge(audit::routes())
+        .merge(reports::routes())
         .route("/static/console.css", get(stylesheet))
         .route("/static/pages.js", get(script))
         .layer(axum::middleware::map_response(
@@ -169,120 +179,6 @@ async fn dashboard(
         downloads_chart: charts::bars(&d.downloads_per_day, 7, "Downloads per day"),
         versions_chart: charts::bars(&d.joomla_versions, 1, "Update checks per Joomla version"),
         joomla_versions: d.joomla_versions,
-    }
-    .into_response())
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "admin/audit.html")]
-struct AuditPage<'a> {
-    signed_in: Option<Who<'a>>,
-    flash: Option<&'a str>,
-    entries: Vec<AuditEntry>,
-}
-
-async fn audit(State(depot): State<Depot>, SignedIn(session, _): SignedIn<Console>) -> PageResult {
-    let query = AuditQuery {
-        limit: Some(200),
-        ..AuditQuery::default()
-    };
-    let page = depot.audit_log(&session.actor(), query).await?;
-    Ok(AuditPage {
-        signed_in: who(&session),
-        flash: None,
-        entries: page.items,
-    }
-    .into_response())
-}
-
-/// The download log's filter form, as typed: empty fields are no filter.
-#[derive(Default, Deserialize)]
-#[serde(default)]
-struct DownloadFilter {
-    extension: String,
-    version: String,
-    user: String,
-    status: String,
-    from: String,
-    until: String,
-    before: Option<i64>,
-}
-
-impl DownloadFilter {
-    fn query(&self) -> Result<DownloadLogQuery, String> {
-        let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-        let status = match text(&self.status) {
-            None => None,
-            Some(s) => Some(
-                s.parse::<i64>()
-                    .map_err(|_| format!("Status {s:?} is not a number (200, 403, …)"))?,
-            ),
-        };
-        Ok(DownloadLogQuery {
-            extension: text(&self.extension),
-            version: text(&self.version),
-            user: text(&self.user),
-            status,
-            from: text(&self.from),
-            until: text(&self.until),
-            before: self.before,
-            limit: Some(100),
-            ..DownloadLogQuery::default()
-        })
-    }
-
-    /// The query string of the next (older) page.
-    fn older(&self, before: i64) -> String {
-        form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([
-                ("extension", self.extension.as_str()),
-                ("version", &self.version),
-                ("user", &self.user),
-                ("status", &self.status),
-                ("from", &self.from),
-                ("until", &self.until),
-            ])
-            .append_pair("before", &before.to_string())
-            .finish()
-    }
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "admin/downloads.html")]
-struct DownloadsPage<'a> {
-    signed_in: Option<Who<'a>>,
-    flash: Option<&'a str>,
-    filter: DownloadFilter,
-    error: Option<String>,
-    entries: Vec<DownloadLogEntry>,
-    older: Option<String>,
-}
-
-async fn downloads(
-    State(depot): State<Depot>,
-    SignedIn(session, _): SignedIn<Console>,
-    filter: Result<axum::extract::Query<DownloadFilter>, axum::extract::rejection::QueryRejection>,
-) -> PageResult {
-    let filter = filter.map(|q| q.0).unwrap_or_default();
-    let result = match filter.query() {
-        Ok(q) => depot.download_log(q).await.map_err(|e| match e {
-            ServiceError::Invalid { .. } | ServiceError::NotFound { .. } => Ok(e.to_string()),
-            e => Err(e),
-        }),
-        Err(why) => Err(Ok(why)),
-    };
-    let (entries, older, error) = match result {
-        Ok(page) => (page.items, page.next_before.map(|b| filter.older(b)), None),
-        Err(Ok(why)) => (Vec::new(), None, Some(why)),
-        Err(Err(e)) => return Err(e.into()),
-    };
-    Ok(DownloadsPage {
-        signed_in: who(&session),
-        flash: None,
-        filter,
-        error,
-        entries,
-        older,
     }
     .into_response())
 }

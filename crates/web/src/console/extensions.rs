@@ -1,0 +1,143 @@
+//! Console pages for extensions: the list with each one's releases, and its settings (title,
+//! description, page, package group, default Joomla targets).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use depot_service::{Depot, ExtensionChanges, ExtensionView, ReleaseView, ServiceError};
+use serde::Deserialize;
+
+use super::done_message;
+use super::forms::refusal;
+use crate::pages::PageResult;
+use crate::pages::{Done, Who, who};
+use crate::sessions::{Console, SignedIn};
+
+pub(super) fn routes() -> Router<Depot> {
+    Router::new()
+        .route("/extensions", get(extensions))
+        .route("/extensions/{extension}", post(edit_extension))
+}
+
+struct ExtensionRow {
+    view: ExtensionView,
+    releases: Vec<ReleaseView>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/extensions.html")]
+struct ExtensionsPage<'a> {
+    signed_in: Option<Who<'a>>,
+    flash: Option<&'a str>,
+    csrf: &'a str,
+    extensions: Vec<ExtensionRow>,
+    package_groups: Vec<String>,
+}
+
+async fn extensions(
+    State(depot): State<Depot>,
+    SignedIn(session, _): SignedIn<Console>,
+    Query(done): Query<Done>,
+) -> PageResult {
+    let mut extensions = Vec::new();
+    for view in depot.list_extensions().await? {
+        let releases = depot.list_releases(&view.name).await?;
+        extensions.push(ExtensionRow { view, releases });
+    }
+    let package_groups: Vec<String> = depot
+        .list_package_groups()
+        .await?
+        .into_iter()
+        .map(|g| g.id)
+        .collect();
+    Ok(ExtensionsPage {
+        signed_in: who(&session),
+        flash: done_message(done.done.as_deref()),
+        csrf: &session.csrf,
+        extensions,
+        package_groups,
+    }
+    .into_response())
+}
+
+/// The answer to an extension form: back to its card with the message, or the refusal.
+pub(super) async fn extension_form(
+    depot: &Depot,
+    session: &depot_service::Session,
+    headers: &HeaderMap,
+    csrf: &str,
+    extension: &str,
+    change: impl Future<Output = Result<&'static str, ServiceError>>,
+) -> Response {
+    let back = format!("/admin/extensions#{extension}");
+    let refuse = |why: &str| refusal(&back, why);
+    // `pages::submit` appends `?done=…` to the path; the card's anchor goes after it.
+    let response = crate::pages::submit(
+        depot,
+        session,
+        headers,
+        csrf,
+        "/admin/extensions",
+        change,
+        refuse,
+    )
+    .await;
+    with_anchor(response, extension)
+}
+
+/// Adds `#anchor` to a redirect's location.
+pub(super) fn with_anchor(mut response: Response, anchor: &str) -> Response {
+    let location = response
+        .headers()
+        .get(axum::http::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .map(|l| format!("{l}#{anchor}"));
+    if let Some(l) = location.and_then(|l| axum::http::HeaderValue::from_str(&l).ok()) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LOCATION, l);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+struct ExtensionForm {
+    csrf: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    info_url: String,
+    default_joomla: String,
+    /// Empty: free.
+    #[serde(default)]
+    package_group: String,
+}
+
+async fn edit_extension(
+    State(depot): State<Depot>,
+    SignedIn(session, _): SignedIn<Console>,
+    Path(extension): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<ExtensionForm>,
+) -> Response {
+    let optional = |s: String| Some(s).filter(|s| !s.trim().is_empty());
+    let changes = ExtensionChanges {
+        package_group: Some(optional(form.package_group)),
+        title: Some(form.title),
+        description: Some(optional(form.description)),
+        info_url: Some(optional(form.info_url)),
+        default_joomla: Some(form.default_joomla),
+    };
+    let change = async {
+        depot
+            .update_extension(&session.actor(), &extension, changes)
+            .await
+            .map(|_| "extension")
+    };
+    extension_form(&depot, &session, &headers, &form.csrf, &extension, change).await
+}
