@@ -852,4 +852,14 @@ mod limits {
         let err = check(&zip, PackageLimits::default()).unwrap_err();
         assert_eq!(err.code(), "corrupt_entry");
     }
+
+    /// The defaults the README documents (`[limits]`): changing one is a decision, not a slip.
+    #[test]
+    fn the_default_limits_are_the_documented_ones() {
+        let d = PackageLimits::default();
+        assert_eq!(d.max_entries, 20_000);
+        assert_eq!(d.max_unpacked_bytes, 2_147_483_648);
+        assert_eq!(d.max_ratio, 200);
+        assert_eq!(d.max_manifest_bytes, 1 << 20);
+    }
 }

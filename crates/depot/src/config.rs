@@ -347,6 +347,17 @@ mod tests {
         assert_eq!(s.public_url(), "http://127.0.0.1:8080");
         assert_eq!(s.database_url(), "sqlite://./depot-data/depot.db");
         assert_eq!(s.storage.kind, "local");
+        // The README's `[limits]`, as the embedded defaults.
+        let l = &s.limits;
+        assert_eq!(
+            (
+                l.max_upload_bytes,
+                l.max_unpacked_bytes,
+                l.max_zip_ratio,
+                l.max_zip_entries
+            ),
+            (536_870_912, 2_147_483_648, 200, 20_000)
+        );
     }
 
     #[test]
