@@ -14,13 +14,15 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use depot_service::{
     Depot, DownloadKeyView, ExtensionView, JbackendKeyView, MembershipView, PASSWORD_LINK_LIFETIME,
-    ServiceError, Session,
+    ServiceError,
 };
 use serde::Deserialize;
 
 use crate::pages::{CsrfOnly, Done, FOREIGN_FORM, LoginForm, Who, same_origin, who};
 use crate::pages::{PageError, PageResult};
-use crate::sessions::{Account, SignInRefused, SignedIn, sign_in, sign_out, signed_in};
+use crate::sessions::{
+    Account, SessionForm, SignInRefused, SignedIn, csrf_field, sign_in, sign_out, signed_in,
+};
 
 pub fn router() -> Router<Depot> {
     Router::new()
@@ -302,24 +304,20 @@ struct RefusedPage<'a> {
     why: &'a str,
 }
 
-/// Runs a customer's change to their own keys (`pages::submit`), back to the account page or
-/// to the refusal in words.
-async fn submit(
-    depot: &Depot,
-    session: &Session,
-    headers: &HeaderMap,
-    csrf: &str,
-    change: impl Future<Output = Result<&'static str, ServiceError>>,
-) -> Response {
+/// An account form, checked before its handler runs (see `SessionForm`).
+type AccountForm<T> = SessionForm<Account, T>;
+
+/// Back to the account page with the change's message, or the refusal in words.
+fn answer<T>(form: &AccountForm<T>, outcome: Result<&'static str, ServiceError>) -> Response {
     let refuse = |why: &str| {
         let page = RefusedPage {
-            signed_in: who(session),
+            signed_in: who(&form.session),
             flash: None,
             why,
         };
         (StatusCode::BAD_REQUEST, page).into_response()
     };
-    crate::pages::submit(depot, session, headers, csrf, "/account", change, refuse).await
+    crate::pages::answer("/account", outcome, refuse)
 }
 
 #[derive(Deserialize)]
@@ -329,71 +327,47 @@ struct KeyForm {
     label: String,
 }
 
-async fn create_key(
-    State(depot): State<Depot>,
-    SignedIn(session, _): SignedIn<Account>,
-    headers: HeaderMap,
-    Form(form): Form<KeyForm>,
-) -> Response {
-    let label = Some(form.label.trim()).filter(|l| !l.is_empty());
-    let change = async {
-        depot
-            .create_download_key(&session.actor(), &session.user_id.to_string(), label)
-            .await
-            .map(|_| "key")
-    };
-    submit(&depot, &session, &headers, &form.csrf, change).await
+csrf_field!(KeyForm);
+
+/// The signed-in customer's own user, as the use cases name users.
+fn own<A, T>(form: &SessionForm<A, T>) -> String {
+    form.session.user_id.to_string()
 }
 
-async fn relabel_key(
-    State(depot): State<Depot>,
-    SignedIn(session, _): SignedIn<Account>,
-    Path(key): Path<i64>,
-    headers: HeaderMap,
-    Form(form): Form<KeyForm>,
-) -> Response {
-    let change = async {
-        depot
-            .relabel_download_key(
-                &session.actor(),
-                &session.user_id.to_string(),
-                key,
-                &form.label,
-            )
-            .await
-            .map(|_| "label")
-    };
-    submit(&depot, &session, &headers, &form.csrf, change).await
+async fn create_key(form: AccountForm<KeyForm>) -> Response {
+    let label = Some(form.fields.label.trim()).filter(|l| !l.is_empty());
+    let outcome = form
+        .depot
+        .create_download_key(&form.actor(), &own(&form), label)
+        .await
+        .map(|_| "key");
+    answer(&form, outcome)
 }
 
-async fn revoke_key(
-    State(depot): State<Depot>,
-    SignedIn(session, _): SignedIn<Account>,
-    Path(key): Path<i64>,
-    headers: HeaderMap,
-    Form(form): Form<CsrfOnly>,
-) -> Response {
-    let change = async {
-        depot
-            .revoke_download_key(&session.actor(), &session.user_id.to_string(), key)
-            .await
-            .map(|()| "revoked")
-    };
-    submit(&depot, &session, &headers, &form.csrf, change).await
+async fn relabel_key(Path(key): Path<i64>, form: AccountForm<KeyForm>) -> Response {
+    let outcome = form
+        .depot
+        .relabel_download_key(&form.actor(), &own(&form), key, &form.fields.label)
+        .await
+        .map(|_| "label");
+    answer(&form, outcome)
 }
 
-async fn rotate_key(
-    State(depot): State<Depot>,
-    SignedIn(session, _): SignedIn<Account>,
-    Path(group): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<CsrfOnly>,
-) -> Response {
-    let change = async {
-        let own = session.user_id.to_string();
+async fn revoke_key(Path(key): Path<i64>, form: AccountForm<CsrfOnly>) -> Response {
+    let outcome = form
+        .depot
+        .revoke_download_key(&form.actor(), &own(&form), key)
+        .await
+        .map(|()| "revoked");
+    answer(&form, outcome)
+}
+
+async fn rotate_key(Path(group): Path<String>, form: AccountForm<CsrfOnly>) -> Response {
+    let outcome = async {
         // Only a group the customer is entitled to (the page shows no other).
-        let entitled = depot
-            .jbackend_keys(&session.actor(), &own)
+        let entitled = form
+            .depot
+            .jbackend_keys(&form.actor(), &own(&form))
             .await?
             .iter()
             .any(|k| k.package_group == group && k.entitled);
@@ -402,10 +376,11 @@ async fn rotate_key(
                 what: "package group",
             });
         }
-        depot
-            .rotate_jbackend_key(&session.actor(), &own, &group)
+        form.depot
+            .rotate_jbackend_key(&form.actor(), &own(&form), &group)
             .await
             .map(|_| "rotated")
-    };
-    submit(&depot, &session, &headers, &form.csrf, change).await
+    }
+    .await;
+    answer(&form, outcome)
 }

@@ -184,22 +184,15 @@ pub(crate) fn user_error(e: ServiceError) -> Result<String, PageError> {
     }
 }
 
-/// Runs a form's change after the CSRF and origin checks, then redirects to `back` with the
-/// change's `done` code (the page shows the matching message), or answers with `refuse(why)`
-/// when the change was refused for a reason the user can act on.
-pub(crate) async fn submit(
-    depot: &Depot,
-    session: &Session,
-    headers: &HeaderMap,
-    csrf: &str,
+/// The answer to a checked form (`sessions::SessionForm`): a redirect to `back` with the
+/// change's `done` code (the page shows the matching message), or `refuse(why)` when the change
+/// was refused for a reason the user can act on.
+pub(crate) fn answer(
     back: &str,
-    change: impl Future<Output = Result<&'static str, ServiceError>>,
+    outcome: Result<&'static str, ServiceError>,
     refuse: impl FnOnce(&str) -> Response,
 ) -> Response {
-    if let Err(e) = check_form(depot, headers, session, csrf) {
-        return e.into_response();
-    }
-    match change.await {
+    match outcome {
         Ok(done) => Redirect::to(&format!("{back}?done={done}")).into_response(),
         Err(e) => match user_error(e) {
             Ok(why) => refuse(&why),
@@ -225,6 +218,8 @@ pub(crate) struct LoginForm {
 pub(crate) struct CsrfOnly {
     pub csrf: String,
 }
+
+crate::sessions::csrf_field!(CsrfOnly);
 
 /// The part of every page the layout needs.
 pub(crate) struct Who<'a> {

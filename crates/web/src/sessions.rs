@@ -6,11 +6,14 @@ use std::marker::PhantomData;
 use std::net::SocketAddr;
 
 use axum::Form;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use depot_service::{Depot, NewSession, SESSION_LIFETIME, ServiceError, Session, SessionKind};
+use depot_service::{
+    Actor, Depot, NewSession, SESSION_LIFETIME, ServiceError, Session, SessionKind,
+};
+use serde::de::DeserializeOwned;
 
 use crate::pages::{
     CsrfOnly, LoginForm, PageError, check_form, cookie_value, same_origin, session_cookie,
@@ -118,4 +121,59 @@ pub(crate) async fn sign_out<A: Area>(
     depot.sign_out(A::KIND, token).await?;
     let cookie = session_cookie(&depot, A::COOKIE, A::HOME, "", std::time::Duration::ZERO);
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(A::LOGIN)).into_response())
+}
+
+/// A form's fields that carry the session's CSRF token.
+pub(crate) trait CsrfField {
+    fn csrf(&self) -> &str;
+}
+
+/// Implements [`CsrfField`] for form structs with a `csrf: String` field.
+macro_rules! csrf_field {
+    ($($form:ty),+ $(,)?) => {
+        $(impl crate::sessions::CsrfField for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        })+
+    };
+}
+pub(crate) use csrf_field;
+
+/// A form posted by a signed-in user of area `A`, already checked: it comes from one of depot's
+/// own pages and carries the session's CSRF token (otherwise `403`, and nothing changes). Its
+/// handler only says what the form changes.
+pub(crate) struct SessionForm<A, T> {
+    pub depot: Depot,
+    pub session: Session,
+    pub fields: T,
+    area: PhantomData<A>,
+}
+
+impl<A, T> SessionForm<A, T> {
+    /// Who is acting, for the use cases.
+    pub(crate) fn actor(&self) -> Actor {
+        self.session.actor()
+    }
+}
+
+impl<A: Area, T: DeserializeOwned + CsrfField + Send> FromRequest<Depot> for SessionForm<A, T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, depot: &Depot) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let SignedIn(session, _) = SignedIn::<A>::from_request_parts(&mut parts, depot).await?;
+        let headers = parts.headers.clone();
+        let Form(fields) = Form::<T>::from_request(Request::from_parts(parts, body), depot)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        check_form(depot, &headers, &session, fields.csrf())
+            .map_err(IntoResponse::into_response)?;
+        Ok(SessionForm {
+            depot: depot.clone(),
+            session,
+            fields,
+            area: PhantomData,
+        })
+    }
 }

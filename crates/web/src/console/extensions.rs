@@ -3,19 +3,19 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
-use depot_service::{Depot, ExtensionChanges, ExtensionView, ReleaseView, ServiceError};
+use depot_service::{Depot, ExtensionChanges, ExtensionView, ReleaseView};
 use serde::Deserialize;
 
 use super::done_message;
 use super::forms::refusal;
+use super::forms::{ConsoleForm, Outcome};
 use crate::pages::PageResult;
 use crate::pages::{Done, Who, who};
-use crate::sessions::{Console, SignedIn};
+use crate::sessions::{Console, SignedIn, csrf_field};
 
 pub(super) fn routes() -> Router<Depot> {
     Router::new()
@@ -65,28 +65,14 @@ async fn extensions(
 }
 
 /// The answer to an extension form: back to its card with the message, or the refusal.
-pub(super) async fn extension_form(
-    depot: &Depot,
-    session: &depot_service::Session,
-    headers: &HeaderMap,
-    csrf: &str,
-    extension: &str,
-    change: impl Future<Output = Result<&'static str, ServiceError>>,
-) -> Response {
+pub(super) fn extension_answer(extension: &str, outcome: Outcome) -> Response {
     let back = format!("/admin/extensions#{extension}");
     let refuse = |why: &str| refusal(&back, why);
-    // `pages::submit` appends `?done=…` to the path; the card's anchor goes after it.
-    let response = crate::pages::submit(
-        depot,
-        session,
-        headers,
-        csrf,
-        "/admin/extensions",
-        change,
-        refuse,
+    // `answer` appends `?done=…` to the path; the card's anchor goes after it.
+    with_anchor(
+        crate::pages::answer("/admin/extensions", outcome, refuse),
+        extension,
     )
-    .await;
-    with_anchor(response, extension)
 }
 
 /// Adds `#anchor` to a redirect's location.
@@ -119,25 +105,24 @@ struct ExtensionForm {
 }
 
 async fn edit_extension(
-    State(depot): State<Depot>,
-    SignedIn(session, _): SignedIn<Console>,
     Path(extension): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<ExtensionForm>,
+    form: ConsoleForm<ExtensionForm>,
 ) -> Response {
-    let optional = |s: String| Some(s).filter(|s| !s.trim().is_empty());
+    let f = &form.fields;
+    let optional = |s: &String| Some(s.clone()).filter(|s| !s.trim().is_empty());
     let changes = ExtensionChanges {
-        package_group: Some(optional(form.package_group)),
-        title: Some(form.title),
-        description: Some(optional(form.description)),
-        info_url: Some(optional(form.info_url)),
-        default_joomla: Some(form.default_joomla),
+        package_group: Some(optional(&f.package_group)),
+        title: Some(f.title.clone()),
+        description: Some(optional(&f.description)),
+        info_url: Some(optional(&f.info_url)),
+        default_joomla: Some(f.default_joomla.clone()),
     };
-    let change = async {
-        depot
-            .update_extension(&session.actor(), &extension, changes)
-            .await
-            .map(|_| "extension")
-    };
-    extension_form(&depot, &session, &headers, &form.csrf, &extension, change).await
+    let outcome = form
+        .depot
+        .update_extension(&form.actor(), &extension, changes)
+        .await
+        .map(|_| "extension");
+    extension_answer(&extension, outcome)
 }
+
+csrf_field!(ExtensionForm);

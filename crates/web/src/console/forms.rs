@@ -3,25 +3,22 @@
 use crate::pages::Who;
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use depot_service::{Depot, ServiceError, Session};
+use depot_service::ServiceError;
+
+use crate::sessions::{Console, SessionForm};
 
 /// What a console form does after its checks: `Ok` with the `done` code of the message to
 /// show, or the service's refusal.
 pub(super) type Outcome = Result<&'static str, ServiceError>;
 
-/// `pages::submit` with the console's refusal page, which links back to `back`.
-pub(super) async fn submit(
-    depot: &Depot,
-    session: &Session,
-    headers: &HeaderMap,
-    csrf: &str,
-    back: &str,
-    change: impl Future<Output = Outcome>,
-) -> Response {
-    let refuse = |why: &str| refusal(back, why);
-    crate::pages::submit(depot, session, headers, csrf, back, change, refuse).await
+/// A console form, checked before its handler runs (see `SessionForm`).
+pub(super) type ConsoleForm<T> = SessionForm<Console, T>;
+
+/// Back to `back` with the change's message, or the console's refusal page linking back there.
+pub(super) fn answer(back: &str, outcome: Outcome) -> Response {
+    crate::pages::answer(back, outcome, |why| refusal(back, why))
 }
 
 #[derive(Template, WebTemplate)]

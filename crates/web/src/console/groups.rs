@@ -2,19 +2,19 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Form, Router};
 use depot_service::{Depot, GroupView, PackageGroupView};
 use serde::Deserialize;
 
 use super::done_message;
-use super::forms::submit;
+use super::forms::{ConsoleForm, answer};
+
 use crate::pages::PageResult;
 use crate::pages::{Done, Who, who};
-use crate::sessions::{Console, SignedIn};
+use crate::sessions::{Console, SignedIn, csrf_field};
 
 pub(super) fn routes() -> Router<Depot> {
     Router::new().route("/groups", get(groups).post(add_group))
@@ -54,25 +54,14 @@ struct GroupForm {
     name: String,
 }
 
-async fn add_group(
-    State(depot): State<Depot>,
-    SignedIn(session, _): SignedIn<Console>,
-    headers: HeaderMap,
-    Form(form): Form<GroupForm>,
-) -> Response {
-    let change = async {
-        depot
-            .add_group(&session.actor(), form.id, &form.name)
-            .await
-            .map(|_| "group")
-    };
-    submit(
-        &depot,
-        &session,
-        &headers,
-        &form.csrf,
-        "/admin/groups",
-        change,
-    )
-    .await
+async fn add_group(form: ConsoleForm<GroupForm>) -> Response {
+    let f = &form.fields;
+    let outcome = form
+        .depot
+        .add_group(&form.actor(), f.id, &f.name)
+        .await
+        .map(|_| "group");
+    answer("/admin/groups", outcome)
 }
+
+csrf_field!(GroupForm);

@@ -1,18 +1,18 @@
 //! Console forms for a user's keys: download keys created and revoked, jBackend keys replaced or
 //! mailed again.
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::Router;
+use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::post;
-use axum::{Form, Router};
 use depot_service::Depot;
 use serde::Deserialize;
 
-use super::forms::{submit, typed};
+use super::forms::typed;
+use super::forms::{ConsoleForm, answer};
 use super::users::user_url;
 use crate::pages::CsrfOnly;
-use crate::sessions::{Console, SignedIn};
+use crate::sessions::csrf_field;
 
 pub(super) fn routes() -> Router<Depot> {
     Router::new()
@@ -29,98 +29,47 @@ struct KeyForm {
     label: String,
 }
 
-async fn create_key(
-    State(depot): State<Depot>,
-    SignedIn(session, _): SignedIn<Console>,
-    Path(user): Path<i64>,
-    headers: HeaderMap,
-    Form(form): Form<KeyForm>,
-) -> Response {
-    let change = async {
-        depot
-            .create_download_key(&session.actor(), &user.to_string(), typed(&form.label))
-            .await
-            .map(|_| "key")
-    };
-    submit(
-        &depot,
-        &session,
-        &headers,
-        &form.csrf,
-        &user_url(user),
-        change,
-    )
-    .await
+async fn create_key(Path(user): Path<i64>, form: ConsoleForm<KeyForm>) -> Response {
+    let label = typed(&form.fields.label);
+    let outcome = form
+        .depot
+        .create_download_key(&form.actor(), &user.to_string(), label)
+        .await
+        .map(|_| "key");
+    answer(&user_url(user), outcome)
 }
 
-async fn revoke_key(
-    State(depot): State<Depot>,
-    SignedIn(session, _): SignedIn<Console>,
-    Path((user, key)): Path<(i64, i64)>,
-    headers: HeaderMap,
-    Form(form): Form<CsrfOnly>,
-) -> Response {
-    let change = async {
-        depot
-            .revoke_download_key(&session.actor(), &user.to_string(), key)
-            .await
-            .map(|()| "revoked")
-    };
-    submit(
-        &depot,
-        &session,
-        &headers,
-        &form.csrf,
-        &user_url(user),
-        change,
-    )
-    .await
+async fn revoke_key(Path((user, key)): Path<(i64, i64)>, form: ConsoleForm<CsrfOnly>) -> Response {
+    let outcome = form
+        .depot
+        .revoke_download_key(&form.actor(), &user.to_string(), key)
+        .await
+        .map(|()| "revoked");
+    answer(&user_url(user), outcome)
 }
 
 async fn rotate_key(
-    State(depot): State<Depot>,
-    SignedIn(session, _): SignedIn<Console>,
     Path((user, group)): Path<(i64, String)>,
-    headers: HeaderMap,
-    Form(form): Form<CsrfOnly>,
+    form: ConsoleForm<CsrfOnly>,
 ) -> Response {
-    let change = async {
-        depot
-            .rotate_jbackend_key(&session.actor(), &user.to_string(), &group)
-            .await
-            .map(|_| "rotated")
-    };
-    submit(
-        &depot,
-        &session,
-        &headers,
-        &form.csrf,
-        &user_url(user),
-        change,
-    )
-    .await
+    let outcome = form
+        .depot
+        .rotate_jbackend_key(&form.actor(), &user.to_string(), &group)
+        .await
+        .map(|_| "rotated");
+    answer(&user_url(user), outcome)
 }
 
 async fn resend_keys(
-    State(depot): State<Depot>,
-    SignedIn(session, _): SignedIn<Console>,
     Path((user, group)): Path<(i64, String)>,
-    headers: HeaderMap,
-    Form(form): Form<CsrfOnly>,
+    form: ConsoleForm<CsrfOnly>,
 ) -> Response {
-    let change = async {
-        depot
-            .resend_keys(&session.actor(), &user.to_string(), &group)
-            .await
-            .map(|()| "resent")
-    };
-    submit(
-        &depot,
-        &session,
-        &headers,
-        &form.csrf,
-        &user_url(user),
-        change,
-    )
-    .await
+    let outcome = form
+        .depot
+        .resend_keys(&form.actor(), &user.to_string(), &group)
+        .await
+        .map(|()| "resent");
+    answer(&user_url(user), outcome)
 }
+
+csrf_field!(KeyForm);

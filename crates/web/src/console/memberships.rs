@@ -1,16 +1,16 @@
 //! Console forms for memberships: adding one to a user, ending a user's memberships in a group.
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::Router;
+use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::post;
-use axum::{Form, Router};
 use depot_service::Depot;
 use serde::Deserialize;
 
-use super::forms::{submit, typed};
+use super::forms::typed;
+use super::forms::{ConsoleForm, answer};
 use super::users::user_url;
-use crate::sessions::{Console, SignedIn};
+use crate::sessions::csrf_field;
 
 pub(super) fn routes() -> Router<Depot> {
     Router::new()
@@ -28,34 +28,20 @@ struct MembershipForm {
     until: String,
 }
 
-async fn add_membership(
-    State(depot): State<Depot>,
-    SignedIn(session, _): SignedIn<Console>,
-    Path(user): Path<i64>,
-    headers: HeaderMap,
-    Form(form): Form<MembershipForm>,
-) -> Response {
-    let change = async {
-        depot
-            .add_membership(
-                &session.actor(),
-                &user.to_string(),
-                form.group,
-                typed(&form.from),
-                typed(&form.until),
-            )
-            .await
-            .map(|_| "membership")
-    };
-    submit(
-        &depot,
-        &session,
-        &headers,
-        &form.csrf,
-        &user_url(user),
-        change,
-    )
-    .await
+async fn add_membership(Path(user): Path<i64>, form: ConsoleForm<MembershipForm>) -> Response {
+    let f = &form.fields;
+    let outcome = form
+        .depot
+        .add_membership(
+            &form.actor(),
+            &user.to_string(),
+            f.group,
+            typed(&f.from),
+            typed(&f.until),
+        )
+        .await
+        .map(|_| "membership");
+    answer(&user_url(user), outcome)
 }
 
 #[derive(Deserialize)]
@@ -64,26 +50,13 @@ struct EndForm {
     group: i64,
 }
 
-async fn end_membership(
-    State(depot): State<Depot>,
-    SignedIn(session, _): SignedIn<Console>,
-    Path(user): Path<i64>,
-    headers: HeaderMap,
-    Form(form): Form<EndForm>,
-) -> Response {
-    let change = async {
-        depot
-            .end_membership(&session.actor(), &user.to_string(), form.group, None)
-            .await
-            .map(|_| "ended")
-    };
-    submit(
-        &depot,
-        &session,
-        &headers,
-        &form.csrf,
-        &user_url(user),
-        change,
-    )
-    .await
+async fn end_membership(Path(user): Path<i64>, form: ConsoleForm<EndForm>) -> Response {
+    let outcome = form
+        .depot
+        .end_membership(&form.actor(), &user.to_string(), form.fields.group, None)
+        .await
+        .map(|_| "ended");
+    answer(&user_url(user), outcome)
 }
+
+csrf_field!(MembershipForm, EndForm);

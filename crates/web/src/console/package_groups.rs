@@ -1,15 +1,14 @@
 //! Console form for package groups: adding one (the groups page lists them).
 
-use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::Router;
 use axum::response::Response;
 use axum::routing::post;
-use axum::{Form, Router};
 use depot_service::{Depot, NewPackageGroup, ServiceError};
 use serde::Deserialize;
 
-use super::forms::{submit, typed};
-use crate::sessions::{Console, SignedIn};
+use super::forms::typed;
+use super::forms::{ConsoleForm, answer};
+use crate::sessions::csrf_field;
 
 pub(super) fn routes() -> Router<Depot> {
     Router::new().route("/package-groups", post(add_package_group))
@@ -27,14 +26,10 @@ struct PackageGroupForm {
     policy: String,
 }
 
-async fn add_package_group(
-    State(depot): State<Depot>,
-    SignedIn(session, _): SignedIn<Console>,
-    headers: HeaderMap,
-    Form(form): Form<PackageGroupForm>,
-) -> Response {
-    let change = async {
-        let groups = form
+async fn add_package_group(form: ConsoleForm<PackageGroupForm>) -> Response {
+    let f = &form.fields;
+    let outcome = async {
+        let groups = f
             .groups
             .split(',')
             .map(str::trim)
@@ -46,24 +41,19 @@ async fn add_package_group(
             })
             .collect::<Result<Vec<_>, _>>()?;
         let new = NewPackageGroup {
-            id: form.id,
+            id: f.id.clone(),
             groups,
             seed: None,
-            name: typed(&form.name).map(String::from),
-            policy: typed(&form.policy).map(String::from),
+            name: typed(&f.name).map(String::from),
+            policy: typed(&f.policy).map(String::from),
         };
-        depot
-            .add_package_group(&session.actor(), new)
+        form.depot
+            .add_package_group(&form.actor(), new)
             .await
             .map(|_| "package_group")
-    };
-    submit(
-        &depot,
-        &session,
-        &headers,
-        &form.csrf,
-        "/admin/groups",
-        change,
-    )
-    .await
+    }
+    .await;
+    answer("/admin/groups", outcome)
 }
+
+csrf_field!(PackageGroupForm);

@@ -2,23 +2,24 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use depot_core::ReleaseState;
 use depot_service::{Depot, ReleaseChanges, ServiceError};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use super::extensions::extension_form;
+use super::extensions::extension_answer;
+use super::forms::ConsoleForm;
 use crate::api::{
     UploadParams, publish_options, read_upload_form, refuse_declared_excess, set_upload_field,
 };
 use crate::pages::PageError;
 use crate::pages::{CsrfOnly, FOREIGN_FORM, Who, same_origin, user_error, who};
-use crate::sessions::{Console, SignedIn};
+use crate::sessions::{Console, SignedIn, csrf_field};
 
 pub(super) fn routes() -> Router<Depot> {
     Router::new()
@@ -56,78 +57,60 @@ struct NotesForm {
 }
 
 /// Applies a release change from a form.
-async fn apply_release_change(
-    depot: &Depot,
-    session: &depot_service::Session,
-    headers: &HeaderMap,
-    csrf: &str,
+async fn apply_release_change<T>(
+    form: &ConsoleForm<T>,
     (extension, version): (String, String),
     changes: ReleaseChanges,
     done: &'static str,
 ) -> Response {
-    let change = async {
-        depot
-            .change_release(&session.actor(), &extension, &version, changes)
-            .await
-            .map(|_| done)
-    };
-    extension_form(depot, session, headers, csrf, &extension, change).await
+    let outcome = form
+        .depot
+        .change_release(&form.actor(), &extension, &version, changes)
+        .await
+        .map(|_| done);
+    extension_answer(&extension, outcome)
 }
 
 async fn change_state(
-    State(depot): State<Depot>,
-    SignedIn(session, _): SignedIn<Console>,
     Path(release): Path<(String, String)>,
-    headers: HeaderMap,
-    Form(form): Form<StateForm>,
+    form: ConsoleForm<StateForm>,
 ) -> Response {
+    let state = form.fields.state.clone();
     // The page's message is named after the state reached (see `done_message`).
-    let done = match form.state.parse() {
+    let done = match state.parse() {
         Ok(ReleaseState::Yanked) => ReleaseState::Yanked.as_str(),
         _ => ReleaseState::Published.as_str(),
     };
     let changes = ReleaseChanges {
-        state: Some(form.state),
+        state: Some(state),
         notes: None,
     };
-    apply_release_change(
-        &depot, &session, &headers, &form.csrf, release, changes, done,
-    )
-    .await
+    apply_release_change(&form, release, changes, done).await
 }
 
 async fn change_notes(
-    State(depot): State<Depot>,
-    SignedIn(session, _): SignedIn<Console>,
     Path(release): Path<(String, String)>,
-    headers: HeaderMap,
-    Form(form): Form<NotesForm>,
+    form: ConsoleForm<NotesForm>,
 ) -> Response {
     // An empty box clears the notes.
+    let notes = Some(form.fields.notes.clone()).filter(|n| !n.trim().is_empty());
     let changes = ReleaseChanges {
         state: None,
-        notes: Some(Some(form.notes).filter(|n| !n.trim().is_empty())),
+        notes: Some(notes),
     };
-    apply_release_change(
-        &depot, &session, &headers, &form.csrf, release, changes, "notes",
-    )
-    .await
+    apply_release_change(&form, release, changes, "notes").await
 }
 
 async fn delete_draft(
-    State(depot): State<Depot>,
-    SignedIn(session, _): SignedIn<Console>,
     Path((extension, version)): Path<(String, String)>,
-    headers: HeaderMap,
-    Form(form): Form<CsrfOnly>,
+    form: ConsoleForm<CsrfOnly>,
 ) -> Response {
-    let change = async {
-        depot
-            .delete_draft(&session.actor(), &extension, &version)
-            .await
-            .map(|()| "deleted")
-    };
-    extension_form(&depot, &session, &headers, &form.csrf, &extension, change).await
+    let outcome = form
+        .depot
+        .delete_draft(&form.actor(), &extension, &version)
+        .await
+        .map(|()| "deleted");
+    extension_answer(&extension, outcome)
 }
 
 #[derive(Template, WebTemplate)]
@@ -225,3 +208,5 @@ async fn upload(
         },
     }
 }
+
+csrf_field!(StateForm, NotesForm);

@@ -3,11 +3,11 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use depot_service::{
     Depot, DownloadKeyView, GroupView, JbackendKeyView, MembershipView, ServiceError, UserChanges,
     UserView,
@@ -15,10 +15,11 @@ use depot_service::{
 use serde::Deserialize;
 
 use super::done_message;
-use super::forms::{refusal, submit};
-use crate::pages::{CsrfOnly, Done, Who, check_form, user_error, who};
+use super::forms::refusal;
+use super::forms::{ConsoleForm, answer};
+use crate::pages::{CsrfOnly, Done, Who, user_error, who};
 use crate::pages::{PageError, PageResult};
-use crate::sessions::{Console, SignedIn};
+use crate::sessions::{Console, SignedIn, csrf_field};
 
 pub(super) fn routes() -> Router<Depot> {
     Router::new()
@@ -88,30 +89,18 @@ struct NewUserForm {
     admin: Option<String>,
 }
 
-async fn add_user(
-    State(depot): State<Depot>,
-    SignedIn(session, _): SignedIn<Console>,
-    headers: HeaderMap,
-    Form(form): Form<NewUserForm>,
-) -> PageResult {
-    check_form(&depot, &headers, &session, &form.csrf)?;
-    let password = Some(form.password.as_str()).filter(|p| !p.is_empty());
-    let name = Some(form.name.as_str()).filter(|n| !n.trim().is_empty());
-    match depot
-        .add_user(
-            &session.actor(),
-            &form.email,
-            name,
-            password,
-            form.admin.is_some(),
-        )
-        .await
-    {
-        Ok(user) => {
-            Ok(Redirect::to(&format!("/admin/users/{}?done=user", user.id)).into_response())
-        }
-        Err(e) => Ok(refusal("/admin/users", &user_error(e)?)),
-    }
+async fn add_user(form: ConsoleForm<NewUserForm>) -> PageResult {
+    let f = &form.fields;
+    let password = Some(f.password.as_str()).filter(|p| !p.is_empty());
+    let name = Some(f.name.as_str()).filter(|n| !n.trim().is_empty());
+    let added = form
+        .depot
+        .add_user(&form.actor(), &f.email, name, password, f.admin.is_some())
+        .await;
+    Ok(match added {
+        Ok(user) => Redirect::to(&format!("/admin/users/{}?done=user", user.id)).into_response(),
+        Err(e) => refusal("/admin/users", &user_error(e)?),
+    })
 }
 
 #[derive(Template, WebTemplate)]
@@ -176,62 +165,35 @@ struct UserForm {
     admin: Option<String>,
 }
 
-async fn update_user(
-    State(depot): State<Depot>,
-    SignedIn(session, _): SignedIn<Console>,
-    Path(user): Path<i64>,
-    headers: HeaderMap,
-    Form(form): Form<UserForm>,
-) -> Response {
+async fn update_user(Path(user): Path<i64>, form: ConsoleForm<UserForm>) -> Response {
+    let f = &form.fields;
     let changes = UserChanges {
-        name: Some(Some(form.name).filter(|n| !n.trim().is_empty())),
-        disabled: Some(form.disabled.is_some()),
+        name: Some(Some(f.name.clone()).filter(|n| !n.trim().is_empty())),
+        disabled: Some(f.disabled.is_some()),
         password: None,
-        admin: Some(form.admin.is_some()),
+        admin: Some(f.admin.is_some()),
     };
-    let change = async {
-        if user == session.user_id && changes.admin == Some(false) {
-            return Err(ServiceError::invalid(
-                "own_admin",
-                "You cannot withdraw your own console access.",
-            ));
-        }
-        depot
-            .update_user(&session.actor(), &user.to_string(), changes)
+    let outcome = if user == form.session.user_id && changes.admin == Some(false) {
+        Err(ServiceError::invalid(
+            "own_admin",
+            "You cannot withdraw your own console access.",
+        ))
+    } else {
+        form.depot
+            .update_user(&form.actor(), &user.to_string(), changes)
             .await
             .map(|_| "user")
     };
-    submit(
-        &depot,
-        &session,
-        &headers,
-        &form.csrf,
-        &user_url(user),
-        change,
-    )
-    .await
+    answer(&user_url(user), outcome)
 }
 
-async fn password_link(
-    State(depot): State<Depot>,
-    SignedIn(session, _): SignedIn<Console>,
-    Path(user): Path<i64>,
-    headers: HeaderMap,
-    Form(form): Form<CsrfOnly>,
-) -> Response {
-    let change = async {
-        depot
-            .send_password_link(&session.actor(), &user.to_string())
-            .await
-            .map(|()| "link")
-    };
-    submit(
-        &depot,
-        &session,
-        &headers,
-        &form.csrf,
-        &user_url(user),
-        change,
-    )
-    .await
+async fn password_link(Path(user): Path<i64>, form: ConsoleForm<CsrfOnly>) -> Response {
+    let outcome = form
+        .depot
+        .send_password_link(&form.actor(), &user.to_string())
+        .await
+        .map(|()| "link");
+    answer(&user_url(user), outcome)
 }
+
+csrf_field!(UserForm, NewUserForm);
