@@ -59,6 +59,15 @@ impl FromStr for Stability {
     }
 }
 
+/// How a stored stability is read back (the store's rows hold the text).
+impl TryFrom<String> for Stability {
+    type Error = VersionError;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum VersionError {
     #[error("version is empty")]

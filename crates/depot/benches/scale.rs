@@ -116,7 +116,7 @@ async fn add_extension(store: &Store, i: usize, releases: usize) -> String {
                 &NewRelease {
                     extension_id: ext.id,
                     version: version.clone(),
-                    stability: "stable".into(),
+                    stability: depot_core::Stability::Stable,
                     targets: "4,5,6".into(),
                     php_minimum: Some("8.1".into()),
                     supported_databases: None,

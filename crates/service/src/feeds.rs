@@ -104,13 +104,13 @@ struct ParsedRelease {
 fn parse_release(
     release_id: i64,
     version: &str,
-    stability: &str,
+    stability: Stability,
     targets: &str,
 ) -> Option<ParsedRelease> {
     let parsed = (|| {
         Some(ParsedRelease {
             version: Version::parse(version).ok()?,
-            stability: stability.parse().ok()?,
+            stability,
             targets: targets.parse().ok()?,
         })
     })();
@@ -182,7 +182,7 @@ impl Depot {
         let rows = self.store().feed_releases(row.id).await?;
         let mut releases = Vec::with_capacity(rows.len());
         for r in rows {
-            let Some(p) = parse_release(r.id, &r.version, &r.stability, &r.targets) else {
+            let Some(p) = parse_release(r.id, &r.version, r.stability, &r.targets) else {
                 continue;
             };
             last_modified = last_modified.max(r.updated_at);
@@ -213,7 +213,7 @@ impl Depot {
                 let mut last_modified = 0;
                 for r in self.store().all_published_releases().await? {
                     last_modified = last_modified.max(r.updated_at);
-                    if let Some(p) = parse_release(r.id, &r.version, &r.stability, &r.targets)
+                    if let Some(p) = parse_release(r.id, &r.version, r.stability, &r.targets)
                         && p.stability == Stability::Stable
                     {
                         by_extension.entry(r.extension_id).or_default().push(p);

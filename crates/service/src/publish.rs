@@ -234,7 +234,7 @@ impl Depot {
         let new_release = NewRelease {
             extension_id: ext.id,
             version: version.to_string(),
-            stability: checked.stability.to_string(),
+            stability: checked.stability,
             targets: targets.to_string(),
             php_minimum: checked.php_minimum.clone(),
             supported_databases: checked.supported_databases.clone(),
@@ -331,7 +331,7 @@ impl Depot {
             client: ext.client.clone(),
             folder: (!ext.folder.is_empty()).then(|| ext.folder.clone()),
             version: row.release.version.clone(),
-            stability: row.release.stability.clone(),
+            stability: row.release.stability.to_string(),
             state: row.release.state.to_string(),
             joomla: row.release.targets.clone(),
             joomla_source: if outcome == PublishOutcome::Unchanged {

@@ -30,7 +30,7 @@ impl Depot {
             extension: extension.to_string(),
             version: r.release.version,
             state: r.release.state.to_string(),
-            stability: r.release.stability,
+            stability: r.release.stability.to_string(),
             joomla: r.release.targets,
             php_minimum: r.release.php_minimum,
             supported_databases: r.release.supported_databases,

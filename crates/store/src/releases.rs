@@ -1,6 +1,6 @@
 //! Releases and their artifacts (the stored file, its hashes and package id).
 
-use depot_core::ReleaseState;
+use depot_core::{ReleaseState, Stability};
 use sqlx::{Any, AssertSqlSafe, FromRow, Transaction};
 
 use crate::{Store, StoreError};
@@ -10,7 +10,8 @@ pub struct ReleaseRow {
     pub id: i64,
     pub extension_id: i64,
     pub version: String,
-    pub stability: String,
+    #[sqlx(try_from = "String")]
+    pub stability: Stability,
     pub targets: String,
     pub php_minimum: Option<String>,
     pub supported_databases: Option<String>,
@@ -26,7 +27,7 @@ pub struct ReleaseRow {
 pub struct NewRelease {
     pub extension_id: i64,
     pub version: String,
-    pub stability: String,
+    pub stability: Stability,
     pub targets: String,
     pub php_minimum: Option<String>,
     pub supported_databases: Option<String>,
@@ -92,7 +93,8 @@ pub struct ReleaseWithArtifact {
 pub struct FeedReleaseRow {
     pub id: i64,
     pub version: String,
-    pub stability: String,
+    #[sqlx(try_from = "String")]
+    pub stability: Stability,
     pub targets: String,
     pub php_minimum: Option<String>,
     pub supported_databases: Option<String>,
@@ -158,9 +160,10 @@ impl Store {
             "SELECT r.id, r.version, r.stability, r.targets, r.php_minimum, \
              r.supported_databases, r.notes, r.updated_at, a.filename, a.sha256, a.sha512 \
              FROM releases r JOIN artifacts a ON a.release_id = r.id \
-             WHERE r.extension_id = $1 AND r.state = 'published'",
+             WHERE r.extension_id = $1 AND r.state = $2",
         )
         .bind(extension_id)
+        .bind(ReleaseState::Published.as_str())
         .fetch_all(&self.pool)
         .await?)
     }
@@ -169,10 +172,11 @@ impl Store {
     /// input, read in one query however large the catalogue.
     pub async fn all_published_releases(&self) -> Result<Vec<ReleaseRow>, StoreError> {
         let sql = format!(
-            "SELECT {RELEASE_COLUMNS} FROM releases r WHERE r.state = 'published' \
+            "SELECT {RELEASE_COLUMNS} FROM releases r WHERE r.state = $1 \
              ORDER BY r.extension_id"
         );
         Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .bind(ReleaseState::Published.as_str())
             .fetch_all(&self.pool)
             .await?)
     }
@@ -194,7 +198,7 @@ impl Store {
         )
         .bind(new.extension_id)
         .bind(&new.version)
-        .bind(&new.stability)
+        .bind(new.stability.as_str())
         .bind(&new.targets)
         .bind(&new.php_minimum)
         .bind(&new.supported_databases)
@@ -239,9 +243,9 @@ impl Store {
         sqlx::query(
             "UPDATE releases SET stability = $1, targets = $2, php_minimum = $3, \
              supported_databases = $4, notes = $5, state = $6, published_at = $7, updated_at = $8 \
-             WHERE id = $9 AND state = 'draft'",
+             WHERE id = $9 AND state = $10",
         )
-        .bind(&new.stability)
+        .bind(new.stability.as_str())
         .bind(&new.targets)
         .bind(&new.php_minimum)
         .bind(&new.supported_databases)
@@ -250,6 +254,7 @@ impl Store {
         .bind((new.state == ReleaseState::Published).then_some(now))
         .bind(now)
         .bind(release_id)
+        .bind(ReleaseState::Draft.as_str())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -266,12 +271,13 @@ impl Store {
         let now = self.now_ms();
         let done = sqlx::query(
             "UPDATE releases SET state = $1, updated_at = $2, \
-             published_at = CASE WHEN $1 = 'published' THEN COALESCE(published_at, $2) \
+             published_at = CASE WHEN $4 THEN COALESCE(published_at, $2) \
              ELSE published_at END WHERE id = $3",
         )
         .bind(state.as_str())
         .bind(now)
         .bind(release_id)
+        .bind(state == ReleaseState::Published)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -285,9 +291,10 @@ impl Store {
         let mut tx = self.catalogue_write().await?;
         let key: Option<String> = sqlx::query_scalar(
             "SELECT a.storage_key FROM artifacts a JOIN releases r ON r.id = a.release_id \
-             WHERE r.id = $1 AND r.state = 'draft'",
+             WHERE r.id = $1 AND r.state = $2",
         )
         .bind(release_id)
+        .bind(ReleaseState::Draft.as_str())
         .fetch_optional(&mut *tx)
         .await?;
         if key.is_some() {
@@ -295,8 +302,9 @@ impl Store {
                 .bind(release_id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("DELETE FROM releases WHERE id = $1 AND state = 'draft'")
+            sqlx::query("DELETE FROM releases WHERE id = $1 AND state = $2")
                 .bind(release_id)
+                .bind(ReleaseState::Draft.as_str())
                 .execute(&mut *tx)
                 .await?;
         }
