@@ -1,8 +1,12 @@
-//! The schema on both databases.
+//! The store on both databases: the schema, and the methods that the hot paths (feeds,
+//! downloads) and the access rules rely on, called directly (HTTP tests reach them only
+//! through the layers above).
 
+use depot_core::{ReleaseState, Stability};
 use depot_store::{MIGRATIONS, Store};
 
-use crate::helpers::Db;
+use crate::db_test;
+use crate::helpers::*;
 
 async fn migrations_are_idempotent(db: Db) {
     let dir = tempfile::tempdir().unwrap();
@@ -49,3 +53,220 @@ async fn unsupported_urls_are_named() {
         "{msg}"
     );
 }
+
+db_test!(
+    store_download_targets_and_feed_rows,
+    |app: TestApp| async move {
+        app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+            .await;
+        app.publish(
+            "plg_system_hello",
+            "1.1.0-beta1",
+            plugin_zip("1.1.0-beta1", "b"),
+            "draft=1",
+        )
+        .await;
+        let store = app.depot().store();
+
+        // A download's one row: the artifact, the release's state, the extension.
+        let t = store
+            .download_target("plg_system_hello", "1.0.0")
+            .await
+            .unwrap()
+            .expect("the published release");
+        assert_eq!(
+            (t.extension_name.as_str(), t.version.as_str(), t.state),
+            ("plg_system_hello", "1.0.0", ReleaseState::Published)
+        );
+        assert_eq!(t.artifact.filename, "plg_system_hello-1.0.0.zip");
+        assert_eq!(t.artifact.sha256, sha256_hex(&plugin_zip("1.0.0", "a")));
+        assert!(t.published_at.is_some() && t.package_group_id.is_none());
+        let by_id = store
+            .download_target_by_package_id(&t.artifact.package_id)
+            .await
+            .unwrap()
+            .expect("by package id");
+        assert_eq!(by_id.release_id, t.release_id);
+        // A draft is found (the service refuses it), with its state; unknown names are not.
+        let draft = store
+            .download_target("plg_system_hello", "1.1.0-beta1")
+            .await
+            .unwrap()
+            .expect("the draft");
+        assert_eq!(
+            (draft.state, draft.published_at),
+            (ReleaseState::Draft, None)
+        );
+        for (ext, version) in [("plg_system_hello", "9.9.9"), ("plg_system_nope", "1.0.0")] {
+            assert!(store.download_target(ext, version).await.unwrap().is_none());
+        }
+        assert!(
+            store
+                .download_target_by_package_id("nope")
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // Feeds read published releases only, with their stability typed.
+        let ext = store
+            .extension_by_name("plg_system_hello")
+            .await
+            .unwrap()
+            .expect("the extension");
+        let rows = store.feed_releases(ext.id).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            (rows[0].version.as_str(), rows[0].stability),
+            ("1.0.0", Stability::Stable)
+        );
+        assert_eq!(rows[0].sha512, sha512_hex(&plugin_zip("1.0.0", "a")));
+        store
+            .set_release_state(draft.release_id, ReleaseState::Published)
+            .await
+            .unwrap();
+        let mut rows = store.feed_releases(ext.id).await.unwrap();
+        rows.sort_by_key(|r| r.id);
+        assert_eq!(rows[1].stability, Stability::Beta);
+        let all = store.all_published_releases().await.unwrap();
+        assert_eq!(all.len(), 2);
+        // Publishing stamps published_at once; yanking keeps it.
+        let published = store
+            .download_target("plg_system_hello", "1.1.0-beta1")
+            .await
+            .unwrap()
+            .unwrap()
+            .published_at;
+        assert!(published.is_some());
+        store
+            .set_release_state(draft.release_id, ReleaseState::Yanked)
+            .await
+            .unwrap();
+        let yanked = store
+            .download_target("plg_system_hello", "1.1.0-beta1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (yanked.state, yanked.published_at),
+            (ReleaseState::Yanked, published)
+        );
+        assert_eq!(store.feed_releases(ext.id).await.unwrap().len(), 1);
+        // Only a draft is deleted.
+        assert_eq!(store.delete_draft(t.release_id).await.unwrap(), None);
+    }
+);
+
+db_test!(
+    store_generations_follow_their_writes,
+    |app: TestApp| async move {
+        let store = app.depot().store();
+        let before = store.generations().await.unwrap();
+        let user = store.create_user("g@example.com", None).await.unwrap();
+        let after_access = store.generations().await.unwrap();
+        assert!(after_access.access > before.access);
+        assert_eq!(after_access.catalogue, before.catalogue);
+        app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+            .await;
+        let after_catalogue = store.generations().await.unwrap();
+        assert!(after_catalogue.catalogue > after_access.catalogue);
+        assert_eq!(after_catalogue.access, after_access.access);
+        assert_eq!(
+            store.catalogue_generation().await.unwrap(),
+            after_catalogue.catalogue
+        );
+        store.set_user_disabled(user.id, true).await.unwrap();
+        assert!(store.generations().await.unwrap().access > after_catalogue.access);
+    }
+);
+
+db_test!(
+    store_memberships_keys_and_rate_limits,
+    |app: TestApp| async move {
+        let store = app.depot().store();
+        for (id, name) in [(9, "Subscribers"), (12, "Resellers"), (13, "Other")] {
+            store.create_group(id, name).await.unwrap();
+        }
+        let pro = store
+            .create_package_group("pro", "Pro", "SEED", "active", &[9, 12])
+            .await
+            .unwrap();
+        let user = store.create_user("m@example.com", None).await.unwrap();
+
+        // Spans of the groups a package group allows, and only those.
+        store
+            .add_membership(user.id, 9, 1_000, Some(2_000), "test")
+            .await
+            .unwrap();
+        store
+            .add_membership(user.id, 12, 3_000, None, "test")
+            .await
+            .unwrap();
+        store
+            .add_membership(user.id, 13, 0, None, "test")
+            .await
+            .unwrap();
+        let mut spans = store
+            .memberships_for_package_group(user.id, pro.id)
+            .await
+            .unwrap();
+        spans.sort_by_key(|s| s.valid_from);
+        let spans: Vec<(i64, Option<i64>)> = spans
+            .iter()
+            .map(|s| (s.valid_from, s.valid_until))
+            .collect();
+        assert_eq!(spans, [(1_000, Some(2_000)), (3_000, None)]);
+        // Ending a group's memberships at a time ends the open ones and the later-ending ones only.
+        assert_eq!(store.end_memberships(user.id, 12, 5_000).await.unwrap(), 1);
+        assert_eq!(store.end_memberships(user.id, 9, 5_000).await.unwrap(), 0);
+        let ended = store.memberships_of(user.id).await.unwrap();
+        assert!(
+            ended
+                .iter()
+                .any(|m| m.group_id == 12 && m.valid_until == Some(5_000))
+        );
+
+        // jBackend key versions: 0 until rotated, then counted per user and package group.
+        assert_eq!(
+            store.jbackend_key_version(user.id, pro.id).await.unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .bump_jbackend_key_version(user.id, pro.id)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store
+                .bump_jbackend_key_version(user.id, pro.id)
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            store.jbackend_key_version(user.id, pro.id).await.unwrap(),
+            2
+        );
+
+        // Download keys: created live, revoked once.
+        let key = store.create_download_key(user.id, "site").await.unwrap();
+        assert!(key.revoked_at.is_none());
+        assert!(store.revoke_download_key(key.id).await.unwrap());
+        assert!(!store.revoke_download_key(key.id).await.unwrap());
+        let stored = store.download_key(key.id).await.unwrap().unwrap();
+        assert!(stored.revoked_at.is_some());
+
+        // Rate-limit windows count apart, and old ones are forgotten.
+        for expected in 1..=3 {
+            assert_eq!(store.hit_rate_limit("b", 60_000).await.unwrap(), expected);
+        }
+        assert_eq!(store.hit_rate_limit("b", 120_000).await.unwrap(), 1);
+        assert_eq!(store.hit_rate_limit("c", 60_000).await.unwrap(), 1);
+        assert_eq!(store.rate_limit_hits("b", 60_000).await.unwrap(), 3);
+        store.prune_rate_limits(120_000).await.unwrap();
+        assert_eq!(store.rate_limit_hits("b", 60_000).await.unwrap(), 0);
+        assert_eq!(store.rate_limit_hits("b", 120_000).await.unwrap(), 1);
+    }
+);
