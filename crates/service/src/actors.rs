@@ -165,7 +165,32 @@ mod tests {
         assert!(read.require_publish("com_a", "publish").is_err());
         assert!(customer.require_publish("com_a", "publish").is_err());
         assert!(customer.require_user(7).is_ok());
-        assert!(customer.require_user(8).is_err());
+        // Another customer's key looks like no key at all.
+        assert!(matches!(
+            customer.require_user(8),
+            Err(ServiceError::NotFound { .. })
+        ));
         assert!(one.require_user(7).is_err());
+    }
+
+    #[test]
+    fn the_audit_log_names_each_kind_of_actor() {
+        let t = token(Scope::Read);
+        assert_eq!((t.kind(), t.id(), t.name()), ("token", Some(1), "ci"));
+        let u = Actor::console_user(4, "a@example.com");
+        assert_eq!(
+            (u.kind(), u.id(), u.name()),
+            ("user", Some(4), "a@example.com")
+        );
+        let c = Actor::customer(7, "c@example.com");
+        assert_eq!(
+            (c.kind(), c.id(), c.name()),
+            ("user", Some(7), "c@example.com")
+        );
+        let s = Actor::system("depot import");
+        assert_eq!(
+            (s.kind(), s.id(), s.name()),
+            ("system", None, "depot import")
+        );
     }
 }
