@@ -2,7 +2,8 @@
 //! after repeated failures, security headers, and a release yanked from a page.
 
 use depot_api::{
-    AuditPage, DownloadKeyView, ExtensionView, Items, NewUser, ReleaseView, UserPatch, UserView,
+    AuditPage, DownloadKeyView, ExtensionView, GroupView, Items, NewGroup, NewPackageGroup,
+    NewUser, PackageGroupView, ReleaseView, UserPatch, UserView,
 };
 use reqwest::Method;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
@@ -283,8 +284,14 @@ async fn page_of(app: &TestApp, cookie: &str, path: &str) -> String {
     r.text().await.unwrap()
 }
 
+/// The paid package both console stories use.
+fn redj_zip() -> Vec<u8> {
+    let manifest = r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>ReDJ</name><element>com_redj</element><version>2.0.0</version></extension>"#;
+    zip_of(&[("redj.xml", manifest.as_bytes())])
+}
+
 db_test!(
-    console_upload_users_groups_and_keys,
+    console_creates_groups_and_uploads_a_paid_package,
     |app: TestApp| async move {
         make_admin(&app, "admin@example.com").await;
         let cookie = session_cookie(&sign_in(&app, "admin@example.com", PASSWORD).await);
@@ -337,8 +344,7 @@ db_test!(
             html.contains("<progress") && html.contains("<option>pro</option>"),
             "{html}"
         );
-        let manifest = r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>ReDJ</name><element>com_redj</element><version>2.0.0</version></extension>"#;
-        let zip = zip_of(&[("redj.xml", manifest.as_bytes())]);
+        let zip = redj_zip();
         let upload = |csrf: String, bytes: Vec<u8>| {
             let (url, cookie) = (app.url("/admin/upload"), cookie.clone());
             async move {
@@ -389,6 +395,35 @@ db_test!(
         assert_eq!(release.notes.as_deref(), Some("First paid release"));
         let ext: ExtensionView = app.read("/extensions/com_redj").await;
         assert_eq!(ext.package_group.as_deref(), Some("pro"));
+        let actions = app.audit_actions("actor=admin@example.com").await;
+        for a in ["group.create", "package_group.create", "release.publish"] {
+            assert!(actions.iter().any(|x| x == a), "{a}: {actions:?}");
+        }
+    }
+);
+
+db_test!(
+    console_manages_a_customer_s_membership_and_keys,
+    |app: TestApp| async move {
+        make_admin(&app, "admin@example.com").await;
+        let cookie = session_cookie(&sign_in(&app, "admin@example.com", PASSWORD).await);
+        let csrf = csrf_of(&page_of(&app, &cookie, "/admin/users").await);
+        // The catalogue the previous story builds from the pages, through the API.
+        let group = NewGroup {
+            id: 9,
+            name: "Pro subscribers".into(),
+        };
+        let _: GroupView = app.call(Method::POST, "/groups", &group).await;
+        let pro = NewPackageGroup {
+            id: "pro".into(),
+            groups: vec![9],
+            name: Some("Pro".into()),
+            ..NewPackageGroup::default()
+        };
+        let _: PackageGroupView = app.call(Method::POST, "/package-groups", &pro).await;
+        let zip = redj_zip();
+        app.publish("com_redj", "2.0.0", zip.clone(), "package_group=pro")
+            .await;
 
         // A user with a membership, a key, a resend and a password link, from the users pages.
         let (s, to) = post_page(
@@ -552,9 +587,6 @@ db_test!(
         assert!(html.contains("buyer@example.com") && !html.contains("admin@example.com</a>"));
         let actions = app.audit_actions("actor=admin@example.com&limit=100").await;
         for a in [
-            "group.create",
-            "package_group.create",
-            "release.publish",
             "user.create",
             "membership.add",
             "download_key.create",
