@@ -378,6 +378,57 @@ db_test!(admin_commands_over_the_api, |app: TestApp| async move {
         out.contains("2099-01-01T00:00:00Z") && out.contains("yes"),
         "{out}"
     );
+});
+
+// Download keys and jBackend keys through the CLI: created, listed, relabelled, rotated,
+// revoked, and what disabling a user or ending a membership does to them.
+db_test!(key_commands_over_the_api, |app: TestApp| async move {
+    let run = |args: &'static [&'static str]| admin_cmd(&app, args, "");
+    for (id, name) in [(9, "ReDJ subscribers"), (12, "Resellers")] {
+        let group = depot_api::NewGroup {
+            id,
+            name: name.into(),
+        };
+        let _: depot_api::GroupView = app.call(reqwest::Method::POST, "/groups", &group).await;
+    }
+    let enterprise = depot_api::NewPackageGroup {
+        id: "redj_enterprise".into(),
+        groups: vec![9, 12],
+        name: Some("ReDJ Enterprise".into()),
+        seed: Some("HASH123KEY456".into()),
+        policy: None,
+    };
+    let _: depot_api::PackageGroupView = app
+        .call(reqwest::Method::POST, "/package-groups", &enterprise)
+        .await;
+    let manifest = r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>ReDJ</name><element>com_redj</element><version>1.9.0</version></extension>"#;
+    app.publish(
+        "com_redj",
+        "1.9.0",
+        zip_of(&[("redj.xml", manifest.as_bytes())]),
+        "package_group=redj_enterprise",
+    )
+    .await;
+    let download = "/download/com_redj/1.9.0/com_redj-1.9.0.zip";
+    let _: depot_api::UserView = app
+        .call(
+            reqwest::Method::POST,
+            "/users",
+            &new_user("sub@example.com"),
+        )
+        .await;
+    let membership = depot_api::NewMembership {
+        group: 9,
+        from: Some("2026-01-01".into()),
+        until: Some("2099-01-01".into()),
+    };
+    let _: depot_api::MembershipView = app
+        .call(
+            reqwest::Method::POST,
+            "/users/sub@example.com/memberships",
+            &membership,
+        )
+        .await;
 
     // key create prints the key alone on stdout; it downloads.
     let (ok, out, err) = run(&[
@@ -517,52 +568,83 @@ db_test!(admin_commands_over_the_api, |app: TestApp| async move {
     let (ok, out, _) = run(&["extension", "set", "com_redj", "--free"]).await;
     assert!(ok && out.contains("com_redj is free"), "{out}");
     assert_eq!(app.get(download).await.status(), 200);
-
-    // Metadata, renames and deletions.
-    let (ok, out, err) = run(&[
-        "extension",
-        "set",
-        "com_redj",
-        "--title",
-        "ReDJ Pro",
-        "--info-url",
-        "https://example.com/redj",
-    ])
-    .await;
-    assert!(ok && out.contains("title: ReDJ Pro"), "{out}{err}");
-    assert!(app.text("/updates/com_redj.xml").await.contains("ReDJ Pro"));
-    let (ok, out, err) = run(&["group", "rename", "--id", "12", "--name", "Partners"]).await;
-    assert!(
-        ok && out.contains("group 12 is now \"Partners\""),
-        "{out}{err}"
-    );
-    let (ok, out, err) = run(&[
-        "package-group",
-        "update",
-        "--id",
-        "redj_enterprise",
-        "--policy",
-        "keep-released",
-    ])
-    .await;
-    assert!(ok && out.contains("policy keep-released"), "{out}{err}");
-    let (ok, _, err) = run(&["group", "delete", "--id", "9"]).await;
-    assert!(!ok && err.contains("can be renamed, not deleted"), "{err}");
-    run(&["group", "add", "--id", "77", "--name", "Temporary"]).await;
-    let (ok, out, err) = run(&["group", "delete", "--id", "77"]).await;
-    assert!(ok && out.contains("group 77 deleted"), "{out}{err}");
-
-    // Clear errors.
-    let (ok, _, err) = run(&["key", "list", "--user", "nobody@example.com"]).await;
-    assert!(!ok && err.contains("user not found"), "{err}");
-    let (ok, _, err) = run(&["extension", "set", "com_redj"]).await;
-    assert!(!ok && err.contains("--package-group"), "{err}");
-    let out = tokio::task::spawn_blocking(|| depot().args(["group", "list"]).output().unwrap())
-        .await
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("DEPOT_URL is not set"));
 });
+
+// Metadata, names and deletions through the CLI, and its errors in words.
+db_test!(
+    admin_commands_change_what_feeds_show_and_names,
+    |app: TestApp| async move {
+        let run = |args: &'static [&'static str]| admin_cmd(&app, args, "");
+        for (id, name) in [(9, "ReDJ subscribers"), (12, "Resellers")] {
+            let group = depot_api::NewGroup {
+                id,
+                name: name.into(),
+            };
+            let _: depot_api::GroupView = app.call(reqwest::Method::POST, "/groups", &group).await;
+        }
+        let enterprise = depot_api::NewPackageGroup {
+            id: "redj_enterprise".into(),
+            groups: vec![9, 12],
+            ..depot_api::NewPackageGroup::default()
+        };
+        let _: depot_api::PackageGroupView = app
+            .call(reqwest::Method::POST, "/package-groups", &enterprise)
+            .await;
+        let manifest = r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>ReDJ</name><element>com_redj</element><version>1.9.0</version></extension>"#;
+        app.publish(
+            "com_redj",
+            "1.9.0",
+            zip_of(&[("redj.xml", manifest.as_bytes())]),
+            "",
+        )
+        .await;
+
+        // Metadata, renames and deletions.
+        let (ok, out, err) = run(&[
+            "extension",
+            "set",
+            "com_redj",
+            "--title",
+            "ReDJ Pro",
+            "--info-url",
+            "https://example.com/redj",
+        ])
+        .await;
+        assert!(ok && out.contains("title: ReDJ Pro"), "{out}{err}");
+        assert!(app.text("/updates/com_redj.xml").await.contains("ReDJ Pro"));
+        let (ok, out, err) = run(&["group", "rename", "--id", "12", "--name", "Partners"]).await;
+        assert!(
+            ok && out.contains("group 12 is now \"Partners\""),
+            "{out}{err}"
+        );
+        let (ok, out, err) = run(&[
+            "package-group",
+            "update",
+            "--id",
+            "redj_enterprise",
+            "--policy",
+            "keep-released",
+        ])
+        .await;
+        assert!(ok && out.contains("policy keep-released"), "{out}{err}");
+        let (ok, _, err) = run(&["group", "delete", "--id", "9"]).await;
+        assert!(!ok && err.contains("can be renamed, not deleted"), "{err}");
+        run(&["group", "add", "--id", "77", "--name", "Temporary"]).await;
+        let (ok, out, err) = run(&["group", "delete", "--id", "77"]).await;
+        assert!(ok && out.contains("group 77 deleted"), "{out}{err}");
+
+        // Clear errors.
+        let (ok, _, err) = run(&["key", "list", "--user", "nobody@example.com"]).await;
+        assert!(!ok && err.contains("user not found"), "{err}");
+        let (ok, _, err) = run(&["extension", "set", "com_redj"]).await;
+        assert!(!ok && err.contains("--package-group"), "{err}");
+        let out = tokio::task::spawn_blocking(|| depot().args(["group", "list"]).output().unwrap())
+            .await
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("DEPOT_URL is not set"));
+    }
+);
 
 /// The whole paid story against a real `depot serve` logging at trace level: no key, password,
 /// token, seed or e-mail address of it may appear in the log.
