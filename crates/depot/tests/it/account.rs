@@ -94,101 +94,132 @@ async fn download_status(url: &str, dlid: &str) -> u16 {
         .as_u16()
 }
 
-db_test!(account_password_link_and_keys, |app: TestApp| async move {
-    let paid = paid_catalogue(&app).await;
+db_test!(
+    account_password_link_signs_a_customer_in,
+    |app: TestApp| async move {
+        paid_catalogue(&app).await;
 
-    // Signed out: the sign-in page, with no referrer ever sent from these pages.
-    let (s, h, _) = get(None, app.url("/account")).await;
-    assert_eq!((s, h[LOCATION].to_str().unwrap()), (303, "/account/login"));
-    let (s, h, html) = get(None, app.url("/account/login")).await;
-    assert_eq!(s, 200);
-    assert_eq!(h["referrer-policy"], "no-referrer");
-    assert!(html.contains("/account/forgot"));
-
-    // Asking for a link: the same answer for a customer and for an unknown address.
-    let ask = |email: &'static str| {
-        let url = app.url("/account/forgot");
-        async move {
-            let r = browser()
-                .post(url)
-                .form(&[("email", email)])
-                .send()
-                .await
-                .unwrap();
-            (r.status().as_u16(), r.text().await.unwrap())
-        }
-    };
-    let known = ask(CUSTOMER).await;
-    let unknown = ask("nobody@example.com").await;
-    assert_eq!(known.0, 200);
-    assert_eq!(known, unknown);
-    let outbox = app.settle_mail().await;
-    let mut outcomes: Vec<_> = outbox
-        .iter()
-        .map(|m| (m.recipient.as_str(), m.outcome.as_deref()))
-        .collect();
-    outcomes.sort();
-    assert_eq!(
-        outcomes,
-        [
-            (CUSTOMER, Some("sent")),
-            ("nobody@example.com", Some("skipped"))
-        ]
-    );
-    let link = mailed_link(&app);
-    let token = link.split("token=").nth(1).unwrap().to_string();
-
-    // Opening the link does not spend it (mail scanners open links too).
-    for _ in 0..2 {
-        let (s, h, html) = get(None, link.clone()).await;
+        // Signed out: the sign-in page, with no referrer ever sent from these pages.
+        let (s, h, _) = get(None, app.url("/account")).await;
+        assert_eq!((s, h[LOCATION].to_str().unwrap()), (303, "/account/login"));
+        let (s, h, html) = get(None, app.url("/account/login")).await;
         assert_eq!(s, 200);
         assert_eq!(h["referrer-policy"], "no-referrer");
-        assert!(html.contains("Choose a password") && html.contains(&token));
-        assert!(!html.contains("expired"));
-    }
-    let set = |password: &'static str, confirm: &'static str| {
-        let (url, token) = (app.url("/account/password"), token.clone());
-        async move {
-            browser()
-                .post(url)
-                .form(&[
-                    ("token", token.as_str()),
-                    ("password", password),
-                    ("confirm", confirm),
-                ])
-                .send()
+        assert!(html.contains("/account/forgot"));
+
+        // Asking for a link: the same answer for a customer and for an unknown address.
+        let ask = |email: &'static str| {
+            let url = app.url("/account/forgot");
+            async move {
+                let r = browser()
+                    .post(url)
+                    .form(&[("email", email)])
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status().as_u16(), r.text().await.unwrap())
+            }
+        };
+        let known = ask(CUSTOMER).await;
+        let unknown = ask("nobody@example.com").await;
+        assert_eq!(known.0, 200);
+        assert_eq!(known, unknown);
+        let outbox = app.settle_mail().await;
+        let mut outcomes: Vec<_> = outbox
+            .iter()
+            .map(|m| (m.recipient.as_str(), m.outcome.as_deref()))
+            .collect();
+        outcomes.sort();
+        assert_eq!(
+            outcomes,
+            [
+                (CUSTOMER, Some("sent")),
+                ("nobody@example.com", Some("skipped"))
+            ]
+        );
+        let link = mailed_link(&app);
+        let token = link.split("token=").nth(1).unwrap().to_string();
+
+        // Opening the link does not spend it (mail scanners open links too).
+        for _ in 0..2 {
+            let (s, h, html) = get(None, link.clone()).await;
+            assert_eq!(s, 200);
+            assert_eq!(h["referrer-policy"], "no-referrer");
+            assert!(html.contains("Choose a password") && html.contains(&token));
+            assert!(!html.contains("expired"));
+        }
+        let set = |password: &'static str, confirm: &'static str| {
+            let (url, token) = (app.url("/account/password"), token.clone());
+            async move {
+                browser()
+                    .post(url)
+                    .form(&[
+                        ("token", token.as_str()),
+                        ("password", password),
+                        ("confirm", confirm),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        // Mistakes are explained and leave the link working.
+        let r = set(PASSWORD, "something else").await;
+        assert_eq!(r.status(), 400);
+        assert!(r.text().await.unwrap().contains("differ"));
+        let r = set("short", "short").await;
+        assert_eq!(r.status(), 400);
+        assert!(r.text().await.unwrap().contains("at least 8"));
+        // The right form sets the password and signs the customer in.
+        let r = set(PASSWORD, PASSWORD).await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()[LOCATION], "/account");
+        let set_cookie = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
+        assert!(set_cookie.starts_with("depot_account="), "{set_cookie}");
+        for attr in ["HttpOnly", "SameSite=Strict", "Path=/account"] {
+            assert!(set_cookie.contains(attr), "{set_cookie}");
+        }
+        assert!(!session_cookie(&r).is_empty());
+        // Used once: the link is spent.
+        let r = set(PASSWORD, PASSWORD).await;
+        assert_eq!(r.status(), 400);
+        assert!(
+            r.text()
                 .await
                 .unwrap()
-        }
-    };
-    // Mistakes are explained and leave the link working.
-    let r = set(PASSWORD, "something else").await;
-    assert_eq!(r.status(), 400);
-    assert!(r.text().await.unwrap().contains("differ"));
-    let r = set("short", "short").await;
-    assert_eq!(r.status(), 400);
-    assert!(r.text().await.unwrap().contains("at least 8"));
-    // The right form sets the password and signs the customer in.
-    let r = set(PASSWORD, PASSWORD).await;
-    assert_eq!(r.status(), 303);
-    assert_eq!(r.headers()[LOCATION], "/account");
-    let set_cookie = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
-    assert!(set_cookie.starts_with("depot_account="), "{set_cookie}");
-    for attr in ["HttpOnly", "SameSite=Strict", "Path=/account"] {
-        assert!(set_cookie.contains(attr), "{set_cookie}");
+                .contains("expired or was already used")
+        );
+        let (_, _, html) = get(None, link.clone()).await;
+        assert!(html.contains("expired or was already used"));
+        // The link's use is in the audit log under the customer's name, without the link.
+        let log: AuditPage = app.read("/audit-log?subject=customer@example.com").await;
+        let text = serde_json::to_string(&log).unwrap();
+        assert!(
+            log.items
+                .iter()
+                .any(|e| e.actor.name == CUSTOMER && e.action == "user.password_link_used")
+        );
+        assert!(!text.contains(token.as_str()) && !text.contains(PASSWORD));
     }
+);
+
+db_test!(account_keys_from_the_page, |app: TestApp| async move {
+    let paid = paid_catalogue(&app).await;
+    let password = UserPatch {
+        password: Some(PASSWORD.into()),
+        ..UserPatch::default()
+    };
+    let _: UserView = app
+        .call(Method::PATCH, "/users/customer@example.com", &password)
+        .await;
+    let r = browser()
+        .post(app.url("/account/login"))
+        .form(&[("email", CUSTOMER), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
     let cookie = session_cookie(&r);
-    // Used once: the link is spent.
-    let r = set(PASSWORD, PASSWORD).await;
-    assert_eq!(r.status(), 400);
-    assert!(
-        r.text()
-            .await
-            .unwrap()
-            .contains("expired or was already used")
-    );
-    let (_, _, html) = get(None, link.clone()).await;
-    assert!(html.contains("expired or was already used"));
 
     // The account page: the membership and when it ends, the jBackend key of the group.
     let (s, _, html) = get(Some(&cookie), app.url("/account")).await;
@@ -321,7 +352,6 @@ db_test!(account_password_link_and_keys, |app: TestApp| async move {
         .map(|e| e.action)
         .collect();
     for a in [
-        "user.password_link_used",
         "download_key.create",
         "download_key.relabel",
         "download_key.revoke",
@@ -329,7 +359,7 @@ db_test!(account_password_link_and_keys, |app: TestApp| async move {
     ] {
         assert!(actions.iter().any(|x| x == a), "{a}: {actions:?}");
     }
-    for secret in [key.as_str(), token.as_str(), session_token, PASSWORD] {
+    for secret in [key.as_str(), session_token, PASSWORD] {
         assert!(!text.contains(secret), "a secret in the audit log");
     }
 });
