@@ -177,6 +177,23 @@ db_test!(the_seed_story, |app: TestApp| async move {
         400,
         "no key: not 200"
     );
+});
+
+// The seed story once access ends: the same keys refused, each with its code.
+db_test!(the_seed_story_when_access_ends, |app: TestApp| async move {
+    let f = seed_story(&app, "active").await;
+    let key = keys::jbackend_key(&f.secret, "HASH123KEY456", "subscriber@example.com", 0);
+    let row = app
+        .depot()
+        .store()
+        .create_download_key(f.subscriber, "www.example.com")
+        .await
+        .unwrap();
+    let dlid = keys::download_key(&f.secret, row.id as u64, row.version as u32);
+    assert_eq!(
+        app.get(&format!("{}?dlid={dlid}", f.path)).await.status(),
+        200
+    );
 
     // A non-subscriber is not authorised.
     let other = app
