@@ -62,54 +62,99 @@ async fn wait_for_version(client: &reqwest::Client, url: &str, version: &str, wr
     eprintln!("{url} listed {version} {took:?} after the write");
 }
 
+/// Two `depot serve` processes on one PostgreSQL, one package store and one secret, as behind a
+/// load balancer.
+struct Pair {
+    a: ServeProcess,
+    b: ServeProcess,
+    token: String,
+    client: reqwest::Client,
+    dir_a: std::path::PathBuf,
+    shared: std::path::PathBuf,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Pair {
+    async fn start(db: &Db, dir: &std::path::Path) -> Pair {
+        let (dir_a, dir_b) = (dir.join("a"), dir.join("b"));
+        std::fs::create_dir_all(&dir_a).unwrap();
+        std::fs::create_dir_all(&dir_b).unwrap();
+        let shared = dir.join("shared");
+        let env = vec![
+            ("DEPOT_DATABASE_URL", db.url(dir)),
+            ("DEPOT_DATA_DIR", shared.display().to_string()),
+            (
+                "DEPOT_SECRET",
+                "a-shared-secret-of-at-least-32-characters".to_string(),
+            ),
+            // A mail A claimed just before it was killed is B's after the lease: keep it short.
+            ("DEPOT_MAIL__TIMEOUT_SECS", "2".to_string()),
+            ("DEPOT_MAIL__LEASE_SECS", "5".to_string()),
+        ];
+        let a = spawn(&dir_a, &env).await;
+        let token = a.token.clone().expect("the first start prints a token");
+        let b = spawn(&dir_b, &env).await;
+        assert!(
+            b.token.is_none(),
+            "a second instance finds the token the first made"
+        );
+        Pair {
+            a,
+            b,
+            token,
+            client: reqwest::Client::new(),
+            dir_a,
+            shared,
+            env,
+        }
+    }
+
+    /// A again, in its own folder, on the shared database and storage.
+    async fn start_a(&self) -> ServeProcess {
+        spawn(&self.dir_a, &self.env).await
+    }
+
+    fn feed_b(&self) -> String {
+        self.b.url("/updates/plg_system_hello.xml")
+    }
+}
+
+async fn spawn(dir: &std::path::Path, env: &[(&'static str, String)]) -> ServeProcess {
+    let (dir, env) = (dir.to_path_buf(), env.to_vec());
+    tokio::task::spawn_blocking(move || ServeProcess::spawn(&dir, &env))
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_on_postgres_behave_as_one() {
     let Some(db) = Db::postgres().await else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (dir_a, dir_b) = (dir.path().join("a"), dir.path().join("b"));
-    std::fs::create_dir_all(&dir_a).unwrap();
-    std::fs::create_dir_all(&dir_b).unwrap();
-    // One database, one package store and one secret for both, as behind a load balancer.
-    let shared = dir.path().join("shared");
-    let env = vec![
-        ("DEPOT_DATABASE_URL", db.url(dir.path())),
-        ("DEPOT_DATA_DIR", shared.display().to_string()),
-        (
-            "DEPOT_SECRET",
-            "a-shared-secret-of-at-least-32-characters".to_string(),
-        ),
-        // A mail A claimed just before it was killed is B's after the lease: keep it short.
-        ("DEPOT_MAIL__TIMEOUT_SECS", "2".to_string()),
-        ("DEPOT_MAIL__LEASE_SECS", "5".to_string()),
-    ];
-    let spawn = |d: &std::path::Path| {
-        let (d, env) = (d.to_path_buf(), env.clone());
-        tokio::task::spawn_blocking(move || ServeProcess::spawn(&d, &env))
-    };
-    let a = spawn(&dir_a).await.unwrap();
-    let token = a.token.clone().expect("the first start prints a token");
-    let b = spawn(&dir_b).await.unwrap();
-    assert!(
-        b.token.is_none(),
-        "a second instance finds the token the first made"
-    );
-    let client = reqwest::Client::new();
-    let feed_b = b.url("/updates/plg_system_hello.xml");
+    let mut p = Pair::start(&db, dir.path()).await;
+    a_publish_reaches_the_other_feed(&p).await;
+    rate_limits_are_shared(&p).await;
+    acknowledged_writes_survive_a_crash(&mut p).await;
+    a_revocation_reaches_the_other_instance(&p).await;
+    p.a.stop();
+    p.b.stop();
+}
 
-    // 1. A publish through A reaches B's cached feed within a second.
+/// A publish through A reaches B's cached feed within a second.
+async fn a_publish_reaches_the_other_feed(p: &Pair) {
     put(
-        &client,
-        &a,
-        &token,
+        &p.client,
+        &p.a,
+        &p.token,
         "plg_system_hello",
         "1.0.0",
         plugin_zip("1.0.0", "a"),
     )
     .await;
-    let xml = client
-        .get(&feed_b)
+    let xml = p
+        .client
+        .get(p.feed_b())
         .send()
         .await
         .unwrap()
@@ -118,30 +163,40 @@ async fn two_instances_on_postgres_behave_as_one() {
         .unwrap();
     assert!(xml.contains("<version>1.0.0</version>"), "{xml}");
     put(
-        &client,
-        &a,
-        &token,
+        &p.client,
+        &p.a,
+        &p.token,
         "plg_system_hello",
         "1.0.1",
         plugin_zip("1.0.1", "b"),
     )
     .await;
-    wait_for_version(&client, &feed_b, "1.0.1", Instant::now()).await;
+    wait_for_version(&p.client, &p.feed_b(), "1.0.1", Instant::now()).await;
+}
 
-    // 2. Rate limits are shared: five keybyauth attempts per account and minute, counted
+/// Rate limits are shared across instances.
+async fn rate_limits_are_shared(p: &Pair) {
+    // Rate limits are shared: five keybyauth attempts per account and minute, counted
     // across both instances (per process, three each would all pass).
     let group = NewGroup {
         id: 9,
         name: "S".into(),
     };
-    let _: GroupView = call(&client, &a, &token, Method::POST, "/groups", &group).await;
+    let _: GroupView = call(&p.client, &p.a, &p.token, Method::POST, "/groups", &group).await;
     let pro = NewPackageGroup {
         id: "pro".into(),
         groups: vec![9],
         ..NewPackageGroup::default()
     };
-    let _: PackageGroupView =
-        call(&client, &b, &token, Method::POST, "/package-groups", &pro).await;
+    let _: PackageGroupView = call(
+        &p.client,
+        &p.b,
+        &p.token,
+        Method::POST,
+        "/package-groups",
+        &pro,
+    )
+    .await;
     // The servers run on the system clock, in processes of their own. Six requests that
     // straddle a minute's boundary are counted in two windows: then try again with another
     // account (a fresh count) rather than sleeping to the next minute.
@@ -151,8 +206,9 @@ async fn two_instances_on_postgres_behave_as_one() {
         let (started_in, account) = (minute(), format!("target{attempt}@example.com"));
         statuses.clear();
         for i in 0..6 {
-            let server = if i % 2 == 0 { &a } else { &b };
-            let r = client
+            let server = if i % 2 == 0 { &p.a } else { &p.b };
+            let r = p
+                .client
                 .post(server.url("/post/release/keybyauth/pro"))
                 .form(&[
                     ("username", account.as_str()),
@@ -168,46 +224,51 @@ async fn two_instances_on_postgres_behave_as_one() {
         }
     }
     assert_eq!(statuses, [401, 401, 401, 401, 401, 429]);
+}
 
-    // 3. Writes A acknowledged survive A's sudden death.
+/// Writes A acknowledged survive A's sudden death.
+async fn acknowledged_writes_survive_a_crash(p: &mut Pair) {
     let buyer = new_user("buyer@example.com");
-    let _: UserView = call(&client, &a, &token, Method::POST, "/users", &buyer).await;
+    let _: UserView = call(&p.client, &p.a, &p.token, Method::POST, "/users", &buyer).await;
     let membership = NewMembership {
         group: 9,
         from: None,
         until: None,
     };
     let path = "/users/buyer@example.com/memberships";
-    let _: MembershipView = call(&client, &a, &token, Method::POST, path, &membership).await;
+    let _: MembershipView = call(&p.client, &p.a, &p.token, Method::POST, path, &membership).await;
     put(
-        &client,
-        &a,
-        &token,
+        &p.client,
+        &p.a,
+        &p.token,
         "plg_system_hello",
         "1.0.2",
         plugin_zip("1.0.2", "c"),
     )
     .await;
     let published = Instant::now();
-    let r = client
-        .post(a.url("/post/release/keybymail/pro"))
+    let r = p
+        .client
+        .post(p.a.url("/post/release/keybymail/pro"))
         .form(&[("email", "buyer@example.com")])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    a.kill();
-    let r = client
-        .get(b.url("/api/v1/users/buyer@example.com/memberships"))
-        .bearer_auth(&token)
+    p.a.crash();
+    let r = p
+        .client
+        .get(p.b.url("/api/v1/users/buyer@example.com/memberships"))
+        .bearer_auth(&p.token)
         .send()
         .await
         .unwrap();
     let memberships: Items<MembershipView> = r.json().await.unwrap();
     assert!(memberships.items[0].active);
-    wait_for_version(&client, &feed_b, "1.0.2", published).await;
-    let r = client
-        .get(b.url("/download/plg_system_hello/1.0.2/plg_system_hello-1.0.2.zip"))
+    wait_for_version(&p.client, &p.feed_b(), "1.0.2", published).await;
+    let r = p
+        .client
+        .get(p.b.url("/download/plg_system_hello/1.0.2/plg_system_hello-1.0.2.zip"))
         .send()
         .await
         .unwrap();
@@ -217,7 +278,7 @@ async fn two_instances_on_postgres_behave_as_one() {
         plugin_zip("1.0.2", "c").as_slice()
     );
     // The mail A queued is delivered by whichever instance gets to it (B polls every 5 s).
-    let mail_dir = shared.join("mail");
+    let mail_dir = p.shared.join("mail");
     let started = Instant::now();
     while std::fs::read_dir(&mail_dir).map(|d| d.count()).unwrap_or(0) == 0 {
         assert!(
@@ -227,9 +288,10 @@ async fn two_instances_on_postgres_behave_as_one() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // A comes back and serves what it acknowledged before it died.
-    let a = spawn(&dir_a).await.unwrap();
-    let xml = client
-        .get(a.url("/updates/plg_system_hello.xml"))
+    p.a = p.start_a().await;
+    let xml = p
+        .client
+        .get(p.a.url("/updates/plg_system_hello.xml"))
         .send()
         .await
         .unwrap()
@@ -237,8 +299,11 @@ async fn two_instances_on_postgres_behave_as_one() {
         .await
         .unwrap();
     assert!(xml.contains("<version>1.0.2</version>"));
+}
 
-    // 4. Key checks are cached per instance, and a revocation through A reaches B within a
+/// Key checks are cached per instance, and a revocation through A reaches B within a second.
+async fn a_revocation_reaches_the_other_instance(p: &Pair) {
+    // Key checks are cached per instance, and a revocation through A reaches B within a
     // second: the extension becomes paid, B serves it to the buyer's key (and keeps the answer),
     // then A revokes the key.
     let paid_patch = ExtensionPatch {
@@ -246,15 +311,23 @@ async fn two_instances_on_postgres_behave_as_one() {
         ..ExtensionPatch::default()
     };
     let path = "/extensions/plg_system_hello";
-    let _: ExtensionView = call(&client, &a, &token, Method::PATCH, path, &paid_patch).await;
+    let _: ExtensionView = call(&p.client, &p.a, &p.token, Method::PATCH, path, &paid_patch).await;
     let changed = Instant::now();
     let path = "/users/buyer@example.com/keys";
-    let created: DownloadKeyView =
-        call(&client, &a, &token, Method::POST, path, &NewKey::default()).await;
-    let download = b.url("/download/plg_system_hello/1.0.2/plg_system_hello-1.0.2.zip");
+    let created: DownloadKeyView = call(
+        &p.client,
+        &p.a,
+        &p.token,
+        Method::POST,
+        path,
+        &NewKey::default(),
+    )
+    .await;
+    let download =
+        p.b.url("/download/plg_system_hello/1.0.2/plg_system_hello-1.0.2.zip");
     let paid = format!("{download}?dlid={}", created.key);
     let status = |url: String| {
-        let client = client.clone();
+        let client = p.client.clone();
         async move { client.get(url).send().await.unwrap().status().as_u16() }
     };
     // B asks for a key (400, REL_KNS) once A made the extension paid.
@@ -269,12 +342,13 @@ async fn two_instances_on_postgres_behave_as_one() {
     )
     .await;
     assert_eq!(status(paid.clone()).await, 200);
-    let r = client
-        .delete(a.url(&format!(
+    let r = p
+        .client
+        .delete(p.a.url(&format!(
             "/api/v1/users/buyer@example.com/keys/{}",
             created.id
         )))
-        .bearer_auth(&token)
+        .bearer_auth(&p.token)
         .send()
         .await
         .unwrap();
@@ -287,6 +361,4 @@ async fn two_instances_on_postgres_behave_as_one() {
     })
     .await;
     eprintln!("B refused the key A revoked {took:?} after the revocation");
-    a.stop();
-    b.stop();
 }

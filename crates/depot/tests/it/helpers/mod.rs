@@ -688,8 +688,10 @@ impl ServeProcess {
     }
 
     /// SIGKILL: the process dies wherever it is.
-    pub fn kill(self) {
-        drop(self);
+    /// Kills the process at once (SIGKILL), as a crash would; the value stays for a restart.
+    pub fn crash(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
