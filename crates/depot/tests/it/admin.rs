@@ -225,7 +225,7 @@ db_test!(users_groups_and_memberships, |app: TestApp| async move {
 });
 
 db_test!(
-    package_groups_extensions_and_keys,
+    package_groups_and_paid_extensions,
     |app: TestApp| async move {
         let subscribers = NewGroup {
             id: 9,
@@ -314,83 +314,86 @@ db_test!(
             .await;
         assert_eq!(e.package_group, None);
         assert_eq!(app.get(download).await.status(), 200);
-
-        // Download keys: default labels, conflicts, revocation one by one.
-        for email in ["a@example.com", "b@example.com"] {
-            let _: UserView = app.call(Method::POST, "/users", &new_user(email)).await;
-        }
-        let keys = "/users/a@example.com/keys";
-        let r = app
-            .client
-            .post(app.url(&format!("/api/v1{keys}")))
-            .bearer_auth(&app.admin_token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201, "no body: a default label");
-        let first: DownloadKeyView = r.json().await.unwrap();
-        assert_eq!(first.label, "default");
-        let second: DownloadKeyView = app.call(Method::POST, keys, &NewKey::default()).await;
-        assert_eq!(second.label, "default-2");
-        let (s, v) = app
-            .api(Method::POST, keys, Some(json!({"label": "default"})))
-            .await;
-        assert_eq!((s, code(&v)), (409, "conflict"));
-        let (s, v) = app
-            .api(Method::POST, keys, Some(json!({"label": "x".repeat(101)})))
-            .await;
-        assert_eq!((s, code(&v)), (400, "bad_label"));
-        let key = &first.key;
-        assert!(key.starts_with("dk") && key.len() == 40, "{key}");
-        let id = first.id;
-        let (s, _) = app
-            .api(
-                Method::DELETE,
-                &format!("/users/b@example.com/keys/{id}"),
-                None,
-            )
-            .await;
-        assert_eq!(s, 404, "another user's key");
-        let (s, _) = app.api(Method::DELETE, &format!("{keys}/{id}"), None).await;
-        assert_eq!(s, 204);
-        let (s, v) = app.api(Method::DELETE, &format!("{keys}/{id}"), None).await;
-        assert_eq!((s, code(&v)), (409, "conflict"));
-        let v: Items<DownloadKeyView> = app.read(keys).await;
-        let listed: Vec<(String, bool)> =
-            v.items.into_iter().map(|k| (k.label, k.revoked)).collect();
-        assert_eq!(
-            listed,
-            [("default-2".into(), false), ("default".into(), true)]
-        );
-        // A revoked label can be used again.
-        let label = NewKey {
-            label: Some("default".into()),
-        };
-        let again: DownloadKeyView = app.call(Method::POST, keys, &label).await;
-        assert_eq!((again.label.as_str(), again.revoked), ("default", false));
-
-        // jBackend keys: one per package group; rotation changes it.
-        let v: Items<JbackendKeyView> = app.read("/users/a@example.com/jbackend-keys").await;
-        let before = v.items[0].key.clone();
-        assert!(!v.items[0].entitled);
-        let rotated: JbackendKeyView = app
-            .call(
-                Method::POST,
-                "/users/a@example.com/jbackend-keys/pro/rotate",
-                &(),
-            )
-            .await;
-        assert_ne!(rotated.key, before);
-        let (s, _) = app
-            .api(
-                Method::POST,
-                "/users/a@example.com/jbackend-keys/nope/rotate",
-                None,
-            )
-            .await;
-        assert_eq!(s, 404);
     }
 );
+
+db_test!(download_and_jbackend_keys, |app: TestApp| async move {
+    // One package group, for the jBackend key.
+    app.paid_group("pro", 9).await;
+    // Download keys: default labels, conflicts, revocation one by one.
+    for email in ["a@example.com", "b@example.com"] {
+        let _: UserView = app.call(Method::POST, "/users", &new_user(email)).await;
+    }
+    let keys = "/users/a@example.com/keys";
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1{keys}")))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "no body: a default label");
+    let first: DownloadKeyView = r.json().await.unwrap();
+    assert_eq!(first.label, "default");
+    let second: DownloadKeyView = app.call(Method::POST, keys, &NewKey::default()).await;
+    assert_eq!(second.label, "default-2");
+    let (s, v) = app
+        .api(Method::POST, keys, Some(json!({"label": "default"})))
+        .await;
+    assert_eq!((s, code(&v)), (409, "conflict"));
+    let (s, v) = app
+        .api(Method::POST, keys, Some(json!({"label": "x".repeat(101)})))
+        .await;
+    assert_eq!((s, code(&v)), (400, "bad_label"));
+    let key = &first.key;
+    assert!(key.starts_with("dk") && key.len() == 40, "{key}");
+    let id = first.id;
+    let (s, _) = app
+        .api(
+            Method::DELETE,
+            &format!("/users/b@example.com/keys/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 404, "another user's key");
+    let (s, _) = app.api(Method::DELETE, &format!("{keys}/{id}"), None).await;
+    assert_eq!(s, 204);
+    let (s, v) = app.api(Method::DELETE, &format!("{keys}/{id}"), None).await;
+    assert_eq!((s, code(&v)), (409, "conflict"));
+    let v: Items<DownloadKeyView> = app.read(keys).await;
+    let listed: Vec<(String, bool)> = v.items.into_iter().map(|k| (k.label, k.revoked)).collect();
+    assert_eq!(
+        listed,
+        [("default-2".into(), false), ("default".into(), true)]
+    );
+    // A revoked label can be used again.
+    let label = NewKey {
+        label: Some("default".into()),
+    };
+    let again: DownloadKeyView = app.call(Method::POST, keys, &label).await;
+    assert_eq!((again.label.as_str(), again.revoked), ("default", false));
+
+    // jBackend keys: one per package group; rotation changes it.
+    let v: Items<JbackendKeyView> = app.read("/users/a@example.com/jbackend-keys").await;
+    let before = v.items[0].key.clone();
+    assert!(!v.items[0].entitled);
+    let rotated: JbackendKeyView = app
+        .call(
+            Method::POST,
+            "/users/a@example.com/jbackend-keys/pro/rotate",
+            &(),
+        )
+        .await;
+    assert_ne!(rotated.key, before);
+    let (s, _) = app
+        .api(
+            Method::POST,
+            "/users/a@example.com/jbackend-keys/nope/rotate",
+            None,
+        )
+        .await;
+    assert_eq!(s, 404);
+});
 
 db_test!(download_log_and_feed_checks, |app: TestApp| async move {
     app.publish("com_redj", "1.0.0", redj_zip("1.0.0"), "")
