@@ -380,10 +380,10 @@ db_test!(admin_commands_over_the_api, |app: TestApp| async move {
     );
 });
 
-// Download keys and jBackend keys through the CLI: created, listed, relabelled, rotated,
-// revoked, and what disabling a user or ending a membership does to them.
-db_test!(key_commands_over_the_api, |app: TestApp| async move {
-    let run = |args: &'static [&'static str]| admin_cmd(&app, args, "");
+/// The paid catalogue the key commands work on: groups 9 and 12, package group
+/// `redj_enterprise` (seed `HASH123KEY456`), ReDJ 1.9.0 in it, and `sub@example.com` in group 9
+/// until 2099. Returns the download path.
+async fn key_catalogue(app: &TestApp) -> &'static str {
     for (id, name) in [(9, "ReDJ subscribers"), (12, "Resellers")] {
         let group = depot_api::NewGroup {
             id,
@@ -409,7 +409,6 @@ db_test!(key_commands_over_the_api, |app: TestApp| async move {
         "package_group=redj_enterprise",
     )
     .await;
-    let download = "/download/com_redj/1.9.0/com_redj-1.9.0.zip";
     let _: depot_api::UserView = app
         .call(
             reqwest::Method::POST,
@@ -429,6 +428,15 @@ db_test!(key_commands_over_the_api, |app: TestApp| async move {
             &membership,
         )
         .await;
+
+    "/download/com_redj/1.9.0/com_redj-1.9.0.zip"
+}
+
+// Download keys and jBackend keys through the CLI: created, listed, relabelled, rotated,
+// revoked, and what disabling a user or ending a membership does to them.
+db_test!(key_commands_over_the_api, |app: TestApp| async move {
+    let run = |args: &'static [&'static str]| admin_cmd(&app, args, "");
+    let download = key_catalogue(&app).await;
 
     // key create prints the key alone on stdout; it downloads.
     let (ok, out, err) = run(&[
@@ -545,30 +553,44 @@ db_test!(key_commands_over_the_api, |app: TestApp| async move {
     ])
     .await;
     assert!(!ok && err.contains("no live download key"), "{err}");
-
-    // Disabled users get nothing; ending the membership stops downloads too.
-    let (ok, out, _) = run(&["user", "disable", "--email", "sub@example.com"]).await;
-    assert!(ok && out.contains("disabled"), "{out}");
-    assert_eq!(app.get(&with_key(&rotated)).await.status(), 403);
-    run(&["user", "enable", "--email", "sub@example.com"]).await;
-    assert_eq!(app.get(&with_key(&rotated)).await.status(), 200);
-    let (ok, _, err) = run(&[
-        "membership",
-        "end",
-        "--user",
-        "sub@example.com",
-        "--group",
-        "9",
-    ])
-    .await;
-    assert!(ok, "{err}");
-    assert_eq!(app.get(&with_key(&rotated)).await.status(), 403);
-
-    // Free again.
-    let (ok, out, _) = run(&["extension", "set", "com_redj", "--free"]).await;
-    assert!(ok && out.contains("com_redj is free"), "{out}");
-    assert_eq!(app.get(download).await.status(), 200);
 });
+
+// What the CLI's user and membership commands do to keys that worked.
+db_test!(
+    key_commands_stop_with_the_user_or_membership,
+    |app: TestApp| async move {
+        let run = |args: &'static [&'static str]| admin_cmd(&app, args, "");
+        let download = key_catalogue(&app).await;
+        let keys: depot_api::Items<depot_api::JbackendKeyView> =
+            app.read("/users/sub@example.com/jbackend-keys").await;
+        let rotated = keys.items[0].key.clone();
+        let with_key = |k: &str| format!("{download}?email=sub@example.com&key={k}");
+        assert_eq!(app.get(&with_key(&rotated)).await.status(), 200);
+
+        // Disabled users get nothing; ending the membership stops downloads too.
+        let (ok, out, _) = run(&["user", "disable", "--email", "sub@example.com"]).await;
+        assert!(ok && out.contains("disabled"), "{out}");
+        assert_eq!(app.get(&with_key(&rotated)).await.status(), 403);
+        run(&["user", "enable", "--email", "sub@example.com"]).await;
+        assert_eq!(app.get(&with_key(&rotated)).await.status(), 200);
+        let (ok, _, err) = run(&[
+            "membership",
+            "end",
+            "--user",
+            "sub@example.com",
+            "--group",
+            "9",
+        ])
+        .await;
+        assert!(ok, "{err}");
+        assert_eq!(app.get(&with_key(&rotated)).await.status(), 403);
+
+        // Free again.
+        let (ok, out, _) = run(&["extension", "set", "com_redj", "--free"]).await;
+        assert!(ok && out.contains("com_redj is free"), "{out}");
+        assert_eq!(app.get(download).await.status(), 200);
+    }
+);
 
 // Metadata, names and deletions through the CLI, and its errors in words.
 db_test!(
