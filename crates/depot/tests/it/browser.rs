@@ -239,7 +239,12 @@ async fn admin_console(b: &Client) {
             .contains("<version>1.1.0</version>")
     );
     snap(&b, "admin-05-published").await;
+    console_logs_and_phone_layout(&b, &app).await;
+}
 
+/// The console's audit and download logs, the pages on a phone, and signing out.
+async fn console_logs_and_phone_layout(b: &Client, app: &TestApp) {
+    let b = b.clone();
     // The audit log shows who did it, from the console.
     click(&b, Locator::LinkText("Audit log")).await;
     b.wait()
@@ -509,14 +514,20 @@ async fn admin_publishes_and_customer_downloads(b: &Client) {
     snap(&b, "story-04-customer").await;
     app.settle_mail().await;
     let link = mailed_link(&app);
+    customer_sets_a_password_and_downloads(&b, &app, &link, &zip).await;
+}
 
+/// The customer's half of the story: the mailed link, a password, a key copied from the account
+/// page, and the key downloading the paid package.
+async fn customer_sets_a_password_and_downloads(b: &Client, app: &TestApp, link: &str, zip: &[u8]) {
+    let b = b.clone();
     // The customer sets a password through the link and lands on their account.
-    b.goto(&link).await.unwrap();
+    b.goto(link).await.unwrap();
     snap(&b, "story-05-password").await;
     fill(&b, "input[name=password]", "customer's own secret").await;
     fill(&b, "input[name=confirm]", "customer's own secret").await;
     click(&b, Locator::Css("button[type=submit]")).await;
-    wait_for_path(&b, &app, "/account").await;
+    wait_for_path(&b, app, "/account").await;
     let membership = text(&b, Locator::Css("#memberships tbody tr")).await;
     assert!(
         membership.contains("2099-12-31") && membership.contains("active"),
@@ -531,7 +542,7 @@ async fn admin_publishes_and_customer_downloads(b: &Client) {
     )
     .await;
     click(&b, Locator::XPath("//button[text()='Create key']")).await;
-    wait_for_path(&b, &app, "/account?done=key").await;
+    wait_for_path(&b, app, "/account?done=key").await;
     click(&b, Locator::Css("button[data-copy]")).await;
     wait_for_text(&b, "button[data-copy]", "Copied").await;
     let key = b
@@ -548,7 +559,7 @@ async fn admin_publishes_and_customer_downloads(b: &Client) {
     let url = app.url("/download/com_redj/2.0.0/com_redj-2.0.0.zip");
     let r = reqwest::get(format!("{url}?dlid={key}")).await.unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.bytes().await.unwrap().as_ref(), zip.as_slice());
+    assert_eq!(r.bytes().await.unwrap().as_ref(), zip);
     let r = reqwest::get(&url).await.unwrap();
     assert_eq!(r.status(), 400, "no key, no package");
     assert!(r.text().await.unwrap().contains("REL_ENS"));
