@@ -3,8 +3,8 @@
 //! and revoked from the page, each checked against a real paid download.
 
 use depot_api::{
-    AuditPage, DownloadKeyView, GroupView, Items, JbackendKeyView, MembershipView, NewGroup,
-    NewMembership, NewPackageGroup, NewUser, PackageGroupView, UserPatch, UserView,
+    AuditPage, DownloadKeyView, Items, JbackendKeyView, MembershipView, NewMembership, NewUser,
+    UserPatch, UserView,
 };
 use reqwest::Method;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
@@ -17,18 +17,7 @@ const CUSTOMER: &str = "customer@example.com";
 /// A paid extension (`com_redj` in package group `pro`, for group 9) and a customer with a
 /// membership until 2099, without a password.
 pub async fn paid_catalogue(app: &TestApp) -> String {
-    let group = NewGroup {
-        id: 9,
-        name: "Pro subscribers".into(),
-    };
-    let _: GroupView = app.call(Method::POST, "/groups", &group).await;
-    let pro = NewPackageGroup {
-        id: "pro".into(),
-        groups: vec![9],
-        name: Some("Pro".into()),
-        ..NewPackageGroup::default()
-    };
-    let _: PackageGroupView = app.call(Method::POST, "/package-groups", &pro).await;
+    app.paid_group("pro", 9).await;
     let casey = NewUser {
         name: Some("Casey".into()),
         ..new_user(CUSTOMER)

@@ -597,29 +597,7 @@ db_test!(
     admin_commands_change_what_feeds_show_and_names,
     |app: TestApp| async move {
         let run = |args: &'static [&'static str]| admin_cmd(&app, args, "");
-        for (id, name) in [(9, "ReDJ subscribers"), (12, "Resellers")] {
-            let group = depot_api::NewGroup {
-                id,
-                name: name.into(),
-            };
-            let _: depot_api::GroupView = app.call(reqwest::Method::POST, "/groups", &group).await;
-        }
-        let enterprise = depot_api::NewPackageGroup {
-            id: "redj_enterprise".into(),
-            groups: vec![9, 12],
-            ..depot_api::NewPackageGroup::default()
-        };
-        let _: depot_api::PackageGroupView = app
-            .call(reqwest::Method::POST, "/package-groups", &enterprise)
-            .await;
-        let manifest = r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>ReDJ</name><element>com_redj</element><version>1.9.0</version></extension>"#;
-        app.publish(
-            "com_redj",
-            "1.9.0",
-            zip_of(&[("redj.xml", manifest.as_bytes())]),
-            "",
-        )
-        .await;
+        key_catalogue(&app).await;
 
         // Metadata, renames and deletions.
         let (ok, out, err) = run(&[

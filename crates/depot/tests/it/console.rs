@@ -2,8 +2,7 @@
 //! after repeated failures, security headers, and a release yanked from a page.
 
 use depot_api::{
-    AuditPage, DownloadKeyView, ExtensionView, GroupView, Items, NewGroup, NewPackageGroup,
-    NewUser, PackageGroupView, ReleaseView, UserPatch, UserView,
+    AuditPage, DownloadKeyView, ExtensionView, Items, NewUser, ReleaseView, UserPatch, UserView,
 };
 use reqwest::Method;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
@@ -409,18 +408,7 @@ db_test!(
         let cookie = session_cookie(&sign_in(&app, "admin@example.com", PASSWORD).await);
         let csrf = csrf_of(&page_of(&app, &cookie, "/admin/users").await);
         // The catalogue the previous story builds from the pages, through the API.
-        let group = NewGroup {
-            id: 9,
-            name: "Pro subscribers".into(),
-        };
-        let _: GroupView = app.call(Method::POST, "/groups", &group).await;
-        let pro = NewPackageGroup {
-            id: "pro".into(),
-            groups: vec![9],
-            name: Some("Pro".into()),
-            ..NewPackageGroup::default()
-        };
-        let _: PackageGroupView = app.call(Method::POST, "/package-groups", &pro).await;
+        app.paid_group("pro", 9).await;
         let zip = redj_zip();
         app.publish("com_redj", "2.0.0", zip.clone(), "package_group=pro")
             .await;

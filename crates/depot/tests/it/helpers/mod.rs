@@ -431,17 +431,19 @@ impl TestApp {
         log.items.into_iter().map(|e| e.action).collect()
     }
 
-    /// Group `group` and package group `package_group` of it, through the API.
+    /// Group `group` ("Pro subscribers") and package group `package_group` ("Pro") of it,
+    /// through the API.
     pub async fn paid_group(&self, package_group: &str, group: i64) {
         use depot_api::*;
         let g = NewGroup {
             id: group,
-            name: "Pro".into(),
+            name: "Pro subscribers".into(),
         };
         let _: GroupView = self.call(reqwest::Method::POST, "/groups", &g).await;
         let pg = NewPackageGroup {
             id: package_group.into(),
             groups: vec![group],
+            name: Some("Pro".into()),
             ..NewPackageGroup::default()
         };
         let _: PackageGroupView = self
