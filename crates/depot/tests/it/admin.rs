@@ -396,6 +396,9 @@ db_test!(download_and_jbackend_keys, |app: TestApp| async move {
 });
 
 db_test!(download_log_and_feed_checks, |app: TestApp| async move {
+    // Feed checks are counted per UTC day: start at a day's start, so that midnight cannot
+    // split the counts.
+    app.at_window_start(std::time::Duration::from_secs(86_400));
     app.publish("com_redj", "1.0.0", redj_zip("1.0.0"), "")
         .await;
     app.publish("com_redj", "1.1.0", redj_zip("1.1.0"), "")

@@ -309,6 +309,9 @@ db_test!(changelog_and_collection, |app: TestApp| async move {
 });
 
 db_test!(feed_requests_are_counted, |app: TestApp| async move {
+    // Feed checks are counted per UTC day: start at a day's start, so that midnight cannot
+    // split the counts.
+    app.at_window_start(std::time::Duration::from_secs(86_400));
     app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
         .await;
     for ua in [
