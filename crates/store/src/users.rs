@@ -55,14 +55,19 @@ impl Store {
             .await?)
     }
 
+    /// Sets the user's password hash and ends every session they have (console and account),
+    /// in one transaction: whoever signed in with the old password is signed out everywhere.
     pub async fn set_password_hash(&self, id: i64, hash: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let done =
             sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
                 .bind(hash)
                 .bind(self.now_ms())
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+        end_sessions_of(&mut tx, id, None).await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -76,15 +81,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if !admin {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND scope = 'admin'")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            end_sessions_of(&mut tx, id, Some("admin")).await?;
         }
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
+    /// Disables or enables the user. Disabling ends every session they have, so that enabling
+    /// them again does not bring an old session back.
     pub async fn set_user_disabled(&self, id: i64, disabled: bool) -> Result<bool, StoreError> {
         let mut tx = self.access_write().await?;
         let done = sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
@@ -93,6 +97,9 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        if disabled {
+            end_sessions_of(&mut tx, id, None).await?;
+        }
         self.commit_access(tx).await?;
         Ok(done.rows_affected() == 1)
     }
@@ -125,4 +132,19 @@ impl Store {
             .await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// Ends the user's sessions of one scope (`admin`, `account`), or of every scope. The sessions
+/// live in the database, so this ends them on every instance at once.
+async fn end_sessions_of(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user_id: i64,
+    scope: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR scope = $2)")
+        .bind(user_id)
+        .bind(scope)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

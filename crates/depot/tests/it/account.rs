@@ -431,3 +431,65 @@ db_test!(
         assert_eq!(r.status(), 400);
     }
 );
+
+// Sessions end with what they were granted on: disabling a user (enabling them again brings no
+// old session back) and a new password end every session the user has, console and account.
+db_test!(
+    sessions_end_when_the_user_is_disabled_or_the_password_changes,
+    |app: TestApp| async move {
+        paid_catalogue(&app).await;
+        let path = "/users/customer@example.com";
+        let patch = |p: UserPatch| {
+            let app = &app;
+            async move {
+                let _: UserView = app.call(Method::PATCH, path, &p).await;
+            }
+        };
+        let sign_in = |password: &'static str| {
+            let url = app.url("/account/login");
+            async move {
+                let r = browser()
+                    .post(url)
+                    .form(&[("email", CUSTOMER), ("password", password)])
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 303, "signed in");
+                session_cookie(&r)
+            }
+        };
+        let home = |cookie: String| {
+            let url = app.url("/account");
+            async move { get(Some(&cookie), url).await.0 }
+        };
+        patch(UserPatch {
+            password: Some(PASSWORD.into()),
+            ..UserPatch::default()
+        })
+        .await;
+        let cookie = sign_in(PASSWORD).await;
+        assert_eq!(home(cookie.clone()).await, 200);
+        for disabled in [true, false] {
+            patch(UserPatch {
+                disabled: Some(disabled),
+                ..UserPatch::default()
+            })
+            .await;
+        }
+        assert_eq!(home(cookie).await, 303, "re-enabling revives no session");
+
+        let cookie = sign_in(PASSWORD).await;
+        assert_eq!(home(cookie.clone()).await, 200);
+        patch(UserPatch {
+            password: Some("a brand new passphrase".into()),
+            ..UserPatch::default()
+        })
+        .await;
+        assert_eq!(
+            home(cookie).await,
+            303,
+            "a new password ends the old sessions"
+        );
+        sign_in("a brand new passphrase").await;
+    }
+);
