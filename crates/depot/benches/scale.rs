@@ -308,8 +308,9 @@ async fn events(backend: &str, dir: &Path, out: &mut Vec<Value>) {
         }
         let mut worst: f64 = 0.0;
         let mut each = serde_json::Map::new();
+        let admin = depot_service::Actor::system("bench");
         for (name, query) in log_queries() {
-            let ms = time_ms(7, || depot.download_log(query.clone())).await;
+            let ms = time_ms(7, || depot.download_log(&admin, query.clone())).await;
             worst = worst.max(ms);
             each.insert(name.into(), json!(ms));
             println!("{backend:<8} log, {target:>8} events   {name:<15} {ms:>8.2} ms");

@@ -115,6 +115,51 @@ impl Actor {
         )))
     }
 
+    /// People's data: users, their memberships, the download log (client addresses and user
+    /// agents). An admin or a `read` token; a `publish` token is for its extensions only.
+    pub(crate) fn require_reader(&self) -> ServiceResult<()> {
+        match &self.authority {
+            Authority::Admin | Authority::Token(Scope::Read) => Ok(()),
+            Authority::Token(scope) => Err(ServiceError::Forbidden(format!(
+                "token {:?} ({} scope) may not read customers, memberships or the download \
+                 log: use a read or an admin token",
+                self.name,
+                scope.name()
+            ))),
+            Authority::Own(_) => Err(ServiceError::Forbidden(
+                "an account may read only its own data".into(),
+            )),
+        }
+    }
+
+    /// One user's data: the user themselves (on the account pages), or a reader.
+    pub(crate) fn require_user_reader(&self, user_id: i64) -> ServiceResult<()> {
+        match self.authority {
+            Authority::Own(own) if own == user_id => Ok(()),
+            Authority::Own(_) => Err(ServiceError::NotFound { what: "user" }),
+            _ => self.require_reader(),
+        }
+    }
+
+    /// Whether the catalogue entry of `extension` is the actor's to see: everyone's, except for
+    /// a `publish` token limited to other extensions.
+    pub(crate) fn may_see_extension(&self, extension: &str) -> bool {
+        match &self.authority {
+            Authority::Token(Scope::Publish(Some(list))) => list.iter().any(|e| e == extension),
+            _ => true,
+        }
+    }
+
+    pub(crate) fn require_catalogue(&self, extension: &str) -> ServiceResult<()> {
+        if self.may_see_extension(extension) {
+            return Ok(());
+        }
+        Err(ServiceError::Forbidden(format!(
+            "token {:?} may not read {extension}: it is limited to other extensions",
+            self.name
+        )))
+    }
+
     /// A user's own keys: the user themselves (on the account pages) or an administrator.
     pub(crate) fn require_user(&self, user_id: i64) -> ServiceResult<()> {
         match self.authority {

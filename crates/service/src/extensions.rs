@@ -171,7 +171,8 @@ impl Depot {
             self.audit(actor, "extension.update", &row.name, detail)
                 .await?;
         }
-        self.extension_view(&row.name).await
+        let row = self.extension_row(&row.name).await?;
+        self.extension_view_of(row).await
     }
 
     /// Deletes an extension that never had a release (a mistaken upload whose drafts were
@@ -194,16 +195,21 @@ impl Depot {
             .await
     }
 
-    pub async fn list_extensions(&self) -> ServiceResult<Vec<ExtensionView>> {
+    /// The extensions the actor may see (a publish token limited to some extensions sees those).
+    pub async fn list_extensions(&self, actor: &Actor) -> ServiceResult<Vec<ExtensionView>> {
         let mut out = Vec::new();
         for row in self.store().extensions().await? {
+            if !actor.may_see_extension(&row.name) {
+                continue;
+            }
             out.push(self.extension_view_of(row).await?);
         }
         Ok(out)
     }
 
-    pub async fn extension_view(&self, name: &str) -> ServiceResult<ExtensionView> {
+    pub async fn extension_view(&self, actor: &Actor, name: &str) -> ServiceResult<ExtensionView> {
         let row = self.extension_row(name).await?;
+        actor.require_catalogue(&row.name)?;
         self.extension_view_of(row).await
     }
 

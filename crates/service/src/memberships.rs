@@ -1,6 +1,6 @@
 //! Memberships: a user in a group from a date until another or open-ended; a subscription is one.
 
-use depot_store::MembershipRow;
+use depot_store::{MembershipRow, UserRow};
 use serde_json::json;
 
 use crate::Actor;
@@ -39,7 +39,7 @@ impl Depot {
             json!({"id": id, "group": group, "from": rfc3339(from), "until": until.map(rfc3339)});
         self.audit(actor, "membership.add", &user.email, detail)
             .await?;
-        self.memberships(&user.id.to_string())
+        self.memberships_of(&user)
             .await?
             .into_iter()
             .find(|m| m.id == id)
@@ -71,8 +71,17 @@ impl Depot {
         Ok(ended)
     }
 
-    pub async fn memberships(&self, user: &str) -> ServiceResult<Vec<MembershipView>> {
+    pub async fn memberships(
+        &self,
+        actor: &Actor,
+        user: &str,
+    ) -> ServiceResult<Vec<MembershipView>> {
         let user = self.find_user(user).await?;
+        actor.require_user_reader(user.id)?;
+        self.memberships_of(&user).await
+    }
+
+    async fn memberships_of(&self, user: &UserRow) -> ServiceResult<Vec<MembershipView>> {
         let groups = self.store().groups().await?;
         let now = self.now_ms();
         let rows: Vec<MembershipRow> = self.store().memberships_of(user.id).await?;

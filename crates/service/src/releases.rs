@@ -46,8 +46,13 @@ impl Depot {
     }
 
     /// Every release of an extension, newest version first.
-    pub async fn list_releases(&self, extension: &str) -> ServiceResult<Vec<ReleaseView>> {
+    pub async fn list_releases(
+        &self,
+        actor: &Actor,
+        extension: &str,
+    ) -> ServiceResult<Vec<ReleaseView>> {
         let ext = self.extension_row(extension).await?;
+        actor.require_catalogue(&ext.name)?;
         let mut rows = self.store().releases_of(ext.id).await?;
         // Joomla's ordering; a stored version that no longer parses sorts last.
         rows.sort_by_cached_key(|r| std::cmp::Reverse(Version::parse(&r.release.version).ok()));
@@ -73,8 +78,14 @@ impl Depot {
             .ok_or(ServiceError::NotFound { what: "release" })
     }
 
-    pub async fn release(&self, extension: &str, version: &str) -> ServiceResult<ReleaseView> {
+    pub async fn release(
+        &self,
+        actor: &Actor,
+        extension: &str,
+        version: &str,
+    ) -> ServiceResult<ReleaseView> {
         let ext = self.extension_row(extension).await?;
+        actor.require_catalogue(&ext.name)?;
         let row = self.release_row(&ext, version).await?;
         Ok(self.release_view(&ext.name, row))
     }
@@ -161,6 +172,6 @@ impl Depot {
                     .await?;
             }
         }
-        self.release(&ext.name, &row.release.version).await
+        self.release(actor, &ext.name, &row.release.version).await
     }
 }

@@ -3,7 +3,7 @@
 use depot_store::{DownloadLogRow, EventFilter, FeedCheckRow};
 
 use crate::input::{parse_date, rfc3339};
-use crate::{Depot, ServiceError, ServiceResult};
+use crate::{Actor, Depot, ServiceError, ServiceResult};
 
 pub use depot_api::{DownloadLogEntry, DownloadLogPage, DownloadLogQuery, FeedCheckCount};
 
@@ -40,7 +40,12 @@ impl Depot {
     }
 
     /// A page of the download log, newest first.
-    pub async fn download_log(&self, q: DownloadLogQuery) -> ServiceResult<DownloadLogPage> {
+    pub async fn download_log(
+        &self,
+        actor: &Actor,
+        q: DownloadLogQuery,
+    ) -> ServiceResult<DownloadLogPage> {
+        actor.require_reader()?;
         if q.version.is_some() && q.extension.is_none() {
             return Err(ServiceError::invalid(
                 "bad_filter",

@@ -48,8 +48,10 @@ impl Depot {
         found.ok_or(ServiceError::NotFound { what: "user" })
     }
 
-    pub async fn user_view(&self, user: &str) -> ServiceResult<UserView> {
-        Ok(user_view(self.find_user(user).await?))
+    pub async fn user_view(&self, actor: &Actor, user: &str) -> ServiceResult<UserView> {
+        let row = self.find_user(user).await?;
+        actor.require_user_reader(row.id)?;
+        Ok(user_view(row))
     }
 
     pub async fn add_user(
@@ -82,7 +84,7 @@ impl Depot {
         let detail =
             json!({"id": row.id, "name": name, "password_set": password.is_some(), "admin": admin});
         self.audit(actor, "user.create", &email, detail).await?;
-        self.user_view(&row.id.to_string()).await
+        Ok(user_view(self.find_user(&row.id.to_string()).await?))
     }
 
     pub async fn update_user(
@@ -117,16 +119,18 @@ impl Depot {
             "password_set": changes.password.is_some(),
         });
         self.audit(actor, "user.update", &row.email, detail).await?;
-        self.user_view(&row.id.to_string()).await
+        Ok(user_view(self.find_user(&row.id.to_string()).await?))
     }
 
     /// Users by id, a page at a time; `email` filters by a part of the address.
     pub async fn list_users(
         &self,
+        actor: &Actor,
         email: Option<&str>,
         after_id: i64,
         limit: i64,
     ) -> ServiceResult<Vec<UserView>> {
+        actor.require_reader()?;
         let filter = email.map(keys::normalise_email);
         let rows = self
             .store()

@@ -266,9 +266,9 @@ async fn home(
     Query(done): Query<Done>,
 ) -> PageResult {
     let id = session.user_id.to_string();
-    let memberships = depot.memberships(&id).await?;
+    let memberships = depot.memberships(&session.actor(), &id).await?;
     let keys = depot.download_keys(&session.actor(), &id).await?;
-    let extensions = depot.list_extensions().await?;
+    let extensions = depot.list_extensions(&session.actor()).await?;
     let entitlements = depot
         .jbackend_keys(&session.actor(), &id)
         .await?

@@ -570,3 +570,49 @@ db_test!(
         }
     }
 );
+
+// Least privilege: a publish token for one extension reaches that extension's catalogue and
+// nothing of the customers (addresses, memberships, the download log with client addresses);
+// a read token reads them; an admin token changes them.
+db_test!(
+    a_publish_token_sees_no_customer,
+    |app: TestApp| async move {
+        app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+            .await;
+        app.publish("com_redj", "1.0.0", redj_zip("1.0.0"), "")
+            .await;
+        let _: UserView = app
+            .call(Method::POST, "/users", &new_user("buyer@example.com"))
+            .await;
+        let (_, ci) = app.token("ci", "publish", &["plg_system_hello"]).await;
+        let (_, reader) = app.token("reader", "read", &[]).await;
+        for path in [
+            "/users",
+            "/users/buyer@example.com",
+            "/users/buyer@example.com/memberships",
+            "/users/buyer@example.com/keys",
+            "/download-events",
+            "/audit-log",
+            "/extensions/com_redj",
+            "/extensions/com_redj/releases",
+            "/extensions/com_redj/releases/1.0.0",
+        ] {
+            let refused = app.refused_as(&ci, Method::GET, path, None).await;
+            assert_eq!(refused, (403, "forbidden".into()), "{path}");
+        }
+        let mine: Items<ExtensionView> = app.read_as(&ci, "/extensions").await;
+        let names: Vec<&str> = mine.items.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["plg_system_hello"]);
+        let _: ExtensionView = app.read_as(&ci, "/extensions/plg_system_hello").await;
+        // A read token reads customers and the log; keys stay an admin's.
+        let users: UserPage = app.read_as(&reader, "/users").await;
+        assert_eq!(users.items.len(), 1);
+        let _: DownloadLogPage = app.read_as(&reader, "/download-events").await;
+        let all: Items<ExtensionView> = app.read_as(&reader, "/extensions").await;
+        assert_eq!(all.items.len(), 2);
+        let (s, _) = app
+            .refused_as(&reader, Method::GET, "/users/buyer@example.com/keys", None)
+            .await;
+        assert_eq!(s, 403);
+    }
+);

@@ -192,10 +192,14 @@ db_test!(
                 .refused_as(t, Method::PATCH, path, Some(yank.clone()))
                 .await;
             assert_eq!(refused, (403, "forbidden".into()));
-            // Reading is fine with any token.
-            let v: ReleaseView = app.read_as(t, path).await;
-            assert_eq!(v.state, "published");
         }
+        // A read token reads the whole catalogue; a publish token only its own extensions'.
+        let v: ReleaseView = app.read_as(&read, path).await;
+        assert_eq!(v.state, "published");
+        let refused = app.refused_as(&other, Method::GET, path, None).await;
+        assert_eq!(refused, (403, "forbidden".into()));
+        let v: ReleaseView = app.read_as(&own, path).await;
+        assert_eq!(v.state, "published");
         let (s, v) = app.api_as(&own, Method::PATCH, path, Some(yank)).await;
         let v: ReleaseView = serde_json::from_value(v).unwrap();
         assert_eq!((s, v.state.as_str()), (200, "yanked"));

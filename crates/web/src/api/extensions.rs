@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::openapi::{Items, ReadErrors, WriteErrors};
 
-use super::{ApiActor, ApiJson, ApiPath, ApiPrincipal, ApiResult, items};
+use super::{ApiActor, ApiJson, ApiPath, ApiResult, items};
 
 pub(super) fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new()
@@ -27,9 +27,9 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
 )]
 async fn list_extensions(
     State(depot): State<Depot>,
-    _: ApiPrincipal,
+    ApiActor(actor): ApiActor,
 ) -> ApiResult<Json<Items<ExtensionView>>> {
-    Ok(items(depot.list_extensions().await?))
+    Ok(items(depot.list_extensions(&actor).await?))
 }
 
 #[utoipa::path(
@@ -42,10 +42,10 @@ async fn list_extensions(
 )]
 async fn get_extension(
     State(depot): State<Depot>,
-    _: ApiPrincipal,
+    ApiActor(actor): ApiActor,
     ApiPath(extension): ApiPath<String>,
 ) -> ApiResult {
-    Ok(Json(depot.extension_view(&extension).await?).into_response())
+    Ok(Json(depot.extension_view(&actor, &extension).await?).into_response())
 }
 
 #[utoipa::path(

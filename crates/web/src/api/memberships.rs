@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use crate::openapi::{Items, ReadErrors, WriteErrors};
 
-use super::{ApiActor, ApiJson, ApiPath, ApiPrincipal, ApiResult, created, items};
+use super::{ApiActor, ApiJson, ApiPath, ApiResult, created, items};
 
 pub(super) fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new()
@@ -75,8 +75,8 @@ async fn end_membership(
 )]
 async fn list_memberships(
     State(depot): State<Depot>,
-    _: ApiPrincipal,
+    ApiActor(actor): ApiActor,
     ApiPath(user): ApiPath<String>,
 ) -> ApiResult<Json<Items<MembershipView>>> {
-    Ok(items(depot.memberships(&user).await?))
+    Ok(items(depot.memberships(&actor, &user).await?))
 }

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use crate::error::ApiError;
 use crate::openapi::{ErrorBody, Items, ReadErrors, WriteErrors};
 
-use super::{ApiActor, ApiJson, ApiPath, ApiPrincipal, ApiResult, items};
+use super::{ApiActor, ApiJson, ApiPath, ApiResult, items};
 
 pub(super) fn routes() -> OpenApiRouter<Depot> {
     let (schemas, paths, upload_router) = routes!(upload);
@@ -39,10 +39,10 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
 )]
 async fn list_releases(
     State(depot): State<Depot>,
-    _: ApiPrincipal,
+    ApiActor(actor): ApiActor,
     ApiPath(extension): ApiPath<String>,
 ) -> ApiResult<Json<Items<ReleaseView>>> {
-    Ok(items(depot.list_releases(&extension).await?))
+    Ok(items(depot.list_releases(&actor, &extension).await?))
 }
 
 /// `GET /api/v1/extensions/{extension}/releases/{version}`.
@@ -56,10 +56,10 @@ async fn list_releases(
 )]
 pub(crate) async fn get_release(
     State(depot): State<Depot>,
-    _: ApiPrincipal,
+    ApiActor(actor): ApiActor,
     ApiPath((extension, version)): ApiPath<(String, String)>,
 ) -> ApiResult {
-    Ok(Json(depot.release(&extension, &version).await?).into_response())
+    Ok(Json(depot.release(&actor, &extension, &version).await?).into_response())
 }
 
 /// `PATCH /api/v1/extensions/{extension}/releases/{version}`: publish a draft, yank, put back,

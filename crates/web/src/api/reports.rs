@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use crate::openapi::{Items, ReadErrors};
 
-use super::{ApiPrincipal, ApiQuery, ApiResult, items};
+use super::{ApiActor, ApiPrincipal, ApiQuery, ApiResult, items};
 
 pub(super) fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new()
@@ -27,10 +27,10 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
 )]
 async fn download_log(
     State(depot): State<Depot>,
-    _: ApiPrincipal,
+    ApiActor(actor): ApiActor,
     ApiQuery(q): ApiQuery<DownloadLogQuery>,
 ) -> ApiResult<Json<depot_service::DownloadLogPage>> {
-    Ok(Json(depot.download_log(q).await?))
+    Ok(Json(depot.download_log(&actor, q).await?))
 }
 
 #[utoipa::path(

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::openapi::{ReadErrors, WriteErrors};
 
-use super::{ApiActor, ApiJson, ApiPath, ApiPrincipal, ApiQuery, ApiResult, created};
+use super::{ApiActor, ApiJson, ApiPath, ApiQuery, ApiResult, created};
 
 pub(super) fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new()
@@ -53,12 +53,12 @@ async fn add_user(
 )]
 async fn list_users(
     State(depot): State<Depot>,
-    _: ApiPrincipal,
+    ApiActor(actor): ApiActor,
     ApiQuery(q): ApiQuery<UserQuery>,
 ) -> ApiResult<Json<UserPage>> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let users = depot
-        .list_users(q.email.as_deref(), q.after.unwrap_or(0), limit)
+        .list_users(&actor, q.email.as_deref(), q.after.unwrap_or(0), limit)
         .await?;
     let next_after = (users.len() as i64 == limit)
         .then(|| users.last().map(|u| u.id))
@@ -79,10 +79,10 @@ async fn list_users(
 )]
 async fn get_user(
     State(depot): State<Depot>,
-    _: ApiPrincipal,
+    ApiActor(actor): ApiActor,
     ApiPath(user): ApiPath<String>,
 ) -> ApiResult {
-    Ok(Json(depot.user_view(&user).await?).into_response())
+    Ok(Json(depot.user_view(&actor, &user).await?).into_response())
 }
 
 #[utoipa::path(

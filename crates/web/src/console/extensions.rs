@@ -44,8 +44,8 @@ async fn extensions(
     Query(done): Query<Done>,
 ) -> PageResult {
     let mut extensions = Vec::new();
-    for view in depot.list_extensions().await? {
-        let releases = depot.list_releases(&view.name).await?;
+    for view in depot.list_extensions(&session.actor()).await? {
+        let releases = depot.list_releases(&session.actor(), &view.name).await?;
         extensions.push(ExtensionRow { view, releases });
     }
     let package_groups: Vec<String> = depot

@@ -85,10 +85,13 @@ async fn downloads(
 ) -> PageResult {
     let filter = filter.map(|q| q.0).unwrap_or_default();
     let result = match filter.query() {
-        Ok(q) => depot.download_log(q).await.map_err(|e| match e {
-            ServiceError::Invalid { .. } | ServiceError::NotFound { .. } => Ok(e.to_string()),
-            e => Err(e),
-        }),
+        Ok(q) => depot
+            .download_log(&session.actor(), q)
+            .await
+            .map_err(|e| match e {
+                ServiceError::Invalid { .. } | ServiceError::NotFound { .. } => Ok(e.to_string()),
+                e => Err(e),
+            }),
         Err(why) => Err(Ok(why)),
     };
     let (entries, older, error) = match result {

@@ -56,7 +56,12 @@ async fn users(
     let search = search.map(|q| q.0).unwrap_or_default();
     let filter = Some(search.email.trim()).filter(|e| !e.is_empty());
     let users = depot
-        .list_users(filter, search.after.unwrap_or(0), USERS_PER_PAGE)
+        .list_users(
+            &session.actor(),
+            filter,
+            search.after.unwrap_or(0),
+            USERS_PER_PAGE,
+        )
         .await?;
     let next = (users.len() as i64 == USERS_PER_PAGE)
         .then(|| users.last().map(|u| u.id))
@@ -125,8 +130,8 @@ async fn user_page(
     let id = user.to_string();
     let result = async {
         Ok::<_, ServiceError>((
-            depot.user_view(&id).await?,
-            depot.memberships(&id).await?,
+            depot.user_view(&session.actor(), &id).await?,
+            depot.memberships(&session.actor(), &id).await?,
             depot.list_groups().await?,
             depot.download_keys(&session.actor(), &id).await?,
             depot.jbackend_keys(&session.actor(), &id).await?,
