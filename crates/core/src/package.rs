@@ -6,7 +6,7 @@
 //! `<extension>`. Every entry is also decompressed once, into nothing, so that a corrupt entry, a
 //! path that escapes the archive or a zip bomb is refused before a single site downloads it.
 
-use std::io::{self, Read, Seek};
+use std::io::{self, Read, Seek, SeekFrom};
 
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
@@ -71,6 +71,10 @@ pub enum PackageError {
     RatioExceeded(u64),
     #[error("the zip entry {name} is corrupt: {detail}")]
     CorruptEntry { name: String, detail: String },
+    #[error("the zip holds a name twice ({0}): readers would disagree on which is the file")]
+    DuplicateEntry(String),
+    #[error("the zip entry {0:?} is a symbolic link or another special file, not a file")]
+    SpecialEntry(String),
 }
 
 impl PackageError {
@@ -89,6 +93,8 @@ impl PackageError {
             PackageError::TooLarge(_) => "unpacked_too_large",
             PackageError::RatioExceeded(_) => "zip_bomb",
             PackageError::CorruptEntry { .. } => "corrupt_entry",
+            PackageError::DuplicateEntry(_) => "duplicate_entry",
+            PackageError::SpecialEntry(_) => "special_entry",
         }
     }
 }
@@ -106,15 +112,34 @@ pub struct Manifest {
 
 /// Inspects a whole package: structure, safety, then the manifest.
 pub fn inspect<R: Read + Seek>(
-    reader: R,
+    mut reader: R,
     limits: &PackageLimits,
 ) -> Result<Manifest, PackageError> {
+    // Counted from the end-of-central-directory record, before the zip reader allocates an
+    // entry for each of them.
+    let declared = declared_entries(&mut reader);
+    if declared.is_some_and(|n| n > limits.max_entries as u64) {
+        return Err(PackageError::TooManyEntries(limits.max_entries));
+    }
     let mut archive =
         zip::ZipArchive::new(reader).map_err(|e| PackageError::NotAZip(e.to_string()))?;
     if archive.len() > limits.max_entries {
         return Err(PackageError::TooManyEntries(limits.max_entries));
     }
-    let names = check_entries(&mut archive, limits)?;
+    // The zip reader keeps one entry per name: fewer entries than the directory lists means a
+    // name is there twice, and the other entry would go unchecked.
+    if declared.is_some_and(|n| n != archive.len() as u64) {
+        return Err(PackageError::DuplicateEntry(format!(
+            "{} entries under {} names",
+            declared.unwrap_or_default(),
+            archive.len()
+        )));
+    }
+    let (names, local_names) = check_entries(&mut archive, limits)?;
+    let mut reader = archive.into_inner();
+    check_local_names(&mut reader, &local_names)?;
+    let mut archive =
+        zip::ZipArchive::new(reader).map_err(|e| PackageError::NotAZip(e.to_string()))?;
     let root = single_top_folder(&names);
     let mut found: Vec<Manifest> = Vec::new();
     let mut first_malformed: Option<PackageError> = None;
@@ -165,13 +190,19 @@ fn corrupt(name: &str, detail: String) -> PackageError {
     }
 }
 
+/// Where an entry's local header starts, and the name the central directory gives it.
+type LocalName = (u64, Vec<u8>);
+
 /// Decompresses every entry into nothing, enforcing the caps on what it *actually* produces (the
-/// sizes a zip declares can lie). Returns the entry names in archive order.
+/// sizes a zip declares can lie), and refuses names and entries a package has no business with:
+/// unsafe or control characters, the same name twice, links and other special files. Returns
+/// the entry names in archive order, and where each local header is with its central name.
 fn check_entries<R: Read + Seek>(
     archive: &mut zip::ZipArchive<R>,
     limits: &PackageLimits,
-) -> Result<Vec<String>, PackageError> {
+) -> Result<(Vec<String>, Vec<LocalName>), PackageError> {
     let mut names = Vec::with_capacity(archive.len());
+    let mut local_names = Vec::with_capacity(archive.len());
     let mut unpacked: u64 = 0;
     let mut packed: u64 = 0;
     for i in 0..archive.len() {
@@ -182,9 +213,16 @@ fn check_entries<R: Read + Seek>(
             .name()
             .map_err(|e| corrupt(&format!("#{i}"), e.to_string()))?
             .into_owned();
-        if file.enclosed_name().is_none() || !is_relative_name(&name) {
+        if file.enclosed_name().is_none()
+            || !is_relative_name(&name)
+            || name.chars().any(char::is_control)
+        {
             return Err(PackageError::UnsafePath(name));
         }
+        if is_special(&file) {
+            return Err(PackageError::SpecialEntry(name));
+        }
+        local_names.push((file.header_start(), file.name_raw().to_vec()));
         packed += file.compressed_size();
         let budget = limits.max_unpacked_bytes - unpacked;
         let n = io::copy(&mut (&mut file).take(budget + 1), &mut io::sink())
@@ -199,7 +237,90 @@ fn check_entries<R: Read + Seek>(
     if unpacked > 1 << 20 && unpacked / packed.max(1) > limits.max_ratio {
         return Err(PackageError::RatioExceeded(limits.max_ratio));
     }
-    Ok(names)
+    Ok((names, local_names))
+}
+
+/// A symbolic link, or a Unix special file (device, FIFO, socket): nothing a package ships.
+fn is_special<R: Read>(file: &zip::read::ZipFile<'_, R>) -> bool {
+    const FILE_TYPE: u32 = 0o170_000;
+    const REGULAR: u32 = 0o100_000;
+    const DIRECTORY: u32 = 0o040_000;
+    file.is_symlink()
+        || file
+            .unix_mode()
+            .is_some_and(|mode| !matches!(mode & FILE_TYPE, 0 | REGULAR | DIRECTORY))
+}
+
+/// Each entry's local header must name it as the central directory does: an unpacker that walks
+/// the local headers would otherwise write another file than the one inspected.
+fn check_local_names<R: Read + Seek>(
+    reader: &mut R,
+    local_names: &[LocalName],
+) -> Result<(), PackageError> {
+    const LOCAL_HEADER: [u8; 4] = *b"PK\x03\x04";
+    for (start, central) in local_names {
+        let central_text = String::from_utf8_lossy(central).into_owned();
+        let corrupt = |detail: &str| corrupt(&central_text, detail.to_string());
+        let mut header = [0u8; 30];
+        reader
+            .seek(SeekFrom::Start(*start))
+            .and_then(|_| reader.read_exact(&mut header))
+            .map_err(|e| corrupt(&e.to_string()))?;
+        if header[..4] != LOCAL_HEADER {
+            return Err(corrupt(
+                "no local header where the central directory points",
+            ));
+        }
+        let len = u16::from_le_bytes([header[26], header[27]]) as usize;
+        let mut local = vec![0u8; len];
+        reader
+            .read_exact(&mut local)
+            .map_err(|e| corrupt(&e.to_string()))?;
+        if &local != central {
+            return Err(corrupt(
+                "its local header names another file than the central directory",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The number of entries the end-of-central-directory record declares (the zip64 one when the
+/// classic field is saturated), read without parsing the directory; `None` when there is no such
+/// record (the zip reader then refuses the file).
+fn declared_entries<R: Read + Seek>(reader: &mut R) -> Option<u64> {
+    const EOCD: [u8; 4] = *b"PK\x05\x06";
+    const ZIP64_LOCATOR: [u8; 4] = *b"PK\x06\x07";
+    const ZIP64_EOCD: [u8; 4] = *b"PK\x06\x06";
+    let len = reader.seek(SeekFrom::End(0)).ok()?;
+    // The record is 22 bytes plus a comment of at most 65,535.
+    let tail_len = len.min(22 + 65_535);
+    let mut tail = vec![0u8; tail_len as usize];
+    reader.seek(SeekFrom::Start(len - tail_len)).ok()?;
+    reader.read_exact(&mut tail).ok()?;
+    let at = (0..tail.len().saturating_sub(21))
+        .rev()
+        .find(|&i| tail[i..i + 4] == EOCD)?;
+    let entries = u16::from_le_bytes([tail[at + 10], tail[at + 11]]);
+    let result = if entries != u16::MAX {
+        Some(u64::from(entries))
+    } else {
+        // Zip64: the locator sits just before the classic record and points at the zip64 one.
+        let locator = at.checked_sub(20)?;
+        if tail[locator..locator + 4] != ZIP64_LOCATOR {
+            return Some(u64::from(entries));
+        }
+        let offset = u64::from_le_bytes(tail[locator + 8..locator + 16].try_into().ok()?);
+        let mut record = [0u8; 40];
+        reader.seek(SeekFrom::Start(offset)).ok()?;
+        reader.read_exact(&mut record).ok()?;
+        if record[..4] != ZIP64_EOCD {
+            return None;
+        }
+        Some(u64::from_le_bytes(record[32..40].try_into().ok()?))
+    };
+    reader.seek(SeekFrom::Start(0)).ok()?;
+    result
 }
 
 /// `enclosed_name` accepts `/etc/x` (it drops the root); an unpacker may not, so absolute names,
@@ -861,5 +982,74 @@ mod limits {
         assert_eq!(d.max_unpacked_bytes, 2_147_483_648);
         assert_eq!(d.max_ratio, 200);
         assert_eq!(d.max_manifest_bytes, 1 << 20);
+    }
+
+    /// Replaces the `n`th occurrence of `from` in the raw archive by `to` (same length): the
+    /// local header comes first, the central directory's copy second.
+    fn rename_raw(mut zip: Vec<u8>, from: &str, to: &str, occurrences: &[usize]) -> Vec<u8> {
+        assert_eq!(from.len(), to.len());
+        let at: Vec<usize> = zip
+            .windows(from.len())
+            .enumerate()
+            .filter(|(_, w)| *w == from.as_bytes())
+            .map(|(i, _)| i)
+            .collect();
+        for &n in occurrences {
+            zip[at[n]..at[n] + to.len()].copy_from_slice(to.as_bytes());
+        }
+        zip
+    }
+
+    #[test]
+    fn the_declared_entry_count_is_refused_before_the_directory_is_read() {
+        // A directory that claims 60,000 entries (the count a zip reader would allocate for) is
+        // refused from its end record alone.
+        let mut zip = stored(&[("a.txt", b"a")]);
+        let eocd = zip.windows(4).rposition(|w| w == b"PK\x05\x06").unwrap();
+        for field in [eocd + 8, eocd + 10] {
+            zip[field..field + 2].copy_from_slice(&60_000u16.to_le_bytes());
+        }
+        let err = check(&zip, PackageLimits::default()).unwrap_err();
+        assert!(
+            matches!(err, PackageError::TooManyEntries(20_000)),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn duplicate_entry_names_are_refused() {
+        // A small entry and a big one under the same name: readers disagree on which is the file.
+        let zip = stored(&[("a.txt", b"small"), ("b.txt", b"the other content")]);
+        let zip = rename_raw(zip, "b.txt", "a.txt", &[0, 1]);
+        let err = check(&zip, PackageLimits::default()).unwrap_err();
+        assert_eq!(err.code(), "duplicate_entry", "{err:?}");
+    }
+
+    #[test]
+    fn a_local_header_that_contradicts_the_central_directory_is_refused() {
+        let zip = rename_raw(stored(&[("a.txt", b"x")]), "a.txt", "b.txt", &[0]);
+        let err = check(&zip, PackageLimits::default()).unwrap_err();
+        assert_eq!(err.code(), "corrupt_entry", "{err:?}");
+    }
+
+    #[test]
+    fn control_characters_in_names_are_refused() {
+        for bad in ["a\u{0}.txt", "a\u{1}.txt", "a\n.txt"] {
+            let zip = rename_raw(stored(&[("aZ.txt", b"x")]), "aZ.txt", bad, &[0, 1]);
+            let err = check(&zip, PackageLimits::default()).unwrap_err();
+            assert_eq!(err.code(), "unsafe_path", "{bad:?}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn symlinks_are_refused() {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default();
+        w.start_file("com_x.xml", opts).unwrap();
+        w.write_all(MANIFEST).unwrap();
+        w.add_symlink("link", "/etc/passwd", opts).unwrap();
+        let zip = w.finish().unwrap().into_inner();
+        let err = check(&zip, PackageLimits::default()).unwrap_err();
+        assert_eq!(err.code(), "special_entry", "{err:?}");
     }
 }

@@ -159,6 +159,21 @@ db_test!(
             "zip_bomb",
         ),
         (
+            // A small entry and a big one under one name: the big one would go unchecked.
+            "a name twice",
+            with_raw_name(
+                zip_of(&[("hello.xml", manifest.as_bytes()), ("a.bin", b"a"), ("b.bin", &bomb)]),
+                "b.bin",
+                "a.bin",
+            ),
+            "duplicate_entry",
+        ),
+        (
+            "a control character in a name",
+            with_raw_name(zip_of(&[("hello.xml", manifest.as_bytes()), ("aXb.php", b"x")]), "aXb", "a\u{1}b"),
+            "unsafe_path",
+        ),
+        (
             "v prefix in the manifest",
             zip_of(&[("x.xml", plugin_manifest("v1.0.0").as_bytes())]),
             "manifest_bad_version",
