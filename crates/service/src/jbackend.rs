@@ -24,6 +24,9 @@ pub struct IssuedKey {
 const AUTH_PER_IP: i64 = 20;
 const AUTH_PER_ACCOUNT: i64 = 5;
 const AUTH_WINDOW: Duration = Duration::from_secs(60);
+/// Key validations allowed per minute and client address: a site validates a key when its
+/// administrator saves it, not on every page, so this only slows down guessing.
+const VALIDATE_PER_IP: i64 = 60;
 const MAX_PASSWORD: usize = 1024;
 
 /// A hash to verify against when the account does not exist, so that an unknown user costs the
@@ -92,8 +95,15 @@ impl Depot {
         group: &str,
         email: Option<String>,
         key: Option<String>,
+        client_ip: &str,
     ) -> ServiceResult<()> {
         let group = self.package_group_named(group).await?;
+        self.rate_limit(
+            &format!("validate-ip:{client_ip}"),
+            VALIDATE_PER_IP,
+            AUTH_WINDOW,
+        )
+        .await?;
         let grant = self
             .identify(&group, &Credentials::EmailKey { email, key })
             .await?;

@@ -156,14 +156,20 @@ async fn forgot(
         Err(e @ ServiceError::Invalid { .. }) => {
             forgot_response(StatusCode::BAD_REQUEST, Some(e.to_string()), false)
         }
-        Err(ServiceError::RateLimited { retry_after_secs }) => forgot_response(
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(format!(
-                "Too many requests: try again in {} minutes.",
-                retry_after_secs.div_ceil(60)
-            )),
-            false,
-        ),
+        Err(ServiceError::RateLimited { retry_after_secs }) => {
+            let mut response = forgot_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(format!(
+                    "Too many requests: try again in {} minutes.",
+                    retry_after_secs.div_ceil(60)
+                )),
+                false,
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_secs.into());
+            response
+        }
         Err(e) => PageError::from(e).into_response(),
     }
 }

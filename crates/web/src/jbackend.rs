@@ -78,7 +78,9 @@ pub async fn validate(
     mut call: Call,
 ) -> Result<Json<Value>, ReleaseError> {
     let (email, key) = (call.params.remove("email"), call.params.remove("key"));
-    depot.validate_key(&call.group, email, key).await?;
+    depot
+        .validate_key(&call.group, email, key, &call.client_ip)
+        .await?;
     Ok(Json(json!({ "status": "ok" })))
 }
 

@@ -128,11 +128,32 @@ async fn access_log(req: Request, next: axum::middleware::Next) -> Response {
 /// The path with every segment that holds an e-mail address (`/api/v1/users/{user}/…`) masked.
 fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
     let is_address = |s: &str| s.contains('@') || s.to_ascii_lowercase().contains("%40");
-    if !path.split('/').any(is_address) {
+    // Path parameters (`file.zip;dlid=…`, also percent-encoded) and whole segments that are
+    // keys can carry credentials as well as a query string can.
+    let has_parameters = |s: &str| s.contains(';') || s.to_ascii_lowercase().contains("%3b");
+    let is_key = |s: &str| {
+        depot_core::keys::parse_download_key(s).is_some()
+            || depot_core::keys::looks_like_jbackend_key(s)
+    };
+    let secret = |s: &str| is_address(s) || has_parameters(s) || is_key(s);
+    if !path.split('/').any(secret) {
         return std::borrow::Cow::Borrowed(path);
     }
     path.split('/')
-        .map(|s| if is_address(s) { "<email>" } else { s })
+        .map(|s| {
+            if is_address(s) {
+                "<email>".into()
+            } else if is_key(s) {
+                "<key>".into()
+            } else if has_parameters(s) {
+                // The segment up to its parameters, which are dropped.
+                let lower = s.to_ascii_lowercase();
+                let end = s.find(';').or_else(|| lower.find("%3b")).unwrap_or(s.len());
+                format!("{};<redacted>", &s[..end])
+            } else {
+                s.to_string()
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
         .into()
@@ -177,8 +198,9 @@ async fn readyz(State(depot): State<Depot>) -> Response {
     match depot.ready().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(e) => {
+            // The reason goes to the log; the public answer names no internal detail.
             tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}\n")).into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
         }
     }
 }
@@ -266,6 +288,25 @@ mod tests {
         assert_eq!(
             super::loggable_path("/download/com_x/1.0.0/com_x-1.0.0.zip"),
             "/download/com_x/1.0.0/com_x-1.0.0.zip"
+        );
+    }
+
+    #[test]
+    fn keys_anywhere_in_a_path_are_masked() {
+        let dlid = depot_core::keys::download_key(b"a-secret-of-at-least-32-characters!!", 7, 0);
+        assert_eq!(
+            super::loggable_path(&format!(
+                "/download/com_x/1.0.0/com_x-1.0.0.zip;dlid={dlid}"
+            )),
+            "/download/com_x/1.0.0/com_x-1.0.0.zip;<redacted>"
+        );
+        assert_eq!(
+            super::loggable_path(&format!("/download/com_x/1.0.0/x.zip%3Bdlid={dlid}")),
+            "/download/com_x/1.0.0/x.zip;<redacted>"
+        );
+        assert_eq!(
+            super::loggable_path(&format!("/get/release/download/{dlid}")),
+            "/get/release/download/<key>"
         );
     }
 }

@@ -493,3 +493,26 @@ db_test!(
         sign_in("a brand new passphrase").await;
     }
 );
+
+// The forgotten-password page says when to try again, in words and in `Retry-After`.
+db_test!(
+    password_links_refused_say_when_to_retry,
+    |app: TestApp| async move {
+        paid_catalogue(&app).await;
+        let window = std::time::Duration::from_secs(15 * 60);
+        app.at_window_start(window);
+        let ask = || {
+            browser()
+                .post(app.url("/account/forgot"))
+                .form(&[("email", CUSTOMER)])
+                .send()
+        };
+        for _ in 0..3 {
+            assert_eq!(ask().await.unwrap().status(), 200);
+        }
+        let r = ask().await.unwrap();
+        assert_eq!(r.status(), 429);
+        assert_retry_after(r.headers(), window);
+        assert!(r.text().await.unwrap().contains("try again in 15 minutes"));
+    }
+);

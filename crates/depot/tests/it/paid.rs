@@ -676,3 +676,18 @@ db_test!(publish_into_a_package_group, |app: TestApp| async move {
     .await;
     assert_eq!((s, code.as_str()), (400, "REL_ENS"));
 });
+
+// Validation answers whether a key works: sixty a minute per client address, then 429, so that
+// it cannot be used to try keys fast.
+db_test!(validate_is_rate_limited, |app: TestApp| async move {
+    seed_story(&app, "active").await;
+    let wrong = "0".repeat(32);
+    app.assert_limit(
+        "/post/release/validate/redj_enterprise",
+        |_| form(&[("email", "subscriber@example.com"), ("key", &wrong)]),
+        60,
+        401,
+        Duration::from_secs(60),
+    )
+    .await;
+});
