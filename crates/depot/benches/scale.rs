@@ -87,6 +87,7 @@ async fn start(url: &str, dir: &Path) -> Depot {
         mail_max_attempts: 1,
         mail_poll: Duration::from_secs(3600),
         mail_lease: Duration::from_secs(120),
+        trusted_proxies: Vec::new(),
     };
     Depot::start(store, storage, mailer, settings)
         .await

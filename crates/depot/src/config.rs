@@ -36,6 +36,11 @@ pub struct Settings {
     pub limits: Limits,
     pub catalogue: Catalogue,
     pub log: Log,
+    /// Reverse proxies in front of depot, comma-separated addresses or CIDR ranges
+    /// (`127.0.0.1, 10.0.0.0/8`). A request from one of them is taken to come from the client
+    /// its `X-Forwarded-For` (or `Forwarded`) names, for rate limits and the download log.
+    /// Empty (the default): those headers are ignored, since any client could send them.
+    pub trusted_proxies: String,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -117,6 +122,7 @@ impl Default for Settings {
             limits: Limits::default(),
             catalogue: Catalogue::default(),
             log: Log::default(),
+            trusted_proxies: String::new(),
         }
     }
 }
@@ -185,7 +191,27 @@ impl Settings {
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("log.format = {:?}: use text or json", self.log.format);
         }
+        self.trusted_proxies()?;
         Ok(())
+    }
+
+    /// `trusted_proxies`, parsed: each an address (one host) or a CIDR range.
+    pub fn trusted_proxies(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        self.trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "trusted_proxies: {p:?} is not an address or a CIDR range such as \
+                             10.0.0.0/8"
+                        )
+                    })
+            })
+            .collect()
     }
 
     /// The public base URL without a trailing slash.
@@ -276,6 +302,7 @@ impl Settings {
             // A lease shorter than a send could time out would let two instances send one
             // message.
             mail_lease: Duration::from_secs(self.mail.lease_secs.max(self.mail.timeout_secs + 5)),
+            trusted_proxies: self.trusted_proxies()?,
         })
     }
 

@@ -87,6 +87,9 @@ pub struct Settings {
     pub mail_poll: Duration,
     /// How long a delivering instance holds a message (`mail.lease_secs`).
     pub mail_lease: Duration,
+    /// Reverse proxies whose `X-Forwarded-For`/`Forwarded` names the client (`trusted_proxies`).
+    /// Empty: the connection's peer is the client, and those headers are ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Key material that never prints: `Debug` shows its length only.

@@ -75,6 +75,10 @@ pub fn router(depot: Depot) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            depot.clone(),
+            forwarded_client,
+        ))
         .with_state(depot)
         .layer(CatchPanicLayer::new())
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
@@ -87,6 +91,85 @@ pub fn router(depot: Depot) -> Router {
             header::AUTHORIZATION,
             header::COOKIE,
         ]))
+}
+
+/// Behind a trusted reverse proxy (`trusted_proxies`), the client is the address the proxy
+/// names, not the proxy: rate limits then count per client, and the download log records it.
+/// From anyone else the headers are ignored, since any client can send them.
+async fn forwarded_client(
+    State(depot): State<Depot>,
+    mut req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let trusted = &depot.settings().trusted_proxies;
+    if !trusted.is_empty()
+        && let Some(&axum::extract::ConnectInfo(peer)) = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        && trusted.iter().any(|net| net.contains(&peer.ip()))
+        && let Some(client) = forwarded_for(req.headers(), trusted)
+    {
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(
+                client,
+                peer.port(),
+            )));
+    }
+    next.run(req).await
+}
+
+/// The client a chain of trusted proxies names: the last address of `X-Forwarded-For` (or of
+/// `Forwarded`'s `for=`) that is not itself a trusted proxy. Addresses further left were written
+/// by the client and cannot be trusted.
+fn forwarded_for(
+    headers: &header::HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> Option<std::net::IpAddr> {
+    let values = |name| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let mut chain: Vec<std::net::IpAddr> = values("x-forwarded-for")
+        .iter()
+        .filter_map(|a| parse_node(a))
+        .collect();
+    if chain.is_empty() {
+        chain = values("forwarded")
+            .iter()
+            .filter_map(|element| {
+                element.split(';').find_map(|pair| {
+                    let (k, v) = pair.trim().split_once('=')?;
+                    k.eq_ignore_ascii_case("for")
+                        .then(|| parse_node(v))
+                        .flatten()
+                })
+            })
+            .collect();
+    }
+    chain
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted.iter().any(|net| net.contains(ip)))
+}
+
+/// An address as proxies write it: `203.0.113.7`, `203.0.113.7:4711`, `"[2001:db8::1]:4711"`.
+fn parse_node(node: &str) -> Option<std::net::IpAddr> {
+    let node = node.trim().trim_matches('"');
+    if let Ok(ip) = node.parse() {
+        return Some(ip);
+    }
+    if let Ok(addr) = node.parse::<std::net::SocketAddr>() {
+        return Some(addr.ip());
+    }
+    node.strip_prefix('[')
+        .and_then(|n| n.split_once(']'))
+        .and_then(|(ip, _)| ip.parse().ok())
 }
 
 /// One `info` line per request (target `depot::access`) with the method, the *path* only (query
@@ -289,6 +372,29 @@ mod tests {
             super::loggable_path("/download/com_x/1.0.0/com_x-1.0.0.zip"),
             "/download/com_x/1.0.0/com_x-1.0.0.zip"
         );
+    }
+
+    #[test]
+    fn the_client_is_the_last_untrusted_address() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let headers = |name: &'static str, value: &str| {
+            let mut h = axum::http::HeaderMap::new();
+            h.insert(name, value.parse().unwrap());
+            h
+        };
+        let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().unwrap());
+        // What a client wrote on the left is not believed; the proxies' own entries are skipped.
+        let h = headers("x-forwarded-for", "198.51.100.9, 203.0.113.7, 10.0.0.2");
+        assert_eq!(super::forwarded_for(&h, &trusted), ip("203.0.113.7"));
+        let h = headers(
+            "forwarded",
+            r#"for=198.51.100.9, for="[2001:db8::1]:4711";proto=https"#,
+        );
+        assert_eq!(super::forwarded_for(&h, &trusted), ip("2001:db8::1"));
+        let h = headers("x-forwarded-for", "10.0.0.3, 10.0.0.2");
+        assert_eq!(super::forwarded_for(&h, &trusted), None);
+        let h = headers("x-forwarded-for", "not an address");
+        assert_eq!(super::forwarded_for(&h, &trusted), None);
     }
 
     #[test]

@@ -135,3 +135,49 @@ db_test!(
             .unwrap();
     }
 );
+
+/// Twenty failed `keybyauth` attempts from `client` (as `X-Forwarded-For` says), each for
+/// another account so that only the per-address limit counts; then the status of one more from
+/// `client` and of one from `other`.
+async fn per_address_limit_with_forwarding(app: &TestApp, client: &str, other: &str) -> (u16, u16) {
+    app.paid_group("pro", 9).await;
+    app.at_window_start(Duration::from_secs(60));
+    let attempt = |from: &str, n: usize| {
+        app.client
+            .post(app.url("/post/release/keybyauth/pro"))
+            .header("x-forwarded-for", from)
+            .form(&[
+                ("username", format!("u{n}@example.com")),
+                ("password", "wrong".to_string()),
+            ])
+            .send()
+    };
+    for n in 0..20 {
+        let from = client.replace("{n}", &n.to_string());
+        assert_eq!(attempt(&from, n).await.unwrap().status(), 401);
+    }
+    let again = client.replace("{n}", "20");
+    let again = attempt(&again, 20).await.unwrap().status().as_u16();
+    let other = attempt(other, 21).await.unwrap().status().as_u16();
+    (again, other)
+}
+
+// Behind a trusted proxy, each client behind it has its own limits: one abuser does not lock
+// everyone out.
+db_test!(trusted_proxies_name_the_client, db => |db: Db| async move {
+    let app = TestApp::spawn_with(db, |s| s.trusted_proxies = "127.0.0.1".into()).await;
+    let (again, other) =
+        per_address_limit_with_forwarding(&app, "203.0.113.1", "203.0.113.2").await;
+    assert_eq!((again, other), (429, 401));
+});
+
+// Without one, `X-Forwarded-For` is the client's own claim and changes nothing: varying it does
+// not escape the limit.
+db_test!(
+    forwarded_headers_from_anyone_else_are_ignored,
+    |app: TestApp| async move {
+        let (again, other) =
+            per_address_limit_with_forwarding(&app, "203.0.113.{n}", "198.51.100.1").await;
+        assert_eq!((again, other), (429, 429));
+    }
+);
