@@ -140,6 +140,18 @@ impl Depot {
         settings: Settings,
     ) -> ServiceResult<Self> {
         let generations = store.generations().await?;
+        // Uploads a killed process left half-spooled.
+        let temp_dir = settings.temp_dir.clone();
+        match tokio::task::spawn_blocking(move || {
+            spool::remove_stale(&temp_dir, spool::STALE_SPOOL)
+        })
+        .await
+        {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(removed = n, "removed stale spooled uploads"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not clean the spool directory"),
+            Err(e) => tracing::warn!(error = %e, "could not clean the spool directory"),
+        }
         let (events, writer) = EventRecorder::start(store.clone());
         let depot = Depot {
             inner: Arc::new(Inner {

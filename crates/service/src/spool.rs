@@ -57,6 +57,36 @@ where
     })
 }
 
+/// An upload spooled longer ago than this is not in flight: its request is gone (the process
+/// that took it was killed) and nothing will remove it.
+pub(crate) const STALE_SPOOL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Removes spooled uploads (`upload-*.zip`) older than `max_age` from `dir`: what a killed
+/// process left behind. Recent ones may be another instance's uploads in flight (instances can
+/// share a data directory), so they stay. Returns how many were removed.
+pub(crate) fn remove_stale(dir: &Path, max_age: std::time::Duration) -> std::io::Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with("upload-") && name.ends_with(".zip")) {
+            continue;
+        }
+        let age = entry.metadata()?.modified()?.elapsed().unwrap_or_default();
+        if age > max_age {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +147,31 @@ mod tests {
             .unwrap();
         assert!(matches!(e, ServiceError::UploadAborted(_)));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn stale_spool_files_are_removed_and_fresh_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("upload-old.zip");
+        let fresh = dir.path().join("upload-fresh.zip");
+        let other = dir.path().join("notes.txt");
+        for p in [&old, &fresh, &other] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(48 * 3600);
+        for p in [&old, &other] {
+            std::fs::File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(two_days_ago)
+                .unwrap();
+        }
+        assert_eq!(remove_stale(dir.path(), STALE_SPOOL).unwrap(), 1);
+        assert!(!old.exists() && fresh.exists() && other.exists());
+        assert_eq!(
+            remove_stale(&dir.path().join("missing"), STALE_SPOOL).unwrap(),
+            0
+        );
     }
 }
