@@ -202,6 +202,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Command::CheckConfig => {
                     print!("{}", settings.to_masked_toml()?);
+                    for warning in settings.warnings() {
+                        eprintln!("warning: {warning}");
+                    }
                     let storage = startup::check_backends(&settings).await?;
                     eprintln!("configuration OK; database reachable; storage: {storage}");
                     Ok(())
@@ -292,6 +295,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         mail = %server.depot.mailer().describe(),
         "depot is serving"
     );
+    for warning in settings.warnings() {
+        tracing::warn!("{warning}");
+    }
     if settings.public_url.is_none()
         && settings
             .listen

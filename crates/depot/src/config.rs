@@ -195,6 +195,33 @@ impl Settings {
         Ok(())
     }
 
+    /// What a valid configuration may still get wrong for exposure to the internet, in words
+    /// (`check-config` and `serve` print them).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let public = self.public_url();
+        let host = url::Url::parse(&public)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        let local = matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]" | "::1");
+        if public.starts_with("https://") && self.trusted_proxies.trim().is_empty() {
+            out.push(
+                "public_url is https but depot serves plain HTTP, so a TLS proxy is in front of \
+                 it: set trusted_proxies to its address, or every client behind it shares one \
+                 rate limit and the download log records the proxy (docs/deploy.md)"
+                    .to_string(),
+            );
+        }
+        if public.starts_with("http://") && !local {
+            out.push(format!(
+                "public_url {public:?} is plain http: download keys and passwords would cross \
+                 the network in clear; put a TLS front before depot (docs/deploy.md)"
+            ));
+        }
+        out
+    }
+
     /// `trusted_proxies`, parsed: each an address (one host) or a CIDR range.
     pub fn trusted_proxies(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
         self.trusted_proxies
@@ -385,6 +412,25 @@ mod tests {
             ),
             (536_870_912, 2_147_483_648, 200, 20_000)
         );
+    }
+
+    #[test]
+    fn exposure_warnings() {
+        let with = |public: &str, proxies: &str| Settings {
+            public_url: Some(public.into()),
+            trusted_proxies: proxies.into(),
+            ..Settings::default()
+        };
+        assert!(Settings::default().warnings().is_empty(), "local defaults");
+        let w = with("https://updates.example.com", "").warnings();
+        assert!(w.len() == 1 && w[0].contains("trusted_proxies"), "{w:?}");
+        assert!(
+            with("https://updates.example.com", "127.0.0.1")
+                .warnings()
+                .is_empty()
+        );
+        let w = with("http://updates.example.com", "").warnings();
+        assert!(w.len() == 1 && w[0].contains("plain http"), "{w:?}");
     }
 
     #[test]

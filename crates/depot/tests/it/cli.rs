@@ -151,6 +151,9 @@ fn check_config_layers_file_and_environment_and_masks_secrets() {
         "{stdout}"
     );
     assert!(stdout.contains("secret = \"***\""), "{stdout}");
+    // An https public URL means a TLS proxy in front: without trusted_proxies, a warning.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning: public_url is https"), "{stderr}");
 
     let out = depot()
         .args(["check-config"])
