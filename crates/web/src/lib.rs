@@ -49,7 +49,7 @@ pub fn router(depot: Depot) -> Router {
             async move { ([(header::CONTENT_TYPE, "application/json")], body) }
         }),
     );
-    Router::new()
+    let routes = Router::new()
         .route("/updates/{file}", get(feeds::update_feed))
         .route("/changelogs/{file}", get(feeds::changelog_feed))
         .route(
@@ -74,11 +74,17 @@ pub fn router(depot: Depot) -> Router {
         .nest("/account", account::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
+        .fallback(not_found);
+    // Only behind a trusted proxy: without one the layer would cost every request for nothing.
+    let routes = if depot.settings().trusted_proxies.is_empty() {
+        routes
+    } else {
+        routes.layer(axum::middleware::from_fn_with_state(
             depot.clone(),
             forwarded_client,
         ))
+    };
+    routes
         .with_state(depot)
         .layer(CatchPanicLayer::new())
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
@@ -102,10 +108,9 @@ async fn forwarded_client(
     next: axum::middleware::Next,
 ) -> Response {
     let trusted = &depot.settings().trusted_proxies;
-    if !trusted.is_empty()
-        && let Some(&axum::extract::ConnectInfo(peer)) = req
-            .extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+    if let Some(&axum::extract::ConnectInfo(peer)) = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         && trusted.iter().any(|net| net.contains(&peer.ip()))
         && let Some(client) = forwarded_for(req.headers(), trusted)
     {
