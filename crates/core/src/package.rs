@@ -288,7 +288,14 @@ fn check_local_names<R: Read + Seek>(
 /// The number of entries the end-of-central-directory record declares (the zip64 one when the
 /// classic field is saturated), read without parsing the directory; `None` when there is no such
 /// record (the zip reader then refuses the file).
+/// The reader is left at the start, whatever was found.
 fn declared_entries<R: Read + Seek>(reader: &mut R) -> Option<u64> {
+    let declared = read_declared_entries(reader);
+    reader.seek(SeekFrom::Start(0)).ok()?;
+    declared
+}
+
+fn read_declared_entries<R: Read + Seek>(reader: &mut R) -> Option<u64> {
     const EOCD: [u8; 4] = *b"PK\x05\x06";
     const ZIP64_LOCATOR: [u8; 4] = *b"PK\x06\x07";
     const ZIP64_EOCD: [u8; 4] = *b"PK\x06\x06";
@@ -302,25 +309,21 @@ fn declared_entries<R: Read + Seek>(reader: &mut R) -> Option<u64> {
         .rev()
         .find(|&i| tail[i..i + 4] == EOCD)?;
     let entries = u16::from_le_bytes([tail[at + 10], tail[at + 11]]);
-    let result = if entries != u16::MAX {
-        Some(u64::from(entries))
-    } else {
-        // Zip64: the locator sits just before the classic record and points at the zip64 one.
-        let locator = at.checked_sub(20)?;
-        if tail[locator..locator + 4] != ZIP64_LOCATOR {
-            return Some(u64::from(entries));
-        }
-        let offset = u64::from_le_bytes(tail[locator + 8..locator + 16].try_into().ok()?);
-        let mut record = [0u8; 40];
-        reader.seek(SeekFrom::Start(offset)).ok()?;
-        reader.read_exact(&mut record).ok()?;
-        if record[..4] != ZIP64_EOCD {
-            return None;
-        }
-        Some(u64::from_le_bytes(record[32..40].try_into().ok()?))
+    // Zip64: a saturated count, and a locator just before the classic record pointing at the
+    // zip64 one.
+    let locator = at.checked_sub(20);
+    let Some(locator) = locator.filter(|&l| entries == u16::MAX && tail[l..l + 4] == ZIP64_LOCATOR)
+    else {
+        return Some(u64::from(entries));
     };
-    reader.seek(SeekFrom::Start(0)).ok()?;
-    result
+    let offset = u64::from_le_bytes(tail[locator + 8..locator + 16].try_into().ok()?);
+    let mut record = [0u8; 40];
+    reader.seek(SeekFrom::Start(offset)).ok()?;
+    reader.read_exact(&mut record).ok()?;
+    if record[..4] != ZIP64_EOCD {
+        return None;
+    }
+    Some(u64::from_le_bytes(record[32..40].try_into().ok()?))
 }
 
 /// `enclosed_name` accepts `/etc/x` (it drops the root); an unpacker may not, so absolute names,

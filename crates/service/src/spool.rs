@@ -71,17 +71,23 @@ pub(crate) fn remove_stale(dir: &Path, max_age: std::time::Duration) -> std::io:
         Err(e) => return Err(e),
     };
     let mut removed = 0;
-    for entry in entries {
-        let entry = entry?;
+    for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         if !(name.starts_with("upload-") && name.ends_with(".zip")) {
             continue;
         }
-        let age = entry.metadata()?.modified()?.elapsed().unwrap_or_default();
-        if age > max_age {
-            std::fs::remove_file(entry.path())?;
-            removed += 1;
+        // Another instance sharing the directory may remove the same file first: skip it.
+        let Ok(modified) = entry.metadata().and_then(|m| m.modified()) else {
+            continue;
+        };
+        if modified.elapsed().unwrap_or_default() <= max_age {
+            continue;
+        }
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(removed)
