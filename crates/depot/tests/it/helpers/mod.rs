@@ -505,6 +505,18 @@ impl TestApp {
         panic!("mail still in delivery after 20 s");
     }
 
+    /// `settle_mail`, as `recipient: outcome` (`sent`, `skipped`, …) per message, sorted.
+    pub async fn mail_outcomes(&self) -> Vec<String> {
+        let mut outcomes: Vec<String> = self
+            .settle_mail()
+            .await
+            .into_iter()
+            .map(|m| format!("{}: {}", m.recipient, m.outcome.as_deref().unwrap_or("-")))
+            .collect();
+        outcomes.sort();
+        outcomes
+    }
+
     /// POSTs a form; returns the status and the JSON answer.
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
         let r = self
