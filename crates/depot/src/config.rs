@@ -55,6 +55,15 @@ pub struct Limits {
     pub max_zip_ratio: u64,
     /// Seconds requests in flight get to finish at shutdown.
     pub shutdown_grace_secs: u64,
+    /// Open connections in all; more are answered `503` and closed. Lowered at start to what the
+    /// file-descriptor limit allows.
+    pub max_connections: usize,
+    /// Open connections per client address (trusted proxies are exempt).
+    pub max_connections_per_client: usize,
+    /// Seconds a new connection has to send its first complete request head.
+    pub header_timeout_secs: u64,
+    /// Seconds a connection may stay open with no request in flight (keep-alive).
+    pub idle_timeout_secs: u64,
 }
 
 impl Default for Limits {
@@ -66,6 +75,10 @@ impl Default for Limits {
             max_zip_entries: package.max_entries,
             max_zip_ratio: package.max_ratio,
             shutdown_grace_secs: 30,
+            max_connections: 16_384,
+            max_connections_per_client: 128,
+            header_timeout_secs: 10,
+            idle_timeout_secs: 30,
         }
     }
 }
@@ -192,7 +205,35 @@ impl Settings {
             bail!("log.format = {:?}: use text or json", self.log.format);
         }
         self.trusted_proxies()?;
+        let l = &self.limits;
+        for (key, value) in [
+            ("max_connections", l.max_connections as u64),
+            (
+                "max_connections_per_client",
+                l.max_connections_per_client as u64,
+            ),
+            ("header_timeout_secs", l.header_timeout_secs),
+            ("idle_timeout_secs", l.idle_timeout_secs),
+        ] {
+            if value == 0 {
+                bail!("limits.{key} = 0 would refuse every connection; it must be at least 1");
+            }
+        }
         Ok(())
+    }
+
+    /// The connection rules of `[limits]`, with the trusted proxies exempt from the per-client
+    /// limit (each carries many clients). `max_connections` is not yet fitted to the
+    /// file-descriptor limit; `startup` does that.
+    pub fn connection_limits(&self) -> anyhow::Result<depot_web::ConnectionLimits> {
+        let l = &self.limits;
+        Ok(depot_web::ConnectionLimits {
+            max_connections: l.max_connections,
+            max_per_client: l.max_connections_per_client,
+            header_timeout: Duration::from_secs(l.header_timeout_secs),
+            idle_timeout: Duration::from_secs(l.idle_timeout_secs),
+            exempt: self.trusted_proxies()?,
+        })
     }
 
     /// What a valid configuration may still get wrong for exposure to the internet, in words
@@ -209,7 +250,8 @@ impl Settings {
             out.push(
                 "public_url is https but depot serves plain HTTP, so a TLS proxy is in front of \
                  it: set trusted_proxies to its address, or every client behind it shares one \
-                 rate limit and the download log records the proxy (docs/deploy.md)"
+                 rate limit and one max_connections_per_client, and the download log records \
+                 the proxy (docs/deploy.md)"
                     .to_string(),
             );
         }

@@ -109,6 +109,8 @@ impl Server {
         let (stop, stopped) = oneshot::channel::<()>();
         let router = depot_web::router(depot.clone());
         let grace = Duration::from_secs(settings.limits.shutdown_grace_secs);
+        let mut limits = settings.connection_limits()?;
+        fit_to_descriptors(&mut limits);
         let task = tokio::spawn(depot_web::serve(
             listener,
             router,
@@ -116,6 +118,7 @@ impl Server {
                 let _ = stopped.await;
             },
             grace,
+            limits,
         ));
         Ok(Server {
             addr,
@@ -134,6 +137,44 @@ impl Server {
         self.depot.shutdown().await;
         result.context("server task")?.context("server")?;
         Ok(())
+    }
+}
+
+/// File descriptors kept back from connections: the database pool, the log, the spool, the
+/// listener.
+const RESERVED_DESCRIPTORS: u64 = 256;
+
+/// Raises the soft file-descriptor limit to the hard one (a service manager's default soft limit
+/// of 1,024 would cap depot at a few hundred connections while the hard limit allows far more),
+/// then lowers `max_connections` to what the descriptors allow: a connection may hold its socket
+/// and an open package file.
+pub fn fit_to_descriptors(limits: &mut depot_web::ConnectionLimits) {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut nofile = getrlimit(Resource::Nofile);
+    if nofile.current < nofile.maximum {
+        let raised = rustix::process::Rlimit {
+            current: nofile.maximum,
+            maximum: nofile.maximum,
+        };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => nofile = raised,
+            Err(e) => tracing::debug!(error = %e, "cannot raise the file-descriptor limit"),
+        }
+    }
+    // `None` is unlimited.
+    let Some(available) = nofile.current else {
+        return;
+    };
+    let fits = (available.saturating_sub(RESERVED_DESCRIPTORS) / 2).max(1);
+    if (limits.max_connections as u64) > fits {
+        tracing::warn!(
+            max_connections = limits.max_connections,
+            fits,
+            file_descriptors = available,
+            "max_connections lowered to what the file-descriptor limit allows (two per \
+             connection); raise the limit (LimitNOFILE= in systemd, ulimit -n) for more"
+        );
+        limits.max_connections = fits as usize;
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod account;
 mod api;
+pub mod connections;
 mod console;
 mod downloads;
 mod error;
@@ -30,6 +31,8 @@ use tower_http::request_id::{
 };
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 
+pub use connections::ConnectionLimits;
+use connections::{Activity, Admission, Deadline, TrackedBody};
 pub use error::{ApiError, ReleaseError};
 
 /// The whole application.
@@ -303,7 +306,7 @@ async fn not_found() -> Response {
 const MAX_CONNECTION_BUFFER: usize = 64 * 1024;
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets requests in flight finish
-/// (for at most `grace`).
+/// (for at most `grace`), holding connections to `limits` (see [`connections`]).
 ///
 /// The accept loop is axum's, with hyper configured for bounded memory per connection and
 /// `TCP_NODELAY` (responses go out whole; Nagle would only add latency).
@@ -312,6 +315,7 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
+    limits: ConnectionLimits,
 ) -> std::io::Result<()> {
     use hyper_util::rt::{TokioExecutor, TokioIo};
     use hyper_util::server::conn::auto::Builder;
@@ -319,6 +323,7 @@ pub async fn serve(
 
     let mut builder = Builder::new(TokioExecutor::new());
     builder.http1().max_buf_size(MAX_CONNECTION_BUFFER);
+    let admission = Admission::new(limits);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -334,20 +339,58 @@ pub async fn serve(
             },
             _ = &mut shutdown => break,
         };
+        let ticket = match admission.admit(peer.ip()) {
+            Ok(ticket) => ticket,
+            Err(_) => {
+                // A fresh socket's send buffer is empty, so this never waits; if the client
+                // is already gone there is nobody to tell.
+                let _ = stream.try_write(connections::REFUSAL);
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
-        let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
-            req.extensions_mut()
-                .insert(axum::extract::ConnectInfo(peer));
-            router.clone().oneshot(req.map(axum::body::Body::new))
+        let activity = Activity::new();
+        let service = hyper::service::service_fn({
+            let activity = activity.clone();
+            move |mut req: Request<hyper::body::Incoming>| {
+                let in_flight = activity.begin();
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                let response = router.clone().oneshot(req.map(axum::body::Body::new));
+                async move {
+                    let response = response.await?;
+                    Ok::<_, std::convert::Infallible>(
+                        response.map(|body| TrackedBody::wrap(body, in_flight)),
+                    )
+                }
+            }
         });
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();
         let connection = graceful.watch(connection);
+        let admission = admission.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::trace!(error = %e, "connection ended with an error");
+            let _ticket = ticket;
+            let mut connection = std::pin::pin!(connection);
+            loop {
+                let wake = match activity.deadline(admission.limits()) {
+                    Deadline::Expired => {
+                        tracing::trace!(%peer, "closing an idle connection");
+                        return;
+                    }
+                    Deadline::Busy(at) | Deadline::At(at) => at,
+                };
+                tokio::select! {
+                    ended = &mut connection => {
+                        if let Err(e) = ended {
+                            tracing::trace!(error = %e, "connection ended with an error");
+                        }
+                        return;
+                    }
+                    _ = tokio::time::sleep_until(wake) => {}
+                }
             }
         });
     }

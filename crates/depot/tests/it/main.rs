@@ -7,6 +7,7 @@ mod admin;
 mod audit;
 mod browser;
 mod cli;
+mod connections;
 mod console;
 mod downloads;
 mod feeds;
