@@ -212,10 +212,8 @@ async fn a_slow_download_is_working_not_idle_and_keep_alive_ends() {
         received.extend_from_slice(&buf[..n]);
         tokio::time::sleep(Duration::from_millis(100)).await;
         let body_start = received.windows(4).position(|w| w == b"\r\n\r\n");
-        if let Some(at) = body_start {
-            if received.len() - at - 4 >= zip.len() {
-                break;
-            }
+        if body_start.is_some_and(|at| received.len() - at - 4 >= zip.len()) {
+            break;
         }
     }
     assert!(
