@@ -315,14 +315,21 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .await
         .context("creating the first admin token")?
     {
-        println!("First start: an admin API token was created. It is shown only this once:");
-        println!();
-        println!("    {token}");
+        // Not on stdout: service managers keep that in their journal, readable by more people
+        // than the token should be.
+        let path = startup::write_first_start_token(&settings.data_dir, &token)?;
+        println!(
+            "First start: an admin API token was written to {} (readable by this user only).",
+            path.display()
+        );
+        println!("Keep it somewhere safe, then delete the file. To publish:");
         println!();
         println!(
-            "Publish with: DEPOT_URL={} DEPOT_TOKEN=<token> depot publish package.zip",
-            settings.public_url()
+            "    DEPOT_URL={} DEPOT_TOKEN=$(cat {}) depot publish package.zip",
+            settings.public_url(),
+            path.display()
         );
+        println!();
     }
     println!(
         "depot is serving on {} (public URL {})",

@@ -140,6 +140,37 @@ impl Server {
     }
 }
 
+/// The file the first-start admin token goes to, in the data directory.
+pub const FIRST_START_TOKEN_FILE: &str = "first-admin-token";
+
+/// Writes the first-start token to a file only the server's user can read, and returns its path.
+/// A file left from an earlier database is replaced, never reused: its permissions might have
+/// been widened.
+pub fn write_first_start_token(
+    data_dir: &std::path::Path,
+    token: &str,
+) -> anyhow::Result<std::path::PathBuf> {
+    use std::io::Write;
+    let path = data_dir.join(FIRST_START_TOKEN_FILE);
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("cannot replace {}", path.display()));
+        }
+        _ => {}
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    writeln!(file, "{token}")
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path.canonicalize().unwrap_or(path))
+}
+
 /// File descriptors kept back from connections: the database pool, the log, the spool, the
 /// listener.
 const RESERVED_DESCRIPTORS: u64 = 256;

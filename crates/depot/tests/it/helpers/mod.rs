@@ -638,6 +638,20 @@ pub struct ServeProcess {
     pub log: PathBuf,
 }
 
+/// Reads the first-start token file, checking that only its owner may read it.
+fn first_start_token(path: &std::path::Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .expect("token file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+    std::fs::read_to_string(path)
+        .expect("token file")
+        .trim()
+        .to_string()
+}
+
 impl ServeProcess {
     /// Starts `depot serve` in `dir` on a free port, with `env` on top of the embedded
     /// defaults, and waits until it serves.
@@ -661,8 +675,11 @@ impl ServeProcess {
             .lines()
             .map_while(Result::ok)
         {
-            if line.trim().starts_with("depot_") {
-                token = Some(line.trim().to_string());
+            assert!(!line.contains("depot_"), "a token on stdout: {line}");
+            if let Some(rest) = line.strip_prefix("First start: an admin API token was written to ")
+            {
+                let path = rest.split(" (").next().expect("a path");
+                token = Some(first_start_token(&dir.join(path)));
             }
             if let Some(rest) = line.strip_prefix("depot is serving on ") {
                 addr = rest.split_whitespace().next().map(String::from);
