@@ -28,10 +28,13 @@ pub enum Refusal {
     RateLimited,
     /// `REL_ERR`: the server failed; the cause is in its log, not in the answer.
     Internal,
+    /// `REL_UNA`: the database is away for a moment (an outage, a full disk); the answer carries
+    /// `Retry-After`. An extension of the contract's table: Joomla shows the description.
+    Unavailable,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 11] = [
+    pub const ALL: [Refusal; 12] = [
         Refusal::EmailNotSpecified,
         Refusal::KeyNotSpecified,
         Refusal::BadRequest,
@@ -43,6 +46,7 @@ impl Refusal {
         Refusal::GroupNotFound,
         Refusal::RateLimited,
         Refusal::Internal,
+        Refusal::Unavailable,
     ];
 
     /// The code clients match on.
@@ -59,6 +63,7 @@ impl Refusal {
             Refusal::GroupNotFound => "REL_GNF",
             Refusal::RateLimited => "REL_RLM",
             Refusal::Internal => "REL_ERR",
+            Refusal::Unavailable => "REL_UNA",
         }
     }
 
@@ -72,6 +77,7 @@ impl Refusal {
             Refusal::PackageNotFound | Refusal::GroupNotFound => 404,
             Refusal::RateLimited => 429,
             Refusal::Internal => 500,
+            Refusal::Unavailable => 503,
         }
     }
 
@@ -89,6 +95,7 @@ impl Refusal {
             Refusal::GroupNotFound => "Package group not found",
             Refusal::RateLimited => "Too many requests",
             Refusal::Internal => "Internal error",
+            Refusal::Unavailable => "Temporarily unavailable; try again in a few seconds",
         }
     }
 
@@ -124,6 +131,7 @@ mod tests {
             ("REL_GNF", 404),
             ("REL_RLM", 429),
             ("REL_ERR", 500),
+            ("REL_UNA", 503),
         ];
         assert_eq!(table.len(), Refusal::ALL.len());
         for (code, status) in table {

@@ -148,7 +148,7 @@ async fn feeds(backend: &str, dir: &Path, out: &mut Vec<Value>) {
         let depot = start(&url, dir).await;
         let name = add_extension(depot.store(), 0, n).await;
         let cold = time_ms(7, || async {
-            depot.invalidate_feeds();
+            depot.invalidate_catalogue();
             depot.extension_feed(&name).await.unwrap().unwrap()
         })
         .await;
@@ -188,7 +188,7 @@ async fn collection(backend: &str, dir: &Path, out: &mut Vec<Value>) {
         add_extension(depot.store(), i, 1).await;
     }
     let cold = time_ms(5, || async {
-        depot.invalidate_feeds();
+        depot.invalidate_catalogue();
         depot.collection_feed().await.unwrap()
     })
     .await;

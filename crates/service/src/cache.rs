@@ -10,7 +10,13 @@ use std::hash::Hash;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+use std::sync::Arc;
+
+use depot_store::DownloadTarget;
+
 use crate::Depot;
+use crate::downloads::DownloadKey;
+use crate::feeds::{FeedKey, RenderedFeed};
 
 /// A map of loaded answers that can be dropped at any moment without losing a concurrent load's
 /// correctness: a load that started before a `clear` is not kept.
@@ -60,6 +66,34 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
     }
 }
 
+/// Entries kept per catalogue memo, known and unknown names together (see `Memo`).
+const CATALOGUE_ENTRIES: usize = 20_000;
+
+/// What depends on the catalogue generation: rendered feeds, and the targets of download URLs
+/// (so that a download needs no database work, and known files are still served while the
+/// database is away).
+pub(crate) struct CatalogueCache {
+    pub(crate) feeds: Memo<FeedKey, Option<Arc<RenderedFeed>>>,
+    pub(crate) downloads: Memo<DownloadKey, Option<DownloadTarget>>,
+    /// The last catalogue generation seen in the database.
+    pub(crate) generation: Seen,
+}
+
+impl CatalogueCache {
+    pub(crate) fn new(generation: i64) -> Self {
+        CatalogueCache {
+            feeds: Memo::new(CATALOGUE_ENTRIES),
+            downloads: Memo::new(CATALOGUE_ENTRIES),
+            generation: Seen::new(generation),
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        self.feeds.clear();
+        self.downloads.clear();
+    }
+}
+
 /// The last value seen of a number that only grows (a generation, a write counter).
 pub(crate) struct Seen(AtomicI64);
 
@@ -82,8 +116,8 @@ pub(crate) async fn poll_generations(depot: Depot) {
         tick.tick().await;
         match depot.store().generations().await {
             Ok(g) => {
-                if depot.inner.feeds.generation.moved(g.catalogue) {
-                    depot.inner.feeds.clear();
+                if depot.inner.catalogue.generation.moved(g.catalogue) {
+                    depot.inner.catalogue.clear();
                 }
                 if depot.inner.access.generation.moved(g.access) {
                     depot.inner.access.clear();

@@ -55,6 +55,15 @@ fn published(target: Option<DownloadTarget>) -> ServiceResult<Download> {
     }
 }
 
+/// How a download URL names its file.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum DownloadKey {
+    /// `/download/{extension}/{version}/…`
+    Path { extension: String, version: String },
+    /// jBackend's package id.
+    Package(String),
+}
+
 impl Depot {
     /// `/download/{extension}/{version}/{filename}`: the name must be the one the feed emits.
     pub async fn resolve_download(
@@ -63,9 +72,12 @@ impl Depot {
         version: &str,
         filename: &str,
     ) -> ServiceResult<Download> {
+        let key = DownloadKey::Path {
+            extension: extension.to_string(),
+            version: version.to_string(),
+        };
         let target = self
-            .store()
-            .download_target(extension, version)
+            .download_target(key)
             .await?
             .filter(|t| t.artifact.filename == filename);
         published(target)
@@ -74,10 +86,27 @@ impl Depot {
     /// jBackend's `/get/release/download/{package_id}`.
     pub async fn resolve_package(&self, package_id: &str) -> ServiceResult<Download> {
         published(
-            self.store()
-                .download_target_by_package_id(package_id)
+            self.download_target(DownloadKey::Package(package_id.to_string()))
                 .await?,
         )
+    }
+
+    /// A download URL's target, from the catalogue cache when it is there.
+    async fn download_target(&self, key: DownloadKey) -> ServiceResult<Option<DownloadTarget>> {
+        let store = self.store();
+        self.inner
+            .catalogue
+            .downloads
+            .get_or_load(key.clone(), || async move {
+                match &key {
+                    DownloadKey::Path { extension, version } => {
+                        store.download_target(extension, version).await
+                    }
+                    DownloadKey::Package(id) => store.download_target_by_package_id(id).await,
+                }
+            })
+            .await
+            .map_err(ServiceError::from)
     }
 }
 

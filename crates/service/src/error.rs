@@ -3,6 +3,10 @@ use depot_core::package::PackageError;
 use depot_storage::StorageError;
 use depot_store::StoreError;
 
+/// What `Retry-After` says while the database is away: long enough not to hammer it, short
+/// enough that a site's updater tries again within its own run.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
 /// Everything a use case can refuse or fail with. The web layer maps each variant to a status and
 /// a JSON body; nothing here knows about HTTP.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +43,9 @@ pub enum ServiceError {
     UploadAborted(String),
     #[error(transparent)]
     Store(StoreError),
+    /// The database is away for a moment; the same request may succeed shortly.
+    #[error("{0}")]
+    Unavailable(StoreError),
     #[error(transparent)]
     Storage(#[from] StorageError),
     /// The mail server refused or could not be reached (the outbox retries).
@@ -64,6 +71,15 @@ impl ServiceError {
         }
     }
 
+    /// Seconds a client should wait before trying again, for the errors that pass.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ServiceError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            ServiceError::Unavailable(_) => Some(UNAVAILABLE_RETRY_SECS),
+            _ => None,
+        }
+    }
+
     /// The `REL_…` refusal this error is answered with on downloads and the jBackend API, when
     /// it is one (not a failure of the server).
     pub fn refusal(&self) -> Option<Refusal> {
@@ -72,6 +88,7 @@ impl ServiceError {
             ServiceError::RateLimited { .. } => Some(Refusal::RateLimited),
             ServiceError::NotFound { .. } => Some(Refusal::PackageNotFound),
             ServiceError::Invalid { .. } => Some(Refusal::BadRequest),
+            ServiceError::Unavailable(_) => Some(Refusal::Unavailable),
             _ => None,
         }
     }
@@ -90,6 +107,7 @@ impl ServiceError {
             ServiceError::UploadAborted(_) => "upload_aborted",
             ServiceError::Denied { refusal, .. } => refusal.code(),
             ServiceError::RateLimited { .. } => Refusal::RateLimited.code(),
+            ServiceError::Unavailable(_) => "unavailable",
             ServiceError::Store(_)
             | ServiceError::Storage(_)
             | ServiceError::Mail(_)
@@ -105,6 +123,9 @@ impl From<StoreError> for ServiceError {
             StoreError::Conflict(what) => ServiceError::Conflict(format!("{what} already exists")),
             StoreError::BadText => {
                 ServiceError::invalid("bad_text", "text may not contain NUL characters")
+            }
+            e @ (StoreError::Unavailable(_) | StoreError::DiskFull(_)) => {
+                ServiceError::Unavailable(e)
             }
             other => ServiceError::Store(other),
         }

@@ -161,7 +161,7 @@ impl Depot {
                     &default_targets,
                 )
                 .await?;
-            self.invalidate_feeds();
+            self.invalidate_catalogue();
             let detail = json!({
                 "title": title,
                 "description_length": description.as_deref().map(str::len),
@@ -190,7 +190,7 @@ impl Depot {
                 row.name
             )));
         }
-        self.invalidate_feeds();
+        self.invalidate_catalogue();
         self.audit(actor, "extension.delete", &row.name, json!(null))
             .await
     }
@@ -233,7 +233,7 @@ impl Depot {
         self.store()
             .set_extension_package_group(ext.id, group_id)
             .await?;
-        self.invalidate_feeds();
+        self.invalidate_catalogue();
         self.audit(
             actor,
             "extension.update",

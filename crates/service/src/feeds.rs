@@ -12,7 +12,6 @@ use depot_core::feed::{self, CollectionEntry, FeedExtension, FeedRelease, Suppor
 use depot_core::{Client, ExtensionType, Identity, Stability, Targets, Version};
 use depot_store::ExtensionRow;
 
-use crate::cache::{Memo, Seen};
 use crate::{Depot, ServiceError, ServiceResult};
 
 /// A feed ready to send.
@@ -40,32 +39,10 @@ impl RenderedFeed {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum FeedKey {
+pub(crate) enum FeedKey {
     Extension(String),
     Changelog(String),
     Collection,
-}
-
-/// Feeds kept, known and unknown names together (see `Memo`).
-const MAX_ENTRIES: usize = 20_000;
-
-pub(crate) struct FeedCache {
-    feeds: Memo<FeedKey, Option<Arc<RenderedFeed>>>,
-    /// The last catalogue generation seen in the database.
-    pub(crate) generation: Seen,
-}
-
-impl FeedCache {
-    pub(crate) fn new(generation: i64) -> Self {
-        FeedCache {
-            feeds: Memo::new(MAX_ENTRIES),
-            generation: Seen::new(generation),
-        }
-    }
-
-    pub(crate) fn clear(&self) {
-        self.feeds.clear();
-    }
 }
 
 fn to_identity(row: &ExtensionRow) -> ServiceResult<Identity> {
@@ -124,9 +101,10 @@ fn parse_release(
 }
 
 impl Depot {
-    /// Drops every cached feed (after a catalogue change made by this instance).
-    pub fn invalidate_feeds(&self) {
-        self.inner.feeds.clear();
+    /// Drops every cached feed and download target (after a catalogue change made by this
+    /// instance).
+    pub fn invalidate_catalogue(&self) {
+        self.inner.catalogue.clear();
     }
 
     async fn cached<F, Fut>(
@@ -139,7 +117,7 @@ impl Depot {
         Fut: Future<Output = ServiceResult<Option<RenderedFeed>>>,
     {
         self.inner
-            .feeds
+            .catalogue
             .feeds
             .get_or_load(key, || async { Ok(render().await?.map(Arc::new)) })
             .await

@@ -35,6 +35,9 @@ use std::time::Duration;
 
 use depot_core::package::PackageLimits;
 use depot_core::{Clock, Targets};
+
+/// How long `ready` waits for the database before saying it is not.
+const READY_TIMEOUT: Duration = Duration::from_secs(3);
 use depot_storage::Storage;
 use depot_store::Store;
 use tokio::task::JoinHandle;
@@ -121,7 +124,7 @@ struct Inner {
     store: Store,
     storage: Storage,
     settings: Settings,
-    feeds: feeds::FeedCache,
+    catalogue: cache::CatalogueCache,
     access: entitlement::AccessCache,
     events: EventRecorder,
     mailer: Mailer,
@@ -157,7 +160,7 @@ impl Depot {
             inner: Arc::new(Inner {
                 store,
                 storage,
-                feeds: feeds::FeedCache::new(generations.catalogue),
+                catalogue: cache::CatalogueCache::new(generations.catalogue),
                 access: entitlement::AccessCache::new(generations.access),
                 events,
                 mailer,
@@ -241,10 +244,14 @@ impl Depot {
 
     /// Whether the database and the storage answer.
     pub async fn ready(&self) -> Result<(), String> {
-        self.inner
-            .store
-            .ping()
+        // A load balancer's probe gives up after a few seconds; so does this.
+        let database = async {
+            self.inner.store.ping().await?;
+            self.inner.store.check_writable().await
+        };
+        tokio::time::timeout(READY_TIMEOUT, database)
             .await
+            .map_err(|_| format!("database: no answer within {READY_TIMEOUT:?}"))?
             .map_err(|e| format!("database: {e}"))?;
         self.inner
             .storage

@@ -302,7 +302,7 @@ impl Depot {
             }
         };
         if outcome != PublishOutcome::Unchanged {
-            self.invalidate_feeds();
+            self.invalidate_catalogue();
             let action = if row.release.state == ReleaseState::Draft {
                 "release.draft"
             } else {

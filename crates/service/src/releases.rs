@@ -115,7 +115,7 @@ impl Depot {
             .delete_draft(row.release.id)
             .await?
             .ok_or_else(|| ServiceError::Conflict(format!("{subject} is no longer a draft")))?;
-        self.invalidate_feeds();
+        self.invalidate_catalogue();
         self.remove_unused(&key).await;
         self.audit(actor, "release.delete", &subject, json!(null))
             .await
@@ -144,7 +144,7 @@ impl Depot {
                 self.store()
                     .set_release_notes(row.release.id, notes)
                     .await?;
-                self.invalidate_feeds();
+                self.invalidate_catalogue();
                 self.audit(
                     actor,
                     "release.notes",
@@ -167,7 +167,7 @@ impl Depot {
                 .map_err(|e| ServiceError::Conflict(format!("{subject} is {from}: {e}")))?;
             if let Some(action) = action {
                 self.store().set_release_state(row.release.id, to).await?;
-                self.invalidate_feeds();
+                self.invalidate_catalogue();
                 self.audit(actor, action, &subject, json!({"from": from, "to": to}))
                     .await?;
             }

@@ -16,6 +16,7 @@ mod migrations;
 mod outbox;
 mod package_groups;
 mod rate_limits;
+mod recovery;
 mod releases;
 mod sessions;
 mod tokens;
@@ -70,6 +71,13 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("{0}")]
     Migration(String),
+    /// The database cannot answer for now (unreachable, restarting, out of disk space, locked):
+    /// the same request may well succeed in a moment.
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
+    /// Too little room left on the database's disk to be sure of the next write.
+    #[error("{0}")]
+    DiskFull(String),
 }
 
 impl StoreError {
@@ -89,6 +97,7 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => {
                 StoreError::BadText
             }
+            _ if recovery::is_transient(&e) => StoreError::Unavailable(e),
             _ => StoreError::Database(e),
         }
     }
@@ -98,6 +107,8 @@ impl From<sqlx::Error> for StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The SQLite database file (`None` in memory and on PostgreSQL).
+    sqlite_path: Option<std::path::PathBuf>,
     /// Shared by the clones of one store (see `Store::access_writes`).
     access_writes: Arc<AtomicU64>,
     /// "Now" for every row written (times are Unix milliseconds, the schema's one time format).
@@ -128,7 +139,18 @@ impl Store {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
             })
-            .acquire_timeout(Duration::from_secs(10))
+            // A request waits at most this long for a connection, then answers 503.
+            .acquire_timeout(Duration::from_secs(5))
+            .before_acquire(move |_conn, meta| {
+                Box::pin(async move {
+                    Ok(!(backend == Backend::Sqlite && recovery::predates_trouble(meta.age)))
+                })
+            })
+            .after_release(move |_conn, meta| {
+                Box::pin(async move {
+                    Ok(!(backend == Backend::Sqlite && recovery::predates_trouble(meta.age)))
+                })
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -143,9 +165,15 @@ impl Store {
             })
             .connect_with(options)
             .await?;
+        if backend == Backend::Sqlite {
+            recovery::watch_sqlite_pool(pool.clone());
+        }
         Ok(Store {
             pool,
             backend,
+            sqlite_path: (backend == Backend::Sqlite)
+                .then(|| recovery::sqlite_file(&url))
+                .flatten(),
             access_writes: Arc::new(AtomicU64::new(0)),
             clock: Clock::system(),
         })
@@ -173,6 +201,20 @@ impl Store {
     /// A cheap round trip, for readiness checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Whether a write gets through now: a held lock fails the probe, which writes a row with
+    /// the value it has (nothing changes, no cache is invalidated). A full disk may not fail it
+    /// (SQLite reuses room its write-ahead log already has), so for SQLite the free space
+    /// beside the database file is checked too.
+    pub async fn check_writable(&self) -> Result<(), StoreError> {
+        sqlx::query("UPDATE catalogue_state SET generation = generation WHERE id = 1")
+            .execute(&self.pool)
+            .await?;
+        if let Some(path) = &self.sqlite_path {
+            recovery::check_free_space(path)?;
+        }
         Ok(())
     }
 

@@ -16,6 +16,12 @@ fn log_internal(e: &ServiceError) {
     tracing::error!(error = %e, "internal error");
 }
 
+/// The database is away: worth a warning, not an error per request (an outage would flood the
+/// log); the cause is in it.
+fn log_unavailable(e: &ServiceError) {
+    tracing::warn!(error = %e, "answered 503: the database is unavailable");
+}
+
 /// An admin API error.
 #[derive(Debug)]
 pub struct ApiError(pub ServiceError);
@@ -42,6 +48,7 @@ impl ApiError {
             ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ServiceError::Forbidden(_) | ServiceError::Denied { .. } => StatusCode::FORBIDDEN,
             ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ServiceError::Store(_)
             | ServiceError::Storage(_)
             | ServiceError::Mail(_)
@@ -53,11 +60,16 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let detail = if status == StatusCode::INTERNAL_SERVER_ERROR {
-            log_internal(&self.0);
-            "internal error; see the server log".to_string()
-        } else {
-            self.0.to_string()
+        let detail = match status {
+            StatusCode::INTERNAL_SERVER_ERROR => {
+                log_internal(&self.0);
+                "internal error; see the server log".to_string()
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                log_unavailable(&self.0);
+                Refusal::Unavailable.description().to_string()
+            }
+            _ => self.0.to_string(),
         };
         let mut resp = (
             status,
@@ -67,6 +79,10 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = self.0.retry_after_secs() {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
     }
@@ -103,6 +119,10 @@ impl From<ServiceError> for ReleaseError {
             log_internal(&e);
             return ReleaseError::new(Refusal::Internal);
         };
+        if refusal == Refusal::Unavailable {
+            log_unavailable(&e);
+        }
+        let retry_after = e.retry_after_secs();
         match e {
             ServiceError::Denied { description, .. }
             | ServiceError::Invalid {
@@ -112,11 +132,10 @@ impl From<ServiceError> for ReleaseError {
                 description,
                 ..ReleaseError::new(refusal)
             },
-            ServiceError::RateLimited { retry_after_secs } => ReleaseError {
-                retry_after: Some(retry_after_secs),
+            _ => ReleaseError {
+                retry_after,
                 ..ReleaseError::new(refusal)
             },
-            _ => ReleaseError::new(refusal),
         }
     }
 }

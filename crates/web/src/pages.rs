@@ -157,8 +157,18 @@ impl IntoResponse for PageError {
 /// A page handler's answer.
 pub(crate) type PageResult<T = Response> = Result<T, PageError>;
 
-/// A failure that is not the user's: logged, and a plain page without details.
+/// A failure that is not the user's: logged, and a plain page without details (`503` with
+/// `Retry-After` while the database is away, else `500`).
 fn failure(e: ServiceError) -> Response {
+    if let Some(secs) = e.retry_after_secs() {
+        tracing::warn!(error = %e, "page request failed: the database is unavailable");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::RETRY_AFTER, secs.to_string())],
+            "Temporarily unavailable; try again in a few seconds.",
+        )
+            .into_response();
+    }
     tracing::error!(error = %e, "page request failed");
     (
         StatusCode::INTERNAL_SERVER_ERROR,

@@ -185,7 +185,7 @@ db_test!(drafts_and_yanked_never_appear, |app: TestApp| async move {
         .set_release_state(rel.release.id, depot_core::ReleaseState::Yanked)
         .await
         .unwrap();
-    app.depot().invalidate_feeds();
+    app.depot().invalidate_catalogue();
     let xml = app.text("/updates/plg_system_hello.xml").await;
     assert!(update_blocks(&xml).is_empty(), "{xml}");
     let collection = app.text("/updates/collection.xml").await;

@@ -10,6 +10,7 @@ mod cli;
 mod connections;
 mod console;
 mod downloads;
+mod faults;
 mod feeds;
 mod limits;
 mod mail;

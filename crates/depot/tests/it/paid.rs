@@ -605,7 +605,7 @@ db_test!(import_from_jbackend, |app: TestApp| async move {
     }
 
     // The server sees it all: the free package is free, the paid one needs the seed's key.
-    app.depot().invalidate_feeds();
+    app.depot().invalidate_catalogue();
     assert_eq!(
         app.get("/get/release/download/redj_com_190").await.status(),
         200
