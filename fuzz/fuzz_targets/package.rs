@@ -1,11 +1,5 @@
 #![no_main]
-//! `cargo +nightly fuzz run package`: any bytes as an uploaded package.
+//! `cargo +nightly fuzz run package`: see `depot_core::fuzz_checks::package` for what it checks.
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let limits = depot_core::package::PackageLimits {
-        max_unpacked_bytes: 16 << 20,
-        ..Default::default()
-    };
-    let _ = depot_core::package::inspect(std::io::Cursor::new(data), &limits);
-});
+fuzz_target!(|data: &[u8]| depot_core::fuzz_checks::package(data));

@@ -20,7 +20,7 @@ use depot_service::{Credentials, Delivery, Depot, Download, DownloadRequest, Req
 use crate::error::ReleaseError;
 use crate::http_date;
 use crate::params::{bearer, params};
-use crate::range::{RangeDecision, decide, if_range_allows};
+use depot_core::range::{RangeDecision, decide, if_range_allows};
 
 /// Free packages never change once published (other bytes are refused), so caches may keep them.
 const FREE_CACHE_CONTROL: &str = "public, max-age=3600";

@@ -13,7 +13,6 @@ mod jbackend;
 mod openapi;
 mod pages;
 mod params;
-mod range;
 mod sessions;
 
 use std::future::Future;

@@ -1,0 +1,123 @@
+//! What each fuzz target (`fuzz/`) checks, for any input bytes. Kept here, not in the targets,
+//! so that `cargo test` runs every seed in `fuzz/corpus/` and every past crash in
+//! `fuzz/regressions/` through the same checks on the stable toolchain (see the test below).
+
+use crate::range::{RangeDecision, decide, if_range_allows};
+use crate::{jbackend_settings, keys, package, useragent};
+
+/// Any bytes as an uploaded package: inspected under the default limits (expansion capped lower,
+/// so that a run stays fast), never a panic.
+pub fn package(data: &[u8]) {
+    let limits = package::PackageLimits {
+        max_unpacked_bytes: 16 << 20,
+        ..Default::default()
+    };
+    let _ = package::inspect(std::io::Cursor::new(data), &limits);
+}
+
+/// Any text as a Joomla manifest, a version, a target list, a user agent.
+pub fn manifest(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = package::read_manifest("m.xml", text);
+    let _ = crate::Version::parse(text);
+    let _ = text.parse::<crate::Targets>();
+    let _ = useragent::joomla_version(text);
+}
+
+/// A file size (the first 8 bytes, little-endian), then a `Range` and an `If-Range` value
+/// (the rest, split at the first newline). A partial answer is never empty and never reaches
+/// past the file.
+pub fn range(data: &[u8]) {
+    let mut size = [0u8; 8];
+    let head = data.len().min(8);
+    size[..head].copy_from_slice(&data[..head]);
+    let size = u64::from_le_bytes(size);
+    let rest = String::from_utf8_lossy(&data[head..]);
+    let (range, if_range) = rest.split_once('\n').unwrap_or((&rest, ""));
+    if let RangeDecision::Partial(r) = decide(Some(range), size) {
+        assert!(
+            r.start < r.end && r.end <= size,
+            "{range:?} on {size}: {r:?}"
+        );
+    }
+    let _ = if_range_allows(Some(if_range), "\"etag\"", range);
+}
+
+const SECRET: &[u8] = b"a fuzzing secret of at least 32 bytes!";
+
+/// Any text as a download key, a jBackend key or an e-mail. A download key that parses verifies
+/// only if it is exactly the key the server would issue for its claim.
+pub fn keys(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Some(claim) = keys::parse_download_key(text) {
+        let issued = keys::download_key(SECRET, claim.serial, claim.version);
+        assert_eq!(
+            claim.verify(SECRET, claim.version),
+            issued == text.trim(),
+            "{text:?}"
+        );
+    }
+    let _ = keys::looks_like_jbackend_key(text);
+    let email = keys::normalise_email(text);
+    let _ = keys::verify_jbackend_key(SECRET, "seed", &email, 1, text);
+}
+
+/// Any line of jBackend's plugin settings; what parses is complete.
+pub fn jbackend_settings(data: &[u8]) {
+    let Ok(line) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(group) = jbackend_settings::parse_group_line(line) {
+        assert!(!group.groups.is_empty() && !group.name.is_empty());
+    }
+    if let Ok(package) = jbackend_settings::parse_package_line(line) {
+        assert!(!package.package_id.is_empty() && !package.path.is_empty());
+    }
+}
+
+/// What a target checks of one input.
+pub type Check = fn(&[u8]);
+
+/// The targets by name, as `fuzz/` names them.
+pub const TARGETS: [(&str, Check); 5] = [
+    ("package", package),
+    ("manifest", manifest),
+    ("range", range),
+    ("keys", keys),
+    ("jbackend_settings", jbackend_settings),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every seed and every past crash of every target, through its checks.
+    #[test]
+    fn seeds_and_past_crashes_pass() {
+        let fuzz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+        let mut ran = 0;
+        for (name, check) in TARGETS {
+            for kind in ["corpus", "regressions"] {
+                let Ok(dir) = std::fs::read_dir(fuzz.join(kind).join(name)) else {
+                    continue;
+                };
+                for entry in dir {
+                    let path = entry.unwrap().path();
+                    if path.extension().is_some_and(|e| e == "md") {
+                        continue;
+                    }
+                    check(&std::fs::read(&path).unwrap());
+                    ran += 1;
+                }
+            }
+        }
+        assert!(
+            ran >= TARGETS.len(),
+            "the seed corpora are missing: {ran} inputs"
+        );
+    }
+}
