@@ -50,6 +50,18 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Back up the database (one consistent snapshot), the package files (or, on S3, a list
+    /// with their hashes) and the server secret into DIR, which must be new or empty. Safe while
+    /// the server runs.
+    Backup {
+        /// Where the backup goes.
+        dir: std::path::PathBuf,
+    },
+    /// Restore a backup made by `depot backup` into this instance, whose database must be empty.
+    Restore {
+        /// The backup's directory.
+        dir: std::path::PathBuf,
+    },
     /// Import from another update server (offline, against the configured database).
     Import {
         #[command(subcommand)]
@@ -225,6 +237,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         .await?;
                     depot.shutdown().await;
                     println!("{token}");
+                    Ok(())
+                }
+                Command::Backup { dir } => {
+                    let m = crate::backups::backup(&settings, &dir).await?;
+                    let rows: u64 = m.tables.values().sum();
+                    let files = if m.packages_copied {
+                        "copied"
+                    } else {
+                        "listed (they stay in S3)"
+                    };
+                    println!(
+                        "backed up {rows} rows of {} tables and {} package files ({files}) into {}",
+                        m.tables.len(),
+                        m.packages.len(),
+                        dir.display()
+                    );
+                    Ok(())
+                }
+                Command::Restore { dir } => {
+                    let m = crate::backups::restore(&settings, &dir).await?;
+                    let rows: u64 = m.tables.values().sum();
+                    println!(
+                        "restored {rows} rows and {} package files from {} (made by depot {})",
+                        m.packages.len(),
+                        dir.display(),
+                        m.depot_version
+                    );
                     Ok(())
                 }
                 Command::Import {

@@ -4,6 +4,7 @@
 
 mod actors;
 mod audit;
+mod backup;
 mod cache;
 mod dashboard;
 mod downloads;
@@ -44,6 +45,7 @@ use tokio::task::JoinHandle;
 
 pub use actors::Actor;
 pub use audit::{AuditEntry, AuditPage, AuditQuery};
+pub use backup::{BackupManifest, PackageFile};
 pub use dashboard::Dashboard;
 pub use depot_mail::{Email, MailSettings, Mailer};
 pub use downloads::{Delivery, Download, DownloadBody, DownloadRequest, Served, Wanted};

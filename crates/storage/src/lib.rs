@@ -262,6 +262,12 @@ impl Storage {
         }
     }
 
+    /// Whether the objects are files on this machine (a backup copies them) rather than in an
+    /// object store that keeps its own copies (a backup lists them).
+    pub fn is_local(&self) -> bool {
+        matches!(self.backend, Backend::Local { .. })
+    }
+
     /// Size of the stored object, or `None` if there is none.
     pub async fn size(&self, key: &str) -> Result<Option<u64>, StorageError> {
         match self.store.head(&self.path(key)?).await {

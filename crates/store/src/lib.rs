@@ -5,6 +5,7 @@
 //! types is the service layer's job.
 
 mod audit;
+mod backup;
 mod downloads;
 mod events;
 mod extensions;
@@ -32,6 +33,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditFilter, AuditRow, NewAuditEntry};
+pub use backup::{BACKUP_TABLES, Cell, ColumnKind, Dumped, Restore, Snapshot};
 pub use downloads::DownloadTarget;
 pub use events::{
     DownloadEvent, DownloadEventRow, DownloadLogRow, EventFilter, FeedCheck, FeedCheckRow,
@@ -75,6 +77,9 @@ pub enum StoreError {
     /// the same request may well succeed in a moment.
     #[error("database unavailable: {0}")]
     Unavailable(sqlx::Error),
+    /// A backup that cannot be restored as it is, or a database that is not empty.
+    #[error("{0}")]
+    Restore(String),
     /// Too little room left on the database's disk to be sure of the next write.
     #[error("{0}")]
     DiskFull(String),

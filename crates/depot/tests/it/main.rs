@@ -5,6 +5,7 @@ mod helpers;
 mod account;
 mod admin;
 mod audit;
+mod backup;
 mod browser;
 mod cli;
 mod connections;

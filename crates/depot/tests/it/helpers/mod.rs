@@ -132,6 +132,14 @@ impl Db {
         Some(Db::Postgres { base, schema })
     }
 
+    /// Another new, empty database of the same kind.
+    pub async fn fresh_like(other: &Db) -> Db {
+        match other {
+            Db::Sqlite => Db::Sqlite,
+            Db::Postgres { .. } => Db::postgres().await.expect("PostgreSQL answered before"),
+        }
+    }
+
     pub fn url(&self, dir: &std::path::Path) -> String {
         match self {
             Db::Sqlite => format!("sqlite://{}", dir.join("depot.db").display()),
