@@ -82,6 +82,7 @@ async fn start(url: &str, dir: &Path) -> Depot {
         default_targets: "4,5,6".parse::<Targets>().unwrap(),
         collection_name: "bench".into(),
         temp_dir: dir.join("tmp"),
+        events_dir: dir.join("events"),
         catalogue_poll: Duration::from_secs(3600),
         secret: Secret::new(&[7u8; 32]),
         mail_max_attempts: 1,

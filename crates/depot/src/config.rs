@@ -364,6 +364,7 @@ impl Settings {
             default_targets: self.default_targets()?,
             collection_name: self.catalogue.collection_name.clone(),
             temp_dir: self.data_dir.join("tmp"),
+            events_dir: self.data_dir.join("events"),
             catalogue_poll: Duration::from_millis(self.catalogue.poll_ms.max(50)),
             secret: self.resolve_secret()?,
             mail_max_attempts: self.mail.max_attempts.max(1),

@@ -3,6 +3,8 @@
 //! Handlers hand events to an in-memory queue and move on; one writer task drains it into the
 //! database in batches (every second, or as soon as a batch is full). A failed write keeps the
 //! batch and retries, and `flush` (called at shutdown) writes out everything still queued.
+//! Download events go to a write-ahead journal first (`journal`), so a killed process loses
+//! none; feed-request counts are aggregates and may lose their last second.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,6 +12,8 @@ use std::time::Duration;
 
 use depot_core::{Clock, Refusal};
 use depot_store::{DownloadEvent, FeedCheck, Store};
+
+use crate::journal::{Journal, Segment};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -57,18 +61,41 @@ impl Requester {
 #[derive(Clone)]
 pub struct EventRecorder {
     tx: mpsc::Sender<Msg>,
+    journal: Arc<Journal>,
     feed_counts: FeedCounts,
     clock: Clock,
 }
 
 impl EventRecorder {
-    pub(crate) fn start(store: Store) -> (Self, JoinHandle<()>) {
+    /// Starts the writer, after writing out what a killed process left in the journal in
+    /// `journal_dir`.
+    pub(crate) async fn start(
+        store: Store,
+        journal_dir: &std::path::Path,
+    ) -> (Self, JoinHandle<()>) {
+        let journal = Arc::new(Journal::open(journal_dir));
+        let (left, segments) = journal.orphans();
+        if !segments.is_empty() {
+            match store.insert_download_events(&left).await {
+                Ok(()) => {
+                    tracing::info!(
+                        events = left.len(),
+                        "wrote the download events a stopped process left"
+                    );
+                    segments.into_iter().for_each(Segment::remove);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "could not write the download events a stopped process left; next start tries again")
+                }
+            }
+        }
         let (tx, rx) = mpsc::channel(QUEUE);
         let feed_counts: FeedCounts = Arc::default();
         let clock = store.clock().clone();
-        let writer = tokio::spawn(write_loop(store, rx, feed_counts.clone()));
+        let writer = tokio::spawn(write_loop(store, rx, feed_counts.clone(), journal.clone()));
         let recorder = EventRecorder {
             tx,
+            journal,
             feed_counts,
             clock,
         };
@@ -78,6 +105,7 @@ impl EventRecorder {
     /// Queues a download event. Never blocks a request: if the queue is full the event is
     /// dropped and logged.
     fn download(&self, event: DownloadEvent) {
+        let _segment = self.journal.append(&event);
         if self.tx.try_send(Msg::Download(event)).is_err() {
             tracing::warn!("download event queue full; event dropped");
         }
@@ -133,6 +161,13 @@ impl EventRecorder {
         }
     }
 
+    /// At shutdown: writes out everything recorded, then leaves no journal behind (a segment
+    /// whose batch could not be written stays, for the next start).
+    pub(crate) async fn close(&self) {
+        self.flush().await;
+        self.journal.close();
+    }
+
     /// Writes out everything recorded so far.
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
@@ -142,38 +177,84 @@ impl EventRecorder {
     }
 }
 
-async fn write_loop(store: Store, mut rx: mpsc::Receiver<Msg>, feed_counts: FeedCounts) {
-    let mut pending: Vec<DownloadEvent> = Vec::new();
+async fn write_loop(
+    store: Store,
+    mut rx: mpsc::Receiver<Msg>,
+    feed_counts: FeedCounts,
+    journal: Arc<Journal>,
+) {
+    let mut batch = Batch {
+        pending: Vec::new(),
+        segments: Vec::new(),
+    };
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             msg = rx.recv() => match msg {
                 Some(Msg::Download(e)) => {
-                    pending.push(e);
-                    if pending.len() >= BATCH {
-                        write(&store, &mut pending, &feed_counts).await;
+                    batch.pending.push(e);
+                    if batch.pending.len() >= BATCH {
+                        batch.write(&store, &mut rx, &journal, &feed_counts).await;
                     }
                 }
                 Some(Msg::Flush(done)) => {
-                    write(&store, &mut pending, &feed_counts).await;
+                    batch.write(&store, &mut rx, &journal, &feed_counts).await;
                     let _ = done.send(());
                 }
                 None => {
-                    write(&store, &mut pending, &feed_counts).await;
+                    batch.write(&store, &mut rx, &journal, &feed_counts).await;
                     return;
                 }
             },
-            _ = tick.tick() => write(&store, &mut pending, &feed_counts).await,
+            _ = tick.tick() => batch.write(&store, &mut rx, &journal, &feed_counts).await,
         }
     }
 }
 
-async fn write(store: &Store, pending: &mut Vec<DownloadEvent>, feed_counts: &FeedCounts) {
+/// The events taken for the database, and the journal segments that hold them (removed once
+/// they are written).
+struct Batch {
+    pending: Vec<DownloadEvent>,
+    segments: Vec<Segment>,
+}
+
+impl Batch {
+    async fn write(
+        &mut self,
+        store: &Store,
+        rx: &mut mpsc::Receiver<Msg>,
+        journal: &Journal,
+        feed_counts: &FeedCounts,
+    ) {
+        // Everything queued so far belongs to the segment being closed: take it all.
+        let mut flushes = Vec::new();
+        let finished = journal.rotate(|| {
+            while let Ok(msg) = rx.try_recv() {
+                match msg {
+                    Msg::Download(e) => self.pending.push(e),
+                    Msg::Flush(done) => flushes.push(done),
+                }
+            }
+        });
+        self.segments.extend(finished);
+        if write(store, &mut self.pending, feed_counts).await {
+            self.segments.drain(..).for_each(Segment::remove);
+        }
+        for done in flushes {
+            let _ = done.send(());
+        }
+    }
+}
+
+/// Writes the pending events and feed counts; true if the events are in the database.
+async fn write(store: &Store, pending: &mut Vec<DownloadEvent>, feed_counts: &FeedCounts) -> bool {
+    let mut written = true;
     if !pending.is_empty() {
         match store.insert_download_events(pending).await {
             Ok(()) => pending.clear(),
             Err(e) => {
+                written = false;
                 tracing::error!(error = %e, queued = pending.len(), "could not write download events; will retry");
                 if pending.len() > MAX_BACKLOG {
                     let excess = pending.len() - MAX_BACKLOG;
@@ -211,4 +292,5 @@ async fn write(store: &Store, pending: &mut Vec<DownloadEvent>, feed_counts: &Fe
             }
         }
     }
+    written
 }

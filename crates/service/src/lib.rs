@@ -17,6 +17,7 @@ mod groups;
 mod imports;
 mod input;
 mod jbackend;
+mod journal;
 mod keys;
 mod mail;
 mod memberships;
@@ -82,6 +83,8 @@ pub struct Settings {
     pub collection_name: String,
     /// Where uploads are spooled (on the same disk as the data directory).
     pub temp_dir: PathBuf,
+    /// The download events' write-ahead journal (see `journal`).
+    pub events_dir: PathBuf,
     /// How often an instance checks the database for catalogue changes made by other instances.
     pub catalogue_poll: Duration,
     /// The server-wide secret every key derivation is keyed with.
@@ -157,7 +160,7 @@ impl Depot {
             Ok(Err(e)) => tracing::warn!(error = %e, "could not clean the spool directory"),
             Err(e) => tracing::warn!(error = %e, "could not clean the spool directory"),
         }
-        let (events, writer) = EventRecorder::start(store.clone());
+        let (events, writer) = EventRecorder::start(store.clone(), &settings.events_dir).await;
         let depot = Depot {
             inner: Arc::new(Inner {
                 store,
@@ -237,7 +240,7 @@ impl Depot {
 
     /// Writes out every recorded event and stops the background work.
     pub async fn shutdown(&self) {
-        self.inner.events.flush().await;
+        self.inner.events.close().await;
         let tasks = std::mem::take(&mut *self.inner.tasks.lock().expect("tasks lock"));
         for t in tasks {
             t.abort();

@@ -30,10 +30,13 @@ fn now_ms() -> u64 {
 /// going down, a full disk, a lock held too long. SQLite's kind is remembered (see the module).
 pub(crate) fn is_transient(e: &sqlx::Error) -> bool {
     match e {
+        // A protocol error here is a connection cut mid-conversation (a server that closed
+        // during the TLS negotiation answers with nothing the driver can read).
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
         | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(db) => {
             let code = db.code().unwrap_or_default();

@@ -194,3 +194,49 @@ async fn a_postgres_outage_is_ridden_out() {
     let (status, _) = app.api(Method::GET, "/users/after@example.com", None).await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_downloads_survive_kill_9() {
+    const DOWNLOADS: usize = 200;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = ServeProcess::spawn(dir.path(), &[]);
+    let token = server.token.clone().expect("first start");
+    let client = reqwest::Client::new();
+    let zip = plugin_zip("1.0.0", "kill");
+    let r = client
+        .put(server.url("/api/v1/extensions/plg_system_hello/releases/1.0.0"))
+        .bearer_auth(&token)
+        .body(zip.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    for _ in 0..DOWNLOADS {
+        let r = client.get(server.url(DOWNLOAD)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.bytes().await.unwrap().len(), zip.len());
+    }
+    // Every download above was answered in full: killed before the next batch write, the
+    // process must lose none of them.
+    server.crash();
+    let restarted = ServeProcess::spawn(dir.path(), &[]);
+    restarted.stop();
+
+    let db = format!(
+        "sqlite://{}",
+        dir.path().join("depot-data/depot.db").display()
+    );
+    let store = depot_store::Store::connect(&db).await.unwrap();
+    let served = store
+        .download_log(&depot_store::EventFilter::default(), 10 * DOWNLOADS as i64)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|row| row.event.status == 200)
+        .count();
+    assert_eq!(served, DOWNLOADS);
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("depot-data/events"))
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "journal segments left: {left:?}");
+}
