@@ -16,8 +16,13 @@ use crate::{Depot, ServiceError, ServiceResult, hash_token, valid_email};
 
 /// How long a console session lasts.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
-/// Failed sign-ins that lock an account for the rest of the window.
-const FAILURES_PER_ACCOUNT: i64 = 5;
+/// Failed sign-ins to one account from one client address that lock the account for that
+/// address (for the rest of the window): the owner, elsewhere, is not locked out by a guesser.
+const FAILURES_PER_ACCOUNT_AND_CLIENT: i64 = 5;
+/// Failed sign-ins to one account from all addresses together that lock it everywhere: the
+/// ceiling for guessing from many addresses. The owner's way back in is a password link, which
+/// lifts the lock.
+const FAILURES_PER_ACCOUNT: i64 = 50;
 /// Failed sign-ins from one client address, over every account.
 const FAILURES_PER_CLIENT: i64 = 20;
 const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -81,6 +86,11 @@ fn sign_in_failed() -> ServiceError {
     ServiceError::Forbidden("Wrong e-mail address or password".into())
 }
 
+/// The failure bucket of an account (its per-client buckets are `{bucket}|{address}`).
+fn account_bucket(email: &str) -> String {
+    format!("signin-account:{}", keys::normalise_email(email))
+}
+
 impl Depot {
     /// Signs a user in; `RateLimited` while the account or the client is locked out. The
     /// console takes administrators only; the account pages take any enabled user.
@@ -95,12 +105,15 @@ impl Depot {
             return Err(sign_in_failed());
         }
         let email = keys::normalise_email(email);
-        let account = format!("signin-account:{email}");
+        let account = account_bucket(&email);
+        let account_and_client = format!("{account}|{client_ip}");
         let client = format!("signin-ip:{client_ip}");
-        for (bucket, limit) in [
+        let buckets = [
+            (&account_and_client, FAILURES_PER_ACCOUNT_AND_CLIENT),
             (&account, FAILURES_PER_ACCOUNT),
             (&client, FAILURES_PER_CLIENT),
-        ] {
+        ];
+        for (bucket, limit) in buckets {
             if self.failures(bucket, FAILURE_WINDOW).await? >= limit {
                 let retry_after_secs = self.record_failure(bucket, FAILURE_WINDOW).await?;
                 return Err(ServiceError::RateLimited { retry_after_secs });
@@ -110,8 +123,9 @@ impl Depot {
         let user = match user {
             Some(u) if u.disabled == 0 && (kind == SessionKind::Account || u.is_admin == 1) => u,
             _ => {
-                self.record_failure(&account, FAILURE_WINDOW).await?;
-                self.record_failure(&client, FAILURE_WINDOW).await?;
+                for (bucket, _) in buckets {
+                    self.record_failure(bucket, FAILURE_WINDOW).await?;
+                }
                 return Err(sign_in_failed());
             }
         };
@@ -296,6 +310,11 @@ impl Depot {
             .filter(|u| u.disabled == 0)
             .ok_or_else(expired)?;
         self.set_password(user.id, password).await?;
+        // Whoever was guessing the old password locked the account out; its owner, proving
+        // their mailbox, lifts that lock (the per-client limits stay).
+        self.store()
+            .clear_rate_limits(&account_bucket(&user.email))
+            .await?;
         let actor = Actor::customer(user.id, &user.email);
         self.audit(&actor, "user.password_link_used", &user.email, json!(null))
             .await?;

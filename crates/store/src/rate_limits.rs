@@ -43,4 +43,19 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// Forgets every window of the buckets `bucket` and `{bucket}|…` (a lockout lifted).
+    pub async fn clear_rate_limits(&self, bucket: &str) -> Result<(), StoreError> {
+        // Buckets are compared whole or by their `bucket|` prefix, never with LIKE: a bucket
+        // may hold `%` or `_` from an e-mail address.
+        let prefix = format!("{bucket}|");
+        sqlx::query(
+            "DELETE FROM rate_limits WHERE bucket = $1 OR substr(bucket, 1, length($2)) = $2",
+        )
+        .bind(bucket)
+        .bind(&prefix)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
 }

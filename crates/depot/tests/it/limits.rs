@@ -28,7 +28,7 @@ async fn add_customer(app: &TestApp, email: &str) {
 }
 
 db_test!(
-    sign_in_locks_an_account_after_five_failures,
+    sign_in_locks_an_account_for_one_address_after_five_failures,
     |app: TestApp| async move {
         add_customer(&app, "c@example.com").await;
         let depot = app.depot();
@@ -42,12 +42,60 @@ db_test!(
                 Err(ServiceError::Forbidden(_))
             ));
         }
-        // The sixth attempt is refused before the password is looked at, from any address.
-        assert_retry_secs(retry_secs(sign_in(PASSWORD, "192.0.2.2").await), WINDOW);
+        // The sixth attempt from that address is refused before the password is looked at…
+        assert_retry_secs(retry_secs(sign_in(PASSWORD, "192.0.2.1").await), WINDOW);
+        // …while the owner, elsewhere, is not locked out by the guesser.
+        sign_in(PASSWORD, "192.0.2.2")
+            .await
+            .expect("another address signs in");
         app.clock.advance(WINDOW);
         sign_in(PASSWORD, "192.0.2.1")
             .await
             .expect("unlocked in the next window");
+    }
+);
+
+db_test!(
+    guessing_from_many_addresses_locks_the_account_until_a_password_link,
+    |app: TestApp| async move {
+        add_customer(&app, "c@example.com").await;
+        let depot = app.depot();
+        app.at_window_start(WINDOW);
+        // Fifty failures, from fifty addresses (none reaches its own limit).
+        for i in 0..50 {
+            let ip = format!("198.51.100.{i}");
+            assert!(matches!(
+                depot
+                    .sign_in(SessionKind::Account, "c@example.com", "wrong", &ip)
+                    .await,
+                Err(ServiceError::Forbidden(_))
+            ));
+        }
+        let locked = depot
+            .sign_in(SessionKind::Account, "c@example.com", PASSWORD, "192.0.2.7")
+            .await;
+        assert_retry_secs(retry_secs(locked), WINDOW);
+        // The owner's way back in: a mailed password link lifts the lock at once.
+        depot
+            .request_password_link("c@example.com", "192.0.2.7")
+            .await
+            .unwrap();
+        app.settle_mail().await;
+        let link = mailed_link(&app);
+        let token = link.split("token=").nth(1).unwrap();
+        depot
+            .set_password_by_link(token, "a new long password", "192.0.2.7")
+            .await
+            .expect("the link works while the account is locked");
+        depot
+            .sign_in(
+                SessionKind::Account,
+                "c@example.com",
+                "a new long password",
+                "192.0.2.8",
+            )
+            .await
+            .expect("signed in after the reset, in the same window");
     }
 );
 
