@@ -38,6 +38,10 @@ use std::time::Duration;
 use depot_core::package::PackageLimits;
 use depot_core::{Clock, Targets};
 
+/// Partial package files older than this are a killed process's (a whole write takes seconds:
+/// it copies a spooled upload on the same disk).
+const STALE_PARTIAL: Duration = Duration::from_secs(3600);
+
 /// How long `ready` waits for the database before saying it is not.
 const READY_TIMEOUT: Duration = Duration::from_secs(3);
 use depot_storage::Storage;
@@ -150,15 +154,25 @@ impl Depot {
         let generations = store.generations().await?;
         // Uploads a killed process left half-spooled.
         let temp_dir = settings.temp_dir.clone();
-        match tokio::task::spawn_blocking(move || {
-            spool::remove_stale(&temp_dir, spool::STALE_SPOOL)
+        // What a killed process left: half-spooled uploads, half-written package files.
+        let cleanup_storage = storage.clone();
+        let cleaned = tokio::task::spawn_blocking(move || {
+            let spooled = spool::remove_stale(&temp_dir, spool::STALE_SPOOL)?;
+            let partials = cleanup_storage.remove_stale_partials(STALE_PARTIAL)?;
+            Ok::<_, std::io::Error>((spooled, partials))
         })
-        .await
-        {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::info!(removed = n, "removed stale spooled uploads"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "could not clean the spool directory"),
-            Err(e) => tracing::warn!(error = %e, "could not clean the spool directory"),
+        .await;
+        match cleaned {
+            Ok(Ok((0, 0))) => {}
+            Ok(Ok((spooled, partials))) => {
+                tracing::info!(
+                    spooled,
+                    partials,
+                    "removed what an interrupted process left"
+                )
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not clean the spool or storage"),
+            Err(e) => tracing::warn!(error = %e, "could not clean the spool or storage"),
         }
         let (events, writer) = EventRecorder::start(store.clone(), &settings.events_dir).await;
         let depot = Depot {

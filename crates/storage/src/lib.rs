@@ -268,6 +268,48 @@ impl Storage {
         matches!(self.backend, Backend::Local { .. })
     }
 
+    /// Removes the partial files a process killed mid-write left in local storage (the
+    /// `NAME#N` staging files an object becomes when complete) once older than `max_age`;
+    /// younger ones may be another instance's write in flight. Returns how many went. Blocking:
+    /// call it off the runtime.
+    pub fn remove_stale_partials(&self, max_age: Duration) -> std::io::Result<usize> {
+        let Backend::Local { root } = &self.backend else {
+            return Ok(0);
+        };
+        fn walk(dir: &FsPath, max_age: Duration, removed: &mut usize) -> std::io::Result<()> {
+            let entries = match std::fs::read_dir(dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            for entry in entries.flatten() {
+                let Ok(kind) = entry.file_type() else {
+                    continue;
+                };
+                if kind.is_dir() {
+                    walk(&entry.path(), max_age, removed)?;
+                    continue;
+                }
+                let name = entry.file_name();
+                let partial = name
+                    .to_string_lossy()
+                    .rsplit_once('#')
+                    .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+                let old = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().unwrap_or_default() > max_age);
+                if partial && old && std::fs::remove_file(entry.path()).is_ok() {
+                    *removed += 1;
+                }
+            }
+            Ok(())
+        }
+        let mut removed = 0;
+        walk(root, max_age, &mut removed)?;
+        Ok(removed)
+    }
+
     /// Size of the stored object, or `None` if there is none.
     pub async fn size(&self, key: &str) -> Result<Option<u64>, StorageError> {
         match self.store.head(&self.path(key)?).await {
@@ -350,5 +392,37 @@ impl Storage {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_partial_files_go_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(&StorageSettings::default(), dir.path()).unwrap();
+        let root = dir.path().join("packages").join("ab");
+        std::fs::create_dir_all(&root).unwrap();
+        let old = |name: &str| {
+            let path = root.join(name);
+            let file = std::fs::File::create(&path).unwrap();
+            let day_ago = std::time::SystemTime::now() - Duration::from_secs(86_400);
+            file.set_modified(day_ago).unwrap();
+            path
+        };
+        let stale = old("pkg.zip#17");
+        let complete = old("pkg.zip");
+        let odd = old("notes#draft");
+        let fresh = root.join("other.zip#3");
+        std::fs::write(&fresh, b"in flight").unwrap();
+        assert_eq!(
+            storage
+                .remove_stale_partials(Duration::from_secs(3600))
+                .unwrap(),
+            1
+        );
+        assert!(!stale.exists() && complete.exists() && odd.exists() && fresh.exists());
     }
 }
