@@ -61,3 +61,30 @@ pub struct FeedCheckCount {
     pub day: String,
     pub checks: i64,
 }
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct SharedKeyQuery {
+    /// Flag keys used from more than this many addresses (default: the server's
+    /// `keys.shared_addresses`).
+    pub addresses: Option<u32>,
+    /// Over the last this many hours (default: `keys.shared_window_hours`).
+    pub hours: Option<u32>,
+}
+
+/// A key that downloaded from more client addresses than one site would use.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SharedKey {
+    pub user_id: i64,
+    pub email: String,
+    /// The download key's id; `None` for the user's jBackend key (e-mail + key).
+    pub key_id: Option<i64>,
+    /// The download key's label, if any.
+    pub label: Option<String>,
+    /// Distinct addresses (an IPv4 address, or an IPv6 /64) in the window.
+    pub addresses: u64,
+    pub downloads: u64,
+    pub last_at: String,
+}

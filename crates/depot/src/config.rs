@@ -35,6 +35,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub limits: Limits,
     pub catalogue: Catalogue,
+    pub keys: Keys,
     pub log: Log,
     /// Reverse proxies in front of depot, comma-separated addresses or CIDR ranges
     /// (`127.0.0.1, 10.0.0.0/8`). A request from one of them is taken to come from the client
@@ -79,6 +80,26 @@ impl Default for Limits {
             max_connections_per_client: 128,
             header_timeout_secs: 10,
             idle_timeout_secs: 30,
+        }
+    }
+}
+
+/// When a key looks shared (flagged, never blocked): see `docs/security.md`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Keys {
+    /// A key used from more distinct client addresses than this…
+    pub shared_addresses: u32,
+    /// …within this many hours is flagged.
+    pub shared_window_hours: u32,
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        let d = depot_service::SharedKeySettings::default();
+        Keys {
+            shared_addresses: d.addresses,
+            shared_window_hours: (d.window.as_secs() / 3600) as u32,
         }
     }
 }
@@ -134,6 +155,7 @@ impl Default for Settings {
             mail: MailSettings::default(),
             limits: Limits::default(),
             catalogue: Catalogue::default(),
+            keys: Keys::default(),
             log: Log::default(),
             trusted_proxies: String::new(),
         }
@@ -205,6 +227,9 @@ impl Settings {
             bail!("log.format = {:?}: use text or json", self.log.format);
         }
         self.trusted_proxies()?;
+        if self.keys.shared_window_hours == 0 {
+            bail!("keys.shared_window_hours must be at least 1");
+        }
         let l = &self.limits;
         for (key, value) in [
             ("max_connections", l.max_connections as u64),
@@ -373,6 +398,10 @@ impl Settings {
             // message.
             mail_lease: Duration::from_secs(self.mail.lease_secs.max(self.mail.timeout_secs + 5)),
             trusted_proxies: self.trusted_proxies()?,
+            shared_keys: depot_service::SharedKeySettings {
+                addresses: self.keys.shared_addresses,
+                window: Duration::from_secs(u64::from(self.keys.shared_window_hours) * 3600),
+            },
         })
     }
 

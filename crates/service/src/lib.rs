@@ -27,6 +27,7 @@ mod rate_limits;
 mod releases;
 mod reports;
 mod sessions;
+mod shared_keys;
 mod spool;
 mod tokens;
 mod users;
@@ -70,6 +71,7 @@ pub use publish::{PublishOptions, PublishOutcome, PublishedRelease};
 pub use releases::{ReleaseChanges, ReleaseView};
 pub use reports::{DownloadLogEntry, DownloadLogPage, DownloadLogQuery, FeedCheckCount};
 pub use sessions::{NewSession, PASSWORD_LINK_LIFETIME, SESSION_LIFETIME, Session, SessionKind};
+pub use shared_keys::{SharedKey, SharedKeyQuery, SharedKeySettings};
 pub use spool::{Spooled, spool};
 pub use tokens::{Principal, Scope, TokenView, generate_token, hash_token};
 pub use users::{UserChanges, UserView};
@@ -102,6 +104,8 @@ pub struct Settings {
     /// Reverse proxies whose `X-Forwarded-For`/`Forwarded` names the client (`trusted_proxies`).
     /// Empty: the connection's peer is the client, and those headers are ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// When a key counts as shared (`[keys]`).
+    pub shared_keys: SharedKeySettings,
 }
 
 /// Key material that never prints: `Debug` shows its length only.
@@ -189,6 +193,7 @@ impl Depot {
             }),
         };
         let poller = tokio::spawn(cache::poll_generations(depot.clone()));
+        let shared_keys = tokio::spawn(shared_keys::watch(depot.clone()));
         let mail = tokio::spawn(mail::deliver_loop(
             depot.clone(),
             depot.settings().mail_poll,
@@ -198,7 +203,7 @@ impl Depot {
             .tasks
             .lock()
             .expect("tasks lock")
-            .extend([poller, mail]);
+            .extend([poller, mail, shared_keys]);
         Ok(depot)
     }
 

@@ -255,4 +255,28 @@ impl Store {
         .fetch_all(&self.pool)
         .await?)
     }
+
+    /// Who downloaded with a key since `since` (ms), from where: one row per (key, address),
+    /// for paid downloads served in full. `key_id` is `None` for a jBackend key.
+    pub async fn key_addresses(&self, since: i64) -> Result<Vec<KeyAddressRow>, StoreError> {
+        Ok(sqlx::query_as::<_, KeyAddressRow>(
+            "SELECT e.user_id, e.key_id, e.ip, COUNT(*) AS downloads, MAX(e.at) AS last_at \
+             FROM download_events e \
+             WHERE e.at >= $1 AND e.user_id IS NOT NULL AND e.ip IS NOT NULL AND e.status = 200 \
+             GROUP BY e.user_id, e.key_id, e.ip",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+/// Downloads with one key from one address (see `Store::key_addresses`).
+#[derive(Clone, Debug, FromRow)]
+pub struct KeyAddressRow {
+    pub user_id: i64,
+    pub key_id: Option<i64>,
+    pub ip: String,
+    pub downloads: i64,
+    pub last_at: i64,
 }

@@ -37,6 +37,7 @@ pub use backup::{BACKUP_TABLES, Cell, ColumnKind, Dumped, Restore, Snapshot};
 pub use downloads::DownloadTarget;
 pub use events::{
     DownloadEvent, DownloadEventRow, DownloadLogRow, EventFilter, FeedCheck, FeedCheckRow,
+    KeyAddressRow,
 };
 pub use extensions::{ExtensionRow, NewExtension};
 pub use generations::Generations;

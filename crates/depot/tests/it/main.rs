@@ -21,4 +21,5 @@ mod publish;
 mod releases;
 mod s3;
 mod scaleout;
+mod shared_keys;
 mod store;

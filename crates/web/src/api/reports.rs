@@ -3,7 +3,9 @@
 use axum::Json;
 use axum::extract::State;
 use depot_api::FeedCheckQuery;
-use depot_service::{Depot, DownloadLogPage, DownloadLogQuery, FeedCheckCount};
+use depot_service::{
+    Depot, DownloadLogPage, DownloadLogQuery, FeedCheckCount, SharedKey, SharedKeyQuery,
+};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -15,6 +17,26 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::new()
         .routes(routes!(download_log))
         .routes(routes!(feed_checks))
+        .routes(routes!(shared_keys))
+}
+
+#[utoipa::path(
+    get,
+    path = "/reports/shared-keys",
+    tag = "reports",
+    summary = "Keys used from more client addresses than one site would use",
+    description = "Flagged, never blocked: a key that downloaded from more than `addresses` \
+        distinct addresses (an IPv4 address or an IPv6 /64) in the last `hours`. The defaults \
+        are the server's `[keys]` settings.",
+    params(SharedKeyQuery),
+    responses((status = 200, body = Items<SharedKey>), ReadErrors)
+)]
+async fn shared_keys(
+    State(depot): State<Depot>,
+    ApiActor(actor): ApiActor,
+    ApiQuery(q): ApiQuery<SharedKeyQuery>,
+) -> ApiResult<Json<Items<SharedKey>>> {
+    Ok(items(depot.shared_keys(&actor, q).await?))
 }
 
 #[utoipa::path(

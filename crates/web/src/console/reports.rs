@@ -1,10 +1,13 @@
-//! The console's download log page, filtered and paged like the API's.
+//! The console's download log page, filtered and paged like the API's, with the keys that look
+//! shared above it.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use depot_service::{Depot, DownloadLogEntry, DownloadLogQuery, ServiceError};
+use depot_service::{
+    Depot, DownloadLogEntry, DownloadLogQuery, ServiceError, SharedKey, SharedKeyQuery,
+};
 use serde::Deserialize;
 
 use crate::pages::PageResult;
@@ -76,6 +79,8 @@ struct DownloadsPage<'a> {
     error: Option<String>,
     entries: Vec<DownloadLogEntry>,
     older: Option<String>,
+    /// Keys used from more addresses than one site would use (the server's `[keys]` rule).
+    shared: Vec<SharedKey>,
 }
 
 async fn downloads(
@@ -99,6 +104,9 @@ async fn downloads(
         Err(Ok(why)) => (Vec::new(), None, Some(why)),
         Err(Err(e)) => return Err(e.into()),
     };
+    let shared = depot
+        .shared_keys(&session.actor(), SharedKeyQuery::default())
+        .await?;
     Ok(DownloadsPage {
         signed_in: who(&session),
         flash: None,
@@ -106,6 +114,7 @@ async fn downloads(
         error,
         entries,
         older,
+        shared,
     }
     .into_response())
 }
