@@ -89,6 +89,7 @@ async fn start(url: &str, dir: &Path) -> Depot {
         mail_poll: Duration::from_secs(3600),
         mail_lease: Duration::from_secs(120),
         trusted_proxies: Vec::new(),
+        shared_keys: Default::default(),
     };
     Depot::start(store, storage, mailer, settings)
         .await
