@@ -70,7 +70,9 @@ pub use package_groups::{NewPackageGroup, PackageGroupView};
 pub use publish::{PublishOptions, PublishOutcome, PublishedRelease};
 pub use releases::{ReleaseChanges, ReleaseView};
 pub use reports::{DownloadLogEntry, DownloadLogPage, DownloadLogQuery, FeedCheckCount};
-pub use sessions::{NewSession, PASSWORD_LINK_LIFETIME, SESSION_LIFETIME, Session, SessionKind};
+pub use sessions::{
+    NewSession, PASSWORD_LINK_LIFETIME, SESSION_LIFETIME, Session, SessionKind, SessionListing,
+};
 pub use shared_keys::{SharedKey, SharedKeyQuery, SharedKeySettings};
 pub use spool::{Spooled, spool};
 pub use tokens::{Principal, Scope, TokenView, generate_token, hash_token};

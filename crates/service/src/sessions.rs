@@ -12,6 +12,7 @@ use depot_core::keys;
 use serde_json::json;
 
 use crate::Actor;
+use crate::input::rfc3339;
 use crate::{Depot, ServiceError, ServiceResult, hash_token, valid_email};
 
 /// How long a console session lasts.
@@ -52,6 +53,8 @@ impl SessionKind {
 /// A signed-in user of the console or of the account pages.
 #[derive(Clone, Debug)]
 pub struct Session {
+    /// The session's own id (to tell it from the user's other sessions).
+    pub id: i64,
     pub kind: SessionKind,
     pub user_id: i64,
     pub email: String,
@@ -68,6 +71,19 @@ impl Session {
             SessionKind::Account => Actor::customer(self.user_id, &self.email),
         }
     }
+}
+
+/// One of a user's sessions, as the account page lists it.
+#[derive(Clone, Debug)]
+pub struct SessionListing {
+    pub id: i64,
+    pub area: &'static str,
+    /// The address it began from.
+    pub ip: Option<String>,
+    pub started: String,
+    pub expires: String,
+    /// The session this list is shown in.
+    pub current: bool,
 }
 
 /// A new session: the cookie's token (shown only to the browser) and the session.
@@ -143,17 +159,20 @@ impl Depot {
         let token = random_token();
         let csrf = random_token();
         let expires_at = self.now_ms() + SESSION_LIFETIME.as_millis() as i64;
-        self.store()
+        let id = self
+            .store()
             .create_session(
                 &hash_token(&token),
                 user_id,
                 kind.scope(),
                 &csrf,
                 expires_at,
+                client_ip,
             )
             .await?;
         let _ = self.store().prune_sessions().await;
         let session = Session {
+            id,
             kind,
             user_id,
             email,
@@ -183,11 +202,52 @@ impl Depot {
                     && (kind == SessionKind::Account || s.is_admin == 1)
             })
             .map(|s| Session {
+                id: s.id,
                 kind,
                 user_id: s.user_id,
                 email: s.email,
                 csrf: s.csrf,
             }))
+    }
+
+    /// The signed-in user's sessions (console and account pages), newest first, this one marked.
+    pub async fn own_sessions(&self, session: &Session) -> ServiceResult<Vec<SessionListing>> {
+        Ok(self
+            .store()
+            .sessions_of_user(session.user_id)
+            .await?
+            .into_iter()
+            .map(|s| SessionListing {
+                id: s.id,
+                area: if s.scope == "admin" {
+                    "admin console"
+                } else {
+                    "account pages"
+                },
+                ip: s.ip,
+                started: rfc3339(s.created_at),
+                expires: rfc3339(s.expires_at),
+                current: s.id == session.id,
+            })
+            .collect())
+    }
+
+    /// Ends one of the signed-in user's own sessions (another device, or this one).
+    pub async fn end_own_session(&self, session: &Session, id: i64) -> ServiceResult<()> {
+        if !self
+            .store()
+            .end_session_of_user(session.user_id, id)
+            .await?
+        {
+            return Err(ServiceError::NotFound { what: "session" });
+        }
+        self.audit(
+            &session.actor(),
+            "session.ended",
+            &session.email,
+            json!({"session": id}),
+        )
+        .await
     }
 
     pub async fn sign_out(&self, kind: SessionKind, token: &str) -> ServiceResult<()> {

@@ -50,7 +50,7 @@ pub use package_groups::PackageGroupRow;
 pub use releases::{
     ArtifactRow, FeedReleaseRow, NewArtifact, NewRelease, ReleaseRow, ReleaseWithArtifact,
 };
-pub use sessions::SessionRow;
+pub use sessions::{SessionRow, SessionSummary};
 pub use tokens::ApiTokenRow;
 pub use users::UserRow;
 

@@ -277,6 +277,13 @@ CREATE TABLE password_links (
 CREATE INDEX password_links_user ON password_links (user_id);
 "#,
     },
+    Migration {
+        version: 10,
+        name: "sessions remember the address they began from",
+        sql: r#"
+ALTER TABLE sessions ADD COLUMN ip TEXT;
+"#,
+    },
 ];
 
 impl Backend {

@@ -6,6 +6,17 @@ use sqlx::FromRow;
 
 use crate::{Store, StoreError};
 
+/// A session as its user sees it in a list.
+#[derive(Clone, Debug, FromRow)]
+pub struct SessionSummary {
+    pub id: i64,
+    /// `admin` or `account`.
+    pub scope: String,
+    pub ip: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
 /// A live session with what a page needs of its user.
 #[derive(Clone, Debug, FromRow)]
 pub struct SessionRow {
@@ -21,6 +32,7 @@ pub struct SessionRow {
 }
 
 impl Store {
+    /// Records a session; returns its id.
     pub async fn create_session(
         &self,
         token_hash: &str,
@@ -28,10 +40,11 @@ impl Store {
         scope: &str,
         csrf: &str,
         expires_at: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, scope, csrf, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+        ip: &str,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO sessions (token_hash, user_id, scope, csrf, created_at, expires_at, ip) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(token_hash)
         .bind(user_id)
@@ -39,9 +52,31 @@ impl Store {
         .bind(csrf)
         .bind(self.now_ms())
         .bind(expires_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        .bind(ip)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// A user's unexpired sessions, newest first.
+    pub async fn sessions_of_user(&self, user_id: i64) -> Result<Vec<SessionSummary>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, scope, ip, created_at, expires_at FROM sessions \
+             WHERE user_id = $1 AND expires_at > $2 ORDER BY id DESC",
+        )
+        .bind(user_id)
+        .bind(self.now_ms())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Ends one of a user's sessions; false if the user has no such session.
+    pub async fn end_session_of_user(&self, user_id: i64, id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// The unexpired session with this token hash.

@@ -35,6 +35,7 @@ pub fn router() -> Router<Depot> {
         .route("/keys/{key}/label", post(relabel_key))
         .route("/keys/{key}/revoke", post(revoke_key))
         .route("/jbackend/{group}/rotate", post(rotate_key))
+        .route("/sessions/{session}/end", post(end_session))
         .route("/static/console.css", get(crate::console::stylesheet))
         .route("/static/pages.js", get(crate::console::script))
         .layer(axum::middleware::map_response(
@@ -50,6 +51,7 @@ fn done_message(code: Option<&str>) -> Option<&'static str> {
         "revoked" => "Key revoked: it no longer downloads anything.",
         "rotated" => "jBackend key replaced: the old one no longer works.",
         "password" => "Password set: you are signed in.",
+        "session" => "Session ended: that browser is signed out.",
         _ => return None,
     })
 }
@@ -264,6 +266,7 @@ struct HomePage<'a> {
     keys: Vec<DownloadKeyView>,
     revoked: usize,
     entitlements: Vec<Entitlement>,
+    sessions: Vec<depot_service::SessionListing>,
 }
 
 async fn home(
@@ -298,6 +301,7 @@ async fn home(
         keys: live,
         revoked: revoked.len(),
         entitlements,
+        sessions: depot.own_sessions(&session).await?,
     }
     .into_response())
 }
@@ -356,6 +360,17 @@ async fn relabel_key(Path(key): Path<i64>, form: AccountForm<KeyForm>) -> Respon
         .relabel_download_key(&form.actor(), &own(&form), key, &form.fields.label)
         .await
         .map(|_| "label");
+    answer(&form, outcome)
+}
+
+/// Ends one of the customer's own sessions: a browser elsewhere, or this one (which then lands
+/// on the sign-in page).
+async fn end_session(Path(id): Path<i64>, form: AccountForm<CsrfOnly>) -> Response {
+    let outcome = form
+        .depot
+        .end_own_session(&form.session, id)
+        .await
+        .map(|()| "session");
     answer(&form, outcome)
 }
 

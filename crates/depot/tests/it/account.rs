@@ -489,6 +489,90 @@ db_test!(
     }
 );
 
+db_test!(
+    customers_see_and_end_their_own_sessions,
+    |app: TestApp| async move {
+        paid_catalogue(&app).await;
+        let _: UserView = app
+            .call(
+                Method::PATCH,
+                "/users/customer@example.com",
+                &UserPatch {
+                    password: Some(PASSWORD.into()),
+                    ..UserPatch::default()
+                },
+            )
+            .await;
+        let sign_in = |email: &'static str| {
+            let url = app.url("/account/login");
+            async move {
+                let r = browser()
+                    .post(url)
+                    .form(&[("email", email), ("password", PASSWORD)])
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 303, "signed in");
+                session_cookie(&r)
+            }
+        };
+        let home = |cookie: String| {
+            let url = app.url("/account");
+            async move { get(Some(&cookie), url).await }
+        };
+        let (laptop, phone) = (sign_in(CUSTOMER).await, sign_in(CUSTOMER).await);
+        let (status, _, page) = home(laptop.clone()).await;
+        assert_eq!(status, 200);
+        let sessions = &page[page.find("id=\"sessions\"").expect("the sessions section")..];
+        assert_eq!(sessions.matches("/end\"").count(), 2, "{sessions}");
+        assert_eq!(sessions.matches("(this browser)").count(), 1);
+        assert!(
+            sessions.contains("127.0.0.1"),
+            "the address each began from"
+        );
+        // The other session is the one not marked as this browser's.
+        let ends: Vec<&str> = sessions
+            .split("action=\"/account/sessions/")
+            .skip(1)
+            .map(|s| s.split('/').next().unwrap())
+            .collect();
+        let row_of = |id: &str| {
+            let at = sessions
+                .find(&format!("/account/sessions/{id}/end"))
+                .unwrap();
+            let row_start = sessions[..at].rfind("<tr>").unwrap();
+            sessions[row_start..at].contains("(this browser)")
+        };
+        let other = *ends.iter().find(|id| !row_of(id)).unwrap();
+
+        // Another customer cannot end it.
+        let _: UserView = app
+            .call(
+                Method::POST,
+                "/users",
+                &NewUser {
+                    password: Some(PASSWORD.into()),
+                    ..new_user("other@example.com")
+                },
+            )
+            .await;
+        let stranger = sign_in("other@example.com").await;
+        let csrf = csrf_of(&home(stranger.clone()).await.2);
+        let path = format!("/account/sessions/{other}/end");
+        let (status, _) = post(&app, &stranger, &path, &[("csrf", &csrf)]).await;
+        assert_eq!(status, 400);
+        assert_eq!(home(phone.clone()).await.0, 200, "still signed in");
+
+        // Its owner can, from the laptop.
+        let csrf = csrf_of(&page);
+        let (status, location) = post(&app, &laptop, &path, &[("csrf", &csrf)]).await;
+        assert_eq!((status, location.as_str()), (303, "/account?done=session"));
+        assert_eq!(home(phone).await.0, 303, "the phone is signed out");
+        assert_eq!(home(laptop).await.0, 200, "the laptop is not");
+        assert!(app.audit_actions("action=session.ended").await.len() == 1);
+    }
+);
+
 // The forgotten-password page says when to try again, in words and in `Retry-After`.
 db_test!(
     password_links_refused_say_when_to_retry,
