@@ -235,3 +235,46 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_on_s3_list_the_objects_and_restore_against_the_bucket() {
+    let Some(s3) = start_s3().await else { return };
+    let app = app_on_s3(&s3, false, SECRET).await;
+    let zip = plugin_zip("1.0.0", "on s3");
+    app.publish("plg_system_hello", "1.0.0", zip.clone(), "")
+        .await;
+    let backup = app.dir.path().join("backup");
+    let manifest = depot::backups::backup(&app.settings, &backup)
+        .await
+        .unwrap();
+    assert!(!manifest.packages_copied, "S3 keeps its own copies");
+    assert_eq!(manifest.packages.len(), 1);
+    assert_eq!(manifest.packages[0].sha256, sha256_hex(&zip));
+    assert!(!backup.join("packages").exists());
+
+    // Against another prefix the objects are missing: nothing is restored.
+    let target = tempfile::tempdir().unwrap();
+    let mut elsewhere = app.settings.clone();
+    elsewhere.data_dir = target.path().join("data");
+    elsewhere.database_url = Some(Db::Sqlite.url(target.path()));
+    elsewhere.storage.prefix = Some("another".into());
+    let refused = depot::backups::restore(&elsewhere, &backup)
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{refused:#}").contains("not in the configured storage"),
+        "{refused:#}"
+    );
+    // Against the bucket it was made from, it serves the same bytes.
+    let mut same = elsewhere.clone();
+    same.storage.prefix = app.settings.storage.prefix.clone();
+    depot::backups::restore(&same, &backup).await.unwrap();
+    let restored = TestApp::spawn_with(Db::Sqlite, move |s| {
+        s.storage = same.storage.clone();
+        s.data_dir = same.data_dir.clone();
+        s.database_url = same.database_url.clone();
+    })
+    .await;
+    let path = "/download/plg_system_hello/1.0.0/plg_system_hello-1.0.0.zip";
+    assert_eq!(restored.bytes_at(&restored.url(path)).await, zip);
+}
