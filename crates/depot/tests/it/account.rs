@@ -35,15 +35,7 @@ pub async fn paid_catalogue(app: &TestApp) -> String {
             &until_2099,
         )
         .await;
-    let manifest = r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>ReDJ</name><element>com_redj</element><version>2.0.0</version></extension>"#;
-    app.publish(
-        "com_redj",
-        "2.0.0",
-        zip_of(&[("redj.xml", manifest.as_bytes())]),
-        "package_group=pro",
-    )
-    .await;
-    app.url("/download/com_redj/2.0.0/com_redj-2.0.0.zip")
+    app.url(app.publish_paid_redj("pro").await)
 }
 
 async fn get(cookie: Option<&str>, url: String) -> (u16, reqwest::header::HeaderMap, String) {
@@ -73,6 +65,18 @@ async fn post(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) ->
         .get(LOCATION)
         .map(|l| l.to_str().unwrap().to_string());
     (status, location.unwrap_or(r.text().await.unwrap()))
+}
+
+/// Signs in to the account pages; returns the session cookie.
+async fn account_sign_in(app: &TestApp, email: &str, password: &str) -> String {
+    let r = browser()
+        .post(app.url("/account/login"))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "signed in");
+    session_cookie(&r)
 }
 
 async fn download_status(url: &str, dlid: &str) -> u16 {
@@ -440,19 +444,7 @@ db_test!(
                 let _: UserView = app.call(Method::PATCH, path, &p).await;
             }
         };
-        let sign_in = |password: &'static str| {
-            let url = app.url("/account/login");
-            async move {
-                let r = browser()
-                    .post(url)
-                    .form(&[("email", CUSTOMER), ("password", password)])
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 303, "signed in");
-                session_cookie(&r)
-            }
-        };
+        let sign_in = |password: &'static str| account_sign_in(&app, CUSTOMER, password);
         let home = |cookie: String| {
             let url = app.url("/account");
             async move { get(Some(&cookie), url).await.0 }
@@ -503,19 +495,7 @@ db_test!(
                 },
             )
             .await;
-        let sign_in = |email: &'static str| {
-            let url = app.url("/account/login");
-            async move {
-                let r = browser()
-                    .post(url)
-                    .form(&[("email", email), ("password", PASSWORD)])
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 303, "signed in");
-                session_cookie(&r)
-            }
-        };
+        let sign_in = |email: &'static str| account_sign_in(&app, email, PASSWORD);
         let home = |cookie: String| {
             let url = app.url("/account");
             async move { get(Some(&cookie), url).await }

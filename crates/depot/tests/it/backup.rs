@@ -38,14 +38,7 @@ async fn catalogue(app: &TestApp) -> String {
         .subscriber_with_key("customer@example.com", "pro", 10)
         .await
         .key;
-    let manifest = r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>ReDJ</name><element>com_redj</element><version>2.0.0</version></extension>"#;
-    app.publish(
-        "com_redj",
-        "2.0.0",
-        zip_of(&[("redj.xml", manifest.as_bytes())]),
-        "package_group=pro",
-    )
-    .await;
+    app.publish_paid_redj("pro").await;
     assert_eq!(app.get(&format!("{PAID}?dlid={key}")).await.status(), 200);
     key
 }

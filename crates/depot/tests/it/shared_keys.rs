@@ -13,14 +13,7 @@ db_test!(keys_used_from_many_addresses_are_flagged, db => |db: Db| async move {
     let _: depot_api::UserView = app
         .call(reqwest::Method::POST, "/users", &new_user("honest@example.com"))
         .await;
-    let manifest = r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>ReDJ</name><element>com_redj</element><version>2.0.0</version></extension>"#;
-    app.publish(
-        "com_redj",
-        "2.0.0",
-        zip_of(&[("redj.xml", manifest.as_bytes())]),
-        "package_group=pro",
-    )
-    .await;
+    app.publish_paid_redj("pro").await;
     let download = |key: String, ip: String| {
         let app = &app;
         async move {

@@ -461,6 +461,20 @@ impl TestApp {
             .await;
     }
 
+    /// Publishes `com_redj` 2.0.0 into `package_group` (a paid package); returns its download
+    /// path.
+    pub async fn publish_paid_redj(&self, package_group: &str) -> &'static str {
+        let manifest = r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>ReDJ</name><element>com_redj</element><version>2.0.0</version></extension>"#;
+        self.publish(
+            "com_redj",
+            "2.0.0",
+            zip_of(&[("redj.xml", manifest.as_bytes())]),
+            &format!("package_group={package_group}"),
+        )
+        .await;
+        "/download/com_redj/2.0.0/com_redj-2.0.0.zip"
+    }
+
     /// A paying customer, through the API: group `group` ("Subscribers"), package group
     /// `package_group` of it, the user with an open membership, and a download key (returned).
     pub async fn subscriber_with_key(
