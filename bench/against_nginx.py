@@ -91,14 +91,21 @@ class Depot:
         self.workdir = workdir
         self.log = open(os.path.join(workdir, "depot.log"), "w")
         e = {k: v for k, v in os.environ.items() if not k.startswith("DEPOT_")}
-        e.update({"DEPOT_LISTEN": f"127.0.0.1:{port}", "RUST_LOG": log})
+        e.update({"DEPOT_LISTEN": f"127.0.0.1:{port}", "RUST_LOG": log,
+                  # Every load-generating connection comes from one address, as nginx (which
+                  # has no per-client limit unless configured) sees it too.
+                  "DEPOT_LIMITS__MAX_CONNECTIONS_PER_CLIENT": "1000000"})
         e.update(env or {})
         self.proc = subprocess.Popen([DEPOT, "serve"], cwd=workdir, env=e,
                                      stdout=subprocess.PIPE, stderr=self.log, text=True)
         self.token = None
         for line in self.proc.stdout:
-            if line.strip().startswith("depot_"):
-                self.token = line.strip()
+            # The first start writes the admin token to an owner-only file and names it.
+            prefix = "First start: an admin API token was written to "
+            if line.startswith(prefix):
+                path = line[len(prefix):].split(" (")[0]
+                with open(os.path.join(workdir, path)) as f:
+                    self.token = f.read().strip()
             if line.startswith("depot is serving on"):
                 break
         threading_drain(self.proc.stdout)
