@@ -10,14 +10,7 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use crate::db_test;
 use crate::helpers::*;
 
-pub async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
-    browser()
-        .post(app.url("/admin/login"))
-        .form(&[("email", email), ("password", password)])
-        .send()
-        .await
-        .unwrap()
-}
+use crate::helpers::console_sign_in as sign_in;
 
 db_test!(console_sign_in_and_sessions, |app: TestApp| async move {
     app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")

@@ -58,7 +58,7 @@ db_test!(keys_used_from_many_addresses_are_flagged, db => |db: Db| async move {
 
     // The console shows it above the download log.
     make_admin(&app, "admin@example.com").await;
-    let signed_in = crate::console::sign_in(&app, "admin@example.com", PASSWORD).await;
+    let signed_in = console_sign_in(&app, "admin@example.com", PASSWORD).await;
     let page = browser()
         .get(app.url("/admin/downloads"))
         .header(reqwest::header::COOKIE, session_cookie(&signed_in))

@@ -5,7 +5,7 @@ mod pages;
 mod proxy;
 
 pub use mail::{decoded, keys_in_mail, mailed_link};
-pub use pages::{PASSWORD, browser, csrf_of, make_admin, session_cookie};
+pub use pages::{PASSWORD, browser, console_sign_in, csrf_of, make_admin, session_cookie};
 pub use proxy::TcpProxy;
 
 use std::io::Write;

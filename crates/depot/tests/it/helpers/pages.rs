@@ -29,6 +29,16 @@ pub async fn make_admin(app: &TestApp, email: &str) {
     assert_eq!(v["admin"], true);
 }
 
+/// Signs in to the admin console; the answer carries the session cookie (see `session_cookie`).
+pub async fn console_sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    browser()
+        .post(app.url("/admin/login"))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The session cookie's `name=value` from a sign-in answer.
 pub fn session_cookie(r: &reqwest::Response) -> String {
     let set = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
