@@ -92,6 +92,8 @@ pub struct Keys {
     pub shared_addresses: u32,
     /// …within this many hours is flagged.
     pub shared_window_hours: u32,
+    /// Opt-in: a flagged key then downloads only from the addresses it was flagged with.
+    pub block_shared: bool,
 }
 
 impl Default for Keys {
@@ -100,6 +102,7 @@ impl Default for Keys {
         Keys {
             shared_addresses: d.addresses,
             shared_window_hours: (d.window.as_secs() / 3600) as u32,
+            block_shared: d.block,
         }
     }
 }
@@ -401,6 +404,7 @@ impl Settings {
             shared_keys: depot_service::SharedKeySettings {
                 addresses: self.keys.shared_addresses,
                 window: Duration::from_secs(u64::from(self.keys.shared_window_hours) * 3600),
+                block: self.keys.block_shared,
             },
         })
     }

@@ -173,7 +173,11 @@ impl Depot {
             head,
             disposition,
         } = request;
-        requester.grant = match self.authorize(&download, &credentials).await {
+        let authorized = match self.authorize(&download, &credentials).await {
+            Ok(grant) => self.refuse_if_shared(grant, requester.ip.as_deref()),
+            Err(e) => Err(e),
+        };
+        requester.grant = match authorized {
             Ok(grant) => grant,
             Err(e) => {
                 if !head {

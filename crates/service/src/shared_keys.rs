@@ -23,6 +23,9 @@ pub struct SharedKeySettings {
     /// More distinct addresses than this in `window` flag a key.
     pub addresses: u32,
     pub window: Duration,
+    /// The admin's opt-in: a flagged key downloads only from the addresses it was flagged
+    /// with, until it drops below the threshold.
+    pub block: bool,
 }
 
 impl Default for SharedKeySettings {
@@ -30,9 +33,14 @@ impl Default for SharedKeySettings {
         SharedKeySettings {
             addresses: 5,
             window: Duration::from_secs(24 * 3600),
+            block: false,
         }
     }
 }
+
+/// The flagged keys with the addresses each was seen from, as the last look found them (only
+/// kept when blocking is on).
+pub(crate) type Flagged = std::sync::RwLock<HashMap<(i64, Option<i64>), BTreeSet<String>>>;
 
 /// How often an instance looks for newly shared keys.
 const WATCH_EVERY: Duration = Duration::from_secs(600);
@@ -82,6 +90,20 @@ impl Depot {
         addresses: u32,
         window: Duration,
     ) -> ServiceResult<Vec<SharedKey>> {
+        Ok(self
+            .suspects(addresses, window)
+            .await?
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect())
+    }
+
+    /// The suspects with the addresses each was used from.
+    async fn suspects(
+        &self,
+        addresses: u32,
+        window: Duration,
+    ) -> ServiceResult<Vec<(SharedKey, BTreeSet<String>)>> {
         let since = self.now_ms() - window.as_millis() as i64;
         #[derive(Default)]
         struct Seen {
@@ -108,7 +130,7 @@ impl Depot {
                 Some(id) => self.store().download_key(id).await?.map(|k| k.label),
                 None => None,
             };
-            out.push(SharedKey {
+            let key = SharedKey {
                 user_id,
                 email: user.email,
                 key_id,
@@ -116,9 +138,10 @@ impl Depot {
                 addresses: seen.addresses.len() as u64,
                 downloads: seen.downloads.max(0) as u64,
                 last_at: rfc3339(seen.last_at),
-            });
+            };
+            out.push((key, seen.addresses));
         }
-        out.sort_by(|a, b| {
+        out.sort_by(|(a, _), (b, _)| {
             b.addresses
                 .cmp(&a.addresses)
                 .then(a.user_id.cmp(&b.user_id))
@@ -127,17 +150,22 @@ impl Depot {
     }
 
     /// Writes a `key.suspected_shared` audit entry for each key newly over the threshold (one
-    /// per key per window, on whichever instance sees it first... or on each, in a race: the
-    /// entry is a notice, not a state). Returns how many were flagged.
+    /// per key per window; two instances looking at the same moment may both write one: the
+    /// entry is a notice, not a state), and, with blocking on, remembers the flagged keys and
+    /// their addresses. Returns how many were newly flagged.
     pub async fn flag_shared_keys(&self) -> ServiceResult<usize> {
         let settings = self.settings().shared_keys.clone();
         let since = self.now_ms() - settings.window.as_millis() as i64;
         let actor = Actor::system("shared-key watch");
         let mut flagged = 0;
-        for key in self
-            .suspected_shared_keys(settings.addresses, settings.window)
-            .await?
-        {
+        let suspects = self.suspects(settings.addresses, settings.window).await?;
+        if settings.block {
+            *self.inner.flagged_keys.write().expect("flagged keys") = suspects
+                .iter()
+                .map(|(k, addresses)| ((k.user_id, k.key_id), addresses.clone()))
+                .collect();
+        }
+        for (key, _) in suspects {
             let subject = subject(&key);
             let filter = AuditFilter {
                 action: Some("key.suspected_shared".into()),
@@ -164,6 +192,31 @@ impl Depot {
             flagged += 1;
         }
         Ok(flagged)
+    }
+}
+
+impl Depot {
+    /// With blocking on: a flagged key from an address it was not flagged with is refused.
+    pub(crate) fn refuse_if_shared(
+        &self,
+        grant: Option<crate::Grant>,
+        ip: Option<&str>,
+    ) -> ServiceResult<Option<crate::Grant>> {
+        let Some(g) = grant.filter(|_| self.settings().shared_keys.block) else {
+            return Ok(grant);
+        };
+        let flagged = self.inner.flagged_keys.read().expect("flagged keys");
+        match (flagged.get(&(g.user_id, g.key_id)), ip) {
+            (Some(known), Some(ip)) if !known.contains(&counted_address(ip)) => {
+                Err(crate::ServiceError::Denied {
+                    refusal: depot_core::Refusal::InvalidKey,
+                    description: "This key is used from more places than one subscription \
+                                  allows: ask the vendor for a new one"
+                        .into(),
+                })
+            }
+            _ => Ok(grant),
+        }
     }
 }
 

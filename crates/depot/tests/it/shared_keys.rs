@@ -79,3 +79,37 @@ db_test!(keys_used_from_many_addresses_are_flagged, db => |db: Db| async move {
         ["key.suspected_shared"]
     );
 });
+
+db_test!(blocking_shared_keys_is_the_admins_choice, db => |db: Db| async move {
+    let app = TestApp::spawn_with(db, |s| {
+        s.trusted_proxies = "127.0.0.1".into();
+        s.keys.shared_addresses = 2;
+        s.keys.block_shared = true;
+    })
+    .await;
+    let shared = app.subscriber_with_key("shared@example.com", "pro", 10).await;
+    let path = app.publish_paid_redj("pro").await;
+    let download = |ip: &'static str| {
+        let app = &app;
+        let key = shared.key.clone();
+        async move {
+            app.client
+                .get(app.url(&format!("{path}?dlid={key}")))
+                .header("x-forwarded-for", ip)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // Three addresses: over the threshold of two, and each served until the key is flagged.
+    for ip in ["192.0.2.1", "192.0.2.2", "192.0.2.3"] {
+        assert_eq!(download(ip).await, 200);
+    }
+    app.flush_events().await;
+    assert_eq!(app.depot().flag_shared_keys().await.unwrap(), 1);
+    // The addresses it was flagged with keep working; a new one is refused.
+    assert_eq!(download("192.0.2.2").await, 200);
+    assert_eq!(download("198.51.100.9").await, 401);
+});
