@@ -16,10 +16,25 @@ fn log_internal(e: &ServiceError) {
     tracing::error!(error = %e, "internal error");
 }
 
-/// The database is away: worth a warning, not an error per request (an outage would flood the
-/// log); the cause is in it.
+/// The database is away: a warning with its cause, at most every ten seconds with the number of
+/// requests answered 503 meanwhile, so that an outage does not flood the log.
 fn log_unavailable(e: &ServiceError) {
-    tracing::warn!(error = %e, "answered 503: the database is unavailable");
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static ORIGIN: std::sync::LazyLock<std::time::Instant> =
+        std::sync::LazyLock::new(std::time::Instant::now);
+    static NEXT_WARNING_MS: AtomicU64 = AtomicU64::new(0);
+    static ANSWERED: AtomicU64 = AtomicU64::new(0);
+    let answered = ANSWERED.fetch_add(1, Ordering::Relaxed) + 1;
+    let now = ORIGIN.elapsed().as_millis() as u64;
+    let due = NEXT_WARNING_MS.load(Ordering::Relaxed);
+    if now >= due
+        && NEXT_WARNING_MS
+            .compare_exchange(due, now + 10_000, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        ANSWERED.fetch_sub(answered, Ordering::Relaxed);
+        tracing::warn!(error = %e, answered, "answered 503: the database is unavailable");
+    }
 }
 
 /// An admin API error.
