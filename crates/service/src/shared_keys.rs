@@ -188,7 +188,13 @@ impl Depot {
                 }),
             )
             .await?;
-            tracing::warn!(subject, addresses = key.addresses, "a key looks shared");
+            // Ids only: the subject of a jBackend key names the customer's e-mail address.
+            tracing::warn!(
+                user_id = key.user_id,
+                key_id = key.key_id,
+                addresses = key.addresses,
+                "a key looks shared"
+            );
             flagged += 1;
         }
         Ok(flagged)
