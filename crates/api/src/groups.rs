@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 pub struct GroupView {
     pub id: i64,
     pub name: String,
+    /// `depot`, or `joomla` for a group mirrored from the Joomla site (same id as there).
+    #[serde(default = "crate::depot_source")]
+    pub source: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

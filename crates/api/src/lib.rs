@@ -51,6 +51,11 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// The `source` of what depot itself holds (as opposed to what it mirrors from a Joomla site).
+pub fn depot_source() -> String {
+    "depot".into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

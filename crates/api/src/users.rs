@@ -13,6 +13,10 @@ pub struct UserView {
     /// May sign in to the admin console (with a password).
     pub admin: bool,
     pub created_at: String,
+    /// `depot`, or `joomla` for a user mirrored from the Joomla site (their address, name,
+    /// password and status are changed there).
+    #[serde(default = "crate::depot_source")]
+    pub source: String,
 }
 
 /// A page of users.

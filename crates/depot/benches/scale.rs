@@ -90,6 +90,7 @@ async fn start(url: &str, dir: &Path) -> Depot {
         mail_lease: Duration::from_secs(120),
         trusted_proxies: Vec::new(),
         shared_keys: Default::default(),
+        joomla: None,
     };
     Depot::start(store, storage, mailer, settings)
         .await

@@ -36,6 +36,7 @@ pub struct Settings {
     pub limits: Limits,
     pub catalogue: Catalogue,
     pub keys: Keys,
+    pub identity: Identity,
     pub log: Log,
     /// Reverse proxies in front of depot, comma-separated addresses or CIDR ranges
     /// (`127.0.0.1, 10.0.0.0/8`). A request from one of them is taken to come from the client
@@ -107,6 +108,102 @@ impl Default for Keys {
     }
 }
 
+/// Where users and their groups come from besides depot itself (README, "A Joomla site's users").
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Identity {
+    /// `depot` (depot's own users only) or `joomla` (also a Joomla site's users and groups).
+    pub kind: String,
+    /// The Joomla site's database, read-only: `mysql://…` (MySQL, MariaDB) or `postgres://…`.
+    pub database_url: Option<String>,
+    /// The site's table prefix (`$dbprefix` in its `configuration.php`).
+    pub table_prefix: String,
+    /// `tree`: members of a group below the one a package group names count (Joomla's own
+    /// rule); `direct`: only members of that group itself.
+    pub groups: String,
+    /// Seconds between two reads of the site: the most a removed group keeps downloading.
+    pub sync_secs: u64,
+    /// Seconds what was last read keeps counting while the site's database is unreachable;
+    /// then paid checks that depend on it answer 503 until it is back.
+    pub stale_after_secs: u64,
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Identity {
+            kind: "depot".into(),
+            database_url: None,
+            table_prefix: "jos_".into(),
+            groups: "tree".into(),
+            sync_secs: 30,
+            stale_after_secs: 900,
+        }
+    }
+}
+
+impl Identity {
+    /// The Joomla site's database URL, when the site is the source; an error for a setting that
+    /// cannot work.
+    fn checked(&self) -> anyhow::Result<Option<(&str, depot_joomla::GroupRule)>> {
+        match self.kind.trim() {
+            "depot" => return Ok(None),
+            "joomla" => {}
+            other => bail!("identity.kind = {other:?}: use \"depot\" or \"joomla\""),
+        }
+        let url = self
+            .database_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .context(
+                "identity.database_url: the Joomla site's database URL is required with \
+                 kind = \"joomla\"",
+            )?;
+        if !["mysql://", "mariadb://", "postgres://", "postgresql://"]
+            .iter()
+            .any(|s| url.starts_with(s))
+        {
+            bail!(
+                "identity.database_url = {:?}: use mysql://… (MySQL, MariaDB) or postgres://…",
+                depot_store::redact_url(url)
+            );
+        }
+        let prefix = self.table_prefix.trim();
+        if prefix.is_empty()
+            || !prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            bail!("identity.table_prefix = {prefix:?}: letters, digits and '_' (such as \"jos_\")");
+        }
+        let rule = depot_joomla::GroupRule::parse(&self.groups).with_context(|| {
+            format!(
+                "identity.groups = {:?}: use \"tree\" or \"direct\"",
+                self.groups
+            )
+        })?;
+        if self.sync_secs == 0 || self.sync_secs > 3600 {
+            bail!("identity.sync_secs = {}: use 1 to 3600", self.sync_secs);
+        }
+        Ok(Some((url, rule)))
+    }
+
+    /// The Joomla source, when one is configured (connects lazily: needs a Tokio runtime).
+    pub fn joomla_source(&self) -> anyhow::Result<Option<depot_service::JoomlaSource>> {
+        let Some((url, rule)) = self.checked()? else {
+            return Ok(None);
+        };
+        let site =
+            depot_joomla::JoomlaSite::connect(url, self.table_prefix.trim()).context("identity")?;
+        Ok(Some(depot_service::JoomlaSource {
+            site,
+            rule,
+            sync_interval: Duration::from_secs(self.sync_secs),
+            stale_after: Duration::from_secs(self.stale_after_secs.max(self.sync_secs)),
+        }))
+    }
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Catalogue {
@@ -159,6 +256,7 @@ impl Default for Settings {
             limits: Limits::default(),
             catalogue: Catalogue::default(),
             keys: Keys::default(),
+            identity: Identity::default(),
             log: Log::default(),
             trusted_proxies: String::new(),
         }
@@ -230,6 +328,7 @@ impl Settings {
             bail!("log.format = {:?}: use text or json", self.log.format);
         }
         self.trusted_proxies()?;
+        self.identity.checked()?;
         if self.keys.shared_window_hours == 0 {
             bail!("keys.shared_window_hours must be at least 1");
         }
@@ -406,6 +505,7 @@ impl Settings {
                 window: Duration::from_secs(u64::from(self.keys.shared_window_hours) * 3600),
                 block: self.keys.block_shared,
             },
+            joomla: self.identity.joomla_source()?,
         })
     }
 
@@ -419,6 +519,9 @@ impl Settings {
         }
         if let Some(url) = &self.mail.url {
             shown.mail.url = Some(depot_store::redact_url(url));
+        }
+        if let Some(url) = &self.identity.database_url {
+            shown.identity.database_url = Some(depot_store::redact_url(url));
         }
         if shown.storage.secret_access_key.is_some() {
             shown.storage.secret_access_key = Some("***".into());
@@ -517,10 +620,12 @@ mod tests {
         };
         s.storage.secret_access_key = Some("s3cr3t".into());
         s.mail.url = Some("smtp://mailer:m41lpw@mail.example.com".into());
+        s.identity.database_url = Some("mysql://reader:j00mla@site/joomla".into());
         let out = s.to_masked_toml().unwrap();
         assert!(!out.contains("hunter2"), "{out}");
         assert!(!out.contains("s3cr3t"), "{out}");
         assert!(!out.contains("m41lpw"), "{out}");
+        assert!(!out.contains("j00mla"), "{out}");
         assert!(out.contains("smtp://mailer:***@mail.example.com"), "{out}");
         let debug = format!("{s:?}");
         assert!(

@@ -122,6 +122,7 @@ pub(crate) async fn poll_generations(depot: Depot) {
                 if depot.inner.access.generation.moved(g.access) {
                     depot.inner.access.clear();
                 }
+                depot.saw_identity_sync(g.identity_synced_at);
             }
             Err(e) => tracing::warn!(error = %e, "could not read the cache generations"),
         }

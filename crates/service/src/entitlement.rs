@@ -4,7 +4,7 @@ use depot_core::entitlement::{self, Decision, Membership, Policy};
 use depot_core::{Refusal, keys};
 use std::sync::Arc;
 
-use depot_store::{DownloadKeyRow, PackageGroupRow};
+use depot_store::{DownloadKeyRow, JOOMLA_SOURCE, MembershipSpan, PackageGroupRow};
 
 use crate::cache::{Memo, Seen};
 use crate::{Depot, Download, ServiceError, ServiceResult};
@@ -31,7 +31,10 @@ pub(crate) struct AccessCache {
 #[derive(Clone)]
 struct Holder {
     disabled: bool,
-    memberships: Arc<[Membership]>,
+    /// depot's own memberships (added by hand, by the API, by an import).
+    own: Arc<[Membership]>,
+    /// Memberships mirrored from the identity source; they count while it is fresh.
+    mirrored: Arc<[Membership]>,
 }
 
 impl AccessCache {
@@ -241,32 +244,49 @@ impl Depot {
                 let Some(user) = self.store().user(user_id).await? else {
                     return Ok(None);
                 };
-                let memberships = self
+                let (mirrored, own): (Vec<_>, Vec<_>) = self
                     .store()
                     .memberships_for_package_group(user.id, group.id)
                     .await?
                     .into_iter()
-                    .map(|m| Membership {
-                        valid_from: m.valid_from,
-                        valid_until: m.valid_until,
-                    })
-                    .collect();
+                    .partition(|m| m.source == JOOMLA_SOURCE);
+                let spans = |ms: Vec<MembershipSpan>| -> Arc<[Membership]> {
+                    ms.into_iter()
+                        .map(|m| Membership {
+                            valid_from: m.valid_from,
+                            valid_until: m.valid_until,
+                        })
+                        .collect()
+                };
                 Ok::<_, ServiceError>(Some(Holder {
                     disabled: user.disabled != 0,
-                    memberships,
+                    own: spans(own),
+                    mirrored: spans(mirrored),
                 }))
             })
             .await?
             .ok_or_else(invalid_key)?;
         let policy = Policy::parse(&group.policy).unwrap_or(Policy::Active);
         let now = self.now_ms();
-        match entitlement::decide(
-            now,
-            holder.disabled,
-            &holder.memberships,
-            policy,
-            published_at,
-        ) {
+        let fresh = holder.mirrored.is_empty() || self.mirror_is_fresh();
+        let memberships: Vec<Membership> = if fresh {
+            holder
+                .own
+                .iter()
+                .chain(holder.mirrored.iter())
+                .copied()
+                .collect()
+        } else {
+            holder.own.to_vec()
+        };
+        let decision =
+            entitlement::decide(now, holder.disabled, &memberships, policy, published_at);
+        if !fresh && decision != Decision::Allowed {
+            // What the site last said is too old to go on, and depot's own records do not
+            // settle it.
+            return Err(crate::identity::source_unavailable());
+        }
+        match decision {
             Decision::Allowed => Ok(()),
             Decision::NotAuthorised => Err(denied(
                 Refusal::NotAuthorised,

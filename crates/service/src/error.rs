@@ -7,6 +7,9 @@ use depot_store::StoreError;
 /// enough that a site's updater tries again within its own run.
 pub const UNAVAILABLE_RETRY_SECS: u64 = 5;
 
+/// What `Retry-After` says while the identity source is away: it is read every half minute.
+pub const SOURCE_RETRY_SECS: u64 = 60;
+
 /// Everything a use case can refuse or fail with. The web layer maps each variant to a status and
 /// a JSON body; nothing here knows about HTTP.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +49,10 @@ pub enum ServiceError {
     /// The database is away for a moment; the same request may succeed shortly.
     #[error("{0}")]
     Unavailable(StoreError),
+    /// The identity source (a Joomla site's database) has been unreachable for too long to
+    /// trust what depot last saw of it; says so in words a customer can read.
+    #[error("{0}")]
+    SourceUnavailable(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
     /// The mail server refused or could not be reached (the outbox retries).
@@ -76,6 +83,7 @@ impl ServiceError {
         match self {
             ServiceError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             ServiceError::Unavailable(_) => Some(UNAVAILABLE_RETRY_SECS),
+            ServiceError::SourceUnavailable(_) => Some(SOURCE_RETRY_SECS),
             _ => None,
         }
     }
@@ -88,7 +96,9 @@ impl ServiceError {
             ServiceError::RateLimited { .. } => Some(Refusal::RateLimited),
             ServiceError::NotFound { .. } => Some(Refusal::PackageNotFound),
             ServiceError::Invalid { .. } => Some(Refusal::BadRequest),
-            ServiceError::Unavailable(_) => Some(Refusal::Unavailable),
+            ServiceError::Unavailable(_) | ServiceError::SourceUnavailable(_) => {
+                Some(Refusal::Unavailable)
+            }
             _ => None,
         }
     }
@@ -107,7 +117,7 @@ impl ServiceError {
             ServiceError::UploadAborted(_) => "upload_aborted",
             ServiceError::Denied { refusal, .. } => refusal.code(),
             ServiceError::RateLimited { .. } => Refusal::RateLimited.code(),
-            ServiceError::Unavailable(_) => "unavailable",
+            ServiceError::Unavailable(_) | ServiceError::SourceUnavailable(_) => "unavailable",
             ServiceError::Store(_)
             | ServiceError::Storage(_)
             | ServiceError::Mail(_)

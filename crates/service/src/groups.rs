@@ -1,6 +1,6 @@
 //! User groups (Joomla's notion, numeric ids): add, rename, delete one nothing refers to, list.
 
-use depot_store::GroupRow;
+use depot_store::{GroupRow, JOOMLA_SOURCE};
 use serde_json::json;
 
 use crate::Actor;
@@ -13,7 +13,16 @@ fn group_view(g: GroupRow) -> GroupView {
     GroupView {
         id: g.id,
         name: g.name,
+        source: g.source,
     }
+}
+
+/// The refusal to change what the Joomla site owns.
+fn owned_by_joomla(group: &GroupRow) -> ServiceError {
+    ServiceError::Conflict(format!(
+        "group {} is the Joomla site's {:?}: rename or delete it there",
+        group.id, group.name
+    ))
 }
 
 impl Depot {
@@ -31,7 +40,7 @@ impl Depot {
         let subject = id.to_string();
         self.audit(actor, "group.create", &subject, json!({"name": name}))
             .await?;
-        Ok(GroupView { id, name })
+        self.group_view(id).await
     }
 
     pub async fn rename_group(
@@ -43,13 +52,21 @@ impl Depot {
         actor.require_admin()?;
         let name = clean_name(Some(name), "group name")?
             .ok_or_else(|| ServiceError::invalid("bad_name", "a group needs a name"))?;
+        let group = self
+            .store()
+            .group(id)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "group" })?;
+        if group.source == JOOMLA_SOURCE {
+            return Err(owned_by_joomla(&group));
+        }
         if !self.store().rename_group(id, &name).await? {
             return Err(ServiceError::NotFound { what: "group" });
         }
         let subject = id.to_string();
         self.audit(actor, "group.rename", &subject, json!({"name": name}))
             .await?;
-        Ok(GroupView { id, name })
+        self.group_view(id).await
     }
 
     /// Deletes a group nothing refers to. One with memberships (even ended ones: they are the
@@ -61,6 +78,9 @@ impl Depot {
             .group(id)
             .await?
             .ok_or(ServiceError::NotFound { what: "group" })?;
+        if group.source == JOOMLA_SOURCE {
+            return Err(owned_by_joomla(&group));
+        }
         if !self.store().delete_unused_group(id).await? {
             let (memberships, package_groups) = self.store().group_usage(id).await?;
             return Err(ServiceError::Conflict(format!(

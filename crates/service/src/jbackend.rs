@@ -50,14 +50,48 @@ fn verify_password(password: &str, hash: &str) -> bool {
 }
 
 impl Depot {
-    /// The user with this (normalised) address if `password` is theirs. An unknown address
-    /// costs the same Argon2 verification as a wrong password, so timing tells nothing.
-    pub(crate) async fn user_with_password(
+    /// The user `login` names if `password` is theirs. With a Joomla source, a site account
+    /// (by username or address) is checked against the site's hash and mirrored at once;
+    /// otherwise depot's own users by address. An unknown login costs the same Argon2
+    /// verification as a wrong password, so timing tells nothing about depot's own users.
+    pub(crate) async fn user_by_password(
         &self,
-        email: &str,
+        login: &str,
         password: &str,
     ) -> ServiceResult<Option<UserRow>> {
-        let user = self.store().user_by_email(email).await?;
+        match self.joomla_account(login).await {
+            Ok(Some(account)) => {
+                let candidate = password.to_string();
+                let hash = account.password_hash.clone();
+                let ok = tokio::task::spawn_blocking(move || {
+                    depot_joomla::passwords::verify(&candidate, &hash)
+                })
+                .await
+                .unwrap_or(false);
+                if !ok {
+                    return Ok(None);
+                }
+                return self.mirror_account(&account).await.map(Some);
+            }
+            Ok(None) => {}
+            // depot's own users still sign in while the site is away; its users must wait.
+            Err(e) => {
+                let own = self
+                    .store()
+                    .user_by_email(&keys::normalise_email(login))
+                    .await?
+                    .filter(|u| u.joomla_id.is_none());
+                if own.is_none() {
+                    return Err(e);
+                }
+            }
+        }
+        let user = self
+            .store()
+            .user_by_email(&keys::normalise_email(login))
+            .await?
+            // A mirrored user's password is the site's; depot's copy (if any) does not count.
+            .filter(|u| u.joomla_id.is_none());
         let hash = user
             .as_ref()
             .and_then(|u| u.password_hash.clone())
@@ -67,6 +101,16 @@ impl Depot {
             .await
             .unwrap_or(false);
         Ok(user.filter(|u| ok && u.password_hash.is_some()))
+    }
+
+    /// Whether `login` may name an account: an address, or with a Joomla source also a Joomla
+    /// username (at most 150 characters there, no control characters).
+    pub(crate) fn plausible_login(&self, login: &str) -> bool {
+        valid_email(login)
+            || (self.settings().joomla.is_some()
+                && !login.is_empty()
+                && login.chars().count() <= 150
+                && !login.chars().any(char::is_control))
     }
 }
 
@@ -124,22 +168,23 @@ impl Depot {
         let password = password
             .filter(|p| !p.is_empty())
             .ok_or_else(|| ServiceError::refused(Refusal::AuthenticationFailed))?;
-        if !valid_email(username) || password.len() > MAX_PASSWORD {
+        if !self.plausible_login(username) || password.len() > MAX_PASSWORD {
             return Err(ServiceError::refused(Refusal::BadRequest));
         }
-        let email = keys::normalise_email(username);
+        let login = keys::normalise_email(username);
         self.rate_limit(&format!("auth-ip:{client_ip}"), AUTH_PER_IP, AUTH_WINDOW)
             .await?;
         self.rate_limit(
-            &format!("auth-account:{email}"),
+            &format!("auth-account:{login}"),
             AUTH_PER_ACCOUNT,
             AUTH_WINDOW,
         )
         .await?;
         let user = self
-            .user_with_password(&email, password)
+            .user_by_password(username.trim(), password)
             .await?
             .ok_or_else(|| ServiceError::refused(Refusal::AuthenticationFailed))?;
+        let email = user.email.clone();
         self.entitle(&group, user.id, self.now_ms()).await?;
         let version = self.store().jbackend_key_version(user.id, group.id).await?;
         let key = keys::jbackend_key(

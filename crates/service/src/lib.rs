@@ -14,6 +14,7 @@ mod events;
 mod extensions;
 mod feeds;
 mod groups;
+mod identity;
 mod imports;
 mod input;
 mod jbackend;
@@ -61,6 +62,7 @@ pub use events::{EventRecorder, Requester};
 pub use extensions::{ExtensionChanges, ExtensionView};
 pub use feeds::RenderedFeed;
 pub use groups::GroupView;
+pub use identity::JoomlaSource;
 pub use imports::{ImportReport, SettingsFile};
 pub use input::parse_date;
 pub use jbackend::IssuedKey;
@@ -108,6 +110,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// When a key counts as shared (`[keys]`).
     pub shared_keys: SharedKeySettings,
+    /// A Joomla site whose users, groups and memberships depot mirrors (`[identity]`).
+    pub joomla: Option<JoomlaSource>,
 }
 
 /// Key material that never prints: `Debug` shows its length only.
@@ -142,6 +146,8 @@ struct Inner {
     catalogue: cache::CatalogueCache,
     flagged_keys: shared_keys::Flagged,
     access: entitlement::AccessCache,
+    /// When the Joomla site was last read in full (see `identity`).
+    identity_fresh: identity::Freshness,
     events: EventRecorder,
     mailer: Mailer,
     /// Woken when a request queues mail, so it leaves at once rather than at the next poll.
@@ -189,6 +195,7 @@ impl Depot {
                 catalogue: cache::CatalogueCache::new(generations.catalogue),
                 flagged_keys: Default::default(),
                 access: entitlement::AccessCache::new(generations.access),
+                identity_fresh: Default::default(),
                 events,
                 mailer,
                 mail_due: tokio::sync::Notify::new(),
@@ -196,7 +203,9 @@ impl Depot {
                 settings,
             }),
         };
+        depot.saw_identity_sync(generations.identity_synced_at);
         let poller = tokio::spawn(cache::poll_generations(depot.clone()));
+        let identity = tokio::spawn(identity::sync_loop(depot.clone()));
         let shared_keys = tokio::spawn(shared_keys::watch(depot.clone()));
         let mail = tokio::spawn(mail::deliver_loop(
             depot.clone(),
@@ -207,7 +216,7 @@ impl Depot {
             .tasks
             .lock()
             .expect("tasks lock")
-            .extend([poller, mail, shared_keys]);
+            .extend([poller, mail, shared_keys, identity]);
         Ok(depot)
     }
 

@@ -1,6 +1,6 @@
 //! Memberships: a user in a group from a date until another or open-ended; a subscription is one.
 
-use depot_store::{MembershipRow, UserRow};
+use depot_store::{JOOMLA_SOURCE, MembershipRow, UserRow};
 use serde_json::json;
 
 use crate::Actor;
@@ -60,6 +60,23 @@ impl Depot {
         let at = at.map(parse_date).transpose()?;
         let at = at.unwrap_or_else(|| self.now_ms());
         let ended = self.store().end_memberships(user.id, group, at).await?;
+        let mirrored = |m: &MembershipRow| {
+            m.source == JOOMLA_SOURCE && m.group_id == group && m.valid_until.is_none()
+        };
+        if ended == 0
+            && self
+                .store()
+                .memberships_of(user.id)
+                .await?
+                .iter()
+                .any(mirrored)
+        {
+            return Err(ServiceError::Conflict(format!(
+                "{}'s membership in group {group} comes from the Joomla site: remove the group \
+                 from the user there",
+                user.email
+            )));
+        }
         if ended == 0 {
             return Err(ServiceError::NotFound {
                 what: "open membership",

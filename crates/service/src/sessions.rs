@@ -117,9 +117,12 @@ impl Depot {
         password: &str,
         client_ip: &str,
     ) -> ServiceResult<NewSession> {
-        if !valid_email(email) || password.is_empty() || password.len() > 1024 {
+        if !self.plausible_login(email) || password.is_empty() || password.len() > 1024 {
             return Err(sign_in_failed());
         }
+        // The sign-in name as typed (a Joomla username may be case-sensitive); the buckets
+        // take it normalised.
+        let login = email.trim();
         let email = keys::normalise_email(email);
         let account = account_bucket(&email);
         let account_and_client = format!("{account}|{client_ip}");
@@ -135,7 +138,7 @@ impl Depot {
                 return Err(ServiceError::RateLimited { retry_after_secs });
             }
         }
-        let user = self.user_with_password(&email, password).await?;
+        let user = self.user_by_password(login, password).await?;
         let user = match user {
             Some(u) if u.disabled == 0 && (kind == SessionKind::Account || u.is_admin == 1) => u,
             _ => {

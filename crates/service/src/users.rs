@@ -1,7 +1,7 @@
 //! Users: find, add, change (name, password, disabled, console access), list and search.
 
 use depot_core::keys;
-use depot_store::UserRow;
+use depot_store::{JOOMLA_SOURCE, UserRow};
 use serde_json::json;
 
 use crate::Actor;
@@ -30,6 +30,11 @@ fn user_view(u: UserRow) -> UserView {
         disabled: u.disabled != 0,
         admin: u.is_admin != 0,
         created_at: rfc3339(u.created_at),
+        source: if u.joomla_id.is_some() {
+            JOOMLA_SOURCE.into()
+        } else {
+            depot_api::depot_source()
+        },
     }
 }
 
@@ -95,6 +100,15 @@ impl Depot {
     ) -> ServiceResult<UserView> {
         actor.require_admin()?;
         let row = self.find_user(user).await?;
+        let site_owned =
+            changes.name.is_some() || changes.disabled.is_some() || changes.password.is_some();
+        if row.joomla_id.is_some() && site_owned {
+            return Err(ServiceError::Conflict(format!(
+                "{} is a user of the Joomla site: change their name, password or status there \
+                 (console access and memberships added in depot stay depot's)",
+                row.email
+            )));
+        }
         if let Some(p) = &changes.password {
             crate::jbackend::check_password(p)?;
         }

@@ -15,6 +15,8 @@ use crate::{Store, StoreError};
 pub struct Generations {
     pub catalogue: i64,
     pub access: i64,
+    /// When the identity source (a Joomla site) was last read in full, by any instance.
+    pub identity_synced_at: Option<i64>,
 }
 
 impl Store {
@@ -66,12 +68,17 @@ impl Store {
 
     /// Both generations in one round trip, for the instances' cache pollers.
     pub async fn generations(&self) -> Result<Generations, StoreError> {
-        let (catalogue, access) = sqlx::query_as(
-            "SELECT c.generation, a.generation FROM catalogue_state c, access_state a \
-             WHERE c.id = 1 AND a.id = 1",
+        let (catalogue, access, identity_synced_at) = sqlx::query_as(
+            "SELECT c.generation, a.generation, i.last_success_at \
+             FROM catalogue_state c, access_state a, identity_sync i \
+             WHERE c.id = 1 AND a.id = 1 AND i.id = 1",
         )
         .fetch_one(&self.pool)
         .await?;
-        Ok(Generations { catalogue, access })
+        Ok(Generations {
+            catalogue,
+            access,
+            identity_synced_at,
+        })
     }
 }

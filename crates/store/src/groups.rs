@@ -9,6 +9,8 @@ pub struct GroupRow {
     pub id: i64,
     pub name: String,
     pub created_at: i64,
+    /// `depot`, or `joomla` for a group mirrored from the Joomla site (same id as there).
+    pub source: String,
 }
 
 impl Store {

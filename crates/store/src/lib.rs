@@ -11,6 +11,7 @@ mod events;
 mod extensions;
 mod generations;
 mod groups;
+mod identity;
 mod keys;
 mod memberships;
 mod migrations;
@@ -42,6 +43,7 @@ pub use events::{
 pub use extensions::{ExtensionRow, NewExtension};
 pub use generations::Generations;
 pub use groups::GroupRow;
+pub use identity::{IdentitySyncRow, JOOMLA_SOURCE, MirrorChanges, MirrorScope, SourceUser};
 pub use keys::DownloadKeyRow;
 pub use memberships::{MembershipRow, MembershipSpan};
 pub use migrations::MIGRATIONS;

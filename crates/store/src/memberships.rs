@@ -13,13 +13,16 @@ pub struct MembershipRow {
     pub valid_until: Option<i64>,
     pub source: String,
     pub created_at: i64,
+    /// For a mirrored membership that ended: the last time the source still showed it.
+    pub last_seen_at: Option<i64>,
 }
 
-/// A membership's validity, in milliseconds since the epoch.
-#[derive(Clone, Copy, Debug, FromRow, PartialEq, Eq)]
+/// A membership's validity, in milliseconds since the epoch, and where it comes from.
+#[derive(Clone, Debug, FromRow, PartialEq, Eq)]
 pub struct MembershipSpan {
     pub valid_from: i64,
     pub valid_until: Option<i64>,
+    pub source: String,
 }
 
 impl Store {
@@ -48,7 +51,8 @@ impl Store {
         Ok(id)
     }
 
-    /// Ends every open or later-ending membership of the user in the group at `at`.
+    /// Ends every open or later-ending membership of the user in the group at `at`, except
+    /// those mirrored from the identity source (which ends them itself).
     pub async fn end_memberships(
         &self,
         user_id: i64,
@@ -58,7 +62,7 @@ impl Store {
         let mut tx = self.access_write().await?;
         let ended = sqlx::query(
             "UPDATE memberships SET valid_until = $1 WHERE user_id = $2 AND group_id = $3 \
-             AND (valid_until IS NULL OR valid_until > $1)",
+             AND (valid_until IS NULL OR valid_until > $1) AND source <> 'joomla'",
         )
         .bind(at)
         .bind(user_id)
@@ -77,7 +81,7 @@ impl Store {
         package_group_id: i64,
     ) -> Result<Vec<MembershipSpan>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT m.valid_from, m.valid_until FROM memberships m \
+            "SELECT m.valid_from, m.valid_until, m.source FROM memberships m \
              JOIN package_group_members p ON p.group_id = m.group_id \
              WHERE m.user_id = $1 AND p.package_group_id = $2",
         )

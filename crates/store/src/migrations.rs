@@ -284,6 +284,27 @@ CREATE INDEX password_links_user ON password_links (user_id);
 ALTER TABLE sessions ADD COLUMN ip TEXT;
 "#,
     },
+    Migration {
+        version: 11,
+        name: "users, groups and memberships mirrored from a Joomla site",
+        sql: r#"
+ALTER TABLE users ADD COLUMN joomla_id BIGINT;
+CREATE UNIQUE INDEX users_joomla_id ON users (joomla_id);
+ALTER TABLE user_groups ADD COLUMN source TEXT NOT NULL DEFAULT 'depot';
+ALTER TABLE memberships ADD COLUMN last_seen_at BIGINT;
+CREATE INDEX memberships_open ON memberships (source, valid_until);
+CREATE TABLE identity_sync (
+    id BIGINT PRIMARY KEY,
+    locked_until BIGINT NOT NULL,
+    last_attempt_at BIGINT,
+    last_success_at BIGINT,
+    last_error TEXT,
+    users BIGINT NOT NULL,
+    memberships BIGINT NOT NULL
+);
+INSERT INTO identity_sync (id, locked_until, users, memberships) VALUES (1, 0, 0, 0);
+"#,
+    },
 ];
 
 impl Backend {

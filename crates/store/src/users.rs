@@ -17,6 +17,8 @@ pub struct UserRow {
     pub updated_at: i64,
     /// 0 or 1: may sign in to the admin console.
     pub is_admin: i64,
+    /// The Joomla user this one mirrors (`[identity] kind = "joomla"`); `None` for depot's own.
+    pub joomla_id: Option<i64>,
 }
 
 impl Store {
@@ -44,6 +46,13 @@ impl Store {
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError> {
         Ok(sqlx::query_as("SELECT * FROM users WHERE email = $1")
             .bind(email)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn user_by_joomla_id(&self, joomla_id: i64) -> Result<Option<UserRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM users WHERE joomla_id = $1")
+            .bind(joomla_id)
             .fetch_optional(&self.pool)
             .await?)
     }

@@ -63,7 +63,9 @@ impl ApiError {
             ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ServiceError::Forbidden(_) | ServiceError::Denied { .. } => StatusCode::FORBIDDEN,
             ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ServiceError::Unavailable(_) | ServiceError::SourceUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ServiceError::Store(_)
             | ServiceError::Storage(_)
             | ServiceError::Mail(_)
@@ -80,10 +82,13 @@ impl IntoResponse for ApiError {
                 log_internal(&self.0);
                 "internal error; see the server log".to_string()
             }
-            StatusCode::SERVICE_UNAVAILABLE => {
-                log_unavailable(&self.0);
-                Refusal::Unavailable.description().to_string()
-            }
+            StatusCode::SERVICE_UNAVAILABLE => match &self.0 {
+                ServiceError::SourceUnavailable(description) => description.clone(),
+                other => {
+                    log_unavailable(other);
+                    Refusal::Unavailable.description().to_string()
+                }
+            },
             _ => self.0.to_string(),
         };
         let mut resp = (
@@ -145,6 +150,11 @@ impl From<ServiceError> for ReleaseError {
                 ..
             } => ReleaseError {
                 description,
+                ..ReleaseError::new(refusal)
+            },
+            ServiceError::SourceUnavailable(description) => ReleaseError {
+                description,
+                retry_after,
                 ..ReleaseError::new(refusal)
             },
             _ => ReleaseError {
