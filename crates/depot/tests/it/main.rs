@@ -13,6 +13,7 @@ mod console;
 mod downloads;
 mod faults;
 mod feeds;
+mod joomla;
 mod limits;
 mod mail;
 mod openapi;

@@ -1,0 +1,523 @@
+//! A vendor's Joomla site as the identity source (`[identity] kind = "joomla"`): the site's
+//! tables made with Joomla's names on the real MariaDB and PostgreSQL, password hashes from
+//! PHP's own `password_hash`, and depot reading them through a proxy the test can cut.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::json;
+use sqlx::Connection;
+
+use crate::helpers::*;
+
+const MARIADB: &str = "mysql://root@127.0.0.1:3306";
+
+/// Joomla 3.10's tables on MySQL/MariaDB: zero dates for "never".
+const MYSQL_SCHEMA: &str = "
+CREATE TABLE jos_users (
+  id int NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  name varchar(400) NOT NULL DEFAULT '',
+  username varchar(150) NOT NULL DEFAULT '',
+  email varchar(100) NOT NULL DEFAULT '',
+  password varchar(100) NOT NULL DEFAULT '',
+  block tinyint NOT NULL DEFAULT 0,
+  sendEmail tinyint DEFAULT 0,
+  registerDate datetime NOT NULL DEFAULT '0000-00-00 00:00:00',
+  lastvisitDate datetime NOT NULL DEFAULT '0000-00-00 00:00:00',
+  activation varchar(100) NOT NULL DEFAULT '',
+  params mediumtext NOT NULL,
+  lastResetTime datetime NOT NULL DEFAULT '0000-00-00 00:00:00',
+  resetCount int NOT NULL DEFAULT 0,
+  otpKey varchar(1000) NOT NULL DEFAULT '',
+  otep varchar(1000) NOT NULL DEFAULT '',
+  requireReset tinyint NOT NULL DEFAULT 0
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+CREATE TABLE jos_usergroups (
+  id int unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  parent_id int unsigned NOT NULL DEFAULT 0,
+  lft int NOT NULL DEFAULT 0,
+  rgt int NOT NULL DEFAULT 0,
+  title varchar(100) NOT NULL DEFAULT ''
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+CREATE TABLE jos_user_usergroup_map (
+  user_id int unsigned NOT NULL DEFAULT 0,
+  group_id int unsigned NOT NULL DEFAULT 0,
+  PRIMARY KEY (user_id, group_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+";
+
+/// Joomla 4/5's tables on PostgreSQL: quoted camel-case columns, NULL for "never".
+const POSTGRES_SCHEMA: &str = r#"
+CREATE TABLE "jos_users" (
+  "id" serial NOT NULL PRIMARY KEY,
+  "name" varchar(400) DEFAULT '' NOT NULL,
+  "username" varchar(150) DEFAULT '' NOT NULL,
+  "email" varchar(100) DEFAULT '' NOT NULL,
+  "password" varchar(100) DEFAULT '' NOT NULL,
+  "block" smallint DEFAULT 0 NOT NULL,
+  "sendEmail" smallint DEFAULT 0,
+  "registerDate" timestamp without time zone NOT NULL DEFAULT now(),
+  "lastvisitDate" timestamp without time zone,
+  "activation" varchar(100) DEFAULT '' NOT NULL,
+  "params" text NOT NULL DEFAULT '',
+  "lastResetTime" timestamp without time zone,
+  "resetCount" bigint DEFAULT 0 NOT NULL,
+  "otpKey" varchar(1000) DEFAULT '' NOT NULL,
+  "otep" varchar(1000) DEFAULT '' NOT NULL,
+  "requireReset" smallint DEFAULT 0,
+  "authProvider" varchar(100) DEFAULT '' NOT NULL
+);
+CREATE TABLE "jos_usergroups" (
+  "id" serial NOT NULL PRIMARY KEY,
+  "parent_id" bigint DEFAULT 0 NOT NULL,
+  "lft" bigint DEFAULT 0 NOT NULL,
+  "rgt" bigint DEFAULT 0 NOT NULL,
+  "title" varchar(100) DEFAULT '' NOT NULL
+);
+CREATE TABLE "jos_user_usergroup_map" (
+  "user_id" bigint DEFAULT 0 NOT NULL,
+  "group_id" bigint DEFAULT 0 NOT NULL,
+  PRIMARY KEY ("user_id", "group_id")
+);
+"#;
+
+/// Made by passlib's phpass (Joomla 3.0–3.1) and PHP's `md5($password . $salt)` (Joomla 2.5),
+/// for the password "correct horse".
+const PHPASS: &str = "$P$9abcdefghPDonBA7cb6Wv7y6IfLfEF.";
+const SALTED_MD5: &str = "7708f5383be93f7f3da57ebc6032233c:saltsaltsaltsaltsaltsaltsaltsalt";
+
+/// A Joomla site's database made for one test, dropped with it.
+struct Site {
+    /// What the test itself connects to.
+    admin_url: String,
+    /// host:port of the database server, for the proxy.
+    server: String,
+    /// The URL depot gets, with `{addr}` for the proxy's address.
+    depot_url: String,
+    mysql: bool,
+    drop_sql: String,
+}
+
+impl Site {
+    async fn mariadb() -> Option<Site> {
+        sqlx::any::install_default_drivers();
+        let Ok(mut conn) = sqlx::AnyConnection::connect(MARIADB).await else {
+            skip(&format!("MariaDB not reachable at {MARIADB}"));
+            return None;
+        };
+        let name = format!("joomla_{}", hex::encode(rand::random::<[u8; 6]>()));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create the site's database");
+        let site = Site {
+            admin_url: format!("{MARIADB}/{name}"),
+            server: "127.0.0.1:3306".into(),
+            depot_url: format!("mysql://root@{{addr}}/{name}"),
+            mysql: true,
+            drop_sql: format!("DROP DATABASE IF EXISTS {name}"),
+        };
+        site.exec(MYSQL_SCHEMA).await;
+        Some(site)
+    }
+
+    async fn postgres() -> Option<Site> {
+        sqlx::any::install_default_drivers();
+        let base = "postgres://postgres@127.0.0.1:5432/postgres";
+        let Ok(mut conn) = sqlx::AnyConnection::connect(base).await else {
+            skip(&format!("PostgreSQL not reachable at {base}"));
+            return None;
+        };
+        let schema = format!("joomla_{}", hex::encode(rand::random::<[u8; 6]>()));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&mut conn)
+            .await
+            .expect("create the site's schema");
+        let path = format!("options=-c%20search_path%3D{schema}");
+        let site = Site {
+            admin_url: format!("{base}?{path}"),
+            server: "127.0.0.1:5432".into(),
+            depot_url: format!("postgres://postgres@{{addr}}/postgres?{path}"),
+            mysql: false,
+            drop_sql: format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+        };
+        site.exec(POSTGRES_SCHEMA).await;
+        Some(site)
+    }
+
+    async fn exec(&self, sql: &str) {
+        let mut conn = sqlx::AnyConnection::connect(&self.admin_url)
+            .await
+            .expect("connect to the site's database");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// Joomla's default groups and a subscriber branch: 1 Public > 2 Registered > 9
+    /// Subscribers > 12 Enterprise > 13 Enterprise EU; 1 > 10 Other.
+    async fn groups(&self) {
+        self.exec(
+            "INSERT INTO jos_usergroups (id, parent_id, title) VALUES (1, 0, 'Public'), \
+             (2, 1, 'Registered'), (9, 2, 'Subscribers'), (12, 9, 'Enterprise'), \
+             (13, 12, 'Enterprise EU'), (10, 1, 'Other')",
+        )
+        .await;
+    }
+
+    /// A user who signed in before (so a non-empty `activation` is a reset, not pending),
+    /// unless `pending`.
+    async fn user(&self, id: i64, username: &str, email: &str, hash: &str, groups: &[i64]) {
+        self.user_with(id, username, email, hash, groups, 0, "")
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn user_with(
+        &self,
+        id: i64,
+        username: &str,
+        email: &str,
+        hash: &str,
+        groups: &[i64],
+        block: i64,
+        activation: &str,
+    ) {
+        let visited = if activation.is_empty() {
+            "'2026-01-02 03:04:05'"
+        } else if self.mysql {
+            "'0000-00-00 00:00:00'"
+        } else {
+            "NULL"
+        };
+        let name = format!("{username} Example");
+        self.exec(&format!(
+            "INSERT INTO jos_users (id, name, username, email, password, block, activation, \
+             params, {q}lastvisitDate{q}) VALUES ({id}, '{name}', '{username}', '{email}', \
+             '{hash}', {block}, '{activation}', '', {visited})",
+            q = if self.mysql { "" } else { "\"" },
+        ))
+        .await;
+        self.set_groups(id, groups).await;
+    }
+
+    async fn set_groups(&self, user: i64, groups: &[i64]) {
+        self.exec(&format!(
+            "DELETE FROM jos_user_usergroup_map WHERE user_id = {user}"
+        ))
+        .await;
+        for g in groups {
+            self.exec(&format!(
+                "INSERT INTO jos_user_usergroup_map (user_id, group_id) VALUES ({user}, {g})"
+            ))
+            .await;
+        }
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let (url, sql) = (self.admin_url.clone(), self.drop_sql.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                if let Ok(mut c) = sqlx::AnyConnection::connect(&url).await {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut c)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// PHP's own `password_hash` with `algo` (`PASSWORD_BCRYPT`, `PASSWORD_ARGON2ID`), or `None`
+/// (a skip) without Debian's php-cli.
+fn php_hash(password: &str, algo: &str) -> Option<String> {
+    let out = std::process::Command::new("php")
+        .args([
+            "-r",
+            &format!("echo password_hash($argv[1], {algo});"),
+            password,
+        ])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Some(String::from_utf8(o.stdout).expect("utf-8")),
+        _ => {
+            skip("php (Debian's php-cli) is not installed");
+            None
+        }
+    }
+}
+
+async fn key_by_auth(app: &TestApp, login: &str, password: &str) -> (u16, serde_json::Value) {
+    app.post_form(
+        "/post/release/keybyauth/enterprise",
+        &[("username", login), ("password", password)],
+    )
+    .await
+}
+
+async fn download(app: &TestApp, path: &str, email: &str, key: &str) -> reqwest::Response {
+    app.client
+        .get(app.url(&format!("{path}?email={email}&key={key}")))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Polls `check` every 100 ms until it holds, for at most `bound`; returns how long it took.
+async fn within<F, Fut>(bound: Duration, what: &str, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < bound, "{what}: not within {bound:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    start.elapsed()
+}
+
+async fn scenario(site: Site, db: Db) {
+    let (Some(bcrypt), Some(argon2id), Some(blocked)) = (
+        php_hash("alice pw 1", "PASSWORD_BCRYPT"),
+        php_hash("bob pw 12", "PASSWORD_ARGON2ID"),
+        php_hash("carol pw 1", "PASSWORD_BCRYPT"),
+    ) else {
+        return;
+    };
+    site.groups().await;
+    site.user(101, "alice", "Alice@Example.com", &bcrypt, &[2, 12])
+        .await;
+    site.user(102, "bob", "bob@example.com", &argon2id, &[2, 13])
+        .await;
+    site.user_with(103, "carol", "carol@example.com", &blocked, &[2, 12], 1, "")
+        .await;
+    site.user(104, "dave", "dave@example.com", PHPASS, &[2])
+        .await;
+    site.user(105, "erin", "erin@example.com", SALTED_MD5, &[12])
+        .await;
+    site.user_with(
+        106,
+        "frank",
+        "frank@example.com",
+        &bcrypt,
+        &[12],
+        0,
+        "a1b2c3",
+    )
+    .await;
+
+    let proxy = TcpProxy::start(&site.server).await;
+    let url = site.depot_url.replace("{addr}", &proxy.addr().to_string());
+    let app = TestApp::spawn_with(db, |s| {
+        s.identity.kind = "joomla".into();
+        s.identity.database_url = Some(url);
+        s.identity.sync_secs = 1;
+        s.identity.stale_after_secs = 120;
+    })
+    .await;
+
+    // The site's groups become depot's, with their ids; a package group names Joomla's 12.
+    app.depot().sync_identity(true).await.expect("first pass");
+    let groups: depot_api::Items<depot_api::GroupView> = app.read("/groups").await;
+    let enterprise = groups.items.iter().find(|g| g.id == 12).expect("group 12");
+    assert_eq!(
+        (enterprise.name.as_str(), enterprise.source.as_str()),
+        ("Enterprise", "joomla")
+    );
+    let (s, v) = app
+        .api(Method::PATCH, "/groups/12", Some(json!({"name": "Mine"})))
+        .await;
+    assert_eq!(s, 409, "{v}");
+    let pg = depot_api::NewPackageGroup {
+        id: "enterprise".into(),
+        groups: vec![12],
+        name: Some("Enterprise".into()),
+        ..Default::default()
+    };
+    let _: depot_api::PackageGroupView = app.call(Method::POST, "/package-groups", &pg).await;
+    let path = app.publish_paid_redj("enterprise").await;
+    app.depot().sync_identity(true).await.expect("second pass");
+
+    // keybyauth with the site's passwords, by username or address, in every form Joomla has
+    // stored them; the tree rule lets bob in through a child group of 12.
+    let (s, alice) = key_by_auth(&app, "alice", "alice pw 1").await;
+    assert_eq!(
+        (s, alice["email"].as_str()),
+        (200, Some("alice@example.com")),
+        "{alice}"
+    );
+    let alice_key = alice["key"].as_str().unwrap().to_string();
+    let (s, v) = key_by_auth(&app, "ALICE@example.com", "alice pw 1").await;
+    assert_eq!(
+        (s, v["key"].as_str()),
+        (200, Some(alice_key.as_str())),
+        "{v}"
+    );
+    let (s, v) = key_by_auth(&app, "alice", "alice pw 2").await;
+    assert_eq!((s, v["error_code"].as_str()), (401, Some("REL_AUF")), "{v}");
+    let (s, bob) = key_by_auth(&app, "bob", "bob pw 12").await;
+    assert_eq!(s, 200, "bob, in a child group: {bob}");
+    let bob_key = bob["key"].as_str().unwrap().to_string();
+    let (s, v) = key_by_auth(&app, "erin", "correct horse").await;
+    assert_eq!(s, 200, "erin, Joomla 2.5's salted MD5: {v}");
+    for (login, password, why) in [
+        ("carol", "carol pw 1", "blocked"),
+        (
+            "dave",
+            "correct horse",
+            "in no subscriber group (phpass hash)",
+        ),
+        ("frank", "alice pw 1", "activation pending"),
+    ] {
+        let (s, v) = key_by_auth(&app, login, password).await;
+        assert_eq!(
+            (s, v["error_code"].as_str()),
+            (403, Some("REL_NAU")),
+            "{why}: {v}"
+        );
+    }
+    let r = download(&app, path, "alice@example.com", &alice_key).await;
+    assert_eq!(r.status(), 200);
+
+    // The account pages take the site's username and password too.
+    let r = browser()
+        .post(app.url("/account/login"))
+        .form(&[("email", "alice"), ("password", "alice pw 1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "account sign-in with the Joomla username");
+
+    // What the site owns is not edited in depot.
+    let user: depot_api::UserView = app.read("/users/alice@example.com").await;
+    assert_eq!(user.source, "joomla");
+    assert_eq!(user.name.as_deref(), Some("alice Example"));
+    let (s, v) = app
+        .api(
+            Method::PATCH,
+            "/users/alice@example.com",
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(s, 409, "{v}");
+
+    // The group removed on the site: downloads stop within one pass (1 s here) and a poll,
+    // with the date depot last saw the subscription.
+    site.set_groups(101, &[2]).await;
+    let took = within(
+        Duration::from_secs(10),
+        "group removal reaches downloads",
+        || async {
+            download(&app, path, "alice@example.com", &alice_key)
+                .await
+                .status()
+                == 403
+        },
+    )
+    .await;
+    eprintln!("group removal stopped downloads after {took:?}");
+    let r = download(&app, path, "alice@example.com", &alice_key).await;
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error_code"], "REL_EXP", "{v}");
+    let ms: depot_api::Items<depot_api::MembershipView> =
+        app.read("/users/alice@example.com/memberships").await;
+    assert!(
+        ms.items
+            .iter()
+            .any(|m| m.group == 12 && m.source == "joomla" && m.valid_until.is_some()),
+        "{:?}",
+        ms.items
+    );
+    let (s, v) = app
+        .api(
+            Method::POST,
+            "/users/bob@example.com/memberships/end",
+            Some(json!({"group": 12})),
+        )
+        .await;
+    assert_eq!(s, 409, "a membership the site owns: {v}");
+
+    // depot's own customer beside the site's: a membership in the site's group 12, and a key.
+    let _: depot_api::UserView = app
+        .call(Method::POST, "/users", &new_user("zoe@example.com"))
+        .await;
+    let m = depot_api::NewMembership {
+        group: 12,
+        from: None,
+        until: None,
+    };
+    let _: depot_api::MembershipView = app
+        .call(Method::POST, "/users/zoe@example.com/memberships", &m)
+        .await;
+    let zoe: depot_api::DownloadKeyView = app
+        .call(
+            Method::POST,
+            "/users/zoe@example.com/keys",
+            &depot_api::NewKey::default(),
+        )
+        .await;
+
+    // The site's database goes away. What was last read keeps counting for stale_after…
+    proxy.cut();
+    let r = download(&app, path, "bob@example.com", &bob_key).await;
+    assert_eq!(r.status(), 200, "last known, within stale_after");
+    let (s, v) = key_by_auth(&app, "bob", "bob pw 12").await;
+    assert_eq!((s, v["error_code"].as_str()), (503, Some("REL_UNA")), "{v}");
+    // …then checks that depend on it answer 503, and nothing else changes.
+    app.clock.advance(Duration::from_secs(121));
+    let r = download(&app, path, "bob@example.com", &bob_key).await;
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error_code"], "REL_UNA", "{v}");
+    assert_eq!(app.get("/updates/com_redj.xml").await.status(), 200);
+    let r = app
+        .client
+        .get(app.url(&format!("{path}?dlid={}", zoe.key)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "depot's own customer is not held up by the site"
+    );
+
+    // The site is back: depot recovers by itself at the next pass.
+    proxy.restore();
+    within(Duration::from_secs(15), "recovery", || async {
+        download(&app, path, "bob@example.com", &bob_key)
+            .await
+            .status()
+            == 200
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joomla_site_on_mariadb_depot_on_sqlite() {
+    let Some(site) = Site::mariadb().await else {
+        return;
+    };
+    scenario(site, Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joomla_site_on_postgres_depot_on_postgres() {
+    let Some(site) = Site::postgres().await else {
+        return;
+    };
+    let Some(db) = Db::postgres().await else {
+        return;
+    };
+    scenario(site, db).await;
+}
