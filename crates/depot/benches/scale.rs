@@ -91,6 +91,7 @@ async fn start(url: &str, dir: &Path) -> Depot {
         trusted_proxies: Vec::new(),
         shared_keys: Default::default(),
         joomla: None,
+        jbackend_base_path: None,
     };
     Depot::start(store, storage, mailer, settings)
         .await

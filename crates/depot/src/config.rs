@@ -43,6 +43,10 @@ pub struct Settings {
     /// its `X-Forwarded-For` (or `Forwarded`) names, for rate limits and the download log.
     /// Empty (the default): those headers are ignored, since any client could send them.
     pub trusted_proxies: String,
+    /// The path jBackend answered under on the vendor's Joomla site (such as
+    /// `/index.php/jbackend/rest`): its Release System routes answer there too, so customers'
+    /// saved jBackend URLs keep working. Empty (the default): at the root only.
+    pub jbackend_base_path: String,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -259,6 +263,7 @@ impl Default for Settings {
             identity: Identity::default(),
             log: Log::default(),
             trusted_proxies: String::new(),
+            jbackend_base_path: String::new(),
         }
     }
 }
@@ -329,6 +334,7 @@ impl Settings {
         }
         self.trusted_proxies()?;
         self.identity.checked()?;
+        self.jbackend_base_path()?;
         if self.keys.shared_window_hours == 0 {
             bail!("keys.shared_window_hours must be at least 1");
         }
@@ -408,6 +414,40 @@ impl Settings {
                     })
             })
             .collect()
+    }
+
+    /// `jbackend_base_path`, checked: a path of its own under which nothing else answers.
+    pub fn jbackend_base_path(&self) -> anyhow::Result<Option<String>> {
+        let path = self.jbackend_base_path.trim().trim_end_matches('/');
+        if path.is_empty() {
+            return Ok(None);
+        }
+        let plain = path.starts_with('/')
+            && !path.contains("//")
+            && path
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/._~-".contains(&b));
+        let first = path.split('/').nth(1).unwrap_or_default();
+        let taken = [
+            "updates",
+            "changelogs",
+            "download",
+            "get",
+            "post",
+            "api",
+            "admin",
+            "account",
+            "healthz",
+            "readyz",
+            "metrics",
+        ];
+        if !plain || taken.contains(&first) {
+            bail!(
+                "jbackend_base_path = {path:?}: a path such as \"/index.php/jbackend/rest\" \
+                 (letters, digits, '.', '-', '_'), not under one of depot's own"
+            );
+        }
+        Ok(Some(path.to_string()))
     }
 
     /// The public base URL without a trailing slash.
@@ -506,6 +546,7 @@ impl Settings {
                 block: self.keys.block_shared,
             },
             joomla: self.identity.joomla_source()?,
+            jbackend_base_path: self.jbackend_base_path()?,
         })
     }
 
@@ -610,6 +651,24 @@ mod tests {
         );
         let w = with("http://updates.example.com", "").warnings();
         assert!(w.len() == 1 && w[0].contains("plain http"), "{w:?}");
+    }
+
+    #[test]
+    fn jbackend_base_path_is_a_path_of_its_own() {
+        let with = |p: &str| Settings {
+            jbackend_base_path: p.into(),
+            ..Settings::default()
+        };
+        assert_eq!(with("").jbackend_base_path().unwrap(), None);
+        assert_eq!(
+            with("/index.php/jbackend/rest/")
+                .jbackend_base_path()
+                .unwrap(),
+            Some("/index.php/jbackend/rest".into())
+        );
+        for bad in ["index.php", "/api/x", "/a//b", "/a?b=1", "/{x}", "/get"] {
+            assert!(with(bad).validate().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -112,6 +112,9 @@ pub struct Settings {
     pub shared_keys: SharedKeySettings,
     /// A Joomla site whose users, groups and memberships depot mirrors (`[identity]`).
     pub joomla: Option<JoomlaSource>,
+    /// Where the jBackend routes also answer (`/index.php/jbackend/rest`), without a trailing
+    /// slash; `None`: at the root only.
+    pub jbackend_base_path: Option<String>,
 }
 
 /// Key material that never prints: `Debug` shows its length only.

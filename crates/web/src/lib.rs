@@ -58,19 +58,14 @@ pub fn router(depot: Depot) -> Router {
             "/download/{extension}/{version}/{filename}",
             get(downloads::by_path),
         )
-        .route(
-            "/get/release/download/{package_id}",
-            get(downloads::by_package_id).post(downloads::by_package_id_post),
-        )
-        .route(
-            "/post/release/keybymail/{group}",
-            post(jbackend::key_by_mail),
-        )
-        .route(
-            "/post/release/keybyauth/{group}",
-            post(jbackend::key_by_auth),
-        )
-        .route("/post/release/validate/{group}", post(jbackend::validate))
+        .merge(jbackend_routes());
+    // The same routes where jBackend answered on the vendor's Joomla site, so that the URLs
+    // customers saved keep working (`jbackend_base_path`).
+    let routes = match depot.settings().jbackend_base_path.as_deref() {
+        Some(base) => routes.nest(base, jbackend_routes()),
+        None => routes,
+    };
+    let routes = routes
         .nest("/api/v1", api)
         .nest("/admin", console::router())
         .nest("/account", account::router())
@@ -99,6 +94,24 @@ pub fn router(depot: Depot) -> Router {
             header::AUTHORIZATION,
             header::COOKIE,
         ]))
+}
+
+/// The jBackend Release System API (docs/product.md §2.3) and its download URL.
+fn jbackend_routes() -> Router<Depot> {
+    Router::new()
+        .route(
+            "/get/release/download/{package_id}",
+            get(downloads::by_package_id).post(downloads::by_package_id_post),
+        )
+        .route(
+            "/post/release/keybymail/{group}",
+            post(jbackend::key_by_mail),
+        )
+        .route(
+            "/post/release/keybyauth/{group}",
+            post(jbackend::key_by_auth),
+        )
+        .route("/post/release/validate/{group}", post(jbackend::validate))
 }
 
 /// Behind a trusted reverse proxy (`trusted_proxies`), the client is the address the proxy

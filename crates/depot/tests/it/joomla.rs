@@ -322,6 +322,7 @@ async fn scenario(site: Site, db: Db) {
         s.identity.database_url = Some(url);
         s.identity.sync_secs = 1;
         s.identity.stale_after_secs = 120;
+        s.jbackend_base_path = "/index.php/jbackend/rest/".into();
     })
     .await;
 
@@ -387,6 +388,42 @@ async fn scenario(site: Site, db: Db) {
     }
     let r = download(&app, path, "alice@example.com", &alice_key).await;
     assert_eq!(r.status(), 200);
+
+    // The jBackend URLs customers saved from the Joomla site answer too, the same way.
+    let (s, v) = app
+        .post_form(
+            "/index.php/jbackend/rest/post/release/keybyauth/enterprise",
+            &[("username", "alice"), ("password", "alice pw 1")],
+        )
+        .await;
+    assert_eq!(
+        (s, v["key"].as_str()),
+        (200, Some(alice_key.as_str())),
+        "{v}"
+    );
+    let (s, v) = app
+        .post_form(
+            "/index.php/jbackend/rest/post/release/validate/enterprise",
+            &[("email", "alice@example.com"), ("key", &alice_key)],
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let package: Vec<u8> = download(&app, path, "alice@example.com", &alice_key)
+        .await
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let r = app
+        .client
+        .get(app.url(&format!(
+            "/index.php/jbackend/rest/get/release/download/com_redj_2.0.0?email=alice@example.com&key={alice_key}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().to_vec(), package);
 
     // The account pages take the site's username and password too.
     let r = browser()
