@@ -100,9 +100,14 @@ impl Depot {
     ) -> ServiceResult<UserView> {
         actor.require_admin()?;
         let row = self.find_user(user).await?;
-        let site_owned =
-            changes.name.is_some() || changes.disabled.is_some() || changes.password.is_some();
-        if row.joomla_id.is_some() && site_owned {
+        // The site owns a mirrored user's name, status and password: a change to any of them
+        // is refused (the same values, as a form sends back, are not a change).
+        let renamed = match &changes.name {
+            Some(name) => clean_name(name.as_deref(), "name")? != row.name,
+            None => false,
+        };
+        let toggled = changes.disabled.is_some_and(|d| d != (row.disabled != 0));
+        if row.joomla_id.is_some() && (renamed || toggled || changes.password.is_some()) {
             return Err(ServiceError::Conflict(format!(
                 "{} is a user of the Joomla site: change their name, password or status there \
                  (console access and memberships added in depot stay depot's)",
