@@ -4,6 +4,7 @@
 //!
 //! depot never writes to the site's database; a read-only database account is enough.
 
+pub mod ars;
 pub mod passwords;
 mod site;
 mod tree;

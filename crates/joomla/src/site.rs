@@ -118,6 +118,7 @@ impl std::fmt::Debug for JoomlaAccount {
 pub struct JoomlaSite {
     pool: AnyPool,
     dialect: Dialect,
+    prefix: String,
     users: String,
     groups: String,
     map: String,
@@ -153,18 +154,38 @@ impl JoomlaSite {
         Ok(JoomlaSite {
             pool,
             dialect,
+            prefix: table_prefix.to_string(),
             users: table("users"),
             groups: table("usergroups"),
             map: table("user_usergroup_map"),
         })
     }
 
-    fn q(&self, name: &str) -> String {
+    pub(crate) fn q(&self, name: &str) -> String {
         self.dialect.quote(name)
     }
 
+    /// A table of the site, prefixed and quoted.
+    pub(crate) fn table(&self, name: &str) -> String {
+        self.dialect.quote(&format!("{}{name}", self.prefix))
+    }
+
+    /// `expr` as a 64-bit integer.
+    pub(crate) fn int(&self, expr: &str) -> String {
+        self.dialect.int(expr)
+    }
+
+    /// `column` of `alias`, quoted.
+    pub(crate) fn col(&self, alias: &str, column: &str) -> String {
+        format!("{alias}.{}", self.q(column))
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     /// The user columns every query reads, from `u`, in `user_from_row`'s order.
-    fn user_columns(&self) -> String {
+    pub(crate) fn user_columns(&self) -> String {
         let d = self.dialect;
         let visited = format!(
             "CASE WHEN u.{} > '1971-01-01' THEN 1 ELSE 0 END",
@@ -305,7 +326,7 @@ impl JoomlaSite {
     }
 }
 
-fn user_from_row(r: &AnyRow) -> Result<JoomlaUser, sqlx::Error> {
+pub(crate) fn user_from_row(r: &AnyRow) -> Result<JoomlaUser, sqlx::Error> {
     let block: i64 = r.try_get(3)?;
     let activation: String = r.try_get(4)?;
     let visited: i64 = r.try_get(5)?;
