@@ -7,9 +7,14 @@ use serde::{Deserialize, Serialize};
 pub struct DownloadKeyView {
     pub id: i64,
     pub label: String,
+    /// The key; for an imported one (`imported`), only its last characters (`…ab12`).
     pub key: String,
     pub revoked: bool,
     pub created_at: String,
+    /// A Download ID imported from Akeeba Release System: kept as a hash, it cannot be shown
+    /// again, and works until revoked.
+    #[serde(default)]
+    pub imported: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

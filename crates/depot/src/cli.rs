@@ -128,6 +128,41 @@ pub enum ImportSource {
         #[arg(long)]
         folder: PathBuf,
     },
+    /// Akeeba Release System, read from its Joomla site's database: categories, releases,
+    /// items and their files, update streams, Download IDs.
+    Ars {
+        /// The site's database, `mysql://…` or `postgres://…` (read-only is enough); default
+        /// `[identity] database_url`.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// The site's table prefix; default `[identity] table_prefix`.
+        #[arg(long)]
+        table_prefix: Option<String>,
+        /// The Joomla site's root directory, which ARS category directories are relative to.
+        #[arg(long)]
+        site_root: PathBuf,
+    },
+}
+
+/// Prints what an import did; an error when something could not be imported.
+fn print_report(report: &depot_service::ImportReport) -> anyhow::Result<()> {
+    for what in &report.imported {
+        println!("imported  {what}");
+    }
+    for what in &report.unchanged {
+        println!("unchanged {what}");
+    }
+    for (source, line, why) in &report.failed {
+        eprintln!("NOT IMPORTED {source}:{line}: {why}");
+    }
+    if report.failed.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "{} item(s) could not be imported (above, with why); the rest were",
+            report.failed.len()
+        )
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -286,23 +321,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     let depot = startup::build_depot(&settings).await?;
                     let report = depot.import_jbackend(&packages, &groups, &folder).await;
                     depot.shutdown().await;
-                    for what in &report.imported {
-                        println!("imported  {what}");
-                    }
-                    for what in &report.unchanged {
-                        println!("unchanged {what}");
-                    }
-                    for (file, line, why) in &report.failed {
-                        eprintln!("FAILED    {file}:{line}: {why}");
-                    }
-                    if report.failed.is_empty() {
-                        Ok(())
-                    } else {
-                        anyhow::bail!(
-                            "{} line(s) could not be imported; the others were",
-                            report.failed.len()
-                        )
-                    }
+                    print_report(&report)
+                }
+                Command::Import {
+                    source:
+                        ImportSource::Ars {
+                            database_url,
+                            table_prefix,
+                            site_root,
+                        },
+                } => {
+                    let url = database_url
+                        .or_else(|| settings.identity.database_url.clone())
+                        .context(
+                            "--database-url: the Joomla site's database (or set \
+                             [identity] database_url)",
+                        )?;
+                    let prefix =
+                        table_prefix.unwrap_or_else(|| settings.identity.table_prefix.clone());
+                    let site = depot_joomla::JoomlaSite::connect(&url, &prefix)?;
+                    let depot = startup::build_depot(&settings).await?;
+                    let report = depot.import_ars(&site, &site_root).await;
+                    depot.shutdown().await;
+                    print_report(&report?)
                 }
                 Command::Publish { .. }
                 | Command::Group { .. }

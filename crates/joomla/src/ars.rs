@@ -202,13 +202,13 @@ pub fn joomla_majors(xmltitles: &[&str]) -> Vec<u32> {
 impl JoomlaSite {
     pub async fn ars_streams(&self) -> Result<Vec<ArsStream>, JoomlaError> {
         let sql = format!(
-            "SELECT {}, s.{}, s.{}, s.{}, {}, COALESCE(s.{}, ''), {} FROM {} s",
+            "SELECT {}, {}, {}, {}, {}, COALESCE({}, ''), {} FROM {} s",
             self.int("s.id"),
-            self.q("name"),
-            self.q("type"),
-            self.q("element"),
+            self.text(&self.col("s", "name")),
+            self.text(&self.col("s", "type")),
+            self.text(&self.col("s", "element")),
             self.int(&self.col("s", "client_id")),
-            self.q("folder"),
+            self.text(&self.col("s", "folder")),
             self.int(&self.col("s", "published")),
             self.table("ars_updatestreams"),
         );
@@ -233,7 +233,7 @@ impl JoomlaSite {
 
     /// Every item with its release and category, oldest release first.
     pub async fn ars_items(&self) -> Result<Vec<ArsItem>, JoomlaError> {
-        let c = |a: &str, col: &str| self.col(a, col);
+        let c = |a: &str, col: &str| self.text(&self.col(a, col));
         let i = |a: &str, col: &str| self.int(&self.col(a, col));
         let sql = format!(
             "SELECT {}, COALESCE({}, ''), COALESCE({}, ''), {}, COALESCE({}, ''), {}, {}, \
@@ -305,7 +305,7 @@ impl JoomlaSite {
         let sql = format!(
             "SELECT {}, {} FROM {}",
             self.int(&self.q("id")),
-            self.q("xmltitle"),
+            self.text(&self.q("xmltitle")),
             self.table("ars_environments"),
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
@@ -324,8 +324,8 @@ impl JoomlaSite {
             self.user_columns(),
             self.int(&self.col("d", "id")),
             self.int(&self.col("d", "primary")),
-            self.col("d", "title"),
-            self.col("d", "dlid"),
+            self.text(&self.col("d", "title")),
+            self.text(&self.col("d", "dlid")),
             self.int(&self.col("d", "published")),
             self.table("ars_dlidlabels"),
             self.table("users"),
@@ -355,8 +355,8 @@ impl JoomlaSite {
         let sql = format!(
             "SELECT {}, {}, {} FROM {}",
             self.int(&self.q("id")),
-            self.q("title"),
-            self.q("rules"),
+            self.text(&self.q("title")),
+            self.text(&self.q("rules")),
             self.table("viewlevels"),
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
@@ -398,7 +398,12 @@ mod tests {
             ("components", "akeeba", "", "com_akeeba"),
             ("packages", "pkg_akeeba", "", "pkg_akeeba"),
             ("modules", "mod_latest", "", "mod_latest"),
-            ("plugins", "akeebabackup", "system", "plg_system_akeebabackup"),
+            (
+                "plugins",
+                "akeebabackup",
+                "system",
+                "plg_system_akeebabackup",
+            ),
             ("plugins", "plg_system_x", "system", "plg_system_x"),
             ("templates", "shine", "", "tpl_shine"),
             ("libraries", "fof40", "", "lib_fof40"),
@@ -443,7 +448,13 @@ mod tests {
         assert_eq!(id_list("1,2, 3"), vec![1, 2, 3]);
         assert_eq!(id_list(""), Vec::<i64>::new());
         assert_eq!(
-            joomla_majors(&["joomla/4.0", "joomla/3", "php/8.0", "joomla/4.1", "joomla/5.0"]),
+            joomla_majors(&[
+                "joomla/4.0",
+                "joomla/3",
+                "php/8.0",
+                "joomla/4.1",
+                "joomla/5.0"
+            ]),
             vec![3, 4, 5]
         );
     }

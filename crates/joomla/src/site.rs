@@ -65,6 +65,15 @@ impl Dialect {
         }
     }
 
+    /// A string expression as text (PostgreSQL's `character(n)` and enum types are not
+    /// strings to the driver; ARS's PostgreSQL schema has both).
+    fn text(self, expr: &str) -> String {
+        match self {
+            Dialect::MySql => format!("CAST({expr} AS CHAR)"),
+            Dialect::Postgres => format!("CAST({expr} AS TEXT)"),
+        }
+    }
+
     fn param(self, n: usize) -> String {
         match self {
             Dialect::MySql => "?".into(),
@@ -173,6 +182,11 @@ impl JoomlaSite {
     /// `expr` as a 64-bit integer.
     pub(crate) fn int(&self, expr: &str) -> String {
         self.dialect.int(expr)
+    }
+
+    /// `expr` as text.
+    pub(crate) fn text(&self, expr: &str) -> String {
+        self.dialect.text(expr)
     }
 
     /// `column` of `alias`, quoted.

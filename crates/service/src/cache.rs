@@ -75,6 +75,8 @@ const CATALOGUE_ENTRIES: usize = 20_000;
 pub(crate) struct CatalogueCache {
     pub(crate) feeds: Memo<FeedKey, Option<Arc<RenderedFeed>>>,
     pub(crate) downloads: Memo<DownloadKey, Option<DownloadTarget>>,
+    /// Akeeba Release System update streams → the extension each became (`depot import ars`).
+    pub(crate) ars_streams: Memo<i64, Option<String>>,
     /// The last catalogue generation seen in the database.
     pub(crate) generation: Seen,
 }
@@ -84,6 +86,7 @@ impl CatalogueCache {
         CatalogueCache {
             feeds: Memo::new(CATALOGUE_ENTRIES),
             downloads: Memo::new(CATALOGUE_ENTRIES),
+            ars_streams: Memo::new(CATALOGUE_ENTRIES),
             generation: Seen::new(generation),
         }
     }
@@ -91,6 +94,7 @@ impl CatalogueCache {
     pub(crate) fn clear(&self) {
         self.feeds.clear();
         self.downloads.clear();
+        self.ars_streams.clear();
     }
 }
 

@@ -22,6 +22,8 @@ pub(crate) struct AccessCache {
     local_writes: Seen,
     package_groups: Memo<i64, Option<PackageGroupRow>>,
     download_keys: Memo<i64, Option<DownloadKeyRow>>,
+    /// Imported Download IDs by the hash they are kept as.
+    imported_keys: Memo<String, Option<DownloadKeyRow>>,
     /// (user, package group) → the user's standing in it; `None` for an unknown user.
     holders: Memo<(i64, i64), Option<Holder>>,
     users_by_email: Memo<String, Option<i64>>,
@@ -44,6 +46,7 @@ impl AccessCache {
             local_writes: Seen::new(0),
             package_groups: Memo::new(MAX_CACHED),
             download_keys: Memo::new(MAX_CACHED),
+            imported_keys: Memo::new(MAX_CACHED),
             holders: Memo::new(MAX_CACHED),
             users_by_email: Memo::new(MAX_CACHED),
             jbackend_versions: Memo::new(MAX_CACHED),
@@ -53,6 +56,7 @@ impl AccessCache {
     pub(crate) fn clear(&self) {
         self.package_groups.clear();
         self.download_keys.clear();
+        self.imported_keys.clear();
         self.holders.clear();
         self.users_by_email.clear();
         self.jbackend_versions.clear();
@@ -173,7 +177,9 @@ impl Depot {
         match credentials {
             Credentials::None => Err(ServiceError::refused(Refusal::EmailNotSpecified)),
             Credentials::DownloadKey(k) => {
-                let claim = keys::parse_download_key(k).ok_or_else(invalid_key)?;
+                let Some(claim) = keys::parse_download_key(k) else {
+                    return self.identify_imported(k).await;
+                };
                 let serial = claim.serial as i64;
                 let row = self
                     .access()
@@ -228,6 +234,23 @@ impl Depot {
                 })
             }
         }
+    }
+
+    /// A Download ID imported from Akeeba Release System, found by its hash.
+    async fn identify_imported(&self, sent: &str) -> ServiceResult<Grant> {
+        let normalised = depot_joomla::ars::normalise_download_id(sent).ok_or_else(invalid_key)?;
+        let hash = crate::imports::imported_key_hash(&normalised);
+        let row = self
+            .access()
+            .imported_keys
+            .get_or_load(hash.clone(), || self.store().imported_download_key(&hash))
+            .await?
+            .filter(|r| r.revoked_at.is_none())
+            .ok_or_else(invalid_key)?;
+        Ok(Grant {
+            user_id: row.user_id,
+            key_id: Some(row.id),
+        })
     }
 
     /// Whether the user may have a release of the group published at `published_at`.

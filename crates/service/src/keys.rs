@@ -22,17 +22,22 @@ fn label_conflict(e: ServiceError, label: &str) -> ServiceError {
 }
 
 impl Depot {
-    /// The key text of a download key row.
+    /// The key text of a download key row. An imported one is not derived and is kept as a
+    /// hash only: its text is a hint to recognise it by.
     pub(crate) fn download_key_text(&self, row: &DownloadKeyRow) -> String {
-        keys::download_key(
-            self.settings().secret.expose(),
-            row.id as u64,
-            row.version as u32,
-        )
+        match &row.imported_hint {
+            Some(hint) => format!("…{hint}"),
+            None => keys::download_key(
+                self.settings().secret.expose(),
+                row.id as u64,
+                row.version as u32,
+            ),
+        }
     }
 
     fn download_key_view(&self, row: DownloadKeyRow) -> DownloadKeyView {
         DownloadKeyView {
+            imported: row.imported_hash.is_some(),
             key: self.download_key_text(&row),
             id: row.id,
             revoked: row.revoked_at.is_some(),

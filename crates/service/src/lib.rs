@@ -63,7 +63,7 @@ pub use extensions::{ExtensionChanges, ExtensionView};
 pub use feeds::RenderedFeed;
 pub use groups::GroupView;
 pub use identity::JoomlaSource;
-pub use imports::{ImportReport, SettingsFile};
+pub use imports::{ImportReport, SettingsFile, ars_item_package_id};
 pub use input::parse_date;
 pub use jbackend::IssuedKey;
 pub use keys::{DownloadKeyView, JbackendKeyView};

@@ -244,7 +244,8 @@ impl Depot {
             .download_keys_of(user_id)
             .await?
             .into_iter()
-            .find(|k| k.revoked_at.is_none());
+            // An imported key cannot be shown again, so it cannot be mailed either.
+            .find(|k| k.revoked_at.is_none() && k.imported_hash.is_none());
         let row = match live {
             Some(row) => row,
             None => self.new_download_key(user_id, MAILED_KEY_LABEL).await?,

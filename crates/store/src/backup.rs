@@ -26,6 +26,7 @@ pub const BACKUP_TABLES: &[&str] = &[
     "memberships",
     "jbackend_key_versions",
     "download_keys",
+    "ars_update_streams",
     "mail_outbox",
     "audit_log",
 ];

@@ -37,6 +37,32 @@ pub struct NewExtension {
 }
 
 impl Store {
+    /// Records which extension an Akeeba Release System update stream became.
+    pub async fn map_ars_stream(&self, stream: i64, extension_id: i64) -> Result<(), StoreError> {
+        let mut tx = self.catalogue_write().await?;
+        sqlx::query(
+            "INSERT INTO ars_update_streams (id, extension_id) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET extension_id = excluded.extension_id",
+        )
+        .bind(stream)
+        .bind(extension_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The extension (by name) an ARS update stream became.
+    pub async fn ars_stream_extension(&self, stream: i64) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT e.name FROM ars_update_streams s JOIN extensions e ON e.id = s.extension_id \
+             WHERE s.id = $1",
+        )
+        .bind(stream)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// Makes an extension paid (its package group) or free (`None`).
     pub async fn set_extension_package_group(
         &self,

@@ -13,6 +13,12 @@ pub struct DownloadKeyRow {
     pub version: i64,
     pub revoked_at: Option<i64>,
     pub created_at: i64,
+    /// For a Download ID imported from Akeeba Release System: the SHA-256 (hex) of the ID as
+    /// sites send it, the only form depot keeps (such a key is not derived, so it cannot be
+    /// shown again).
+    pub imported_hash: Option<String>,
+    /// Its last four characters, to tell it apart in lists.
+    pub imported_hint: Option<String>,
 }
 
 impl Store {
@@ -71,6 +77,64 @@ impl Store {
         .map_err(|e| StoreError::unique(e, "download key label"))?;
         self.commit_access(tx).await?;
         Ok(row)
+    }
+
+    /// Records an imported key (by its hash) for a user; `None` when that key is there already.
+    /// A live label the user already has gets the key's number appended.
+    pub async fn import_download_key(
+        &self,
+        user_id: i64,
+        label: &str,
+        hash: &str,
+        hint: &str,
+    ) -> Result<Option<DownloadKeyRow>, StoreError> {
+        let known: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM download_keys WHERE imported_hash = $1")
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        if known.is_some() {
+            return Ok(None);
+        }
+        let taken: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM download_keys WHERE user_id = $1 AND label = $2 AND revoked_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(label)
+        .fetch_optional(&self.pool)
+        .await?;
+        let label = match taken {
+            Some(_) => format!("{label} ({hint})"),
+            None => label.to_string(),
+        };
+        let mut tx = self.access_write().await?;
+        let row = sqlx::query_as(
+            "INSERT INTO download_keys (user_id, label, version, created_at, imported_hash, \
+             imported_hint) VALUES ($1, $2, 1, $3, $4, $5) RETURNING *",
+        )
+        .bind(user_id)
+        .bind(&label)
+        .bind(self.now_ms())
+        .bind(hash)
+        .bind(hint)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| StoreError::unique(e, "imported download key"))?;
+        self.commit_access(tx).await?;
+        Ok(Some(row))
+    }
+
+    /// The imported key with this hash, revoked or not.
+    pub async fn imported_download_key(
+        &self,
+        hash: &str,
+    ) -> Result<Option<DownloadKeyRow>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT * FROM download_keys WHERE imported_hash = $1")
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn download_key(&self, id: i64) -> Result<Option<DownloadKeyRow>, StoreError> {

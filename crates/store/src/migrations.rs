@@ -305,6 +305,19 @@ CREATE TABLE identity_sync (
 INSERT INTO identity_sync (id, locked_until, users, memberships) VALUES (1, 0, 0, 0);
 "#,
     },
+    Migration {
+        version: 12,
+        name: "Download IDs and update streams imported from Akeeba Release System",
+        sql: r#"
+ALTER TABLE download_keys ADD COLUMN imported_hash TEXT;
+ALTER TABLE download_keys ADD COLUMN imported_hint TEXT;
+CREATE UNIQUE INDEX download_keys_imported ON download_keys (imported_hash);
+CREATE TABLE ars_update_streams (
+    id BIGINT PRIMARY KEY,
+    extension_id BIGINT NOT NULL REFERENCES extensions (id) ON DELETE CASCADE
+);
+"#,
+    },
 ];
 
 impl Backend {

@@ -49,9 +49,29 @@ pub async fn by_package_id(
     RawQuery(query): RawQuery,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Response, ReleaseError> {
-    let download = depot.resolve_package(&package_id).await?;
-    let credentials = credentials_for(&download, &headers, query.as_deref(), &[])?;
-    serve(&depot, download, credentials, &method, &headers, peer).await
+    package_download(
+        &depot,
+        &package_id,
+        &method,
+        &headers,
+        query.as_deref(),
+        peer,
+    )
+    .await
+}
+
+/// The package `package_id`, as `/get/release/download/{package_id}` serves it.
+pub(crate) async fn package_download(
+    depot: &Depot,
+    package_id: &str,
+    method: &Method,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    peer: SocketAddr,
+) -> Result<Response, ReleaseError> {
+    let download = depot.resolve_package(package_id).await?;
+    let credentials = credentials_for(&download, headers, query, &[])?;
+    serve(depot, download, credentials, method, headers, peer).await
 }
 
 /// The seed recommends POSTing `email` and `key` rather than putting them in the URL.

@@ -38,6 +38,16 @@ pub async fn update_feed(
     let Some(name) = strip_xml(&file) else {
         return Ok(not_found());
     };
+    feed_named(&depot, name, &method, &headers).await
+}
+
+/// The extension feed `name` (or the collection), as `/updates/{name}.xml` answers it.
+pub(crate) async fn feed_named(
+    depot: &Depot,
+    name: &str,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response, ReleaseError> {
     let feed = if name == "collection" {
         Some(depot.collection_feed().await?)
     } else {
@@ -55,7 +65,7 @@ pub async fn update_feed(
             .unwrap_or_default();
         depot.events().feed_check(id, joomla_version(ua));
     }
-    Ok(respond(&feed, &headers))
+    Ok(respond(&feed, headers))
 }
 
 pub async fn changelog_feed(

@@ -3,6 +3,7 @@
 
 mod account;
 mod api;
+mod ars;
 pub mod connections;
 mod console;
 mod downloads;
@@ -58,7 +59,9 @@ pub fn router(depot: Depot) -> Router {
             "/download/{extension}/{version}/{filename}",
             get(downloads::by_path),
         )
-        .merge(jbackend_routes());
+        .merge(jbackend_routes())
+        // Akeeba Release System's URLs, for sites that updated from it (`depot import ars`).
+        .route("/index.php", get(ars::legacy));
     // The same routes where jBackend answered on the vendor's Joomla site, so that the URLs
     // customers saved keep working (`jbackend_base_path`).
     let routes = match depot.settings().jbackend_base_path.as_deref() {

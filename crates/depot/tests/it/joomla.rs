@@ -568,3 +568,286 @@ async fn joomla_site_on_postgres_depot_on_postgres() {
     };
     scenario(site, db).await;
 }
+
+/// ARS 7's tables (the columns depot reads, and the ones without defaults ARS always fills),
+/// in the subset of SQL both MySQL and PostgreSQL take; `{primary}` is a reserved word.
+const ARS_SCHEMA: &str = "
+CREATE TABLE jos_viewlevels (id BIGINT PRIMARY KEY, title VARCHAR(100) NOT NULL DEFAULT '',
+  ordering BIGINT NOT NULL DEFAULT 0, rules VARCHAR(5120) NOT NULL);
+CREATE TABLE jos_ars_categories (id BIGINT PRIMARY KEY, asset_id BIGINT NOT NULL DEFAULT 0,
+  title VARCHAR(255) NOT NULL, alias VARCHAR(255) NOT NULL, description TEXT,
+  type VARCHAR(20) NOT NULL DEFAULT 'normal', directory VARCHAR(255) NOT NULL DEFAULT 'arsrepo',
+  ordering BIGINT NOT NULL DEFAULT 0, access BIGINT NOT NULL DEFAULT 0,
+  show_unauth_links SMALLINT NOT NULL DEFAULT 0, redirect_unauth VARCHAR(255) NOT NULL DEFAULT '',
+  published BIGINT NOT NULL DEFAULT 1, is_supported SMALLINT NOT NULL DEFAULT 1,
+  language CHAR(7) NOT NULL DEFAULT '*');
+CREATE TABLE jos_ars_releases (id BIGINT PRIMARY KEY, category_id BIGINT NOT NULL,
+  version VARCHAR(255) NOT NULL, alias VARCHAR(255) NOT NULL,
+  maturity VARCHAR(10) NOT NULL DEFAULT 'beta', notes TEXT, hits BIGINT NOT NULL DEFAULT 0,
+  ordering BIGINT NOT NULL DEFAULT 0, access BIGINT NOT NULL DEFAULT 0,
+  published SMALLINT NOT NULL DEFAULT 1, language CHAR(7) NOT NULL DEFAULT '*');
+CREATE TABLE jos_ars_items (id BIGINT PRIMARY KEY, release_id BIGINT NOT NULL,
+  title VARCHAR(255) NOT NULL, alias VARCHAR(255) NOT NULL, description TEXT NOT NULL,
+  type VARCHAR(10), filename VARCHAR(255) DEFAULT '', url VARCHAR(255) DEFAULT '',
+  updatestream BIGINT DEFAULT NULL, md5 VARCHAR(32), sha1 VARCHAR(64), filesize BIGINT,
+  hits BIGINT NOT NULL DEFAULT 0, ordering BIGINT NOT NULL DEFAULT 0,
+  access BIGINT NOT NULL DEFAULT 0, published SMALLINT NOT NULL DEFAULT 1,
+  language CHAR(7) NOT NULL DEFAULT '*', environments VARCHAR(255) DEFAULT NULL);
+CREATE TABLE jos_ars_updatestreams (id BIGINT PRIMARY KEY, name VARCHAR(255) NOT NULL,
+  alias VARCHAR(255) NOT NULL, type VARCHAR(20) NOT NULL DEFAULT 'components',
+  element VARCHAR(255) NOT NULL, category BIGINT NOT NULL, packname VARCHAR(255),
+  client_id BIGINT NOT NULL DEFAULT 1, folder VARCHAR(255) DEFAULT '',
+  published BIGINT NOT NULL DEFAULT 1);
+CREATE TABLE jos_ars_environments (id BIGINT PRIMARY KEY, title VARCHAR(100) NOT NULL DEFAULT '',
+  xmltitle VARCHAR(20) NOT NULL DEFAULT '1.0');
+CREATE TABLE jos_ars_dlidlabels (id BIGINT PRIMARY KEY, user_id BIGINT NOT NULL,
+  {primary} SMALLINT NOT NULL DEFAULT 0, title VARCHAR(255) NOT NULL DEFAULT '',
+  dlid CHAR(32) NOT NULL, published SMALLINT NOT NULL DEFAULT 1,
+  created_by BIGINT NOT NULL DEFAULT 0);
+";
+
+const MAIN_DLID: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+const ADDON_DLID: &str = "ffeeddccbbaa99887766554433221100";
+const BOB_DLID: &str = "11112222333344445555666677778888";
+const UNPUBLISHED_DLID: &str = "99990000999900009999000099990000";
+
+impl Site {
+    /// An ARS installation: a free plugin (stream 1) and a paid component (stream 2, view level
+    /// 3 "Pro" = Joomla group 12) with Joomla 4 and PHP 8.1 environments, a link item, and
+    /// Download IDs (alice's main and add-on, bob's main, an unpublished one).
+    async fn ars(&self, root: &std::path::Path) {
+        let primary = if self.mysql {
+            "`primary`"
+        } else {
+            "\"primary\""
+        };
+        self.exec(&ARS_SCHEMA.replace("{primary}", primary)).await;
+        self.exec(&format!(
+            "INSERT INTO jos_viewlevels (id, title, rules) VALUES (1, 'Public', '[]'), \
+             (3, 'Pro', '[12]'), (5, 'Guest', '[9]');
+             INSERT INTO jos_ars_categories (id, title, alias, directory, access, published) \
+             VALUES (1, 'Free', 'free', 'files/free', 1, 1), (2, 'Pro', 'pro', 'files/pro', 3, 1);
+             INSERT INTO jos_ars_releases (id, category_id, version, alias, maturity, notes, \
+             access, published) VALUES (1, 1, '1.0.0', '1-0-0', 'stable', '<p>First</p>', 1, 1), \
+             (2, 2, '2.0.0', '2-0-0', 'stable', '<p>Pro two</p>', 1, 1);
+             INSERT INTO jos_ars_items (id, release_id, title, alias, description, type, \
+             filename, url, updatestream, access, published, environments) VALUES \
+             (1, 1, 'Hello', 'hello', '', 'file', 'plg_system_hello-1.0.0.zip', '', 1, 1, 1, \
+              '[\"32\",\"43\"]'), \
+             (2, 2, 'Widgets', 'widgets', '', 'file', 'com_widgets-2.0.0.zip', '', 2, 1, 1, \
+              '[\"32\"]'), \
+             (3, 2, 'Docs', 'docs', '', 'link', '', 'https://example.com/docs.pdf', NULL, 1, 1, \
+              NULL);
+             INSERT INTO jos_ars_updatestreams (id, name, alias, type, element, category, \
+             client_id, folder) VALUES (1, 'Hello', 'hello', 'plugins', 'hello', 1, 0, 'system'), \
+             (2, 'Widgets', 'widgets', 'components', 'com_widgets', 2, 1, '');
+             INSERT INTO jos_ars_environments (id, title, xmltitle) VALUES \
+             (32, 'Joomla! 4.0', 'joomla/4.0'), (43, 'PHP 8.1', 'php/8.1');
+             INSERT INTO jos_ars_dlidlabels (id, user_id, {primary}, title, dlid, published) \
+             VALUES (1, 101, 1, '_MAIN_', '{MAIN_DLID}', 1), \
+             (2, 101, 0, 'Client site', '{ADDON_DLID}', 1), \
+             (3, 102, 1, '_MAIN_', '{BOB_DLID}', 1), \
+             (4, 102, 0, 'Old', '{UNPUBLISHED_DLID}', 0);"
+        ))
+        .await;
+        for dir in ["files/free", "files/pro"] {
+            std::fs::create_dir_all(root.join(dir)).unwrap();
+        }
+        std::fs::write(
+            root.join("files/free/plg_system_hello-1.0.0.zip"),
+            plugin_zip("1.0.0", "ars"),
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("files/pro/com_widgets-2.0.0.zip"),
+            component_zip("2.0.0"),
+        )
+        .unwrap();
+    }
+}
+
+async fn ars_scenario(site: Site, db: Db) {
+    let Some(bcrypt) = php_hash("alice pw 1", "PASSWORD_BCRYPT") else {
+        return;
+    };
+    site.groups().await;
+    site.user(101, "alice", "alice@example.com", &bcrypt, &[2, 12])
+        .await;
+    site.user(102, "bob", "bob@example.com", &bcrypt, &[2])
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    site.ars(root.path()).await;
+    let url = site.depot_url.replace("{addr}", &site.server);
+    let app = TestApp::spawn_with(db, |s| {
+        s.identity.kind = "joomla".into();
+        s.identity.database_url = Some(url.clone());
+    })
+    .await;
+    app.depot().sync_identity(true).await.expect("first pass");
+
+    // One command: what was imported, and what was not and why.
+    let joomla = depot_joomla::JoomlaSite::connect(&url, "jos_").unwrap();
+    let report = app
+        .depot()
+        .import_ars(&joomla, root.path())
+        .await
+        .expect("import");
+    assert_eq!(
+        report.failed.len(),
+        1,
+        "only the link item: {:?}",
+        report.failed
+    );
+    assert!(
+        report.failed[0].2.contains("hosted elsewhere"),
+        "{:?}",
+        report.failed
+    );
+    for what in [
+        "package group ars-level-3",
+        "item 1: plg_system_hello 1.0.0",
+        "item 2: com_widgets 2.0.0",
+        "update stream 1 → plg_system_hello",
+        "update stream 2 → com_widgets",
+        "Download ID 1",
+        "Download ID 2",
+        "Download ID 3",
+    ] {
+        assert!(
+            report.imported.iter().any(|i| i == what),
+            "{what}: {:?}",
+            report.imported
+        );
+    }
+    assert!(!report.imported.iter().any(|i| i == "Download ID 4"));
+    // The site's groups qualify its users for the imported package group at the next pass.
+    app.depot().sync_identity(true).await.expect("pass");
+
+    // The update site URL installed sites hold serves depot's feed of that stream.
+    let feed = app
+        .text("/index.php?option=com_ars&view=update&task=stream&format=xml&id=2")
+        .await;
+    assert!(feed.contains("<element>com_widgets</element>"), "{feed}");
+    assert!(feed.contains("<version>2.0.0</version>"), "{feed}");
+    assert!(
+        feed.contains("<targetplatform name=\"joomla\" version=\"4"),
+        "{feed}"
+    );
+    let free_feed = app
+        .get("/index.php?option=com_ars&view=update&task=stream&format=xml&stream_id=1")
+        .await;
+    assert_eq!(free_feed.status(), 200);
+    assert_eq!(
+        app.get("/index.php?option=com_ars&view=update&task=stream&format=xml&id=99")
+            .await
+            .status(),
+        404
+    );
+
+    // The item download URL with the site's old Download ID: the same bytes, with the same
+    // checks; the add-on form too; bob has no subscription; an unknown ID is refused.
+    let paid = component_zip("2.0.0");
+    let item = |dlid: &str| {
+        format!("/index.php?option=com_ars&view=Item&task=download&item_id=2&dlid={dlid}")
+    };
+    let r = app.get(&item(MAIN_DLID)).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().to_vec(), paid);
+    let r = app.get(&item(&format!("101:{ADDON_DLID}"))).await;
+    assert_eq!(r.status(), 200);
+    let r = app.get(&item(BOB_DLID)).await;
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error_code"], "REL_NAU", "{v}");
+    for unknown in [UNPUBLISHED_DLID, &format!("102:{ADDON_DLID}"), "0000"] {
+        let r = app.get(&item(unknown)).await;
+        assert_eq!(r.status(), 401, "{unknown}");
+    }
+    let r = app.get(&item("")).await;
+    assert_eq!(r.status(), 400);
+    // The feed's own download URL takes the old Download ID as Joomla sends it (extra_query).
+    let block = update_blocks(&feed)[0].to_string();
+    let r = app
+        .client
+        .get(format!("{}?dlid={MAIN_DLID}", download_url(&block)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let free = app
+        .get("/index.php?option=com_ars&view=item&task=download&id=1")
+        .await;
+    assert_eq!(free.status(), 200);
+    assert_eq!(
+        free.bytes().await.unwrap().to_vec(),
+        plugin_zip("1.0.0", "ars")
+    );
+
+    // Imported keys are shown as such, and revoked like any other.
+    let keys: depot_api::Items<depot_api::DownloadKeyView> =
+        app.read("/users/alice@example.com/keys").await;
+    let addon = keys
+        .items
+        .iter()
+        .find(|k| k.label == "ARS: Client site")
+        .expect("the add-on ID");
+    assert!(addon.imported && addon.key == "…1100", "{addon:?}");
+    assert!(!keys.items.iter().any(|k| k.key.contains(MAIN_DLID)));
+    let (s, _) = app
+        .api(
+            Method::DELETE,
+            &format!("/users/alice@example.com/keys/{}", addon.id),
+            None,
+        )
+        .await;
+    assert!(s == 200 || s == 204, "revoke: {s}");
+    let r = app.get(&item(&format!("101:{ADDON_DLID}"))).await;
+    assert_eq!(r.status(), 401, "a revoked imported ID");
+
+    // The same command again, as a vendor runs it: nothing new.
+    let out = depot()
+        .args(["import", "ars", "--site-root"])
+        .arg(root.path())
+        .args(["--database-url", &url])
+        .env("DEPOT_DATA_DIR", &app.settings.data_dir)
+        .env(
+            "DEPOT_DATABASE_URL",
+            app.settings.database_url.as_deref().unwrap(),
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stdout.contains("imported "), "{stdout}");
+    assert!(
+        stdout.contains("unchanged item 2: com_widgets 2.0.0"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("hosted elsewhere"), "{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "something was not imported: {stderr}"
+    );
+    let again: depot_api::Items<depot_api::DownloadKeyView> =
+        app.read("/users/alice@example.com/keys").await;
+    assert_eq!(again.items.len(), keys.items.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ars_import_from_mariadb_depot_on_sqlite() {
+    let Some(site) = Site::mariadb().await else {
+        return;
+    };
+    ars_scenario(site, Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ars_import_from_postgres_depot_on_postgres() {
+    let Some(site) = Site::postgres().await else {
+        return;
+    };
+    let Some(db) = Db::postgres().await else {
+        return;
+    };
+    ars_scenario(site, db).await;
+}

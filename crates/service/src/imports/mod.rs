@@ -2,7 +2,11 @@
 //! reads the other system's settings, creates what is missing through the same use cases the API
 //! uses (so every check and audit entry applies), and reports line by line.
 
+mod ars;
 mod jbackend;
+
+pub use ars::ars_item_package_id;
+pub(crate) use ars::imported_key_hash;
 
 use std::path::{Path, PathBuf};
 
