@@ -82,6 +82,8 @@ pub struct ArsRelease {
     pub notes: String,
     pub access: i64,
     pub published: bool,
+    /// When it was created, in milliseconds since the epoch (ARS's release date).
+    pub created_at: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -238,7 +240,7 @@ impl JoomlaSite {
         let sql = format!(
             "SELECT {}, COALESCE({}, ''), COALESCE({}, ''), {}, COALESCE({}, ''), {}, {}, \
              {}, {}, {}, COALESCE({}, ''), {}, {}, \
-             {}, {}, {}, {}, {} \
+             {}, {}, {}, {}, {}, {} \
              FROM {} i JOIN {} r ON r.{id} = i.{rel} JOIN {} c ON c.{id} = r.{cat} \
              ORDER BY r.{id}, i.{id}",
             i("i", "id"),
@@ -259,6 +261,7 @@ impl JoomlaSite {
             c("c", "directory"),
             i("c", "access"),
             i("c", "published"),
+            self.epoch_secs(&self.col("r", "created")),
             self.table("ars_items"),
             self.table("ars_releases"),
             self.table("ars_categories"),
@@ -286,6 +289,10 @@ impl JoomlaSite {
                         notes: r.try_get(10)?,
                         access: r.try_get(11)?,
                         published: r.try_get::<i64, _>(12)? == 1,
+                        created_at: r
+                            .try_get::<Option<i64>, _>(18)?
+                            .filter(|&s| s > 0)
+                            .map(|s| s * 1000),
                     },
                     category: ArsCategory {
                         id: r.try_get(13)?,
@@ -476,6 +483,7 @@ mod tests {
                 notes: String::new(),
                 access: 1,
                 published: true,
+                created_at: None,
             },
             category: ArsCategory {
                 id: 1,

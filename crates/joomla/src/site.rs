@@ -74,6 +74,15 @@ impl Dialect {
         }
     }
 
+    /// A `datetime`/`timestamp` column (Joomla writes UTC) as seconds since the epoch, whatever
+    /// the session's time zone; NULL for NULL (and MySQL's zero date).
+    fn epoch_secs(self, expr: &str) -> String {
+        match self {
+            Dialect::MySql => format!("TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', {expr})"),
+            Dialect::Postgres => format!("CAST(EXTRACT(EPOCH FROM {expr}) AS BIGINT)"),
+        }
+    }
+
     fn param(self, n: usize) -> String {
         match self {
             Dialect::MySql => "?".into(),
@@ -182,6 +191,11 @@ impl JoomlaSite {
     /// `expr` as a 64-bit integer.
     pub(crate) fn int(&self, expr: &str) -> String {
         self.dialect.int(expr)
+    }
+
+    /// A date column as seconds since the epoch.
+    pub(crate) fn epoch_secs(&self, expr: &str) -> String {
+        self.dialect.epoch_secs(expr)
     }
 
     /// `expr` as text.

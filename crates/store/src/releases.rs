@@ -312,6 +312,21 @@ impl Store {
         Ok(key)
     }
 
+    /// Dates a published release back to when it was first released elsewhere (an import), so
+    /// that feeds and "keep what you paid for" see its real age. Never dates it forward.
+    pub async fn backdate_release(&self, release_id: i64, at: i64) -> Result<bool, StoreError> {
+        let mut tx = self.catalogue_write().await?;
+        let done = sqlx::query(
+            "UPDATE releases SET published_at = $1 WHERE id = $2 AND published_at > $1",
+        )
+        .bind(at)
+        .bind(release_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Replaces a release's notes (`None` removes them). Returns false if it does not exist.
     pub async fn set_release_notes(
         &self,

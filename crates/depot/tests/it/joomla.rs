@@ -570,7 +570,8 @@ async fn joomla_site_on_postgres_depot_on_postgres() {
 }
 
 /// ARS 7's tables (the columns depot reads, and the ones without defaults ARS always fills),
-/// in the subset of SQL both MySQL and PostgreSQL take; `{primary}` is a reserved word.
+/// in the subset of SQL both MySQL and PostgreSQL take; `{primary}` is a reserved word and
+/// `{datetime}` the dialect's date type.
 const ARS_SCHEMA: &str = "
 CREATE TABLE jos_viewlevels (id BIGINT PRIMARY KEY, title VARCHAR(100) NOT NULL DEFAULT '',
   ordering BIGINT NOT NULL DEFAULT 0, rules VARCHAR(5120) NOT NULL);
@@ -584,6 +585,7 @@ CREATE TABLE jos_ars_categories (id BIGINT PRIMARY KEY, asset_id BIGINT NOT NULL
 CREATE TABLE jos_ars_releases (id BIGINT PRIMARY KEY, category_id BIGINT NOT NULL,
   version VARCHAR(255) NOT NULL, alias VARCHAR(255) NOT NULL,
   maturity VARCHAR(10) NOT NULL DEFAULT 'beta', notes TEXT, hits BIGINT NOT NULL DEFAULT 0,
+  created {datetime} NULL DEFAULT NULL,
   ordering BIGINT NOT NULL DEFAULT 0, access BIGINT NOT NULL DEFAULT 0,
   published SMALLINT NOT NULL DEFAULT 1, language CHAR(7) NOT NULL DEFAULT '*');
 CREATE TABLE jos_ars_items (id BIGINT PRIMARY KEY, release_id BIGINT NOT NULL,
@@ -621,15 +623,22 @@ impl Site {
         } else {
             "\"primary\""
         };
-        self.exec(&ARS_SCHEMA.replace("{primary}", primary)).await;
+        let datetime = if self.mysql { "DATETIME" } else { "TIMESTAMP" };
+        self.exec(
+            &ARS_SCHEMA
+                .replace("{primary}", primary)
+                .replace("{datetime}", datetime),
+        )
+        .await;
         self.exec(&format!(
             "INSERT INTO jos_viewlevels (id, title, rules) VALUES (1, 'Public', '[]'), \
              (3, 'Pro', '[12]'), (5, 'Guest', '[9]');
              INSERT INTO jos_ars_categories (id, title, alias, directory, access, published) \
              VALUES (1, 'Free', 'free', 'files/free', 1, 1), (2, 'Pro', 'pro', 'files/pro', 3, 1);
              INSERT INTO jos_ars_releases (id, category_id, version, alias, maturity, notes, \
-             access, published) VALUES (1, 1, '1.0.0', '1-0-0', 'stable', '<p>First</p>', 1, 1), \
-             (2, 2, '2.0.0', '2-0-0', 'stable', '<p>Pro two</p>', 1, 1);
+             access, published, created) VALUES \
+             (1, 1, '1.0.0', '1-0-0', 'stable', '<p>First</p>', 1, 1, NULL), \
+             (2, 2, '2.0.0', '2-0-0', 'stable', '<p>Pro two</p>', 1, 1, '2024-03-01 10:00:00');
              INSERT INTO jos_ars_items (id, release_id, title, alias, description, type, \
              filename, url, updatestream, access, published, environments) VALUES \
              (1, 1, 'Hello', 'hello', '', 'file', 'plg_system_hello-1.0.0.zip', '', 1, 1, 1, \
@@ -720,6 +729,16 @@ async fn ars_scenario(site: Site, db: Db) {
         );
     }
     assert!(!report.imported.iter().any(|i| i == "Download ID 4"));
+    // The release keeps ARS's date.
+    let release: depot_api::ReleaseView = app.read("/extensions/com_widgets/releases/2.0.0").await;
+    assert_eq!(
+        release.published_at.as_deref(),
+        Some("2024-03-01T10:00:00Z"),
+        "{release:?}"
+    );
+    assert_eq!(release.stability, "stable");
+    assert_eq!(release.notes.as_deref(), Some("<p>Pro two</p>"));
+
     // The site's groups qualify its users for the imported package group at the next pass.
     app.depot().sync_identity(true).await.expect("pass");
 

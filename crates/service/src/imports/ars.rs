@@ -293,6 +293,14 @@ impl Depot {
             .publish_package(actor, spooled, &options)
             .await
             .map_err(|e| e.to_string())?;
+        if let (Some(at), false) = (
+            item.release.created_at,
+            published.outcome == PublishOutcome::Unchanged,
+        ) {
+            self.backdate(&published.extension, &published.version, at)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
         if published.version != item.release.version {
             tracing::info!(
                 item = item.id,
@@ -306,6 +314,22 @@ impl Depot {
             item.id, published.extension, published.version
         );
         Ok((published.outcome, published.extension, what))
+    }
+
+    /// Gives an imported release ARS's release date.
+    async fn backdate(&self, extension: &str, version: &str, at: i64) -> Result<(), ServiceError> {
+        let ext = self
+            .store()
+            .extension_by_name(extension)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "extension" })?;
+        if let Some(release) = self.store().release(ext.id, version).await? {
+            self.store()
+                .backdate_release(release.release.id, at)
+                .await?;
+            self.invalidate_catalogue();
+        }
+        Ok(())
     }
 
     /// Points an update stream at an extension; `false` when it already pointed there.
