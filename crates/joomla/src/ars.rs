@@ -15,6 +15,8 @@ use crate::{JoomlaError, JoomlaSite, JoomlaUser};
 pub struct ArsStream {
     pub id: i64,
     pub name: String,
+    /// Its URL segment in the site's search-engine-friendly URLs.
+    pub alias: String,
     /// `components`, `libraries`, `modules`, `packages`, `plugins`, `files`, `templates`.
     pub kind: String,
     pub element: String,
@@ -204,7 +206,7 @@ pub fn joomla_majors(xmltitles: &[&str]) -> Vec<u32> {
 impl JoomlaSite {
     pub async fn ars_streams(&self) -> Result<Vec<ArsStream>, JoomlaError> {
         let sql = format!(
-            "SELECT {}, {}, {}, {}, {}, COALESCE({}, ''), {} FROM {} s",
+            "SELECT {}, {}, {}, {}, {}, COALESCE({}, ''), {}, {} FROM {} s",
             self.int("s.id"),
             self.text(&self.col("s", "name")),
             self.text(&self.col("s", "type")),
@@ -212,6 +214,7 @@ impl JoomlaSite {
             self.int(&self.col("s", "client_id")),
             self.text(&self.col("s", "folder")),
             self.int(&self.col("s", "published")),
+            self.text(&self.col("s", "alias")),
             self.table("ars_updatestreams"),
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
@@ -227,6 +230,7 @@ impl JoomlaSite {
                     client_id: r.try_get(4)?,
                     folder: r.try_get(5)?,
                     published: r.try_get::<i64, _>(6)? != 0,
+                    alias: r.try_get(7)?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -390,6 +394,7 @@ mod tests {
         ArsStream {
             id: 1,
             name: "x".into(),
+            alias: "x".into(),
             kind: kind.into(),
             element: element.into(),
             client_id: 1,

@@ -77,6 +77,8 @@ pub(crate) struct CatalogueCache {
     pub(crate) downloads: Memo<DownloadKey, Option<DownloadTarget>>,
     /// Akeeba Release System update streams → the extension each became (`depot import ars`).
     pub(crate) ars_streams: Memo<i64, Option<String>>,
+    /// The same by the stream's alias (its search-engine-friendly URL).
+    pub(crate) ars_aliases: Memo<String, Option<String>>,
     /// The last catalogue generation seen in the database.
     pub(crate) generation: Seen,
 }
@@ -87,6 +89,7 @@ impl CatalogueCache {
             feeds: Memo::new(CATALOGUE_ENTRIES),
             downloads: Memo::new(CATALOGUE_ENTRIES),
             ars_streams: Memo::new(CATALOGUE_ENTRIES),
+            ars_aliases: Memo::new(CATALOGUE_ENTRIES),
             generation: Seen::new(generation),
         }
     }
@@ -95,6 +98,7 @@ impl CatalogueCache {
         self.feeds.clear();
         self.downloads.clear();
         self.ars_streams.clear();
+        self.ars_aliases.clear();
     }
 }
 

@@ -38,18 +38,39 @@ pub struct NewExtension {
 
 impl Store {
     /// Records which extension an Akeeba Release System update stream became.
-    pub async fn map_ars_stream(&self, stream: i64, extension_id: i64) -> Result<(), StoreError> {
+    pub async fn map_ars_stream(
+        &self,
+        stream: i64,
+        alias: &str,
+        extension_id: i64,
+    ) -> Result<(), StoreError> {
         let mut tx = self.catalogue_write().await?;
         sqlx::query(
-            "INSERT INTO ars_update_streams (id, extension_id) VALUES ($1, $2) \
-             ON CONFLICT (id) DO UPDATE SET extension_id = excluded.extension_id",
+            "INSERT INTO ars_update_streams (id, alias, extension_id) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET alias = excluded.alias, \
+             extension_id = excluded.extension_id",
         )
         .bind(stream)
+        .bind(alias)
         .bind(extension_id)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The extension (by name) the ARS update stream with this alias became (its SEF URL).
+    pub async fn ars_stream_extension_by_alias(
+        &self,
+        alias: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT e.name FROM ars_update_streams s JOIN extensions e ON e.id = s.extension_id \
+             WHERE s.alias = $1 ORDER BY s.id LIMIT 1",
+        )
+        .bind(alias)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     /// The extension (by name) an ARS update stream became.

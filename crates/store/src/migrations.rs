@@ -314,8 +314,10 @@ ALTER TABLE download_keys ADD COLUMN imported_hint TEXT;
 CREATE UNIQUE INDEX download_keys_imported ON download_keys (imported_hash);
 CREATE TABLE ars_update_streams (
     id BIGINT PRIMARY KEY,
+    alias TEXT NOT NULL,
     extension_id BIGINT NOT NULL REFERENCES extensions (id) ON DELETE CASCADE
 );
+CREATE INDEX ars_update_streams_alias ON ars_update_streams (alias);
 "#,
     },
 ];

@@ -4,7 +4,9 @@
 //! - `index.php?option=com_ars&view=update&task=stream&format=xml&id=N` (also `stream_id=N`,
 //!   the older `view=updates`): the feed of the extension stream N became;
 //! - `index.php?option=com_ars&view=item&task=download&item_id=N` (also `id=N`, `view=Item`),
-//!   with the site's `dlid`: the item's file, with the same checks as any paid download.
+//!   with the site's `dlid`: the item's file, with the same checks as any paid download;
+//! - a search-engine-friendly stream URL, which ends in the stream's alias and asks for XML
+//!   (`/index.php/downloads/update/widgets.xml`, `…/update/widgets?format=xml`): its feed.
 
 use std::net::SocketAddr;
 
@@ -64,6 +66,42 @@ fn not_found() -> Response {
         .into_response()
 }
 
+/// The stream alias a search-engine-friendly ARS feed URL ends in: its last path segment, when
+/// the URL asks for XML (a `.xml` suffix or `format=xml`).
+pub(crate) fn sef_stream_alias<'a>(path: &'a str, query: Option<&str>) -> Option<&'a str> {
+    let last = path.trim_end_matches('/').rsplit('/').next()?;
+    let wants_xml = query.is_some_and(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .any(|(k, v)| k == "format" && v.eq_ignore_ascii_case("xml"))
+    });
+    let alias = match last.strip_suffix(".xml") {
+        Some(alias) => alias,
+        None if wants_xml => last,
+        None => return None,
+    };
+    (!alias.is_empty()
+        && alias
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then_some(alias)
+}
+
+/// What no route matched: an ARS stream's search-engine-friendly URL, or `404`.
+pub async fn sef_or_not_found(
+    State(depot): State<Depot>,
+    method: Method,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Result<Response, ReleaseError> {
+    if matches!(method, Method::GET | Method::HEAD)
+        && let Some(alias) = sef_stream_alias(uri.path(), uri.query())
+        && let Some(extension) = depot.ars_stream_extension_by_alias(alias).await?
+    {
+        return feed_named(&depot, &extension, &method, &headers).await;
+    }
+    Ok(crate::not_found())
+}
+
 pub async fn legacy(
     State(depot): State<Depot>,
     method: Method,
@@ -121,6 +159,28 @@ mod tests {
             ("", None),
         ] {
             assert_eq!(ars_request(q), want, "{q}");
+        }
+    }
+
+    #[test]
+    fn sef_stream_urls_end_in_the_alias_and_ask_for_xml() {
+        for (path, query, want) in [
+            (
+                "/index.php/downloads/update/widgets.xml",
+                None,
+                Some("widgets"),
+            ),
+            (
+                "/downloads/update/widgets",
+                Some("format=xml"),
+                Some("widgets"),
+            ),
+            ("/update/my-ext_2.xml", Some("dlid=x"), Some("my-ext_2")),
+            ("/downloads/update/widgets", None, None),
+            ("/downloads/update/.xml", None, None),
+            ("/a/b%20c.xml", None, None),
+        ] {
+            assert_eq!(sef_stream_alias(path, query), want, "{path}");
         }
     }
 }

@@ -38,7 +38,14 @@ pub async fn update_feed(
     let Some(name) = strip_xml(&file) else {
         return Ok(not_found());
     };
-    feed_named(&depot, name, &method, &headers).await
+    let answer = feed_named(&depot, name, &method, &headers).await?;
+    // `/updates/{alias}.xml` may be an ARS stream's search-engine-friendly URL.
+    if answer.status() == StatusCode::NOT_FOUND
+        && let Some(extension) = depot.ars_stream_extension_by_alias(name).await?
+    {
+        return feed_named(&depot, &extension, &method, &headers).await;
+    }
+    Ok(answer)
 }
 
 /// The extension feed `name` (or the collection), as `/updates/{name}.xml` answers it.

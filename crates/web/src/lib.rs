@@ -74,7 +74,7 @@ pub fn router(depot: Depot) -> Router {
         .nest("/account", account::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .fallback(not_found);
+        .fallback(ars::sef_or_not_found);
     // Only behind a trusted proxy: without one the layer would cost every request for nothing.
     let routes = if depot.settings().trusted_proxies.is_empty() {
         routes
@@ -311,7 +311,7 @@ async fn readyz(State(depot): State<Depot>) -> Response {
     }
 }
 
-async fn not_found() -> Response {
+fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "not found\n").into_response()
 }
 

@@ -752,6 +752,15 @@ async fn ars_scenario(site: Site, db: Db) {
         feed.contains("<targetplatform name=\"joomla\" version=\"4"),
         "{feed}"
     );
+    // Its search-engine-friendly forms too, whatever the menu path before the alias.
+    for sef in [
+        "/index.php/downloads/update/widgets.xml",
+        "/downloads/update/widgets?format=xml",
+        "/updates/widgets.xml",
+    ] {
+        assert_eq!(app.text(sef).await, feed, "{sef}");
+    }
+    assert_eq!(app.get("/downloads/update/nothing.xml").await.status(), 404);
     let free_feed = app
         .get("/index.php?option=com_ars&view=update&task=stream&format=xml&stream_id=1")
         .await;

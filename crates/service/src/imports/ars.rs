@@ -50,6 +50,21 @@ fn level_package_group(level: i64) -> String {
 }
 
 impl Depot {
+    /// The extension the ARS update stream with this alias became, for its SEF URL.
+    pub async fn ars_stream_extension_by_alias(
+        &self,
+        alias: &str,
+    ) -> Result<Option<String>, ServiceError> {
+        Ok(self
+            .inner
+            .catalogue
+            .ars_aliases
+            .get_or_load(alias.to_string(), || {
+                self.store().ars_stream_extension_by_alias(alias)
+            })
+            .await?)
+    }
+
     /// The extension an ARS update stream became, for the stream's old URL.
     pub async fn ars_stream_extension(&self, stream: i64) -> Result<Option<String>, ServiceError> {
         Ok(self
@@ -185,7 +200,7 @@ impl Depot {
                     format!("update stream names {named}, its items are {extension}; mapped to {extension}"),
                 ));
             }
-            match self.map_stream(stream.id, extension).await {
+            match self.map_stream(stream.id, &stream.alias, extension).await {
                 Ok(true) => report
                     .imported
                     .push(format!("update stream {} → {extension}", stream.id)),
@@ -333,7 +348,12 @@ impl Depot {
     }
 
     /// Points an update stream at an extension; `false` when it already pointed there.
-    async fn map_stream(&self, stream: i64, extension: &str) -> Result<bool, ServiceError> {
+    async fn map_stream(
+        &self,
+        stream: i64,
+        alias: &str,
+        extension: &str,
+    ) -> Result<bool, ServiceError> {
         if self.store().ars_stream_extension(stream).await?.as_deref() == Some(extension) {
             return Ok(false);
         }
@@ -342,7 +362,7 @@ impl Depot {
             .extension_by_name(extension)
             .await?
             .ok_or(ServiceError::NotFound { what: "extension" })?;
-        self.store().map_ars_stream(stream, ext.id).await?;
+        self.store().map_ars_stream(stream, alias, ext.id).await?;
         self.invalidate_catalogue();
         Ok(true)
     }
