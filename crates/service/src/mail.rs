@@ -185,7 +185,8 @@ impl Depot {
         let Some(user) = self.store().user_by_email(&row.recipient).await? else {
             return Ok(Delivery::Skipped);
         };
-        if user.disabled != 0 {
+        // A Joomla site's user signs in with the site's password, which depot cannot set.
+        if user.disabled != 0 || user.joomla_id.is_some() {
             return Ok(Delivery::Skipped);
         }
         let link = self.new_password_link(user.id).await?;

@@ -303,6 +303,12 @@ impl Depot {
                 "the user is disabled: enable them first".into(),
             ));
         }
+        if user.joomla_id.is_some() {
+            return Err(ServiceError::Conflict(
+                "a user of the Joomla site signs in with the site's password: they reset it there"
+                    .into(),
+            ));
+        }
         self.queue_mail(crate::mail::KIND_PASSWORD_LINK, &user.email, None)
             .await?;
         self.audit(actor, "user.password_link_sent", &user.email, json!(null))
@@ -372,6 +378,13 @@ impl Depot {
             .await?
             .filter(|u| u.disabled == 0)
             .ok_or_else(expired)?;
+        if user.joomla_id.is_some() {
+            // A link mailed before the user came from the Joomla site: the site's password
+            // is the one that counts.
+            return Err(ServiceError::Forbidden(
+                "Your password is the one of your account on our website: change it there.".into(),
+            ));
+        }
         self.set_password(user.id, password).await?;
         // Whoever was guessing the old password locked the account out; its owner, proving
         // their mailbox, lifts that lock (the per-client limits stay).

@@ -456,6 +456,15 @@ async fn scenario(site: Site, db: Db) {
         )
         .await;
     assert_eq!((s, v["admin"].as_bool()), (200, Some(true)), "{v}");
+    // Their password is the site's: depot mails no link to set another.
+    let refused = app
+        .depot()
+        .send_password_link(&depot_service::Actor::system("test"), "alice@example.com")
+        .await;
+    assert!(
+        matches!(refused, Err(depot_service::ServiceError::Conflict(_))),
+        "{refused:?}"
+    );
 
     // The group removed on the site: downloads stop within one pass (1 s here) and a poll,
     // with the date depot last saw the subscription.
