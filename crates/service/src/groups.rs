@@ -52,14 +52,7 @@ impl Depot {
         actor.require_admin()?;
         let name = clean_name(Some(name), "group name")?
             .ok_or_else(|| ServiceError::invalid("bad_name", "a group needs a name"))?;
-        let group = self
-            .store()
-            .group(id)
-            .await?
-            .ok_or(ServiceError::NotFound { what: "group" })?;
-        if group.source == JOOMLA_SOURCE {
-            return Err(owned_by_joomla(&group));
-        }
+        self.depot_group(id).await?;
         if !self.store().rename_group(id, &name).await? {
             return Err(ServiceError::NotFound { what: "group" });
         }
@@ -73,14 +66,7 @@ impl Depot {
     /// subscription history) or allowed by a package group is refused; rename it instead.
     pub async fn delete_group(&self, actor: &Actor, id: i64) -> ServiceResult<()> {
         actor.require_admin()?;
-        let group = self
-            .store()
-            .group(id)
-            .await?
-            .ok_or(ServiceError::NotFound { what: "group" })?;
-        if group.source == JOOMLA_SOURCE {
-            return Err(owned_by_joomla(&group));
-        }
+        let group = self.depot_group(id).await?;
         if !self.store().delete_unused_group(id).await? {
             let (memberships, package_groups) = self.store().group_usage(id).await?;
             return Err(ServiceError::Conflict(format!(
@@ -91,6 +77,19 @@ impl Depot {
         let subject = id.to_string();
         self.audit(actor, "group.delete", &subject, json!({"name": group.name}))
             .await
+    }
+
+    /// A group depot may change: one that exists and is not the Joomla site's.
+    async fn depot_group(&self, id: i64) -> ServiceResult<GroupRow> {
+        let group = self
+            .store()
+            .group(id)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "group" })?;
+        if group.source == JOOMLA_SOURCE {
+            return Err(owned_by_joomla(&group));
+        }
+        Ok(group)
     }
 
     pub async fn group_view(&self, id: i64) -> ServiceResult<GroupView> {

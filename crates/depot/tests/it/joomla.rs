@@ -100,48 +100,59 @@ struct Site {
 
 impl Site {
     async fn mariadb() -> Option<Site> {
-        sqlx::any::install_default_drivers();
-        let Ok(mut conn) = sqlx::AnyConnection::connect(MARIADB).await else {
-            skip(&format!("MariaDB not reachable at {MARIADB}"));
-            return None;
-        };
-        let name = format!("joomla_{}", hex::encode(rand::random::<[u8; 6]>()));
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create the site's database");
-        let site = Site {
-            admin_url: format!("{MARIADB}/{name}"),
-            server: "127.0.0.1:3306".into(),
-            depot_url: format!("mysql://root@{{addr}}/{name}"),
-            mysql: true,
-            drop_sql: format!("DROP DATABASE IF EXISTS {name}"),
-        };
-        site.exec(MYSQL_SCHEMA).await;
-        Some(site)
+        Site::create(true).await
     }
 
     async fn postgres() -> Option<Site> {
+        Site::create(false).await
+    }
+
+    /// A fresh database (MariaDB) or schema (PostgreSQL) holding Joomla's user tables.
+    async fn create(mysql: bool) -> Option<Site> {
         sqlx::any::install_default_drivers();
-        let base = "postgres://postgres@127.0.0.1:5432/postgres";
-        let Ok(mut conn) = sqlx::AnyConnection::connect(base).await else {
-            skip(&format!("PostgreSQL not reachable at {base}"));
+        let base = if mysql {
+            MARIADB.to_string()
+        } else {
+            pg_base_url()
+        };
+        let Ok(mut conn) = sqlx::AnyConnection::connect(&base).await else {
+            skip(&format!(
+                "the site's database server is not reachable at {base}"
+            ));
             return None;
         };
-        let schema = format!("joomla_{}", hex::encode(rand::random::<[u8; 6]>()));
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        let name = format!("joomla_{}", hex::encode(rand::random::<[u8; 6]>()));
+        let site = if mysql {
+            Site {
+                admin_url: format!("{MARIADB}/{name}"),
+                server: "127.0.0.1:3306".into(),
+                depot_url: format!("mysql://root@{{addr}}/{name}"),
+                mysql,
+                drop_sql: format!("DROP DATABASE IF EXISTS {name}"),
+            }
+        } else {
+            let path = format!("options=-c%20search_path%3D{name}");
+            let url = url::Url::parse(&base).expect("PostgreSQL URL");
+            let server = format!(
+                "{}:{}",
+                url.host_str().unwrap_or("127.0.0.1"),
+                url.port().unwrap_or(5432)
+            );
+            Site {
+                admin_url: format!("{base}?{path}"),
+                depot_url: base.replacen(&server, "{addr}", 1) + "?" + &path,
+                server,
+                mysql,
+                drop_sql: format!("DROP SCHEMA IF EXISTS {name} CASCADE"),
+            }
+        };
+        let container = if mysql { "DATABASE" } else { "SCHEMA" };
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE {container} {name}")))
             .execute(&mut conn)
             .await
-            .expect("create the site's schema");
-        let path = format!("options=-c%20search_path%3D{schema}");
-        let site = Site {
-            admin_url: format!("{base}?{path}"),
-            server: "127.0.0.1:5432".into(),
-            depot_url: format!("postgres://postgres@{{addr}}/postgres?{path}"),
-            mysql: false,
-            drop_sql: format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
-        };
-        site.exec(POSTGRES_SCHEMA).await;
+            .expect("create the site's database");
+        site.exec(if mysql { MYSQL_SCHEMA } else { POSTGRES_SCHEMA })
+            .await;
         Some(site)
     }
 

@@ -23,8 +23,8 @@ use depot_joomla::ars::{self, ArsItem, ViewLevel};
 use depot_joomla::{JoomlaError, JoomlaSite};
 use sha2::{Digest, Sha256};
 
-use super::{ImportReport, resolve};
-use crate::{Actor, Depot, NewPackageGroup, PublishOptions, PublishOutcome, ServiceError, spool};
+use super::ImportReport;
+use crate::{Actor, Depot, NewPackageGroup, PublishOptions, PublishOutcome, ServiceError};
 
 /// The actor the audit log names for what an import creates.
 const IMPORT: &str = "depot import ars";
@@ -235,16 +235,8 @@ impl Depot {
             return Ok(false);
         }
         for id in &level.groups {
-            if self.store().group(*id).await?.is_none() {
-                let title = group_names
-                    .get(id)
-                    .cloned()
-                    .unwrap_or_else(|| format!("Group {id} (imported)"));
-                match self.add_group(actor, *id, &title).await {
-                    Ok(_) | Err(ServiceError::Conflict(_)) => {}
-                    Err(e) => return Err(e),
-                }
-            }
+            self.ensure_group(actor, *id, group_names.get(id).map(String::as_str))
+                .await?;
         }
         let new = NewPackageGroup {
             id: name,
@@ -267,18 +259,7 @@ impl Depot {
         site_root: &Path,
     ) -> Result<(PublishOutcome, String, String), String> {
         let folder = category_folder(site_root, &item.category.directory);
-        let path = resolve(&folder, &item.filename)?;
-        let file = tokio::fs::File::open(&path)
-            .await
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let settings = self.settings();
-        let spooled = spool(
-            &settings.temp_dir,
-            tokio_util::io::ReaderStream::new(file),
-            settings.max_upload_bytes,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        let spooled = self.spool_package(&folder, &item.filename).await?;
         let titles: Vec<&str> = item
             .environments
             .iter()

@@ -13,8 +13,8 @@ use std::path::Path;
 
 use depot_core::jbackend_settings::{parse_group_line, parse_package_line};
 
-use super::{ImportReport, SettingsFile, lines, resolve};
-use crate::{Actor, Depot, NewPackageGroup, PublishOptions, PublishOutcome, ServiceError, spool};
+use super::{ImportReport, SettingsFile, lines};
+use crate::{Actor, Depot, NewPackageGroup, PublishOptions, PublishOutcome};
 
 /// The actor the audit log names for what an import creates.
 const IMPORT: &str = "depot import jbackend";
@@ -63,7 +63,7 @@ impl Depot {
             return Ok(None);
         }
         for id in &g.groups {
-            self.ensure_group(actor, *id)
+            self.ensure_group(actor, *id, None)
                 .await
                 .map_err(|e| e.to_string())?;
         }
@@ -80,21 +80,6 @@ impl Depot {
         Ok(Some(g.name))
     }
 
-    /// The user group `id`, created under a placeholder name when it does not exist yet.
-    async fn ensure_group(&self, actor: &Actor, id: i64) -> Result<(), ServiceError> {
-        if self.store().group(id).await?.is_some() {
-            return Ok(());
-        }
-        match self
-            .add_group(actor, id, &format!("Group {id} (imported)"))
-            .await
-        {
-            // Created meanwhile by someone else: there it is.
-            Ok(_) | Err(ServiceError::Conflict(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-
     /// One package line: publishes the package under its jBackend package id.
     async fn import_package(
         &self,
@@ -103,18 +88,7 @@ impl Depot {
         folder: &Path,
     ) -> Result<(PublishOutcome, String), String> {
         let p = parse_package_line(line)?;
-        let path = resolve(folder, &p.path)?;
-        let file = tokio::fs::File::open(&path)
-            .await
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let settings = self.settings();
-        let spooled = spool(
-            &settings.temp_dir,
-            tokio_util::io::ReaderStream::new(file),
-            settings.max_upload_bytes,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        let spooled = self.spool_package(folder, &p.path).await?;
         let options = PublishOptions {
             package_id: Some(p.package_id.clone()),
             package_group: p.group.clone(),

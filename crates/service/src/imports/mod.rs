@@ -27,6 +27,46 @@ pub struct SettingsFile {
     pub text: String,
 }
 
+impl crate::Depot {
+    /// The package file `relative` to `folder` (never outside it), spooled for publishing
+    /// under the configured upload limit.
+    async fn spool_package(&self, folder: &Path, relative: &str) -> Result<crate::Spooled, String> {
+        let path = resolve(folder, relative)?;
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let settings = self.settings();
+        crate::spool(
+            &settings.temp_dir,
+            tokio_util::io::ReaderStream::new(file),
+            settings.max_upload_bytes,
+        )
+        .await
+        .map_err(|e| e.to_string())
+    }
+
+    /// The user group `id`, created as `name` (or a placeholder) when it does not exist yet.
+    async fn ensure_group(
+        &self,
+        actor: &crate::Actor,
+        id: i64,
+        name: Option<&str>,
+    ) -> Result<(), crate::ServiceError> {
+        if self.store().group(id).await?.is_some() {
+            return Ok(());
+        }
+        let placeholder = format!("Group {id} (imported)");
+        match self
+            .add_group(actor, id, name.unwrap_or(&placeholder))
+            .await
+        {
+            // Created meanwhile by someone else: there it is.
+            Ok(_) | Err(crate::ServiceError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// The lines of a settings file worth reading, with their 1-based numbers.
 fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.lines()

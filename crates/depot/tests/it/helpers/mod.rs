@@ -105,7 +105,7 @@ pub enum Db {
     Postgres { base: String, schema: String },
 }
 
-fn pg_base_url() -> String {
+pub fn pg_base_url() -> String {
     std::env::var("TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
