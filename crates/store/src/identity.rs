@@ -193,8 +193,7 @@ impl Store {
         last_seen_at: Option<i64>,
     ) -> Result<MirrorChanges, StoreError> {
         let mut changes = MirrorChanges::default();
-        let emails: Vec<&str> = users.iter().map(|u| u.email.as_str()).collect();
-        let known = self.mirror_candidates(scope, &emails).await?;
+        let known = self.mirror_candidates(scope, users).await?;
         let open = self.open_mirrored_memberships(scope).await?;
         let now = self.now_ms();
 
@@ -332,12 +331,13 @@ impl Store {
         Ok(changes)
     }
 
-    /// The depot users a mirroring may touch: every mirrored one, and those whose address a
-    /// source user has (to link them). For one user, only theirs.
+    /// The depot users a mirroring may touch: every mirrored one (for one user, theirs), and
+    /// those whose address a source user not yet linked has (to link them). Once everyone is
+    /// linked, a pass looks up no address at all.
     async fn mirror_candidates(
         &self,
         scope: MirrorScope,
-        emails: &[&str],
+        users: &[SourceUser],
     ) -> Result<Vec<MirroredUser>, StoreError> {
         const COLUMNS: &str = "SELECT id, joomla_id, email, name, disabled FROM users";
         let mut rows: Vec<MirroredUser> = match scope {
@@ -357,6 +357,17 @@ impl Store {
                 .await?
             }
         };
+        // The addresses to look up: of source users not linked yet, and of linked ones whose
+        // address changed on the site (another depot user may have the new one).
+        let linked: HashMap<i64, &str> = rows
+            .iter()
+            .filter_map(|r| Some((r.joomla_id?, r.email.as_str())))
+            .collect();
+        let emails: Vec<String> = users
+            .iter()
+            .filter(|u| linked.get(&u.joomla_id) != Some(&u.email.as_str()))
+            .map(|u| u.email.clone())
+            .collect();
         // Depot's own users with a source user's address, found in batches.
         for chunk in emails.chunks(500) {
             let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
@@ -366,18 +377,18 @@ impl Store {
             );
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
             for e in chunk {
-                q = q.bind(*e);
+                q = q.bind(e.as_str());
             }
             let found: Vec<MirroredUser> = q.fetch_all(&self.pool).await?;
             rows.extend(found);
         }
         // And, for one user, whoever holds the address now (a clash to report).
         if let MirrorScope::OneUser { .. } = scope {
-            for e in emails {
+            for e in users.iter().map(|u| u.email.as_str()) {
                 let holder: Option<MirroredUser> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "{COLUMNS} WHERE email = $1 AND joomla_id IS NOT NULL"
                 )))
-                .bind(*e)
+                .bind(e)
                 .fetch_optional(&self.pool)
                 .await?;
                 rows.extend(holder.filter(|u| !rows.iter().any(|r| r.id == u.id)));

@@ -229,21 +229,7 @@ impl Site {
 
 impl Drop for Site {
     fn drop(&mut self) {
-        let (url, sql) = (self.admin_url.clone(), self.drop_sql.clone());
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                if let Ok(mut c) = sqlx::AnyConnection::connect(&url).await {
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                        .execute(&mut c)
-                        .await;
-                }
-            });
-        })
-        .join();
+        drop_database(&self.admin_url, &self.drop_sql);
     }
 }
 
@@ -568,6 +554,23 @@ async fn scenario(site: Site, db: Db) {
             == 200
     })
     .await;
+
+    // An address changed on the site follows; one that another depot user has stays as it
+    // was, and the pass goes on.
+    site.exec("UPDATE jos_users SET email = 'Robert@example.com' WHERE id = 102")
+        .await;
+    site.exec("UPDATE jos_users SET email = 'zoe@example.com' WHERE id = 105")
+        .await;
+    app.depot()
+        .sync_identity(true)
+        .await
+        .expect("a pass with a clash");
+    let bob: depot_api::UserView = app.read("/users/robert@example.com").await;
+    assert_eq!(bob.source, "joomla");
+    let erin: depot_api::UserView = app.read("/users/erin@example.com").await;
+    assert_eq!(erin.source, "joomla");
+    let zoe: depot_api::UserView = app.read("/users/zoe@example.com").await;
+    assert_eq!(zoe.source, "depot");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -154,26 +154,30 @@ impl Db {
 impl Drop for Db {
     fn drop(&mut self) {
         if let Db::Postgres { base, schema } = self {
-            let (base, schema) = (base.clone(), schema.clone());
-            // Drop may run inside a runtime; clean up on a thread of its own.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                rt.block_on(async {
-                    if let Ok(mut c) = sqlx::postgres::PgConnection::connect(&base).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "DROP SCHEMA IF EXISTS {schema} CASCADE"
-                        )))
-                        .execute(&mut c)
-                        .await;
-                    }
-                });
-            })
-            .join();
+            drop_database(base, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
         }
     }
+}
+
+/// Runs a cleanup statement (`DROP …`) at `url`, from a `Drop`: that may run inside a
+/// runtime, so it runs on a thread of its own. A failure leaves a stray schema, nothing worse.
+pub fn drop_database(url: &str, sql: &str) {
+    let (url, sql) = (url.to_string(), sql.to_string());
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            sqlx::any::install_default_drivers();
+            if let Ok(mut c) = sqlx::AnyConnection::connect(&url).await {
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut c)
+                    .await;
+            }
+        });
+    })
+    .join();
 }
 
 pub struct TestApp {
