@@ -343,6 +343,8 @@ async fn scenario(site: Site, db: Db) {
     };
     let _: depot_api::PackageGroupView = app.call(Method::POST, "/package-groups", &pg).await;
     let path = app.publish_paid_redj("enterprise").await;
+    app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "free"), "")
+        .await;
     app.depot().sync_identity(true).await.expect("second pass");
 
     // keybyauth with the site's passwords, by username or address, in every form Joomla has
@@ -533,6 +535,10 @@ async fn scenario(site: Site, db: Db) {
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["error_code"], "REL_UNA", "{v}");
     assert_eq!(app.get("/updates/com_redj.xml").await.status(), 200);
+    let free = app
+        .get("/download/plg_system_hello/1.0.0/plg_system_hello-1.0.0.zip")
+        .await;
+    assert_eq!(free.status(), 200, "free downloads do not need the site");
     let r = app
         .client
         .get(app.url(&format!("{path}?dlid={}", zoe.key)))
@@ -832,6 +838,30 @@ async fn ars_scenario(site: Site, db: Db) {
         free.bytes().await.unwrap().to_vec(),
         plugin_zip("1.0.0", "ars")
     );
+
+    // The customer's page shows the imported IDs as such, never the IDs themselves.
+    let r = browser()
+        .post(app.url("/account/login"))
+        .form(&[("email", "alice"), ("password", "alice pw 1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = browser()
+        .get(app.url("/account"))
+        .header("cookie", session_cookie(&r))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("previous download system"), "{page}");
+    assert!(
+        page.contains("…1100") && page.contains("ARS: Client site"),
+        "{page}"
+    );
+    assert!(!page.contains(MAIN_DLID) && !page.contains(ADDON_DLID));
 
     // Imported keys are shown as such, and revoked like any other.
     let keys: depot_api::Items<depot_api::DownloadKeyView> =
