@@ -3,7 +3,7 @@
 //! `fuzz/regressions/` through the same checks on the stable toolchain (see the test below).
 
 use crate::range::{RangeDecision, decide, if_range_allows};
-use crate::{jbackend_settings, keys, package, useragent};
+use crate::{ars, jbackend_settings, keys, package, useragent};
 
 /// Any bytes as an uploaded package: inspected under the default limits (expansion capped lower,
 /// so that a run stays fast), never a panic.
@@ -79,16 +79,39 @@ pub fn jbackend_settings(data: &[u8]) {
     }
 }
 
+/// Any text as an ARS Download ID, an `index.php` query string, or a path with a query: a
+/// Download ID that reads is plain and reads the same again; an alias is a part of the path.
+pub fn ars(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Some(id) = ars::normalise_download_id(text) {
+        assert!(id.len() <= 53 && id.is_ascii(), "{id:?}");
+        assert_eq!(
+            ars::normalise_download_id(&id).as_deref(),
+            Some(id.as_str())
+        );
+    }
+    let _ = ars::ars_request(text);
+    let (path, query) = text
+        .split_once('?')
+        .map_or((text, None), |(p, q)| (p, Some(q)));
+    if let Some(alias) = ars::sef_stream_alias(path, query) {
+        assert!(!alias.is_empty() && path.contains(alias), "{text:?}");
+    }
+}
+
 /// What a target checks of one input.
 pub type Check = fn(&[u8]);
 
 /// The targets by name, as `fuzz/` names them.
-pub const TARGETS: [(&str, Check); 5] = [
+pub const TARGETS: [(&str, Check); 6] = [
     ("package", package),
     ("manifest", manifest),
     ("range", range),
     ("keys", keys),
     ("jbackend_settings", jbackend_settings),
+    ("ars", ars),
 ];
 
 #[cfg(test)]

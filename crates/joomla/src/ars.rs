@@ -159,30 +159,6 @@ impl ArsDownloadId {
     }
 }
 
-/// A `dlid` in ARS's form, as ARS reads it (`reformatDownloadID`): trimmed, an optional
-/// `user_id:` prefix, the ID cut to 32 characters. `None` for anything shorter.
-pub fn normalise_download_id(sent: &str) -> Option<String> {
-    let sent = sent.trim();
-    if sent.len() < 32 {
-        return None;
-    }
-    let (user, id) = match sent.split_once(':') {
-        Some((user, id)) => {
-            let user: u64 = user.trim().parse().ok().filter(|&u| u > 0)?;
-            (Some(user), id.trim_end())
-        }
-        None => (None, sent),
-    };
-    let id: String = id.chars().take(32).collect();
-    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return None;
-    }
-    Some(match user {
-        Some(u) => format!("{u}:{id}"),
-        None => id,
-    })
-}
-
 /// The integers in a list as ARS stored it over the years (`1,2`, `["1","2"]`, `[1,2]`).
 pub fn id_list(text: &str) -> Vec<i64> {
     text.split(|c: char| !c.is_ascii_digit())
@@ -428,30 +404,6 @@ mod tests {
             );
         }
         assert_eq!(stream("languages", "x", "").extension_name(), None);
-    }
-
-    #[test]
-    fn download_ids_read_as_ars_reads_them() {
-        let id = "0123456789abcdef0123456789abcdef";
-        assert_eq!(normalise_download_id(id).as_deref(), Some(id));
-        assert_eq!(
-            normalise_download_id(&format!(" 42:{id} ")).as_deref(),
-            Some(format!("42:{id}").as_str())
-        );
-        assert_eq!(
-            normalise_download_id(&format!("{id}trailing")).as_deref(),
-            Some(id)
-        );
-        for bad in [
-            "",
-            "short",
-            &format!("0:{id}"),
-            &format!("x:{id}"),
-            &format!("42:{}", &id[..31]),
-            "0123456789abcdef0123456789abcde!",
-        ] {
-            assert_eq!(normalise_download_id(bad), None, "{bad}");
-        }
     }
 
     #[test]

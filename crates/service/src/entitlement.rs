@@ -238,7 +238,7 @@ impl Depot {
 
     /// A Download ID imported from Akeeba Release System, found by its hash.
     async fn identify_imported(&self, sent: &str) -> ServiceResult<Grant> {
-        let normalised = depot_joomla::ars::normalise_download_id(sent).ok_or_else(invalid_key)?;
+        let normalised = depot_core::ars::normalise_download_id(sent).ok_or_else(invalid_key)?;
         let hash = crate::imports::imported_key_hash(&normalised);
         let row = self
             .access()

@@ -39,7 +39,7 @@ fn unreadable(e: JoomlaError) -> ServiceError {
 }
 
 /// The hash an imported Download ID is kept as, of the ID as ARS reads it (see
-/// `depot_joomla::ars::normalise_download_id`).
+/// `depot_core::ars::normalise_download_id`).
 pub(crate) fn imported_key_hash(normalised: &str) -> String {
     hex::encode(Sha256::digest(normalised.as_bytes()))
 }
@@ -355,7 +355,7 @@ impl Depot {
         actor: &Actor,
         dlid: &ars::ArsDownloadId,
     ) -> Result<bool, ServiceError> {
-        let sent = ars::normalise_download_id(&dlid.as_sent()).ok_or_else(|| {
+        let sent = depot_core::ars::normalise_download_id(&dlid.as_sent()).ok_or_else(|| {
             ServiceError::invalid("bad_download_id", "not a Download ID ARS would accept")
         })?;
         let hash = imported_key_hash(&sent);
