@@ -33,10 +33,13 @@ pub(crate) struct AccessCache {
 #[derive(Clone)]
 struct Holder {
     disabled: bool,
-    /// depot's own memberships (added by hand, by the API, by an import).
+    /// Every membership, depot's own and those mirrored from the identity source.
+    all: Arc<[Membership]>,
+    /// depot's own only (added by hand, by the API, by an import): what counts once the
+    /// identity source has been away too long.
     own: Arc<[Membership]>,
-    /// Memberships mirrored from the identity source; they count while it is fresh.
-    mirrored: Arc<[Membership]>,
+    /// Whether any membership is mirrored.
+    mirrored: bool,
 }
 
 impl AccessCache {
@@ -267,43 +270,33 @@ impl Depot {
                 let Some(user) = self.store().user(user_id).await? else {
                     return Ok(None);
                 };
-                let (mirrored, own): (Vec<_>, Vec<_>) = self
+                let spans = self
                     .store()
                     .memberships_for_package_group(user.id, group.id)
-                    .await?
-                    .into_iter()
-                    .partition(|m| m.source == JOOMLA_SOURCE);
-                let spans = |ms: Vec<MembershipSpan>| -> Arc<[Membership]> {
-                    ms.into_iter()
-                        .map(|m| Membership {
-                            valid_from: m.valid_from,
-                            valid_until: m.valid_until,
-                        })
-                        .collect()
+                    .await?;
+                let membership = |m: &MembershipSpan| Membership {
+                    valid_from: m.valid_from,
+                    valid_until: m.valid_until,
                 };
                 Ok::<_, ServiceError>(Some(Holder {
                     disabled: user.disabled != 0,
-                    own: spans(own),
-                    mirrored: spans(mirrored),
+                    all: spans.iter().map(membership).collect(),
+                    own: spans
+                        .iter()
+                        .filter(|m| m.source != JOOMLA_SOURCE)
+                        .map(membership)
+                        .collect(),
+                    mirrored: spans.iter().any(|m| m.source == JOOMLA_SOURCE),
                 }))
             })
             .await?
             .ok_or_else(invalid_key)?;
         let policy = Policy::parse(&group.policy).unwrap_or(Policy::Active);
         let now = self.now_ms();
-        let fresh = holder.mirrored.is_empty() || self.mirror_is_fresh();
-        let memberships: Vec<Membership> = if fresh {
-            holder
-                .own
-                .iter()
-                .chain(holder.mirrored.iter())
-                .copied()
-                .collect()
-        } else {
-            holder.own.to_vec()
-        };
+        let fresh = !holder.mirrored || self.mirror_is_fresh();
+        let memberships = if fresh { &holder.all } else { &holder.own };
         let decision =
-            entitlement::decide(now, holder.disabled, &memberships, policy, published_at);
+            entitlement::decide(now, holder.disabled, memberships, policy, published_at);
         if !fresh && decision != Decision::Allowed {
             // What the site last said is too old to go on, and depot's own records do not
             // settle it.
