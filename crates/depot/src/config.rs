@@ -130,6 +130,9 @@ pub struct Identity {
     /// Seconds what was last read keeps counting while the site's database is unreachable;
     /// then paid checks that depend on it answer 503 until it is back.
     pub stale_after_secs: u64,
+    /// Where the site resets a password (its `index.php?option=com_users&view=reset`): the
+    /// account pages point customers there, since their password is the site's.
+    pub password_reset_url: Option<String>,
 }
 
 impl Default for Identity {
@@ -141,6 +144,7 @@ impl Default for Identity {
             groups: "tree".into(),
             sync_secs: 30,
             stale_after_secs: 900,
+            password_reset_url: None,
         }
     }
 }
@@ -189,6 +193,15 @@ impl Identity {
         if self.sync_secs == 0 || self.sync_secs > 3600 {
             bail!("identity.sync_secs = {}: use 1 to 3600", self.sync_secs);
         }
+        if let Some(reset) = self
+            .password_reset_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            && !url::Url::parse(reset).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        {
+            bail!("identity.password_reset_url = {reset:?}: an http(s) URL");
+        }
         Ok(Some((url, rule)))
     }
 
@@ -204,6 +217,12 @@ impl Identity {
             rule,
             sync_interval: Duration::from_secs(self.sync_secs),
             stale_after: Duration::from_secs(self.stale_after_secs.max(self.sync_secs)),
+            password_reset_url: self
+                .password_reset_url
+                .as_deref()
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(str::to_string),
         }))
     }
 }

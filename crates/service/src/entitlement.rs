@@ -295,8 +295,7 @@ impl Depot {
         let now = self.now_ms();
         let fresh = !holder.mirrored || self.mirror_is_fresh();
         let memberships = if fresh { &holder.all } else { &holder.own };
-        let decision =
-            entitlement::decide(now, holder.disabled, memberships, policy, published_at);
+        let decision = entitlement::decide(now, holder.disabled, memberships, policy, published_at);
         if !fresh && decision != Decision::Allowed {
             // What the site last said is too old to go on, and depot's own records do not
             // settle it.

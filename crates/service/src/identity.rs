@@ -38,6 +38,8 @@ pub struct JoomlaSource {
     pub sync_interval: Duration,
     /// How long mirrored memberships keep counting while the site cannot be read.
     pub stale_after: Duration,
+    /// Where the site resets a password, for the account pages.
+    pub password_reset_url: Option<String>,
 }
 
 /// When the site was last read in full, as this instance knows it (its own passes, and other

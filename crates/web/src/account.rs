@@ -63,15 +63,31 @@ struct LoginPage<'a> {
     flash: Option<&'a str>,
     error: Option<&'a str>,
     email: &'a str,
+    site: Option<SiteAccounts<'a>>,
 }
 
-async fn login_page() -> LoginPage<'static> {
+/// What the pages say when customers may also sign in with their account on the vendor's
+/// Joomla site (`[identity] kind = "joomla"`).
+struct SiteAccounts<'a> {
+    /// Where the site resets a password (`identity.password_reset_url`), if configured.
+    reset_url: Option<&'a str>,
+}
+
+fn site_accounts(depot: &Depot) -> Option<SiteAccounts<'_>> {
+    depot.settings().joomla.as_ref().map(|j| SiteAccounts {
+        reset_url: j.password_reset_url.as_deref(),
+    })
+}
+
+async fn login_page(State(depot): State<Depot>) -> Response {
     LoginPage {
         signed_in: None,
         flash: None,
         error: None,
         email: "",
+        site: site_accounts(&depot),
     }
+    .into_response()
 }
 
 async fn login(
@@ -86,6 +102,7 @@ async fn login(
             flash: None,
             error: Some(why),
             email: &form.email,
+            site: site_accounts(&depot),
         };
         (status, page).into_response()
     };
@@ -117,21 +134,28 @@ struct ForgotPage<'a> {
     /// The request was taken: the same page for every address.
     sent: bool,
     minutes: u64,
+    site: Option<SiteAccounts<'a>>,
 }
 
-fn forgot_response(status: StatusCode, error: Option<String>, sent: bool) -> Response {
+fn forgot_response(
+    depot: &Depot,
+    status: StatusCode,
+    error: Option<String>,
+    sent: bool,
+) -> Response {
     let page = ForgotPage {
         signed_in: None,
         flash: None,
         error,
         sent,
         minutes: PASSWORD_LINK_LIFETIME.as_secs() / 60,
+        site: site_accounts(depot),
     };
     (status, page).into_response()
 }
 
-async fn forgot_page() -> Response {
-    forgot_response(StatusCode::OK, None, false)
+async fn forgot_page(State(depot): State<Depot>) -> Response {
+    forgot_response(&depot, StatusCode::OK, None, false)
 }
 
 #[derive(Deserialize)]
@@ -154,12 +178,13 @@ async fn forgot(
         .request_password_link(&form.email, &peer.ip().to_string())
         .await
     {
-        Ok(()) => forgot_response(StatusCode::OK, None, true),
+        Ok(()) => forgot_response(&depot, StatusCode::OK, None, true),
         Err(e @ ServiceError::Invalid { .. }) => {
-            forgot_response(StatusCode::BAD_REQUEST, Some(e.to_string()), false)
+            forgot_response(&depot, StatusCode::BAD_REQUEST, Some(e.to_string()), false)
         }
         Err(ServiceError::RateLimited { retry_after_secs }) => {
             let mut response = forgot_response(
+                &depot,
                 StatusCode::TOO_MANY_REQUESTS,
                 Some(format!(
                     "Too many requests: try again in {} minutes.",

@@ -12,6 +12,9 @@ use crate::helpers::*;
 
 const MARIADB: &str = "mysql://root@127.0.0.1:3306";
 
+/// The site's password reset page, as a vendor configures it.
+const RESET: &str = "https://vendor.example.com/index.php?option=com_users&view=reset";
+
 /// Joomla 3.10's tables on MySQL/MariaDB: zero dates for "never".
 const MYSQL_SCHEMA: &str = "
 CREATE TABLE jos_users (
@@ -320,6 +323,7 @@ async fn scenario(site: Site, db: Db) {
         s.identity.sync_secs = 1;
         s.identity.stale_after_secs = 120;
         s.jbackend_base_path = "/index.php/jbackend/rest/".into();
+        s.identity.password_reset_url = Some(RESET.into());
     })
     .await;
 
@@ -424,7 +428,15 @@ async fn scenario(site: Site, db: Db) {
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.unwrap().to_vec(), package);
 
-    // The account pages take the site's username and password too.
+    // The account pages take the site's username and password too, and send customers to the
+    // site to reset it.
+    let page = app.text("/account/login").await;
+    assert!(
+        page.contains("E-mail address or username")
+            && page.contains("type=\"text\" name=\"email\""),
+        "{page}"
+    );
+    assert!(page.contains(&RESET.replace('&', "&#38;")), "{page}");
     let r = browser()
         .post(app.url("/account/login"))
         .form(&[("email", "alice"), ("password", "alice pw 1")])
