@@ -197,12 +197,19 @@ impl Store {
         let open = self.open_mirrored_memberships(scope).await?;
         let now = self.now_ms();
 
-        // Who each source user is in depot, and what to change about them.
+        // Who each source user is in depot, and what to change about them (by maps: a pass
+        // over a large site must not compare every user with every other).
+        let linked: HashMap<i64, &MirroredUser> = known
+            .iter()
+            .filter_map(|k| Some((k.joomla_id?, k)))
+            .collect();
+        let addressed: HashMap<&str, &MirroredUser> =
+            known.iter().map(|k| (k.email.as_str(), k)).collect();
         let mut plan: Vec<(i64, Write, &SourceUser)> = Vec::new();
         let mut new_users: Vec<&SourceUser> = Vec::new();
         for u in users {
-            let by_link = known.iter().find(|k| k.joomla_id == Some(u.joomla_id));
-            let by_email = known.iter().find(|k| k.email == u.email);
+            let by_link = linked.get(&u.joomla_id).copied();
+            let by_email = addressed.get(u.email.as_str()).copied();
             let (user, write) = match (by_link, by_email) {
                 (Some(k), Some(other)) if k.id != other.id => {
                     changes.skipped.push(format!(
