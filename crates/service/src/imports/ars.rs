@@ -373,7 +373,7 @@ impl Depot {
         let label = if dlid.primary {
             "ARS main Download ID".to_string()
         } else {
-            format!("ARS: {}", dlid.title.trim())
+            import_label(&dlid.title, dlid.id)
         };
         let hint: String = sent
             .chars()
@@ -397,6 +397,19 @@ impl Depot {
     }
 }
 
+/// The label of an imported add-on Download ID: its ARS title, made a label any key form takes
+/// (printable, at most `MAX_LABEL` characters with the `ARS: ` prefix), or its number when the
+/// title has nothing left.
+fn import_label(title: &str, id: i64) -> String {
+    let printable: String = title.chars().filter(|c| !c.is_control()).collect();
+    let room = crate::input::MAX_LABEL - "ARS: ".len();
+    let kept: String = printable.trim().chars().take(room).collect();
+    match kept.trim() {
+        "" => format!("ARS add-on Download ID {id}"),
+        kept => format!("ARS: {kept}"),
+    }
+}
+
 /// A category's directory: absolute as it is, otherwise under the site's root (as ARS does).
 fn category_folder(site_root: &Path, directory: &str) -> PathBuf {
     let dir = Path::new(directory.trim());
@@ -404,5 +417,22 @@ fn category_folder(site_root: &Path, directory: &str) -> PathBuf {
         dir.to_path_buf()
     } else {
         site_root.join(directory.trim().trim_start_matches('/'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn imported_labels_are_labels_the_forms_take() {
+        let long = "x".repeat(300);
+        for (title, want) in [
+            ("Client site", "ARS: Client site"),
+            ("  ", "ARS add-on Download ID 7"),
+            ("a\u{7}b", "ARS: ab"),
+        ] {
+            assert_eq!(super::import_label(title, 7), want);
+        }
+        let label = super::import_label(&long, 7);
+        assert!(crate::input::clean_label(Some(&label)).is_ok(), "{label}");
     }
 }
