@@ -591,25 +591,6 @@ async fn scenario(site: Site, db: Db) {
     assert_eq!(zoe.source, "depot");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn joomla_site_on_mariadb_depot_on_sqlite() {
-    let Some(site) = Site::mariadb().await else {
-        return;
-    };
-    scenario(site, Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn joomla_site_on_postgres_depot_on_postgres() {
-    let Some(site) = Site::postgres().await else {
-        return;
-    };
-    let Some(db) = Db::postgres().await else {
-        return;
-    };
-    scenario(site, db).await;
-}
-
 /// ARS 7's tables (the columns depot reads, and the ones without defaults ARS always fills),
 /// in the subset of SQL both MySQL and PostgreSQL take; `{primary}` is a reserved word and
 /// `{datetime}` the dialect's date type.
@@ -926,21 +907,32 @@ async fn ars_scenario(site: Site, db: Db) {
     assert_eq!(again.items.len(), keys.items.len());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ars_import_from_mariadb_depot_on_sqlite() {
-    let Some(site) = Site::mariadb().await else {
-        return;
+/// Runs `scenario` twice: a MariaDB site with depot on SQLite, a PostgreSQL site with depot on
+/// PostgreSQL (`NAME::mariadb_site`, `NAME::postgres_site`).
+macro_rules! site_test {
+    ($name:ident, $scenario:ident) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mariadb_site() {
+                let Some(site) = Site::mariadb().await else {
+                    return;
+                };
+                $scenario(site, Db::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_site() {
+                let Some(site) = Site::postgres().await else {
+                    return;
+                };
+                let Some(db) = Db::postgres().await else {
+                    return;
+                };
+                $scenario(site, db).await;
+            }
+        }
     };
-    ars_scenario(site, Db::Sqlite).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ars_import_from_postgres_depot_on_postgres() {
-    let Some(site) = Site::postgres().await else {
-        return;
-    };
-    let Some(db) = Db::postgres().await else {
-        return;
-    };
-    ars_scenario(site, db).await;
-}
+site_test!(joomla_site_is_the_identity_source, scenario);
+site_test!(ars_import, ars_scenario);
