@@ -9,6 +9,7 @@ pub mod audit;
 pub mod error;
 pub mod extensions;
 pub mod groups;
+pub mod jbackend;
 pub mod keys;
 pub mod memberships;
 pub mod package_groups;

@@ -92,6 +92,7 @@ async fn start(url: &str, dir: &Path) -> Depot {
         shared_keys: Default::default(),
         joomla: None,
         jbackend_base_path: None,
+        metrics_token: None,
     };
     Depot::start(store, storage, mailer, settings)
         .await

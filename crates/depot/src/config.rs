@@ -47,6 +47,9 @@ pub struct Settings {
     /// `/index.php/jbackend/rest`): its Release System routes answer there too, so customers'
     /// saved jBackend URLs keep working. Empty (the default): at the root only.
     pub jbackend_base_path: String,
+    /// A token Prometheus must send (`Authorization: Bearer …`) to read `/metrics`. Empty (the
+    /// default): `/metrics` is public, like `/healthz`; it holds counts, never personal data.
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -283,6 +286,7 @@ impl Default for Settings {
             log: Log::default(),
             trusted_proxies: String::new(),
             jbackend_base_path: String::new(),
+            metrics_token: None,
         }
     }
 }
@@ -566,6 +570,12 @@ impl Settings {
             },
             joomla: self.identity.joomla_source()?,
             jbackend_base_path: self.jbackend_base_path()?,
+            metrics_token: self
+                .metrics_token
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| depot_service::Secret::new(t.as_bytes())),
         })
     }
 
@@ -582,6 +592,9 @@ impl Settings {
         }
         if let Some(url) = &self.identity.database_url {
             shown.identity.database_url = Some(depot_store::redact_url(url));
+        }
+        if shown.metrics_token.is_some() {
+            shown.metrics_token = Some("***".into());
         }
         if shown.storage.secret_access_key.is_some() {
             shown.storage.secret_access_key = Some("***".into());

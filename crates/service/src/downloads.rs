@@ -274,6 +274,7 @@ impl Stream for DownloadBody {
 
 impl Drop for DownloadBody {
     fn drop(&mut self) {
+        crate::metrics::download_bytes(self.sent);
         if let Some(d) = self.on_end.take() {
             d.recorder
                 .download_served(&d.download, 200, self.sent, &d.requester);

@@ -119,6 +119,11 @@ impl EventRecorder {
         bytes: u64,
         who: &Requester,
     ) {
+        crate::metrics::download(if status == 302 {
+            "redirected"
+        } else {
+            "served"
+        });
         self.download(DownloadEvent {
             artifact_id: download.artifact_id,
             at: self.clock.now_ms(),
@@ -134,6 +139,7 @@ impl EventRecorder {
 
     /// Records a refused download with its error code (the credentials themselves never).
     pub fn download_denied(&self, download: &crate::Download, refusal: Refusal, who: &Requester) {
+        crate::metrics::download("refused");
         self.download(DownloadEvent {
             artifact_id: download.artifact_id,
             at: self.clock.now_ms(),

@@ -116,11 +116,19 @@ impl Depot {
         F: FnOnce() -> Fut,
         Fut: Future<Output = ServiceResult<Option<RenderedFeed>>>,
     {
-        self.inner
+        let mut rendered = None;
+        let feed = self
+            .inner
             .catalogue
             .feeds
-            .get_or_load(key, || async { Ok(render().await?.map(Arc::new)) })
-            .await
+            .get_or_load(key, || async {
+                let feed = render().await?.map(Arc::new);
+                rendered = Some(feed.is_some());
+                Ok(feed)
+            })
+            .await;
+        crate::metrics::feed_lookup(rendered);
+        feed
     }
 
     /// `/updates/{extension}.xml`; `None` for an unknown extension.

@@ -98,6 +98,12 @@ impl Depot {
         self.now_ms() - self.inner.identity_fresh.at() <= source.stale_after.as_millis() as i64
     }
 
+    /// Seconds since the site was last read in full; `None` without a Joomla source.
+    pub(crate) fn identity_sync_age_secs(&self) -> Option<i64> {
+        self.joomla()?;
+        Some((self.now_ms() - self.inner.identity_fresh.at()).max(0) / 1000)
+    }
+
     pub(crate) fn saw_identity_sync(&self, at: Option<i64>) {
         self.inner.identity_fresh.saw(at);
     }

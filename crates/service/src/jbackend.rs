@@ -6,19 +6,11 @@ use std::time::Duration;
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+pub use depot_api::jbackend::IssuedKey;
 use depot_core::{Refusal, keys};
 use depot_store::{PackageGroupRow, UserRow};
-use serde::Serialize;
 
 use crate::{Credentials, Depot, ServiceError, ServiceResult, valid_email};
-
-/// A key handed to an authenticated user.
-#[derive(Clone, Debug, Serialize)]
-pub struct IssuedKey {
-    pub status: &'static str,
-    pub email: String,
-    pub key: String,
-}
 
 /// Attempts allowed per minute, per client address and per account.
 const AUTH_PER_IP: i64 = 20;
@@ -194,7 +186,7 @@ impl Depot {
             version,
         );
         Ok(IssuedKey {
-            status: "ok",
+            status: "ok".into(),
             email,
             key,
         })

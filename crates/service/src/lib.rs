@@ -22,6 +22,7 @@ mod journal;
 mod keys;
 mod mail;
 mod memberships;
+pub mod metrics;
 mod package_groups;
 mod publish;
 mod rate_limits;
@@ -115,6 +116,8 @@ pub struct Settings {
     /// Where the jBackend routes also answer (`/index.php/jbackend/rest`), without a trailing
     /// slash; `None`: at the root only.
     pub jbackend_base_path: Option<String>,
+    /// The bearer token `/metrics` asks for (`metrics_token`); `None`: it is public.
+    pub metrics_token: Option<Secret>,
 }
 
 /// Key material that never prints: `Debug` shows its length only.

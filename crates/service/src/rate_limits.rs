@@ -31,6 +31,7 @@ impl Depot {
                 .await;
         }
         if hits > limit {
+            crate::metrics::rate_limited(bucket);
             let retry_after_secs = ((start + window - now) / 1000).max(1) as u64;
             return Err(ServiceError::RateLimited { retry_after_secs });
         }

@@ -135,6 +135,7 @@ impl Depot {
         for (bucket, limit) in buckets {
             if self.failures(bucket, FAILURE_WINDOW).await? >= limit {
                 let retry_after_secs = self.record_failure(bucket, FAILURE_WINDOW).await?;
+                crate::metrics::rate_limited(bucket);
                 return Err(ServiceError::RateLimited { retry_after_secs });
             }
         }

@@ -123,7 +123,27 @@ pub struct Store {
     clock: Clock,
 }
 
+/// How the connection pool is used at a moment, for `/metrics`.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolUse {
+    /// Connections open.
+    pub open: u32,
+    /// Of those, idle.
+    pub idle: u32,
+    /// The most it opens.
+    pub max: u32,
+}
+
 impl Store {
+    /// How the connection pool is used now.
+    pub fn pool_use(&self) -> PoolUse {
+        PoolUse {
+            open: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
     /// Connects (creating a SQLite file if needed). Does not migrate.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();

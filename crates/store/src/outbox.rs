@@ -138,4 +138,14 @@ impl Store {
                 .await?,
         )
     }
+
+    /// Messages not yet delivered or given up, and when the oldest of them was queued: the
+    /// outbox's depth and age, for `/metrics`.
+    pub async fn mail_backlog(&self) -> Result<(i64, Option<i64>), StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT COUNT(*), MIN(created_at) FROM mail_outbox WHERE done_at IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
 }

@@ -19,6 +19,7 @@ use depot_service::{Depot, ars_item_package_id};
 use crate::downloads::package_download;
 use crate::error::ReleaseError;
 use crate::feeds::feed_named;
+use crate::openapi::DownloadRefusals;
 
 fn not_found() -> Response {
     (
@@ -45,6 +46,45 @@ pub async fn sef_or_not_found(
     Ok(crate::not_found())
 }
 
+/// The query of ARS's legacy URLs, for the document.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub(crate) struct ArsQuery {
+    /// `com_ars`.
+    option: Option<String>,
+    /// `update` (or `updates`) for a stream's feed, `item` for a download.
+    view: Option<String>,
+    /// `stream` or `download`.
+    task: Option<String>,
+    /// The stream's or the item's ARS id.
+    id: Option<i64>,
+    /// An item's ARS id (the newer form).
+    item_id: Option<i64>,
+    /// A stream's ARS id (the older form).
+    stream_id: Option<i64>,
+    /// `xml` for a feed.
+    format: Option<String>,
+    /// The customer's Download ID (ARS's own, imported) or depot key.
+    dlid: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/index.php",
+    tag = "feeds",
+    summary = "Akeeba Release System's stream and item URLs",
+    description = "After `depot import ars`: `option=com_ars&view=update&task=stream&\
+                   format=xml&id=N` answers stream N's feed, `option=com_ars&view=item&\
+                   task=download&item_id=N` item N's file, with the same checks as any download.",
+    params(ArsQuery),
+    responses(
+        (status = 200, description = "The feed (XML) or the file (zip)",
+         content((String = "application/xml"), ("application/zip"))),
+        (status = 304, description = "Unchanged since the client's copy"),
+        DownloadRefusals,
+    )
+)]
 pub async fn legacy(
     State(depot): State<Depot>,
     method: Method,

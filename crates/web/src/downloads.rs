@@ -19,6 +19,7 @@ use depot_service::{Credentials, Delivery, Depot, Download, DownloadRequest, Req
 
 use crate::error::ReleaseError;
 use crate::http_date;
+use crate::openapi::DownloadRefusals;
 use crate::params::{bearer, params};
 use depot_core::range::{RangeDecision, decide, if_range_allows};
 
@@ -26,6 +27,30 @@ use depot_core::range::{RangeDecision, decide, if_range_allows};
 const FREE_CACHE_CONTROL: &str = "public, max-age=3600";
 const PAID_CACHE_CONTROL: &str = "private, no-store";
 
+/// A release's package, where the feed's `<downloadurl>` points.
+#[utoipa::path(
+    get,
+    path = "/download/{extension}/{version}/{filename}",
+    tag = "downloads",
+    summary = "A release's package",
+    description = "Free packages need nothing and ignore the query string. Paid ones take a \
+                   download key (`dlid`, `email` + `key`, or `Authorization: Bearer`). Ranges \
+                   (`Range`, `If-Range`) resume an interrupted download.",
+    params(
+        ("extension" = String, Path, description = "The extension's full name"),
+        ("version" = String, Path, description = "The release's version"),
+        ("filename" = String, Path, description = "The package's file name"),
+        DownloadCredentials,
+    ),
+    responses(
+        (status = 200, description = "The package", content(("application/zip")),
+         headers(("Content-Disposition" = String), ("ETag" = String))),
+        (status = 206, description = "The range asked for", content(("application/zip"))),
+        (status = 304, description = "Unchanged since the client's copy"),
+        (status = 416, description = "A range outside the file"),
+        DownloadRefusals,
+    )
+)]
 pub async fn by_path(
     State(depot): State<Depot>,
     Path((extension, version, filename)): Path<(String, String, String)>,
@@ -41,6 +66,27 @@ pub async fn by_path(
     serve(&depot, download, credentials, &method, &headers, peer).await
 }
 
+/// A package by its jBackend package id.
+#[utoipa::path(
+    get,
+    path = "/get/release/download/{package_id}",
+    tag = "downloads",
+    summary = "A package by its jBackend id",
+    description = "jBackend's download URL: the package `{package_id}` names (by default \
+                   the extension's latest release). Credentials as for any download.",
+    params(
+        ("package_id" = String, Path, description = "The package id"),
+        DownloadCredentials,
+    ),
+    responses(
+        (status = 200, description = "The package", content(("application/zip")),
+         headers(("Content-Disposition" = String))),
+        (status = 206, description = "The range asked for", content(("application/zip"))),
+        (status = 304, description = "Unchanged since the client's copy"),
+        (status = 416, description = "A range outside the file"),
+        DownloadRefusals,
+    )
+)]
 pub async fn by_package_id(
     State(depot): State<Depot>,
     Path(package_id): Path<String>,
@@ -75,6 +121,25 @@ pub(crate) async fn package_download(
 }
 
 /// The seed recommends POSTing `email` and `key` rather than putting them in the URL.
+#[utoipa::path(
+    post,
+    path = "/get/release/download/{package_id}",
+    tag = "downloads",
+    summary = "A package by its jBackend id, credentials in the body",
+    params(("package_id" = String, Path, description = "The package id")),
+    request_body(
+        description = "`email` and `key` (or `dlid`), as a form or a JSON object",
+        content(
+            (DownloadCredentials = "application/x-www-form-urlencoded"),
+            (DownloadCredentials = "application/json"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "The package", content(("application/zip")),
+         headers(("Content-Disposition" = String))),
+        DownloadRefusals,
+    )
+)]
 pub async fn by_package_id_post(
     State(depot): State<Depot>,
     Path(package_id): Path<String>,
@@ -86,6 +151,19 @@ pub async fn by_package_id_post(
     let download = depot.resolve_package(&package_id).await?;
     let credentials = credentials_for(&download, &headers, query.as_deref(), &body)?;
     serve(&depot, download, credentials, &Method::GET, &headers, peer).await
+}
+
+/// The credentials of a paid download, for the document: any one of them.
+#[derive(utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub(crate) struct DownloadCredentials {
+    /// A download key (Joomla sends the extension's Download Key field as `dlid`).
+    dlid: Option<String>,
+    /// The customer's e-mail address, with `key`.
+    email: Option<String>,
+    /// The customer's key for the package group, with `email`.
+    key: Option<String>,
 }
 
 /// A free package ignores whatever the query string holds, so nothing appended can break it.

@@ -7,9 +7,9 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use depot_api::jbackend::Refused;
 use depot_core::Refusal;
 use depot_service::ServiceError;
-use serde_json::json;
 
 /// Logs an internal failure with its cause; the client gets a generic message.
 fn log_internal(e: &ServiceError) {
@@ -167,13 +167,14 @@ impl From<ServiceError> for ReleaseError {
 
 impl IntoResponse for ReleaseError {
     fn into_response(self) -> Response {
+        metrics::counter!(crate::metrics::REFUSALS, "code" => self.refusal.code()).increment(1);
         let mut resp = (
             self.status(),
-            Json(json!({
-                "status": "ko",
-                "error_code": self.refusal.code(),
-                "error_description": self.description,
-            })),
+            Json(Refused {
+                status: "ko".into(),
+                error_code: self.refusal.code().into(),
+                error_description: self.description,
+            }),
         )
             .into_response();
         resp.headers_mut()

@@ -29,6 +29,24 @@ fn strip_xml(file: &str) -> Option<&str> {
     file.strip_suffix(".xml").filter(|n| !n.is_empty())
 }
 
+/// An extension's update feed, or the collection of all of them.
+#[utoipa::path(
+    get,
+    path = "/updates/{file}",
+    tag = "feeds",
+    summary = "An update feed (Joomla's XML)",
+    description = "`{extension}.xml` is the feed of one extension (what its manifest's \
+                   `<updateservers>` names); `collection.xml` lists every extension's feed. An \
+                   Akeeba Release System stream's alias (`{alias}.xml`) answers its extension's \
+                   feed. Revalidate with `If-None-Match` or `If-Modified-Since`.",
+    params(("file" = String, Path, description = "`{extension}.xml` or `collection.xml`")),
+    responses(
+        (status = 200, description = "The feed", content_type = "application/xml", body = String,
+         headers(("ETag" = String), ("Last-Modified" = String))),
+        (status = 304, description = "Unchanged since the client's copy"),
+        (status = 404, description = "No such extension", content_type = "text/plain", body = String),
+    )
+)]
 pub async fn update_feed(
     State(depot): State<Depot>,
     Path(file): Path<String>,
@@ -75,6 +93,21 @@ pub(crate) async fn feed_named(
     Ok(respond(&feed, headers))
 }
 
+/// An extension's changelog.
+#[utoipa::path(
+    get,
+    path = "/changelogs/{file}",
+    tag = "feeds",
+    summary = "A changelog (Joomla's XML)",
+    description = "The `<changelogurl>` of every release in the extension's feed.",
+    params(("file" = String, Path, description = "`{extension}.xml`")),
+    responses(
+        (status = 200, description = "The changelog", content_type = "application/xml", body = String,
+         headers(("ETag" = String), ("Last-Modified" = String))),
+        (status = 304, description = "Unchanged since the client's copy"),
+        (status = 404, description = "No such extension", content_type = "text/plain", body = String),
+    )
+)]
 pub async fn changelog_feed(
     State(depot): State<Depot>,
     Path(file): Path<String>,

@@ -8,11 +8,12 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request, State};
+use depot_api::jbackend::{Done, IssuedKey};
 use depot_core::Refusal;
-use depot_service::{Depot, IssuedKey};
-use serde_json::{Value, json};
+use depot_service::Depot;
 
 use crate::error::ReleaseError;
+use crate::openapi::JbackendRefusals;
 use crate::params::params;
 
 /// Bodies of this API are a few short fields.
@@ -57,6 +58,42 @@ impl<S: Send + Sync> FromRequest<S> for Call {
     }
 }
 
+/// The parameters of the jBackend API, for the document.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct JbackendParams {
+    /// The account's e-mail address (`keybymail`, `validate`; `keybyauth` takes it too).
+    email: Option<String>,
+    /// The key to check (`validate`).
+    key: Option<String>,
+    /// The account's username or e-mail address (`keybyauth`).
+    username: Option<String>,
+    /// The account's password (`keybyauth`).
+    password: Option<String>,
+}
+
+/// The package group in every jBackend path.
+const GROUP: &str = "A package group id (or a Joomla group id that names one)";
+
+#[utoipa::path(
+    post,
+    path = "/post/release/keybyauth/{group}",
+    tag = "jbackend",
+    summary = "The account's key for a package group, for its username and password",
+    params(("group" = String, Path, description = GROUP)),
+    request_body(
+        description = "`username` (or `email`) and `password`, as a form, a JSON object or the \
+                       query string",
+        content(
+            (JbackendParams = "application/x-www-form-urlencoded"),
+            (JbackendParams = "application/json"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "The key", body = IssuedKey),
+        JbackendRefusals,
+    )
+)]
 pub async fn key_by_auth(
     State(depot): State<Depot>,
     call: Call,
@@ -73,25 +110,62 @@ pub async fn key_by_auth(
     Ok(Json(issued))
 }
 
+#[utoipa::path(
+    post,
+    path = "/post/release/validate/{group}",
+    tag = "jbackend",
+    summary = "Whether a key is the address's and its membership allows the package group",
+    params(("group" = String, Path, description = GROUP)),
+    request_body(
+        description = "`email` and `key`, as a form, a JSON object or the query string",
+        content(
+            (JbackendParams = "application/x-www-form-urlencoded"),
+            (JbackendParams = "application/json"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "The key is valid", body = Done),
+        JbackendRefusals,
+    )
+)]
 pub async fn validate(
     State(depot): State<Depot>,
     mut call: Call,
-) -> Result<Json<Value>, ReleaseError> {
+) -> Result<Json<Done>, ReleaseError> {
     let (email, key) = (call.params.remove("email"), call.params.remove("key"));
     depot
         .validate_key(&call.group, email, key, &call.client_ip)
         .await?;
-    Ok(Json(json!({ "status": "ok" })))
+    Ok(Json(Done::ok()))
 }
 
 /// Always `{"status":"ok"}` for a well-formed request: whether a mail goes out is decided later,
 /// so the answer tells nothing about the address.
+#[utoipa::path(
+    post,
+    path = "/post/release/keybymail/{group}",
+    tag = "jbackend",
+    summary = "Mail the address its key for a package group, if it has one",
+    description = "The answer is the same whether or not the address is known.",
+    params(("group" = String, Path, description = GROUP)),
+    request_body(
+        description = "`email`, as a form, a JSON object or the query string",
+        content(
+            (JbackendParams = "application/x-www-form-urlencoded"),
+            (JbackendParams = "application/json"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "Accepted", body = Done),
+        JbackendRefusals,
+    )
+)]
 pub async fn key_by_mail(
     State(depot): State<Depot>,
     call: Call,
-) -> Result<Json<Value>, ReleaseError> {
+) -> Result<Json<Done>, ReleaseError> {
     depot
         .key_by_mail(&call.group, call.param("email"), &call.client_ip)
         .await?;
-    Ok(Json(json!({ "status": "ok" })))
+    Ok(Json(Done::ok()))
 }

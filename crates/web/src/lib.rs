@@ -11,6 +11,7 @@ mod error;
 mod feeds;
 mod http_date;
 mod jbackend;
+mod metrics;
 mod openapi;
 mod pages;
 mod params;
@@ -23,13 +24,16 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use depot_service::Depot;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use connections::ConnectionLimits;
 use connections::{Activity, Admission, Deadline, TrackedBody};
@@ -37,44 +41,26 @@ pub use error::{ApiError, ReleaseError};
 
 /// The whole application.
 pub fn router(depot: Depot) -> Router {
+    metrics::handle();
     let x_request_id = header::HeaderName::from_static("x-request-id");
-    let (api, openapi) = api::router();
-    // Rendered once: the document only changes with the binary.
-    let openapi = bytes::Bytes::from(
-        openapi
-            .to_pretty_json()
-            .expect("the OpenAPI document serialises"),
-    );
-    let api = api.route(
-        "/openapi.json",
-        get(move || {
-            let body = openapi.clone();
-            async move { ([(header::CONTENT_TYPE, "application/json")], body) }
-        }),
-    );
-    let routes = Router::new()
-        .route("/updates/{file}", get(feeds::update_feed))
-        .route("/changelogs/{file}", get(feeds::changelog_feed))
-        .route(
-            "/download/{extension}/{version}/{filename}",
-            get(downloads::by_path),
-        )
-        .merge(jbackend_routes())
-        // Akeeba Release System's URLs, for sites that updated from it (`depot import ars`).
-        .route("/index.php", get(ars::legacy));
+    let (api, api_doc) = api::router();
+    let (public, public_doc) = public_routes().split_for_parts();
+    let api = api.route("/openapi.json", document(&api_doc));
+    let routes = public
+        .route("/openapi.json", document(&public_doc))
+        // Akeeba Release System's search-engine-friendly stream URLs have no fixed shape.
+        .fallback(ars::sef_or_not_found);
     // The same routes where jBackend answered on the vendor's Joomla site, so that the URLs
     // customers saved keep working (`jbackend_base_path`).
     let routes = match depot.settings().jbackend_base_path.as_deref() {
-        Some(base) => routes.nest(base, jbackend_routes()),
+        Some(base) => routes.nest(base, jbackend_routes().split_for_parts().0),
         None => routes,
     };
     let routes = routes
         .nest("/api/v1", api)
         .nest("/admin", console::router())
         .nest("/account", account::router())
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .fallback(ars::sef_or_not_found);
+        .route_layer(axum::middleware::from_fn(metrics::mark_route));
     // Only behind a trusted proxy: without one the layer would cost every request for nothing.
     let routes = if depot.settings().trusted_proxies.is_empty() {
         routes
@@ -87,6 +73,7 @@ pub fn router(depot: Depot) -> Router {
     routes
         .with_state(depot)
         .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::from_fn(metrics::record_request))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(axum::middleware::from_fn(access_log))
         .layer(SetRequestIdLayer::new(
@@ -99,22 +86,43 @@ pub fn router(depot: Depot) -> Router {
         ]))
 }
 
+/// An OpenAPI document as a route, rendered once: it only changes with the binary.
+fn document(doc: &utoipa::openapi::OpenApi) -> axum::routing::MethodRouter<Depot> {
+    let body = bytes::Bytes::from(
+        doc.to_pretty_json()
+            .expect("the OpenAPI document serialises"),
+    );
+    get(move || {
+        let body = body.clone();
+        async move { ([(header::CONTENT_TYPE, "application/json")], body) }
+    })
+}
+
+/// Everything a site, a customer or a monitor calls without a token, and its document
+/// (`/openapi.json`), from the same registrations.
+fn public_routes() -> OpenApiRouter<Depot> {
+    OpenApiRouter::with_openapi(openapi::PublicDoc::openapi())
+        .routes(routes!(feeds::update_feed))
+        .routes(routes!(feeds::changelog_feed))
+        .routes(routes!(downloads::by_path))
+        .merge(jbackend_routes())
+        // Akeeba Release System's URLs, for sites that updated from it (`depot import ars`).
+        .routes(routes!(ars::legacy))
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics::metrics))
+}
+
 /// The jBackend Release System API (docs/product.md §2.3) and its download URL.
-fn jbackend_routes() -> Router<Depot> {
-    Router::new()
-        .route(
-            "/get/release/download/{package_id}",
-            get(downloads::by_package_id).post(downloads::by_package_id_post),
-        )
-        .route(
-            "/post/release/keybymail/{group}",
-            post(jbackend::key_by_mail),
-        )
-        .route(
-            "/post/release/keybyauth/{group}",
-            post(jbackend::key_by_auth),
-        )
-        .route("/post/release/validate/{group}", post(jbackend::validate))
+fn jbackend_routes() -> OpenApiRouter<Depot> {
+    OpenApiRouter::new()
+        .routes(routes!(
+            downloads::by_package_id,
+            downloads::by_package_id_post
+        ))
+        .routes(routes!(jbackend::key_by_mail))
+        .routes(routes!(jbackend::key_by_auth))
+        .routes(routes!(jbackend::validate))
 }
 
 /// Behind a trusted reverse proxy (`trusted_proxies`), the client is the address the proxy
@@ -296,10 +304,29 @@ impl MakeRequestId for SequentialRequestId {
     }
 }
 
+/// Whether the process is up.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    summary = "The process is up",
+    responses((status = 200, description = "`ok`", content_type = "text/plain", body = String))
+)]
 async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// Whether this instance can serve: its database and storage answer.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    summary = "The database and the storage answer",
+    responses(
+        (status = 200, description = "`ready`", content_type = "text/plain", body = String),
+        (status = 503, description = "`not ready`; the reason is in the log", content_type = "text/plain", body = String),
+    )
+)]
 async fn readyz(State(depot): State<Depot>) -> Response {
     match depot.ready().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),

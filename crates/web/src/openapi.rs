@@ -1,8 +1,10 @@
-//! The admin API's OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]`
+//! The OpenAPI 3.1 documents. The admin API's, generated from the handlers' `#[utoipa::path]`
 //! attributes as they are registered (`utoipa_axum::routes!`), served at
-//! `/api/v1/openapi.json`. A handler that is routed but not documented cannot exist: every
-//! `/api/v1` route goes through `routes!`.
+//! `/api/v1/openapi.json`; and the public interfaces' (feeds, downloads, the jBackend API,
+//! health and metrics), built the same way, at `/openapi.json`. A handler that is routed but
+//! not documented cannot exist: every such route goes through `routes!`.
 
+pub use depot_api::jbackend::Refused;
 pub use depot_api::{ErrorBody, Items};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -82,4 +84,75 @@ pub enum WriteErrors {
     /// It exists already, or contradicts what exists.
     #[response(status = 409)]
     Conflict(ErrorBody),
+}
+
+/// The public interfaces: what Joomla sites, customers and monitoring call, without a token.
+/// Served at `/openapi.json`, built like [`ApiDoc`] from the handlers as they are routed.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "depot public interfaces",
+        description = "Update feeds and changelogs (Joomla's XML), package downloads, the \
+                       jBackend Release System API, Akeeba Release System's legacy URLs, and \
+                       the health and metrics endpoints. Every `GET` also answers `HEAD`. Paid \
+                       downloads take a download key as `dlid`, as `email` + `key`, or as \
+                       `Authorization: Bearer`; refusals are jBackend's \
+                       `{\"status\":\"ko\",\"error_code\":\"REL_…\"}` body.",
+    ),
+    components(schemas(Refused)),
+    tags(
+        (name = "feeds", description = "Joomla update feeds and changelogs"),
+        (name = "downloads", description = "Packages, free and paid"),
+        (name = "jbackend", description = "The jBackend Release System API: keys for customers"),
+        (name = "operations", description = "Health, readiness and metrics"),
+    )
+)]
+pub struct PublicDoc;
+
+/// The refusals of a download: jBackend's body with its `REL_…` code.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum DownloadRefusals {
+    /// `REL_ENS`, `REL_KNS`: no credentials for a paid package; `REL_BRQ`: malformed ones.
+    #[response(status = 400)]
+    BadRequest(Refused),
+    /// `REL_INK`: an unknown or revoked key.
+    #[response(status = 401)]
+    InvalidKey(Refused),
+    /// `REL_NAU`: no membership that allows the package; `REL_EXP`: it ended before this release.
+    #[response(status = 403)]
+    NotAuthorised(Refused),
+    /// `REL_PNF`: no such package, or not published.
+    #[response(status = 404)]
+    NotFound(Refused),
+    /// `REL_RLM`: too many attempts; `Retry-After` says when to try again.
+    #[response(status = 429)]
+    RateLimited(Refused),
+    /// `REL_UNA`: the database or the identity source is away for a moment; `Retry-After`.
+    #[response(status = 503)]
+    Unavailable(Refused),
+}
+
+/// The refusals of a jBackend API call.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum JbackendRefusals {
+    /// `REL_ENS`, `REL_KNS`, `REL_BRQ`: a missing or malformed parameter.
+    #[response(status = 400)]
+    BadRequest(Refused),
+    /// `REL_INK`: the key is not the address's; `REL_AUF`: wrong username or password.
+    #[response(status = 401)]
+    Unauthenticated(Refused),
+    /// `REL_NAU`: the account has no membership the package group allows.
+    #[response(status = 403)]
+    NotAuthorised(Refused),
+    /// `REL_GNF`: no such package group.
+    #[response(status = 404)]
+    GroupNotFound(Refused),
+    /// `REL_RLM`: too many attempts; `Retry-After` says when to try again.
+    #[response(status = 429)]
+    RateLimited(Refused),
+    /// `REL_UNA`: the database or the identity source is away for a moment; `Retry-After`.
+    #[response(status = 503)]
+    Unavailable(Refused),
 }

@@ -16,6 +16,7 @@ mod feeds;
 mod joomla;
 mod limits;
 mod mail;
+mod metrics;
 mod openapi;
 mod paid;
 mod publish;

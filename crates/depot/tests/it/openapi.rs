@@ -1,7 +1,9 @@
 //! The OpenAPI document at `/api/v1/openapi.json` describes every admin API operation, and a
 //! property-based tester (schemathesis, from PyPI; `.ci/run` installs it) finds no request that
 //! makes depot answer 500 or contradict the document: undocumented statuses, wrong content
-//! types, bodies that do not match their schema. On SQLite and on PostgreSQL.
+//! types, bodies that do not match their schema. On SQLite and on PostgreSQL. The public
+//! interfaces' document (`/openapi.json`) matches its router too, and a strict validator
+//! (openapi-spec-validator, from PyPI) accepts both documents.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -11,23 +13,36 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-/// `st`: `DEPOT_TEST_SCHEMATHESIS`, `.ci/run`'s venv, or PATH.
-fn schemathesis() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("DEPOT_TEST_SCHEMATHESIS") {
+/// A Python tool: its variable, `.ci/run`'s venv (`~/.local/depot-tools/{venv}/bin/{name}`),
+/// or PATH.
+fn python_tool(variable: &str, venv: &str, name: &str) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(variable) {
         return Some(PathBuf::from(p));
     }
     let home = std::env::var_os("HOME")
         .map(PathBuf::from)
         .unwrap_or_default();
-    let installed = home.join(".local/depot-tools/schemathesis/bin/st");
+    let installed = home.join(format!(".local/depot-tools/{venv}/bin/{name}"));
     if installed.exists() {
         return Some(installed);
     }
     std::env::var_os("PATH")?
         .to_str()?
         .split(':')
-        .map(|d| PathBuf::from(d).join("st"))
+        .map(|d| PathBuf::from(d).join(name))
         .find(|p| p.exists())
+}
+
+fn schemathesis() -> Option<PathBuf> {
+    python_tool("DEPOT_TEST_SCHEMATHESIS", "schemathesis", "st")
+}
+
+fn spec_validator() -> Option<PathBuf> {
+    python_tool(
+        "DEPOT_TEST_OPENAPI_VALIDATOR",
+        "openapi",
+        "openapi-spec-validator",
+    )
 }
 
 /// The operations the document lists, as `(method, path)`.
@@ -102,6 +117,100 @@ async fn the_document_matches_the_router() {
                 "{method} {path} {status}"
             );
         }
+    }
+}
+
+/// The public document against its router: every documented path is routed (a method no
+/// public path has, `PATCH`, answers `405`, not the fallback's `404`), every documented method
+/// is not refused as such, and every undocumented one is (`405`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_document_matches_the_router() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+        .await;
+    let r = app.get("/openapi.json").await;
+    assert_eq!(r.status(), 200);
+    let doc: Value = r.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let operations = documented(&doc);
+    for expected in [
+        ("get", "/updates/{file}"),
+        ("get", "/changelogs/{file}"),
+        ("get", "/download/{extension}/{version}/{filename}"),
+        ("get", "/get/release/download/{package_id}"),
+        ("post", "/get/release/download/{package_id}"),
+        ("post", "/post/release/keybymail/{group}"),
+        ("post", "/post/release/keybyauth/{group}"),
+        ("post", "/post/release/validate/{group}"),
+        ("get", "/index.php"),
+        ("get", "/healthz"),
+        ("get", "/readyz"),
+        ("get", "/metrics"),
+    ] {
+        let expected = (expected.0.to_string(), expected.1.to_string());
+        assert!(operations.contains(&expected), "{expected:?} undocumented");
+    }
+    let concrete = |path: &str| {
+        path.replace("{file}", "plg_system_hello.xml")
+            .replace("{extension}", "plg_system_hello")
+            .replace("{version}", "1.0.0")
+            .replace("{filename}", "plg_system_hello-1.0.0.zip")
+            .replace("{package_id}", "plg_system_hello")
+            .replace("{group}", "pro")
+    };
+    let paths: std::collections::BTreeSet<&String> = operations.iter().map(|(_, p)| p).collect();
+    for path in paths {
+        let url = app.url(&concrete(path));
+        let status = app.client.patch(&url).send().await.unwrap().status();
+        assert_eq!(status, 405, "{path} is documented but not routed");
+        for method in METHODS {
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let status = app.client.request(m, &url).send().await.unwrap().status();
+            let listed = operations.contains(&(method.to_string(), path.clone()));
+            assert_eq!(status == 405, !listed, "{method} {path}: {status}");
+        }
+    }
+    // The refusals carry jBackend's body, as documented.
+    let refused = &doc["paths"]["/download/{extension}/{version}/{filename}"]["get"]["responses"]["401"]
+        ["content"]["application/json"]["schema"]["$ref"];
+    assert_eq!(refused, "#/components/schemas/Refused");
+}
+
+/// Both documents pass a strict OpenAPI 3.1 validator (openapi-spec-validator, from PyPI;
+/// `.ci/run` installs it), as code generators need: schemathesis alone accepts documents that
+/// they reject (a response without its required `description`, for one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_documents_pass_a_strict_validator() {
+    let Some(validator) = spec_validator() else {
+        crate::helpers::skip(
+            "openapi-spec-validator not installed (pip install openapi-spec-validator)",
+        );
+        return;
+    };
+    let app = TestApp::spawn(Db::Sqlite).await;
+    for path in ["/api/v1/openapi.json", "/openapi.json"] {
+        let body = app.text(path).await;
+        let file = app.dir.path().join("openapi.json");
+        std::fs::write(&file, &body).unwrap();
+        let validator = validator.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new(validator)
+                .arg(&file)
+                .output()
+                .expect("openapi-spec-validator runs")
+        })
+        .await
+        .unwrap();
+        let report = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "{path} is not valid OpenAPI:\n{report}"
+        );
+        assert!(report.contains("OK"), "{path}: {report}");
     }
 }
 

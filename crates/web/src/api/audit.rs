@@ -20,7 +20,7 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
     tag = "reports",
     summary = "The audit log, newest first (admin)",
     params(AuditQuery),
-    responses((status = 200, body = AuditPage), ReadErrors)
+    responses((status = 200, description = "A page of the audit log, newest first", body = AuditPage), ReadErrors)
 )]
 async fn audit_log(
     State(depot): State<Depot>,

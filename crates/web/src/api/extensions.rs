@@ -23,7 +23,7 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
     path = "/extensions",
     tag = "catalogue",
     summary = "Extensions",
-    responses((status = 200, body = Items<ExtensionView>), ReadErrors)
+    responses((status = 200, description = "The extensions", body = Items<ExtensionView>), ReadErrors)
 )]
 async fn list_extensions(
     State(depot): State<Depot>,
@@ -38,7 +38,7 @@ async fn list_extensions(
     tag = "catalogue",
     summary = "An extension, with its manifest snippet",
     params(("extension" = String, Path, description = "The extension's full name, e.g. plg_system_hello")),
-    responses((status = 200, body = ExtensionView), ReadErrors)
+    responses((status = 200, description = "The extension", body = ExtensionView), ReadErrors)
 )]
 async fn get_extension(
     State(depot): State<Depot>,
@@ -55,7 +55,7 @@ async fn get_extension(
     summary = "Make an extension paid or free, or change what feeds show of it",
     params(("extension" = String, Path, description = "The extension's full name, e.g. plg_system_hello")),
     request_body = ExtensionPatch,
-    responses((status = 200, body = ExtensionView), WriteErrors)
+    responses((status = 200, description = "The extension, changed", body = ExtensionView), WriteErrors)
 )]
 async fn set_extension(
     State(depot): State<Depot>,

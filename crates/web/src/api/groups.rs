@@ -25,7 +25,7 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
     tag = "access",
     summary = "Create a user group",
     request_body = NewGroup,
-    responses((status = 201, body = GroupView), WriteErrors)
+    responses((status = 201, description = "The group", body = GroupView), WriteErrors)
 )]
 async fn add_group(
     State(depot): State<Depot>,
@@ -40,7 +40,7 @@ async fn add_group(
     path = "/groups",
     tag = "access",
     summary = "User groups",
-    responses((status = 200, body = Items<GroupView>), ReadErrors)
+    responses((status = 200, description = "The groups", body = Items<GroupView>), ReadErrors)
 )]
 async fn list_groups(
     State(depot): State<Depot>,
@@ -56,7 +56,7 @@ async fn list_groups(
     summary = "Rename a group (admin)",
     params(("id" = i64, Path, description = "The group's id")),
     request_body = GroupPatch,
-    responses((status = 200, body = GroupView), WriteErrors)
+    responses((status = 200, description = "The group, changed", body = GroupView), WriteErrors)
 )]
 async fn rename_group(
     State(depot): State<Depot>,
@@ -73,7 +73,7 @@ async fn rename_group(
     tag = "access",
     summary = "A group",
     params(("id" = i64, Path, description = "The group's id")),
-    responses((status = 200, body = GroupView), ReadErrors)
+    responses((status = 200, description = "The group", body = GroupView), ReadErrors)
 )]
 async fn get_group(
     State(depot): State<Depot>,

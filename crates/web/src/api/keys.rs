@@ -28,7 +28,7 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
     summary = "Create a download key (admin)",
     params(("user" = String, Path, description = "A user's id or e-mail address")),
     request_body = Option<NewKey>,
-    responses((status = 201, body = DownloadKeyView), WriteErrors)
+    responses((status = 201, description = "The key (the only time its full value is shown)", body = DownloadKeyView), WriteErrors)
 )]
 async fn create_key(
     State(depot): State<Depot>,
@@ -56,7 +56,7 @@ async fn create_key(
     tag = "access",
     summary = "A user's download keys (admin)",
     params(("user" = String, Path, description = "A user's id or e-mail address")),
-    responses((status = 200, body = Items<DownloadKeyView>), ReadErrors)
+    responses((status = 200, description = "The user's keys", body = Items<DownloadKeyView>), ReadErrors)
 )]
 async fn list_keys(
     State(depot): State<Depot>,
@@ -90,7 +90,7 @@ async fn revoke_key(
     summary = "Relabel a live download key (admin)",
     params(("user" = String, Path, description = "A user's id or e-mail address"), ("id" = i64, Path, description = "The download key's id")),
     request_body = KeyPatch,
-    responses((status = 200, body = DownloadKeyView), WriteErrors)
+    responses((status = 200, description = "The key, changed", body = DownloadKeyView), WriteErrors)
 )]
 async fn relabel_key(
     State(depot): State<Depot>,
@@ -110,7 +110,7 @@ async fn relabel_key(
     tag = "access",
     summary = "A user's jBackend key in every package group (admin)",
     params(("user" = String, Path, description = "A user's id or e-mail address")),
-    responses((status = 200, body = Items<JbackendKeyView>), ReadErrors)
+    responses((status = 200, description = "The user's jBackend keys", body = Items<JbackendKeyView>), ReadErrors)
 )]
 async fn list_jbackend_keys(
     State(depot): State<Depot>,
@@ -126,7 +126,7 @@ async fn list_jbackend_keys(
     tag = "access",
     summary = "Replace a user's jBackend key in a package group (admin)",
     params(("user" = String, Path, description = "A user's id or e-mail address"), ("group" = String, Path, description = "A package group id")),
-    responses((status = 200, body = JbackendKeyView), WriteErrors)
+    responses((status = 200, description = "The jBackend key", body = JbackendKeyView), WriteErrors)
 )]
 async fn rotate_jbackend_key(
     State(depot): State<Depot>,

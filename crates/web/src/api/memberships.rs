@@ -24,7 +24,7 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
     summary = "Add a membership",
     params(("user" = String, Path, description = "A user's id or e-mail address")),
     request_body = NewMembership,
-    responses((status = 201, body = MembershipView), WriteErrors)
+    responses((status = 201, description = "The membership", body = MembershipView), WriteErrors)
 )]
 async fn add_membership(
     State(depot): State<Depot>,
@@ -51,7 +51,7 @@ async fn add_membership(
     summary = "End a user's open memberships in a group",
     params(("user" = String, Path, description = "A user's id or e-mail address")),
     request_body = EndMembership,
-    responses((status = 200, body = Ended), WriteErrors)
+    responses((status = 200, description = "The membership, ended", body = Ended), WriteErrors)
 )]
 async fn end_membership(
     State(depot): State<Depot>,
@@ -71,7 +71,7 @@ async fn end_membership(
     tag = "access",
     summary = "A user's memberships",
     params(("user" = String, Path, description = "A user's id or e-mail address")),
-    responses((status = 200, body = Items<MembershipView>), ReadErrors)
+    responses((status = 200, description = "The user's memberships", body = Items<MembershipView>), ReadErrors)
 )]
 async fn list_memberships(
     State(depot): State<Depot>,

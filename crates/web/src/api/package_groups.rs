@@ -29,7 +29,7 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
     tag = "access",
     summary = "Create a package group",
     request_body = NewPackageGroup,
-    responses((status = 201, body = PackageGroupView), WriteErrors)
+    responses((status = 201, description = "The package group", body = PackageGroupView), WriteErrors)
 )]
 async fn add_package_group(
     State(depot): State<Depot>,
@@ -45,7 +45,7 @@ async fn add_package_group(
     path = "/package-groups",
     tag = "access",
     summary = "Package groups",
-    responses((status = 200, body = Items<PackageGroupView>), ReadErrors)
+    responses((status = 200, description = "The package groups", body = Items<PackageGroupView>), ReadErrors)
 )]
 async fn list_package_groups(
     State(depot): State<Depot>,
@@ -61,7 +61,7 @@ async fn list_package_groups(
     summary = "Rename a package group or change its policy (admin)",
     params(("group" = String, Path, description = "A package group id")),
     request_body = PackageGroupPatch,
-    responses((status = 200, body = PackageGroupView), WriteErrors)
+    responses((status = 200, description = "The package group, changed", body = PackageGroupView), WriteErrors)
 )]
 async fn update_package_group(
     State(depot): State<Depot>,
@@ -81,7 +81,7 @@ async fn update_package_group(
     tag = "access",
     summary = "A package group",
     params(("group" = String, Path, description = "A package group id")),
-    responses((status = 200, body = PackageGroupView), ReadErrors)
+    responses((status = 200, description = "The package group", body = PackageGroupView), ReadErrors)
 )]
 async fn get_package_group(
     State(depot): State<Depot>,

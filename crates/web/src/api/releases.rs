@@ -35,7 +35,7 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
     tag = "catalogue",
     summary = "Every release of an extension",
     params(("extension" = String, Path, description = "The extension's full name, e.g. plg_system_hello")),
-    responses((status = 200, body = Items<ReleaseView>), ReadErrors)
+    responses((status = 200, description = "The extension's releases, newest first", body = Items<ReleaseView>), ReadErrors)
 )]
 async fn list_releases(
     State(depot): State<Depot>,
@@ -52,7 +52,7 @@ async fn list_releases(
     tag = "catalogue",
     summary = "A release",
     params(("extension" = String, Path, description = "The extension's full name, e.g. plg_system_hello"), ("version" = String, Path, description = "A release version, e.g. 1.2.0")),
-    responses((status = 200, body = ReleaseView), ReadErrors)
+    responses((status = 200, description = "The release", body = ReleaseView), ReadErrors)
 )]
 pub(crate) async fn get_release(
     State(depot): State<Depot>,
@@ -71,7 +71,7 @@ pub(crate) async fn get_release(
     summary = "Publish, yank or change the notes of a release",
     params(("extension" = String, Path, description = "The extension's full name, e.g. plg_system_hello"), ("version" = String, Path, description = "A release version, e.g. 1.2.0")),
     request_body = ReleasePatch,
-    responses((status = 200, body = ReleaseView), WriteErrors)
+    responses((status = 200, description = "The release, changed", body = ReleaseView), WriteErrors)
 )]
 pub(crate) async fn change_release(
     State(depot): State<Depot>,

@@ -29,7 +29,7 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
         distinct addresses (an IPv4 address or an IPv6 /64) in the last `hours`. The defaults \
         are the server's `[keys]` settings.",
     params(SharedKeyQuery),
-    responses((status = 200, body = Items<SharedKey>), ReadErrors)
+    responses((status = 200, description = "The keys seen from more sites than they cover", body = Items<SharedKey>), ReadErrors)
 )]
 async fn shared_keys(
     State(depot): State<Depot>,
@@ -45,7 +45,7 @@ async fn shared_keys(
     tag = "reports",
     summary = "The download log, newest first",
     params(DownloadLogQuery),
-    responses((status = 200, body = DownloadLogPage), ReadErrors)
+    responses((status = 200, description = "A page of the download log, newest first", body = DownloadLogPage), ReadErrors)
 )]
 async fn download_log(
     State(depot): State<Depot>,
@@ -61,7 +61,7 @@ async fn download_log(
     tag = "reports",
     summary = "Feed requests per day and Joomla version",
     params(FeedCheckQuery),
-    responses((status = 200, body = Items<FeedCheckCount>), ReadErrors)
+    responses((status = 200, description = "Update checks per extension", body = Items<FeedCheckCount>), ReadErrors)
 )]
 async fn feed_checks(
     State(depot): State<Depot>,

@@ -23,7 +23,7 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
     path = "/tokens",
     tag = "tokens",
     summary = "API tokens (admin)",
-    responses((status = 200, body = Items<TokenView>), ReadErrors)
+    responses((status = 200, description = "The API tokens", body = Items<TokenView>), ReadErrors)
 )]
 async fn list_tokens(
     State(depot): State<Depot>,
@@ -38,7 +38,7 @@ async fn list_tokens(
     tag = "tokens",
     summary = "Create an API token; the answer is the only place it is shown (admin)",
     request_body = NewToken,
-    responses((status = 201, body = CreatedToken), WriteErrors)
+    responses((status = 201, description = "The token (the only time its secret is shown)", body = CreatedToken), WriteErrors)
 )]
 async fn create_token(
     State(depot): State<Depot>,
@@ -58,7 +58,7 @@ async fn create_token(
     tag = "tokens",
     summary = "Revoke an API token (admin)",
     params(("id" = i64, Path, description = "The token's id")),
-    responses((status = 200, body = TokenView), WriteErrors)
+    responses((status = 200, description = "The token, revoked", body = TokenView), WriteErrors)
 )]
 async fn revoke_token(
     State(depot): State<Depot>,

@@ -24,7 +24,7 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
     tag = "access",
     summary = "Create a user",
     request_body = NewUser,
-    responses((status = 201, body = UserView), WriteErrors)
+    responses((status = 201, description = "The user", body = UserView), WriteErrors)
 )]
 async fn add_user(
     State(depot): State<Depot>,
@@ -49,7 +49,7 @@ async fn add_user(
     tag = "access",
     summary = "Users, a page at a time",
     params(UserQuery),
-    responses((status = 200, body = UserPage), ReadErrors)
+    responses((status = 200, description = "A page of users", body = UserPage), ReadErrors)
 )]
 async fn list_users(
     State(depot): State<Depot>,
@@ -75,7 +75,7 @@ async fn list_users(
     tag = "access",
     summary = "A user",
     params(("user" = String, Path, description = "A user's id or e-mail address")),
-    responses((status = 200, body = UserView), ReadErrors)
+    responses((status = 200, description = "The user", body = UserView), ReadErrors)
 )]
 async fn get_user(
     State(depot): State<Depot>,
@@ -92,7 +92,7 @@ async fn get_user(
     summary = "Change a user's name, password or disabled state",
     params(("user" = String, Path, description = "A user's id or e-mail address")),
     request_body = UserPatch,
-    responses((status = 200, body = UserView), WriteErrors)
+    responses((status = 200, description = "The user, changed", body = UserView), WriteErrors)
 )]
 async fn update_user(
     State(depot): State<Depot>,
