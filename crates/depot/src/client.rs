@@ -1,6 +1,6 @@
 //! `depot publish`: uploads a package through the admin API, the way a CI job would.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,6 +13,9 @@ use futures::StreamExt;
 use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use crate::exit::{self, Class};
+use crate::output::{Output, show};
 use tokio_util::io::ReaderStream;
 
 /// What `depot publish` takes besides the server and token.
@@ -46,36 +49,40 @@ pub struct PublishArgs {
     pub package_group: Option<String>,
 }
 
-/// Prints progress on a terminal as a redrawn bar, elsewhere (CI logs) as a line per quarter.
+/// Shows the upload on a terminal as a bar with speed and time left; elsewhere (a CI log), as
+/// a line per quarter.
 fn spawn_progress(total: u64, sent: Arc<AtomicU64>) -> tokio::task::JoinHandle<()> {
-    let tty = std::io::stderr().is_terminal();
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {percent:>3}% {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+            )
+            .expect("a valid template"),
+        );
+        bar
+    });
     tokio::spawn(async move {
         let mut last_quarter = 0;
         loop {
             let done = sent.load(Ordering::Relaxed).min(total);
-            let pct = (done * 100).checked_div(total).unwrap_or(100);
-            if tty {
-                let width = 30;
-                let filled = (pct as usize * width) / 100;
-                eprint!(
-                    "\r[{}{}] {pct:>3}% {:.1}/{:.1} MiB",
-                    "#".repeat(filled),
-                    " ".repeat(width - filled),
-                    done as f64 / 1048576.0,
-                    total as f64 / 1048576.0
-                );
-                let _ = std::io::stderr().flush();
-            } else if pct / 25 > last_quarter {
-                last_quarter = pct / 25;
-                eprintln!("uploaded {pct}% ({done} of {total} bytes)");
+            match &bar {
+                Some(bar) => bar.set_position(done),
+                None => {
+                    let pct = (done * 100).checked_div(total).unwrap_or(100);
+                    if pct / 25 > last_quarter {
+                        last_quarter = pct / 25;
+                        eprintln!("uploaded {pct}% ({done} of {total} bytes)");
+                    }
+                }
             }
             if done >= total {
-                if tty {
-                    eprintln!();
+                if let Some(bar) = &bar {
+                    bar.finish();
                 }
                 return;
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     })
 }
@@ -190,13 +197,16 @@ impl Api {
     }
 
     pub fn unreachable(&self, e: reqwest::Error) -> anyhow::Error {
-        anyhow!(
-            "cannot reach depot at {}: {e} (check DEPOT_URL and that the server is running)",
-            self.server
+        exit::failure(
+            Class::Unavailable,
+            format!(
+                "cannot reach depot at {}: {e} (check DEPOT_URL and that the server is running)",
+                self.server
+            ),
         )
     }
 
-    /// A clear message for a refused request.
+    /// A clear message for a refused request, classed for the exit code.
     pub fn refusal(
         &self,
         status: reqwest::StatusCode,
@@ -208,18 +218,25 @@ impl Api {
             .and_then(|e| e.errors.into_iter().next())
             .map(|e| format!("{} ({})", e.detail, e.code))
             .unwrap_or_else(|| body.trim().chars().take(300).collect());
-        match status.as_u16() {
-            401 => anyhow!("the server refused the token (401): check DEPOT_TOKEN"),
-            403 => anyhow!("not allowed (403): {detail}"),
+        let class = Class::of_status(status.as_u16()).unwrap_or(Class::Unavailable);
+        let message = match status.as_u16() {
+            401 => "the server refused the token (401): check DEPOT_TOKEN".to_string(),
+            403 => format!("not allowed (403): {detail}"),
             404 if detail.is_empty() || detail.starts_with("not found") => {
-                anyhow!("no depot API at {url} (404): check DEPOT_URL")
+                format!("no depot API at {url} (404): check DEPOT_URL")
             }
-            code => anyhow!("refused ({code}): {detail}"),
-        }
+            code => format!("refused ({code}): {detail}"),
+        };
+        exit::failure(class, message)
     }
 }
 
-pub async fn publish(server: &str, token: &str, args: PublishArgs) -> anyhow::Result<()> {
+pub async fn publish(
+    server: &str,
+    token: &str,
+    args: PublishArgs,
+    out: &Output,
+) -> anyhow::Result<()> {
     let zip = &args.zip;
     let manifest = read_manifest(zip)?;
     let extension = manifest.identity.full_name.clone();
@@ -294,19 +311,24 @@ pub async fn publish(server: &str, token: &str, args: PublishArgs) -> anyhow::Re
     }
     let p: PublishedRelease = serde_json::from_str(&body)
         .with_context(|| format!("unexpected answer from the server: {body}"))?;
-    let what = match p.outcome {
-        PublishOutcome::Created => "published",
-        PublishOutcome::Replaced => "replaced draft",
-        PublishOutcome::Unchanged => "already published (same bytes; nothing changed)",
-    };
-    println!(
-        "{what}: {} {} [{}, {}]",
-        p.extension, p.version, p.state, p.stability
-    );
-    println!("joomla:   {} ({})", p.joomla, p.joomla_source);
-    println!("sha256:   {}", p.sha256);
-    println!("feed:     {}", p.feed_url);
-    println!("download: {}", p.download_url);
+    show(out, &p, |p| {
+        let what = match p.outcome {
+            PublishOutcome::Created => "published",
+            PublishOutcome::Replaced => "replaced draft",
+            PublishOutcome::Unchanged => "already published (same bytes; nothing changed)",
+        };
+        outln!(
+            "{what}: {} {} [{}, {}]",
+            p.extension,
+            p.version,
+            p.state,
+            p.stability
+        );
+        outln!("joomla:   {} ({})", p.joomla, p.joomla_source);
+        outln!("sha256:   {}", p.sha256);
+        outln!("feed:     {}", p.feed_url);
+        outln!("download: {}", p.download_url);
+    });
     Ok(())
 }
 
@@ -314,6 +336,10 @@ pub async fn publish(server: &str, token: &str, args: PublishArgs) -> anyhow::Re
 fn read_manifest(zip: &Path) -> anyhow::Result<package::Manifest> {
     let file =
         std::fs::File::open(zip).with_context(|| format!("cannot open {}", zip.display()))?;
-    package::inspect(std::io::BufReader::new(file), &PackageLimits::default())
-        .with_context(|| format!("{} is not a publishable Joomla package", zip.display()))
+    package::inspect(std::io::BufReader::new(file), &PackageLimits::default()).map_err(|e| {
+        exit::failure(
+            Class::Usage,
+            format!("{} is not a publishable Joomla package: {e}", zip.display()),
+        )
+    })
 }

@@ -581,6 +581,17 @@ impl Settings {
 
     /// The effective configuration as TOML, with secrets masked: what `check-config` prints.
     pub fn to_masked_toml(&self) -> anyhow::Result<String> {
+        toml_string(&self.masked())
+    }
+
+    /// The effective configuration with secrets masked, as JSON (`check-config --json`).
+    pub fn to_masked_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.masked()).unwrap_or_default()
+    }
+
+    /// The effective configuration, every secret replaced by `***` and every URL's password
+    /// removed.
+    fn masked(&self) -> Settings {
         let mut shown = self.clone();
         shown.public_url = Some(self.public_url());
         shown.database_url = Some(depot_store::redact_url(&self.database_url()));
@@ -599,7 +610,7 @@ impl Settings {
         if shown.storage.secret_access_key.is_some() {
             shown.storage.secret_access_key = Some("***".into());
         }
-        toml_string(&shown)
+        shown
     }
 }
 

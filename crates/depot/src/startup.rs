@@ -13,6 +13,42 @@ use tokio::task::JoinHandle;
 
 use crate::config::Settings;
 
+/// What an offline command (`migrate`, `token create`, `backup`, `import`) opens: the server's
+/// database, said on stderr. Run in the wrong directory, the embedded default would quietly make
+/// a new, empty SQLite database, and a token made there is one the running server refuses; so a
+/// database without depot's schema is refused unless `init` (`--init`) asks for one.
+pub async fn existing_database(settings: &Settings, init: bool) -> anyhow::Result<()> {
+    let url = settings.database_url();
+    let shown = depot_store::redact_url(&url);
+    eprintln!("database: {shown}");
+    if init {
+        return Ok(());
+    }
+    let initialised = match depot_store::sqlite_file(&url) {
+        Some(path) if !path.exists() => false,
+        _ => {
+            let store = Store::connect(&url)
+                .await
+                .with_context(|| format!("cannot open the database {shown}"))?;
+            let initialised = store.is_initialised().await;
+            store.close().await;
+            initialised
+        }
+    };
+    if initialised {
+        Ok(())
+    } else {
+        Err(crate::exit::failure(
+            crate::exit::Class::Usage,
+            format!(
+                "there is no depot database at {shown}: run this where the server runs (its \
+                 working directory, --config, or DEPOT_DATA_DIR / DEPOT_DATABASE_URL), or pass \
+                 --init to create a new, empty one"
+            ),
+        ))
+    }
+}
+
 /// Connects to the database (migrating it) and opens the storage.
 pub async fn open_backends(settings: &Settings, clock: Clock) -> anyhow::Result<(Store, Storage)> {
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {

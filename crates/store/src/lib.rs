@@ -49,6 +49,7 @@ pub use memberships::{MembershipRow, MembershipSpan};
 pub use migrations::MIGRATIONS;
 pub use outbox::OutboxRow;
 pub use package_groups::PackageGroupRow;
+pub use recovery::sqlite_file;
 pub use releases::{
     ArtifactRow, FeedReleaseRow, NewArtifact, NewRelease, ReleaseRow, ReleaseWithArtifact,
 };

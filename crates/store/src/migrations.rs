@@ -341,6 +341,14 @@ impl Store {
     /// Applies every migration not yet applied, each in its own transaction. Safe to run from
     /// several processes at once: on PostgreSQL an advisory lock serialises them, on SQLite the
     /// first write takes the database lock.
+    /// Whether depot's schema is here (a migration has run), as opposed to an empty database.
+    pub async fn is_initialised(&self) -> bool {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM depot_migrations")
+            .fetch_one(&self.pool)
+            .await
+            .is_ok_and(|n| n > 0)
+    }
+
     pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
         let mut applied = Vec::new();
         self.pool

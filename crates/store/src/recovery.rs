@@ -71,7 +71,7 @@ pub(crate) fn predates_trouble(age: Duration) -> bool {
 const MIN_FREE_BYTES: u64 = 1 << 20;
 
 /// The file a `sqlite:` URL names (`None` for an in-memory database).
-pub(crate) fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     let rest = url.strip_prefix("sqlite:")?;
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     let path = rest.split('?').next().unwrap_or_default();

@@ -3,8 +3,8 @@
 use clap::Args;
 use depot_api::{AuditPage, AuditQuery};
 
-use super::output::{Output, show, table};
 use crate::client::Api;
+use crate::output::{Output, show, table};
 
 /// Filters of `depot audit`.
 #[derive(Debug, Args)]
@@ -15,13 +15,16 @@ pub struct AuditArgs {
     /// A token's name or a console user's address.
     #[arg(long)]
     actor: Option<String>,
+    /// What was changed: a user's address, an extension, a group id, ….
     #[arg(long)]
     subject: Option<String>,
     /// YYYY-MM-DD or RFC 3339.
     #[arg(long)]
     from: Option<String>,
+    /// YYYY-MM-DD or RFC 3339; entries before it.
     #[arg(long)]
     until: Option<String>,
+    /// The most entries to show, newest first.
     #[arg(long, default_value_t = 50)]
     limit: i64,
 }

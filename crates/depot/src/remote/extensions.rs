@@ -6,22 +6,27 @@ use reqwest::Method;
 use serde::de::IgnoredAny;
 use serde_json::json;
 
-use super::output::{Output, show, table};
 use crate::client::Api;
+use crate::output::{Output, show, table};
 
 #[derive(Debug, Subcommand)]
 pub enum ExtensionCommand {
+    /// Every extension, paid or free, and its feed.
     List,
     /// An extension, with the manifest snippet that points it at its feed.
     Show {
+        /// The extension's full name, e.g. plg_system_hello.
         extension: String,
     },
     /// Make an extension paid (`--package-group ID`) or free (`--free`), or change what feeds
     /// show of it.
     Set {
+        /// The extension's full name, e.g. plg_system_hello.
         extension: String,
+        /// Make it paid: downloadable by this package group's members.
         #[arg(long, conflicts_with = "free")]
         package_group: Option<String>,
+        /// Make it free: downloadable by anyone.
         #[arg(long)]
         free: bool,
         /// The name feeds show.
@@ -39,6 +44,7 @@ pub enum ExtensionCommand {
     },
     /// Delete an extension that never had a release (delete its drafts first).
     Delete {
+        /// The extension's full name, e.g. plg_system_hello.
         extension: String,
     },
 }
@@ -73,20 +79,20 @@ pub async fn extension(api: &Api, out: &Output, cmd: ExtensionCommand) -> anyhow
         ExtensionCommand::Show { extension } => {
             let e: ExtensionView = api.get(&["extensions", &extension]).await?;
             show(out, &e, |e| {
-                println!("{} ({} {}), {}", e.name, e.client, e.kind, e.title);
-                println!("package group: {}", package_group(e, "none (free)"));
-                println!("feed:          {}", e.feed_url);
-                println!("changelog:     {}", e.changelog_url);
-                println!();
-                println!("Paste into the extension's manifest:");
-                println!("{}", e.manifest_snippet);
+                outln!("{} ({} {}), {}", e.name, e.client, e.kind, e.title);
+                outln!("package group: {}", package_group(e, "none (free)"));
+                outln!("feed:          {}", e.feed_url);
+                outln!("changelog:     {}", e.changelog_url);
+                outln!();
+                outln!("Paste into the extension's manifest:");
+                outln!("{}", e.manifest_snippet);
             });
             Ok(())
         }
         ExtensionCommand::Delete { extension } => {
             let _: IgnoredAny = api.act(Method::DELETE, &["extensions", &extension]).await?;
             show(out, &json!({"deleted": extension}), |_| {
-                println!("{extension} deleted")
+                outln!("{extension} deleted")
             });
             Ok(())
         }
@@ -123,12 +129,13 @@ pub async fn extension(api: &Api, out: &Output, cmd: ExtensionCommand) -> anyhow
                 .await?;
             show(out, &e, |e| {
                 match &e.package_group {
-                    Some(g) => println!("{extension} is paid: package group {g}"),
-                    None => println!("{extension} is free"),
+                    Some(g) => outln!("{extension} is paid: package group {g}"),
+                    None => outln!("{extension} is free"),
                 }
-                println!(
+                outln!(
                     "title: {}; Joomla by default: {}",
-                    e.title, e.default_joomla
+                    e.title,
+                    e.default_joomla
                 );
             });
             Ok(())

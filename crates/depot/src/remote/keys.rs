@@ -8,34 +8,41 @@ use serde::Serialize;
 use serde::de::IgnoredAny;
 use serde_json::json;
 
-use super::output::{Output, show, table};
 use crate::client::Api;
+use crate::output::{Output, show, table};
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
     /// Create a download key and print it alone on stdout.
     Create {
+        /// The user's e-mail address (or id).
         #[arg(long)]
         user: String,
+        /// The key's label (default: `default`); the site it is for is a good one.
         #[arg(long)]
         label: Option<String>,
     },
     /// The user's download keys, and their jBackend key in each package group.
     List {
+        /// The user's e-mail address (or id).
         #[arg(long)]
         user: String,
     },
     /// Revoke the user's live download key with this label.
     Revoke {
+        /// The user's e-mail address (or id).
         #[arg(long)]
         user: String,
+        /// The key's label (default: `default`); the site it is for is a good one.
         #[arg(long)]
         label: String,
     },
     /// Relabel the user's live download key (the key itself stays).
     Label {
+        /// The user's e-mail address (or id).
         #[arg(long)]
         user: String,
+        /// The key's label (default: `default`); the site it is for is a good one.
         #[arg(long)]
         label: String,
         /// The new label.
@@ -44,8 +51,10 @@ pub enum KeyCommand {
     },
     /// Replace the user's jBackend key in a package group and print the new one.
     Rotate {
+        /// The user's e-mail address (or id).
         #[arg(long)]
         user: String,
+        /// The package group's id.
         #[arg(long)]
         package_group: String,
     },
@@ -82,7 +91,7 @@ pub async fn key(api: &Api, out: &Output, cmd: KeyCommand) -> anyhow::Result<()>
             // The key alone on stdout, for scripts; what it is on stderr.
             show(out, &k, |k| {
                 eprintln!("download key {:?} for {user}:", k.label);
-                println!("{}", k.key);
+                outln!("{}", k.key);
             });
         }
         KeyCommand::List { user } => {
@@ -94,7 +103,7 @@ pub async fn key(api: &Api, out: &Output, cmd: KeyCommand) -> anyhow::Result<()>
                 jbackend_keys: jbackend.items,
             };
             show(out, &v, |v| {
-                println!("Download keys (Joomla's Download Key field, dlid):");
+                outln!("Download keys (Joomla's Download Key field, dlid):");
                 table(
                     &["ID", "LABEL", "STATE", "CREATED", "KEY"],
                     v.download_keys
@@ -110,8 +119,8 @@ pub async fn key(api: &Api, out: &Output, cmd: KeyCommand) -> anyhow::Result<()>
                         })
                         .collect(),
                 );
-                println!();
-                println!("jBackend keys (email + key):");
+                outln!();
+                outln!("jBackend keys (email + key):");
                 table(
                     &["PACKAGE GROUP", "ENTITLED", "KEY"],
                     v.jbackend_keys
@@ -127,7 +136,7 @@ pub async fn key(api: &Api, out: &Output, cmd: KeyCommand) -> anyhow::Result<()>
                 .act(Method::DELETE, &["users", &user, "keys", &id])
                 .await?;
             show(out, &json!({"revoked": id.parse::<i64>().ok()}), |_| {
-                println!("revoked download key {label:?} of {user}")
+                outln!("revoked download key {label:?} of {user}")
             });
         }
         KeyCommand::Label { user, label, to } => {
@@ -140,7 +149,7 @@ pub async fn key(api: &Api, out: &Output, cmd: KeyCommand) -> anyhow::Result<()>
                 )
                 .await?;
             show(out, &k, |k| {
-                println!("download key {label:?} of {user} is now {:?}", k.label)
+                outln!("download key {label:?} of {user} is now {:?}", k.label)
             });
         }
         KeyCommand::Rotate {
@@ -157,7 +166,7 @@ pub async fn key(api: &Api, out: &Output, cmd: KeyCommand) -> anyhow::Result<()>
                 eprintln!(
                     "new jBackend key of {user} in {package_group} (the old one no longer works):"
                 );
-                println!("{}", k.key);
+                outln!("{}", k.key);
             });
         }
     }

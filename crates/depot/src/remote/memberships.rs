@@ -4,15 +4,17 @@ use clap::Subcommand;
 use depot_api::{EndMembership, Ended, Items, MembershipView, NewMembership};
 use reqwest::Method;
 
-use super::output::{Output, or_dash, show, table};
 use crate::client::Api;
+use crate::output::{Output, or_dash, show, table};
 
 #[derive(Debug, Subcommand)]
 pub enum MembershipCommand {
     /// Add a membership (a subscription); dates are YYYY-MM-DD or RFC 3339.
     Add {
+        /// The user's e-mail address (or id).
         #[arg(long)]
         user: String,
+        /// The user group's id.
         #[arg(long)]
         group: i64,
         /// Default: now.
@@ -24,15 +26,19 @@ pub enum MembershipCommand {
     },
     /// End the user's open memberships in a group.
     End {
+        /// The user's e-mail address (or id).
         #[arg(long)]
         user: String,
+        /// The user group's id.
         #[arg(long)]
         group: i64,
         /// Default: now.
         #[arg(long)]
         at: Option<String>,
     },
+    /// The user's memberships, ended ones included.
     List {
+        /// The user's e-mail address (or id).
         #[arg(long)]
         user: String,
     },
@@ -59,7 +65,7 @@ pub async fn membership(api: &Api, out: &Output, cmd: MembershipCommand) -> anyh
                 .send(Method::POST, &["users", &user, "memberships"], &body)
                 .await?;
             show(out, &m, |m| {
-                println!(
+                outln!(
                     "membership {} of {user} in group {}: from {} until {}",
                     m.id,
                     m.group,
@@ -77,7 +83,7 @@ pub async fn membership(api: &Api, out: &Output, cmd: MembershipCommand) -> anyh
                 )
                 .await?;
             show(out, &v, |v| {
-                println!("ended {} membership(s) of {user} in group {group}", v.ended)
+                outln!("ended {} membership(s) of {user} in group {group}", v.ended)
             });
         }
         MembershipCommand::List { user } => {

@@ -7,13 +7,14 @@ use reqwest::Method;
 use serde::de::IgnoredAny;
 use serde_json::json;
 
-use super::output::{Output, show, table};
 use crate::client::Api;
+use crate::output::{Output, show, table};
 
 #[derive(Debug, Subcommand)]
 pub enum PackageGroupCommand {
     /// Create a package group: its extensions are downloadable by members of `--groups`.
     Add {
+        /// The package group's id, e.g. pro.
         #[arg(long)]
         id: String,
         /// Allowed user groups, e.g. 9,12.
@@ -29,11 +30,14 @@ pub enum PackageGroupCommand {
         #[arg(long)]
         policy: Option<String>,
     },
+    /// Every package group: its user groups, policy and extensions.
     List,
     /// Change a package group's display name or policy.
     Update {
+        /// The package group's id, e.g. pro.
         #[arg(long)]
         id: String,
+        /// The display name used in mails.
         #[arg(long)]
         name: Option<String>,
         /// active or keep-released.
@@ -42,6 +46,7 @@ pub enum PackageGroupCommand {
     },
     /// Delete a package group no extension belongs to.
     Delete {
+        /// The package group's id, e.g. pro.
         #[arg(long)]
         id: String,
     },
@@ -77,7 +82,7 @@ pub async fn package_group(
             };
             let g: PackageGroupView = api.send(Method::POST, &["package-groups"], &body).await?;
             show(out, &g, |g| {
-                println!(
+                outln!(
                     "package group {} \"{}\" created: groups {}, policy {}",
                     g.id,
                     g.name,
@@ -98,13 +103,13 @@ pub async fn package_group(
                 )
                 .await?;
             show(out, &g, |g| {
-                println!("package group {} \"{}\": policy {}", g.id, g.name, g.policy)
+                outln!("package group {} \"{}\": policy {}", g.id, g.name, g.policy)
             });
         }
         PackageGroupCommand::Delete { id } => {
             let _: IgnoredAny = api.act(Method::DELETE, &["package-groups", &id]).await?;
             show(out, &json!({"deleted": id}), |_| {
-                println!("package group {id} deleted")
+                outln!("package group {id} deleted")
             });
         }
         PackageGroupCommand::List => {

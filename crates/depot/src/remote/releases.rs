@@ -8,49 +8,69 @@ use reqwest::Method;
 use serde::de::IgnoredAny;
 use serde_json::json;
 
-use super::output::{Output, or_dash, show, table};
 use crate::client::Api;
+use crate::output::{Output, or_dash, show, table};
 
 #[derive(Debug, Subcommand)]
 pub enum ReleaseCommand {
     /// Every release of an extension, in any state.
     List {
+        /// The extension's full name, e.g. plg_system_hello.
         extension: String,
     },
+    /// One release: state, stability, Joomla targets, hashes, URLs.
     Show {
+        /// The extension's full name, e.g. plg_system_hello.
         extension: String,
+        /// The release's version, e.g. 1.2.0.
         version: String,
     },
     /// Publish a draft, or put a yanked release back.
     Publish {
+        /// The extension's full name, e.g. plg_system_hello.
         extension: String,
+        /// The release's version, e.g. 1.2.0.
         version: String,
     },
     /// Take a published release out of the feeds and downloads.
     Yank {
+        /// The extension's full name, e.g. plg_system_hello.
         extension: String,
+        /// The release's version, e.g. 1.2.0.
         version: String,
     },
     /// Delete a draft (a release that was ever published is yanked instead).
     Delete {
+        /// The extension's full name, e.g. plg_system_hello.
         extension: String,
+        /// The release's version, e.g. 1.2.0.
         version: String,
     },
     /// Replace a release's notes with a file's contents (`-` for stdin), or remove them.
     Notes {
+        /// The extension's full name, e.g. plg_system_hello.
         extension: String,
+        /// The release's version, e.g. 1.2.0.
         version: String,
+        /// The notes, Markdown (`## Fixed`, `- item`); `-` reads stdin.
         #[arg(long, conflicts_with = "clear", required_unless_present = "clear")]
         file: Option<std::path::PathBuf>,
+        /// Remove the notes.
         #[arg(long)]
         clear: bool,
     },
 }
 
 fn release_line(r: &ReleaseView) {
-    println!(
+    outln!(
         "{} {}: {} ({}, Joomla {}), {} bytes, sha256 {}",
-        r.extension, r.version, r.state, r.stability, r.joomla, r.size, r.sha256
+        r.extension,
+        r.version,
+        r.state,
+        r.stability,
+        r.joomla,
+        r.size,
+        r.sha256
     );
 }
 
@@ -119,7 +139,7 @@ pub async fn release(api: &Api, out: &Output, cmd: ReleaseCommand) -> anyhow::Re
                 .await?;
             let done = json!({"deleted": true, "extension": extension, "version": version});
             show(out, &done, |_| {
-                println!("deleted the draft {extension} {version}")
+                outln!("deleted the draft {extension} {version}")
             });
             return Ok(());
         }

@@ -4,16 +4,18 @@ use clap::Subcommand;
 use depot_api::{Items, TokenView};
 use reqwest::Method;
 
-use super::output::{Output, or_dash, show, table};
 use crate::client::Api;
+use crate::output::{Output, or_dash, show, table};
 
 /// The API-side token commands (`depot token create` runs against the database instead, so
 /// that the first token can be made).
 #[derive(Debug, Subcommand)]
 pub enum RemoteTokenCommand {
+    /// The API tokens: name, scope, last use (never the tokens themselves).
     List,
     /// Revoke a token by id; requests carrying it are refused from then on.
     Revoke {
+        /// The token's id (from `depot token list`).
         id: i64,
     },
 }
@@ -54,9 +56,7 @@ pub async fn token(api: &Api, out: &Output, cmd: RemoteTokenCommand) -> anyhow::
             let t: TokenView = api
                 .act(Method::DELETE, &["tokens", &id.to_string()])
                 .await?;
-            show(out, &t, |t| {
-                println!("revoked token {} \"{}\"", t.id, t.name)
-            });
+            show(out, &t, |t| outln!("revoked token {} \"{}\"", t.id, t.name));
         }
     }
     Ok(())

@@ -7,17 +7,20 @@ use clap::Subcommand;
 use depot_api::{Items, NewUser, UserPage, UserPatch, UserQuery, UserView};
 use reqwest::Method;
 
-use super::output::{Output, or_dash, show, table};
 use crate::client::Api;
+use crate::output::{Output, or_dash, show, table};
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Create a user; `--password-stdin` reads the password from the first line of stdin.
     Add {
+        /// The user's e-mail address.
         #[arg(long)]
         email: String,
+        /// The user's display name.
         #[arg(long)]
         name: Option<String>,
+        /// Read a password from the first line of stdin.
         #[arg(long)]
         password_stdin: bool,
         /// May sign in to the admin console at /admin (give a password too).
@@ -26,31 +29,40 @@ pub enum UserCommand {
     },
     /// Grant the admin console (or withdraw it with `--revoke`).
     Admin {
+        /// The user's e-mail address.
         #[arg(long)]
         email: String,
+        /// Withdraw console access instead of granting it.
         #[arg(long)]
         revoke: bool,
     },
     /// Stop a user's downloads and keys (memberships are kept).
     Disable {
+        /// The user's e-mail address.
         #[arg(long)]
         email: String,
     },
+    /// Let a disabled user download and sign in again.
     Enable {
+        /// The user's e-mail address.
         #[arg(long)]
         email: String,
     },
     /// Set a user's password from the first line of stdin.
     Password {
+        /// The user's e-mail address.
         #[arg(long)]
         email: String,
     },
+    /// A user: status, console access, memberships.
     Show {
+        /// The user's e-mail address.
         #[arg(long)]
         email: String,
     },
     /// List users, optionally those whose address contains `--email`.
     List {
+        /// Only users whose address contains this.
         #[arg(long)]
         email: Option<String>,
     },
@@ -70,7 +82,7 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 fn user_line(u: &UserView) {
-    println!(
+    outln!(
         "user {} <{}> name: {}, {}{}{}",
         u.id,
         u.email,

@@ -85,31 +85,222 @@ db_test!(publish_command_end_to_end, |app: TestApp| async move {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("check DEPOT_TOKEN"));
 });
 
+/// Run in the wrong directory, an offline command would quietly make a new, empty database and
+/// a token the running server refuses: it refuses instead, says which database it looked at,
+/// and creates one only with `--init`.
 #[test]
-fn token_create_works_offline_and_prints_the_token_alone() {
+fn token_create_needs_the_servers_database_or_init() {
     let dir = tempfile::tempdir().unwrap();
-    let out = depot()
-        .args(["token", "create", "--scope", "admin", "--name", "ci"])
+    let create = |extra: &[&str]| {
+        depot()
+            .args(["token", "create", "--scope", "admin", "--name", "ci"])
+            .args(extra)
+            .env("DEPOT_DATA_DIR", dir.path())
+            .output()
+            .unwrap()
+    };
+    let refused = create(&[]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(refused.stdout.is_empty());
+    assert!(
+        stderr.contains("there is no depot database at sqlite://"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--init"), "{stderr}");
+    assert!(!dir.path().join("depot.db").exists(), "nothing is created");
+
+    let out = create(&["--init"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("database: sqlite://"),
+        "it says which: {stderr}"
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let token = stdout.trim();
+    assert_eq!(stdout, format!("{token}\n"));
+    assert!(token.starts_with("depot_") && token.len() > 40);
+
+    // Now there is one: no --init needed; --json gives the token with what it is.
+    let out = create(&["--json"]);
+    assert!(out.status.success());
+    let created: depot_api::CreatedToken = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(created.token.starts_with("depot_") && created.token != token);
+    assert_eq!(
+        (created.view.name.as_str(), created.view.scope.as_str()),
+        ("ci", "admin")
+    );
+
+    let bad = depot()
+        .args(["token", "create", "--scope", "root"])
         .env("DEPOT_DATA_DIR", dir.path())
         .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown scope"));
+}
+
+/// `depot ARGS` in bash with `pipefail`, its stdout into `reader` (`true` reads nothing and
+/// exits at once); returns the pipeline's exit code and stderr.
+fn piped(app_env: &[(&str, String)], args: &[&str], reader: &str) -> (Option<i32>, String) {
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg("-c")
+        .arg(format!("set -o pipefail; \"$0\" \"$@\" | {reader}"))
+        .arg(env!("CARGO_BIN_EXE_depot"))
+        .args(args);
+    for (k, v) in app_env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+db_test!(the_cli_serves_scripts, |app: TestApp| async move {
+    let zip_path = app.dir.path().join("plg_system_hello-1.2.0.zip");
+    let zip = plugin_zip("1.2.0", "scripts");
+    std::fs::write(&zip_path, &zip).unwrap();
+    let zip_arg = zip_path.to_str().unwrap().to_string();
+    let env = vec![
+        ("DEPOT_URL", app.base.clone()),
+        ("DEPOT_TOKEN", app.admin_token.clone()),
+    ];
+    let run = |args: Vec<String>, env: Vec<(&'static str, String)>| {
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = depot();
+            cmd.args(&args);
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+            cmd.output().unwrap()
+        })
+    };
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+    // `publish --json`: the outcome, version, hashes and URLs, for the next step of a CI job.
+    let out = run(args(&["publish", &zip_arg, "--json"]), env.clone())
+        .await
         .unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let token = stdout.trim();
-    assert_eq!(stdout, format!("{token}\n"));
-    assert!(token.starts_with("depot_") && token.len() > 40);
-    let bad = depot()
-        .args(["token", "create", "--scope", "root"])
-        .env("DEPOT_DATA_DIR", dir.path())
-        .output()
+    let p: depot_api::PublishedRelease = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(p.outcome, depot_api::PublishOutcome::Created);
+    assert_eq!(
+        (p.extension.as_str(), p.version.as_str()),
+        ("plg_system_hello", "1.2.0")
+    );
+    assert_eq!(p.sha256, sha256_hex(&zip));
+    assert_eq!(p.sha512, sha512_hex(&zip));
+    assert_eq!(
+        p.download_url,
+        format!(
+            "{}/download/plg_system_hello/1.2.0/plg_system_hello-1.2.0.zip",
+            app.base
+        )
+    );
+    assert_eq!(
+        p.feed_url,
+        format!("{}/updates/plg_system_hello.xml", app.base)
+    );
+
+    // A reader that goes away is a quiet success, for publish (which did its work) and lists.
+    for command in [
+        vec!["publish", zip_arg.as_str()],
+        vec!["publish", zip_arg.as_str(), "--json"],
+        vec!["release", "list", "plg_system_hello"],
+        vec!["completions", "bash"],
+    ] {
+        let (env, owned) = (env.clone(), args(&command));
+        let (code, stderr) = tokio::task::spawn_blocking(move || {
+            let owned: Vec<&str> = owned.iter().map(String::as_str).collect();
+            piped(&env, &owned, "true")
+        })
+        .await
         .unwrap();
-    assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown scope"));
-}
+        assert_eq!(code, Some(0), "{command:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+
+    // Exit codes by class.
+    let other = plugin_zip("1.2.0", "other bytes");
+    let other_path = app.dir.path().join("other.zip");
+    std::fs::write(&other_path, other).unwrap();
+    let not_a_zip = app.dir.path().join("notes.txt");
+    std::fs::write(&not_a_zip, "not a package").unwrap();
+    let wrong_token = vec![
+        ("DEPOT_URL", app.base.clone()),
+        ("DEPOT_TOKEN", "depot_wrong".to_string()),
+    ];
+    let nowhere = vec![
+        ("DEPOT_URL", "http://127.0.0.1:9".to_string()),
+        ("DEPOT_TOKEN", app.admin_token.clone()),
+    ];
+    for (command, env, code, says) in [
+        (args(&["release", "show"]), env.clone(), 2, "required"),
+        (
+            args(&["publish", not_a_zip.to_str().unwrap()]),
+            env.clone(),
+            2,
+            "not a publishable",
+        ),
+        (
+            args(&["release", "list", "plg_system_hello"]),
+            vec![],
+            2,
+            "DEPOT_URL is not set",
+        ),
+        (
+            args(&["release", "list", "plg_system_hello"]),
+            wrong_token,
+            3,
+            "check DEPOT_TOKEN",
+        ),
+        (
+            args(&["release", "show", "plg_system_hello", "9.9.9"]),
+            env.clone(),
+            4,
+            "404",
+        ),
+        (
+            args(&["publish", other_path.to_str().unwrap()]),
+            env.clone(),
+            5,
+            "409",
+        ),
+        (
+            args(&["release", "list", "plg_system_hello"]),
+            nowhere,
+            6,
+            "cannot reach depot",
+        ),
+    ] {
+        let out = run(command.clone(), env).await.unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{command:?}: {stderr}");
+        assert!(stderr.contains(says), "{command:?}: {stderr}");
+    }
+
+    // Completions for the usual shells.
+    for (shell, marker) in [
+        ("bash", "complete -F _depot"),
+        ("zsh", "#compdef depot"),
+        ("fish", "complete -c depot"),
+    ] {
+        let out = run(args(&["completions", shell]), vec![]).await.unwrap();
+        assert!(out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(marker),
+            "{shell}"
+        );
+    }
+});
 
 #[test]
 fn check_config_layers_file_and_environment_and_masks_secrets() {

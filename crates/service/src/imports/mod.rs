@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 /// What an import did: every line is imported on its own, and a line that fails is reported
 /// with its reason while the rest go on.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize)]
 pub struct ImportReport {
     pub imported: Vec<String>,
     pub unchanged: Vec<String>,
