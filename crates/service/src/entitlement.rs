@@ -79,6 +79,9 @@ pub enum Credentials {
         email: Option<String>,
         key: Option<String>,
     },
+    /// A customer signed in to their account pages (the web layer checked the session): the
+    /// user is known, and the memberships decide as for a key.
+    Account(i64),
 }
 
 impl std::fmt::Debug for Credentials {
@@ -87,6 +90,7 @@ impl std::fmt::Debug for Credentials {
             Credentials::None => "Credentials::None",
             Credentials::DownloadKey(_) => "Credentials::DownloadKey(***)",
             Credentials::EmailKey { .. } => "Credentials::EmailKey(***)",
+            Credentials::Account(_) => "Credentials::Account",
         })
     }
 }
@@ -179,6 +183,10 @@ impl Depot {
         let secret = self.settings().secret.expose();
         match credentials {
             Credentials::None => Err(ServiceError::refused(Refusal::EmailNotSpecified)),
+            Credentials::Account(user_id) => Ok(Grant {
+                user_id: *user_id,
+                key_id: None,
+            }),
             Credentials::DownloadKey(k) => {
                 let Some(claim) = keys::parse_download_key(k) else {
                     return self.identify_imported(k).await;

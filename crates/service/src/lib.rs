@@ -2,6 +2,7 @@
 //! package storage (depot-storage): publish a package, render and cache feeds, resolve a download,
 //! record what happened. Handlers call these and map the result; they hold no business rules.
 
+mod account_downloads;
 mod actors;
 mod audit;
 mod backup;
@@ -51,6 +52,7 @@ use depot_storage::Storage;
 use depot_store::Store;
 use tokio::task::JoinHandle;
 
+pub use account_downloads::{AccountExtension, AccountRelease};
 pub use actors::Actor;
 pub use audit::{AuditEntry, AuditPage, AuditQuery};
 pub use backup::{BackupManifest, PackageFile};

@@ -1,6 +1,7 @@
 //! The customer account pages at `/account`: a user signs in (or sets a password through an
 //! e-mailed link), sees their memberships and when each ends, and copies, creates, labels and
-//! revokes their download keys and the jBackend key of each package group they are entitled to.
+//! revokes their download keys and the jBackend key of each package group they are entitled to,
+//! and downloads what they bought.
 //! Same protection as the console (`crate::pages`), with its own cookie scoped to `/account`.
 
 use std::net::SocketAddr;
@@ -8,14 +9,17 @@ use std::net::SocketAddr;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::Method;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use depot_service::{
-    Depot, DownloadKeyView, ExtensionView, JbackendKeyView, MembershipView, PASSWORD_LINK_LIFETIME,
-    ServiceError,
+    AccountExtension, Credentials, Depot, DownloadKeyView, ExtensionView, JbackendKeyView,
+    MembershipView, PASSWORD_LINK_LIFETIME, ServiceError,
 };
+
+use crate::error::ReleaseError;
 use serde::Deserialize;
 
 use crate::pages::{CsrfOnly, Done, FOREIGN_FORM, LoginForm, Who, same_origin, who};
@@ -36,6 +40,7 @@ pub fn router() -> Router<Depot> {
         .route("/keys/{key}/revoke", post(revoke_key))
         .route("/jbackend/{group}/rotate", post(rotate_key))
         .route("/sessions/{session}/end", post(end_session))
+        .route("/download/{extension}/{version}/{filename}", get(download))
         .route("/static/console.css", get(crate::console::stylesheet))
         .route("/static/pages.js", get(crate::console::script))
         .layer(axum::middleware::map_response(
@@ -291,6 +296,7 @@ struct HomePage<'a> {
     keys: Vec<DownloadKeyView>,
     revoked: usize,
     entitlements: Vec<Entitlement>,
+    downloads: Vec<AccountExtension>,
     sessions: Vec<depot_service::SessionListing>,
 }
 
@@ -326,9 +332,27 @@ async fn home(
         keys: live,
         revoked: revoked.len(),
         entitlements,
+        downloads: depot.account_downloads(session.user_id).await?,
         sessions: depot.own_sessions(&session).await?,
     }
     .into_response())
+}
+
+/// A package from the account page: the session is the credential (no key in the URL), and
+/// the checks, the download log and the answer are those of any download.
+async fn download(
+    State(depot): State<Depot>,
+    SignedIn(session, _): SignedIn<Account>,
+    Path((extension, version, filename)): Path<(String, String, String)>,
+    method: Method,
+    headers: HeaderMap,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Result<Response, ReleaseError> {
+    let download = depot
+        .resolve_download(&extension, &version, &filename)
+        .await?;
+    let credentials = Credentials::Account(session.user_id);
+    crate::downloads::serve(&depot, download, credentials, &method, &headers, peer).await
 }
 
 #[derive(Template, WebTemplate)]

@@ -209,7 +209,7 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-async fn serve(
+pub(crate) async fn serve(
     depot: &Depot,
     download: Download,
     credentials: Credentials,

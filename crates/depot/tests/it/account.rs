@@ -575,3 +575,80 @@ db_test!(
         assert!(r.text().await.unwrap().contains("try again in 15 minutes"));
     }
 );
+
+db_test!(
+    customers_download_what_they_bought_from_the_account_page,
+    |app: TestApp| async move {
+        paid_catalogue(&app).await;
+        let manifest = r#"<?xml version="1.0"?><extension type="component" method="upgrade"><name>ReDJ</name><element>com_redj</element><version>2.1.0</version></extension>"#;
+        let newer = zip_of(&[("redj.xml", manifest.as_bytes())]);
+        app.publish("com_redj", "2.1.0", newer.clone(), "").await;
+        let _: UserView = app
+            .call(
+                Method::PATCH,
+                "/users/customer@example.com",
+                &UserPatch {
+                    password: Some(PASSWORD.into()),
+                    ..UserPatch::default()
+                },
+            )
+            .await;
+        let cookie = account_sign_in(&app, CUSTOMER, PASSWORD).await;
+
+        // The latest release with a button, the older one on request.
+        let (status, _, page) = get(Some(&cookie), app.url("/account")).await;
+        assert_eq!(status, 200);
+        let latest = "/account/download/com_redj/2.1.0/com_redj-2.1.0.zip";
+        let older = "/account/download/com_redj/2.0.0/com_redj-2.0.0.zip";
+        assert!(page.contains(&format!(r#"href="{latest}""#)), "{page}");
+        let details = page.find("<details>").expect("older versions on request");
+        assert!(page[details..].contains(older), "{page}");
+        assert!(!page.contains("dlid="), "no key in a download URL");
+
+        // The session is the credential: the bytes, as an attachment, recorded for the user
+        // without a key.
+        let r = browser()
+            .get(app.url(latest))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.headers()["content-disposition"],
+            r#"attachment; filename="com_redj-2.1.0.zip""#
+        );
+        assert_eq!(r.bytes().await.unwrap().as_ref(), newer.as_slice());
+        app.flush_events().await;
+        let log: depot_api::DownloadLogPage =
+            app.read("/download-events?user=customer@example.com").await;
+        let served = &log.items[0];
+        assert_eq!((served.version.as_str(), served.status), ("2.1.0", 200));
+        assert!(served.user_id.is_some() && served.key_id.is_none());
+
+        // Without the session: the sign-in page, never the file.
+        let (status, headers, _) = get(None, app.url(latest)).await;
+        assert_eq!(status, 303);
+        assert_eq!(headers[LOCATION], "/account/login");
+
+        // The subscription ends: nothing is offered, and the URL is refused as any download is.
+        let _: depot_api::Ended = app
+            .call(
+                Method::POST,
+                "/users/customer@example.com/memberships/end",
+                &depot_api::EndMembership { group: 9, at: None },
+            )
+            .await;
+        let (_, _, page) = get(Some(&cookie), app.url("/account")).await;
+        assert!(!page.contains(latest) && page.contains("Nothing to download yet"));
+        let r = browser()
+            .get(app.url(latest))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+        let refused: depot_api::jbackend::Refused = r.json().await.unwrap();
+        assert!(refused.error_code.starts_with("REL_"));
+    }
+);
