@@ -37,6 +37,7 @@ pub struct Settings {
     pub catalogue: Catalogue,
     pub keys: Keys,
     pub identity: Identity,
+    pub branding: Branding,
     pub log: Log,
     /// Reverse proxies in front of depot, comma-separated addresses or CIDR ranges
     /// (`127.0.0.1, 10.0.0.0/8`). A request from one of them is taken to come from the client
@@ -251,6 +252,80 @@ impl Default for Catalogue {
     }
 }
 
+/// The vendor's name and look on the console, the account pages and in mails.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Branding {
+    /// The vendor's name; empty: `catalogue.collection_name`.
+    pub name: String,
+    /// A logo, an absolute http(s) URL (pages and mails show it at the top).
+    pub logo_url: Option<String>,
+    /// The colour of links and buttons, `#rrggbb`.
+    pub accent: Option<String>,
+    /// Where customers get help (pages and mails link it).
+    pub support_url: Option<String>,
+    /// The name mails come from (the address stays `mail.from`'s).
+    pub mail_from_name: Option<String>,
+    /// A line at the end of every mail (an address, a company number).
+    pub mail_footer: Option<String>,
+}
+
+impl Branding {
+    fn set(value: &Option<String>) -> Option<String> {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(String::from)
+    }
+
+    /// Checked, with the name's fallback.
+    pub fn checked(&self, collection_name: &str) -> anyhow::Result<depot_service::Branding> {
+        let url = |key: &str, value: &Option<String>| -> anyhow::Result<Option<String>> {
+            let Some(v) = Self::set(value) else {
+                return Ok(None);
+            };
+            match url::Url::parse(&v) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(Some(v)),
+                _ => bail!("branding.{key} = {v:?} must be an absolute http(s) URL"),
+            }
+        };
+        let accent = Self::set(&self.accent);
+        if let Some(a) = &accent
+            && !(a.len() == 7
+                && a.starts_with('#')
+                && a[1..].chars().all(|c| c.is_ascii_hexdigit()))
+        {
+            bail!("branding.accent = {a:?} must be a colour such as \"#2b5fd9\"");
+        }
+        let name = self.name.trim();
+        Ok(depot_service::Branding {
+            name: if name.is_empty() {
+                collection_name.to_string()
+            } else {
+                name.to_string()
+            },
+            logo_url: url("logo_url", &self.logo_url)?,
+            accent,
+            support_url: url("support_url", &self.support_url)?,
+            mail_footer: Self::set(&self.mail_footer),
+        })
+    }
+
+    /// `mail.from` with the configured display name: `"Example Ltd" <updates@example.com>`.
+    pub fn mail_from(&self, from: &str) -> String {
+        let Some(name) = Self::set(&self.mail_from_name) else {
+            return from.to_string();
+        };
+        let address = match (from.rfind('<'), from.rfind('>')) {
+            (Some(open), Some(close)) if open < close => &from[open + 1..close],
+            _ => from.trim(),
+        };
+        let name = name.replace(['"', '\\'], "");
+        format!("\"{name}\" <{address}>")
+    }
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Log {
@@ -283,6 +358,7 @@ impl Default for Settings {
             catalogue: Catalogue::default(),
             keys: Keys::default(),
             identity: Identity::default(),
+            branding: Branding::default(),
             log: Log::default(),
             trusted_proxies: String::new(),
             jbackend_base_path: String::new(),
@@ -358,6 +434,7 @@ impl Settings {
         self.trusted_proxies()?;
         self.identity.checked()?;
         self.jbackend_base_path()?;
+        self.branding.checked(&self.catalogue.collection_name)?;
         if self.keys.shared_window_hours == 0 {
             bail!("keys.shared_window_hours must be at least 1");
         }
@@ -570,6 +647,7 @@ impl Settings {
             },
             joomla: self.identity.joomla_source()?,
             jbackend_base_path: self.jbackend_base_path()?,
+            branding: self.branding.checked(&self.catalogue.collection_name)?,
             metrics_token: self
                 .metrics_token
                 .as_deref()
@@ -694,6 +772,43 @@ mod tests {
         );
         let w = with("http://updates.example.com", "").warnings();
         assert!(w.len() == 1 && w[0].contains("plain http"), "{w:?}");
+    }
+
+    #[test]
+    fn branding_is_checked_and_names_the_mail_sender() {
+        let with = |f: fn(&mut Branding)| {
+            let mut b = Branding::default();
+            f(&mut b);
+            b
+        };
+        let b = with(|_| {});
+        assert_eq!(b.checked("Vendor").unwrap().name, "Vendor");
+        assert_eq!(
+            b.mail_from("depot <depot@localhost>"),
+            "depot <depot@localhost>"
+        );
+        let named = with(|b| b.mail_from_name = Some("Acme \"Pro\"".into()));
+        assert_eq!(
+            named.mail_from("depot <up@acme.test>"),
+            "\"Acme Pro\" <up@acme.test>"
+        );
+        assert_eq!(
+            named.mail_from("up@acme.test"),
+            "\"Acme Pro\" <up@acme.test>"
+        );
+        for bad in [
+            with(|b| b.accent = Some("red".into())),
+            with(|b| b.accent = Some("#12345g".into())),
+            with(|b| b.logo_url = Some("javascript:alert(1)".into())),
+            with(|b| b.support_url = Some("/support".into())),
+        ] {
+            assert!(bad.checked("x").is_err(), "{bad:?}");
+        }
+        let good = with(|b| b.accent = Some("#A0b1C2".into()));
+        assert_eq!(
+            good.checked("x").unwrap().accent.as_deref(),
+            Some("#A0b1C2")
+        );
     }
 
     #[test]

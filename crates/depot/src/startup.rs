@@ -97,7 +97,11 @@ pub async fn check_backends(settings: &Settings) -> anyhow::Result<String> {
 }
 
 pub fn open_mailer(settings: &Settings) -> anyhow::Result<Mailer> {
-    Mailer::from_settings(&settings.mail, &settings.data_dir).context("cannot set up mail")
+    let mail = depot_service::MailSettings {
+        from: settings.branding.mail_from(&settings.mail.from),
+        ..settings.mail.clone()
+    };
+    Mailer::from_settings(&mail, &settings.data_dir).context("cannot set up mail")
 }
 
 pub async fn build_depot(settings: &Settings) -> anyhow::Result<Depot> {

@@ -1,6 +1,44 @@
-//! The messages depot sends, in plain text and HTML. Every value that reaches the HTML is escaped.
+//! The messages depot sends, each an askama template pair (`templates/*.txt` and `*.html`, the
+//! HTML escaped by askama) carrying the vendor's name, logo, colour, support link and footer
+//! ([`Branding`]).
+
+use askama::Template;
 
 use crate::Email;
+
+/// The vendor as mails and pages show it (`[branding]`).
+#[derive(Clone, Debug)]
+pub struct Branding {
+    /// The vendor's name: greetings, signatures, page titles.
+    pub name: String,
+    /// A logo (an absolute http(s) URL), shown at the top of mails and pages.
+    pub logo_url: Option<String>,
+    /// The accent colour of links and buttons, `#rrggbb`.
+    pub accent: Option<String>,
+    /// Where customers get help.
+    pub support_url: Option<String>,
+    /// A line at the end of every mail (an address, a company number).
+    pub mail_footer: Option<String>,
+}
+
+impl Default for Branding {
+    fn default() -> Self {
+        Branding {
+            name: "depot".into(),
+            logo_url: None,
+            accent: None,
+            support_url: None,
+            mail_footer: None,
+        }
+    }
+}
+
+impl Branding {
+    /// The accent colour, depot's blue when none is set.
+    pub fn accent(&self) -> &str {
+        self.accent.as_deref().unwrap_or("#2b5fd9")
+    }
+}
 
 /// What a key mail (`keybymail`) tells its recipient.
 pub struct KeyMail<'a> {
@@ -14,73 +52,27 @@ pub struct KeyMail<'a> {
     pub download_key: &'a str,
     /// The public base URL of the server, without a trailing slash.
     pub base_url: &'a str,
-    /// The vendor's name, for the greeting and the signature.
-    pub vendor: &'a str,
+    pub brand: &'a Branding,
+}
+
+#[derive(Template)]
+#[template(path = "key.txt")]
+struct KeyText<'a> {
+    m: &'a KeyMail<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "key.html")]
+struct KeyHtml<'a> {
+    m: &'a KeyMail<'a>,
 }
 
 pub fn key_mail(m: &KeyMail<'_>) -> Email {
-    let subject = format!("Your download key for {}", m.package_group);
-    let text = format!(
-        "Hello,\n\
-         \n\
-         here are your keys for {group}.\n\
-         \n\
-         For Joomla (4, 5 or 6), the Download Key:\n\
-         \n\
-         \x20   {dlid}\n\
-         \n\
-         In your site's administrator, open System > Update Sites, select the update site of the \
-         extension, paste the key into the \"Download Key\" field and save. Joomla then sends it \
-         with every update it downloads.\n\
-         \n\
-         For scripts and jBackend clients, your e-mail address and key:\n\
-         \n\
-         \x20   email: {email}\n\
-         \x20   key:   {key}\n\
-         \n\
-         Send both as the \"email\" and \"key\" parameters with each download, for example as a \
-         form POSTed to {base}/get/release/download/<package id>.\n\
-         \n\
-         Keep these keys private: anyone who has them can download what your subscription \
-         allows. If you did not ask for this message, you can ignore it.\n\
-         \n\
-         {vendor}\n",
-        group = m.package_group,
-        dlid = m.download_key,
-        email = m.email,
-        key = m.key,
-        base = m.base_url,
-        vendor = m.vendor,
-    );
-    let html = format!(
-        "<!doctype html><html><body style=\"font-family:sans-serif;line-height:1.5\">\
-         <p>Hello,</p>\
-         <p>here are your keys for <strong>{group}</strong>.</p>\
-         <h3>For Joomla (4, 5 or 6): the Download Key</h3>\
-         <p><code style=\"font-size:1.1em\">{dlid}</code></p>\
-         <p>In your site's administrator, open <em>System → Update Sites</em>, select the update \
-         site of the extension, paste the key into the <em>Download Key</em> field and save. \
-         Joomla then sends it with every update it downloads.</p>\
-         <h3>For scripts and jBackend clients: e-mail and key</h3>\
-         <p>email: <code>{email}</code><br>key: <code>{key}</code></p>\
-         <p>Send both as the <code>email</code> and <code>key</code> parameters with each \
-         download, for example as a form POSTed to \
-         <code>{base}/get/release/download/&lt;package id&gt;</code>.</p>\
-         <p>Keep these keys private: anyone who has them can download what your subscription \
-         allows. If you did not ask for this message, you can ignore it.</p>\
-         <p>{vendor}</p></body></html>",
-        group = escape(m.package_group),
-        dlid = escape(m.download_key),
-        email = escape(m.email),
-        key = escape(m.key),
-        base = escape(m.base_url),
-        vendor = escape(m.vendor),
-    );
     Email {
         to: m.email.to_string(),
-        subject,
-        text,
-        html,
+        subject: format!("Your download key for {}", m.package_group),
+        text: render(&KeyText { m }),
+        html: render(&KeyHtml { m }),
     }
 }
 
@@ -91,69 +83,79 @@ pub struct PasswordLinkMail<'a> {
     pub link: &'a str,
     /// How long the link works, in minutes.
     pub minutes: u64,
-    pub vendor: &'a str,
+    pub brand: &'a Branding,
+}
+
+#[derive(Template)]
+#[template(path = "password_link.txt")]
+struct PasswordLinkText<'a> {
+    m: &'a PasswordLinkMail<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "password_link.html")]
+struct PasswordLinkHtml<'a> {
+    m: &'a PasswordLinkMail<'a>,
 }
 
 pub fn password_link_mail(m: &PasswordLinkMail<'_>) -> Email {
-    let subject = format!("Set your password for {}", m.vendor);
-    let text = format!(
-        "Hello,\n\
-         \n\
-         someone (we hope you) asked to set the password of your account {email}. Open this \
-         link to choose one; it works once, for {minutes} minutes:\n\
-         \n\
-         \x20   {link}\n\
-         \n\
-         With it you sign in to your account page, where your download keys are. If you did not \
-         ask for this message, you can ignore it: your password stays as it was.\n\
-         \n\
-         {vendor}\n",
-        email = m.email,
-        minutes = m.minutes,
-        link = m.link,
-        vendor = m.vendor,
-    );
-    let html = format!(
-        "<!doctype html><html><body style=\"font-family:sans-serif;line-height:1.5\">\
-         <p>Hello,</p>\
-         <p>someone (we hope you) asked to set the password of your account \
-         <strong>{email}</strong>. Open this link to choose one; it works once, for {minutes} \
-         minutes:</p>\
-         <p><a href=\"{link}\">{link}</a></p>\
-         <p>With it you sign in to your account page, where your download keys are. If you did \
-         not ask for this message, you can ignore it: your password stays as it was.</p>\
-         <p>{vendor}</p></body></html>",
-        email = escape(m.email),
-        minutes = m.minutes,
-        link = escape(m.link),
-        vendor = escape(m.vendor),
-    );
     Email {
         to: m.email.to_string(),
-        subject,
-        text,
-        html,
+        subject: format!("Set your password for {}", m.brand.name),
+        text: render(&PasswordLinkText { m }),
+        html: render(&PasswordLinkHtml { m }),
     }
 }
 
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// A template's text. The templates only read fields and format strings, which cannot fail.
+fn render(t: &impl Template) -> String {
+    t.render().expect("a mail template renders")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn brand() -> Branding {
+        Branding {
+            name: "Example <Extensions>".into(),
+            logo_url: Some("https://example.com/logo.png".into()),
+            accent: Some("#aa3300".into()),
+            support_url: Some("https://example.com/support".into()),
+            mail_footer: Some("Example Ltd, 1 Main St".into()),
+        }
+    }
+
+    #[test]
+    fn mails_carry_the_vendors_brand() {
+        let m = password_link_mail(&PasswordLinkMail {
+            email: "a@example.com",
+            link: "https://updates.example.com/account/password?token=abc",
+            minutes: 60,
+            brand: &brand(),
+        });
+        assert_eq!(m.subject, "Set your password for Example <Extensions>");
+        assert!(m.text.contains("Example <Extensions>\n"), "{}", m.text);
+        assert!(m.text.contains("Questions? https://example.com/support"));
+        assert!(m.text.contains("Example Ltd, 1 Main St"));
+        assert!(
+            m.html.contains(
+                r#"<img src="https://example.com/logo.png" alt="Example &#60;Extensions&#62;""#
+            ),
+            "{}",
+            m.html
+        );
+        assert!(!m.html.contains("<Extensions>"));
+        assert!(m.html.contains("color:#aa3300"));
+        assert!(m.html.contains("Example Ltd, 1 Main St"));
+        let plain = password_link_mail(&PasswordLinkMail {
+            email: "a@example.com",
+            link: "x",
+            minutes: 1,
+            brand: &Branding::default(),
+        });
+        assert!(!plain.text.contains("Questions?") && !plain.html.contains("<img"));
+    }
 
     #[test]
     fn key_mail_names_the_group_and_where_keys_go() {
@@ -163,7 +165,7 @@ mod tests {
             key: "0123456789abcdef0123456789abcdef",
             download_key: "dkAAAA",
             base_url: "https://updates.example.com",
-            vendor: "Example Extensions",
+            brand: &brand(),
         });
         assert_eq!(m.subject, "Your download key for ReDJ <Enterprise> & Co");
         for body in [&m.text, &m.html] {
@@ -172,7 +174,11 @@ mod tests {
             assert!(body.contains("Download Key"));
             assert!(body.contains("Update Sites"));
         }
-        assert!(m.html.contains("ReDJ &lt;Enterprise&gt; &amp; Co"));
+        assert!(
+            m.html.contains("ReDJ &#60;Enterprise&#62; &#38; Co"),
+            "{}",
+            m.html
+        );
         assert!(!m.html.contains("<Enterprise>"));
         assert!(m.text.contains("email: a@example.com"));
     }
@@ -183,10 +189,10 @@ mod tests {
             email: "a@example.com",
             link: "https://updates.example.com/account/password?token=abc&x=<y>",
             minutes: 60,
-            vendor: "Example Extensions",
+            brand: &brand(),
         });
         assert!(m.text.contains("token=abc&x=<y>"));
-        assert!(m.html.contains("token=abc&amp;x=&lt;y&gt;"));
+        assert!(m.html.contains("token=abc&#38;x=&#60;y&#62;"), "{}", m.html);
         assert!(m.text.contains("60 minutes"));
         assert_eq!(m.to, "a@example.com");
     }

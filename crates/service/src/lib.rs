@@ -57,6 +57,7 @@ pub use actors::Actor;
 pub use audit::{AuditEntry, AuditPage, AuditQuery};
 pub use backup::{BackupManifest, PackageFile};
 pub use dashboard::Dashboard;
+pub use depot_mail::messages::Branding;
 pub use depot_mail::{Email, MailSettings, Mailer};
 pub use downloads::{Delivery, Download, DownloadBody, DownloadRequest, Served, Wanted};
 pub use entitlement::{Credentials, Grant, valid_email};
@@ -118,6 +119,8 @@ pub struct Settings {
     /// Where the jBackend routes also answer (`/index.php/jbackend/rest`), without a trailing
     /// slash; `None`: at the root only.
     pub jbackend_base_path: Option<String>,
+    /// The vendor's name and look, for pages and mails (`[branding]`).
+    pub branding: Branding,
     /// The bearer token `/metrics` asks for (`metrics_token`); `None`: it is public.
     pub metrics_token: Option<Secret>,
 }

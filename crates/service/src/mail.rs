@@ -194,7 +194,7 @@ impl Depot {
             email: &user.email,
             link: &link,
             minutes: crate::sessions::PASSWORD_LINK_LIFETIME.as_secs() / 60,
-            vendor: &self.settings().collection_name,
+            brand: &self.settings().branding,
         });
         self.send(&email).await
     }
@@ -233,7 +233,7 @@ impl Depot {
             key: &key,
             download_key: &download_key,
             base_url: &self.settings().public_url,
-            vendor: &self.settings().collection_name,
+            brand: &self.settings().branding,
         });
         self.send(&email).await
     }

@@ -10,7 +10,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::Method;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -28,7 +28,8 @@ use crate::sessions::{
     Account, SessionForm, SignInRefused, SignedIn, csrf_field, sign_in, sign_out, signed_in,
 };
 
-pub fn router() -> Router<Depot> {
+pub fn router(depot: &Depot) -> Router<Depot> {
+    let csp = crate::pages::branded_csp(depot);
     Router::new()
         .route("/", get(home))
         .route("/login", get(login_page).post(login))
@@ -42,10 +43,29 @@ pub fn router() -> Router<Depot> {
         .route("/sessions/{session}/end", post(end_session))
         .route("/download/{extension}/{version}/{filename}", get(download))
         .route("/static/console.css", get(crate::console::stylesheet))
+        .route("/static/brand.css", get(brand_stylesheet))
         .route("/static/pages.js", get(crate::console::script))
-        .layer(axum::middleware::map_response(
-            crate::pages::security_headers,
+        .route("/static/favicon.svg", get(crate::console::favicon))
+        .layer(axum::middleware::map_response_with_state(
+            csp,
+            |State(csp): State<HeaderValue>, response: Response| async move {
+                crate::pages::with_security_headers(response, csp)
+            },
         ))
+}
+
+/// The vendor's accent colour (`branding.accent`, checked to be `#rrggbb` at start) over the
+/// shared stylesheet.
+async fn brand_stylesheet(State(depot): State<Depot>) -> Response {
+    let accent = depot.settings().branding.accent();
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        format!(":root {{ --accent: {accent}; }}\n"),
+    )
+        .into_response()
 }
 
 /// Fixed texts for `?done=…` (see the console's `done_message`).
@@ -65,6 +85,7 @@ fn done_message(code: Option<&str>) -> Option<&'static str> {
 #[template(path = "account/login.html")]
 struct LoginPage<'a> {
     signed_in: Option<Who<'a>>,
+    brand: &'a depot_service::Branding,
     flash: Option<&'a str>,
     error: Option<&'a str>,
     email: &'a str,
@@ -87,6 +108,7 @@ fn site_accounts(depot: &Depot) -> Option<SiteAccounts<'_>> {
 async fn login_page(State(depot): State<Depot>) -> Response {
     LoginPage {
         signed_in: None,
+        brand: &depot.settings().branding,
         flash: None,
         error: None,
         email: "",
@@ -104,6 +126,7 @@ async fn login(
     let refused = |status, why: &str| {
         let page = LoginPage {
             signed_in: None,
+            brand: &depot.settings().branding,
             flash: None,
             error: Some(why),
             email: &form.email,
@@ -134,6 +157,7 @@ async fn login(
 #[template(path = "account/forgot.html")]
 struct ForgotPage<'a> {
     signed_in: Option<Who<'a>>,
+    brand: &'a depot_service::Branding,
     flash: Option<&'a str>,
     error: Option<String>,
     /// The request was taken: the same page for every address.
@@ -150,6 +174,7 @@ fn forgot_response(
 ) -> Response {
     let page = ForgotPage {
         signed_in: None,
+        brand: &depot.settings().branding,
         flash: None,
         error,
         sent,
@@ -210,6 +235,7 @@ async fn forgot(
 #[template(path = "account/password.html")]
 struct PasswordPage<'a> {
     signed_in: Option<Who<'a>>,
+    brand: &'a depot_service::Branding,
     flash: Option<&'a str>,
     token: &'a str,
     works: bool,
@@ -232,6 +258,7 @@ async fn password_page(
     let works = depot.password_link_works(&token).await?;
     Ok(PasswordPage {
         signed_in: None,
+        brand: &depot.settings().branding,
         flash: None,
         token: &token,
         works,
@@ -259,6 +286,7 @@ async fn set_password(
     let refused = |works: bool, why: String| {
         let page = PasswordPage {
             signed_in: None,
+            brand: &depot.settings().branding,
             flash: None,
             token: &form.token,
             works,
@@ -290,6 +318,7 @@ struct Entitlement {
 #[template(path = "account/home.html")]
 struct HomePage<'a> {
     signed_in: Option<Who<'a>>,
+    brand: &'a depot_service::Branding,
     flash: Option<&'a str>,
     csrf: &'a str,
     memberships: Vec<MembershipView>,
@@ -326,6 +355,7 @@ async fn home(
     let (live, revoked): (Vec<_>, Vec<_>) = keys.into_iter().partition(|k| !k.revoked);
     Ok(HomePage {
         signed_in: who(&session),
+        brand: &depot.settings().branding,
         flash: done_message(done.done.as_deref()),
         csrf: &session.csrf,
         memberships,
@@ -359,6 +389,7 @@ async fn download(
 #[template(path = "account/refused.html")]
 struct RefusedPage<'a> {
     signed_in: Option<Who<'a>>,
+    brand: &'a depot_service::Branding,
     flash: Option<&'a str>,
     why: &'a str,
 }
@@ -371,6 +402,7 @@ fn answer<T>(form: &AccountForm<T>, outcome: Result<&'static str, ServiceError>)
     let refuse = |why: &str| {
         let page = RefusedPage {
             signed_in: who(&form.session),
+            brand: &form.depot.settings().branding,
             flash: None,
             why,
         };

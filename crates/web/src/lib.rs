@@ -59,7 +59,7 @@ pub fn router(depot: Depot) -> Router {
     let routes = routes
         .nest("/api/v1", api)
         .nest("/admin", console::router())
-        .nest("/account", account::router())
+        .nest("/account", account::router(&depot))
         .route_layer(axum::middleware::from_fn(metrics::mark_route));
     // Only behind a trusted proxy: without one the layer would cost every request for nothing.
     let routes = if depot.settings().trusted_proxies.is_empty() {

@@ -15,15 +15,38 @@ use depot_service::{Depot, ServiceError, Session};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-pub(crate) async fn security_headers(mut response: Response) -> Response {
+/// The pages' policy: everything from depot itself; images also from `data:`.
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; \
+                   img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub(crate) async fn security_headers(response: Response) -> Response {
+    with_security_headers(response, HeaderValue::from_static(CSP))
+}
+
+/// The policy of pages that show the vendor's logo (`branding.logo_url`): its origin may serve
+/// images too.
+pub(crate) fn branded_csp(depot: &Depot) -> HeaderValue {
+    let origin = depot
+        .settings()
+        .branding
+        .logo_url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .filter(|o| o != "null");
+    match origin {
+        Some(origin) => HeaderValue::from_str(&CSP.replace(
+            "img-src 'self' data:",
+            &format!("img-src 'self' data: {origin}"),
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static(CSP)),
+        None => HeaderValue::from_static(CSP),
+    }
+}
+
+pub(crate) fn with_security_headers(mut response: Response, csp: HeaderValue) -> Response {
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; \
-             img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,

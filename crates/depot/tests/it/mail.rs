@@ -473,3 +473,47 @@ db_test!(starttls_with_auth_and_a_server_that_was_down_lose_no_mail, db => |db: 
     mailer.send(&email).await.unwrap();
     assert!(smtps.wait_for(1).await[0].contains("To: x@example.com"));
 });
+
+/// `[branding]`: the vendor's name, logo, colour, support link and footer on the account pages
+/// and in mails, and the mails' From name; the logo's origin is the only one the pages' policy
+/// adds.
+db_test!(the_vendors_brand_on_pages_and_mails, db => |db: Db| async move {
+    let app = TestApp::spawn_with(db, |s| {
+        s.branding = depot::config::Branding {
+            name: "Example Extensions".into(),
+            logo_url: Some("https://cdn.example.com/logo.png".into()),
+            accent: Some("#aa3300".into()),
+            support_url: Some("https://example.com/support".into()),
+            mail_from_name: Some("Example Extensions Ltd".into()),
+            mail_footer: Some("Example Ltd, 1 Main Street, Springfield".into()),
+        };
+    })
+    .await;
+    let r = app.get("/account/login").await;
+    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("img-src 'self' data: https://cdn.example.com;"), "{csp}");
+    let page = r.text().await.unwrap();
+    assert!(page.contains("· Example Extensions</title>"), "{page}");
+    assert!(page.contains(r#"<img src="https://cdn.example.com/logo.png""#));
+    assert!(page.contains(r#"<a href="https://example.com/support">"#));
+    assert!(page.contains("/account/static/brand.css"));
+    let css = app.text("/account/static/brand.css").await;
+    assert_eq!(css, ":root { --accent: #aa3300; }\n");
+
+    seed_catalogue(&app).await;
+    member(&app, new_user("subscriber@example.com"), 9, None).await;
+    app.post_form(
+        "/post/release/keybymail/redj_enterprise",
+        &[("email", "subscriber@example.com")],
+    )
+    .await;
+    assert_eq!(app.mail_outcomes().await, ["subscriber@example.com: sent"]);
+    let mail_dir = app.settings.data_dir.join("mail");
+    let file = std::fs::read_dir(&mail_dir).unwrap().flatten().next().unwrap();
+    let raw = std::fs::read_to_string(file.path()).unwrap();
+    assert!(raw.contains("From: \"Example Extensions Ltd\" <"), "{raw}");
+    let unfolded = raw.replace("=\r\n", "").replace("=\n", "");
+    assert!(unfolded.contains("Example Ltd, 1 Main Street, Springfield"), "{raw}");
+    assert!(unfolded.contains("Questions? https://example.com/support"), "{raw}");
+    assert!(unfolded.contains("https://cdn.example.com/logo.png"), "{raw}");
+});

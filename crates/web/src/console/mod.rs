@@ -46,6 +46,7 @@ pub fn router() -> Router<Depot> {
         .merge(reports::routes())
         .route("/static/console.css", get(stylesheet))
         .route("/static/pages.js", get(script))
+        .route("/static/favicon.svg", get(favicon))
         .layer(axum::middleware::map_response(
             crate::pages::security_headers,
         ))
@@ -56,6 +57,10 @@ pub(crate) async fn stylesheet() -> Response {
         "text/css; charset=utf-8",
         include_str!("../../static/console.css"),
     )
+}
+
+pub(crate) async fn favicon() -> Response {
+    asset("image/svg+xml", include_str!("../../static/favicon.svg"))
 }
 
 pub(crate) async fn script() -> Response {
