@@ -474,9 +474,9 @@ db_test!(starttls_with_auth_and_a_server_that_was_down_lose_no_mail, db => |db: 
     assert!(smtps.wait_for(1).await[0].contains("To: x@example.com"));
 });
 
-/// `[branding]`: the vendor's name, logo, colour, support link and footer on the account pages
-/// and in mails, and the mails' From name; the logo's origin is the only one the pages' policy
-/// adds.
+// `[branding]`: the vendor's name, logo, colour, support link and footer on the account pages
+// and in mails, and the mails' From name; the logo's origin is the only one the pages' policy
+// adds.
 db_test!(the_vendors_brand_on_pages_and_mails, db => |db: Db| async move {
     let app = TestApp::spawn_with(db, |s| {
         s.branding = depot::config::Branding {
