@@ -226,7 +226,10 @@ pub(crate) fn answer(
     refuse: impl FnOnce(&str) -> Response,
 ) -> Response {
     match outcome {
-        Ok(done) => Redirect::to(&format!("{back}?done={done}")).into_response(),
+        Ok(done) => {
+            let sep = if back.contains('?') { '&' } else { '?' };
+            Redirect::to(&format!("{back}{sep}done={done}")).into_response()
+        }
         Err(e) => match user_error(e) {
             Ok(why) => refuse(&why),
             Err(e) => e.into_response(),

@@ -67,3 +67,24 @@ document.addEventListener("DOMContentLoaded", () => {
     request.send(new FormData(form));
   });
 });
+
+// Destructive actions ask first: a button with data-confirm submits its form only when the
+// question is answered OK.
+document.addEventListener("submit", (event) => {
+  const button = event.submitter;
+  const question = button && button.dataset.confirm;
+  if (question && !window.confirm(question)) event.preventDefault();
+});
+
+// Times in the reader's own zone: <time datetime="ISO"> shows the local date and time, with
+// the ISO form (UTC) on hover.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const t of document.querySelectorAll("time[datetime]")) {
+    const at = new Date(t.dateTime);
+    if (Number.isNaN(at.getTime())) continue;
+    t.title = t.dateTime;
+    t.textContent = t.dateTime.length <= 10
+      ? at.toLocaleDateString()
+      : at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  }
+});

@@ -644,7 +644,10 @@ db_test!(
         let (s, to) = edit("Hello World", "4.4,5").await;
         assert_eq!(
             (s, to.as_str()),
-            (303, "/admin/extensions?done=extension#plg_system_hello")
+            (
+                303,
+                "/admin/extensions?q=plg_system_hello&done=extension#plg_system_hello"
+            )
         );
         let feed = app.text("/updates/plg_system_hello.xml").await;
         assert!(
@@ -671,7 +674,10 @@ db_test!(
         .await;
         assert_eq!(
             (s, to.as_str()),
-            (303, "/admin/extensions?done=deleted#plg_system_hello")
+            (
+                303,
+                "/admin/extensions?q=plg_system_hello&done=deleted#plg_system_hello"
+            )
         );
         let (s, _) = app
             .api(

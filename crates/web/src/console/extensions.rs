@@ -14,7 +14,7 @@ use super::done_message;
 use super::forms::refusal;
 use super::forms::{ConsoleForm, Outcome};
 use crate::pages::PageResult;
-use crate::pages::{Done, Who, who};
+use crate::pages::{Who, who};
 use crate::sessions::{Console, SignedIn, csrf_field};
 
 pub(super) fn routes() -> Router<Depot> {
@@ -28,23 +28,70 @@ struct ExtensionRow {
     releases: Vec<ReleaseView>,
 }
 
+/// Extensions per page: each card carries its releases.
+const PER_PAGE: usize = 20;
+
+/// The search box and the page, as typed.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct ExtensionSearch {
+    /// Part of the name or the title, any case.
+    q: String,
+    /// 1-based.
+    page: Option<usize>,
+    done: Option<String>,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "admin/extensions.html")]
 struct ExtensionsPage<'a> {
     signed_in: Option<Who<'a>>,
     flash: Option<&'a str>,
     csrf: &'a str,
+    q: String,
+    /// Matching extensions in all, and the page shown.
+    matching: usize,
+    page: usize,
+    pages: usize,
     extensions: Vec<ExtensionRow>,
     package_groups: Vec<String>,
+}
+
+impl ExtensionsPage<'_> {
+    /// The query string of another page of the same search.
+    fn page_query(&self, page: usize) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", &self.q)
+            .append_pair("page", &page.to_string())
+            .finish()
+    }
 }
 
 async fn extensions(
     State(depot): State<Depot>,
     SignedIn(session, _): SignedIn<Console>,
-    Query(done): Query<Done>,
+    Query(search): Query<ExtensionSearch>,
 ) -> PageResult {
+    let needle = search.q.trim().to_lowercase();
+    let matching: Vec<ExtensionView> = depot
+        .list_extensions(&session.actor())
+        .await?
+        .into_iter()
+        .filter(|e| {
+            needle.is_empty()
+                || e.name.to_lowercase().contains(&needle)
+                || e.title.to_lowercase().contains(&needle)
+        })
+        .collect();
+    let pages = matching.len().div_ceil(PER_PAGE).max(1);
+    let page = search.page.unwrap_or(1).clamp(1, pages);
+    let count = matching.len();
     let mut extensions = Vec::new();
-    for view in depot.list_extensions(&session.actor()).await? {
+    for view in matching
+        .into_iter()
+        .skip((page - 1) * PER_PAGE)
+        .take(PER_PAGE)
+    {
         let releases = depot.list_releases(&session.actor(), &view.name).await?;
         extensions.push(ExtensionRow { view, releases });
     }
@@ -56,8 +103,12 @@ async fn extensions(
         .collect();
     Ok(ExtensionsPage {
         signed_in: who(&session),
-        flash: done_message(done.done.as_deref()),
+        flash: done_message(search.done.as_deref()),
         csrf: &session.csrf,
+        q: search.q.trim().to_string(),
+        matching: count,
+        page,
+        pages,
         extensions,
         package_groups,
     }
@@ -69,8 +120,9 @@ pub(super) fn extension_answer(extension: &str, outcome: Outcome) -> Response {
     let back = format!("/admin/extensions#{extension}");
     let refuse = |why: &str| refusal(&back, why);
     // `answer` appends `?done=…` to the path; the card's anchor goes after it.
+    // Searched for by name, so that the card is on the page however many extensions there are.
     with_anchor(
-        crate::pages::answer("/admin/extensions", outcome, refuse),
+        crate::pages::answer(&format!("/admin/extensions?q={extension}"), outcome, refuse),
         extension,
     )
 }
