@@ -27,8 +27,8 @@ pub use memberships::{EndMembership, Ended, MembershipView, NewMembership};
 pub use package_groups::{NewPackageGroup, PackageGroupPatch, PackageGroupView};
 pub use releases::{PublishOutcome, PublishedRelease, ReleasePatch, ReleaseView, UploadParams};
 pub use reports::{
-    DownloadLogEntry, DownloadLogPage, DownloadLogQuery, FeedCheckCount, FeedCheckQuery, SharedKey,
-    SharedKeyQuery,
+    DayCount, DownloadLogEntry, DownloadLogPage, DownloadLogQuery, FeedCheckCount, FeedCheckQuery,
+    NamedCount, ReleaseDownloads, SharedKey, SharedKeyQuery, Statistics, StatisticsQuery,
 };
 pub use tokens::{CreatedToken, NewToken, TokenView};
 pub use users::{NewUser, UserPage, UserPatch, UserQuery, UserView};

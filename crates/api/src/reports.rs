@@ -88,3 +88,63 @@ pub struct SharedKey {
     pub downloads: u64,
     pub last_at: String,
 }
+
+/// `GET /api/v1/reports/statistics`: what a vendor reads, from daily rollups.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct StatisticsQuery {
+    /// One extension; all when absent.
+    pub extension: Option<String>,
+    /// The last this many days, today included (1–366; default 30).
+    pub days: Option<i64>,
+}
+
+/// A count on a day (`YYYY-MM-DD`, UTC).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DayCount {
+    pub day: String,
+    pub count: i64,
+}
+
+/// A count of something named: a Joomla version, a `REL_…` code.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NamedCount {
+    pub name: String,
+    pub count: i64,
+}
+
+/// Whole downloads of one release over the period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReleaseDownloads {
+    pub extension: String,
+    pub version: String,
+    pub downloads: i64,
+    pub bytes: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Statistics {
+    /// The extension they are of; `None`: every extension.
+    pub extension: Option<String>,
+    pub days: i64,
+    /// Whole downloads served per day, every day of the period (zeros included), oldest first.
+    pub downloads_per_day: Vec<DayCount>,
+    /// Update checks (feed requests) per day, every day of the period, oldest first.
+    pub checks_per_day: Vec<DayCount>,
+    /// An estimate of the sites that use it: distinct anonymised client addresses (an IPv6 /64
+    /// counts as one) that checked for updates in the last 7 and 30 days. Sites behind one
+    /// address count once; a site whose address changes counts more than once.
+    pub active_sites_7_days: i64,
+    pub active_sites_30_days: i64,
+    /// Update checks per Joomla version (from the updater's user agent), most first.
+    pub joomla_versions: Vec<NamedCount>,
+    /// Downloads per release, most first.
+    pub releases: Vec<ReleaseDownloads>,
+    /// Refused downloads per `REL_…` code, most first.
+    pub refusals: Vec<NamedCount>,
+}

@@ -6,7 +6,7 @@
 //! Download events go to a write-ahead journal first (`journal`), so a killed process loses
 //! none; feed-request counts are aggregates and may lose their last second.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ use depot_core::{Clock, Refusal};
 use depot_store::{DownloadEvent, FeedCheck, Store};
 
 use crate::journal::{Journal, Segment};
+use crate::metrics::DownloadResult;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -27,9 +28,41 @@ enum Msg {
     Flush(oneshot::Sender<()>),
 }
 
-/// Feed requests per (extension, day number since the epoch), then per Joomla version: the
-/// version is looked up by `&str`, so a request for a known combination allocates nothing.
-type FeedCounts = Arc<Mutex<HashMap<(i64, i64), HashMap<String, i64>>>>;
+/// What feed requests leave until the next write: counts per (extension, day number since the
+/// epoch), then per Joomla version (looked up by `&str`, so a request for a known combination
+/// allocates nothing), and the anonymised sites seen per extension and day.
+#[derive(Default)]
+struct FeedTally {
+    counts: HashMap<(i64, i64), HashMap<String, i64>>,
+    sites: HashSet<(i64, i64, u64)>,
+}
+
+/// The tally, and the key of its site tokens (derived from the server secret), behind one
+/// pointer: every download body carries a recorder, so it stays small.
+struct FeedState {
+    tally: Mutex<FeedTally>,
+    site_key: [u8; 32],
+}
+
+type FeedCounts = Arc<FeedState>;
+
+/// Days of sites kept for the active-sites estimate (it looks back 30).
+const SITE_DAYS: i64 = 31;
+
+/// A site as the active-sites estimate counts it: a keyed hash of its address (an IPv6 address
+/// by its /64, as one site's addresses vary within it). The key comes from the server secret, so
+/// the stored value cannot be turned back into an address by hashing all of them.
+pub(crate) fn site_token(key: &[u8; 32], ip: std::net::IpAddr) -> u64 {
+    let prefix: Vec<u8> = match ip {
+        std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.octets().to_vec(),
+            None => v6.octets()[..8].to_vec(),
+        },
+    };
+    let hash = blake3::keyed_hash(key, &prefix);
+    u64::from_le_bytes(hash.as_bytes()[..8].try_into().expect("8 bytes"))
+}
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -72,6 +105,7 @@ impl EventRecorder {
     pub(crate) async fn start(
         store: Store,
         journal_dir: &std::path::Path,
+        site_key: [u8; 32],
     ) -> (Self, JoinHandle<()>) {
         let journal = Arc::new(Journal::open(journal_dir));
         let (left, segments) = journal.orphans();
@@ -90,7 +124,10 @@ impl EventRecorder {
             }
         }
         let (tx, rx) = mpsc::channel(QUEUE);
-        let feed_counts: FeedCounts = Arc::default();
+        let feed_counts: FeedCounts = Arc::new(FeedState {
+            tally: Mutex::default(),
+            site_key,
+        });
         let clock = store.clock().clone();
         let writer = tokio::spawn(write_loop(store, rx, feed_counts.clone(), journal.clone()));
         let recorder = EventRecorder {
@@ -120,9 +157,9 @@ impl EventRecorder {
         who: &Requester,
     ) {
         crate::metrics::download(if status == 302 {
-            "redirected"
+            DownloadResult::Redirected
         } else {
-            "served"
+            DownloadResult::Served
         });
         self.download(DownloadEvent {
             artifact_id: download.artifact_id,
@@ -139,7 +176,7 @@ impl EventRecorder {
 
     /// Records a refused download with its error code (the credentials themselves never).
     pub fn download_denied(&self, download: &crate::Download, refusal: Refusal, who: &Requester) {
-        crate::metrics::download("refused");
+        crate::metrics::download(DownloadResult::Refused);
         self.download(DownloadEvent {
             artifact_id: download.artifact_id,
             at: self.clock.now_ms(),
@@ -153,17 +190,27 @@ impl EventRecorder {
         });
     }
 
-    /// Counts one feed request for an extension from a site running `joomla_version`.
-    pub fn feed_check(&self, extension_id: i64, joomla_version: Option<&str>) {
+    /// Counts one feed request for an extension from a site running `joomla_version`, at
+    /// `client` (for the active-sites estimate).
+    pub fn feed_check(
+        &self,
+        extension_id: i64,
+        joomla_version: Option<&str>,
+        client: Option<std::net::IpAddr>,
+    ) {
         let day = self.clock.now_ms().div_euclid(DAY_MS);
         let version = joomla_version.unwrap_or("unknown");
-        let mut counts = self.feed_counts.lock().expect("feed counts");
-        let per_version = counts.entry((extension_id, day)).or_default();
+        let site = client.map(|ip| site_token(&self.feed_counts.site_key, ip));
+        let mut tally = self.feed_counts.tally.lock().expect("feed counts");
+        let per_version = tally.counts.entry((extension_id, day)).or_default();
         match per_version.get_mut(version) {
             Some(n) => *n += 1,
             None => {
                 per_version.insert(version.to_string(), 1);
             }
+        }
+        if let Some(site) = site {
+            tally.sites.insert((extension_id, day, site));
         }
     }
 
@@ -273,7 +320,11 @@ async fn write(store: &Store, pending: &mut Vec<DownloadEvent>, feed_counts: &Fe
             }
         }
     }
-    let taken = std::mem::take(&mut *feed_counts.lock().expect("feed counts"));
+    let FeedTally {
+        counts: taken,
+        sites,
+    } = std::mem::take(&mut *feed_counts.tally.lock().expect("feed counts"));
+    write_sites(store, sites, feed_counts).await;
     let counts: Vec<FeedCheck> = taken
         .iter()
         .flat_map(|(&(extension_id, day), versions)| {
@@ -290,13 +341,40 @@ async fn write(store: &Store, pending: &mut Vec<DownloadEvent>, feed_counts: &Fe
         && let Err(e) = store.add_feed_checks(&counts).await
     {
         tracing::error!(error = %e, "could not write feed counts; will retry");
-        let mut map = feed_counts.lock().expect("feed counts");
+        let mut tally = feed_counts.tally.lock().expect("feed counts");
         for (key, versions) in taken {
-            let per_version = map.entry(key).or_default();
+            let per_version = tally.counts.entry(key).or_default();
             for (version, checks) in versions {
                 *per_version.entry(version).or_default() += checks;
             }
         }
     }
     written
+}
+
+/// Writes the sites seen since the last write (kept for a retry when that fails), and once a
+/// day forgets those older than the estimate looks back.
+async fn write_sites(store: &Store, sites: HashSet<(i64, i64, u64)>, feed_counts: &FeedCounts) {
+    if sites.is_empty() {
+        return;
+    }
+    let today = sites.iter().map(|&(_, day, _)| day).max().unwrap_or(0);
+    let rows: Vec<(i64, i64, String)> = sites
+        .iter()
+        .map(|&(extension, day, site)| (extension, day, format!("{site:016x}")))
+        .collect();
+    match store.add_feed_sites(&rows).await {
+        Ok(()) => {
+            static PRUNED: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+            if PRUNED.swap(today, std::sync::atomic::Ordering::Relaxed) != today
+                && let Err(e) = store.prune_feed_sites(today - SITE_DAYS).await
+            {
+                tracing::warn!(error = %e, "could not forget old feed sites");
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not write feed sites; will retry");
+            feed_counts.tally.lock().expect("feed counts").sites.extend(sites);
+        }
+    }
 }

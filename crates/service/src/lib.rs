@@ -7,7 +7,6 @@ mod actors;
 mod audit;
 mod backup;
 mod cache;
-mod dashboard;
 mod downloads;
 mod entitlement;
 mod error;
@@ -32,6 +31,7 @@ mod reports;
 mod sessions;
 mod shared_keys;
 mod spool;
+mod statistics;
 mod tokens;
 mod users;
 
@@ -56,7 +56,6 @@ pub use account_downloads::{AccountExtension, AccountRelease};
 pub use actors::Actor;
 pub use audit::{AuditEntry, AuditPage, AuditQuery};
 pub use backup::{BackupManifest, PackageFile};
-pub use dashboard::Dashboard;
 pub use depot_mail::messages::Branding;
 pub use depot_mail::{Email, MailSettings, Mailer};
 pub use downloads::{Delivery, Download, DownloadBody, DownloadRequest, Served, Wanted};
@@ -198,7 +197,9 @@ impl Depot {
             Ok(Err(e)) => tracing::warn!(error = %e, "could not clean the spool or storage"),
             Err(e) => tracing::warn!(error = %e, "could not clean the spool or storage"),
         }
-        let (events, writer) = EventRecorder::start(store.clone(), &settings.events_dir).await;
+        let site_key = blake3::derive_key("depot 2026 feed sites", settings.secret.expose());
+        let (events, writer) =
+            EventRecorder::start(store.clone(), &settings.events_dir, site_key).await;
         let depot = Depot {
             inner: Arc::new(Inner {
                 store,

@@ -28,24 +28,50 @@ pub const POOL_MAX: &str = "depot_db_pool_max_connections";
 /// Seconds since the identity source (a Joomla site) was last read; absent without one.
 pub const IDENTITY_AGE: &str = "depot_identity_sync_age_seconds";
 
+/// A counter of fixed name and labels, registered once per process on first use: the hot paths
+/// (every feed request, every download) then pay one atomic add, no registry lookup. First use
+/// comes after the server installed its recorder (it does before serving).
+macro_rules! counter_once {
+    ($($key:tt)*) => {{
+        static COUNTER: std::sync::OnceLock<metrics::Counter> = std::sync::OnceLock::new();
+        COUNTER.get_or_init(|| metrics::counter!($($key)*))
+    }};
+}
+
 pub(crate) fn feed_lookup(rendered: Option<bool>) {
     match rendered {
-        None => metrics::counter!(FEED_CACHE, "result" => "hit").increment(1),
+        None => counter_once!(FEED_CACHE, "result" => "hit").increment(1),
         Some(found) => {
-            metrics::counter!(FEED_CACHE, "result" => "miss").increment(1);
+            counter_once!(FEED_CACHE, "result" => "miss").increment(1);
             if found {
-                metrics::counter!(FEED_RENDERS).increment(1);
+                counter_once!(FEED_RENDERS).increment(1);
             }
         }
     }
 }
 
-pub(crate) fn download(result: &'static str) {
-    metrics::counter!(DOWNLOADS, "result" => result).increment(1);
+/// How a whole download ended, as `depot_downloads_total` labels it.
+#[derive(Clone, Copy)]
+pub(crate) enum DownloadResult {
+    /// depot sent the bytes.
+    Served,
+    /// The storage sends them (a presigned redirect).
+    Redirected,
+    Refused,
+}
+
+pub(crate) fn download(result: DownloadResult) {
+    match result {
+        DownloadResult::Served => counter_once!(DOWNLOADS, "result" => "served").increment(1),
+        DownloadResult::Redirected => {
+            counter_once!(DOWNLOADS, "result" => "redirected").increment(1)
+        }
+        DownloadResult::Refused => counter_once!(DOWNLOADS, "result" => "refused").increment(1),
+    }
 }
 
 pub(crate) fn download_bytes(bytes: u64) {
-    metrics::counter!(DOWNLOAD_BYTES).increment(bytes);
+    counter_once!(DOWNLOAD_BYTES).increment(bytes);
 }
 
 /// `bucket` is `kind:who`; only the kind becomes a label (a bounded set, and no addresses).

@@ -30,7 +30,7 @@ fn day_of(ms: i64) -> String {
 }
 
 impl Depot {
-    async fn extension_id(&self, name: &str) -> ServiceResult<i64> {
+    pub(crate) async fn extension_id(&self, name: &str) -> ServiceResult<i64> {
         Ok(self
             .store()
             .extension_by_name(name)

@@ -24,6 +24,8 @@ pub const BACKUP_TABLES: &[&str] = &[
     "api_tokens",
     "download_events",
     "feed_checks",
+    "download_days",
+    "feed_sites",
     "memberships",
     "jbackend_key_versions",
     "download_keys",

@@ -120,6 +120,7 @@ impl Store {
             }
             q.execute(&mut *tx).await?;
         }
+        Self::roll_up_downloads(&mut tx, events).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -240,18 +241,6 @@ impl Store {
             "SELECT * FROM feed_checks WHERE extension_id = $1 ORDER BY day, joomla_version",
         )
         .bind(extension_id)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    /// Served downloads (status 200 or 206) per day since `from` (ms), as (day number since the
-    /// epoch, count), oldest first.
-    pub async fn downloads_per_day(&self, from: i64) -> Result<Vec<(i64, i64)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT at / 86400000 AS day, COUNT(*) AS n FROM download_events \
-             WHERE at >= $1 AND status IN (200, 206) GROUP BY at / 86400000 ORDER BY day",
-        )
-        .bind(from)
         .fetch_all(&self.pool)
         .await?)
     }

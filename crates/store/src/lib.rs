@@ -21,6 +21,7 @@ mod rate_limits;
 mod recovery;
 mod releases;
 mod sessions;
+mod statistics;
 mod tokens;
 mod users;
 
@@ -54,6 +55,7 @@ pub use releases::{
     ArtifactRow, FeedReleaseRow, NewArtifact, NewRelease, ReleaseRow, ReleaseWithArtifact,
 };
 pub use sessions::{SessionRow, SessionSummary};
+pub use statistics::{DAY_MS, DownloadDayRow};
 pub use tokens::ApiTokenRow;
 pub use users::UserRow;
 

@@ -320,6 +320,35 @@ CREATE TABLE ars_update_streams (
 CREATE INDEX ars_update_streams_alias ON ars_update_streams (alias);
 "#,
     },
+    Migration {
+        version: 13,
+        name: "daily statistics: downloads per release and outcome, sites checking feeds",
+        sql: r#"
+CREATE TABLE download_days (
+    extension_id BIGINT NOT NULL REFERENCES extensions (id) ON DELETE CASCADE,
+    version TEXT NOT NULL,
+    day BIGINT NOT NULL,
+    outcome TEXT NOT NULL,
+    downloads BIGINT NOT NULL,
+    bytes BIGINT NOT NULL,
+    PRIMARY KEY (extension_id, version, day, outcome)
+);
+CREATE INDEX download_days_day ON download_days (day);
+INSERT INTO download_days (extension_id, version, day, outcome, downloads, bytes)
+SELECT r.extension_id, r.version, e.at / 86400000, COALESCE(e.error_code, 'served'), COUNT(*), SUM(e.bytes)
+FROM download_events e
+JOIN artifacts a ON a.id = e.artifact_id
+JOIN releases r ON r.id = a.release_id
+GROUP BY r.extension_id, r.version, e.at / 86400000, COALESCE(e.error_code, 'served');
+CREATE TABLE feed_sites (
+    extension_id BIGINT NOT NULL REFERENCES extensions (id) ON DELETE CASCADE,
+    day BIGINT NOT NULL,
+    site TEXT NOT NULL,
+    PRIMARY KEY (extension_id, day, site)
+);
+CREATE INDEX feed_sites_day ON feed_sites (day);
+"#,
+    },
 ];
 
 impl Backend {
@@ -338,9 +367,6 @@ fn statements(sql: &str) -> impl Iterator<Item = &str> {
 }
 
 impl Store {
-    /// Applies every migration not yet applied, each in its own transaction. Safe to run from
-    /// several processes at once: on PostgreSQL an advisory lock serialises them, on SQLite the
-    /// first write takes the database lock.
     /// Whether depot's schema is here (a migration has run), as opposed to an empty database.
     pub async fn is_initialised(&self) -> bool {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM depot_migrations")
@@ -349,6 +375,9 @@ impl Store {
             .is_ok_and(|n| n > 0)
     }
 
+    /// Applies every migration not yet applied, each in its own transaction. Safe to run from
+    /// several processes at once: on PostgreSQL an advisory lock serialises them, on SQLite the
+    /// first write takes the database lock.
     pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
         let mut applied = Vec::new();
         self.pool

@@ -36,12 +36,13 @@ pub async fn sef_or_not_found(
     method: Method,
     headers: HeaderMap,
     uri: axum::http::Uri,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Response, ReleaseError> {
     if matches!(method, Method::GET | Method::HEAD)
         && let Some(alias) = sef_stream_alias(uri.path(), uri.query())
         && let Some(extension) = depot.ars_stream_extension_by_alias(alias).await?
     {
-        return feed_named(&depot, &extension, &method, &headers).await;
+        return feed_named(&depot, &extension, &method, &headers, Some(peer.ip())).await;
     }
     Ok(crate::not_found())
 }
@@ -94,7 +95,9 @@ pub async fn legacy(
 ) -> Result<Response, ReleaseError> {
     match query.as_deref().and_then(ars_request) {
         Some(ArsRequest::Stream(stream)) => match depot.ars_stream_extension(stream).await? {
-            Some(extension) => feed_named(&depot, &extension, &method, &headers).await,
+            Some(extension) => {
+                feed_named(&depot, &extension, &method, &headers, Some(peer.ip())).await
+            }
             None => Ok(not_found()),
         },
         Some(ArsRequest::Item(item)) => {

@@ -1,9 +1,10 @@
 //! `/updates/{extension}.xml`, `/updates/collection.xml`, `/changelogs/{extension}.xml`.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use depot_core::useragent::joomla_version;
@@ -52,16 +53,18 @@ pub async fn update_feed(
     Path(file): Path<String>,
     method: Method,
     headers: HeaderMap,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Response, ReleaseError> {
     let Some(name) = strip_xml(&file) else {
         return Ok(not_found());
     };
-    let answer = feed_named(&depot, name, &method, &headers).await?;
+    let client = Some(peer.ip());
+    let answer = feed_named(&depot, name, &method, &headers, client).await?;
     // `/updates/{alias}.xml` may be an ARS stream's search-engine-friendly URL.
     if answer.status() == StatusCode::NOT_FOUND
         && let Some(extension) = depot.ars_stream_extension_by_alias(name).await?
     {
-        return feed_named(&depot, &extension, &method, &headers).await;
+        return feed_named(&depot, &extension, &method, &headers, client).await;
     }
     Ok(answer)
 }
@@ -72,6 +75,7 @@ pub(crate) async fn feed_named(
     name: &str,
     method: &Method,
     headers: &HeaderMap,
+    client: Option<IpAddr>,
 ) -> Result<Response, ReleaseError> {
     let feed = if name == "collection" {
         Some(depot.collection_feed().await?)
@@ -88,7 +92,7 @@ pub(crate) async fn feed_named(
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        depot.events().feed_check(id, joomla_version(ua));
+        depot.events().feed_check(id, joomla_version(ua), client);
     }
     Ok(respond(&feed, headers))
 }

@@ -3,11 +3,13 @@
 //! (`depot_service::metrics`), and the gauges that are read rather than counted are read at each
 //! scrape.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use depot_service::Depot;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -74,22 +76,60 @@ pub(crate) async fn mark_route(
     response
 }
 
+/// The request histograms this thread has used, by route pattern, then method and status: a
+/// request finds its histogram without building a label set or taking the registry's lock.
+type Histograms = HashMap<String, HashMap<(&'static str, u16), metrics::Histogram>>;
+
+/// Any token is a method to HTTP; the label takes the usual ones, so that a client cannot grow
+/// the metrics without bound.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+thread_local! {
+    static HISTOGRAMS: RefCell<Histograms> = RefCell::new(HashMap::new());
+}
+
+/// The histogram of `route`, `method` and `status`, registered on this thread's first use.
+fn request_histogram(route: &str, method: &'static str, status: StatusCode) -> metrics::Histogram {
+    HISTOGRAMS.with_borrow_mut(|by_route| {
+        let by_request = match by_route.get_mut(route) {
+            Some(m) => m,
+            None => by_route.entry(route.to_string()).or_default(),
+        };
+        by_request
+            .entry((method, status.as_u16()))
+            .or_insert_with(|| {
+                metrics::histogram!(
+                    REQUESTS,
+                    "route" => route.to_string(),
+                    "method" => method,
+                    "status" => status.as_str().to_string(),
+                )
+            })
+            .clone()
+    })
+}
+
 /// Outside the router: times every request, routed or not.
 pub(crate) async fn record_request(req: Request, next: axum::middleware::Next) -> Response {
     let started = Instant::now();
-    let method = req.method().clone();
+    let method = method_label(req.method());
     let response = next.run(req).await;
     let route = response
         .extensions()
         .get::<Route>()
-        .map_or("unmatched".to_string(), |Route(r)| r.as_str().to_string());
-    metrics::histogram!(
-        REQUESTS,
-        "route" => route,
-        "method" => method.to_string(),
-        "status" => response.status().as_str().to_string(),
-    )
-    .record(started.elapsed().as_secs_f64());
+        .map_or("unmatched", |Route(r)| r.as_str());
+    request_histogram(route, method, response.status()).record(started.elapsed().as_secs_f64());
     response
 }
 

@@ -24,4 +24,5 @@ mod releases;
 mod s3;
 mod scaleout;
 mod shared_keys;
+mod statistics;
 mod store;

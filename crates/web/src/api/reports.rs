@@ -1,8 +1,9 @@
-//! Reports: the download log and feed checks per day and Joomla version.
+//! Reports: the download log, feed checks per day and Joomla version, keys that look shared,
+//! and the statistics.
 
 use axum::Json;
 use axum::extract::State;
-use depot_api::FeedCheckQuery;
+use depot_api::{FeedCheckQuery, Statistics, StatisticsQuery};
 use depot_service::{
     Depot, DownloadLogPage, DownloadLogQuery, FeedCheckCount, SharedKey, SharedKeyQuery,
 };
@@ -18,6 +19,31 @@ pub(super) fn routes() -> OpenApiRouter<Depot> {
         .routes(routes!(download_log))
         .routes(routes!(feed_checks))
         .routes(routes!(shared_keys))
+        .routes(routes!(statistics))
+}
+
+#[utoipa::path(
+    get,
+    path = "/reports/statistics",
+    tag = "reports",
+    summary = "Downloads, update checks, Joomla versions, active sites and refusals",
+    description = "Of one extension or all, over the last `days` days (default 30), from daily \
+        rollups. `active_sites_*` is an estimate: distinct anonymised addresses that checked \
+        for updates.",
+    params(StatisticsQuery),
+    responses((status = 200, description = "The statistics", body = Statistics), ReadErrors)
+)]
+async fn statistics(
+    State(depot): State<Depot>,
+    ApiActor(actor): ApiActor,
+    ApiQuery(q): ApiQuery<StatisticsQuery>,
+) -> ApiResult<Json<Statistics>> {
+    let days = q.days.unwrap_or(30);
+    Ok(Json(
+        depot
+            .statistics(&actor, q.extension.as_deref(), days)
+            .await?,
+    ))
 }
 
 #[utoipa::path(

@@ -18,13 +18,14 @@ use std::net::SocketAddr;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use depot_api::Statistics;
 use depot_core::ReleaseState;
-use depot_service::Depot;
+use depot_service::{Depot, ServiceError};
 
 use crate::pages::{FOREIGN_FORM, LoginForm, Who, asset, who};
 use crate::pages::{PageError, PageResult};
@@ -33,6 +34,7 @@ use crate::sessions::{Console, SignInRefused, SignedIn, sign_in, sign_out};
 pub fn router() -> Router<Depot> {
     Router::new()
         .route("/", get(dashboard))
+        .route("/statistics.csv", get(statistics_csv))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(sign_out::<Console>))
         .merge(extensions::routes())
@@ -164,26 +166,160 @@ async fn login(
 struct DashboardPage<'a> {
     signed_in: Option<Who<'a>>,
     flash: Option<&'a str>,
-    extensions: usize,
-    days: i64,
-    joomla_versions: Vec<(String, i64)>,
+    /// Every extension's name, for the selector.
+    names: Vec<String>,
+    s: Statistics,
+    /// The query string of this view (for the CSV link).
+    query: String,
+    error: Option<String>,
     downloads_chart: String,
+    checks_chart: String,
     versions_chart: String,
 }
 
+/// What the statistics show: one extension or all, the last days.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct StatisticsView {
+    extension: String,
+    days: Option<i64>,
+}
+
+impl StatisticsView {
+    fn extension(&self) -> Option<&str> {
+        Some(self.extension.trim()).filter(|e| !e.is_empty())
+    }
+
+    fn days(&self) -> i64 {
+        self.days.unwrap_or(30).clamp(1, 366)
+    }
+
+    fn query(&self) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("extension", self.extension.trim())
+            .append_pair("days", &self.days().to_string())
+            .finish()
+    }
+}
+
+fn day_values(days: &[depot_api::DayCount]) -> Vec<(String, i64)> {
+    days.iter().map(|d| (d.day.clone(), d.count)).collect()
+}
+
+/// The console's first page: the statistics, of every extension or the one chosen.
 async fn dashboard(
     State(depot): State<Depot>,
     SignedIn(session, _): SignedIn<Console>,
+    Query(view): Query<StatisticsView>,
 ) -> PageResult {
-    let d = depot.dashboard(30).await?;
+    let actor = session.actor();
+    let (s, error) = match depot
+        .statistics(&actor, view.extension(), view.days())
+        .await
+    {
+        Ok(s) => (s, None),
+        Err(e @ ServiceError::NotFound { .. }) => (
+            depot.statistics(&actor, None, view.days()).await?,
+            Some(format!("{e}: showing every extension")),
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    let label_every = (s.days as usize / 5).max(1);
+    let versions: Vec<(String, i64)> = s
+        .joomla_versions
+        .iter()
+        .map(|v| (v.name.clone(), v.count))
+        .collect();
     Ok(DashboardPage {
         signed_in: who(&session),
         flash: None,
-        extensions: d.extensions,
-        days: d.days,
-        downloads_chart: charts::bars(&d.downloads_per_day, 7, "Downloads per day"),
-        versions_chart: charts::bars(&d.joomla_versions, 1, "Update checks per Joomla version"),
-        joomla_versions: d.joomla_versions,
+        names: depot
+            .list_extensions(&actor)
+            .await?
+            .into_iter()
+            .map(|e| e.name)
+            .collect(),
+        downloads_chart: charts::bars(
+            &day_values(&s.downloads_per_day),
+            label_every,
+            "Downloads per day",
+        ),
+        checks_chart: charts::bars(
+            &day_values(&s.checks_per_day),
+            label_every,
+            "Update checks per day",
+        ),
+        versions_chart: charts::bars(&versions, 1, "Update checks per Joomla version"),
+        query: view.query(),
+        error,
+        s,
     }
     .into_response())
+}
+
+/// The same numbers as the page, as CSV (one row per number: `metric,day,name,count,bytes`).
+async fn statistics_csv(
+    State(depot): State<Depot>,
+    SignedIn(session, _): SignedIn<Console>,
+    Query(view): Query<StatisticsView>,
+) -> PageResult {
+    let s = depot
+        .statistics(&session.actor(), view.extension(), view.days())
+        .await?;
+    let filename = format!(
+        "depot-statistics-{}-{}d.csv",
+        view.extension().unwrap_or("all"),
+        s.days
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        statistics_to_csv(&s),
+    )
+        .into_response())
+}
+
+/// A CSV field: quoted when it holds a separator, a quote or a line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn statistics_to_csv(s: &Statistics) -> String {
+    let mut out = String::from("metric,day,name,count,bytes\n");
+    let mut row = |metric: &str, day: &str, name: &str, count: i64, bytes: Option<i64>| {
+        out.push_str(&format!(
+            "{metric},{},{},{count},{}\n",
+            csv_field(day),
+            csv_field(name),
+            bytes.map(|b| b.to_string()).unwrap_or_default()
+        ));
+    };
+    for d in &s.downloads_per_day {
+        row("downloads", &d.day, "", d.count, None);
+    }
+    for d in &s.checks_per_day {
+        row("update_checks", &d.day, "", d.count, None);
+    }
+    row("active_sites_7_days", "", "", s.active_sites_7_days, None);
+    row("active_sites_30_days", "", "", s.active_sites_30_days, None);
+    for v in &s.joomla_versions {
+        row("joomla_version", "", &v.name, v.count, None);
+    }
+    for r in &s.releases {
+        let name = format!("{} {}", r.extension, r.version);
+        row("release_downloads", "", &name, r.downloads, Some(r.bytes));
+    }
+    for r in &s.refusals {
+        row("refusals", "", &r.name, r.count, None);
+    }
+    out
 }
