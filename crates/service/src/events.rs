@@ -374,7 +374,12 @@ async fn write_sites(store: &Store, sites: HashSet<(i64, i64, u64)>, feed_counts
         }
         Err(e) => {
             tracing::error!(error = %e, "could not write feed sites; will retry");
-            feed_counts.tally.lock().expect("feed counts").sites.extend(sites);
+            feed_counts
+                .tally
+                .lock()
+                .expect("feed counts")
+                .sites
+                .extend(sites);
         }
     }
 }

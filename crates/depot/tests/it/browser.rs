@@ -203,7 +203,11 @@ async fn admin_console(b: &Client) {
         .unwrap();
     assert!(b.current_url().await.unwrap().as_str().ends_with("/admin"));
     let charts = b.find_all(Locator::Css("main svg")).await.unwrap();
-    assert_eq!(charts.len(), 1, "downloads chart; no update checks yet");
+    assert_eq!(
+        charts.len(),
+        2,
+        "downloads and update checks per day; no Joomla versions yet"
+    );
     assert_eq!(
         text(&b, Locator::Css(".signout span")).await,
         "admin@example.com"
@@ -530,6 +534,25 @@ async fn admin_publishes_and_customer_downloads(b: &Client) {
     app.settle_mail().await;
     let link = mailed_link(&app);
     customer_sets_a_password_and_downloads(&b, &app, &link, &zip).await;
+
+    // The statistics now have data: the downloads, a site's update check.
+    reqwest::Client::new()
+        .get(app.url("/updates/com_redj.xml"))
+        .header("user-agent", "Mozilla/5.0 Joomla!/5.2.1 Joomla")
+        .send()
+        .await
+        .unwrap();
+    app.flush_events().await;
+    b.set_window_size(1280, 1000).await.unwrap();
+    b.goto(&app.url("/admin?extension=com_redj&days=30"))
+        .await
+        .unwrap();
+    let sites = text(&b, Locator::Css("#active-sites p")).await;
+    assert!(sites.starts_with("1 in the last 7 days"), "{sites}");
+    let releases = text(&b, Locator::Css("#releases tbody")).await;
+    assert!(releases.contains("2.0.0"), "{releases}");
+    assert_eq!(b.find_all(Locator::Css("main svg")).await.unwrap().len(), 3);
+    snap(&b, "story-08-statistics").await;
 }
 
 /// The customer's half of the story: the mailed link, a password, a key copied from the account
