@@ -33,6 +33,15 @@ fn python_tool(variable: &str, venv: &str, name: &str) -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
+/// A tool's whole report: what it printed on stdout, then on stderr.
+fn report_of(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 fn schemathesis() -> Option<PathBuf> {
     python_tool("DEPOT_TEST_SCHEMATHESIS", "schemathesis", "st")
 }
@@ -201,11 +210,7 @@ async fn both_documents_pass_a_strict_validator() {
         })
         .await
         .unwrap();
-        let report = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let report = report_of(&out);
         assert!(
             out.status.success(),
             "{path} is not valid OpenAPI:\n{report}"
@@ -303,11 +308,7 @@ async fn run_against(db: Db) {
     })
     .await
     .unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let report = report_of(&out);
     // Changes the run made through the API (beyond the seed's eight): it got past validation.
     let audit: Value = reqwest::Client::new()
         .get(audit_url)
