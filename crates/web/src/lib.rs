@@ -12,6 +12,7 @@ mod feeds;
 mod http_date;
 mod jbackend;
 mod metrics;
+mod observe;
 mod openapi;
 mod pages;
 mod params;
@@ -59,8 +60,7 @@ pub fn router(depot: Depot) -> Router {
     let routes = routes
         .nest("/api/v1", api)
         .nest("/admin", console::router())
-        .nest("/account", account::router(&depot))
-        .route_layer(axum::middleware::from_fn(metrics::mark_route));
+        .nest("/account", account::router(&depot));
     // Only behind a trusted proxy: without one the layer would cost every request for nothing.
     let routes = if depot.settings().trusted_proxies.is_empty() {
         routes
@@ -73,9 +73,8 @@ pub fn router(depot: Depot) -> Router {
     routes
         .with_state(depot)
         .layer(CatchPanicLayer::new())
-        .layer(axum::middleware::from_fn(metrics::record_request))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(axum::middleware::from_fn(access_log))
+        .layer(observe::ObserveLayer)
         .layer(SetRequestIdLayer::new(
             x_request_id,
             SequentialRequestId::new(),
@@ -201,76 +200,6 @@ fn parse_node(node: &str) -> Option<std::net::IpAddr> {
     node.strip_prefix('[')
         .and_then(|n| n.split_once(']'))
         .and_then(|(ip, _)| ip.parse().ok())
-}
-
-/// One `info` line per request (target `depot::access`) with the method, the *path* only (query
-/// strings hold download keys and e-mail addresses, which never reach a log), the status, the
-/// time taken and the request id; handlers' own lines carry the same in a `debug` span.
-///
-/// One event rather than tower-http's span-per-request at `info`: measured, the span cost a
-/// third of the feed throughput.
-async fn access_log(req: Request, next: axum::middleware::Next) -> Response {
-    use tracing::Instrument;
-    if !tracing::enabled!(target: "depot::access", tracing::Level::INFO)
-        && !tracing::enabled!(tracing::Level::DEBUG)
-    {
-        // Logging turned off: nothing to copy out of the request.
-        return next.run(req).await;
-    }
-    let started = std::time::Instant::now();
-    let method = req.method().clone();
-    let path = loggable_path(req.uri().path()).into_owned();
-    let id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let span = tracing::debug_span!("request", %method, path = %path, id = %id);
-    let response = next.run(req).instrument(span).await;
-    tracing::info!(
-        target: "depot::access",
-        %method,
-        path = %path,
-        status = response.status().as_u16(),
-        us = started.elapsed().as_micros() as u64,
-        id = %id,
-    );
-    response
-}
-
-/// The path with every segment that holds an e-mail address (`/api/v1/users/{user}/…`) masked.
-fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    let is_address = |s: &str| s.contains('@') || s.to_ascii_lowercase().contains("%40");
-    // Path parameters (`file.zip;dlid=…`, also percent-encoded) and whole segments that are
-    // keys can carry credentials as well as a query string can.
-    let has_parameters = |s: &str| s.contains(';') || s.to_ascii_lowercase().contains("%3b");
-    let is_key = |s: &str| {
-        depot_core::keys::parse_download_key(s).is_some()
-            || depot_core::keys::looks_like_jbackend_key(s)
-    };
-    let secret = |s: &str| is_address(s) || has_parameters(s) || is_key(s);
-    if !path.split('/').any(secret) {
-        return std::borrow::Cow::Borrowed(path);
-    }
-    path.split('/')
-        .map(|s| {
-            if is_address(s) {
-                "<email>".into()
-            } else if is_key(s) {
-                "<key>".into()
-            } else if has_parameters(s) {
-                // The segment up to its parameters, which are dropped.
-                let lower = s.to_ascii_lowercase();
-                let end = s.find(';').or_else(|| lower.find("%3b")).unwrap_or(s.len());
-                format!("{};<redacted>", &s[..end])
-            } else {
-                s.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-        .into()
 }
 
 /// Request ids `<process>-<n>`: unique across instances (a random process part) without a call
@@ -449,22 +378,6 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     #[test]
-    fn addresses_in_paths_are_masked() {
-        assert_eq!(
-            super::loggable_path("/api/v1/users/a@b.co/keys"),
-            "/api/v1/users/<email>/keys"
-        );
-        assert_eq!(
-            super::loggable_path("/api/v1/users/a%40b.co"),
-            "/api/v1/users/<email>"
-        );
-        assert_eq!(
-            super::loggable_path("/download/com_x/1.0.0/com_x-1.0.0.zip"),
-            "/download/com_x/1.0.0/com_x-1.0.0.zip"
-        );
-    }
-
-    #[test]
     fn the_client_is_the_last_untrusted_address() {
         let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
         let headers = |name: &'static str, value: &str| {
@@ -485,24 +398,5 @@ mod tests {
         assert_eq!(super::forwarded_for(&h, &trusted), None);
         let h = headers("x-forwarded-for", "not an address");
         assert_eq!(super::forwarded_for(&h, &trusted), None);
-    }
-
-    #[test]
-    fn keys_anywhere_in_a_path_are_masked() {
-        let dlid = depot_core::keys::download_key(b"a-secret-of-at-least-32-characters!!", 7, 0);
-        assert_eq!(
-            super::loggable_path(&format!(
-                "/download/com_x/1.0.0/com_x-1.0.0.zip;dlid={dlid}"
-            )),
-            "/download/com_x/1.0.0/com_x-1.0.0.zip;<redacted>"
-        );
-        assert_eq!(
-            super::loggable_path(&format!("/download/com_x/1.0.0/x.zip%3Bdlid={dlid}")),
-            "/download/com_x/1.0.0/x.zip;<redacted>"
-        );
-        assert_eq!(
-            super::loggable_path(&format!("/get/release/download/{dlid}")),
-            "/get/release/download/<key>"
-        );
     }
 }

@@ -1,14 +1,13 @@
 //! `/metrics`: Prometheus's text format, from the process-wide recorder installed on first use.
-//! Requests are timed here (by route, method and status); the use cases count their own events
+//! Requests are timed by `observe` (by route, method and status); the use cases count their own events
 //! (`depot_service::metrics`), and the gauges that are read rather than counted are read at each
 //! scrape.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
-use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use depot_service::Depot;
@@ -60,29 +59,13 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// The route a request matched, carried from inside the router (where it is known) to
-/// [`record_request`] outside it.
-#[derive(Clone)]
-struct Route(MatchedPath);
-
-/// Inside the router: hands the matched route out on the response.
-pub(crate) async fn mark_route(
-    route: MatchedPath,
-    req: Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let mut response = next.run(req).await;
-    response.extensions_mut().insert(Route(route));
-    response
-}
-
 /// The request histograms this thread has used, by route pattern, then method and status: a
 /// request finds its histogram without building a label set or taking the registry's lock.
 type Histograms = HashMap<String, HashMap<(&'static str, u16), metrics::Histogram>>;
 
 /// Any token is a method to HTTP; the label takes the usual ones, so that a client cannot grow
 /// the metrics without bound.
-fn method_label(method: &Method) -> &'static str {
+pub(crate) fn method_label(method: &Method) -> &'static str {
     match *method {
         Method::GET => "GET",
         Method::HEAD => "HEAD",
@@ -100,7 +83,11 @@ thread_local! {
 }
 
 /// The histogram of `route`, `method` and `status`, registered on this thread's first use.
-fn request_histogram(route: &str, method: &'static str, status: StatusCode) -> metrics::Histogram {
+pub(crate) fn request_histogram(
+    route: &str,
+    method: &'static str,
+    status: StatusCode,
+) -> metrics::Histogram {
     HISTOGRAMS.with_borrow_mut(|by_route| {
         let by_request = match by_route.get_mut(route) {
             Some(m) => m,
@@ -118,19 +105,6 @@ fn request_histogram(route: &str, method: &'static str, status: StatusCode) -> m
             })
             .clone()
     })
-}
-
-/// Outside the router: times every request, routed or not.
-pub(crate) async fn record_request(req: Request, next: axum::middleware::Next) -> Response {
-    let started = Instant::now();
-    let method = method_label(req.method());
-    let response = next.run(req).await;
-    let route = response
-        .extensions()
-        .get::<Route>()
-        .map_or("unmatched", |Route(r)| r.as_str());
-    request_histogram(route, method, response.status()).record(started.elapsed().as_secs_f64());
-    response
 }
 
 /// `GET /metrics`: public unless `metrics_token` is set, then only with it as a bearer token.
