@@ -15,6 +15,7 @@ pub mod memberships;
 pub mod package_groups;
 pub mod releases;
 pub mod reports;
+pub mod sales;
 pub mod tokens;
 pub mod users;
 
@@ -30,6 +31,7 @@ pub use reports::{
     DayCount, DownloadLogEntry, DownloadLogPage, DownloadLogQuery, FeedCheckCount, FeedCheckQuery,
     NamedCount, ReleaseDownloads, SharedKey, SharedKeyQuery, Statistics, StatisticsQuery,
 };
+pub use sales::{SaleEventQuery, SaleEventView, SalePriceView, SaleReceipt, SetSalePrice};
 pub use tokens::{CreatedToken, NewToken, TokenView};
 pub use users::{NewUser, UserPage, UserPatch, UserQuery, UserView};
 

@@ -14,6 +14,7 @@ pub mod package;
 pub mod range;
 pub mod refusal;
 pub mod release;
+pub mod sales;
 pub mod targets;
 pub mod useragent;
 pub mod version;

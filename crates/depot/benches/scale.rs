@@ -93,6 +93,7 @@ async fn start(url: &str, dir: &Path) -> Depot {
         joomla: None,
         jbackend_base_path: None,
         metrics_token: None,
+        sales: Default::default(),
         branding: Default::default(),
     };
     Depot::start(store, storage, mailer, settings)

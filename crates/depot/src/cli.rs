@@ -12,7 +12,7 @@ use crate::exit::{self, Class};
 use crate::output::show;
 use crate::remote::{
     self, AuditArgs, ExtensionCommand, GroupCommand, KeyCommand, MembershipCommand, Output,
-    PackageGroupCommand, ReleaseCommand, RemoteTokenCommand, UserCommand,
+    PackageGroupCommand, ReleaseCommand, RemoteTokenCommand, SalesCommand, UserCommand,
 };
 use crate::startup;
 
@@ -175,6 +175,14 @@ pub enum Command {
         #[command(subcommand)]
         command: ReleaseCommand,
     },
+    /// Sales from Stripe or Paddle: price mappings and the events received (over the API).
+    #[command(
+        after_help = "Examples:\n  depot sales map --provider stripe --price price_1Pro --group 9 --term subscription\n  depot sales events --outcome unknown_price"
+    )]
+    Sales {
+        #[command(subcommand)]
+        command: SalesCommand,
+    },
     /// The audit log: who changed what, when (over the API; needs an admin token).
     #[command(
         after_help = "Examples:\n  depot audit --action release. --from 2026-11-01\n  depot audit --actor github-ci --json"
@@ -330,6 +338,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Key { command } => remote::key(&api()?, out, command).await,
         Command::Release { command } => remote::release(&api()?, out, command).await,
         Command::Audit { args } => remote::audit(&api()?, out, args).await,
+        Command::Sales { command } => remote::sales(&api()?, out, command).await,
         Command::Token {
             command: TokenCommand::Remote(command),
         } => remote::token(&api()?, out, command).await,
@@ -469,6 +478,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 | Command::Key { .. }
                 | Command::Release { .. }
                 | Command::Audit { .. }
+                | Command::Sales { .. }
                 | Command::Token {
                     command: TokenCommand::Remote(_),
                 } => unreachable!("handled above"),

@@ -38,6 +38,7 @@ pub struct Settings {
     pub keys: Keys,
     pub identity: Identity,
     pub branding: Branding,
+    pub sales: Sales,
     pub log: Log,
     /// Reverse proxies in front of depot, comma-separated addresses or CIDR ranges
     /// (`127.0.0.1, 10.0.0.0/8`). A request from one of them is taken to come from the client
@@ -90,6 +91,65 @@ impl Default for Limits {
             header_timeout_secs: 10,
             idle_timeout_secs: 30,
         }
+    }
+}
+
+/// Payment providers whose webhooks make memberships (README, "Selling with Stripe or Paddle").
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Sales {
+    /// The signing secret of the Stripe webhook endpoint pointed at `/hooks/stripe`
+    /// (`whsec_…`). Empty (the default): `/hooks/stripe` answers 404.
+    pub stripe_webhook_secret: Option<String>,
+    /// Seconds a Stripe signature's timestamp may be away from now (Stripe's own libraries
+    /// allow 300).
+    pub stripe_tolerance_secs: u64,
+    /// The secret key of the Paddle notification destination pointed at `/hooks/paddle`
+    /// (`pdl_ntfset_…`). Empty (the default): `/hooks/paddle` answers 404.
+    pub paddle_webhook_secret: Option<String>,
+    /// Seconds a Paddle signature's timestamp may be away from now (Paddle's SDKs allow 5).
+    pub paddle_tolerance_secs: u64,
+    /// When a full refund ends access: `now` or `period_end` (the end of what was paid for).
+    pub refund_ends: String,
+    /// Mail a welcome (with a link to set a password) when a first purchase makes an account.
+    pub welcome_mail: bool,
+}
+
+impl Default for Sales {
+    fn default() -> Self {
+        Sales {
+            stripe_webhook_secret: None,
+            stripe_tolerance_secs: 300,
+            paddle_webhook_secret: None,
+            paddle_tolerance_secs: 5,
+            refund_ends: "now".into(),
+            welcome_mail: true,
+        }
+    }
+}
+
+impl Sales {
+    fn checked(&self) -> anyhow::Result<depot_service::SalesSettings> {
+        let refund_ends = match self.refund_ends.trim() {
+            "now" => depot_core::sales::RefundEnds::Now,
+            "period_end" => depot_core::sales::RefundEnds::PeriodEnd,
+            other => bail!("sales.refund_ends = {other:?}: use now or period_end"),
+        };
+        let secret = |s: &Option<String>, tolerance: u64| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| depot_service::WebhookSecret {
+                    secret: depot_service::Secret::new(s.as_bytes()),
+                    tolerance: Duration::from_secs(tolerance),
+                })
+        };
+        Ok(depot_service::SalesSettings {
+            stripe: secret(&self.stripe_webhook_secret, self.stripe_tolerance_secs),
+            paddle: secret(&self.paddle_webhook_secret, self.paddle_tolerance_secs),
+            refund_ends,
+            welcome_mail: self.welcome_mail,
+        })
     }
 }
 
@@ -359,6 +419,7 @@ impl Default for Settings {
             keys: Keys::default(),
             identity: Identity::default(),
             branding: Branding::default(),
+            sales: Sales::default(),
             log: Log::default(),
             trusted_proxies: String::new(),
             jbackend_base_path: String::new(),
@@ -435,6 +496,7 @@ impl Settings {
         self.identity.checked()?;
         self.jbackend_base_path()?;
         self.branding.checked(&self.catalogue.collection_name)?;
+        self.sales.checked()?;
         if self.keys.shared_window_hours == 0 {
             bail!("keys.shared_window_hours must be at least 1");
         }
@@ -654,6 +716,7 @@ impl Settings {
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
                 .map(|t| depot_service::Secret::new(t.as_bytes())),
+            sales: self.sales.checked()?,
         })
     }
 
@@ -684,6 +747,14 @@ impl Settings {
         }
         if shown.metrics_token.is_some() {
             shown.metrics_token = Some("***".into());
+        }
+        for secret in [
+            &mut shown.sales.stripe_webhook_secret,
+            &mut shown.sales.paddle_webhook_secret,
+        ] {
+            if secret.is_some() {
+                *secret = Some("***".into());
+            }
         }
         if shown.storage.secret_access_key.is_some() {
             shown.storage.secret_access_key = Some("***".into());

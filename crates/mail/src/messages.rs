@@ -107,6 +107,41 @@ pub fn password_link_mail(m: &PasswordLinkMail<'_>) -> Email {
     }
 }
 
+/// What a welcome mail (a first purchase made the customer's account) tells its recipient.
+pub struct WelcomeMail<'a> {
+    pub email: &'a str,
+    /// A single-use link that sets the password.
+    pub link: &'a str,
+    /// How long the link works, in days.
+    pub days: u64,
+    /// The account page.
+    pub account_url: &'a str,
+    /// The groups the purchase gave (their names).
+    pub groups: &'a [String],
+    pub brand: &'a Branding,
+}
+
+#[derive(Template)]
+#[template(path = "welcome.txt")]
+struct WelcomeText<'a> {
+    m: &'a WelcomeMail<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "welcome.html")]
+struct WelcomeHtml<'a> {
+    m: &'a WelcomeMail<'a>,
+}
+
+pub fn welcome_mail(m: &WelcomeMail<'_>) -> Email {
+    Email {
+        to: m.email.to_string(),
+        subject: format!("Welcome to {}: your account", m.brand.name),
+        text: render(&WelcomeText { m }),
+        html: render(&WelcomeHtml { m }),
+    }
+}
+
 /// A template's text. The templates only read fields and format strings, which cannot fail.
 fn render(t: &impl Template) -> String {
     t.render().expect("a mail template renders")

@@ -70,6 +70,16 @@ impl Actor {
         }
     }
 
+    /// A payment provider's webhook (`/hooks/stripe`): its changes are audited under its name.
+    pub(crate) fn provider(provider: depot_core::sales::Provider) -> Actor {
+        Actor {
+            kind: "provider",
+            id: None,
+            name: provider.as_str().to_string(),
+            authority: Authority::Admin,
+        }
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

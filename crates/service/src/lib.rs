@@ -28,6 +28,7 @@ mod publish;
 mod rate_limits;
 mod releases;
 mod reports;
+mod sales;
 mod sessions;
 mod shared_keys;
 mod spool;
@@ -75,6 +76,10 @@ pub use package_groups::{NewPackageGroup, PackageGroupView};
 pub use publish::{PublishOptions, PublishOutcome, PublishedRelease};
 pub use releases::{ReleaseChanges, ReleaseView};
 pub use reports::{DownloadLogEntry, DownloadLogPage, DownloadLogQuery, FeedCheckCount};
+pub use sales::{
+    Outcome as SaleOutcome, SaleEventQuery, SaleEventView, SalePriceView, SalesSettings,
+    WebhookSecret,
+};
 pub use sessions::{
     NewSession, PASSWORD_LINK_LIFETIME, SESSION_LIFETIME, Session, SessionKind, SessionListing,
 };
@@ -122,6 +127,8 @@ pub struct Settings {
     pub branding: Branding,
     /// The bearer token `/metrics` asks for (`metrics_token`); `None`: it is public.
     pub metrics_token: Option<Secret>,
+    /// Payment providers' webhooks and how their sales become memberships (`[sales]`).
+    pub sales: SalesSettings,
 }
 
 /// Key material that never prints: `Debug` shows its length only.

@@ -9,7 +9,9 @@
 use std::time::Duration;
 
 use depot_core::{Refusal, keys};
-use depot_mail::messages::{KeyMail, PasswordLinkMail, key_mail, password_link_mail};
+use depot_mail::messages::{
+    KeyMail, PasswordLinkMail, WelcomeMail, key_mail, password_link_mail, welcome_mail,
+};
 use depot_store::OutboxRow;
 
 use crate::entitlement::denied;
@@ -19,6 +21,8 @@ use crate::{Depot, ServiceError, ServiceResult, valid_email};
 const KIND_KEY: &str = "jbackend_key";
 /// The outbox kind of a password link (customer account pages).
 pub(crate) const KIND_PASSWORD_LINK: &str = "password_link";
+/// The outbox kind of a welcome: a first purchase made the customer's account (`sales`).
+pub(crate) const KIND_WELCOME: &str = "welcome";
 /// Requests per minute from one client address, and per quarter hour for one e-mail address.
 const MAIL_PER_IP: i64 = 10;
 const MAIL_PER_ADDRESS: i64 = 3;
@@ -28,6 +32,9 @@ const FIRST_PAUSE: Duration = Duration::from_secs(10);
 const MAX_PAUSE: Duration = Duration::from_secs(3600);
 /// Delivered messages are kept this long for operators, then forgotten.
 const KEEP_DONE: Duration = Duration::from_secs(7 * 86_400);
+/// A welcome's password link works longer than an asked-for one: the customer did not ask
+/// for it and may read it days later.
+const WELCOME_LINK_LIFETIME: Duration = Duration::from_secs(7 * 86_400);
 /// The label of the download key a key mail creates for a user who has none.
 const MAILED_KEY_LABEL: &str = "Joomla";
 
@@ -172,6 +179,7 @@ impl Depot {
         match row.kind.as_str() {
             KIND_KEY => self.send_key_mail(row).await,
             KIND_PASSWORD_LINK => self.send_password_link_mail(row).await,
+            KIND_WELCOME => self.send_welcome_mail(row).await,
             kind => {
                 tracing::error!(outbox_id = row.id, kind, "unknown outbox kind");
                 Ok(Delivery::Skipped)
@@ -189,11 +197,50 @@ impl Depot {
         if user.disabled != 0 || user.joomla_id.is_some() {
             return Ok(Delivery::Skipped);
         }
-        let link = self.new_password_link(user.id).await?;
+        let lifetime = crate::sessions::PASSWORD_LINK_LIFETIME;
+        let link = self.new_password_link(user.id, lifetime).await?;
         let email = password_link_mail(&PasswordLinkMail {
             email: &user.email,
             link: &link,
-            minutes: crate::sessions::PASSWORD_LINK_LIFETIME.as_secs() / 60,
+            minutes: lifetime.as_secs() / 60,
+            brand: &self.settings().branding,
+        });
+        self.send(&email).await
+    }
+
+    /// A welcome with a fresh password link and the groups the customer has now.
+    async fn send_welcome_mail(&self, row: &OutboxRow) -> ServiceResult<Delivery> {
+        let Some(user) = self.store().user_by_email(&row.recipient).await? else {
+            return Ok(Delivery::Skipped);
+        };
+        if user.disabled != 0 || user.joomla_id.is_some() {
+            return Ok(Delivery::Skipped);
+        }
+        let now = self.now_ms();
+        let all_groups = self.store().groups().await?;
+        let mut groups: Vec<String> = Vec::new();
+        for m in self.store().memberships_of(user.id).await? {
+            let active = m.valid_from <= now && m.valid_until.is_none_or(|u| now < u);
+            if let Some(g) = all_groups.iter().find(|g| g.id == m.group_id)
+                && active
+                && !groups.contains(&g.name)
+            {
+                groups.push(g.name.clone());
+            }
+        }
+        let link = self
+            .new_password_link(user.id, WELCOME_LINK_LIFETIME)
+            .await?;
+        let account_url = format!(
+            "{}/account",
+            self.settings().public_url.trim_end_matches('/')
+        );
+        let email = welcome_mail(&WelcomeMail {
+            email: &user.email,
+            link: &link,
+            days: WELCOME_LINK_LIFETIME.as_secs() / 86_400,
+            account_url: &account_url,
+            groups: &groups,
             brand: &self.settings().branding,
         });
         self.send(&email).await

@@ -318,14 +318,18 @@ impl Depot {
 
     /// Makes a single-use password link for a user (the mail task calls this when it sends
     /// one); returns the link.
-    pub(crate) async fn new_password_link(&self, user_id: i64) -> ServiceResult<String> {
+    pub(crate) async fn new_password_link(
+        &self,
+        user_id: i64,
+        lifetime: Duration,
+    ) -> ServiceResult<String> {
         let token = random_token();
         let now = self.now_ms();
         self.store()
             .create_password_link(
                 &hash_token(&token),
                 user_id,
-                now + PASSWORD_LINK_LIFETIME.as_millis() as i64,
+                now + lifetime.as_millis() as i64,
             )
             .await?;
         let _ = self.store().prune_password_links(now).await;

@@ -30,6 +30,11 @@ pub const BACKUP_TABLES: &[&str] = &[
     "jbackend_key_versions",
     "download_keys",
     "ars_update_streams",
+    "sale_prices",
+    "sale_customers",
+    "sales",
+    "sale_refund_refs",
+    "sale_events",
     "mail_outbox",
     "audit_log",
 ];
@@ -48,6 +53,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "download_events",
     "memberships",
     "download_keys",
+    "sales",
     "mail_outbox",
     "audit_log",
 ];

@@ -20,6 +20,7 @@ mod package_groups;
 mod rate_limits;
 mod recovery;
 mod releases;
+mod sales;
 mod sessions;
 mod statistics;
 mod tokens;
@@ -54,6 +55,7 @@ pub use recovery::sqlite_file;
 pub use releases::{
     ArtifactRow, FeedReleaseRow, NewArtifact, NewRelease, ReleaseRow, ReleaseWithArtifact,
 };
+pub use sales::{SaleEventRow, SalePriceRow, SaleRow};
 pub use sessions::{SessionRow, SessionSummary};
 pub use statistics::{DAY_MS, DownloadDayRow};
 pub use tokens::ApiTokenRow;

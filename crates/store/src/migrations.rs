@@ -349,6 +349,68 @@ CREATE TABLE feed_sites (
 CREATE INDEX feed_sites_day ON feed_sites (day);
 "#,
     },
+    Migration {
+        version: 14,
+        name: "sales from payment providers: price mappings, customers, events, sales",
+        sql: r#"
+CREATE TABLE sale_prices (
+    provider TEXT NOT NULL,
+    price TEXT NOT NULL,
+    group_id BIGINT NOT NULL REFERENCES user_groups (id) ON DELETE CASCADE,
+    term TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (provider, price)
+);
+CREATE TABLE sale_customers (
+    provider TEXT NOT NULL,
+    customer TEXT NOT NULL,
+    email TEXT NOT NULL,
+    PRIMARY KEY (provider, customer)
+);
+CREATE TABLE sale_events (
+    provider TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    occurred_at BIGINT NOT NULL,
+    received_at BIGINT NOT NULL,
+    customer TEXT,
+    outcome TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    event TEXT,
+    PRIMARY KEY (provider, event_id)
+);
+CREATE INDEX sale_events_received ON sale_events (received_at);
+CREATE INDEX sale_events_waiting ON sale_events (provider, customer, outcome);
+CREATE TABLE sales (
+    id {id},
+    provider TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    group_id BIGINT NOT NULL REFERENCES user_groups (id) ON DELETE CASCADE,
+    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    price TEXT NOT NULL,
+    term TEXT NOT NULL,
+    membership_id BIGINT REFERENCES memberships (id) ON DELETE SET NULL,
+    started_at BIGINT NOT NULL,
+    paid_until BIGINT,
+    ends_at BIGINT,
+    state_at BIGINT NOT NULL,
+    ended BIGINT NOT NULL,
+    refunded_at BIGINT,
+    refund_ends TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    UNIQUE (provider, reference, group_id)
+);
+CREATE INDEX sales_user ON sales (user_id, group_id);
+CREATE TABLE sale_refund_refs (
+    provider TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    sale_id BIGINT NOT NULL REFERENCES sales (id) ON DELETE CASCADE,
+    PRIMARY KEY (provider, ref, sale_id)
+);
+"#,
+    },
 ];
 
 impl Backend {

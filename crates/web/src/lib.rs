@@ -9,6 +9,7 @@ mod console;
 mod downloads;
 mod error;
 mod feeds;
+mod hooks;
 mod http_date;
 mod jbackend;
 mod metrics;
@@ -110,6 +111,7 @@ fn public_routes() -> OpenApiRouter<Depot> {
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(metrics::metrics))
+        .routes(routes!(hooks::provider_webhook))
 }
 
 /// The jBackend Release System API (docs/product.md §2.3) and its download URL.

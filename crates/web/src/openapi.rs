@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         (name = "access", description = "Users, groups, memberships, package groups, keys"),
         (name = "reports", description = "The download log, feed checks, the audit log"),
         (name = "tokens", description = "API tokens"),
+        (name = "sales", description = "Payment providers' prices mapped to groups, and their events"),
     )
 )]
 pub struct ApiDoc;
@@ -93,8 +94,9 @@ pub enum WriteErrors {
     info(
         title = "depot public interfaces",
         description = "Update feeds and changelogs (Joomla's XML), package downloads, the \
-                       jBackend Release System API, Akeeba Release System's legacy URLs, and \
-                       the health and metrics endpoints. Every `GET` also answers `HEAD`. Paid \
+                       jBackend Release System API, Akeeba Release System's legacy URLs, \
+                       payment providers' webhooks, and the health and metrics endpoints. Every \
+                       `GET` also answers `HEAD`. Paid \
                        downloads take a download key as `dlid`, as `email` + `key`, or as \
                        `Authorization: Bearer`; refusals are jBackend's \
                        `{\"status\":\"ko\",\"error_code\":\"REL_…\"}` body.",
@@ -104,6 +106,7 @@ pub enum WriteErrors {
         (name = "feeds", description = "Joomla update feeds and changelogs"),
         (name = "downloads", description = "Packages, free and paid"),
         (name = "jbackend", description = "The jBackend Release System API: keys for customers"),
+        (name = "sales", description = "Payment providers' webhooks (Stripe, Paddle Billing)"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

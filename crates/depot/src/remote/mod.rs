@@ -1,5 +1,5 @@
 //! The remote subcommands (`group`, `user`, `membership`, `package-group`, `extension`, `key`,
-//! `release`, `token list|revoke`, `audit`): each is one or two calls to the admin API, one file
+//! `release`, `sales`, `token list|revoke`, `audit`): each is one or two calls to the admin API, one file
 //! per noun, printed through `output` as lines or a table, or as the API's JSON with `--json`.
 
 mod audit;
@@ -9,6 +9,7 @@ mod keys;
 mod memberships;
 mod package_groups;
 mod releases;
+mod sales;
 mod tokens;
 mod users;
 
@@ -20,5 +21,6 @@ pub use keys::{KeyCommand, key};
 pub use memberships::{MembershipCommand, membership};
 pub use package_groups::{PackageGroupCommand, package_group};
 pub use releases::{ReleaseCommand, release};
+pub use sales::{SalesCommand, sales};
 pub use tokens::{RemoteTokenCommand, token};
 pub use users::{UserCommand, user};

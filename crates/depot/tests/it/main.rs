@@ -22,6 +22,7 @@ mod paid;
 mod publish;
 mod releases;
 mod s3;
+mod sales;
 mod scaleout;
 mod shared_keys;
 mod statistics;

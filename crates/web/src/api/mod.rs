@@ -11,6 +11,7 @@ mod memberships;
 mod package_groups;
 mod releases;
 mod reports;
+mod sales;
 mod tokens;
 mod users;
 
@@ -47,6 +48,7 @@ pub fn router() -> (Router<Depot>, utoipa::openapi::OpenApi) {
         .merge(releases::routes())
         .merge(tokens::routes())
         .merge(audit::routes())
+        .merge(sales::routes())
         .split_for_parts()
 }
 

@@ -12,6 +12,7 @@ mod memberships;
 mod package_groups;
 mod releases;
 mod reports;
+mod sales;
 mod users;
 
 use std::net::SocketAddr;
@@ -46,6 +47,7 @@ pub fn router() -> Router<Depot> {
         .merge(package_groups::routes())
         .merge(audit::routes())
         .merge(reports::routes())
+        .merge(sales::routes())
         .route("/static/console.css", get(stylesheet))
         .route("/static/pages.js", get(script))
         .route("/static/favicon.svg", get(favicon))
@@ -98,6 +100,8 @@ fn done_message(code: Option<&str>) -> Option<&'static str> {
         "link" => "A password link is on its way by e-mail.",
         "group" => "Group created.",
         "package_group" => "Package group created.",
+        "price" => "Price mapped: its payments now give the group.",
+        "unmapped" => "Price no longer mapped.",
         _ => return None,
     })
 }
