@@ -18,6 +18,7 @@ pub mod reports;
 pub mod sales;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 pub use audit::{AuditActor, AuditEntry, AuditPage, AuditQuery};
 pub use error::{ErrorBody, ErrorItem};
@@ -34,6 +35,7 @@ pub use reports::{
 pub use sales::{SaleEventQuery, SaleEventView, SalePriceView, SaleReceipt, SetSalePrice};
 pub use tokens::{CreatedToken, NewToken, TokenView};
 pub use users::{NewUser, UserPage, UserPatch, UserQuery, UserView};
+pub use webhooks::{NewWebhook, WebhookDeliveryView, WebhookPatch, WebhookView};
 
 use serde::{Deserialize, Deserializer, Serialize};
 

@@ -18,6 +18,7 @@ pub mod sales;
 pub mod targets;
 pub mod useragent;
 pub mod version;
+pub mod webhooks;
 
 pub use clock::Clock;
 pub use extension::{Client, ExtensionType, Identity, IdentityError};

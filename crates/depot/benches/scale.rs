@@ -94,6 +94,7 @@ async fn start(url: &str, dir: &Path) -> Depot {
         jbackend_base_path: None,
         metrics_token: None,
         sales: Default::default(),
+        webhooks: Default::default(),
         branding: Default::default(),
     };
     Depot::start(store, storage, mailer, settings)

@@ -39,6 +39,7 @@ pub struct Settings {
     pub identity: Identity,
     pub branding: Branding,
     pub sales: Sales,
+    pub webhooks: Webhooks,
     pub log: Log,
     /// Reverse proxies in front of depot, comma-separated addresses or CIDR ranges
     /// (`127.0.0.1, 10.0.0.0/8`). A request from one of them is taken to come from the client
@@ -149,6 +150,44 @@ impl Sales {
             paddle: secret(&self.paddle_webhook_secret, self.paddle_tolerance_secs),
             refund_ends,
             welcome_mail: self.welcome_mail,
+        })
+    }
+}
+
+/// How depot's own webhooks are delivered (README, "Webhooks").
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Webhooks {
+    /// Attempts before a delivery is given up and its endpoint turned off (the administrators
+    /// are mailed). With the pauses below, 20 attempts span about eleven hours.
+    pub max_attempts: u32,
+    /// Seconds one attempt may take.
+    pub timeout_secs: u64,
+    /// Seconds before the first retry; each further pause doubles, up to an hour.
+    pub first_retry_secs: u64,
+}
+
+impl Default for Webhooks {
+    fn default() -> Self {
+        let d = depot_service::WebhookSettings::default();
+        Webhooks {
+            max_attempts: d.max_attempts,
+            timeout_secs: d.timeout.as_secs(),
+            first_retry_secs: d.first_pause.as_secs(),
+        }
+    }
+}
+
+impl Webhooks {
+    fn checked(&self) -> anyhow::Result<depot_service::WebhookSettings> {
+        if self.max_attempts == 0 || self.timeout_secs == 0 || self.first_retry_secs == 0 {
+            bail!("webhooks.max_attempts, timeout_secs and first_retry_secs must be at least 1");
+        }
+        Ok(depot_service::WebhookSettings {
+            max_attempts: self.max_attempts,
+            timeout: Duration::from_secs(self.timeout_secs),
+            first_pause: Duration::from_secs(self.first_retry_secs),
+            ..depot_service::WebhookSettings::default()
         })
     }
 }
@@ -420,6 +459,7 @@ impl Default for Settings {
             identity: Identity::default(),
             branding: Branding::default(),
             sales: Sales::default(),
+            webhooks: Webhooks::default(),
             log: Log::default(),
             trusted_proxies: String::new(),
             jbackend_base_path: String::new(),
@@ -497,6 +537,7 @@ impl Settings {
         self.jbackend_base_path()?;
         self.branding.checked(&self.catalogue.collection_name)?;
         self.sales.checked()?;
+        self.webhooks.checked()?;
         if self.keys.shared_window_hours == 0 {
             bail!("keys.shared_window_hours must be at least 1");
         }
@@ -717,6 +758,7 @@ impl Settings {
                 .filter(|t| !t.is_empty())
                 .map(|t| depot_service::Secret::new(t.as_bytes())),
             sales: self.sales.checked()?,
+            webhooks: self.webhooks.checked()?,
         })
     }
 

@@ -142,6 +142,37 @@ pub fn welcome_mail(m: &WelcomeMail<'_>) -> Email {
     }
 }
 
+/// What the mail telling an administrator that depot turned webhook endpoints off says.
+pub struct WebhookDisabledMail<'a> {
+    pub email: &'a str,
+    /// Each endpoint's URL and the reason.
+    pub endpoints: &'a [String],
+    /// The console's webhooks page.
+    pub console_url: &'a str,
+    pub brand: &'a Branding,
+}
+
+#[derive(Template)]
+#[template(path = "webhook_disabled.txt")]
+struct WebhookDisabledText<'a> {
+    m: &'a WebhookDisabledMail<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "webhook_disabled.html")]
+struct WebhookDisabledHtml<'a> {
+    m: &'a WebhookDisabledMail<'a>,
+}
+
+pub fn webhook_disabled_mail(m: &WebhookDisabledMail<'_>) -> Email {
+    Email {
+        to: m.email.to_string(),
+        subject: "A webhook endpoint was turned off".into(),
+        text: render(&WebhookDisabledText { m }),
+        html: render(&WebhookDisabledHtml { m }),
+    }
+}
+
 /// A template's text. The templates only read fields and format strings, which cannot fail.
 fn render(t: &impl Template) -> String {
     t.render().expect("a mail template renders")

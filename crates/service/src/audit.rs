@@ -3,7 +3,7 @@
 //! caller hears of it, so an acknowledged change always has its entry.
 
 use depot_store::{AuditFilter, AuditRow, NewAuditEntry};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::input::{parse_date, rfc3339};
 use crate::{Actor, Depot, ServiceResult};
@@ -38,7 +38,7 @@ impl Depot {
         subject: &str,
         detail: Value,
     ) -> ServiceResult<()> {
-        let detail = (!detail.is_null()).then(|| detail.to_string());
+        let text = (!detail.is_null()).then(|| detail.to_string());
         self.store()
             .append_audit(&NewAuditEntry {
                 actor_kind: actor.kind(),
@@ -46,9 +46,19 @@ impl Depot {
                 actor_name: actor.name(),
                 action,
                 subject,
-                detail: detail.as_deref(),
+                detail: text.as_deref(),
             })
             .await?;
+        // A change that is an event goes to the webhooks from here, so that no door that
+        // changes something can forget to tell them.
+        if let Some(event) = depot_core::webhooks::event_for_audit(action) {
+            let data = json!({
+                "subject": subject,
+                "actor": {"kind": actor.kind(), "name": actor.name()},
+                "detail": detail,
+            });
+            self.emit_webhook(event, data).await?;
+        }
         Ok(())
     }
 

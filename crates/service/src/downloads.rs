@@ -184,6 +184,8 @@ impl Depot {
                     let refusal = e.refusal().unwrap_or(Refusal::Internal);
                     self.events()
                         .download_denied(&download, refusal, &requester);
+                    let client = requester.ip.as_deref().unwrap_or("-");
+                    self.emit_refusal(refusal.code(), client, &download.filename);
                 }
                 return Err(e);
             }

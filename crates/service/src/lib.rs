@@ -35,6 +35,7 @@ mod spool;
 mod statistics;
 mod tokens;
 mod users;
+mod webhooks;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -87,6 +88,7 @@ pub use shared_keys::{SharedKey, SharedKeyQuery, SharedKeySettings};
 pub use spool::{Spooled, spool};
 pub use tokens::{Principal, Scope, TokenView, generate_token, hash_token};
 pub use users::{UserChanges, UserView};
+pub use webhooks::{WebhookDeliveryView, WebhookSettings, WebhookView};
 
 /// What the use cases need from the configuration.
 #[derive(Clone, Debug)]
@@ -129,6 +131,8 @@ pub struct Settings {
     pub metrics_token: Option<Secret>,
     /// Payment providers' webhooks and how their sales become memberships (`[sales]`).
     pub sales: SalesSettings,
+    /// How depot's own webhooks are delivered (`[webhooks]`).
+    pub webhooks: WebhookSettings,
 }
 
 /// Key material that never prints: `Debug` shows its length only.
@@ -169,6 +173,12 @@ struct Inner {
     mailer: Mailer,
     /// Woken when a request queues mail, so it leaves at once rather than at the next poll.
     mail_due: tokio::sync::Notify,
+    /// Woken when an event is queued for the webhooks, likewise.
+    webhooks_due: tokio::sync::Notify,
+    /// `download.refused` is told at most once an hour per code and client.
+    recent_refusals: webhooks::RecentRefusals,
+    /// The webhooks' HTTP client (no redirects: an endpoint answers itself).
+    http: reqwest::Client,
     tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -218,6 +228,13 @@ impl Depot {
                 events,
                 mailer,
                 mail_due: tokio::sync::Notify::new(),
+                webhooks_due: tokio::sync::Notify::new(),
+                recent_refusals: Default::default(),
+                http: reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .user_agent(concat!("depot-webhooks/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| ServiceError::Io(std::io::Error::other(e)))?,
                 tasks: std::sync::Mutex::new(vec![writer]),
                 settings,
             }),
@@ -236,6 +253,8 @@ impl Depot {
             .lock()
             .expect("tasks lock")
             .extend([poller, mail, shared_keys, identity]);
+        let webhooks = tokio::spawn(webhooks::deliver_loop(depot.clone()));
+        depot.inner.tasks.lock().expect("tasks lock").push(webhooks);
         Ok(depot)
     }
 

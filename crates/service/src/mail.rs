@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use depot_core::{Refusal, keys};
 use depot_mail::messages::{
-    KeyMail, PasswordLinkMail, WelcomeMail, key_mail, password_link_mail, welcome_mail,
+    KeyMail, PasswordLinkMail, WebhookDisabledMail, WelcomeMail, key_mail, password_link_mail,
+    webhook_disabled_mail, welcome_mail,
 };
 use depot_store::OutboxRow;
 
@@ -180,6 +181,7 @@ impl Depot {
             KIND_KEY => self.send_key_mail(row).await,
             KIND_PASSWORD_LINK => self.send_password_link_mail(row).await,
             KIND_WELCOME => self.send_welcome_mail(row).await,
+            crate::webhooks::KIND_WEBHOOK_DISABLED => self.send_webhook_disabled_mail(row).await,
             kind => {
                 tracing::error!(outbox_id = row.id, kind, "unknown outbox kind");
                 Ok(Delivery::Skipped)
@@ -241,6 +243,30 @@ impl Depot {
             days: WELCOME_LINK_LIFETIME.as_secs() / 86_400,
             account_url: &account_url,
             groups: &groups,
+            brand: &self.settings().branding,
+        });
+        self.send(&email).await
+    }
+
+    /// Tells an administrator which endpoints are off now (none left: nothing to send).
+    async fn send_webhook_disabled_mail(&self, row: &OutboxRow) -> ServiceResult<Delivery> {
+        let endpoints: Vec<String> = self
+            .disabled_webhooks()
+            .await?
+            .into_iter()
+            .map(|e| format!("{} ({})", e.url, e.disabled_reason.unwrap_or_default()))
+            .collect();
+        if endpoints.is_empty() {
+            return Ok(Delivery::Skipped);
+        }
+        let console_url = format!(
+            "{}/admin/webhooks",
+            self.settings().public_url.trim_end_matches('/')
+        );
+        let email = webhook_disabled_mail(&WebhookDisabledMail {
+            email: &row.recipient,
+            endpoints: &endpoints,
+            console_url: &console_url,
             brand: &self.settings().branding,
         });
         self.send(&email).await

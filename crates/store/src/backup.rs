@@ -35,6 +35,8 @@ pub const BACKUP_TABLES: &[&str] = &[
     "sales",
     "sale_refund_refs",
     "sale_events",
+    "webhook_endpoints",
+    "webhook_deliveries",
     "mail_outbox",
     "audit_log",
 ];
@@ -54,6 +56,8 @@ const IDENTITY_TABLES: &[&str] = &[
     "memberships",
     "download_keys",
     "sales",
+    "webhook_endpoints",
+    "webhook_deliveries",
     "mail_outbox",
     "audit_log",
 ];

@@ -25,6 +25,7 @@ mod sessions;
 mod statistics;
 mod tokens;
 mod users;
+mod webhooks;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -60,6 +61,7 @@ pub use sessions::{SessionRow, SessionSummary};
 pub use statistics::{DAY_MS, DownloadDayRow};
 pub use tokens::ApiTokenRow;
 pub use users::UserRow;
+pub use webhooks::{WebhookDeliveryRow, WebhookEndpointRow};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {

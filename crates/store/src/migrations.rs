@@ -411,6 +411,40 @@ CREATE TABLE sale_refund_refs (
 );
 "#,
     },
+    Migration {
+        version: 15,
+        name: "webhooks out: endpoints, a durable delivery outbox, every attempt",
+        sql: r#"
+CREATE TABLE webhook_endpoints (
+    id {id},
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    events TEXT NOT NULL,
+    enabled BIGINT NOT NULL,
+    disabled_reason TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE TABLE webhook_deliveries (
+    id {id},
+    endpoint_id BIGINT NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+    event_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attempts BIGINT NOT NULL,
+    next_attempt_at BIGINT NOT NULL,
+    locked_until BIGINT,
+    done_at BIGINT,
+    outcome TEXT,
+    last_status BIGINT,
+    last_error TEXT,
+    last_ms BIGINT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (done_at, next_attempt_at);
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id);
+"#,
+    },
 ];
 
 impl Backend {

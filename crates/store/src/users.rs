@@ -115,6 +115,15 @@ impl Store {
 
     /// Users ordered by id, after `after_id`, optionally only those whose address contains
     /// `email_like` (already lower-case).
+    /// The enabled users who may sign in to the console.
+    pub async fn admins(&self) -> Result<Vec<UserRow>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT * FROM users WHERE is_admin = 1 AND disabled = 0 ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     pub async fn users(
         &self,
         email_like: Option<&str>,

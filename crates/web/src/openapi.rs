@@ -27,6 +27,7 @@ use utoipa::{Modify, OpenApi};
         (name = "reports", description = "The download log, feed checks, the audit log"),
         (name = "tokens", description = "API tokens"),
         (name = "sales", description = "Payment providers' prices mapped to groups, and their events"),
+        (name = "webhooks", description = "depot's webhooks out: endpoints and their delivery log"),
     )
 )]
 pub struct ApiDoc;

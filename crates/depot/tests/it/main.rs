@@ -27,3 +27,4 @@ mod scaleout;
 mod shared_keys;
 mod statistics;
 mod store;
+mod webhooks;

@@ -14,6 +14,7 @@ mod reports;
 mod sales;
 mod tokens;
 mod users;
+mod webhooks;
 
 pub(crate) use depot_api::UploadParams;
 pub(crate) use releases::{
@@ -49,6 +50,7 @@ pub fn router() -> (Router<Depot>, utoipa::openapi::OpenApi) {
         .merge(tokens::routes())
         .merge(audit::routes())
         .merge(sales::routes())
+        .merge(webhooks::routes())
         .split_for_parts()
 }
 

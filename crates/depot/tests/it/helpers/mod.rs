@@ -634,6 +634,23 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Stops the server (gracefully) and starts a new one on the same address, database,
+    /// data directory and clock: what a restart of `depot serve` does.
+    pub async fn restart(&mut self) {
+        let server = self.server.take().expect("running");
+        server.shutdown().await.expect("graceful shutdown");
+        let listener = tokio::net::TcpListener::bind(&self.settings.listen)
+            .await
+            .expect("bind the same address again");
+        self.server = Some(
+            Server::start_on(listener, &self.settings, self.clock.clone())
+                .await
+                .expect("server restarts"),
+        );
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         // Shut the server down before the database goes away.
