@@ -13,6 +13,7 @@ use crate::output::show;
 use crate::remote::{
     self, AuditArgs, ExtensionCommand, GroupCommand, KeyCommand, MembershipCommand, Output,
     PackageGroupCommand, ReleaseCommand, RemoteTokenCommand, SalesCommand, UserCommand,
+    WebhookCommand,
 };
 use crate::startup;
 
@@ -183,6 +184,14 @@ pub enum Command {
         #[command(subcommand)]
         command: SalesCommand,
     },
+    /// Webhooks: endpoints depot tells what happened, signed (over the API; admin).
+    #[command(
+        after_help = "Examples:\n  depot webhook add --endpoint https://crm.example.com/depot --events '*'\n  depot webhook deliveries --id 1"
+    )]
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
     /// The audit log: who changed what, when (over the API; needs an admin token).
     #[command(
         after_help = "Examples:\n  depot audit --action release. --from 2026-11-01\n  depot audit --actor github-ci --json"
@@ -339,6 +348,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Release { command } => remote::release(&api()?, out, command).await,
         Command::Audit { args } => remote::audit(&api()?, out, args).await,
         Command::Sales { command } => remote::sales(&api()?, out, command).await,
+        Command::Webhook { command } => remote::webhook(&api()?, out, command).await,
         Command::Token {
             command: TokenCommand::Remote(command),
         } => remote::token(&api()?, out, command).await,
@@ -479,6 +489,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 | Command::Release { .. }
                 | Command::Audit { .. }
                 | Command::Sales { .. }
+                | Command::Webhook { .. }
                 | Command::Token {
                     command: TokenCommand::Remote(_),
                 } => unreachable!("handled above"),

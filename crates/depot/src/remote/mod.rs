@@ -1,5 +1,5 @@
 //! The remote subcommands (`group`, `user`, `membership`, `package-group`, `extension`, `key`,
-//! `release`, `sales`, `token list|revoke`, `audit`): each is one or two calls to the admin API, one file
+//! `release`, `sales`, `webhook`, `token list|revoke`, `audit`): each is one or two calls to the admin API, one file
 //! per noun, printed through `output` as lines or a table, or as the API's JSON with `--json`.
 
 mod audit;
@@ -12,6 +12,7 @@ mod releases;
 mod sales;
 mod tokens;
 mod users;
+mod webhooks;
 
 pub use crate::output::Output;
 pub use audit::{AuditArgs, audit};
@@ -24,3 +25,4 @@ pub use releases::{ReleaseCommand, release};
 pub use sales::{SalesCommand, sales};
 pub use tokens::{RemoteTokenCommand, token};
 pub use users::{UserCommand, user};
+pub use webhooks::{WebhookCommand, webhook};

@@ -1164,3 +1164,95 @@ db_test!(ci_publish_example, |app: TestApp| async move {
     assert!(!ok);
     assert!(out.contains("403"), "{out}");
 });
+
+db_test!(
+    sales_and_webhook_commands_over_the_api,
+    |app: TestApp| async move {
+        let run = |args: &'static [&'static str]| admin_cmd(&app, args, "");
+        run(&["group", "add", "--id", "9", "--name", "Pro"]).await;
+        let (ok, out, err) = run(&[
+            "sales",
+            "map",
+            "--provider",
+            "stripe",
+            "--price",
+            "price_1Pro",
+            "--group",
+            "9",
+            "--term",
+            "1y",
+        ])
+        .await;
+        assert!(ok, "{err}");
+        assert!(
+            out.contains("stripe price_1Pro now gives group 9 (12m)"),
+            "{out}"
+        );
+        let (ok, _, err) = run(&[
+            "sales",
+            "map",
+            "--provider",
+            "stripe",
+            "--price",
+            "price_2",
+            "--group",
+            "9",
+            "--term",
+            "weekly",
+        ])
+        .await;
+        assert!(!ok);
+        assert!(err.contains("a term is"), "{err}");
+        let (_, out, _) = run(&["sales", "prices"]).await;
+        assert!(
+            out.lines()
+                .any(|l| l.contains("price_1Pro") && l.contains("9 (Pro)") && l.contains("12m")),
+            "{out}"
+        );
+        let (ok, out, _) = run(&["sales", "events", "--json"]).await;
+        assert!(ok);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&out).unwrap()["items"],
+            serde_json::json!([])
+        );
+
+        let (ok, out, err) = run(&[
+            "webhook",
+            "add",
+            "--endpoint",
+            "https://crm.example.com/depot",
+            "--events",
+            "user.created,membership.started",
+        ])
+        .await;
+        assert!(ok, "{err}");
+        assert!(out.contains("signing secret: whsec_"), "{out}");
+        let (ok, _, err) = run(&[
+            "webhook",
+            "add",
+            "--endpoint",
+            "https://x.example.com",
+            "--events",
+            "user.deleted",
+        ])
+        .await;
+        assert!(!ok);
+        assert!(err.contains("is not an event type"), "{err}");
+        let (_, out, _) = run(&["webhook", "update", "--id", "1", "--enabled", "false"]).await;
+        assert!(
+            out.contains("webhook 1 (https://crm.example.com/depot) is off"),
+            "{out}"
+        );
+        let (_, out, _) = run(&["webhook", "list"]).await;
+        assert!(
+            out.contains("membership.started,user.created") && out.contains(" no"),
+            "{out}"
+        );
+        let (ok, out, _) = run(&["webhook", "deliveries", "--id", "1", "--json"]).await;
+        assert!(ok, "{out}");
+        let (ok, _, _) = run(&["webhook", "delete", "--id", "1"]).await;
+        assert!(ok);
+        let (ok, _, err) = run(&["webhook", "deliveries", "--id", "1"]).await;
+        assert!(!ok && err.contains("not found"), "{err}");
+    }
+);
