@@ -695,3 +695,122 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    console_maps_prices_and_manages_webhooks,
+    |app: TestApp| async move {
+        make_admin(&app, "admin@example.com").await;
+        app.paid_group("pro", 9).await;
+        let cookie = session_cookie(&sign_in(&app, "admin@example.com", PASSWORD).await);
+        let html = page_of(&app, &cookie, "/admin/sales").await;
+        assert!(html.contains("No price is mapped yet"), "{html}");
+        let csrf = csrf_of(&html);
+
+        // A price mapped from the page; a bad term explained.
+        let (s, _) = post_page(
+            &app,
+            &cookie,
+            "/admin/sales/prices",
+            &[
+                ("csrf", &csrf),
+                ("provider", "paddle"),
+                ("price", "pri_01"),
+                ("group", "9"),
+                ("term", "12m"),
+            ],
+        )
+        .await;
+        assert_eq!(s, 303);
+        let (s, why) = post_page(
+            &app,
+            &cookie,
+            "/admin/sales/prices",
+            &[
+                ("csrf", &csrf),
+                ("provider", "paddle"),
+                ("price", "pri_02"),
+                ("group", "9"),
+                ("term", "often"),
+            ],
+        )
+        .await;
+        assert_eq!(s, 400);
+        assert!(why.contains("a term is"), "{why}");
+        let html = page_of(&app, &cookie, "/admin/sales?done=price").await;
+        assert!(
+            html.contains("<code>pri_01</code>") && html.contains("12m"),
+            "{html}"
+        );
+        assert!(
+            html.contains("data-confirm=\"Stop mapping pri_01?"),
+            "removing asks first"
+        );
+        let (s, _) = post_page(
+            &app,
+            &cookie,
+            "/admin/sales/prices/remove",
+            &[("csrf", &csrf), ("provider", "paddle"), ("price", "pri_01")],
+        )
+        .await;
+        assert_eq!(s, 303);
+        assert!(
+            page_of(&app, &cookie, "/admin/sales")
+                .await
+                .contains("No price is mapped yet")
+        );
+
+        // A webhook endpoint added, turned off, its (empty) log shown, deleted.
+        let (s, _) = post_page(
+            &app,
+            &cookie,
+            "/admin/webhooks",
+            &[
+                ("csrf", &csrf),
+                ("url", "https://crm.example.com/depot"),
+                ("events", "user.created"),
+            ],
+        )
+        .await;
+        assert_eq!(s, 303);
+        let hooks: Items<depot_api::WebhookView> = app.read("/webhooks").await;
+        let id = hooks.items[0].id.to_string();
+        let html = page_of(&app, &cookie, "/admin/webhooks").await;
+        assert!(
+            html.contains("https://crm.example.com/depot") && html.contains("whsec_"),
+            "{html}"
+        );
+        let (s, _) = post_page(
+            &app,
+            &cookie,
+            "/admin/webhooks/switch",
+            &[("csrf", &csrf), ("id", &id), ("enabled", "false")],
+        )
+        .await;
+        assert_eq!(s, 303);
+        let html = page_of(&app, &cookie, &format!("/admin/webhooks?id={id}")).await;
+        assert!(
+            html.contains("Turn on") && html.contains("Nothing sent yet."),
+            "{html}"
+        );
+        let (s, _) = post_page(
+            &app,
+            &cookie,
+            "/admin/webhooks/delete",
+            &[("csrf", &csrf), ("id", &id)],
+        )
+        .await;
+        assert_eq!(s, 303);
+        let hooks: Items<depot_api::WebhookView> = app.read("/webhooks").await;
+        assert!(hooks.items.is_empty());
+        let actions = app.audit_actions("actor=admin@example.com&limit=100").await;
+        for a in [
+            "sale_price.set",
+            "sale_price.remove",
+            "webhook.create",
+            "webhook.update",
+            "webhook.delete",
+        ] {
+            assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+        }
+    }
+);

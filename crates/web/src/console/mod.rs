@@ -14,6 +14,7 @@ mod releases;
 mod reports;
 mod sales;
 mod users;
+mod webhooks;
 
 use std::net::SocketAddr;
 
@@ -48,6 +49,7 @@ pub fn router() -> Router<Depot> {
         .merge(audit::routes())
         .merge(reports::routes())
         .merge(sales::routes())
+        .merge(webhooks::routes())
         .route("/static/console.css", get(stylesheet))
         .route("/static/pages.js", get(script))
         .route("/static/favicon.svg", get(favicon))
@@ -102,6 +104,11 @@ fn done_message(code: Option<&str>) -> Option<&'static str> {
         "package_group" => "Package group created.",
         "price" => "Price mapped: its payments now give the group.",
         "unmapped" => "Price no longer mapped.",
+        "webhook" => "Endpoint added: its secret is in the list.",
+        "webhook_on" => "Endpoint on: what waited for it is on its way.",
+        "webhook_off" => "Endpoint off: events for it are no longer kept.",
+        "webhook_deleted" => "Endpoint deleted.",
+        "resent_webhook" => "The event is on its way again.",
         _ => return None,
     })
 }
