@@ -21,6 +21,10 @@ pub const RATE_LIMITED: &str = "depot_rate_limited_total";
 pub const MAIL_BACKLOG: &str = "depot_mail_outbox_pending";
 /// Seconds since the oldest of those was queued (0 when there is none).
 pub const MAIL_BACKLOG_AGE: &str = "depot_mail_outbox_oldest_age_seconds";
+/// Webhook deliveries not yet done (waiting for a retry, or for an endpoint turned off).
+pub const WEBHOOK_BACKLOG: &str = "depot_webhook_outbox_pending";
+/// How long the oldest of them has waited, in seconds.
+pub const WEBHOOK_BACKLOG_AGE: &str = "depot_webhook_outbox_oldest_age_seconds";
 /// Database connections open, and of those idle, and the most the pool opens.
 pub const POOL_OPEN: &str = "depot_db_pool_connections";
 pub const POOL_IDLE: &str = "depot_db_pool_idle_connections";
@@ -100,6 +104,14 @@ impl Depot {
             }
             // The scrape still answers; the database's trouble shows in `/readyz` and the log.
             Err(e) => tracing::warn!(error = %e, "metrics: the mail outbox could not be read"),
+        }
+        match self.store().webhook_backlog().await {
+            Ok((pending, oldest)) => {
+                let age = oldest.map_or(0, |at| (self.now_ms() - at).max(0) / 1000);
+                metrics::gauge!(WEBHOOK_BACKLOG).set(pending as f64);
+                metrics::gauge!(WEBHOOK_BACKLOG_AGE).set(age as f64);
+            }
+            Err(e) => tracing::warn!(error = %e, "metrics: the webhook outbox could not be read"),
         }
         if let Some(age) = self.identity_sync_age_secs() {
             metrics::gauge!(IDENTITY_AGE).set(age as f64);

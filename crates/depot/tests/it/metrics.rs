@@ -184,6 +184,7 @@ async fn metrics_count_real_traffic() {
     assert_eq!(sample(&m, "depot_db_pool_max_connections", &[]), 8.0);
     assert!(sample(&m, "depot_db_pool_connections", &[]) >= 1.0);
     assert_eq!(sample(&m, "depot_mail_outbox_pending", &[]), 0.0);
+    assert_eq!(sample(&m, "depot_webhook_outbox_pending", &[]), 0.0);
     assert_eq!(sample(&m, "depot_mail_outbox_oldest_age_seconds", &[]), 0.0);
     server.stop();
 }
