@@ -95,6 +95,7 @@ async fn start(url: &str, dir: &Path) -> Depot {
         metrics_token: None,
         sales: Default::default(),
         webhooks: Default::default(),
+        customer_mails: Default::default(),
         branding: Default::default(),
     };
     Depot::start(store, storage, mailer, settings)

@@ -39,6 +39,7 @@ pub struct Settings {
     pub identity: Identity,
     pub branding: Branding,
     pub sales: Sales,
+    pub customer_mails: CustomerMails,
     pub webhooks: Webhooks,
     pub log: Log,
     /// Reverse proxies in front of depot, comma-separated addresses or CIDR ranges
@@ -112,8 +113,6 @@ pub struct Sales {
     pub paddle_tolerance_secs: u64,
     /// When a full refund ends access: `now` or `period_end` (the end of what was paid for).
     pub refund_ends: String,
-    /// Mail a welcome (with a link to set a password) when a first purchase makes an account.
-    pub welcome_mail: bool,
 }
 
 impl Default for Sales {
@@ -124,7 +123,6 @@ impl Default for Sales {
             paddle_webhook_secret: None,
             paddle_tolerance_secs: 5,
             refund_ends: "now".into(),
-            welcome_mail: true,
         }
     }
 }
@@ -149,8 +147,45 @@ impl Sales {
             stripe: secret(&self.stripe_webhook_secret, self.stripe_tolerance_secs),
             paddle: secret(&self.paddle_webhook_secret, self.paddle_tolerance_secs),
             refund_ends,
-            welcome_mail: self.welcome_mail,
         })
+    }
+}
+
+/// The mails that keep customers (README, "Mails to customers"); each can be turned off.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CustomerMails {
+    /// A welcome (with a link to set a password) when a first purchase makes an account.
+    pub welcome: bool,
+    /// "Your subscription ends in N days", this many days before a membership that will not
+    /// renew ends; 0 turns it off.
+    pub ending_soon_days: u32,
+    /// "Renewed": a payment extended a membership.
+    pub renewed: bool,
+    /// "Ended": what the customer keeps, and how to renew.
+    pub ended: bool,
+}
+
+impl Default for CustomerMails {
+    fn default() -> Self {
+        CustomerMails {
+            welcome: true,
+            ending_soon_days: 7,
+            renewed: true,
+            ended: true,
+        }
+    }
+}
+
+impl CustomerMails {
+    fn settings(&self) -> depot_service::CustomerMails {
+        depot_service::CustomerMails {
+            welcome: self.welcome,
+            ending_soon: (self.ending_soon_days > 0)
+                .then(|| Duration::from_secs(u64::from(self.ending_soon_days) * 86_400)),
+            renewed: self.renewed,
+            ended: self.ended,
+        }
     }
 }
 
@@ -459,6 +494,7 @@ impl Default for Settings {
             identity: Identity::default(),
             branding: Branding::default(),
             sales: Sales::default(),
+            customer_mails: CustomerMails::default(),
             webhooks: Webhooks::default(),
             log: Log::default(),
             trusted_proxies: String::new(),
@@ -758,6 +794,7 @@ impl Settings {
                 .filter(|t| !t.is_empty())
                 .map(|t| depot_service::Secret::new(t.as_bytes())),
             sales: self.sales.checked()?,
+            customer_mails: self.customer_mails.settings(),
             webhooks: self.webhooks.checked()?,
         })
     }

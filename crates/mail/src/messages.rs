@@ -173,6 +173,75 @@ pub fn webhook_disabled_mail(m: &WebhookDisabledMail<'_>) -> Email {
     }
 }
 
+/// Which membership mail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MembershipMailKind {
+    EndingSoon,
+    Renewed,
+    Ended,
+}
+
+/// What a mail about one membership tells its customer.
+pub struct MembershipMail<'a> {
+    pub email: &'a str,
+    pub kind: MembershipMailKind,
+    /// The group's name.
+    pub group: &'a str,
+    /// The membership's end, as a day (`2027-01-03`).
+    pub until: &'a str,
+    /// For "ends soon": whole days left.
+    pub days_left: Option<i64>,
+    /// Whether the customer keeps the releases published before the end (a package group of
+    /// the group has the "keep what you paid for" policy).
+    pub keeps: bool,
+    pub account_url: &'a str,
+    pub brand: &'a Branding,
+}
+
+/// One template struct per file (askama takes a literal path only).
+macro_rules! membership_template {
+    ($name:ident, $path:literal) => {
+        #[derive(Template)]
+        #[template(path = $path)]
+        struct $name<'a> {
+            m: &'a MembershipMail<'a>,
+        }
+    };
+}
+
+membership_template!(EndingText, "membership_ending.txt");
+membership_template!(EndingHtml, "membership_ending.html");
+membership_template!(RenewedText, "membership_renewed.txt");
+membership_template!(RenewedHtml, "membership_renewed.html");
+membership_template!(EndedText, "membership_ended.txt");
+membership_template!(EndedHtml, "membership_ended.html");
+
+pub fn membership_mail(m: &MembershipMail<'_>) -> Email {
+    let (subject, text, html) = match m.kind {
+        MembershipMailKind::EndingSoon => (
+            format!("Your access to {} ends on {}", m.group, m.until),
+            render(&EndingText { m }),
+            render(&EndingHtml { m }),
+        ),
+        MembershipMailKind::Renewed => (
+            format!("Renewed: {} until {}", m.group, m.until),
+            render(&RenewedText { m }),
+            render(&RenewedHtml { m }),
+        ),
+        MembershipMailKind::Ended => (
+            format!("Your access to {} has ended", m.group),
+            render(&EndedText { m }),
+            render(&EndedHtml { m }),
+        ),
+    };
+    Email {
+        to: m.email.to_string(),
+        subject,
+        text,
+        html,
+    }
+}
+
 /// A template's text. The templates only read fields and format strings, which cannot fail.
 fn render(t: &impl Template) -> String {
     t.render().expect("a mail template renders")

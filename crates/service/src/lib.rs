@@ -23,6 +23,7 @@ mod keys;
 mod mail;
 mod memberships;
 pub mod metrics;
+mod notices;
 mod package_groups;
 mod publish;
 mod rate_limits;
@@ -73,6 +74,7 @@ pub use input::parse_date;
 pub use jbackend::IssuedKey;
 pub use keys::{DownloadKeyView, JbackendKeyView};
 pub use memberships::MembershipView;
+pub use notices::CustomerMails;
 pub use package_groups::{NewPackageGroup, PackageGroupView};
 pub use publish::{PublishOptions, PublishOutcome, PublishedRelease};
 pub use releases::{ReleaseChanges, ReleaseView};
@@ -133,6 +135,8 @@ pub struct Settings {
     pub sales: SalesSettings,
     /// How depot's own webhooks are delivered (`[webhooks]`).
     pub webhooks: WebhookSettings,
+    /// Which customer mails go out (`[customer_mails]`).
+    pub customer_mails: CustomerMails,
 }
 
 /// Key material that never prints: `Debug` shows its length only.
@@ -254,7 +258,13 @@ impl Depot {
             .expect("tasks lock")
             .extend([poller, mail, shared_keys, identity]);
         let webhooks = tokio::spawn(webhooks::deliver_loop(depot.clone()));
-        depot.inner.tasks.lock().expect("tasks lock").push(webhooks);
+        let notices = tokio::spawn(notices::notice_loop(depot.clone()));
+        depot
+            .inner
+            .tasks
+            .lock()
+            .expect("tasks lock")
+            .extend([webhooks, notices]);
         Ok(depot)
     }
 

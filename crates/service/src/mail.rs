@@ -182,6 +182,12 @@ impl Depot {
             KIND_PASSWORD_LINK => self.send_password_link_mail(row).await,
             KIND_WELCOME => self.send_welcome_mail(row).await,
             crate::webhooks::KIND_WEBHOOK_DISABLED => self.send_webhook_disabled_mail(row).await,
+            crate::notices::KIND_ENDING_SOON
+            | crate::notices::KIND_RENEWED
+            | crate::notices::KIND_ENDED => match self.membership_mail(row).await? {
+                Some(email) => self.send(&email).await,
+                None => Ok(Delivery::Skipped),
+            },
             kind => {
                 tracing::error!(outbox_id = row.id, kind, "unknown outbox kind");
                 Ok(Delivery::Skipped)

@@ -31,8 +31,6 @@ pub struct SalesSettings {
     pub stripe: Option<WebhookSecret>,
     pub paddle: Option<WebhookSecret>,
     pub refund_ends: RefundEnds,
-    /// Mail a welcome (account link) to a customer whose first purchase made their account.
-    pub welcome_mail: bool,
 }
 
 /// A provider endpoint's signing secret, and how far its timestamp may be from now.
@@ -624,18 +622,25 @@ impl Depot {
             }
             Some(m) => {
                 self.store().set_membership_span(m.id, from, until).await?;
-                let longer = match (m.valid_until, until) {
-                    (_, None) => true,
-                    (None, Some(_)) => false,
-                    (Some(before), Some(after)) => after > before,
+                // Later is an extension, earlier an end; the same end with another start
+                // (an earlier period arrived late) is neither.
+                let order = match (m.valid_until, until) {
+                    (before, after) if before == after => std::cmp::Ordering::Equal,
+                    (_, None) => std::cmp::Ordering::Greater,
+                    (None, Some(_)) => std::cmp::Ordering::Less,
+                    (Some(before), Some(after)) => after.cmp(&before),
                 };
-                let action = if longer {
-                    "membership.extend"
-                } else {
-                    "membership.end"
+                let longer = order == std::cmp::Ordering::Greater;
+                let action = match order {
+                    std::cmp::Ordering::Greater => "membership.extend",
+                    std::cmp::Ordering::Less => "membership.end",
+                    std::cmp::Ordering::Equal => "membership.update",
                 };
                 self.audit(actor, action, &user.email, detail(action))
                     .await?;
+                if longer {
+                    self.queue_renewed_mail(&user.email, m.id).await?;
+                }
                 action
             }
             None => {
@@ -654,7 +659,7 @@ impl Depot {
                 )
                 .await?;
                 // A first purchase: the customer hears how to get in.
-                if first && user.password_hash.is_none() && self.settings().sales.welcome_mail {
+                if first && user.password_hash.is_none() && self.settings().customer_mails.welcome {
                     self.queue_mail(crate::mail::KIND_WELCOME, &user.email, None)
                         .await?;
                 }

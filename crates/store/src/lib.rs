@@ -48,7 +48,7 @@ pub use generations::Generations;
 pub use groups::GroupRow;
 pub use identity::{IdentitySyncRow, JOOMLA_SOURCE, MirrorChanges, MirrorScope, SourceUser};
 pub use keys::DownloadKeyRow;
-pub use memberships::{MembershipRow, MembershipSpan};
+pub use memberships::{MembershipNotice, MembershipRow, MembershipSpan, Notice};
 pub use migrations::MIGRATIONS;
 pub use outbox::OutboxRow;
 pub use package_groups::PackageGroupRow;

@@ -445,6 +445,16 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries (done_at, next_attempt
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id);
 "#,
     },
+    Migration {
+        version: 16,
+        name: "customer mails about a membership: ending soon, renewed, ended",
+        sql: r#"
+ALTER TABLE mail_outbox ADD COLUMN membership_id BIGINT;
+ALTER TABLE memberships ADD COLUMN ending_notice_at BIGINT;
+ALTER TABLE memberships ADD COLUMN ended_notice_at BIGINT;
+CREATE INDEX memberships_until ON memberships (valid_until);
+"#,
+    },
 ];
 
 impl Backend {

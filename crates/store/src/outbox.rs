@@ -25,6 +25,8 @@ pub struct OutboxRow {
     pub outcome: Option<String>,
     pub last_error: Option<String>,
     pub created_at: i64,
+    /// The membership a customer mail is about (ending soon, renewed, ended).
+    pub membership_id: Option<i64>,
 }
 
 impl Store {
@@ -42,6 +44,26 @@ impl Store {
         .bind(kind)
         .bind(recipient)
         .bind(package_group_id)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Queues a mail about a membership (`membership_id` tells the composer which).
+    pub async fn enqueue_membership_mail(
+        &self,
+        kind: &str,
+        recipient: &str,
+        membership_id: i64,
+    ) -> Result<i64, StoreError> {
+        let now = self.now_ms();
+        Ok(sqlx::query_scalar(
+            "INSERT INTO mail_outbox (kind, recipient, membership_id, next_attempt_at, \
+             created_at) VALUES ($1, $2, $3, $4, $4) RETURNING id",
+        )
+        .bind(kind)
+        .bind(recipient)
+        .bind(membership_id)
         .bind(now)
         .fetch_one(&self.pool)
         .await?)

@@ -106,6 +106,20 @@ impl Store {
         Ok(())
     }
 
+    /// Whether a package group that allows `group_id` keeps what was paid for
+    /// (`keep-released`).
+    pub async fn group_keeps_released(&self, group_id: i64) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM package_groups p \
+             JOIN package_group_members m ON m.package_group_id = p.id \
+             WHERE m.group_id = $1 AND p.policy = 'keep-released'",
+        )
+        .bind(group_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
     pub async fn package_groups(&self) -> Result<Vec<PackageGroupRow>, StoreError> {
         Ok(sqlx::query_as("SELECT * FROM package_groups ORDER BY name")
             .fetch_all(&self.pool)

@@ -231,9 +231,13 @@ db_test!(a_stripe_subscription_from_first_payment_to_refund, db => |db: Db| asyn
     for action in ["user.create", "membership.add", "membership.extend", "membership.end"] {
         assert!(actions.iter().any(|a| a == action), "{action} in {actions:?}");
     }
-    // One welcome only.
+    // One welcome, one "renewed" (the cancellation and the refund end it: no mail says so
+    // before the end has come).
     app.settle_mail().await;
-    assert_eq!(sink.messages().len(), 1);
+    let mails: Vec<String> = sink.messages().iter().map(|m| decoded(m)).collect();
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    assert!(mails[1].contains("Subject: Renewed: Pro subscribers until"), "{}", mails[1]);
+    assert!(mails[1].contains(&rfc3339(second.1)[..10]), "{}", mails[1]);
 });
 
 /// A Paddle Billing event, signed as Paddle signs it (`Paddle-Signature: ts=…;h1=…`).
@@ -369,4 +373,113 @@ db_test!(webhooks_need_their_secret, |app: TestApp| async move {
     }
     let prices: Items<SalePriceView> = app.read("/sales/prices").await;
     assert!(prices.items.is_empty());
+});
+
+/// The mails written by the file transport, oldest first, decoded.
+fn mail_files(app: &TestApp) -> Vec<String> {
+    let dir = app.settings.data_dir.join("mail");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().collect())
+        .unwrap_or_default();
+    files.sort_by_key(|f| f.metadata().unwrap().modified().unwrap());
+    files
+        .iter()
+        .map(|f| decoded(&std::fs::read_to_string(f.path()).unwrap()))
+        .collect()
+}
+
+db_test!(
+    customers_hear_before_and_after_a_membership_ends,
+    |app: TestApp| async move {
+        app.paid_group("pro", 9).await;
+        let (status, _) = app
+            .api(
+                Method::PATCH,
+                "/package-groups/pro",
+                Some(json!({"policy": "keep-released"})),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let t = now(&app);
+        let member = |email: &'static str, from: i64, until: Option<i64>| {
+            let app = &app;
+            async move {
+                let (status, _) = app
+                    .api(Method::POST, "/users", Some(json!({"email": email})))
+                    .await;
+                assert!(status == 201 || status == 409);
+                let body = json!({"group": 9, "from": rfc3339(from), "until": until.map(rfc3339)});
+                let (status, answer) = app
+                    .api(
+                        Method::POST,
+                        &format!("/users/{email}/memberships"),
+                        Some(body),
+                    )
+                    .await;
+                assert_eq!(status, 201, "{answer}");
+            }
+        };
+        // Ends in five days; open-ended; ends in five days but a second membership carries on.
+        member("ann@example.com", t - DAY, Some(t + 5 * DAY)).await;
+        member("bob@example.com", t - DAY, None).await;
+        member("cat@example.com", t - DAY, Some(t + 5 * DAY)).await;
+        member("cat@example.com", t + 5 * DAY, Some(t + 60 * DAY)).await;
+
+        assert_eq!(app.depot().send_membership_notices().await.unwrap(), 1);
+        assert_eq!(
+            app.depot().send_membership_notices().await.unwrap(),
+            0,
+            "once per membership"
+        );
+        assert_eq!(app.mail_outcomes().await, ["ann@example.com: sent"]);
+        let mail = mail_files(&app).pop().unwrap();
+        assert!(
+            mail.contains(&format!(
+                "Subject: Your access to Pro subscribers ends on {}",
+                &rfc3339(t + 5 * DAY)[..10]
+            )),
+            "{mail}"
+        );
+        assert!(mail.contains("in 5 days"), "{mail}");
+        assert!(
+            mail.contains("you keep downloading the releases published before that date"),
+            "{mail}"
+        );
+
+        // Six days later it has ended: what the customer keeps, and how to renew.
+        app.clock
+            .advance(std::time::Duration::from_secs(6 * 86_400));
+        assert_eq!(app.depot().send_membership_notices().await.unwrap(), 1);
+        assert_eq!(app.depot().send_membership_notices().await.unwrap(), 0);
+        app.settle_mail().await;
+        let mail = mail_files(&app).pop().unwrap();
+        assert!(mail.contains("To: ann@example.com"), "{mail}");
+        assert!(
+            mail.contains("Subject: Your access to Pro subscribers has ended"),
+            "{mail}"
+        );
+        assert!(
+            mail.contains("stay downloadable with your download keys"),
+            "{mail}"
+        );
+        assert!(mail.contains("/account"), "{mail}");
+    }
+);
+
+db_test!(customer_mails_can_be_turned_off, db => |db: Db| async move {
+    let app = TestApp::spawn_with(db, |s| {
+        s.customer_mails.ending_soon_days = 0;
+        s.customer_mails.ended = false;
+    })
+    .await;
+    app.paid_group("pro", 9).await;
+    let t = now(&app);
+    let (status, _) = app.api(Method::POST, "/users", Some(json!({"email": "ann@example.com"}))).await;
+    assert_eq!(status, 201);
+    let body = json!({"group": 9, "from": rfc3339(t - DAY), "until": rfc3339(t + DAY)});
+    let (status, _) = app.api(Method::POST, "/users/ann@example.com/memberships", Some(body)).await;
+    assert_eq!(status, 201);
+    assert_eq!(app.depot().send_membership_notices().await.unwrap(), 0);
+    app.clock.advance(std::time::Duration::from_secs(2 * 86_400));
+    assert_eq!(app.depot().send_membership_notices().await.unwrap(), 0);
 });
