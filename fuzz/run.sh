@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET="${1:-45}"
-TARGETS=(package manifest range keys jbackend_settings ars)
+TARGETS=(package manifest range keys jbackend_settings ars sales)
 
 cargo +nightly fuzz build --fuzz-dir fuzz
 work="$(mktemp -d)"

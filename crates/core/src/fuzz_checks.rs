@@ -101,17 +101,60 @@ pub fn ars(data: &[u8]) {
     }
 }
 
+/// Any bytes as a payment provider's webhook (the first byte picks Stripe or Paddle): an event
+/// that reads survives the JSON round trip depot stores a waiting event through, unchanged;
+/// any header checks without a panic; a body signed as Stripe signs it verifies.
+pub fn sales(data: &[u8]) {
+    use crate::sales::{self, Provider, SaleEvent};
+    let Some((&first, rest)) = data.split_first() else {
+        return;
+    };
+    let provider = if first % 2 == 0 {
+        Provider::Stripe
+    } else {
+        Provider::Paddle
+    };
+    if let Ok(event) = sales::read(provider, rest) {
+        let kept = serde_json::to_string(&event).expect("an event serialises");
+        let back: SaleEvent = serde_json::from_str(&kept).expect("a kept event reads back");
+        assert_eq!(back, event);
+    }
+    let (header, body) = match rest.iter().position(|&b| b == b'\n') {
+        Some(at) => (&rest[..at], &rest[at + 1..]),
+        None => (rest, &[][..]),
+    };
+    if let Ok(header) = std::str::from_utf8(header) {
+        let _ = sales::verify(provider, header, body, b"whsec_fuzz", 1_700_000_000, 300);
+    }
+    let signed = format!(
+        "t=1700000000,v1={}",
+        sales::sign_hex(b"whsec_fuzz", 1_700_000_000, body)
+    );
+    assert_eq!(
+        sales::verify(
+            Provider::Stripe,
+            &signed,
+            body,
+            b"whsec_fuzz",
+            1_700_000_000,
+            300
+        ),
+        Ok(())
+    );
+}
+
 /// What a target checks of one input.
 pub type Check = fn(&[u8]);
 
 /// The targets by name, as `fuzz/` names them.
-pub const TARGETS: [(&str, Check); 6] = [
+pub const TARGETS: [(&str, Check); 7] = [
     ("package", package),
     ("manifest", manifest),
     ("range", range),
     ("keys", keys),
     ("jbackend_settings", jbackend_settings),
     ("ars", ars),
+    ("sales", sales),
 ];
 
 #[cfg(test)]
