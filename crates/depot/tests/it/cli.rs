@@ -320,6 +320,14 @@ fn check_config_layers_file_and_environment_and_masks_secrets() {
         .env("DEPOT_STORAGE__SECRET_ACCESS_KEY", "very-secret-value")
         .env("DEPOT_LIMITS__MAX_UPLOAD_BYTES", "12345")
         .env("DEPOT_SECRET", "a-server-secret-of-at-least-32-chars")
+        .env(
+            "DEPOT_SALES__STRIPE_WEBHOOK_SECRET",
+            "whsec_very_secret_stripe",
+        )
+        .env(
+            "DEPOT_SALES__PADDLE_WEBHOOK_SECRET",
+            "pdl_ntfset_very_secret",
+        )
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -342,6 +350,15 @@ fn check_config_layers_file_and_environment_and_masks_secrets() {
         "{stdout}"
     );
     assert!(stdout.contains("secret = \"***\""), "{stdout}");
+    assert!(!stdout.contains("very_secret"), "{stdout}");
+    assert!(
+        stdout.contains("stripe_webhook_secret = \"***\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("paddle_webhook_secret = \"***\""),
+        "{stdout}"
+    );
     // An https public URL means a TLS proxy in front: without trusted_proxies, a warning.
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("warning: public_url is https"), "{stderr}");
@@ -354,6 +371,14 @@ fn check_config_layers_file_and_environment_and_masks_secrets() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("default_joomla"));
+    let out = depot()
+        .args(["check-config"])
+        .current_dir(dir.path())
+        .env("DEPOT_SALES__REFUND_ENDS", "later")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sales.refund_ends"));
 }
 
 /// Starts `depot serve` on the embedded defaults in `dir`, logging at trace level into

@@ -204,18 +204,24 @@ db_test!(webhooks_arrive_signed_once_each_across_failures_and_a_restart, db => |
     let seen = Arc::new(Mutex::new(Seen::default()));
     let receiver = Receiver::start(port, secret.clone(), app.clock.clone(), 2, seen.clone()).await;
 
-    // Five events: a user, a membership, a release, a key created and revoked.
+    // Six events: a user, a membership, a release, a refused download, a key created and
+    // revoked.
     app.paid_group("pro", 9).await;
     let email = "buyer@example.com";
     let _: UserView = app.call(Method::POST, "/users", &new_user(email)).await;
     let m = NewMembership { group: 9, from: None, until: None };
     let _: MembershipView = app.call(Method::POST, &format!("/users/{email}/memberships"), &m).await;
-    app.publish_paid_redj("pro").await;
+    let paid = app.publish_paid_redj("pro").await;
+    // Two refused downloads from one client: one download.refused (once an hour per code
+    // and client).
+    for _ in 0..2 {
+        assert_eq!(app.get(paid).await.status(), 400);
+    }
     let key: DownloadKeyView = app.call(Method::POST, &format!("/users/{email}/keys"), &NewKey::default()).await;
     let (status, _) = app.api(Method::DELETE, &format!("/users/{email}/keys/{}", key.id), None).await;
     assert_eq!(status, 204);
-    deliver_until(&app, "the first five", || seen.lock().unwrap().accepted.len() == 5).await;
-    assert_eq!(types_accepted(&seen), ["key.created", "key.revoked", "membership.started", "release.published", "user.created"]);
+    deliver_until(&app, "the first six", || seen.lock().unwrap().accepted.len() == 6).await;
+    assert_eq!(types_accepted(&seen), ["download.refused", "key.created", "key.revoked", "membership.started", "release.published", "user.created"]);
     assert_eq!(seen.lock().unwrap().failed, 2, "the first two attempts failed and were retried");
 
     // The receiver goes down; two more events fail; depot restarts; the receiver comes back.
@@ -231,7 +237,7 @@ db_test!(webhooks_arrive_signed_once_each_across_failures_and_a_restart, db => |
     app.depot().deliver_due_webhooks().await.unwrap();
     app.restart().await;
     let receiver = Receiver::start(port, secret.clone(), app.clock.clone(), 0, seen.clone()).await;
-    deliver_until(&app, "after the restart", || seen.lock().unwrap().accepted.len() == 7).await;
+    deliver_until(&app, "after the restart", || seen.lock().unwrap().accepted.len() == 8).await;
     assert!(types_accepted(&seen).contains(&"release.yanked".to_string()));
     assert!(types_accepted(&seen).contains(&"membership.ended".to_string()));
 
@@ -244,7 +250,7 @@ db_test!(webhooks_arrive_signed_once_each_across_failures_and_a_restart, db => |
     // The delivery log: all delivered (once the last answer is recorded), the retried ones
     // with their attempts, status and time.
     let log = settled_log(&app, hook.id).await;
-    assert_eq!(log.items.len(), 7);
+    assert_eq!(log.items.len(), 8);
     assert!(log.items.iter().all(|d| d.outcome == "delivered" && d.last_status == Some(200) && d.last_ms.is_some()), "{:?}", log.items);
     for d in &log.items {
         // The first two failed on purpose; the two made while the receiver was down failed
