@@ -142,15 +142,16 @@ def threading_drain(stream):
     threading.Thread(target=lambda: [None for _ in stream], daemon=True).start()
 
 
-class Nginx:
-    def __init__(self, workdir, root, port):
-        self.port = port
-        self.base = f"http://127.0.0.1:{port}"
-        conf = os.path.join(workdir, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(f"""
-worker_processes auto;
-pid {workdir}/nginx.pid;
+def nginx_conf(workdir, root, port, single_process=False, name="nginx"):
+    """The reference's configuration: `root` served as static files on `port`, sendfile and
+    the access log on; with `single_process`, one process without a master (for callgrind)."""
+    conf = os.path.join(workdir, f"{name}.conf")
+    head = ("master_process off;\nworker_processes 1;" if single_process
+            else "worker_processes auto;")
+    with open(conf, "w") as f:
+        f.write(f"""
+{head}
+pid {workdir}/{name}.pid;
 error_log {workdir}/nginx-error.log warn;
 daemon off;
 events {{ worker_connections 4096; }}
@@ -166,6 +167,14 @@ http {{
     }}
 }}
 """)
+    return conf
+
+
+class Nginx:
+    def __init__(self, workdir, root, port):
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        conf = nginx_conf(workdir, root, port)
         self.proc = subprocess.Popen(["nginx", "-c", conf, "-p", workdir],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(port)

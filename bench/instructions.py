@@ -90,27 +90,7 @@ def depot_under_callgrind(workdir, port, out):
 
 
 def nginx_under_callgrind(workdir, root, port, out):
-    conf = os.path.join(workdir, "nginx-callgrind.conf")
-    with open(conf, "w") as f:
-        f.write(f"""
-master_process off;
-worker_processes 1;
-pid {workdir}/nginx-callgrind.pid;
-error_log {workdir}/nginx-error.log warn;
-daemon off;
-events {{ worker_connections 1024; }}
-http {{
-    access_log {workdir}/nginx-access.log;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 1000000;
-    types {{ text/xml xml; application/zip zip; }}
-    server {{
-        listen 127.0.0.1:{port};
-        root {root};
-    }}
-}}
-""")
+    conf = bench.nginx_conf(workdir, root, port, single_process=True, name="nginx-callgrind")
     cmd = VALGRIND[:-1] + [VALGRIND[-1] % out, "nginx", "-c", conf, "-p", workdir]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     bench.wait_port(port, timeout=120)

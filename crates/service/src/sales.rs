@@ -488,13 +488,7 @@ impl Depot {
                 }
             }
             store_state(&mut sale, &s);
-            sale.id = self.store().save_sale(&sale).await?;
-            let user = self
-                .store()
-                .user(sale.user_id)
-                .await?
-                .ok_or(ServiceError::NotFound { what: "user" })?;
-            done.push(self.sync_memberships(&actor, &user, sale).await?);
+            done.push(self.save_and_sync(&actor, sale).await?);
         }
         Ok(applied(Outcome::Applied, done.join("; ")))
     }
@@ -543,15 +537,20 @@ impl Depot {
                 s.refund(refund.at, ends);
                 store_state(&mut sale, &s);
             }
-            self.store().save_sale(&sale).await?;
-            let user = self
-                .store()
-                .user(sale.user_id)
-                .await?
-                .ok_or(ServiceError::NotFound { what: "user" })?;
-            done.push(self.sync_memberships(&actor, &user, sale).await?);
+            done.push(self.save_and_sync(&actor, sale).await?);
         }
         Ok(applied(Outcome::Applied, done.join("; ")))
+    }
+
+    /// Stores a changed sale and brings its memberships in line with it.
+    async fn save_and_sync(&self, actor: &Actor, mut sale: SaleRow) -> ServiceResult<String> {
+        sale.id = self.store().save_sale(&sale).await?;
+        let user = self
+            .store()
+            .user(sale.user_id)
+            .await?
+            .ok_or(ServiceError::NotFound { what: "user" })?;
+        self.sync_memberships(actor, &user, sale).await
     }
 
     /// Brings the memberships a sale drives in line with it: a subscription's own, or the

@@ -36,17 +36,7 @@ impl Store {
         recipient: &str,
         package_group_id: Option<i64>,
     ) -> Result<i64, StoreError> {
-        let now = self.now_ms();
-        Ok(sqlx::query_scalar(
-            "INSERT INTO mail_outbox (kind, recipient, package_group_id, next_attempt_at, \
-             created_at) VALUES ($1, $2, $3, $4, $4) RETURNING id",
-        )
-        .bind(kind)
-        .bind(recipient)
-        .bind(package_group_id)
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?)
+        self.enqueue(kind, recipient, package_group_id, None).await
     }
 
     /// Queues a mail about a membership (`membership_id` tells the composer which).
@@ -56,13 +46,25 @@ impl Store {
         recipient: &str,
         membership_id: i64,
     ) -> Result<i64, StoreError> {
+        self.enqueue(kind, recipient, None, Some(membership_id))
+            .await
+    }
+
+    async fn enqueue(
+        &self,
+        kind: &str,
+        recipient: &str,
+        package_group_id: Option<i64>,
+        membership_id: Option<i64>,
+    ) -> Result<i64, StoreError> {
         let now = self.now_ms();
         Ok(sqlx::query_scalar(
-            "INSERT INTO mail_outbox (kind, recipient, membership_id, next_attempt_at, \
-             created_at) VALUES ($1, $2, $3, $4, $4) RETURNING id",
+            "INSERT INTO mail_outbox (kind, recipient, package_group_id, membership_id, \
+             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
         )
         .bind(kind)
         .bind(recipient)
+        .bind(package_group_id)
         .bind(membership_id)
         .bind(now)
         .fetch_one(&self.pool)

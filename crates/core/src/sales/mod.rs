@@ -91,6 +91,15 @@ pub struct ReadError {
     pub reason: String,
 }
 
+impl ReadError {
+    fn new(provider: Provider, reason: &str) -> ReadError {
+        ReadError {
+            provider,
+            reason: reason.to_string(),
+        }
+    }
+}
+
 /// One provider event, as depot understands it. Kept (as JSON) while it waits for its customer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SaleEvent {

@@ -12,10 +12,7 @@ use super::{
 };
 
 fn bad(reason: &str) -> ReadError {
-    ReadError {
-        provider: Provider::Stripe,
-        reason: reason.to_string(),
-    }
+    ReadError::new(Provider::Stripe, reason)
 }
 
 pub(super) fn read(body: &[u8]) -> Result<SaleEvent, ReadError> {

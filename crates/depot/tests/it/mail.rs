@@ -100,6 +100,12 @@ impl SmtpSink {
         })
     }
 
+    /// Points depot's mail at this sink (plain SMTP).
+    pub fn configure(&self, s: &mut depot::config::Settings) {
+        s.mail.transport = "smtp".into();
+        s.mail.url = Some(format!("smtp://127.0.0.1:{}?tls=none", self.port));
+    }
+
     /// The messages received so far.
     pub fn messages(&self) -> Vec<String> {
         let mut files: Vec<_> = std::fs::read_dir(self.maildir.join("new"))
@@ -192,10 +198,8 @@ db_test!(the_seed_story_over_http_with_a_real_smtp_server, db => |db: Db| async 
     let Some(sink) = SmtpSink::start(dir.path(), free_port(), false) else {
         return;
     };
-    let port = sink.port;
     let app = TestApp::spawn_with(db, |s| {
-        s.mail.transport = "smtp".into();
-        s.mail.url = Some(format!("smtp://127.0.0.1:{port}?tls=none"));
+        sink.configure(s);
         s.mail.from = "ReDJ <updates@example.com>".into();
     })
     .await;

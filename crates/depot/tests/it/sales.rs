@@ -138,10 +138,8 @@ db_test!(a_stripe_subscription_from_first_payment_to_refund, db => |db: Db| asyn
     let Some(sink) = SmtpSink::start(dir.path(), free_port(), false) else {
         return;
     };
-    let port = sink.port;
     let app = TestApp::spawn_with(db, |s| {
-        s.mail.transport = "smtp".into();
-        s.mail.url = Some(format!("smtp://127.0.0.1:{port}?tls=none"));
+        sink.configure(s);
         s.branding.name = "ReDJ Shop".into();
         s.sales.stripe_webhook_secret = Some(STRIPE_SECRET.into());
     })
