@@ -373,22 +373,14 @@ db_test!(webhooks_need_their_secret, |app: TestApp| async move {
     assert!(prices.items.is_empty());
 });
 
-/// The mails written by the file transport, oldest first, decoded.
-fn mail_files(app: &TestApp) -> Vec<String> {
-    let dir = app.settings.data_dir.join("mail");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .map(|d| d.flatten().collect())
-        .unwrap_or_default();
-    files.sort_by_key(|f| f.metadata().unwrap().modified().unwrap());
-    files
-        .iter()
-        .map(|f| decoded(&std::fs::read_to_string(f.path()).unwrap()))
-        .collect()
-}
-
 db_test!(
     customers_hear_before_and_after_a_membership_ends,
-    |app: TestApp| async move {
+    db => |db: Db| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(sink) = SmtpSink::start(dir.path(), free_port(), false) else {
+            return;
+        };
+        let app = TestApp::spawn_with(db, |s| sink.configure(s)).await;
         app.paid_group("pro", 9).await;
         let (status, _) = app
             .api(
@@ -430,7 +422,7 @@ db_test!(
             "once per membership"
         );
         assert_eq!(app.mail_outcomes().await, ["ann@example.com: sent"]);
-        let mail = mail_files(&app).pop().unwrap();
+        let mail = decoded(&sink.wait_for(1).await[0]);
         assert!(
             mail.contains(&format!(
                 "Subject: Your access to Pro subscribers ends on {}",
@@ -450,7 +442,7 @@ db_test!(
         assert_eq!(app.depot().send_membership_notices().await.unwrap(), 1);
         assert_eq!(app.depot().send_membership_notices().await.unwrap(), 0);
         app.settle_mail().await;
-        let mail = mail_files(&app).pop().unwrap();
+        let mail = decoded(&sink.wait_for(2).await[1]);
         assert!(mail.contains("To: ann@example.com"), "{mail}");
         assert!(
             mail.contains("Subject: Your access to Pro subscribers has ended"),
