@@ -187,6 +187,59 @@ class Nginx:
             self.proc.kill()
 
 
+S3_KEY, S3_SECRET = "benchkey", "benchsecret-benchsecret"
+
+
+class Layout:
+    """Where depot keeps its data: `sqlite-local` (the embedded defaults), or the production
+    layout `pg-s3` (a fresh PostgreSQL database on 127.0.0.1:5432, packages on s3s-fs, streamed
+    through depot) and `pg-s3-redirect` (free downloads answered with a redirect to a presigned
+    URL). `env` is what depot is started with; `stop` removes what was made."""
+
+    def __init__(self, name, workdir):
+        self.name = name
+        self.env = {}
+        self.s3 = None
+        self.database = None
+        if name == "sqlite-local":
+            return
+        if name not in ("pg-s3", "pg-s3-redirect"):
+            raise SystemExit(f"unknown layout {name}: sqlite-local, pg-s3 or pg-s3-redirect")
+        s3s = shutil.which("s3s-fs") or os.path.expanduser("~/.local/depot-tools/bin/s3s-fs")
+        if not os.path.exists(s3s):
+            raise SystemExit("s3s-fs is missing: cargo install s3s-fs@0.14.1 --features binary")
+        self.database = f"depot_bench_{os.getpid()}"
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c",
+                        f"CREATE DATABASE {self.database}"], check=True)
+        root = os.path.join(workdir, "s3")
+        os.makedirs(os.path.join(root, "pkgs"))
+        port = free_port()
+        self.s3 = subprocess.Popen([s3s, "--host", "127.0.0.1", "--port", str(port),
+                                    "--access-key", S3_KEY, "--secret-key", S3_SECRET, root],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(port)
+        self.env = {
+            "DEPOT_DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{self.database}",
+            "DEPOT_STORAGE__KIND": "s3",
+            "DEPOT_STORAGE__ENDPOINT": f"http://127.0.0.1:{port}",
+            "DEPOT_STORAGE__BUCKET": "pkgs",
+            "DEPOT_STORAGE__REGION": "us-east-1",
+            "DEPOT_STORAGE__ACCESS_KEY_ID": S3_KEY,
+            "DEPOT_STORAGE__SECRET_ACCESS_KEY": S3_SECRET,
+            "DEPOT_STORAGE__ALLOW_HTTP": "true",
+            "DEPOT_STORAGE__PATH_STYLE": "true",
+            "DEPOT_STORAGE__REDIRECT": "true" if name == "pg-s3-redirect" else "false",
+        }
+
+    def stop(self):
+        if self.s3:
+            self.s3.terminate()
+            self.s3.wait(timeout=10)
+        if self.database:
+            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c",
+                            f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)"], check=False)
+
+
 def wrk(url, connections, seconds, headers=()):
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for h in headers:
@@ -309,6 +362,9 @@ def main():
                          "readers only if it is empty or 'slow')")
     ap.add_argument("--depot", default=DEPOT,
                     help="the depot binary to measure (another build, for a before/after pair)")
+    ap.add_argument("--layout", default="sqlite-local",
+                    help="sqlite-local (default), pg-s3 (PostgreSQL + S3, streamed) or "
+                         "pg-s3-redirect (free downloads redirected to presigned URLs)")
     args = ap.parse_args()
     DEPOT = args.depot
 
@@ -318,7 +374,8 @@ def main():
     os.makedirs(staging)
     depot_dir = os.path.join(work, "depot")
     os.makedirs(depot_dir)
-    depot = Depot(depot_dir, free_port(), log=args.log)
+    layout = Layout(args.layout, work)
+    depot = Depot(depot_dir, free_port(), env=layout.env, log=args.log)
     nginx = None
     try:
         paths, key = setup_catalogue(depot, staging)
@@ -367,13 +424,14 @@ def main():
                             "rss_peak_mib": peak})
         os.makedirs(os.path.dirname(args.out), exist_ok=True)
         with open(args.out, "w") as f:
-            json.dump({"machine": machine(), "depot_log": args.log, "results": results}, f,
-                      indent=1)
+            json.dump({"machine": machine(), "depot_log": args.log, "layout": args.layout,
+                       "results": results}, f, indent=1)
         print(f"results: {args.out}")
     finally:
         depot.stop()
         if nginx:
             nginx.stop()
+        layout.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
