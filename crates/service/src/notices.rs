@@ -121,6 +121,11 @@ impl Depot {
         let Some(until) = m.valid_until else {
             return Ok(None);
         };
+        // "Renewed" and "ends soon" are news only while the membership runs: one that ended
+        // (cancelled, refunded) before the mail left says nothing wrong.
+        if kind != MembershipMailKind::Ended && until <= self.now_ms() {
+            return Ok(None);
+        }
         let group = self
             .store()
             .group(m.group_id)
