@@ -324,13 +324,48 @@ async def slow_reader(port, path, read_bytes, per_read, pause):
     return got
 
 
-def slow_readers(depot, path, clients, seconds):
-    """`clients` connections each reading the file at about 160 KiB/s; returns depot's peak RSS
-    (MiB) sampled every 50 ms, and its RSS before."""
+def slow_readers(depot, path, clients, seconds, feed_url):
+    """`clients` connections each reading the file at up to 160 KiB/s, opened over the first
+    seconds; meanwhile wrk asks for the feed (64 connections) to show whether anyone starves.
+    Returns depot's RSS before and its peak (MiB, sampled every 50 ms), and the feed's p99 (ms)."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < clients + 1024:
+        if hard < clients + 1024:
+            sys.exit(f"{clients} slow readers need {clients + 1024} file descriptors; the hard "
+                     f"limit is {hard} (raise it, e.g. `ulimit -Hn 65536` as root)")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (clients + 1024, hard))
     before = depot.rss_kib()
     peak = [before]
+    feed = {}
 
     async def main():
+        async def sample():
+            while True:
+                peak[0] = max(peak[0], depot.rss_kib())
+                await asyncio.sleep(0.05)
+        sampler = asyncio.create_task(sample())
+        tasks = []
+        for i in range(clients):
+            tasks.append(asyncio.create_task(
+                slow_reader(depot.port, path, 1 << 30, 16384, 0.1)))
+            if i % 500 == 499:
+                await asyncio.sleep(0.05)  # the listen backlog is not 10,000 deep
+        await asyncio.sleep(2)
+        loop = asyncio.get_running_loop()
+        feed.update(await loop.run_in_executor(None, wrk, feed_url, 64, 5, ()))
+        await asyncio.sleep(max(0, seconds - 7))
+        connected = sum(1 for t in tasks if not t.done())
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        sampler.cancel()
+        return connected
+    still_reading = asyncio.run(main())
+    return before / 1024, peak[0] / 1024, feed, still_reading
+
+
+def main():
         async def sample():
             while True:
                 peak[0] = max(peak[0], depot.rss_kib())
@@ -362,6 +397,8 @@ def main():
                          "readers only if it is empty or 'slow')")
     ap.add_argument("--depot", default=DEPOT,
                     help="the depot binary to measure (another build, for a before/after pair)")
+    ap.add_argument("--slow-readers", type=int, default=10000,
+                    help="concurrent slow downloads of the 100 MiB file (RSS is sampled)")
     ap.add_argument("--layout", default="sqlite-local",
                     help="sqlite-local (default), pg-s3 (PostgreSQL + S3, streamed) or "
                          "pg-s3-redirect (free downloads redirected to presigned URLs)")
@@ -417,11 +454,16 @@ def main():
                   f"median {statistics.median(ratios):.2f} max {max(ratios):.2f}   "
                   f"depot p99 {statistics.median(p99s):.2f} ms", flush=True)
         if args.only in ("", "slow"):
-            before, peak = slow_readers(depot, paths["big_100mib"], 1000, 15)
-            print(f"{'1,000 slow readers (100 MiB)':<30} depot RSS before {before:.0f} MiB, "
-                  f"peak {peak:.0f} MiB", flush=True)
-            results.append({"scenario": "1000 slow readers", "rss_before_mib": before,
-                            "rss_peak_mib": peak})
+            n = args.slow_readers
+            before, peak, feed, reading = slow_readers(depot, paths["big_100mib"], n, 20,
+                                                       depot.base + paths["feed"])
+            print(f"{f'{n:,} slow readers (100 MiB)':<30} depot RSS before {before:.0f} MiB, "
+                  f"peak {peak:.0f} MiB; {reading:,} still reading at the end; feed meanwhile "
+                  f"{feed['rps']:.0f} req/s, p99 {feed['p99_ms']:.1f} ms", flush=True)
+            results.append({"scenario": f"{n} slow readers", "clients": n,
+                            "still_reading": reading, "rss_before_mib": before,
+                            "rss_peak_mib": peak, "feed_rps": feed["rps"],
+                            "feed_p99_ms": feed["p99_ms"], "feed_non_2xx": feed["non_2xx"]})
         os.makedirs(os.path.dirname(args.out), exist_ok=True)
         with open(args.out, "w") as f:
             json.dump({"machine": machine(), "depot_log": args.log, "layout": args.layout,

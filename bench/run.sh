@@ -4,6 +4,7 @@
 #   bench/against_nginx.py   depot against nginx serving the same bytes (ratios, RSS under slow readers)
 #   bench/instructions.py    instructions per request, depot and nginx, under callgrind
 #   bench/scale     how costs grow with the catalogue and the event log (SQLite and PostgreSQL)
+#   bench/targets.py         issue 17's targets, each met or not
 # and draws the curves into bench/. See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,3 +23,4 @@ python3 bench/against_nginx.py "$@"
 python3 bench/instructions.py
 cargo bench --locked -p depot --bench scale
 python3 bench/plot.py
+python3 bench/targets.py

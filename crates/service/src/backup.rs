@@ -191,7 +191,7 @@ impl Depot {
         let object = self.storage().get(&p.key, None).await?;
         let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
         let mut hasher = Sha256::new();
-        let mut stream = object.stream;
+        let mut stream = object.body.into_stream();
         while let Some(chunk) = stream.try_next().await? {
             hasher.update(&chunk);
             file.write_all(&chunk)?;

@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use depot_core::{Refusal, ReleaseState};
-use depot_storage::{ByteStream, StorageError};
+use depot_storage::{ByteStream, LocalFile, ObjectBody, StorageError};
 use depot_store::DownloadTarget;
 use futures::Stream;
 
@@ -148,7 +148,7 @@ pub enum Delivery {
     /// These bytes of the file, as a stream that records the download when it ends.
     Bytes {
         range: Range<u64>,
-        body: DownloadBody,
+        body: Box<DownloadBody>,
     },
 }
 
@@ -231,12 +231,23 @@ impl Depot {
             download,
             requester,
         });
+        let (file, stream) = match object.body {
+            ObjectBody::File(file) => (Some(file), None),
+            ObjectBody::Stream(stream) => (None, Some(stream)),
+        };
         let body = DownloadBody {
-            inner: object.stream,
+            file,
+            stream,
             sent: 0,
             on_end,
         };
-        Ok(Served::new(grant, Delivery::Bytes { range, body }))
+        Ok(Served::new(
+            grant,
+            Delivery::Bytes {
+                range,
+                body: Box::new(body),
+            },
+        ))
     }
 }
 
@@ -256,19 +267,47 @@ struct EventDraft {
 /// A download's bytes. Counts what was actually delivered and, for a whole download, records
 /// the event when the body ends or is dropped (a client that disconnects half way is recorded
 /// with the bytes it got).
+///
+/// A body read from the local disk holds the open file until it is either streamed or taken
+/// by a server that sends it by other means ([`DownloadBody::take_local_file`]).
 pub struct DownloadBody {
-    inner: ByteStream,
+    file: Option<LocalFile>,
+    stream: Option<ByteStream>,
     sent: u64,
     on_end: Option<EventDraft>,
+}
+
+impl DownloadBody {
+    /// The local file behind the body, if there is one and nothing was streamed yet, for a
+    /// server that hands it to the kernel. Whoever takes it reports what it sent through
+    /// [`DownloadBody::record_sent`]; the body itself then yields nothing.
+    pub fn take_local_file(&mut self) -> Option<LocalFile> {
+        self.file.take()
+    }
+
+    /// Counts `n` bytes sent by whoever took the local file.
+    pub fn record_sent(&mut self, n: u64) {
+        self.sent += n;
+    }
 }
 
 impl Stream for DownloadBody {
     type Item = Result<Bytes, StorageError>;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let poll = self.inner.as_mut().poll_next(cx);
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.stream.is_none() {
+            match this.file.take() {
+                Some(file) => this.stream = Some(file.into_stream()),
+                None => return Poll::Ready(None),
+            }
+        }
+        let Some(stream) = this.stream.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let poll = stream.as_mut().poll_next(cx);
         if let Poll::Ready(Some(Ok(chunk))) = &poll {
-            self.sent += chunk.len() as u64;
+            this.sent += chunk.len() as u64;
         }
         poll
     }

@@ -13,13 +13,15 @@ use axum::http::Method;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::{Extension, Form, Router};
 use depot_service::{
     AccountExtension, Credentials, Depot, DownloadKeyView, ExtensionView, JbackendKeyView,
     MembershipView, PASSWORD_LINK_LIFETIME, ServiceError,
 };
 
+use crate::downloads::{self, Client};
 use crate::error::ReleaseError;
+use crate::sendfile::Files;
 use serde::Deserialize;
 
 use crate::pages::{CsrfOnly, Done, FOREIGN_FORM, LoginForm, Who, same_origin, who};
@@ -377,12 +379,14 @@ async fn download(
     method: Method,
     headers: HeaderMap,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    files: Option<Extension<Files>>,
 ) -> Result<Response, ReleaseError> {
     let download = depot
         .resolve_download(&extension, &version, &filename)
         .await?;
     let credentials = Credentials::Account(session.user_id);
-    crate::downloads::serve(&depot, download, credentials, &method, &headers, peer).await
+    let client = Client::new(peer, files);
+    downloads::serve(&depot, download, credentials, &method, &headers, &client).await
 }
 
 #[derive(Template, WebTemplate)]

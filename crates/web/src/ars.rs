@@ -10,16 +10,18 @@
 
 use std::net::SocketAddr;
 
+use axum::Extension;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use depot_core::ars::{ArsRequest, ars_request, sef_stream_alias};
 use depot_service::{Depot, ars_item_package_id};
 
-use crate::downloads::package_download;
+use crate::downloads::{Client, package_download};
 use crate::error::ReleaseError;
 use crate::feeds::feed_named;
 use crate::openapi::DownloadRefusals;
+use crate::sendfile::Files;
 
 fn not_found() -> Response {
     (
@@ -92,6 +94,7 @@ pub async fn legacy(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    files: Option<Extension<Files>>,
 ) -> Result<Response, ReleaseError> {
     match query.as_deref().and_then(ars_request) {
         Some(ArsRequest::Stream(stream)) => match depot.ars_stream_extension(stream).await? {
@@ -102,7 +105,16 @@ pub async fn legacy(
         },
         Some(ArsRequest::Item(item)) => {
             let package = ars_item_package_id(item);
-            package_download(&depot, &package, &method, &headers, query.as_deref(), peer).await
+            let client = Client::new(peer, files);
+            package_download(
+                &depot,
+                &package,
+                &method,
+                &headers,
+                query.as_deref(),
+                &client,
+            )
+            .await
         }
         None => Ok(not_found()),
     }

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+use axum::Extension;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -21,6 +22,7 @@ use crate::error::ReleaseError;
 use crate::http_date;
 use crate::openapi::DownloadRefusals;
 use crate::params::{bearer, params};
+use crate::sendfile::Files;
 use depot_core::range::{RangeDecision, decide, if_range_allows};
 
 /// Free packages never change once published (other bytes are refused), so caches may keep them.
@@ -58,12 +60,14 @@ pub async fn by_path(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    files: Option<Extension<Files>>,
 ) -> Result<Response, ReleaseError> {
     let download = depot
         .resolve_download(&extension, &version, &filename)
         .await?;
     let credentials = credentials_for(&download, &headers, query.as_deref(), &[])?;
-    serve(&depot, download, credentials, &method, &headers, peer).await
+    let client = Client::new(peer, files);
+    serve(&depot, download, credentials, &method, &headers, &client).await
 }
 
 /// A package by its jBackend package id.
@@ -94,14 +98,16 @@ pub async fn by_package_id(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    files: Option<Extension<Files>>,
 ) -> Result<Response, ReleaseError> {
+    let client = Client::new(peer, files);
     package_download(
         &depot,
         &package_id,
         &method,
         &headers,
         query.as_deref(),
-        peer,
+        &client,
     )
     .await
 }
@@ -113,11 +119,11 @@ pub(crate) async fn package_download(
     method: &Method,
     headers: &HeaderMap,
     query: Option<&str>,
-    peer: SocketAddr,
+    client: &Client,
 ) -> Result<Response, ReleaseError> {
     let download = depot.resolve_package(package_id).await?;
     let credentials = credentials_for(&download, headers, query, &[])?;
-    serve(depot, download, credentials, method, headers, peer).await
+    serve(depot, download, credentials, method, headers, client).await
 }
 
 /// The seed recommends POSTing `email` and `key` rather than putting them in the URL.
@@ -146,11 +152,21 @@ pub async fn by_package_id_post(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    files: Option<Extension<Files>>,
     body: Bytes,
 ) -> Result<Response, ReleaseError> {
     let download = depot.resolve_package(&package_id).await?;
     let credentials = credentials_for(&download, &headers, query.as_deref(), &body)?;
-    serve(&depot, download, credentials, &Method::GET, &headers, peer).await
+    let client = Client::new(peer, files);
+    serve(
+        &depot,
+        download,
+        credentials,
+        &Method::GET,
+        &headers,
+        &client,
+    )
+    .await
 }
 
 /// The credentials of a paid download, for the document: any one of them.
@@ -209,14 +225,31 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The client of a download: its address, and its connection's file queue when the connection
+/// can take a file by `sendfile` (see [`crate::sendfile`]).
+pub(crate) struct Client {
+    peer: SocketAddr,
+    files: Option<Files>,
+}
+
+impl Client {
+    pub(crate) fn new(peer: SocketAddr, files: Option<Extension<Files>>) -> Self {
+        Client {
+            peer,
+            files: files.map(|Extension(f)| f),
+        }
+    }
+}
+
 pub(crate) async fn serve(
     depot: &Depot,
     download: Download,
     credentials: Credentials,
     method: &Method,
     headers: &HeaderMap,
-    peer: SocketAddr,
+    client: &Client,
 ) -> Result<Response, ReleaseError> {
+    let peer = client.peer;
     let etag = download.etag();
     let last_modified = http_date::format(download.created_at_ms);
     let disposition = content_disposition(&download.filename);
@@ -278,7 +311,8 @@ pub(crate) async fn serve(
         }
         Delivery::Head(range) => (base(StatusCode::OK), Some(range), Body::empty()),
         Delivery::Bytes { range, body } => {
-            (base(StatusCode::OK), Some(range), Body::from_stream(body))
+            let body = Files::body(client.files.as_ref(), *body);
+            (base(StatusCode::OK), Some(range), body)
         }
     };
     let builder = match range {

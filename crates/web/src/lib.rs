@@ -17,6 +17,7 @@ mod observe;
 mod openapi;
 mod pages;
 mod params;
+mod sendfile;
 mod sessions;
 
 use std::future::Future;
@@ -24,7 +25,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use depot_service::Depot;
@@ -282,7 +283,8 @@ const MAX_CONNECTION_BUFFER: usize = 64 * 1024;
 /// (for at most `grace`), holding connections to `limits` (see [`connections`]).
 ///
 /// The accept loop is axum's, with hyper configured for bounded memory per connection and
-/// `TCP_NODELAY` (responses go out whole; Nagle would only add latency).
+/// `TCP_NODELAY` (responses go out whole; Nagle would only add latency). Local package files
+/// go out over HTTP/1 with `sendfile` (see [`sendfile`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
@@ -295,6 +297,7 @@ pub async fn serve(
     use tower::ServiceExt;
 
     let mut builder = Builder::new(TokioExecutor::new());
+    // Never `.writev(false)`: hyper must queue body frames as they are for `sendfile`.
     builder.http1().max_buf_size(MAX_CONNECTION_BUFFER);
     let admission = Admission::new(limits);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -324,12 +327,19 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let activity = Activity::new();
+        let files = sendfile::Files::default();
+        let stream = sendfile::SendfileStream::new(stream, files.clone());
         let service = hyper::service::service_fn({
             let activity = activity.clone();
             move |mut req: Request<hyper::body::Incoming>| {
                 let in_flight = activity.begin();
                 req.extensions_mut()
                     .insert(axum::extract::ConnectInfo(peer));
+                // HTTP/2 copies body frames into its own buffers, so only HTTP/1 responses
+                // may carry a file for `sendfile`.
+                if matches!(req.version(), Version::HTTP_10 | Version::HTTP_11) {
+                    req.extensions_mut().insert(files.clone());
+                }
                 let response = router.clone().oneshot(req.map(axum::body::Body::new));
                 async move {
                     let response = response.await?;

@@ -180,3 +180,131 @@ db_test!(downloads_are_recorded, |app: TestApp| async move {
     assert_eq!(e.ip.as_deref(), Some("127.0.0.1"));
     assert_eq!(e.user_agent.as_deref(), Some(ua));
 });
+
+/// A plugin whose zip is about `size` bytes of incompressible noise, so that a download spans
+/// many socket writes.
+async fn published_large(app: &TestApp, size: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let noise: Vec<u8> = (0..size)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    let zip = zip_of(&[
+        ("hello.xml", plugin_manifest("1.0.0").as_bytes()),
+        ("media/noise.bin", &noise),
+    ]);
+    app.publish("plg_system_hello", "1.0.0", zip.clone(), "")
+        .await;
+    zip
+}
+
+/// Reads one HTTP/1.1 response with a `Content-Length` body from `reader`.
+async fn read_response(
+    reader: &mut (impl tokio::io::AsyncBufRead + Unpin),
+    slowly: bool,
+) -> (String, Vec<u8>) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).await.unwrap();
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .expect("content-length")
+        .trim()
+        .parse()
+        .unwrap();
+    let mut body = vec![0; length];
+    let mut read = 0;
+    while read < length {
+        let n = reader.read(&mut body[read..]).await.unwrap();
+        assert!(
+            n > 0,
+            "the connection closed after {read} of {length} bytes"
+        );
+        read += n;
+        if slowly {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+    (head, body)
+}
+
+// Downloads go out with `sendfile`; responses pipelined on one connection, read by a slow
+// client, must each arrive whole, in order, byte for byte, with the ordinary responses between
+// them intact.
+db_test!(
+    pipelined_downloads_arrive_whole,
+    |app: TestApp| async move {
+        use tokio::io::AsyncWriteExt;
+        let zip = published_large(&app, 3 << 20).await;
+        let n = zip.len();
+        let host = app.base.trim_start_matches("http://");
+        let mut socket = tokio::net::TcpStream::connect(host).await.unwrap();
+        let requests = format!(
+            "GET {PATH} HTTP/1.1\r\nHost: {host}\r\n\r\n\
+         GET {PATH} HTTP/1.1\r\nHost: {host}\r\nRange: bytes=1000-1999999\r\n\r\n\
+         GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n\
+         GET {PATH}?dlid=x HTTP/1.1\r\nHost: {host}\r\n\r\n"
+        );
+        socket.write_all(requests.as_bytes()).await.unwrap();
+        let mut reader = tokio::io::BufReader::with_capacity(64 << 10, socket);
+
+        let (head, body) = read_response(&mut reader, true).await;
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(body == zip, "the whole file, {} of {n} bytes", body.len());
+        let (head, body) = read_response(&mut reader, false).await;
+        assert!(head.starts_with("HTTP/1.1 206"), "{head}");
+        assert!(body == zip[1000..2_000_000], "the range");
+        let (head, body) = read_response(&mut reader, false).await;
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert_eq!(body, b"ok\n");
+        let (_, body) = read_response(&mut reader, true).await;
+        assert!(body == zip, "the file again");
+
+        // Each whole download was recorded with every byte the socket took.
+        app.flush_events().await;
+        let events = app
+            .depot()
+            .store()
+            .recent_download_events(10)
+            .await
+            .unwrap();
+        let whole: Vec<i64> = events.iter().map(|e| e.event.bytes).collect();
+        assert_eq!(whole, vec![n as i64, n as i64], "{events:?}");
+    }
+);
+
+// HTTP/2 copies body frames, so an h2 download is streamed instead; the bytes are the same.
+db_test!(http2_downloads_are_whole, |app: TestApp| async move {
+    let zip = published_large(&app, 1 << 20).await;
+    let out = app.dir.path().join("h2.zip");
+    let (target, url) = (out.clone(), app.url(PATH));
+    // The server runs on this test's runtime: curl waits on a blocking thread.
+    let status = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("curl")
+            .args(["-sS", "--http2-prior-knowledge", "-o"])
+            .arg(&target)
+            .args(["-w", "%{http_version} %{http_code}"])
+            .arg(url)
+            .output()
+            .expect("curl runs")
+    })
+    .await
+    .unwrap();
+    assert_eq!(String::from_utf8_lossy(&status.stdout), "2 200");
+    assert!(
+        std::fs::read(&out).unwrap() == zip,
+        "the same bytes over HTTP/2"
+    );
+});
