@@ -366,23 +366,6 @@ def slow_readers(depot, path, clients, seconds, feed_url):
 
 
 def main():
-        async def sample():
-            while True:
-                peak[0] = max(peak[0], depot.rss_kib())
-                await asyncio.sleep(0.05)
-        sampler = asyncio.create_task(sample())
-        tasks = [asyncio.create_task(slow_reader(depot.port, path, 1 << 30, 16384, 0.1))
-                 for _ in range(clients)]
-        await asyncio.sleep(seconds)
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        sampler.cancel()
-    asyncio.run(main())
-    return before / 1024, peak[0] / 1024
-
-
-def main():
     global DEPOT
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3, help="pairs of runs per scenario")

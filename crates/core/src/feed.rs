@@ -100,10 +100,123 @@ pub struct FeedRelease {
     pub notes: Option<String>,
 }
 
+/// The start and end of an extension-type feed, around its releases' `<update>` blocks.
+pub const EXTENSION_FEED_HEAD: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<updates>\n";
+pub const EXTENSION_FEED_TAIL: &str = "</updates>\n";
+/// The start and end of a changelog feed, around its releases' `<changelog>` entries.
+pub const CHANGELOG_HEAD: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<changelogs>\n";
+pub const CHANGELOG_TAIL: &str = "</changelogs>\n";
+
+/// What every `<update>` of one extension shares, escaped once: a feed can list thousands of
+/// releases (tens of megabytes), and each release's blocks are rendered on their own (and
+/// kept) so that a feed is only their concatenation.
+pub struct UpdateRenderer<'a> {
+    ext: &'a FeedExtension,
+    /// Everything before `<description>`.
+    head: String,
+    /// From `<element>` up to `<version>`.
+    identity: String,
+    info: Option<String>,
+    changelog: Option<String>,
+}
+
+impl<'a> UpdateRenderer<'a> {
+    pub fn new(ext: &'a FeedExtension, changelog_url: Option<&str>) -> Self {
+        let id = &ext.identity;
+        let mut head = String::from("  <update>\n");
+        element(&mut head, "name", &truncate(&ext.name, MAX_FEED_NAME));
+        let mut identity = String::new();
+        element(&mut identity, "element", &id.element);
+        element(&mut identity, "type", id.kind.as_str());
+        element(&mut identity, "client", id.client.as_str());
+        if id.kind == ExtensionType::Plugin
+            && let Some(folder) = &id.folder
+        {
+            element(&mut identity, "folder", folder);
+        }
+        let info = ext.info_url.as_ref().map(|url| {
+            let mut line = String::from("    <infourl title=\"");
+            escape_into(&mut line, &ext.name, true);
+            line.push_str("\">");
+            escape_into(&mut line, url.trim(), false);
+            line.push_str("</infourl>\n");
+            line
+        });
+        let changelog = changelog_url.map(|url| {
+            let mut line = String::new();
+            element(&mut line, "changelogurl", url);
+            line
+        });
+        UpdateRenderer {
+            ext,
+            head,
+            identity,
+            info,
+            changelog,
+        }
+    }
+
+    /// A rough size of one release's blocks, to size buffers.
+    fn per_update(&self) -> usize {
+        self.head.len() + self.identity.len() + 1100
+    }
+
+    /// `rel`'s `<update>` blocks, one per targeted Joomla major, appended to `out`.
+    pub fn release(&self, rel: &FeedRelease, out: &mut String) {
+        for major in rel.targets.majors() {
+            let Some(regex) = rel.targets.platform_regex(major) else {
+                continue;
+            };
+            out.push_str(&self.head);
+            out.push_str("    <description>");
+            match &self.ext.description {
+                Some(d) => escape_into(out, d.trim(), false),
+                None => {
+                    escape_into(out, self.ext.name.trim(), false);
+                    out.push(' ');
+                    escape_into(out, rel.version.as_str(), false);
+                }
+            }
+            out.push_str("</description>\n");
+            out.push_str(&self.identity);
+            element(out, "version", rel.version.as_str());
+            if let Some(line) = &self.info {
+                out.push_str(line);
+            }
+            out.push_str("    <downloads>\n      <downloadurl type=\"full\" format=\"zip\">");
+            escape_into(out, rel.download_url.trim(), false);
+            out.push_str("</downloadurl>\n    </downloads>\n");
+            hex_element(out, "sha256", &rel.sha256);
+            hex_element(out, "sha512", &rel.sha512);
+            out.push_str("    <tags>\n      <tag>");
+            out.push_str(rel.stability.as_str());
+            out.push_str("</tag>\n    </tags>\n");
+            // Joomla 3 has no changelog column, and its database check always fails (A.6).
+            if major >= 4 {
+                if let Some(line) = &self.changelog {
+                    out.push_str(line);
+                }
+                if let Some(dbs) = &rel.supported_databases {
+                    out.push_str("    <supported_databases");
+                    for (db, min) in &dbs.0 {
+                        let _ = write!(out, " {db}=\"");
+                        escape_into(out, min, true);
+                        out.push('"');
+                    }
+                    out.push_str("/>\n");
+                }
+            }
+            if let Some(php) = &rel.php_minimum {
+                element(out, "php_minimum", php);
+            }
+            out.push_str("    <targetplatform name=\"joomla\" version=\"");
+            escape_into(out, &regex, true);
+            out.push_str("\"/>\n  </update>\n");
+        }
+    }
+}
+
 /// The extension-type feed: one `<update>` per release × targeted Joomla major, newest first.
-///
-/// A feed can list thousands of releases (tens of megabytes), so the parts every `<update>`
-/// shares are escaped once, and values are escaped straight into the output.
 pub fn render_extension_feed(
     ext: &FeedExtension,
     releases: &[FeedRelease],
@@ -111,90 +224,14 @@ pub fn render_extension_feed(
 ) -> String {
     let mut sorted: Vec<&FeedRelease> = releases.iter().collect();
     sorted.sort_by(|a, b| b.version.cmp(&a.version));
-    let id = &ext.identity;
-    // Everything before `<description>`, and from `<element>` up to `<version>`.
-    let mut head = String::from("  <update>\n");
-    element(&mut head, "name", &truncate(&ext.name, MAX_FEED_NAME));
-    let mut identity = String::new();
-    element(&mut identity, "element", &id.element);
-    element(&mut identity, "type", id.kind.as_str());
-    element(&mut identity, "client", id.client.as_str());
-    if id.kind == ExtensionType::Plugin
-        && let Some(folder) = &id.folder
-    {
-        element(&mut identity, "folder", folder);
-    }
-    let info = ext.info_url.as_ref().map(|url| {
-        let mut line = String::from("    <infourl title=\"");
-        escape_into(&mut line, &ext.name, true);
-        line.push_str("\">");
-        escape_into(&mut line, url.trim(), false);
-        line.push_str("</infourl>\n");
-        line
-    });
-    let changelog = changelog_url.map(|url| {
-        let mut line = String::new();
-        element(&mut line, "changelogurl", url);
-        line
-    });
-
-    let per_update = head.len() + identity.len() + 1100;
+    let renderer = UpdateRenderer::new(ext, changelog_url);
     let updates: usize = sorted.iter().map(|r| r.targets.majors().count()).sum();
-    let mut out = String::with_capacity(64 + updates * per_update);
-    out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<updates>\n");
+    let mut out = String::with_capacity(64 + updates * renderer.per_update());
+    out.push_str(EXTENSION_FEED_HEAD);
     for rel in sorted {
-        for major in rel.targets.majors() {
-            let Some(regex) = rel.targets.platform_regex(major) else {
-                continue;
-            };
-            out.push_str(&head);
-            out.push_str("    <description>");
-            match &ext.description {
-                Some(d) => escape_into(&mut out, d.trim(), false),
-                None => {
-                    escape_into(&mut out, ext.name.trim(), false);
-                    out.push(' ');
-                    escape_into(&mut out, rel.version.as_str(), false);
-                }
-            }
-            out.push_str("</description>\n");
-            out.push_str(&identity);
-            element(&mut out, "version", rel.version.as_str());
-            if let Some(line) = &info {
-                out.push_str(line);
-            }
-            out.push_str("    <downloads>\n      <downloadurl type=\"full\" format=\"zip\">");
-            escape_into(&mut out, rel.download_url.trim(), false);
-            out.push_str("</downloadurl>\n    </downloads>\n");
-            hex_element(&mut out, "sha256", &rel.sha256);
-            hex_element(&mut out, "sha512", &rel.sha512);
-            out.push_str("    <tags>\n      <tag>");
-            out.push_str(rel.stability.as_str());
-            out.push_str("</tag>\n    </tags>\n");
-            // Joomla 3 has no changelog column, and its database check always fails (A.6).
-            if major >= 4 {
-                if let Some(line) = &changelog {
-                    out.push_str(line);
-                }
-                if let Some(dbs) = &rel.supported_databases {
-                    out.push_str("    <supported_databases");
-                    for (db, min) in &dbs.0 {
-                        let _ = write!(out, " {db}=\"");
-                        escape_into(&mut out, min, true);
-                        out.push('"');
-                    }
-                    out.push_str("/>\n");
-                }
-            }
-            if let Some(php) = &rel.php_minimum {
-                element(&mut out, "php_minimum", php);
-            }
-            out.push_str("    <targetplatform name=\"joomla\" version=\"");
-            escape_into(&mut out, &regex, true);
-            out.push_str("\"/>\n  </update>\n");
-        }
+        renderer.release(rel, &mut out);
     }
-    out.push_str("</updates>\n");
+    out.push_str(EXTENSION_FEED_TAIL);
     out
 }
 
@@ -309,23 +346,28 @@ pub fn changelog_sections(notes: &str) -> Vec<(&'static str, Vec<String>)> {
 pub fn render_changelog(ext: &FeedExtension, releases: &[FeedRelease]) -> String {
     let mut sorted: Vec<&FeedRelease> = releases.iter().collect();
     sorted.sort_by(|a, b| b.version.cmp(&a.version));
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<changelogs>\n");
+    let mut out = String::from(CHANGELOG_HEAD);
     for rel in sorted {
-        out.push_str("  <changelog>\n");
-        element(&mut out, "element", &ext.identity.element);
-        element(&mut out, "type", ext.identity.kind.as_str());
-        element(&mut out, "version", rel.version.as_str());
-        for (section, items) in changelog_sections(rel.notes.as_deref().unwrap_or_default()) {
-            let _ = writeln!(out, "    <{section}>");
-            for item in items {
-                let _ = writeln!(out, "      <item>{}</item>", escape_text(&item));
-            }
-            let _ = writeln!(out, "    </{section}>");
-        }
-        out.push_str("  </changelog>\n");
+        changelog_entry(ext, rel, &mut out);
     }
-    out.push_str("</changelogs>\n");
+    out.push_str(CHANGELOG_TAIL);
     out
+}
+
+/// `rel`'s `<changelog>` entry, appended to `out`.
+pub fn changelog_entry(ext: &FeedExtension, rel: &FeedRelease, out: &mut String) {
+    out.push_str("  <changelog>\n");
+    element(out, "element", &ext.identity.element);
+    element(out, "type", ext.identity.kind.as_str());
+    element(out, "version", rel.version.as_str());
+    for (section, items) in changelog_sections(rel.notes.as_deref().unwrap_or_default()) {
+        let _ = writeln!(out, "    <{section}>");
+        for item in items {
+            let _ = writeln!(out, "      <item>{}</item>", escape_text(&item));
+        }
+        let _ = writeln!(out, "    </{section}>");
+    }
+    out.push_str("  </changelog>\n");
 }
 
 fn element(out: &mut String, name: &str, value: &str) {

@@ -6,7 +6,7 @@
 //! that silently break the updater (`v1.2.0` sorts below `1.0.0`, `1.2.0+b5` below `1.2.0`).
 
 use std::cmp::Ordering;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::str::FromStr;
 
 /// Joomla's `#__updates.version` is a varchar(32).
@@ -141,7 +141,47 @@ impl Version {
     pub fn has_stability_suffix(&self) -> bool {
         self.0.contains('-')
     }
+
+    /// A key whose byte order is this version's `version_compare` order, so that a database
+    /// can sort releases the way Joomla does. Versions `version_compare` calls equal
+    /// (`1.0-rc1`, `1.0-RC1`) get equal keys.
+    ///
+    /// Only digits, at fixed widths, so every collation sorts it alike: per part of the
+    /// canonical form, two digits for its kind (a word by its special-form rank, the end, a
+    /// number) and nine for a number's value; an end mark after the last part, zeros after.
+    /// The end ranks where `version_compare` puts it: above every word (`1.0 > 1.0-rc1`),
+    /// below every number (`1.0 < 1.0.1`).
+    pub fn sort_key(&self) -> String {
+        const WIDTH: usize = 11;
+        let canonical = canonicalize(&self.0);
+        let mut key = String::with_capacity(SORT_KEY_PARTS * WIDTH);
+        for part in canonical.split('.').take(SORT_KEY_PARTS - 1) {
+            if is_numeric_part(part) {
+                let _ = write!(
+                    key,
+                    "{SORT_NUMBER:02}{:09}",
+                    numeric_value(part).min(999_999_999)
+                );
+            } else {
+                let rank = special_form_order(part) - special_form_order("dev") + SORT_DEV;
+                let _ = write!(key, "{rank:02}000000000");
+            }
+        }
+        let _ = write!(key, "{SORT_END:02}");
+        while key.len() < SORT_KEY_PARTS * WIDTH {
+            key.push('0');
+        }
+        key
+    }
 }
+
+/// Parts a sort key has room for: four numbers, a word, its number, and the end mark.
+const SORT_KEY_PARTS: usize = 7;
+/// Kinds of a sort key's parts: words from 1 (an unknown word, rank -6) to 10 (`rc`), then
+/// the end (`#`, rank 4), then numbers.
+const SORT_DEV: i32 = 7;
+const SORT_END: i32 = SORT_DEV + 4;
+const SORT_NUMBER: i32 = SORT_END + 1;
 
 /// `dev`, `alpha2`, `beta.1`, `rc3`, `RC1` → its stability; anything else is not allowed.
 fn suffix_stability(sfx: &str) -> Option<Stability> {
@@ -433,5 +473,57 @@ mod tests {
         assert_eq!(php_version_compare("1.0", "10"), Ordering::Less);
         assert_eq!(php_version_compare("2.0", "1.10"), Ordering::Greater);
         assert_eq!(php_version_compare("1..2", "1.2"), Ordering::Equal);
+    }
+
+    #[test]
+    fn sort_keys_sort_like_version_compare() {
+        let mut versions: Vec<Version> = [
+            "1.0",
+            "1.0.0",
+            "1.0.1",
+            "1.0.10",
+            "1.0.9",
+            "1.1",
+            "2.0",
+            "10.0",
+            "1.0.0.1",
+            "1.0.0-dev",
+            "1.0.0-alpha",
+            "1.0.0-alpha2",
+            "1.0.0-alpha10",
+            "1.0.0-beta",
+            "1.0.0-beta.2",
+            "1.0.0-beta3",
+            "1.0.0-rc1",
+            "1.0.0-RC2",
+            "1.0.0-Beta1",
+            "1.0-rc1",
+            "1.0.0.0",
+            "1.0.0.0-rc1",
+            "0.9",
+            "999999999.999999999",
+            "3.10.12",
+            "3.9.99",
+            "1.0.0-dev5",
+            "1.0.0-DEV",
+            "4.4.0-alpha.1",
+            "4.4.0",
+        ]
+        .iter()
+        .map(|v| Version::parse(v).unwrap())
+        .collect();
+        versions.sort();
+        for pair in versions.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            let expected = php_version_compare(a.as_str(), b.as_str());
+            assert_eq!(a.sort_key().cmp(&b.sort_key()), expected, "{a} vs {b}");
+        }
+        for a in &versions {
+            assert_eq!(a.sort_key().len(), 77, "{a}");
+            for b in &versions {
+                let expected = php_version_compare(a.as_str(), b.as_str());
+                assert_eq!(a.sort_key().cmp(&b.sort_key()), expected, "{a} vs {b}");
+            }
+        }
     }
 }

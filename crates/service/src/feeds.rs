@@ -1,7 +1,8 @@
 //! Feeds, rendered once per catalogue change and served from memory.
 //!
-//! A cache hit does no database work. Every catalogue write bumps a generation number in the
-//! database; this instance clears its cache at once after its own writes, and a poller notices
+//! A cache hit does no database work; a miss joins the releases' fragments, each rendered once
+//! (see `depot_store::fragments`), so even a feed of 10,000 releases is a concatenation. Every
+//! catalogue write bumps a generation number in the database; this instance clears its cache at once after its own writes, and a poller notices
 //! other instances' writes within `Settings::catalogue_poll`.
 
 use std::collections::HashMap;
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use depot_core::feed::{self, CollectionEntry, FeedExtension, FeedRelease, SupportedDatabases};
 use depot_core::{Client, ExtensionType, Identity, Stability, Targets, Version};
-use depot_store::ExtensionRow;
+use depot_store::{ExtensionRow, FeedFragment, FeedReleaseRow, FragmentKind};
 
 use crate::{Depot, ServiceError, ServiceResult};
 
@@ -37,6 +38,10 @@ impl RenderedFeed {
         }
     }
 }
+
+/// Bump when what a fragment holds changes; a new depot version renders every fragment again
+/// anyway.
+const FRAGMENT_FORMAT: &str = concat!("1/", env!("CARGO_PKG_VERSION"));
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum FeedKey {
@@ -133,47 +138,97 @@ impl Depot {
 
     /// `/updates/{extension}.xml`; `None` for an unknown extension.
     pub async fn extension_feed(&self, name: &str) -> ServiceResult<Option<Arc<RenderedFeed>>> {
-        self.cached(FeedKey::Extension(name.to_string()), || async {
-            let Some((id, ext, releases, last_modified)) = self.feed_input(name).await? else {
-                return Ok(None);
-            };
-            let changelog = self.changelog_url(name);
-            let body = feed::render_extension_feed(&ext, &releases, Some(&changelog));
-            Ok(Some(RenderedFeed::new(body, last_modified, Some(id))))
+        self.cached(FeedKey::Extension(name.to_string()), || {
+            self.joined_feed(name, FragmentKind::Updates)
         })
         .await
     }
 
     /// `/changelogs/{extension}.xml`; `None` for an unknown extension.
     pub async fn changelog_feed(&self, name: &str) -> ServiceResult<Option<Arc<RenderedFeed>>> {
-        self.cached(FeedKey::Changelog(name.to_string()), || async {
-            let Some((id, ext, releases, last_modified)) = self.feed_input(name).await? else {
-                return Ok(None);
-            };
-            let body = feed::render_changelog(&ext, &releases);
-            Ok(Some(RenderedFeed::new(body, last_modified, Some(id))))
+        self.cached(FeedKey::Changelog(name.to_string()), || {
+            self.joined_feed(name, FragmentKind::Changelog)
         })
         .await
     }
 
-    async fn feed_input(
+    /// An extension's feed of `kind`: its releases' fragments (rendered first where missing or
+    /// out of date), joined by the database.
+    async fn joined_feed(
         &self,
         name: &str,
-    ) -> ServiceResult<Option<(i64, FeedExtension, Vec<FeedRelease>, i64)>> {
+        kind: FragmentKind,
+    ) -> ServiceResult<Option<RenderedFeed>> {
         let Some(row) = self.store().extension_by_name(name).await? else {
             return Ok(None);
         };
-        let ext = to_feed_extension(&row)?;
-        let mut last_modified = row.updated_at;
-        let rows = self.store().feed_releases(row.id).await?;
-        let mut releases = Vec::with_capacity(rows.len());
-        for r in rows {
+        let stamp = self.fragments_stamp(&row);
+        let missing = self
+            .store()
+            .releases_needing_fragments(row.id, &stamp)
+            .await?;
+        if !missing.is_empty() {
+            let fragments = self.render_fragments(&row, missing)?;
+            self.store().save_fragments(&stamp, &fragments).await?;
+        }
+        let (head, tail) = match kind {
+            FragmentKind::Updates => (feed::EXTENSION_FEED_HEAD, feed::EXTENSION_FEED_TAIL),
+            FragmentKind::Changelog => (feed::CHANGELOG_HEAD, feed::CHANGELOG_TAIL),
+        };
+        let (joined, releases_updated_at) = self
+            .store()
+            .joined_fragments(row.id, kind)
+            .await?
+            .unwrap_or_default();
+        let mut body = String::with_capacity(head.len() + joined.len() + tail.len());
+        body.push_str(head);
+        body.push_str(&joined);
+        drop(joined);
+        body.push_str(tail);
+        let last_modified = row.updated_at.max(releases_updated_at);
+        Ok(Some(RenderedFeed::new(body, last_modified, Some(row.id))))
+    }
+
+    /// What an extension's fragments are rendered from besides each release: the extension's
+    /// feed fields, the public URL and the renderer. A change to any of them renders them all
+    /// again.
+    fn fragments_stamp(&self, row: &ExtensionRow) -> String {
+        let mut hasher = blake3::Hasher::new();
+        let none = "\0";
+        for part in [
+            FRAGMENT_FORMAT,
+            &self.settings().public_url,
+            &row.name,
+            &row.element,
+            &row.ext_type,
+            &row.client,
+            &row.folder,
+            &row.title,
+            row.description.as_deref().unwrap_or(none),
+            row.info_url.as_deref().unwrap_or(none),
+        ] {
+            hasher.update(&(part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+        hasher.finalize().to_hex()[..32].to_string()
+    }
+
+    /// The fragments of `releases` (rows that no longer parse are skipped, with a warning).
+    fn render_fragments(
+        &self,
+        row: &ExtensionRow,
+        releases: Vec<FeedReleaseRow>,
+    ) -> ServiceResult<Vec<FeedFragment>> {
+        let ext = to_feed_extension(row)?;
+        let changelog_url = self.changelog_url(&row.name);
+        let updates = feed::UpdateRenderer::new(&ext, Some(&changelog_url));
+        let mut fragments = Vec::with_capacity(releases.len());
+        for r in releases {
             let Some(p) = parse_release(r.id, &r.version, r.stability, &r.targets) else {
                 continue;
             };
-            last_modified = last_modified.max(r.updated_at);
-            releases.push(FeedRelease {
-                download_url: self.download_url(name, &r.version, &r.filename),
+            let release = FeedRelease {
+                download_url: self.download_url(&row.name, &r.version, &r.filename),
                 version: p.version,
                 stability: p.stability,
                 targets: p.targets,
@@ -185,9 +240,19 @@ impl Depot {
                 sha256: r.sha256,
                 sha512: r.sha512,
                 notes: r.notes,
-            });
+            };
+            let mut fragment = FeedFragment {
+                release_id: r.id,
+                release_updated_at: r.updated_at,
+                sort_key: release.version.sort_key(),
+                updates: String::new(),
+                changelog: String::new(),
+            };
+            updates.release(&release, &mut fragment.updates);
+            feed::changelog_entry(&ext, &release, &mut fragment.changelog);
+            fragments.push(fragment);
         }
-        Ok(Some((row.id, ext, releases, last_modified)))
+        Ok(fragments)
     }
 
     /// `/updates/collection.xml`: for each extension and Joomla major, its newest stable release.

@@ -9,6 +9,7 @@ mod backup;
 mod downloads;
 mod events;
 mod extensions;
+mod fragments;
 mod generations;
 mod groups;
 mod identity;
@@ -44,6 +45,7 @@ pub use events::{
     KeyAddressRow,
 };
 pub use extensions::{ExtensionRow, NewExtension};
+pub use fragments::{FeedFragment, FragmentKind};
 pub use generations::Generations;
 pub use groups::GroupRow;
 pub use identity::{IdentitySyncRow, JOOMLA_SOURCE, MirrorChanges, MirrorScope, SourceUser};

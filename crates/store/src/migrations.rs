@@ -455,6 +455,20 @@ ALTER TABLE memberships ADD COLUMN ended_notice_at BIGINT;
 CREATE INDEX memberships_until ON memberships (valid_until);
 "#,
     },
+    Migration {
+        version: 17,
+        name: "feed fragments",
+        sql: r#"
+CREATE TABLE feed_fragments (
+    release_id BIGINT PRIMARY KEY REFERENCES releases (id) ON DELETE CASCADE,
+    rendered_from TEXT NOT NULL,
+    release_updated_at BIGINT NOT NULL,
+    sort_key TEXT NOT NULL,
+    updates TEXT NOT NULL,
+    changelog TEXT NOT NULL
+);
+"#,
+    },
 ];
 
 impl Backend {

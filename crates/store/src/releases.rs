@@ -149,25 +149,6 @@ impl Store {
             .await?)
     }
 
-    /// The published releases of one extension, with their artifacts, in no particular order.
-    /// The published releases of one extension with just what its feeds show. A feed with
-    /// 10,000 releases is read in one query, and the columns a feed does not need stay unread.
-    pub async fn feed_releases(
-        &self,
-        extension_id: i64,
-    ) -> Result<Vec<FeedReleaseRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT r.id, r.version, r.stability, r.targets, r.php_minimum, \
-             r.supported_databases, r.notes, r.updated_at, a.filename, a.sha256, a.sha512 \
-             FROM releases r JOIN artifacts a ON a.release_id = r.id \
-             WHERE r.extension_id = $1 AND r.state = $2",
-        )
-        .bind(extension_id)
-        .bind(ReleaseState::Published.as_str())
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
     /// Every published release of every extension (without artifacts): the collection feed's
     /// input, read in one query however large the catalogue.
     pub async fn all_published_releases(&self) -> Result<Vec<ReleaseRow>, StoreError> {
@@ -240,6 +221,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         insert_artifact(&mut tx, release_id, artifact, now).await?;
+        crate::fragments::forget(&mut tx, release_id).await?;
         sqlx::query(
             "UPDATE releases SET stability = $1, targets = $2, php_minimum = $3, \
              supported_databases = $4, notes = $5, state = $6, published_at = $7, updated_at = $8 \
@@ -269,6 +251,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut tx = self.catalogue_write().await?;
         let now = self.now_ms();
+        crate::fragments::forget(&mut tx, release_id).await?;
         let done = sqlx::query(
             "UPDATE releases SET state = $1, updated_at = $2, \
              published_at = CASE WHEN $4 THEN COALESCE(published_at, $2) \
@@ -334,6 +317,7 @@ impl Store {
         notes: Option<&str>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.catalogue_write().await?;
+        crate::fragments::forget(&mut tx, release_id).await?;
         let done = sqlx::query("UPDATE releases SET notes = $1, updated_at = $2 WHERE id = $3")
             .bind(notes)
             .bind(self.now_ms())

@@ -109,12 +109,16 @@ db_test!(
         );
 
         // Feeds read published releases only, with their stability typed.
+        const STAMP: &str = "stamp";
         let ext = store
             .extension_by_name("plg_system_hello")
             .await
             .unwrap()
             .expect("the extension");
-        let rows = store.feed_releases(ext.id).await.unwrap();
+        let rows = store
+            .releases_needing_fragments(ext.id, STAMP)
+            .await
+            .unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(
             (rows[0].version.as_str(), rows[0].stability),
@@ -125,7 +129,10 @@ db_test!(
             .set_release_state(draft.release_id, ReleaseState::Published)
             .await
             .unwrap();
-        let mut rows = store.feed_releases(ext.id).await.unwrap();
+        let mut rows = store
+            .releases_needing_fragments(ext.id, STAMP)
+            .await
+            .unwrap();
         rows.sort_by_key(|r| r.id);
         assert_eq!(rows[1].stability, Stability::Beta);
         let all = store.all_published_releases().await.unwrap();
@@ -151,7 +158,14 @@ db_test!(
             (yanked.state, yanked.published_at),
             (ReleaseState::Yanked, published)
         );
-        assert_eq!(store.feed_releases(ext.id).await.unwrap().len(), 1);
+        assert_eq!(
+            store
+                .releases_needing_fragments(ext.id, STAMP)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         // Only a draft is deleted.
         assert_eq!(store.delete_draft(t.release_id).await.unwrap(), None);
     }
@@ -268,5 +282,88 @@ db_test!(
         store.prune_rate_limits(120_000).await.unwrap();
         assert_eq!(store.rate_limit_hits("b", 60_000).await.unwrap(), 0);
         assert_eq!(store.rate_limit_hits("b", 120_000).await.unwrap(), 1);
+    }
+);
+
+db_test!(
+    fragments_are_joined_newest_version_first,
+    |app: TestApp| async move {
+        use depot_store::{FeedFragment, FragmentKind};
+        for v in ["1.0.0", "1.10.0", "1.9.0", "1.10.0-rc1"] {
+            app.publish("plg_system_hello", v, plugin_zip(v, v), "")
+                .await;
+        }
+        let store = app.depot().store();
+        let ext = store
+            .extension_by_name("plg_system_hello")
+            .await
+            .unwrap()
+            .unwrap();
+        // Rendered under another stamp (or never): every release needs its fragment.
+        let rows = store
+            .releases_needing_fragments(ext.id, "s1")
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 4);
+        let fragment = |r: &depot_store::FeedReleaseRow| FeedFragment {
+            release_id: r.id,
+            release_updated_at: r.updated_at,
+            sort_key: depot_core::Version::parse(&r.version).unwrap().sort_key(),
+            updates: format!("<{}>", r.version),
+            changelog: format!("[{}]", r.version),
+        };
+        let fragments: Vec<FeedFragment> = rows.iter().map(fragment).collect();
+        store.save_fragments("s1", &fragments).await.unwrap();
+        assert!(
+            store
+                .releases_needing_fragments(ext.id, "s1")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let (joined, _) = store
+            .joined_fragments(ext.id, FragmentKind::Updates)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(joined, "<1.10.0><1.10.0-rc1><1.9.0><1.0.0>");
+        let (joined, _) = store
+            .joined_fragments(ext.id, FragmentKind::Changelog)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(joined, "[1.10.0][1.10.0-rc1][1.9.0][1.0.0]");
+
+        // A write to a release forgets its fragment; another stamp needs them all again.
+        let rc = rows.iter().find(|r| r.version == "1.10.0-rc1").unwrap();
+        store.set_release_notes(rc.id, Some("new")).await.unwrap();
+        let again = store
+            .releases_needing_fragments(ext.id, "s1")
+            .await
+            .unwrap();
+        assert_eq!(again.iter().map(|r| r.id).collect::<Vec<_>>(), vec![rc.id]);
+        assert_eq!(
+            store
+                .releases_needing_fragments(ext.id, "s2")
+                .await
+                .unwrap()
+                .len(),
+            4
+        );
+        // Saving again replaces; a yanked release leaves the join.
+        store
+            .save_fragments("s1", &[fragment(&again[0])])
+            .await
+            .unwrap();
+        store
+            .set_release_state(rc.id, depot_core::ReleaseState::Yanked)
+            .await
+            .unwrap();
+        let (joined, _) = store
+            .joined_fragments(ext.id, FragmentKind::Updates)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(joined, "<1.10.0><1.9.0><1.0.0>");
     }
 );
