@@ -6,12 +6,12 @@
 //! other instances' writes within `Settings::catalogue_poll`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use depot_core::feed::{self, CollectionEntry, FeedExtension, FeedRelease, SupportedDatabases};
 use depot_core::{Client, ExtensionType, Identity, Stability, Targets, Version};
-use depot_store::{ExtensionRow, FeedFragment, FeedReleaseRow, FragmentKind};
+use depot_store::{ExtensionRow, FeedFragment, FeedReleaseRow, FragmentOrder};
 
 use crate::{Depot, ServiceError, ServiceResult};
 
@@ -42,6 +42,80 @@ impl RenderedFeed {
 /// Bump when what a fragment holds changes; a new depot version renders every fragment again
 /// anyway.
 const FRAGMENT_FORMAT: &str = concat!("1/", env!("CARGO_PKG_VERSION"));
+
+/// Hex digits of a fragment's digest per part (its `<update>` blocks, its `<changelog>`).
+const DIGEST_HALF: usize = 16;
+
+/// Which part of the release fragments a feed is made of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FragmentKind {
+    Updates,
+    Changelog,
+}
+
+/// A release's fragment held in memory.
+pub(crate) struct HeldFragment {
+    digest: String,
+    updates: String,
+    changelog: String,
+}
+
+/// Release fragments held in memory by extension and release, so that a cold feed asks the
+/// database only for their order and digests. An extension's entries are replaced by what its
+/// latest feed used, so releases that left it do not linger.
+#[derive(Default)]
+pub(crate) struct FragmentCache(Mutex<HashMap<i64, HashMap<i64, Arc<HeldFragment>>>>);
+
+impl FragmentCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, HashMap<i64, Arc<HeldFragment>>>> {
+        // Plain maps, valid between any two statements.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn hold(&self, extension_id: i64, fragments: Vec<FeedFragment>) {
+        let mut all = self.lock();
+        let held = all.entry(extension_id).or_default();
+        for f in fragments {
+            held.insert(
+                f.release_id,
+                Arc::new(HeldFragment {
+                    digest: f.digest,
+                    updates: f.updates,
+                    changelog: f.changelog,
+                }),
+            );
+        }
+    }
+
+    /// The fragments `order` names, if every one is held with its digest; else the releases
+    /// whose fragment is not.
+    fn in_order(
+        &self,
+        extension_id: i64,
+        order: &FragmentOrder,
+    ) -> Result<Vec<Arc<HeldFragment>>, Vec<i64>> {
+        let mut all = self.lock();
+        let held = all.entry(extension_id).or_default();
+        let mut found = Vec::with_capacity(order.fragments.len());
+        let mut absent = Vec::new();
+        for (id, digest) in &order.fragments {
+            match held.get(id) {
+                Some(f) if &f.digest == digest => found.push(f.clone()),
+                _ => absent.push(*id),
+            }
+        }
+        if !absent.is_empty() {
+            return Err(absent);
+        }
+        *held = order
+            .fragments
+            .iter()
+            .map(|(id, _)| *id)
+            .zip(found.iter().cloned())
+            .collect();
+        Ok(found)
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum FeedKey {
@@ -153,7 +227,7 @@ impl Depot {
     }
 
     /// An extension's feed of `kind`: its releases' fragments (rendered first where missing or
-    /// out of date), joined by the database.
+    /// out of date) in the order the database gives, from memory where held.
     async fn joined_feed(
         &self,
         name: &str,
@@ -170,23 +244,69 @@ impl Depot {
         if !missing.is_empty() {
             let fragments = self.render_fragments(&row, missing)?;
             self.store().save_fragments(&stamp, &fragments).await?;
+            self.inner.fragments.hold(row.id, fragments);
         }
+        // A write between reading the order and fetching what is not held can leave a fragment
+        // out: read the order again (a few times; each write makes the next attempt agree).
+        let mut attempts = 0;
+        let (order, fragments) = loop {
+            let order = self.store().fragment_order(row.id).await?;
+            match self.inner.fragments.in_order(row.id, &order) {
+                Ok(held) => break (order, held),
+                Err(_) if attempts == 3 => {
+                    return Err(ServiceError::Conflict(
+                        "the catalogue kept changing while the feed was made".into(),
+                    ));
+                }
+                Err(absent) => {
+                    // Rendered by another instance, or before a restart.
+                    let stored = self.store().fragments_by_release(&absent).await?;
+                    self.inner.fragments.hold(row.id, stored);
+                    if let Ok(held) = self.inner.fragments.in_order(row.id, &order) {
+                        break (order, held);
+                    }
+                }
+            }
+            attempts += 1;
+        };
         let (head, tail) = match kind {
             FragmentKind::Updates => (feed::EXTENSION_FEED_HEAD, feed::EXTENSION_FEED_TAIL),
             FragmentKind::Changelog => (feed::CHANGELOG_HEAD, feed::CHANGELOG_TAIL),
         };
-        let (joined, releases_updated_at) = self
-            .store()
-            .joined_fragments(row.id, kind)
-            .await?
-            .unwrap_or_default();
-        let mut body = String::with_capacity(head.len() + joined.len() + tail.len());
+        let part = |f: &HeldFragment| match kind {
+            FragmentKind::Updates => f.updates.len(),
+            FragmentKind::Changelog => f.changelog.len(),
+        };
+        let size = head.len() + tail.len() + fragments.iter().map(|f| part(f)).sum::<usize>();
+        let mut body = String::with_capacity(size);
         body.push_str(head);
-        body.push_str(&joined);
-        drop(joined);
+        for f in &fragments {
+            body.push_str(match kind {
+                FragmentKind::Updates => &f.updates,
+                FragmentKind::Changelog => &f.changelog,
+            });
+        }
         body.push_str(tail);
-        let last_modified = row.updated_at.max(releases_updated_at);
-        Ok(Some(RenderedFeed::new(body, last_modified, Some(row.id))))
+        // The digests name every fragment's content, in order; the stamp covers the rest.
+        let mut validator = blake3::Hasher::new();
+        validator.update(&[kind as u8]);
+        validator.update(stamp.as_bytes());
+        for (id, digest) in &order.fragments {
+            let own = match kind {
+                FragmentKind::Updates => digest.get(..DIGEST_HALF),
+                FragmentKind::Changelog => digest.get(DIGEST_HALF..),
+            };
+            validator.update(&id.to_le_bytes());
+            validator.update(own.unwrap_or(digest).as_bytes());
+        }
+        let etag = format!("\"{}\"", &validator.finalize().to_hex()[..32]);
+        let last_modified = row.updated_at.max(order.releases_updated_at);
+        Ok(Some(RenderedFeed {
+            body: Bytes::from(body),
+            etag,
+            last_modified_ms: last_modified,
+            extension_id: Some(row.id),
+        }))
     }
 
     /// What an extension's fragments are rendered from besides each release: the extension's
@@ -241,16 +361,24 @@ impl Depot {
                 sha512: r.sha512,
                 notes: r.notes,
             };
-            let mut fragment = FeedFragment {
+            let mut update_blocks = String::new();
+            updates.release(&release, &mut update_blocks);
+            let mut changelog = String::new();
+            feed::changelog_entry(&ext, &release, &mut changelog);
+            // Half for each part, so that a feed's validator moves only with its own part.
+            let digest = format!(
+                "{}{}",
+                &blake3::hash(update_blocks.as_bytes()).to_hex()[..DIGEST_HALF],
+                &blake3::hash(changelog.as_bytes()).to_hex()[..DIGEST_HALF]
+            );
+            fragments.push(FeedFragment {
                 release_id: r.id,
                 release_updated_at: r.updated_at,
                 sort_key: release.version.sort_key(),
-                updates: String::new(),
-                changelog: String::new(),
-            };
-            updates.release(&release, &mut fragment.updates);
-            feed::changelog_entry(&ext, &release, &mut fragment.changelog);
-            fragments.push(fragment);
+                digest,
+                updates: update_blocks,
+                changelog,
+            });
         }
         Ok(fragments)
     }

@@ -169,6 +169,8 @@ struct Inner {
     storage: Storage,
     settings: Settings,
     catalogue: cache::CatalogueCache,
+    /// Release fragments, never invalidated: each is checked against its digest.
+    fragments: feeds::FragmentCache,
     flagged_keys: shared_keys::Flagged,
     access: entitlement::AccessCache,
     /// When the Joomla site was last read in full (see `identity`).
@@ -226,6 +228,7 @@ impl Depot {
                 store,
                 storage,
                 catalogue: cache::CatalogueCache::new(generations.catalogue),
+                fragments: Default::default(),
                 flagged_keys: Default::default(),
                 access: entitlement::AccessCache::new(generations.access),
                 identity_fresh: Default::default(),

@@ -45,7 +45,7 @@ pub use events::{
     KeyAddressRow,
 };
 pub use extensions::{ExtensionRow, NewExtension};
-pub use fragments::{FeedFragment, FragmentKind};
+pub use fragments::{FeedFragment, FragmentOrder};
 pub use generations::Generations;
 pub use groups::GroupRow;
 pub use identity::{IdentitySyncRow, JOOMLA_SOURCE, MirrorChanges, MirrorScope, SourceUser};

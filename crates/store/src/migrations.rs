@@ -464,6 +464,7 @@ CREATE TABLE feed_fragments (
     rendered_from TEXT NOT NULL,
     release_updated_at BIGINT NOT NULL,
     sort_key TEXT NOT NULL,
+    digest TEXT NOT NULL,
     updates TEXT NOT NULL,
     changelog TEXT NOT NULL
 );

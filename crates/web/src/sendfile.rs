@@ -32,9 +32,10 @@ use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 
 /// Bytes per placeholder frame. The buffer is never written, so its pages are never touched and
-/// cost no memory; hyper stops asking for frames once one is queued (its buffer limit is
-/// smaller), so a connection holds at most one.
-const PLACEHOLDER_LEN: usize = 1 << 20;
+/// cost no memory. Small, because once hyper has the last frame the response counts as done and
+/// the connection's idle timeout starts (see [`crate::connections`]): what is left of that
+/// frame must reach a slow reader within it, as with a streamed body's last chunk.
+const PLACEHOLDER_LEN: usize = 64 * 1024;
 
 /// What a file's frames point into. Its content is never sent (nor read).
 static PLACEHOLDER: [u8; PLACEHOLDER_LEN] = [0; PLACEHOLDER_LEN];

@@ -384,3 +384,79 @@ db_test!(
         other.shutdown().await.unwrap();
     }
 );
+
+// Feeds are joined from stored release fragments: a restart (fragments read back from the
+// database) serves the same bytes under the same ETag, and a release change shows at once.
+db_test!(
+    feeds_are_the_same_after_a_restart,
+    |app: TestApp| async move {
+        let mut app = app;
+        for v in ["1.0.0", "1.10.0", "1.9.0", "1.10.1-beta1"] {
+            app.publish(
+                "plg_system_hello",
+                v,
+                plugin_zip(v, v),
+                "joomla=4,5&notes=-%20a%20fix",
+            )
+            .await;
+        }
+        let fetch = |app: &TestApp, path: &'static str| {
+            let (client, url) = (app.client.clone(), app.url(path));
+            async move {
+                let r = client.get(url).send().await.unwrap();
+                let etag = r.headers()["etag"].to_str().unwrap().to_string();
+                (etag, r.text().await.unwrap())
+            }
+        };
+        const FEED: &str = "/updates/plg_system_hello.xml";
+        const CHANGELOG: &str = "/changelogs/plg_system_hello.xml";
+        let (etag, feed) = fetch(&app, FEED).await;
+        let versions: Vec<&str> = feed
+            .match_indices("<version>")
+            .map(|(at, _)| &feed[at + 9..at + 9 + feed[at + 9..].find('<').unwrap()])
+            .collect();
+        // Newest first, one <update> per Joomla major.
+        assert_eq!(
+            versions,
+            [
+                "1.10.1-beta1",
+                "1.10.1-beta1",
+                "1.10.0",
+                "1.10.0",
+                "1.9.0",
+                "1.9.0",
+                "1.0.0",
+                "1.0.0"
+            ]
+        );
+        let changelog = fetch(&app, CHANGELOG).await;
+        app.restart().await;
+        assert_eq!(fetch(&app, FEED).await, (etag.clone(), feed.clone()));
+        assert_eq!(fetch(&app, CHANGELOG).await, changelog);
+
+        let (status, _) = app
+            .api(
+                reqwest::Method::PATCH,
+                "/extensions/plg_system_hello/releases/1.9.0",
+                Some(serde_json::json!({"notes": "- another fix"})),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let (etag_after, feed_after) = fetch(&app, FEED).await;
+        assert_eq!(feed_after, feed, "notes are not in the update feed");
+        assert_eq!(etag_after, etag);
+        let (_, changelog_after) = fetch(&app, CHANGELOG).await;
+        assert!(changelog_after.contains("another fix"), "{changelog_after}");
+        let (status, _) = app
+            .api(
+                reqwest::Method::PATCH,
+                "/extensions/plg_system_hello/releases/1.10.0",
+                Some(serde_json::json!({"state": "yanked"})),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let (etag_after, feed_after) = fetch(&app, FEED).await;
+        assert_ne!(etag_after, etag);
+        assert!(!feed_after.contains("<version>1.10.0</version>"));
+    }
+);

@@ -286,9 +286,9 @@ db_test!(
 );
 
 db_test!(
-    fragments_are_joined_newest_version_first,
+    fragments_are_ordered_newest_version_first,
     |app: TestApp| async move {
-        use depot_store::{FeedFragment, FragmentKind};
+        use depot_store::FeedFragment;
         for v in ["1.0.0", "1.10.0", "1.9.0", "1.10.0-rc1"] {
             app.publish("plg_system_hello", v, plugin_zip(v, v), "")
                 .await;
@@ -309,6 +309,7 @@ db_test!(
             release_id: r.id,
             release_updated_at: r.updated_at,
             sort_key: depot_core::Version::parse(&r.version).unwrap().sort_key(),
+            digest: format!("d{}", r.version.replace('.', "")),
             updates: format!("<{}>", r.version),
             changelog: format!("[{}]", r.version),
         };
@@ -321,27 +322,40 @@ db_test!(
                 .unwrap()
                 .is_empty()
         );
-        let (joined, _) = store
-            .joined_fragments(ext.id, FragmentKind::Updates)
+        let id = |v: &str| rows.iter().find(|r| r.version == v).unwrap().id;
+        let order = store.fragment_order(ext.id).await.unwrap();
+        let expected: Vec<(i64, String)> = ["1.10.0", "1.10.0-rc1", "1.9.0", "1.0.0"]
+            .iter()
+            .map(|v| (id(v), format!("d{}", v.replace('.', ""))))
+            .collect();
+        assert_eq!(order.fragments, expected);
+        assert_eq!(
+            order.releases_updated_at,
+            rows.iter().map(|r| r.updated_at).max().unwrap()
+        );
+        let mut stored = store
+            .fragments_by_release(&[id("1.9.0"), id("1.0.0"), 999_999])
             .await
-            .unwrap()
             .unwrap();
-        assert_eq!(joined, "<1.10.0><1.10.0-rc1><1.9.0><1.0.0>");
-        let (joined, _) = store
-            .joined_fragments(ext.id, FragmentKind::Changelog)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(joined, "[1.10.0][1.10.0-rc1][1.9.0][1.0.0]");
+        stored.sort_by_key(|f| f.release_id);
+        assert_eq!(stored.len(), 2);
+        assert_eq!(
+            (stored[0].updates.as_str(), stored[0].changelog.as_str()),
+            ("<1.0.0>", "[1.0.0]")
+        );
 
         // A write to a release forgets its fragment; another stamp needs them all again.
-        let rc = rows.iter().find(|r| r.version == "1.10.0-rc1").unwrap();
-        store.set_release_notes(rc.id, Some("new")).await.unwrap();
+        let rc = id("1.10.0-rc1");
+        store.set_release_notes(rc, Some("new")).await.unwrap();
         let again = store
             .releases_needing_fragments(ext.id, "s1")
             .await
             .unwrap();
-        assert_eq!(again.iter().map(|r| r.id).collect::<Vec<_>>(), vec![rc.id]);
+        assert_eq!(again.iter().map(|r| r.id).collect::<Vec<_>>(), vec![rc]);
+        assert_eq!(
+            store.fragment_order(ext.id).await.unwrap().fragments.len(),
+            3
+        );
         assert_eq!(
             store
                 .releases_needing_fragments(ext.id, "s2")
@@ -350,20 +364,21 @@ db_test!(
                 .len(),
             4
         );
-        // Saving again replaces; a yanked release leaves the join.
+        // Saving again replaces; a yanked release leaves the order.
         store
             .save_fragments("s1", &[fragment(&again[0])])
             .await
             .unwrap();
+        assert_eq!(
+            store.fragment_order(ext.id).await.unwrap().fragments.len(),
+            4
+        );
         store
-            .set_release_state(rc.id, depot_core::ReleaseState::Yanked)
+            .set_release_state(rc, depot_core::ReleaseState::Yanked)
             .await
             .unwrap();
-        let (joined, _) = store
-            .joined_fragments(ext.id, FragmentKind::Updates)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(joined, "<1.10.0><1.9.0><1.0.0>");
+        let order = store.fragment_order(ext.id).await.unwrap();
+        let ids: Vec<i64> = order.fragments.iter().map(|(i, _)| *i).collect();
+        assert_eq!(ids, vec![id("1.10.0"), id("1.9.0"), id("1.0.0")]);
     }
 );
