@@ -373,6 +373,7 @@ impl Depot {
             );
             fragments.push(FeedFragment {
                 release_id: r.id,
+                extension_id: row.id,
                 release_updated_at: r.updated_at,
                 sort_key: release.version.sort_key(),
                 digest,

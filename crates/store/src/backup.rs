@@ -282,6 +282,7 @@ mod tests {
             "password_links",
             "identity_sync",
             "feed_fragments",
+            "feed_fragment_bodies",
         ];
         let mut tables = Vec::new();
         let mut identities = Vec::new();

@@ -4,7 +4,8 @@
 //! short row whatever the number of releases (sqlx's SQLite driver costs microseconds per row,
 //! and 10,000 rows of fragments are 26 MB to read).
 //!
-//! A fragment is derived data (never backed up): it names what it was rendered from (the
+//! `feed_fragments` holds what finds and orders them (small rows, an index in feed order),
+//! `feed_fragment_bodies` the text. A fragment is derived data (never backed up): it names what it was rendered from (the
 //! extension's feed inputs and the renderer, as a stamp the service computes, and the release's
 //! `updated_at`), and a release write forgets it in the same transaction, so a fragment that
 //! no longer matches its release is rendered again before the next feed is made.
@@ -18,6 +19,7 @@ use crate::{Backend, FeedReleaseRow, Store, StoreError};
 #[derive(Clone, Debug)]
 pub struct FeedFragment {
     pub release_id: i64,
+    pub extension_id: i64,
     pub release_updated_at: i64,
     /// The release version's `Version::sort_key`: the database orders fragments by it.
     pub sort_key: String,
@@ -35,7 +37,7 @@ pub struct FragmentOrder {
     pub releases_updated_at: i64,
 }
 
-/// Rows per `INSERT`: 7 binds each, well under SQLite's limit of 32,766.
+/// Rows per `INSERT`: at most 6 binds each, well under SQLite's limit of 32,766.
 const FRAGMENTS_PER_INSERT: usize = 200;
 /// Ids per `IN (…)` list.
 const IDS_PER_SELECT: usize = 500;
@@ -45,11 +47,26 @@ pub(crate) async fn forget(
     tx: &mut Transaction<'_, Any>,
     release_id: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM feed_fragments WHERE release_id = $1")
+    for table in ["feed_fragment_bodies", "feed_fragments"] {
+        sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE release_id = $1"
+        )))
         .bind(release_id)
         .execute(&mut **tx)
         .await?;
+    }
     Ok(())
+}
+
+/// `(…), (…)` of `rows` rows of `columns` numbered parameters.
+fn placeholders(rows: usize, columns: usize) -> String {
+    let row = |r: usize| {
+        let params: Vec<String> = (1..=columns)
+            .map(|c| format!("${}", r * columns + c))
+            .collect();
+        format!("({})", params.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
 }
 
 impl Store {
@@ -60,13 +77,16 @@ impl Store {
         extension_id: i64,
         rendered_from: &str,
     ) -> Result<Vec<FeedReleaseRow>, StoreError> {
+        // The releases are picked by the small tables and indexes alone; only those picked
+        // (usually none) are read in full.
         Ok(sqlx::query_as(
             "SELECT r.id, r.version, r.stability, r.targets, r.php_minimum, \
              r.supported_databases, r.notes, r.updated_at, a.filename, a.sha256, a.sha512 \
              FROM releases r JOIN artifacts a ON a.release_id = r.id \
-             LEFT JOIN feed_fragments f ON f.release_id = r.id \
-             WHERE r.extension_id = $1 AND r.state = $2 AND (f.release_id IS NULL \
-             OR f.rendered_from <> $3 OR f.release_updated_at <> r.updated_at)",
+             WHERE r.id IN (SELECT p.id FROM releases p \
+             LEFT JOIN feed_fragments f ON f.release_id = p.id \
+             WHERE p.extension_id = $1 AND p.state = $2 AND (f.release_id IS NULL \
+             OR f.rendered_from <> $3 OR f.release_updated_at <> p.updated_at))",
         )
         .bind(extension_id)
         .bind(ReleaseState::Published.as_str())
@@ -84,31 +104,35 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for chunk in fragments.chunks(FRAGMENTS_PER_INSERT) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let params: Vec<String> = (1..=7).map(|p| format!("${}", i * 7 + p)).collect();
-                    format!("({})", params.join(", "))
-                })
-                .collect();
             let sql = format!(
-                "INSERT INTO feed_fragments (release_id, rendered_from, release_updated_at, \
-                 sort_key, digest, updates, changelog) VALUES {} ON CONFLICT (release_id) \
-                 DO UPDATE SET rendered_from = excluded.rendered_from, \
+                "INSERT INTO feed_fragments (release_id, extension_id, rendered_from, \
+                 release_updated_at, sort_key, digest) VALUES {} ON CONFLICT (release_id) \
+                 DO UPDATE SET extension_id = excluded.extension_id, \
+                 rendered_from = excluded.rendered_from, \
                  release_updated_at = excluded.release_updated_at, \
-                 sort_key = excluded.sort_key, digest = excluded.digest, \
-                 updates = excluded.updates, changelog = excluded.changelog",
-                values.join(", ")
+                 sort_key = excluded.sort_key, digest = excluded.digest",
+                placeholders(chunk.len(), 6)
             );
             let mut query = sqlx::query(AssertSqlSafe(sql));
             for f in chunk {
                 query = query
                     .bind(f.release_id)
+                    .bind(f.extension_id)
                     .bind(rendered_from)
                     .bind(f.release_updated_at)
                     .bind(&f.sort_key)
-                    .bind(&f.digest)
-                    .bind(&f.updates)
-                    .bind(&f.changelog);
+                    .bind(&f.digest);
+            }
+            query.execute(&mut *tx).await?;
+            let sql = format!(
+                "INSERT INTO feed_fragment_bodies (release_id, updates, changelog) VALUES {} \
+                 ON CONFLICT (release_id) DO UPDATE SET updates = excluded.updates, \
+                 changelog = excluded.changelog",
+                placeholders(chunk.len(), 3)
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for f in chunk {
+                query = query.bind(f.release_id).bind(&f.updates).bind(&f.changelog);
             }
             query.execute(&mut *tx).await?;
         }
@@ -123,11 +147,12 @@ impl Store {
             Backend::Sqlite => "group_concat",
             Backend::Postgres => "string_agg",
         };
+        // In index order (no sort); each release is looked up for its state.
         let sql = format!(
             "SELECT {aggregate}(CAST(f.release_id AS TEXT) || ':' || f.digest, ',' \
              ORDER BY f.sort_key DESC, f.release_id DESC), MAX(r.updated_at) \
-             FROM releases r JOIN feed_fragments f ON f.release_id = r.id \
-             WHERE r.extension_id = $1 AND r.state = $2"
+             FROM feed_fragments f JOIN releases r ON r.id = f.release_id \
+             WHERE f.extension_id = $1 AND r.state = $2"
         );
         let (joined, updated_at): (Option<String>, Option<i64>) =
             sqlx::query_as(AssertSqlSafe(sql))
@@ -160,20 +185,30 @@ impl Store {
         for chunk in release_ids.chunks(IDS_PER_SELECT) {
             let params: Vec<String> = (1..=chunk.len()).map(|p| format!("${p}")).collect();
             let sql = format!(
-                "SELECT release_id, release_updated_at, sort_key, digest, updates, changelog \
-                 FROM feed_fragments WHERE release_id IN ({})",
+                "SELECT f.release_id, f.extension_id, f.release_updated_at, f.sort_key, \
+                 f.digest, b.updates, b.changelog \
+                 FROM feed_fragments f JOIN feed_fragment_bodies b ON b.release_id = f.release_id \
+                 WHERE f.release_id IN ({})",
                 params.join(", ")
             );
-            let mut query =
-                sqlx::query_as::<_, (i64, i64, String, String, String, String)>(AssertSqlSafe(sql));
+            type Row = (i64, i64, i64, String, String, String, String);
+            let mut query = sqlx::query_as::<_, Row>(AssertSqlSafe(sql));
             for id in chunk {
                 query = query.bind(id);
             }
-            for (release_id, release_updated_at, sort_key, digest, updates, changelog) in
-                query.fetch_all(&self.pool).await?
+            for (
+                release_id,
+                extension_id,
+                release_updated_at,
+                sort_key,
+                digest,
+                updates,
+                changelog,
+            ) in query.fetch_all(&self.pool).await?
             {
                 found.push(FeedFragment {
                     release_id,
+                    extension_id,
                     release_updated_at,
                     sort_key,
                     digest,

@@ -461,13 +461,19 @@ CREATE INDEX memberships_until ON memberships (valid_until);
         sql: r#"
 CREATE TABLE feed_fragments (
     release_id BIGINT PRIMARY KEY REFERENCES releases (id) ON DELETE CASCADE,
+    extension_id BIGINT NOT NULL,
     rendered_from TEXT NOT NULL,
     release_updated_at BIGINT NOT NULL,
     sort_key TEXT NOT NULL,
-    digest TEXT NOT NULL,
+    digest TEXT NOT NULL
+);
+CREATE INDEX feed_fragments_order ON feed_fragments (extension_id, sort_key, release_id, digest);
+CREATE TABLE feed_fragment_bodies (
+    release_id BIGINT PRIMARY KEY REFERENCES feed_fragments (release_id) ON DELETE CASCADE,
     updates TEXT NOT NULL,
     changelog TEXT NOT NULL
 );
+CREATE INDEX releases_by_state ON releases (extension_id, state, updated_at);
 "#,
     },
 ];

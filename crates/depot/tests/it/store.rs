@@ -307,6 +307,7 @@ db_test!(
         assert_eq!(rows.len(), 4);
         let fragment = |r: &depot_store::FeedReleaseRow| FeedFragment {
             release_id: r.id,
+            extension_id: ext.id,
             release_updated_at: r.updated_at,
             sort_key: depot_core::Version::parse(&r.version).unwrap().sort_key(),
             digest: format!("d{}", r.version.replace('.', "")),
