@@ -113,6 +113,8 @@ def main():
     ap.add_argument("--only", default="", help="scenarios whose name contains this text")
     ap.add_argument("--out", default=os.path.join(bench.ROOT, "bench", "results",
                                                   "instructions.json"))
+    ap.add_argument("--keep", default="",
+                    help="a directory to keep the callgrind dumps in, for callgrind_annotate")
     args = ap.parse_args()
     bench.DEPOT = os.path.abspath(args.depot)
     for tool, package in (("valgrind", "valgrind"), ("nginx", "nginx-light")):
@@ -178,6 +180,10 @@ def main():
                 p.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 p.kill()
+        if args.keep:
+            os.makedirs(args.keep, exist_ok=True)
+            for dump in glob.glob(os.path.join(work, "*.cg*")):
+                shutil.copy(dump, args.keep)
         shutil.rmtree(work, ignore_errors=True)
 
 

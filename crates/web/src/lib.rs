@@ -328,6 +328,7 @@ pub async fn serve(
         let router = router.clone();
         let activity = Activity::new();
         let files = sendfile::Files::default();
+        let sending = files.clone();
         let stream = sendfile::SendfileStream::new(stream, files.clone());
         let service = hyper::service::service_fn({
             let activity = activity.clone();
@@ -359,6 +360,11 @@ pub async fn serve(
             let mut connection = std::pin::pin!(connection);
             loop {
                 let wake = match activity.deadline(admission.limits()) {
+                    // hyper is done with the response, but the kernel has yet to take all of
+                    // a file: the connection is working, not idle.
+                    Deadline::Expired if sending.is_sending() => {
+                        tokio::time::Instant::now() + admission.limits().idle_timeout
+                    }
                     Deadline::Expired => {
                         tracing::trace!(%peer, "closing an idle connection");
                         return;

@@ -31,11 +31,11 @@ use http_body::{Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 
-/// Bytes per placeholder frame. The buffer is never written, so its pages are never touched and
-/// cost no memory. Small, because once hyper has the last frame the response counts as done and
-/// the connection's idle timeout starts (see [`crate::connections`]): what is left of that
-/// frame must reach a slow reader within it, as with a streamed body's last chunk.
-const PLACEHOLDER_LEN: usize = 64 * 1024;
+/// Bytes per placeholder frame, and so at most per `sendfile` call (nginx's
+/// `sendfile_max_chunk` is 2 MiB). The buffer is never written, so its pages are never touched
+/// and cost no memory. hyper counts a response done once it has the last frame; the connection
+/// stays open past its idle timeout while [`Files::is_sending`].
+const PLACEHOLDER_LEN: usize = 1 << 20;
 
 /// What a file's frames point into. Its content is never sent (nor read).
 static PLACEHOLDER: [u8; PLACEHOLDER_LEN] = [0; PLACEHOLDER_LEN];
@@ -64,6 +64,11 @@ impl Files {
         // The queue's state is valid between any two statements; a panic elsewhere leaves it
         // usable.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether some file is not yet all sent.
+    pub fn is_sending(&self) -> bool {
+        !self.queue().is_empty()
     }
 
     /// The body of `download`: sent with `sendfile` when it is a local file, else streamed.

@@ -1,5 +1,7 @@
 //! Free downloads as Joomla and download managers fetch them.
 
+use std::time::Duration;
+
 use crate::db_test;
 use crate::helpers::*;
 
@@ -202,10 +204,12 @@ async fn published_large(app: &TestApp, size: usize) -> Vec<u8> {
     zip
 }
 
+const SLOWLY: Duration = Duration::from_millis(2);
+
 /// Reads one HTTP/1.1 response with a `Content-Length` body from `reader`.
 async fn read_response(
     reader: &mut (impl tokio::io::AsyncBufRead + Unpin),
-    slowly: bool,
+    pause: std::time::Duration,
 ) -> (String, Vec<u8>) {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt};
     let mut head = String::new();
@@ -233,8 +237,8 @@ async fn read_response(
             "the connection closed after {read} of {length} bytes"
         );
         read += n;
-        if slowly {
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
         }
     }
     (head, body)
@@ -260,16 +264,16 @@ db_test!(
         socket.write_all(requests.as_bytes()).await.unwrap();
         let mut reader = tokio::io::BufReader::with_capacity(64 << 10, socket);
 
-        let (head, body) = read_response(&mut reader, true).await;
+        let (head, body) = read_response(&mut reader, SLOWLY).await;
         assert!(head.starts_with("HTTP/1.1 200"), "{head}");
         assert!(body == zip, "the whole file, {} of {n} bytes", body.len());
-        let (head, body) = read_response(&mut reader, false).await;
+        let (head, body) = read_response(&mut reader, Duration::ZERO).await;
         assert!(head.starts_with("HTTP/1.1 206"), "{head}");
         assert!(body == zip[1000..2_000_000], "the range");
-        let (head, body) = read_response(&mut reader, false).await;
+        let (head, body) = read_response(&mut reader, Duration::ZERO).await;
         assert!(head.starts_with("HTTP/1.1 200"), "{head}");
         assert_eq!(body, b"ok\n");
-        let (_, body) = read_response(&mut reader, true).await;
+        let (_, body) = read_response(&mut reader, SLOWLY).await;
         assert!(body == zip, "the file again");
 
         // Each whole download was recorded with every byte the socket took.
