@@ -16,7 +16,7 @@ use sqlx::{Any, AssertSqlSafe, Transaction};
 use crate::{Backend, FeedReleaseRow, Store, StoreError};
 
 /// A release's rendered parts.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct FeedFragment {
     pub release_id: i64,
     pub extension_id: i64,
@@ -191,31 +191,11 @@ impl Store {
                  WHERE f.release_id IN ({})",
                 params.join(", ")
             );
-            type Row = (i64, i64, i64, String, String, String, String);
-            let mut query = sqlx::query_as::<_, Row>(AssertSqlSafe(sql));
+            let mut query = sqlx::query_as::<_, FeedFragment>(AssertSqlSafe(sql));
             for id in chunk {
                 query = query.bind(id);
             }
-            for (
-                release_id,
-                extension_id,
-                release_updated_at,
-                sort_key,
-                digest,
-                updates,
-                changelog,
-            ) in query.fetch_all(&self.pool).await?
-            {
-                found.push(FeedFragment {
-                    release_id,
-                    extension_id,
-                    release_updated_at,
-                    sort_key,
-                    digest,
-                    updates,
-                    changelog,
-                });
-            }
+            found.extend(query.fetch_all(&self.pool).await?);
         }
         Ok(found)
     }
