@@ -289,6 +289,18 @@ impl DownloadBody {
     pub fn record_sent(&mut self, n: u64) {
         self.sent += n;
     }
+
+    /// Records a whole download now, as sent in full, before its last bytes are handed over:
+    /// once they leave, the client may act on the complete download before this process
+    /// records anything (a streamed body records when its last chunk is taken, before it is
+    /// written, for the same reason).
+    pub fn record_whole(&mut self, total: u64) {
+        self.sent = total;
+        if let Some(d) = self.on_end.take() {
+            d.recorder
+                .download_served(&d.download, 200, self.sent, &d.requester);
+        }
+    }
 }
 
 impl Stream for DownloadBody {

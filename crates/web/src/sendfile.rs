@@ -15,8 +15,9 @@
 //! queue is in the order of the placeholder bytes. HTTP/2 copies frames into its own buffers, so
 //! only HTTP/1 requests are offered the queue; an HTTP/2 download is streamed.
 //!
-//! The download event is recorded when the file has gone to the socket (or the connection
-//! ended), with the bytes the kernel took, not when hyper was handed the placeholder.
+//! The download event is recorded just before the file's last bytes go to the socket (the
+//! client may act on a complete download at once), or when the connection ends, with the bytes
+//! the kernel took; not when hyper was handed the placeholder.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
@@ -51,6 +52,8 @@ struct Queued {
     file: std::fs::File,
     offset: u64,
     remaining: u64,
+    /// The whole length, for recording the download before its last bytes go.
+    length: u64,
     /// Dropped (recording the download) once the range is sent or the connection ends.
     download: DownloadBody,
 }
@@ -83,6 +86,7 @@ impl Files {
                     file,
                     offset: range.start,
                     remaining: length,
+                    length,
                     download,
                 }),
                 unannounced: length,
@@ -150,6 +154,11 @@ impl SendfileStream {
             )));
         };
         let count = (len as u64).min(front.remaining) as usize;
+        let finishing = count as u64 == front.remaining;
+        if finishing {
+            // The client may act on a complete download as soon as these bytes leave.
+            front.download.record_whole(front.length);
+        }
         loop {
             ready!(self.socket.poll_write_ready(cx))?;
             let sent = self.socket.try_io(Interest::WRITABLE, || {
