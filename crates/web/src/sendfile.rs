@@ -15,9 +15,9 @@
 //! queue is in the order of the placeholder bytes. HTTP/2 copies frames into its own buffers, so
 //! only HTTP/1 requests are offered the queue; an HTTP/2 download is streamed.
 //!
-//! The download event is recorded just before the file's last bytes go to the socket (the
-//! client may act on a complete download at once), or when the connection ends, with the bytes
-//! the kernel took; not when hyper was handed the placeholder.
+//! The download event is recorded when hyper takes the body's last frame, before the client
+//! can hold the complete file (as a streamed body records when it ends), or, for a client that
+//! leaves earlier, when the connection ends, with the bytes the kernel took.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
@@ -54,6 +54,8 @@ struct Queued {
     remaining: u64,
     /// The whole length, for recording the download before its last bytes go.
     length: u64,
+    /// Recorded as whole when hyper took the last frame.
+    recorded: bool,
     /// Dropped (recording the download) once the range is sent or the connection ends.
     download: DownloadBody,
 }
@@ -87,6 +89,7 @@ impl Files {
                     offset: range.start,
                     remaining: length,
                     length,
+                    recorded: false,
                     download,
                 }),
                 unannounced: length,
@@ -121,6 +124,16 @@ impl http_body::Body for FileBody {
         }
         let n = self.unannounced.min(PLACEHOLDER_LEN as u64) as usize;
         self.unannounced -= n as u64;
+        if self.unannounced == 0 {
+            // The last frame: hyper holds the whole response, and the client may act on a
+            // complete download as soon as its last bytes leave, so it is recorded now (as a
+            // streamed body is when it ends). Until this body ends, its file is the queue's
+            // last (responses on a connection go one after the other).
+            if let Some(last) = self.files.queue().back_mut() {
+                last.download.record_whole(last.length);
+                last.recorded = true;
+            }
+        }
         Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(&PLACEHOLDER[..n])))))
     }
 
@@ -154,11 +167,6 @@ impl SendfileStream {
             )));
         };
         let count = (len as u64).min(front.remaining) as usize;
-        let finishing = count as u64 == front.remaining;
-        if finishing {
-            // The client may act on a complete download as soon as these bytes leave.
-            front.download.record_whole(front.length);
-        }
         loop {
             ready!(self.socket.poll_write_ready(cx))?;
             let sent = self.socket.try_io(Interest::WRITABLE, || {
@@ -174,7 +182,9 @@ impl SendfileStream {
                 }
                 Ok(n) => {
                     front.remaining -= n as u64;
-                    front.download.record_sent(n as u64);
+                    if !front.recorded {
+                        front.download.record_sent(n as u64);
+                    }
                     if front.remaining == 0 {
                         queue.pop_front();
                     }
