@@ -296,6 +296,11 @@ impl DownloadBody {
     /// written, for the same reason).
     pub fn record_whole(&mut self, total: u64) {
         self.sent = total;
+        self.record_event();
+    }
+
+    /// Records a whole download's event, once, with the bytes counted so far.
+    fn record_event(&mut self) {
         if let Some(d) = self.on_end.take() {
             d.recorder
                 .download_served(&d.download, 200, self.sent, &d.requester);
@@ -328,9 +333,6 @@ impl Stream for DownloadBody {
 impl Drop for DownloadBody {
     fn drop(&mut self) {
         crate::metrics::download_bytes(self.sent);
-        if let Some(d) = self.on_end.take() {
-            d.recorder
-                .download_served(&d.download, 200, self.sent, &d.requester);
-        }
+        self.record_event();
     }
 }
