@@ -63,6 +63,8 @@ pub struct PublishedRelease {
     pub sha512: String,
     pub feed_url: String,
     pub download_url: String,
+    /// The package's minisign signature: `download_url` + `.minisig`.
+    pub signature_url: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -85,6 +85,7 @@ async fn start(url: &str, dir: &Path) -> Depot {
         events_dir: dir.join("events"),
         catalogue_poll: Duration::from_secs(3600),
         secret: Secret::new(&[7u8; 32]),
+        signing_key: std::sync::Arc::new(depot_service::SigningKey::generate().unwrap()),
         mail_max_attempts: 1,
         mail_poll: Duration::from_secs(3600),
         mail_lease: Duration::from_secs(120),
@@ -141,6 +142,7 @@ async fn add_extension(store: &Store, i: usize, releases: usize) -> String {
                     sha256: hex.clone(),
                     sha384: format!("{hex}{}", &hex[..32]),
                     sha512: format!("{hex}{hex}"),
+                    signature: None,
                 },
             )
             .await

@@ -31,6 +31,10 @@ pub struct Settings {
     /// The server-wide secret keys are derived with (at least 32 characters). Without it, one is
     /// generated once into `{data_dir}/secret`. Several instances must share the same one.
     pub secret: Option<String>,
+    /// The unencrypted minisign secret key every package is signed with (`minisign -G -W -s
+    /// FILE` makes one). Without it, one is generated once into `{data_dir}/signing.key`.
+    /// Several instances must share the same one.
+    pub signing_key: Option<PathBuf>,
     pub storage: StorageSettings,
     pub mail: MailSettings,
     pub limits: Limits,
@@ -486,6 +490,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("./depot-data"),
             database_url: None,
             secret: None,
+            signing_key: None,
             storage: StorageSettings::default(),
             mail: MailSettings::default(),
             limits: Limits::default(),
@@ -757,6 +762,14 @@ impl Settings {
         Ok(depot_service::Secret::new(s.trim().as_bytes()))
     }
 
+    /// The configured signing key, or the one generated into the data directory on first use.
+    pub fn resolve_signing_key(&self) -> anyhow::Result<depot_service::SigningKey> {
+        Ok(match &self.signing_key {
+            Some(path) => depot_service::SigningKey::load(path, false)?,
+            None => depot_service::SigningKey::load(&self.data_dir.join("signing.key"), true)?,
+        })
+    }
+
     pub fn service_settings(&self) -> anyhow::Result<depot_service::Settings> {
         Ok(depot_service::Settings {
             public_url: self.public_url(),
@@ -773,6 +786,7 @@ impl Settings {
             events_dir: self.data_dir.join("events"),
             catalogue_poll: Duration::from_millis(self.catalogue.poll_ms.max(50)),
             secret: self.resolve_secret()?,
+            signing_key: std::sync::Arc::new(self.resolve_signing_key()?),
             mail_max_attempts: self.mail.max_attempts.max(1),
             mail_poll: Duration::from_secs(5),
             // A lease shorter than a send could time out would let two instances send one

@@ -28,6 +28,8 @@ pub struct Download {
     pub published_at: Option<i64>,
     /// `Some` for a paid package: the package group whose members may download it.
     pub package_group_id: Option<i64>,
+    /// Its `.minisig`, once signed.
+    pub signature: Option<String>,
 }
 
 impl Download {
@@ -50,6 +52,7 @@ fn published(target: Option<DownloadTarget>) -> ServiceResult<Download> {
             created_at_ms: t.artifact.created_at,
             published_at: t.published_at,
             package_group_id: t.package_group_id,
+            signature: t.signature,
         }),
         _ => Err(ServiceError::NotFound { what: "package" }),
     }
@@ -248,6 +251,21 @@ impl Depot {
                 body: Box::new(body),
             },
         ))
+    }
+}
+
+impl Depot {
+    /// A package's `.minisig`, to whoever may download the package. Not a download: nothing
+    /// is recorded.
+    pub async fn download_signature(
+        &self,
+        download: Download,
+        credentials: &Credentials,
+    ) -> ServiceResult<String> {
+        self.authorize(&download, credentials).await?;
+        download
+            .signature
+            .ok_or(ServiceError::NotFound { what: "signature" })
     }
 }
 

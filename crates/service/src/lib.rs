@@ -32,6 +32,7 @@ mod reports;
 mod sales;
 mod sessions;
 mod shared_keys;
+mod signing;
 mod spool;
 mod statistics;
 mod tokens;
@@ -87,6 +88,7 @@ pub use sessions::{
     NewSession, PASSWORD_LINK_LIFETIME, SESSION_LIFETIME, Session, SessionKind, SessionListing,
 };
 pub use shared_keys::{SharedKey, SharedKeyQuery, SharedKeySettings};
+pub use signing::{ResignBatch, SigningKey, SigningKeyError};
 pub use spool::{Spooled, spool};
 pub use tokens::{Principal, Scope, TokenView, generate_token, hash_token};
 pub use users::{UserChanges, UserView};
@@ -111,6 +113,8 @@ pub struct Settings {
     pub catalogue_poll: Duration,
     /// The server-wide secret every key derivation is keyed with.
     pub secret: Secret,
+    /// The key every package is signed with (`signing_key`).
+    pub signing_key: Arc<SigningKey>,
     /// Delivery attempts before the outbox gives a message up.
     pub mail_max_attempts: u32,
     /// How often an instance looks for mail to retry or queued by other instances.
@@ -262,12 +266,13 @@ impl Depot {
             .extend([poller, mail, shared_keys, identity]);
         let webhooks = tokio::spawn(webhooks::deliver_loop(depot.clone()));
         let notices = tokio::spawn(notices::notice_loop(depot.clone()));
+        let signing = tokio::spawn(signing::resign_loop(depot.clone()));
         depot
             .inner
             .tasks
             .lock()
             .expect("tasks lock")
-            .extend([webhooks, notices]);
+            .extend([webhooks, notices, signing]);
         Ok(depot)
     }
 

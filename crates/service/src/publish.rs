@@ -241,6 +241,10 @@ impl Depot {
             notes: options.notes.clone().filter(|n| !n.trim().is_empty()),
             state,
         };
+        let existing = self.store().release(ext.id, version.as_str()).await?;
+        let unchanged = existing
+            .as_ref()
+            .is_some_and(|r| r.artifact.sha256 == upload.sha256);
         let key = storage_key(&upload.sha256);
         let new_artifact = NewArtifact {
             package_id: checked
@@ -248,16 +252,20 @@ impl Depot {
                 .clone()
                 .unwrap_or_else(|| format!("{extension}_{version}")),
             storage_key: key.clone(),
-            filename,
             size: upload.size as i64,
             sha256: upload.sha256.clone(),
             sha384: upload.sha384.clone(),
             sha512: upload.sha512.clone(),
+            // Signed before it is stored, so that no published file is ever without its
+            // signature.
+            signature: match unchanged {
+                true => None,
+                false => Some(self.sign_file(upload.file.path(), &filename).await?),
+            },
+            filename,
         };
-
-        let existing = self.store().release(ext.id, version.as_str()).await?;
         let (outcome, row) = match existing {
-            Some(r) if r.artifact.sha256 == upload.sha256 => (PublishOutcome::Unchanged, r),
+            Some(r) if unchanged => (PublishOutcome::Unchanged, r),
             Some(r) if r.release.state != ReleaseState::Draft => {
                 return Err(ServiceError::Conflict(format!(
                     "{extension} {version} is already {} with different bytes (sha256 {}); \
@@ -346,6 +354,10 @@ impl Depot {
                 &ext.name,
                 &row.release.version,
                 &row.artifact.filename,
+            ),
+            signature_url: format!(
+                "{}.minisig",
+                self.download_url(&ext.name, &row.release.version, &row.artifact.filename)
             ),
             filename: row.artifact.filename,
             size: row.artifact.size,

@@ -159,12 +159,7 @@ impl Depot {
         let actor = Actor::system("shared-key watch");
         let mut flagged = 0;
         let suspects = self.suspects(settings.addresses, settings.window).await?;
-        if settings.block {
-            *self.inner.flagged_keys.write().expect("flagged keys") = suspects
-                .iter()
-                .map(|(k, addresses)| ((k.user_id, k.key_id), addresses.clone()))
-                .collect();
-        }
+        self.remember_flagged(&suspects);
         for (key, _) in suspects {
             let subject = subject(&key);
             let filter = AuditFilter {
@@ -202,6 +197,16 @@ impl Depot {
 }
 
 impl Depot {
+    /// With blocking on, keeps the flagged keys and their addresses for `refuse_if_shared`.
+    fn remember_flagged(&self, suspects: &[(SharedKey, BTreeSet<String>)]) {
+        if self.settings().shared_keys.block {
+            *self.inner.flagged_keys.write().expect("flagged keys") = suspects
+                .iter()
+                .map(|(k, addresses)| ((k.user_id, k.key_id), addresses.clone()))
+                .collect();
+        }
+    }
+
     /// With blocking on: a flagged key from an address it was not flagged with is refused.
     pub(crate) fn refuse_if_shared(
         &self,
@@ -226,9 +231,19 @@ impl Depot {
     }
 }
 
-/// Looks for newly shared keys every ten minutes.
+/// Looks for newly shared keys every ten minutes. At start it only restores what blocking
+/// needs: notices wait for the first look, so a restart (or a test's own look) never races
+/// a second one for the same key.
 pub(crate) async fn watch(depot: Depot) {
-    let mut tick = tokio::time::interval(WATCH_EVERY);
+    let settings = depot.settings().shared_keys.clone();
+    if settings.block {
+        match depot.suspects(settings.addresses, settings.window).await {
+            Ok(suspects) => depot.remember_flagged(&suspects),
+            Err(e) => tracing::warn!(error = %e, "could not look for shared keys"),
+        }
+    }
+    let first = tokio::time::Instant::now() + WATCH_EVERY;
+    let mut tick = tokio::time::interval_at(first, WATCH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;

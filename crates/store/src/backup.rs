@@ -21,6 +21,8 @@ pub const BACKUP_TABLES: &[&str] = &[
     "extensions",
     "releases",
     "artifacts",
+    "signing_keys",
+    "artifact_signatures",
     "api_tokens",
     "download_events",
     "feed_checks",

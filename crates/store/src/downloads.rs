@@ -17,6 +17,8 @@ pub struct DownloadTarget {
     pub state: ReleaseState,
     pub published_at: Option<i64>,
     pub package_group_id: Option<i64>,
+    /// The artifact's `.minisig`, once signed.
+    pub signature: Option<String>,
     #[sqlx(flatten)]
     pub artifact: ArtifactRow,
 }
@@ -48,9 +50,10 @@ impl Store {
     ) -> Result<Option<DownloadTarget>, StoreError> {
         let sql = format!(
             "SELECT e.id AS extension_id, e.name AS extension_name, r.id AS release_id, \
-             r.version, r.state, r.published_at, e.package_group_id, {ARTIFACT_COLUMNS} \
-             FROM artifacts a \
+             r.version, r.state, r.published_at, e.package_group_id, s.minisig AS signature, \
+             {ARTIFACT_COLUMNS} FROM artifacts a \
              JOIN releases r ON r.id = a.release_id JOIN extensions e ON e.id = r.extension_id \
+             LEFT JOIN artifact_signatures s ON s.artifact_id = a.id \
              WHERE {condition}"
         );
         let mut q = sqlx::query_as(AssertSqlSafe(sql));

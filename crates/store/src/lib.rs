@@ -23,6 +23,7 @@ mod recovery;
 mod releases;
 mod sales;
 mod sessions;
+mod signatures;
 mod statistics;
 mod tokens;
 mod users;
@@ -56,10 +57,12 @@ pub use outbox::OutboxRow;
 pub use package_groups::PackageGroupRow;
 pub use recovery::sqlite_file;
 pub use releases::{
-    ArtifactRow, FeedReleaseRow, NewArtifact, NewRelease, ReleaseRow, ReleaseWithArtifact,
+    ArtifactRow, FeedReleaseRow, NewArtifact, NewRelease, NewSignature, ReleaseRow,
+    ReleaseWithArtifact,
 };
 pub use sales::{SaleEventRow, SalePriceRow, SaleRow};
 pub use sessions::{SessionRow, SessionSummary};
+pub use signatures::{SigningKeyRow, UnsignedArtifact};
 pub use statistics::{DAY_MS, DownloadDayRow};
 pub use tokens::ApiTokenRow;
 pub use users::UserRow;

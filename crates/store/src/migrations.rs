@@ -476,6 +476,23 @@ CREATE TABLE feed_fragment_bodies (
 CREATE INDEX releases_by_state ON releases (extension_id, state, updated_at);
 "#,
     },
+    Migration {
+        version: 18,
+        name: "signed artifacts",
+        sql: r#"
+CREATE TABLE signing_keys (
+    key_id TEXT PRIMARY KEY,
+    public_key TEXT NOT NULL,
+    first_used_at BIGINT NOT NULL
+);
+CREATE TABLE artifact_signatures (
+    artifact_id BIGINT PRIMARY KEY REFERENCES artifacts (id) ON DELETE CASCADE,
+    key_id TEXT NOT NULL,
+    minisig TEXT NOT NULL,
+    signed_at BIGINT NOT NULL
+);
+"#,
+    },
 ];
 
 impl Backend {

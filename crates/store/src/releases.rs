@@ -78,6 +78,15 @@ pub struct NewArtifact {
     pub sha256: String,
     pub sha384: String,
     pub sha512: String,
+    /// Its `.minisig`, stored with it so that a published file is never unsigned.
+    pub signature: Option<NewSignature>,
+}
+
+/// An artifact's minisign signature and the key that made it.
+#[derive(Clone, Debug)]
+pub struct NewSignature {
+    pub key_id: String,
+    pub minisig: String,
 }
 
 #[derive(Clone, Debug, FromRow)]
@@ -111,9 +120,9 @@ async fn insert_artifact(
     a: &NewArtifact,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    let artifact_id: i64 = sqlx::query_scalar(
         "INSERT INTO artifacts (release_id, package_id, storage_key, filename, size, sha256, \
-         sha384, sha512, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         sha384, sha512, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(release_id)
     .bind(&a.package_id)
@@ -124,9 +133,12 @@ async fn insert_artifact(
     .bind(&a.sha384)
     .bind(&a.sha512)
     .bind(now)
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await
     .map_err(|e| StoreError::unique(e, "package id"))?;
+    if let Some(signature) = &a.signature {
+        crate::signatures::insert(tx, artifact_id, signature, now).await?;
+    }
     Ok(())
 }
 

@@ -37,15 +37,17 @@ const PAID_CACHE_CONTROL: &str = "private, no-store";
     summary = "A release's package",
     description = "Free packages need nothing and ignore the query string. Paid ones take a \
                    download key (`dlid`, `email` + `key`, or `Authorization: Bearer`). Ranges \
-                   (`Range`, `If-Range`) resume an interrupted download.",
+                   (`Range`, `If-Range`) resume an interrupted download. `{filename}.minisig` \
+                   is the package's minisign signature, under the same credentials.",
     params(
         ("extension" = String, Path, description = "The extension's full name"),
         ("version" = String, Path, description = "The release's version"),
-        ("filename" = String, Path, description = "The package's file name"),
+        ("filename" = String, Path, description = "The package's file name, or the file \
+          name with `.minisig` appended for its minisign signature"),
         DownloadCredentials,
     ),
     responses(
-        (status = 200, description = "The package", content(("application/zip")),
+        (status = 200, description = "The package, or its signature", content(("application/zip"), ("text/plain")),
          headers(("Content-Disposition" = String), ("ETag" = String))),
         (status = 206, description = "The range asked for", content(("application/zip"))),
         (status = 304, description = "Unchanged since the client's copy"),
@@ -62,12 +64,49 @@ pub async fn by_path(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     files: Option<Extension<Files>>,
 ) -> Result<Response, ReleaseError> {
+    if let Some(package) = filename.strip_suffix(SIGNATURE_SUFFIX) {
+        let download = depot
+            .resolve_download(&extension, &version, package)
+            .await?;
+        let credentials = credentials_for(&download, &headers, query.as_deref(), &[])?;
+        return signature(&depot, download, credentials).await;
+    }
     let download = depot
         .resolve_download(&extension, &version, &filename)
         .await?;
     let credentials = credentials_for(&download, &headers, query.as_deref(), &[])?;
     let client = Client::new(peer, files);
     serve(&depot, download, credentials, &method, &headers, &client).await
+}
+
+/// A package's minisign signature is its download URL with this appended.
+const SIGNATURE_SUFFIX: &str = ".minisig";
+
+/// A package's `.minisig`, under the same credentials as the package.
+async fn signature(
+    depot: &Depot,
+    download: Download,
+    credentials: Credentials,
+) -> Result<Response, ReleaseError> {
+    let paid = download.package_group_id.is_some();
+    let disposition = content_disposition(&format!("{}{SIGNATURE_SUFFIX}", download.filename));
+    let minisig = depot.download_signature(download, &credentials).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (
+                header::CACHE_CONTROL,
+                if paid {
+                    PAID_CACHE_CONTROL
+                } else {
+                    FREE_CACHE_CONTROL
+                },
+            ),
+            (header::CONTENT_DISPOSITION, disposition.as_str()),
+        ],
+        minisig,
+    )
+        .into_response())
 }
 
 /// A package by its jBackend package id.

@@ -19,6 +19,7 @@ mod pages;
 mod params;
 mod sendfile;
 mod sessions;
+mod signing;
 
 use std::future::Future;
 use std::time::Duration;
@@ -106,6 +107,8 @@ fn public_routes() -> OpenApiRouter<Depot> {
         .routes(routes!(feeds::update_feed))
         .routes(routes!(feeds::changelog_feed))
         .routes(routes!(downloads::by_path))
+        .routes(routes!(signing::current_key))
+        .routes(routes!(signing::key_by_id))
         .merge(jbackend_routes())
         // Akeeba Release System's URLs, for sites that updated from it (`depot import ars`).
         .routes(routes!(ars::legacy))

@@ -1,5 +1,5 @@
 //! `depot backup` and `depot restore`, through the binary: a restored instance serves the same
-//! feeds and downloads byte for byte, and the keys customers hold keep working.
+//! feeds, downloads and signatures byte for byte, and the keys customers hold keep working.
 
 use std::path::Path;
 
@@ -51,6 +51,9 @@ async fn seen(app: &TestApp, key: &str) -> Vec<Vec<u8>> {
         out.push(app.text(feed).await.replace(&app.base, "BASE").into_bytes());
     }
     out.push(app.bytes_at(&app.url(FREE)).await);
+    // Signed by the same key: the backup carries it.
+    out.push(app.text("/signing-key.pub").await.into_bytes());
+    out.push(app.text(&format!("{FREE}.minisig")).await.into_bytes());
     let paid = app.get(&format!("{PAID}?dlid={key}")).await;
     assert_eq!(paid.status(), 200, "the customer's key");
     out.push(paid.bytes().await.unwrap().to_vec());
@@ -81,6 +84,8 @@ db_test!(backup_and_restore_round_trip, db => |db: Db| async move {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(backup.join("secret")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "the secret is owner-only");
+        let mode = std::fs::metadata(backup.join("signing.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the signing key is owner-only");
     }
     // Never over an earlier backup.
     let (ok, _, stderr) = depot_on(&url, &app.settings.data_dir, &["backup", backup_str]);

@@ -84,6 +84,12 @@ db_test!(console_sign_in_and_sessions, |app: TestApp| async move {
         html.contains("&#60;updateservers&#62;"),
         "the snippet, escaped: {html}"
     );
+    let public_key = app.text("/signing-key.pub").await;
+    let key_line = public_key.lines().nth(1).unwrap();
+    assert!(
+        html.contains(&format!("<pre><code>{key_line}</code></pre>")),
+        "the signing key: {html}"
+    );
     let csrf = csrf_of(&html);
 
     // Yanking from the page needs the session's CSRF token and our own origin.

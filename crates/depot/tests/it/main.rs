@@ -25,6 +25,7 @@ mod s3;
 mod sales;
 mod scaleout;
 mod shared_keys;
+mod signing;
 mod statistics;
 mod store;
 mod webhooks;

@@ -55,6 +55,9 @@ struct ExtensionsPage<'a> {
     pages: usize,
     extensions: Vec<ExtensionRow>,
     package_groups: Vec<String>,
+    /// The key packages are signed with: its id and its one-line public key.
+    signing_key_id: &'a str,
+    signing_key: &'a str,
 }
 
 impl ExtensionsPage<'_> {
@@ -111,6 +114,8 @@ async fn extensions(
         pages,
         extensions,
         package_groups,
+        signing_key_id: depot.signing_key().key_id(),
+        signing_key: depot.signing_key().public_key_line(),
     }
     .into_response())
 }

@@ -1,0 +1,214 @@
+//! Signed artifacts: every package has a `.minisig` beside its download URL that Debian's
+//! `minisign -V` verifies with `/signing-key.pub`; paid signatures need the package's
+//! credentials; a rotated key re-signs everything and keeps the old public key published.
+
+use std::path::{Path, PathBuf};
+
+use crate::db_test;
+use crate::helpers::*;
+
+/// Runs `minisign -V` on `file` with `signature` and `public_key` (all written into `dir`);
+/// `None` (a skip) without Debian's minisign. Returns whether it verified, and what it said.
+fn minisign_verify(
+    dir: &Path,
+    file: &[u8],
+    signature: &str,
+    public_key: &str,
+) -> Option<(bool, String)> {
+    let (f, s, p) = (
+        dir.join("package.zip"),
+        dir.join("package.zip.minisig"),
+        dir.join("key.pub"),
+    );
+    std::fs::write(&f, file).unwrap();
+    std::fs::write(&s, signature).unwrap();
+    std::fs::write(&p, public_key).unwrap();
+    let out = std::process::Command::new("minisign")
+        .arg("-V")
+        .arg("-p")
+        .arg(&p)
+        .arg("-m")
+        .arg(&f)
+        .arg("-x")
+        .arg(&s)
+        .output();
+    match out {
+        Ok(o) => Some((
+            o.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        )),
+        Err(_) => {
+            skip("minisign (Debian's minisign) is not installed");
+            None
+        }
+    }
+}
+
+db_test!(
+    every_package_is_signed_and_minisign_verifies_it,
+    |app: TestApp| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let zip = plugin_zip("1.0.0", "signed");
+        let published = app
+            .publish("plg_system_hello", "1.0.0", zip.clone(), "")
+            .await;
+        assert_eq!(
+            published.signature_url,
+            format!("{}.minisig", published.download_url)
+        );
+        let public_key = app.text("/signing-key.pub").await;
+        assert!(
+            public_key.starts_with("untrusted comment: minisign public key "),
+            "{public_key}"
+        );
+        let signature = app.text_at(&published.signature_url).await;
+        assert_eq!(app.bytes_at(&published.download_url).await, zip);
+
+        let Some((ok, said)) = minisign_verify(dir.path(), &zip, &signature, &public_key) else {
+            return;
+        };
+        assert!(ok, "minisign -V: {said}");
+        assert!(
+            said.contains("file:plg_system_hello-1.0.0.zip\thashed"),
+            "the trusted comment names the file: {said}"
+        );
+        let mut tampered = zip.clone();
+        tampered[10] ^= 1;
+        let (ok, _) = minisign_verify(dir.path(), &tampered, &signature, &public_key).unwrap();
+        assert!(!ok, "a changed file does not verify");
+
+        // The key a signature names is published under its id too.
+        let key_id = public_key
+            .lines()
+            .next()
+            .unwrap()
+            .rsplit(' ')
+            .next()
+            .unwrap();
+        assert_eq!(
+            app.text(&format!("/signing-keys/{key_id}.pub")).await,
+            public_key
+        );
+        assert_eq!(
+            app.get("/signing-keys/0000000000000000.pub").await.status(),
+            404
+        );
+        assert_eq!(
+            app.get(&format!("/signing-keys/{key_id}")).await.status(),
+            404
+        );
+        // A signature of a file that is not there is not there either.
+        let missing = published.signature_url.replace("1.0.0.zip", "9.9.9.zip");
+        assert_eq!(app.client.get(&missing).send().await.unwrap().status(), 404);
+
+        // A paid package's signature asks for the package's credentials.
+        let customer = app
+            .subscriber_with_key("buyer@example.com", "pro", 10)
+            .await;
+        let path = app.publish_paid_redj("pro").await;
+        let refused = app.get(&format!("{path}.minisig")).await.status();
+        assert_eq!(
+            refused,
+            app.get(path).await.status(),
+            "refused as the package is"
+        );
+        assert!(refused.is_client_error());
+        let paid_sig = app
+            .text(&format!("{path}.minisig?dlid={}", customer.key))
+            .await;
+        let paid_zip = app
+            .bytes_at(&app.url(&format!("{path}?dlid={}", customer.key)))
+            .await;
+        let (ok, said) = minisign_verify(dir.path(), &paid_zip, &paid_sig, &public_key).unwrap();
+        assert!(ok, "minisign -V on the paid package: {said}");
+        // Reading a signature is not a download.
+        app.flush_events().await;
+        let log: depot_api::DownloadLogPage = app.read("/download-events?extension=com_redj").await;
+        assert_eq!(
+            log.items.len(),
+            2,
+            "the package's refusal and download only: {log:?}"
+        );
+    }
+);
+
+/// A key made by minisign itself (`minisign -G -W`) in `dir`; returns the secret key's path and
+/// the public key file. `None` (a skip) without Debian's minisign.
+fn minisign_key(dir: &Path, name: &str) -> Option<(PathBuf, String)> {
+    let (s, p) = (
+        dir.join(format!("{name}.key")),
+        dir.join(format!("{name}.pub")),
+    );
+    let out = std::process::Command::new("minisign")
+        .args(["-G", "-W", "-f"])
+        .arg("-s")
+        .arg(&s)
+        .arg("-p")
+        .arg(&p)
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Some((s, std::fs::read_to_string(&p).unwrap())),
+        Ok(o) => panic!("minisign -G: {}", String::from_utf8_lossy(&o.stderr)),
+        Err(_) => {
+            skip("minisign (Debian's minisign) is not installed");
+            None
+        }
+    }
+}
+
+db_test!(a_rotated_key_re_signs_and_keeps_the_old_key_published, db => |db: Db| async move {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = TestApp::spawn(db).await;
+    let zip = plugin_zip("1.0.0", "rotated");
+    let published = app.publish("plg_system_hello", "1.0.0", zip.clone(), "").await;
+    let old_key = app.text("/signing-key.pub").await;
+    let old_signature = app.text_at(&published.signature_url).await;
+    let old_id = old_key.lines().next().unwrap().rsplit(' ').next().unwrap().to_string();
+
+    // The vendor's own key, made by minisign, in place of the generated one.
+    let Some((new_secret, new_key)) = minisign_key(dir.path(), "vendor") else {
+        return;
+    };
+    app.settings.signing_key = Some(new_secret);
+    app.restart().await;
+    let new_line = new_key.lines().nth(1).unwrap();
+    let served = app.text("/signing-key.pub").await;
+    assert_eq!(served.lines().nth(1), Some(new_line), "the configured key is the current one");
+
+    // The package published before is re-signed in the background...
+    let started = std::time::Instant::now();
+    let signature = loop {
+        let now = app.text_at(&published.signature_url).await;
+        if now != old_signature {
+            break now;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "never re-signed");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let (ok, said) = minisign_verify(dir.path(), &zip, &signature, &new_key).unwrap();
+    assert!(ok, "re-signed with the new key: {said}");
+    // ...and what was saved before the rotation still checks against the old key, still
+    // published under its id.
+    let kept = app.text(&format!("/signing-keys/{old_id}.pub")).await;
+    assert_eq!(kept, old_key);
+    let (ok, said) = minisign_verify(dir.path(), &zip, &old_signature, &kept).unwrap();
+    assert!(ok, "the old signature with the old key: {said}");
+
+    // New packages are signed with the new key.
+    let zip2 = plugin_zip("1.1.0", "rotated");
+    let second = app.publish("plg_system_hello", "1.1.0", zip2.clone(), "").await;
+    let signature2 = app.text_at(&second.signature_url).await;
+    let (ok, said) = minisign_verify(dir.path(), &zip2, &signature2, &new_key).unwrap();
+    assert!(ok, "{said}");
+
+    // A key file that is not a usable key stops the start with the way out.
+    std::fs::write(dir.path().join("broken.key"), "not a key\n").unwrap();
+    let mut broken = app.settings.clone();
+    broken.signing_key = Some(dir.path().join("broken.key"));
+    let err = depot::config::Settings::service_settings(&broken).unwrap_err();
+    assert!(format!("{err:#}").contains("minisign -G -W"), "{err:#}");
+});
