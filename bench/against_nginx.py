@@ -288,6 +288,7 @@ def setup_catalogue(depot, staging):
     paths = {
         "feed": "/updates/plg_system_hot.xml",
         "collection": "/updates/collection.xml",
+        "latest": "/releases/plg_system_hot/latest.json",
         "free_1mib": "/download/com_free/1.0.0/com_free-1.0.0.zip",
         "paid_1mib": "/download/com_paid/1.0.0/com_paid-1.0.0.zip",
         "big_100mib": "/download/com_big/1.0.0/com_big-1.0.0.zip",
@@ -422,6 +423,7 @@ def main():
             ("extension feed", paths["feed"], "", c, None, "rps"),
             ("collection feed", paths["collection"], "", c, None, "rps"),
             ("304 revalidation", paths["feed"], "", c, "etag", "rps"),
+            ("latest.json", paths["latest"], "", c, None, "rps"),
             ("free 1 MiB download", paths["free_1mib"], "", c, None, "rps"),
             ("paid 1 MiB download (dlid)", paths["paid_1mib"], f"?dlid={key}", c, None, "rps"),
             ("100 MiB download", paths["big_100mib"], "", 4, None, "bytes_per_s"),

@@ -27,7 +27,10 @@ pub use groups::{GroupPatch, GroupView, NewGroup};
 pub use keys::{DownloadKeyView, JbackendKeyView, KeyPatch, NewKey};
 pub use memberships::{EndMembership, Ended, MembershipView, NewMembership};
 pub use package_groups::{NewPackageGroup, PackageGroupPatch, PackageGroupView};
-pub use releases::{PublishOutcome, PublishedRelease, ReleasePatch, ReleaseView, UploadParams};
+pub use releases::{
+    LatestDownload, LatestRelease, PublishOutcome, PublishedRelease, ReleasePatch, ReleaseView,
+    UploadParams,
+};
 pub use reports::{
     DayCount, DownloadLogEntry, DownloadLogPage, DownloadLogQuery, FeedCheckCount, FeedCheckQuery,
     NamedCount, ReleaseDownloads, SharedKey, SharedKeyQuery, Statistics, StatisticsQuery,

@@ -129,3 +129,40 @@ impl UploadParams {
         Ok(())
     }
 }
+
+/// `/releases/{extension}/latest.json`: the newest published release of a channel, for any
+/// client that is not Joomla's updater.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LatestRelease {
+    pub extension: String,
+    pub name: String,
+    /// The channel asked for: the least stable stability it includes (`stable` by default;
+    /// `beta` also offers `rc` and `stable` releases).
+    pub channel: String,
+    pub version: String,
+    pub stability: String,
+    pub published_at: Option<String>,
+    pub notes: Option<String>,
+    pub php_minimum: Option<String>,
+    /// A paid package: its download needs a key (`?dlid=…` or `Authorization: Bearer`).
+    pub paid: bool,
+    pub download: LatestDownload,
+}
+
+/// The package of a [`LatestRelease`] and how to check it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LatestDownload {
+    pub url: String,
+    pub filename: String,
+    pub size: i64,
+    pub sha256: String,
+    pub sha384: String,
+    pub sha512: String,
+    /// The minisign signature (`url` + `.minisig`), and its text once signed.
+    pub signature_url: String,
+    pub signature: Option<String>,
+    /// The public key that checks `signature`.
+    pub signing_key_url: Option<String>,
+}

@@ -25,6 +25,8 @@ pub struct RenderedFeed {
     pub last_modified_ms: i64,
     /// The extension an extension or changelog feed is about (for request statistics).
     pub extension_id: Option<i64>,
+    /// `Content-Type`.
+    pub content_type: &'static str,
 }
 
 impl RenderedFeed {
@@ -35,6 +37,15 @@ impl RenderedFeed {
             body: Bytes::from(body),
             last_modified_ms,
             extension_id,
+            content_type: "application/xml; charset=utf-8",
+        }
+    }
+
+    /// A JSON document instead of Joomla's XML.
+    pub(crate) fn json(body: String, last_modified_ms: i64) -> Self {
+        RenderedFeed {
+            content_type: "application/json",
+            ..RenderedFeed::new(body, last_modified_ms, None)
         }
     }
 }
@@ -122,6 +133,8 @@ pub(crate) enum FeedKey {
     Extension(String),
     Changelog(String),
     Collection,
+    /// `/releases/{extension}/latest.json` of a channel.
+    Latest(String, Stability),
 }
 
 fn to_identity(row: &ExtensionRow) -> ServiceResult<Identity> {
@@ -186,7 +199,7 @@ impl Depot {
         self.inner.catalogue.clear();
     }
 
-    async fn cached<F, Fut>(
+    pub(crate) async fn cached<F, Fut>(
         &self,
         key: FeedKey,
         render: F,
@@ -306,6 +319,7 @@ impl Depot {
             etag,
             last_modified_ms: last_modified,
             extension_id: Some(row.id),
+            content_type: "application/xml; charset=utf-8",
         }))
     }
 

@@ -109,3 +109,20 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// An artifact's signature and the key that made it.
+    pub async fn signature_of(
+        &self,
+        artifact_id: i64,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        Ok(
+            sqlx::query_as(
+                "SELECT key_id, minisig FROM artifact_signatures WHERE artifact_id = $1",
+            )
+            .bind(artifact_id)
+            .fetch_optional(&self.pool)
+            .await?,
+        )
+    }
+}

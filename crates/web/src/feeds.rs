@@ -4,7 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use depot_core::useragent::joomla_version;
@@ -126,6 +126,52 @@ pub async fn changelog_feed(
     }
 }
 
+/// `?channel=` of `latest.json`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChannelQuery {
+    /// `stable` (the default), `rc`, `beta`, `alpha` or `dev`: the least stable release offered.
+    channel: Option<String>,
+}
+
+/// The newest release of an extension's channel, as JSON.
+#[utoipa::path(
+    get,
+    path = "/releases/{extension}/{file}",
+    tag = "feeds",
+    summary = "The latest release (JSON, for any client)",
+    description = "`latest.json`: the newest published release of the channel with its download \
+                   URL, size, hashes and minisign signature. Check a download with \
+                   `minisign -Vm FILE -p signing-key.pub`. Revalidate with `If-None-Match`.",
+    params(
+        ("extension" = String, Path, description = "The extension's full name"),
+        ("file" = String, Path, description = "`latest.json`"),
+        ChannelQuery,
+    ),
+    responses(
+        (status = 200, description = "The release", body = depot_api::LatestRelease,
+         headers(("ETag" = String), ("Last-Modified" = String))),
+        (status = 304, description = "Unchanged since the client's copy"),
+        (status = 400, description = "An unknown channel"),
+        (status = 404, description = "No such extension, or no release in the channel", content_type = "text/plain", body = String),
+    )
+)]
+pub async fn latest_release(
+    State(depot): State<Depot>,
+    Path((extension, file)): Path<(String, String)>,
+    Query(query): Query<ChannelQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ReleaseError> {
+    if file != "latest.json" {
+        return Ok(not_found());
+    }
+    let channel = depot_service::parse_channel(query.channel.as_deref())?;
+    match depot.latest_release(&extension, channel).await? {
+        Some(feed) => Ok(respond(&feed, &headers)),
+        None => Ok(not_found()),
+    }
+}
+
 /// `If-None-Match` (weak comparison, as RFC 9110 requires for it) or, failing that,
 /// `If-Modified-Since`.
 fn not_modified(feed: &RenderedFeed, headers: &HeaderMap) -> bool {
@@ -176,7 +222,7 @@ fn respond(feed: &Arc<RenderedFeed>, headers: &HeaderMap) -> Response {
             .status(StatusCode::OK)
             .header(
                 header::CONTENT_TYPE,
-                HeaderValue::from_static("application/xml; charset=utf-8"),
+                HeaderValue::from_static(feed.content_type),
             )
             .body(Body::from(feed.body.clone()))
     };

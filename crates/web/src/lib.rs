@@ -106,6 +106,7 @@ fn public_routes() -> OpenApiRouter<Depot> {
     OpenApiRouter::with_openapi(openapi::PublicDoc::openapi())
         .routes(routes!(feeds::update_feed))
         .routes(routes!(feeds::changelog_feed))
+        .routes(routes!(feeds::latest_release))
         .routes(routes!(downloads::by_path))
         .routes(routes!(signing::current_key))
         .routes(routes!(signing::key_by_id))

@@ -212,3 +212,130 @@ db_test!(a_rotated_key_re_signs_and_keeps_the_old_key_published, db => |db: Db| 
     let err = depot::config::Settings::service_settings(&broken).unwrap_err();
     assert!(format!("{err:#}").contains("minisign -G -W"), "{err:#}");
 });
+
+db_test!(
+    latest_json_names_each_channels_newest_release_and_verifies,
+    |app: TestApp| async move {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            app.get("/releases/plg_system_hello/latest.json")
+                .await
+                .status(),
+            404
+        );
+        let stable = plugin_zip("1.0.0", "latest");
+        app.publish("plg_system_hello", "1.0.0", stable.clone(), "")
+            .await;
+        app.publish(
+            "plg_system_hello",
+            "1.1.0-beta1",
+            plugin_zip("1.1.0-beta1", "latest"),
+            "",
+        )
+        .await;
+        app.publish(
+            "plg_system_hello",
+            "1.2.0-alpha1",
+            plugin_zip("1.2.0-alpha1", "latest"),
+            "",
+        )
+        .await;
+
+        let latest = |query: &'static str| {
+            let app = &app;
+            async move {
+                let r = app
+                    .get(&format!("/releases/plg_system_hello/latest.json{query}"))
+                    .await;
+                assert_eq!(r.status(), 200, "{query}");
+                assert_eq!(r.headers()["content-type"], "application/json");
+                let etag = r.headers()["etag"].to_str().unwrap().to_string();
+                (r.json::<depot_api::LatestRelease>().await.unwrap(), etag)
+            }
+        };
+        let (release, etag) = latest("").await;
+        assert_eq!(
+            (release.channel.as_str(), release.version.as_str()),
+            ("stable", "1.0.0")
+        );
+        assert!(!release.paid);
+        assert_eq!(
+            release.download.url,
+            app.url("/download/plg_system_hello/1.0.0/plg_system_hello-1.0.0.zip")
+        );
+        assert_eq!(release.download.size, stable.len() as i64);
+        assert_eq!(release.download.sha256, sha256_hex(&stable));
+        assert_eq!(release.download.sha512, sha512_hex(&stable));
+        // The recipe of the README: the file, its signature and the key the JSON names.
+        let file = app.bytes_at(&release.download.url).await;
+        let key = app
+            .text_at(release.download.signing_key_url.as_deref().unwrap())
+            .await;
+        let signature = release.download.signature.clone().unwrap();
+        assert_eq!(
+            signature,
+            app.text_at(&release.download.signature_url).await
+        );
+        if let Some((ok, said)) = minisign_verify(dir.path(), &file, &signature, &key) {
+            assert!(ok, "{said}");
+        }
+        assert_eq!(latest("?channel=beta").await.0.version, "1.1.0-beta1");
+        assert_eq!(latest("?channel=rc").await.0.version, "1.0.0");
+        assert_eq!(latest("?channel=alpha").await.0.version, "1.2.0-alpha1");
+        assert_eq!(latest("?channel=dev").await.0.version, "1.2.0-alpha1");
+
+        // Revalidation, a bad channel, another file name.
+        let r = app
+            .client
+            .get(app.url("/releases/plg_system_hello/latest.json"))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 304);
+        assert_eq!(
+            app.get("/releases/plg_system_hello/latest.json?channel=nightly")
+                .await
+                .status(),
+            400
+        );
+        assert_eq!(
+            app.get("/releases/plg_system_hello/latest.xml")
+                .await
+                .status(),
+            404
+        );
+
+        // A new stable release, and a yank, move the answer at once.
+        app.publish(
+            "plg_system_hello",
+            "1.0.1",
+            plugin_zip("1.0.1", "latest"),
+            "",
+        )
+        .await;
+        let (release, new_etag) = latest("").await;
+        assert_eq!(release.version, "1.0.1");
+        assert_ne!(new_etag, etag);
+        let (status, _) = app
+            .api(
+                reqwest::Method::PATCH,
+                "/extensions/plg_system_hello/releases/1.0.1",
+                Some(serde_json::json!({"state": "yanked"})),
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(latest("").await.0.version, "1.0.0");
+
+        // A paid extension is listed as its feed is; the JSON says a key is needed.
+        app.paid_group("pro", 10).await;
+        app.publish_paid_redj("pro").await;
+        let paid: depot_api::LatestRelease = app
+            .get("/releases/com_redj/latest.json")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(paid.paid && paid.version == "2.0.0");
+    }
+);
