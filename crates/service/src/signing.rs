@@ -213,23 +213,25 @@ impl Depot {
             })
     }
 
-    /// Signs a spooled upload off the async runtime (the whole file is hashed).
+    /// Signs a spooled upload.
     pub(crate) async fn sign_file(
         &self,
         path: &Path,
         filename: &str,
     ) -> ServiceResult<NewSignature> {
+        self.remember_signing_key().await?;
         let file = std::fs::File::open(path)?;
         self.sign_reader(std::io::BufReader::new(file), filename)
             .await
     }
 
+    /// Signs off the async runtime (the whole file is hashed). The caller has remembered the
+    /// key.
     async fn sign_reader(
         &self,
         data: impl Read + Send + 'static,
         filename: &str,
     ) -> ServiceResult<NewSignature> {
-        self.remember_signing_key().await?;
         let depot = self.clone();
         let filename = filename.to_string();
         let at = self.now_ms() / 1000;
@@ -266,6 +268,9 @@ impl Depot {
             last: unsigned.last().map_or(after, |a| a.id),
             signed: 0,
         };
+        if !unsigned.is_empty() {
+            self.remember_signing_key().await?;
+        }
         let mut signed = Vec::new();
         for artifact in unsigned {
             let object = match self.storage().get(&artifact.storage_key, None).await {
@@ -283,8 +288,8 @@ impl Depot {
                 ObjectBody::Stream(stream) => {
                     // A remote object is read into a spooled file first: signing is blocking.
                     let spooled = crate::spool(&self.settings().temp_dir, stream, u64::MAX).await?;
-                    self.sign_file(spooled.file.path(), &artifact.filename)
-                        .await?
+                    let file = std::io::BufReader::new(spooled.file.reopen()?);
+                    self.sign_reader(file, &artifact.filename).await?
                 }
             };
             signed.push((artifact.id, signature));
