@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExtensionView {
     pub name: String,
+    /// `joomla` (a Joomla extension) or `composer` (a Composer package).
+    pub ecosystem: String,
     pub element: String,
     #[serde(rename = "type")]
     pub kind: String,
@@ -17,10 +19,13 @@ pub struct ExtensionView {
     pub default_joomla: String,
     /// `None` for a free extension.
     pub package_group: Option<String>,
+    /// Where clients read its releases: a Joomla extension's update feed, a Composer package's
+    /// repository metadata.
     pub feed_url: String,
     pub changelog_url: String,
     /// What to paste into the extension's manifest so that Joomla finds its updates (and, for
-    /// a paid extension, asks for a Download Key).
+    /// a paid extension, asks for a Download Key); for a Composer package, the repository entry
+    /// of a customer's `composer.json`.
     pub manifest_snippet: String,
     pub created_at: String,
     pub updated_at: String,

@@ -43,6 +43,8 @@ pub enum PublishOutcome {
 pub struct PublishedRelease {
     pub outcome: PublishOutcome,
     pub extension: String,
+    /// `joomla` or `composer`.
+    pub ecosystem: String,
     pub element: String,
     #[serde(rename = "type")]
     pub kind: String,
@@ -61,6 +63,8 @@ pub struct PublishedRelease {
     pub sha256: String,
     pub sha384: String,
     pub sha512: String,
+    /// Where clients read the product's releases: a Joomla extension's update feed, a Composer
+    /// package's repository metadata.
     pub feed_url: String,
     pub download_url: String,
     /// The package's minisign signature: `download_url` + `.minisig`.

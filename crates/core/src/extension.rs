@@ -7,6 +7,55 @@
 use std::fmt;
 use std::str::FromStr;
 
+/// Which clients a product is published for: its naming rules, its manifest and the feeds and
+/// repositories that list it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Ecosystem {
+    /// A Joomla extension (`com_foo`, `plg_system_foo`, …), listed in the Joomla feeds.
+    #[default]
+    Joomla,
+    /// A Composer package (`vendor/name`), listed in the Composer repository.
+    Composer,
+}
+
+impl Ecosystem {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ecosystem::Joomla => "joomla",
+            Ecosystem::Composer => "composer",
+        }
+    }
+
+    /// The ecosystem a product name belongs to by its form: `vendor/name` is Composer's,
+    /// anything else Joomla's (whose full names never hold a `/`).
+    pub fn of_name(name: &str) -> Ecosystem {
+        if name.contains('/') {
+            Ecosystem::Composer
+        } else {
+            Ecosystem::Joomla
+        }
+    }
+}
+
+impl fmt::Display for Ecosystem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Ecosystem {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "joomla" => Ok(Ecosystem::Joomla),
+            "composer" => Ok(Ecosystem::Composer),
+            other => Err(format!(
+                "unknown ecosystem {other:?}: use joomla or composer"
+            )),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ExtensionType {
     Component,

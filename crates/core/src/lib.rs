@@ -4,6 +4,7 @@
 
 pub mod ars;
 pub mod clock;
+pub mod composer;
 pub mod entitlement;
 pub mod extension;
 pub mod feed;
@@ -21,7 +22,7 @@ pub mod version;
 pub mod webhooks;
 
 pub use clock::Clock;
-pub use extension::{Client, ExtensionType, Identity, IdentityError};
+pub use extension::{Client, Ecosystem, ExtensionType, Identity, IdentityError};
 pub use refusal::Refusal;
 pub use release::ReleaseState;
 pub use targets::{Targets, TargetsError};

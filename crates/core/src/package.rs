@@ -11,6 +11,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
+use crate::composer::{self, ComposerJsonError, ComposerManifest};
 use crate::extension::{ExtensionType, Identity, IdentityError, default_client};
 use crate::version::{Version, VersionError};
 
@@ -75,6 +76,8 @@ pub enum PackageError {
     DuplicateEntry(String),
     #[error("the zip entry {0:?} is a symbolic link or another special file, not a file")]
     SpecialEntry(String),
+    #[error("{0}")]
+    ComposerJson(#[source] ComposerJsonError),
 }
 
 impl PackageError {
@@ -95,6 +98,7 @@ impl PackageError {
             PackageError::CorruptEntry { .. } => "corrupt_entry",
             PackageError::DuplicateEntry(_) => "duplicate_entry",
             PackageError::SpecialEntry(_) => "special_entry",
+            PackageError::ComposerJson(_) => "bad_composer_json",
         }
     }
 }
@@ -110,11 +114,29 @@ pub struct Manifest {
     pub name: String,
 }
 
-/// Inspects a whole package: structure, safety, then the manifest.
+/// What a sound package holds that depot reads: its Joomla manifest, its `composer.json`.
+#[derive(Debug)]
+pub struct Contents {
+    /// The Joomla manifest, or why there is none usable.
+    pub joomla: Result<Manifest, PackageError>,
+    /// The `composer.json` beside it, if the package has one.
+    pub composer: Option<Result<ComposerManifest, PackageError>>,
+}
+
+/// Inspects a whole package: structure, safety, then the Joomla manifest.
 pub fn inspect<R: Read + Seek>(
-    mut reader: R,
+    reader: R,
     limits: &PackageLimits,
 ) -> Result<Manifest, PackageError> {
+    inspect_contents(reader, limits)?.joomla
+}
+
+/// Inspects a whole package: structure and safety (an unsound zip is an error), then what its
+/// manifests say (each one's own result).
+pub fn inspect_contents<R: Read + Seek>(
+    mut reader: R,
+    limits: &PackageLimits,
+) -> Result<Contents, PackageError> {
     // Counted from the end-of-central-directory record, before the zip reader allocates an
     // entry for each of them.
     let declared = declared_entries(&mut reader);
@@ -143,45 +165,62 @@ pub fn inspect<R: Read + Seek>(
     let root = single_top_folder(&names);
     let mut found: Vec<Manifest> = Vec::new();
     let mut first_malformed: Option<PackageError> = None;
+    let mut first_bad: Option<PackageError> = None;
+    let mut composer = None;
     for (index, name) in names.iter().enumerate() {
         let Some(rel) = name.strip_prefix(root.as_str()) else {
             continue;
         };
-        if rel.contains('/') || !rel.to_ascii_lowercase().ends_with(".xml") {
+        let is_xml = rel.to_ascii_lowercase().ends_with(".xml");
+        if rel.contains('/') || !(is_xml || rel == COMPOSER_JSON) {
             continue;
         }
         let mut file = archive
             .by_index(index)
             .map_err(|e| corrupt(name, e.to_string()))?;
         let mut text = String::new();
-        (&mut file)
+        let read = (&mut file)
             .take(limits.max_manifest_bytes)
             .read_to_string(&mut text)
             .map_err(|e| PackageError::MalformedManifest {
                 path: name.clone(),
                 detail: e.to_string(),
-            })?;
-        match read_manifest(name, &text) {
+            });
+        if !is_xml {
+            composer = Some(read.and_then(|_| {
+                composer::read_composer_json(name, &text).map_err(PackageError::ComposerJson)
+            }));
+            continue;
+        }
+        let found_here = read.and_then(|_| read_manifest(name, &text));
+        match found_here {
             Ok(Some(m)) => found.push(m),
             Ok(None) => {}
             Err(e @ PackageError::MalformedManifest { .. }) => {
                 first_malformed.get_or_insert(e);
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                first_bad.get_or_insert(e);
+            }
         }
     }
-    match found.len() {
-        0 => Err(first_malformed.unwrap_or(PackageError::NoManifest)),
-        1 => Ok(found.remove(0)),
-        _ => Err(PackageError::MultipleManifests(
+    let joomla = match (first_bad, found.len()) {
+        (Some(e), _) => Err(e),
+        (None, 0) => Err(first_malformed.unwrap_or(PackageError::NoManifest)),
+        (None, 1) => Ok(found.remove(0)),
+        (None, _) => Err(PackageError::MultipleManifests(
             found
                 .iter()
                 .map(|m| m.path.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
         )),
-    }
+    };
+    Ok(Contents { joomla, composer })
 }
+
+/// Composer's manifest, at the top of a package (or of its single folder).
+const COMPOSER_JSON: &str = "composer.json";
 
 fn corrupt(name: &str, detail: String) -> PackageError {
     PackageError::CorruptEntry {

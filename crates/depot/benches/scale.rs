@@ -116,6 +116,7 @@ async fn add_extension(store: &Store, i: usize, releases: usize) -> String {
             title: format!("Bench {i}"),
             default_targets: "4,5,6".into(),
             package_group_id: None,
+            ecosystem: "joomla".into(),
         })
         .await
         .expect("extension");
@@ -142,6 +143,8 @@ async fn add_extension(store: &Store, i: usize, releases: usize) -> String {
                     sha256: hex.clone(),
                     sha384: format!("{hex}{}", &hex[..32]),
                     sha512: format!("{hex}{hex}"),
+                    sha1: hex[..40].to_string(),
+                    manifest: None,
                     signature: None,
                 },
             )

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use depot_store::DownloadTarget;
 
 use crate::Depot;
+use crate::composer::ComposerRepository;
 use crate::downloads::DownloadKey;
 use crate::feeds::{FeedKey, RenderedFeed};
 
@@ -79,6 +80,8 @@ pub(crate) struct CatalogueCache {
     pub(crate) ars_streams: Memo<i64, Option<String>>,
     /// The same by the stream's alias (its search-engine-friendly URL).
     pub(crate) ars_aliases: Memo<String, Option<String>>,
+    /// The Composer repository, rendered.
+    pub(crate) composer: Memo<(), Arc<ComposerRepository>>,
     /// The last catalogue generation seen in the database.
     pub(crate) generation: Seen,
 }
@@ -90,6 +93,7 @@ impl CatalogueCache {
             downloads: Memo::new(CATALOGUE_ENTRIES),
             ars_streams: Memo::new(CATALOGUE_ENTRIES),
             ars_aliases: Memo::new(CATALOGUE_ENTRIES),
+            composer: Memo::new(1),
             generation: Seen::new(generation),
         }
     }
@@ -99,6 +103,7 @@ impl CatalogueCache {
         self.downloads.clear();
         self.ars_streams.clear();
         self.ars_aliases.clear();
+        self.composer.clear();
     }
 }
 

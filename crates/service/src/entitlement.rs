@@ -187,26 +187,7 @@ impl Depot {
                 user_id: *user_id,
                 key_id: None,
             }),
-            Credentials::DownloadKey(k) => {
-                let Some(claim) = keys::parse_download_key(k) else {
-                    return self.identify_imported(k).await;
-                };
-                let serial = claim.serial as i64;
-                let row = self
-                    .access()
-                    .download_keys
-                    .get_or_load(serial, || self.store().download_key(serial))
-                    .await?
-                    .filter(|r| r.revoked_at.is_none())
-                    .ok_or_else(invalid_key)?;
-                if !claim.verify(secret, row.version as u32) {
-                    return Err(invalid_key());
-                }
-                Ok(Grant {
-                    user_id: row.user_id,
-                    key_id: Some(row.id),
-                })
-            }
+            Credentials::DownloadKey(k) => self.identify_download_key(k).await,
             Credentials::EmailKey { email, key } => {
                 let email = email.as_deref().map(str::trim).filter(|e| !e.is_empty());
                 let key = key.as_deref().map(str::trim).filter(|k| !k.is_empty());
@@ -245,6 +226,28 @@ impl Depot {
                 })
             }
         }
+    }
+
+    /// The user a download key (depot's own, or an imported Download ID) belongs to.
+    pub(crate) async fn identify_download_key(&self, k: &str) -> ServiceResult<Grant> {
+        let Some(claim) = keys::parse_download_key(k) else {
+            return self.identify_imported(k).await;
+        };
+        let serial = claim.serial as i64;
+        let row = self
+            .access()
+            .download_keys
+            .get_or_load(serial, || self.store().download_key(serial))
+            .await?
+            .filter(|r| r.revoked_at.is_none())
+            .ok_or_else(invalid_key)?;
+        if !claim.verify(self.settings().secret.expose(), row.version as u32) {
+            return Err(invalid_key());
+        }
+        Ok(Grant {
+            user_id: row.user_id,
+            key_id: Some(row.id),
+        })
     }
 
     /// A Download ID imported from Akeeba Release System, found by its hash.

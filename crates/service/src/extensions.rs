@@ -1,6 +1,7 @@
 //! Extensions as an admin reads and changes them: what feeds show of them, their package group,
 //! and the manifest snippet that points an extension at its feed.
 
+use depot_core::Ecosystem;
 use depot_core::feed::{escape_attr, escape_text};
 use depot_store::ExtensionRow;
 use serde_json::json;
@@ -60,9 +61,14 @@ impl Depot {
             Some(id) => self.package_group(id).await?.map(|g| g.name),
             None => None,
         };
-        let feed_url = self.feed_url(&row.name);
+        let feed_url = self.metadata_url(&row);
+        let manifest_snippet = match row.ecosystem.parse().unwrap_or_default() {
+            Ecosystem::Joomla => manifest_snippet(&row.title, &feed_url, package_group.is_some()),
+            Ecosystem::Composer => self.composer_repository_snippet(),
+        };
         Ok(ExtensionView {
-            manifest_snippet: manifest_snippet(&row.title, &feed_url, package_group.is_some()),
+            manifest_snippet,
+            ecosystem: row.ecosystem,
             changelog_url: self.changelog_url(&row.name),
             feed_url,
             package_group,

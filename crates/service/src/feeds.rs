@@ -137,6 +137,12 @@ pub(crate) enum FeedKey {
     Latest(String, Stability),
 }
 
+/// Whether the Joomla feeds list the extension (the products of other ecosystems have their
+/// own).
+fn is_joomla(row: &ExtensionRow) -> bool {
+    row.ecosystem == depot_core::Ecosystem::Joomla.as_str()
+}
+
 fn to_identity(row: &ExtensionRow) -> ServiceResult<Identity> {
     let corrupt = |e: String| {
         ServiceError::invalid("corrupt_catalogue", format!("extension {}: {e}", row.name))
@@ -246,7 +252,12 @@ impl Depot {
         name: &str,
         kind: FragmentKind,
     ) -> ServiceResult<Option<RenderedFeed>> {
-        let Some(row) = self.store().extension_by_name(name).await? else {
+        let Some(row) = self
+            .store()
+            .extension_by_name(name)
+            .await?
+            .filter(is_joomla)
+        else {
             return Ok(None);
         };
         let stamp = self.fragments_stamp(&row);
@@ -414,7 +425,7 @@ impl Depot {
                     }
                 }
                 let mut entries = Vec::new();
-                for ext in &extensions {
+                for ext in extensions.iter().filter(|e| is_joomla(e)) {
                     let Some(releases) = by_extension.get(&ext.id) else {
                         continue;
                     };

@@ -7,6 +7,7 @@ mod actors;
 mod audit;
 mod backup;
 mod cache;
+mod composer;
 mod downloads;
 mod entitlement;
 mod error;
@@ -365,9 +366,20 @@ impl Depot {
         self.url(&format!("/updates/{extension}.xml"))
     }
 
-    /// The download URL the feed emits for a release file.
+    /// The download URL the feed emits for a release file. A Composer package's `/` is sent
+    /// as `%2F`, so that its name stays one path segment.
     pub fn download_url(&self, extension: &str, version: &str, filename: &str) -> String {
+        let extension = extension.replace('/', "%2F");
         self.url(&format!("/download/{extension}/{version}/{filename}"))
+    }
+
+    /// Where clients read an extension's releases: a Joomla extension's update feed, a Composer
+    /// package's repository metadata.
+    pub fn metadata_url(&self, extension: &depot_store::ExtensionRow) -> String {
+        match extension.ecosystem.parse().unwrap_or_default() {
+            depot_core::Ecosystem::Joomla => self.feed_url(&extension.name),
+            depot_core::Ecosystem::Composer => self.composer_metadata_url(&extension.name),
+        }
     }
 
     pub fn changelog_url(&self, extension: &str) -> String {

@@ -5,9 +5,10 @@
 //! storage (invisible until a release row points at it), then the release and artifact rows are
 //! created in one transaction. A failure at any step removes what the earlier steps made.
 
+use depot_core::composer::{ComposerManifest, PackageName};
 use depot_core::feed::{SupportedDatabases, parse_php_minimum};
-use depot_core::package::{self, Manifest};
-use depot_core::{Identity, ReleaseState, Stability, Targets, Version};
+use depot_core::package::{self, Contents, Manifest};
+use depot_core::{Ecosystem, Identity, ReleaseState, Stability, Targets, Version};
 use depot_store::{ExtensionRow, NewArtifact, NewExtension, NewRelease, StoreError};
 
 use crate::Actor;
@@ -140,27 +141,46 @@ impl Depot {
         options: &PublishOptions,
     ) -> ServiceResult<PublishedRelease> {
         actor.require_publish(extension, "publish")?;
-        Identity::type_of_full_name(extension)
-            .map_err(|e| ServiceError::invalid("bad_extension_name", e.to_string()))?;
+        let ecosystem = Ecosystem::of_name(extension);
+        let bad_name = |e: String| ServiceError::invalid("bad_extension_name", e);
+        match ecosystem {
+            Ecosystem::Joomla => Identity::type_of_full_name(extension)
+                .map(drop)
+                .map_err(|e| bad_name(e.to_string()))?,
+            Ecosystem::Composer => PackageName::parse(extension)
+                .map(drop)
+                .map_err(|e| bad_name(e.to_string()))?,
+        }
         let version = Version::parse(version)
             .map_err(|e| ServiceError::invalid("bad_version", e.to_string()))?;
-        let manifest = self.inspect(&upload).await?;
-        if manifest.identity.full_name != extension {
-            return Err(ServiceError::Mismatch(format!(
-                "the manifest {} describes {} ({} {:?}), not {extension}",
-                manifest.path,
-                manifest.identity.full_name,
-                manifest.identity.kind,
-                manifest.identity.element
-            )));
-        }
-        if manifest.version != version {
-            return Err(ServiceError::Mismatch(format!(
-                "the manifest {} says version {}, not {version}",
-                manifest.path, manifest.version
-            )));
-        }
-        self.publish_inspected(actor, manifest, upload, options)
+        let contents = self.inspect(&upload).await?;
+        let product = match ecosystem {
+            Ecosystem::Joomla => {
+                let manifest = contents.joomla?;
+                if manifest.identity.full_name != extension {
+                    return Err(ServiceError::Mismatch(format!(
+                        "the manifest {} describes {} ({} {:?}), not {extension}",
+                        manifest.path,
+                        manifest.identity.full_name,
+                        manifest.identity.kind,
+                        manifest.identity.element
+                    )));
+                }
+                if manifest.version != version {
+                    return Err(ServiceError::Mismatch(format!(
+                        "the manifest {} says version {}, not {version}",
+                        manifest.path, manifest.version
+                    )));
+                }
+                Product::joomla(manifest)
+            }
+            Ecosystem::Composer => {
+                let name = PackageName::parse(extension)
+                    .map_err(|e| ServiceError::invalid("bad_extension_name", e.to_string()))?;
+                Product::composer(name, version, contents.composer.transpose()?)?
+            }
+        };
+        self.publish_inspected(actor, product, upload, options)
             .await
     }
 
@@ -172,22 +192,41 @@ impl Depot {
         upload: Spooled,
         options: &PublishOptions,
     ) -> ServiceResult<PublishedRelease> {
-        let manifest = self.inspect(&upload).await?;
-        self.publish_inspected(actor, manifest, upload, options)
+        let product = Product::named_by(self.inspect(&upload).await?)?;
+        self.publish_inspected(actor, product, upload, options)
             .await
     }
 
     async fn publish_inspected(
         &self,
         actor: &Actor,
-        manifest: Manifest,
+        product: Product,
         upload: Spooled,
         options: &PublishOptions,
     ) -> ServiceResult<PublishedRelease> {
-        let version = manifest.version.clone();
-        let extension = manifest.identity.full_name.as_str();
+        let version = product.version.clone();
+        let extension = product.name.as_str();
         actor.require_publish(extension, "publish")?;
         let checked = check_options(&version, options)?;
+        if product.ecosystem == Ecosystem::Composer {
+            if checked.targets.is_some() {
+                return Err(ServiceError::invalid(
+                    "bad_joomla_targets",
+                    format!("{extension} is a Composer package: Joomla targets do not apply"),
+                ));
+            }
+            // Composer reads a version's stability from its name alone.
+            if checked.stability != version.implied_stability() {
+                return Err(ServiceError::invalid(
+                    "bad_stability",
+                    format!(
+                        "Composer takes {version} for {}: name the version for its stability \
+                         (1.2.0-beta1, 1.2.0-rc1)",
+                        version.implied_stability()
+                    ),
+                ));
+            }
+        }
 
         let package_group_id = match options.package_group.as_deref().map(str::trim) {
             Some(name) if !name.is_empty() => Some(
@@ -204,7 +243,7 @@ impl Depot {
             ),
             _ => None,
         };
-        let mut ext = self.extension_for(&manifest, package_group_id).await?;
+        let mut ext = self.extension_for(&product, package_group_id).await?;
         if package_group_id.is_some() && ext.package_group_id != package_group_id {
             self.store()
                 .set_extension_package_group(ext.id, package_group_id)
@@ -230,7 +269,7 @@ impl Depot {
         } else {
             ReleaseState::Published
         };
-        let filename = format!("{extension}-{version}.zip");
+        let filename = format!("{}-{version}.zip", product.file_stem());
         let new_release = NewRelease {
             extension_id: ext.id,
             version: version.to_string(),
@@ -256,6 +295,8 @@ impl Depot {
             sha256: upload.sha256.clone(),
             sha384: upload.sha384.clone(),
             sha512: upload.sha512.clone(),
+            sha1: upload.sha1.clone(),
+            manifest: product.metadata.clone(),
             // Signed before it is stored, so that no published file is ever without its
             // signature.
             signature: match unchanged {
@@ -334,6 +375,7 @@ impl Depot {
         Ok(PublishedRelease {
             outcome,
             extension: ext.name.clone(),
+            ecosystem: ext.ecosystem.clone(),
             element: ext.element.clone(),
             kind: ext.ext_type.clone(),
             client: ext.client.clone(),
@@ -349,7 +391,7 @@ impl Depot {
             }
             .to_string(),
             package_id: row.artifact.package_id.clone(),
-            feed_url: self.feed_url(&ext.name),
+            feed_url: self.metadata_url(&ext),
             download_url: self.download_url(
                 &ext.name,
                 &row.release.version,
@@ -367,49 +409,48 @@ impl Depot {
         })
     }
 
-    /// Reads the package's manifest off the async runtime (it decompresses every entry).
-    async fn inspect(&self, upload: &Spooled) -> ServiceResult<Manifest> {
+    /// Reads the package's manifests off the async runtime (it decompresses every entry).
+    async fn inspect(&self, upload: &Spooled) -> ServiceResult<Contents> {
         let file = upload.file.reopen()?;
         let limits = self.settings().package_limits.clone();
         tokio::task::spawn_blocking(move || {
-            package::inspect(std::io::BufReader::new(file), &limits)
+            package::inspect_contents(std::io::BufReader::new(file), &limits)
         })
         .await
         .map_err(|e| ServiceError::Io(std::io::Error::other(e)))?
         .map_err(ServiceError::from)
     }
 
-    /// The extension a manifest describes, created on its first upload.
+    /// The extension a product is, created on its first upload.
     async fn extension_for(
         &self,
-        m: &Manifest,
+        product: &Product,
         package_group_id: Option<i64>,
     ) -> ServiceResult<ExtensionRow> {
-        let id = &m.identity;
-        if let Some(row) = self.store().extension_by_name(&id.full_name).await? {
-            return check_identity(row, id);
+        if let Some(row) = self.store().extension_by_name(&product.name).await? {
+            return product.check_is(row);
         }
+        let id = product.identity.as_ref();
         let new = NewExtension {
-            name: id.full_name.clone(),
-            element: id.element.clone(),
-            ext_type: id.kind.as_str().into(),
-            client: id.client.as_str().into(),
-            folder: id.folder.clone().unwrap_or_default(),
-            title: m.name.clone(),
+            name: product.name.clone(),
+            element: id.map_or(product.name.clone(), |id| id.element.clone()),
+            ext_type: id.map(|id| id.kind.as_str().into()).unwrap_or_default(),
+            client: id.map(|id| id.client.as_str().into()).unwrap_or_default(),
+            folder: id.and_then(|id| id.folder.clone()).unwrap_or_default(),
+            title: product.title.clone(),
             default_targets: self.settings().default_targets.to_string(),
             package_group_id,
+            ecosystem: product.ecosystem.as_str().into(),
         };
         match self.store().create_extension(&new).await {
             Ok(row) => Ok(row),
             // Another upload created it first.
             Err(StoreError::Conflict(_)) => {
-                match self.store().extension_by_name(&id.full_name).await? {
-                    Some(row) => check_identity(row, id),
+                match self.store().extension_by_name(&product.name).await? {
+                    Some(row) => product.check_is(row),
                     None => Err(ServiceError::Conflict(format!(
                         "another extension already has element {} ({} {})",
-                        id.element,
-                        id.kind,
-                        id.client.as_str()
+                        new.element, new.ext_type, new.client
                     ))),
                 }
             }
@@ -433,22 +474,141 @@ impl Depot {
     }
 }
 
-fn check_identity(row: ExtensionRow, id: &Identity) -> ServiceResult<ExtensionRow> {
-    if same_identity(&row, id) {
-        Ok(row)
-    } else {
-        Err(ServiceError::Mismatch(format!(
-            "{} is registered as {} {:?} (client {}, folder {:?}); the manifest says {} {:?} (client {}, folder {:?})",
-            row.name,
-            row.ext_type,
-            row.element,
-            row.client,
-            row.folder,
-            id.kind,
-            id.element,
-            id.client.as_str(),
-            id.folder.clone().unwrap_or_default()
-        )))
+/// What an upload is, read from its manifests: the product it belongs to and its version.
+struct Product {
+    /// The extension's name: a Joomla full name, a Composer `vendor/name`.
+    name: String,
+    ecosystem: Ecosystem,
+    version: Version,
+    /// What the catalogue calls it when it is new.
+    title: String,
+    /// Joomla's identity of a Joomla extension.
+    identity: Option<Identity>,
+    /// The fields its metadata repeats from its own manifest (a `composer.json`), as JSON.
+    metadata: Option<String>,
+}
+
+impl Product {
+    fn joomla(manifest: Manifest) -> Self {
+        Product {
+            name: manifest.identity.full_name.clone(),
+            ecosystem: Ecosystem::Joomla,
+            version: manifest.version,
+            title: manifest.name,
+            identity: Some(manifest.identity),
+            metadata: None,
+        }
+    }
+
+    /// A Composer package of `name` at `version`, with what its `composer.json` says (which
+    /// must agree).
+    fn composer(
+        name: PackageName,
+        version: Version,
+        manifest: Option<ComposerManifest>,
+    ) -> ServiceResult<Self> {
+        if let Some(m) = &manifest {
+            if let Some(named) = m.name.as_ref().filter(|n| **n != name) {
+                return Err(ServiceError::Mismatch(format!(
+                    "{} names the package {named}, not {name}",
+                    m.path
+                )));
+            }
+            // Composer accepts `v1.2.0` for `1.2.0`.
+            let said = m
+                .version
+                .as_deref()
+                .map(|v| v.strip_prefix(['v', 'V']).unwrap_or(v));
+            if let Some(said) = said.filter(|v| *v != version.as_str()) {
+                return Err(ServiceError::Mismatch(format!(
+                    "{} says version {said}, not {version}",
+                    m.path
+                )));
+            }
+        }
+        let title = manifest
+            .as_ref()
+            .and_then(|m| m.description.clone())
+            .unwrap_or_else(|| name.to_string());
+        let metadata = manifest
+            .map(|m| serde_json::to_string(&m.metadata))
+            .transpose()
+            .map_err(|e| ServiceError::Io(std::io::Error::other(e)))?;
+        Ok(Product {
+            name: name.to_string(),
+            ecosystem: Ecosystem::Composer,
+            version,
+            title: title.chars().take(200).collect(),
+            identity: None,
+            metadata,
+        })
+    }
+
+    /// The product a package names by itself (an upload with no name and version given): its
+    /// Joomla manifest, or else its `composer.json` with both a name and a version.
+    fn named_by(contents: Contents) -> ServiceResult<Self> {
+        let joomla_error = match contents.joomla {
+            Ok(manifest) => return Ok(Product::joomla(manifest)),
+            Err(e) => e,
+        };
+        let Some(composer) = contents.composer else {
+            return Err(joomla_error.into());
+        };
+        let m = composer?;
+        let name = m.name.clone();
+        let version = m
+            .version
+            .as_deref()
+            .map(|v| v.strip_prefix(['v', 'V']).unwrap_or(v));
+        match (name, version) {
+            (Some(name), Some(version)) => {
+                let version = Version::parse(version)
+                    .map_err(|e| ServiceError::invalid("bad_version", e.to_string()))?;
+                Product::composer(name, version, Some(m))
+            }
+            _ => Err(ServiceError::invalid(
+                "no_manifest",
+                format!(
+                    "{} has no name or no version, and the zip has no Joomla manifest: publish \
+                     it as vendor/name and version (`depot release publish vendor/name VERSION \
+                     FILE`)",
+                    m.path
+                ),
+            )),
+        }
+    }
+
+    /// What its files are named after: the full name, or a Composer package's part after `/`.
+    fn file_stem(&self) -> &str {
+        match self.ecosystem {
+            Ecosystem::Joomla => &self.name,
+            Ecosystem::Composer => self.name.rsplit('/').next().unwrap_or(&self.name),
+        }
+    }
+
+    /// `row` if it is this product, as registered.
+    fn check_is(&self, row: ExtensionRow) -> ServiceResult<ExtensionRow> {
+        if row.ecosystem != self.ecosystem.as_str() {
+            return Err(ServiceError::Mismatch(format!(
+                "{} is registered as a {} product, not {}",
+                row.name, row.ecosystem, self.ecosystem
+            )));
+        }
+        match &self.identity {
+            Some(id) if !same_identity(&row, id) => Err(ServiceError::Mismatch(format!(
+                "{} is registered as {} {:?} (client {}, folder {:?}); the manifest says {} {:?} (client {}, folder {:?})",
+                row.name,
+                row.ext_type,
+                row.element,
+                row.client,
+                row.folder,
+                id.kind,
+                id.element,
+                id.client.as_str(),
+                id.folder.clone().unwrap_or_default()
+            ))),
+            _ => Ok(row),
+        }
     }
 }
 

@@ -20,6 +20,8 @@ pub struct Spooled {
     pub sha256: String,
     pub sha384: String,
     pub sha512: String,
+    /// What Composer checks a dist against.
+    pub sha1: String,
 }
 
 pub async fn spool<S, E>(dir: &Path, mut body: S, limit: u64) -> ServiceResult<Spooled>
@@ -34,6 +36,7 @@ where
         .tempfile_in(dir)?;
     let mut out = tokio::fs::File::from_std(temp.reopen()?);
     let (mut h256, mut h384, mut h512) = (Sha256::new(), Sha384::new(), Sha512::new());
+    let mut h1 = sha1::Sha1::new();
     let mut size: u64 = 0;
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| ServiceError::UploadAborted(e.to_string()))?;
@@ -44,6 +47,7 @@ where
         h256.update(&chunk);
         h384.update(&chunk);
         h512.update(&chunk);
+        h1.update(&chunk);
         out.write_all(&chunk).await?;
     }
     out.flush().await?;
@@ -54,6 +58,7 @@ where
         sha256: hex::encode(h256.finalize()),
         sha384: hex::encode(h384.finalize()),
         sha512: hex::encode(h512.finalize()),
+        sha1: hex::encode(h1.finalize()),
     })
 }
 
@@ -126,6 +131,7 @@ mod tests {
             "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a\
              2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
         );
+        assert_eq!(s.sha1, "a9993e364706816aba3e25717850c26c9cd0d89d");
         assert_eq!(std::fs::read(s.file.path()).unwrap(), b"abc");
     }
 

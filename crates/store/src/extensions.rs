@@ -21,6 +21,8 @@ pub struct ExtensionRow {
     pub updated_at: i64,
     /// The package group of a paid extension; `None` = free.
     pub package_group_id: Option<i64>,
+    /// `joomla` or `composer` (`depot_core::Ecosystem`).
+    pub ecosystem: String,
 }
 
 #[derive(Clone, Debug)]
@@ -34,6 +36,7 @@ pub struct NewExtension {
     pub default_targets: String,
     /// Set at creation for a paid extension, so that it is never public for a moment.
     pub package_group_id: Option<i64>,
+    pub ecosystem: String,
 }
 
 impl Store {
@@ -147,8 +150,8 @@ impl Store {
         let now = self.now_ms();
         let row: ExtensionRow = sqlx::query_as(
             "INSERT INTO extensions (name, element, ext_type, client, folder, title, \
-             default_targets, created_at, updated_at, package_group_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING *",
+             default_targets, created_at, updated_at, package_group_id, ecosystem) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) RETURNING *",
         )
         .bind(&new.name)
         .bind(&new.element)
@@ -159,6 +162,7 @@ impl Store {
         .bind(&new.default_targets)
         .bind(now)
         .bind(new.package_group_id)
+        .bind(&new.ecosystem)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| StoreError::unique(e, "extension"))?;

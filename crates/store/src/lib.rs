@@ -57,8 +57,8 @@ pub use outbox::OutboxRow;
 pub use package_groups::PackageGroupRow;
 pub use recovery::sqlite_file;
 pub use releases::{
-    ArtifactRow, FeedReleaseRow, NewArtifact, NewRelease, NewSignature, ReleaseRow,
-    ReleaseWithArtifact,
+    ArtifactRow, FeedReleaseRow, NewArtifact, NewRelease, NewSignature, PublishedReleaseRow,
+    ReleaseRow, ReleaseWithArtifact,
 };
 pub use sales::{SaleEventRow, SalePriceRow, SaleRow};
 pub use sessions::{SessionRow, SessionSummary};

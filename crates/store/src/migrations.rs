@@ -493,6 +493,15 @@ CREATE TABLE artifact_signatures (
 );
 "#,
     },
+    Migration {
+        version: 19,
+        name: "products of other ecosystems: Composer packages",
+        sql: r#"
+ALTER TABLE extensions ADD COLUMN ecosystem TEXT NOT NULL DEFAULT 'joomla';
+ALTER TABLE artifacts ADD COLUMN sha1 TEXT;
+ALTER TABLE artifacts ADD COLUMN manifest TEXT;
+"#,
+    },
 ];
 
 impl Backend {

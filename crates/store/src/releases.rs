@@ -56,6 +56,13 @@ pub struct ArtifactRow {
     pub sha384: String,
     #[sqlx(rename = "a_sha512")]
     pub sha512: String,
+    /// Composer's `dist.shasum`; `None` for files stored before depot kept it.
+    #[sqlx(rename = "a_sha1")]
+    pub sha1: Option<String>,
+    /// What the package's own manifest says that its metadata repeats (a `composer.json`'s
+    /// fields, as JSON), for ecosystems whose metadata is read from the file.
+    #[sqlx(rename = "a_manifest")]
+    pub manifest: Option<String>,
     #[sqlx(rename = "a_created_at")]
     pub created_at: i64,
 }
@@ -63,7 +70,7 @@ pub struct ArtifactRow {
 pub(crate) const ARTIFACT_COLUMNS: &str = "a.id AS a_id, a.release_id AS a_release_id, \
     a.package_id AS a_package_id, a.storage_key AS a_storage_key, a.filename AS a_filename, \
     a.size AS a_size, a.sha256 AS a_sha256, a.sha384 AS a_sha384, a.sha512 AS a_sha512, \
-    a.created_at AS a_created_at";
+    a.sha1 AS a_sha1, a.manifest AS a_manifest, a.created_at AS a_created_at";
 
 pub(crate) const RELEASE_COLUMNS: &str = "r.id, r.extension_id, r.version, r.stability, r.targets, \
     r.php_minimum, r.supported_databases, r.notes, r.state, r.published_at, r.created_at, \
@@ -78,6 +85,9 @@ pub struct NewArtifact {
     pub sha256: String,
     pub sha384: String,
     pub sha512: String,
+    pub sha1: String,
+    /// See [`ArtifactRow::manifest`].
+    pub manifest: Option<String>,
     /// Its `.minisig`, stored with it so that a published file is never unsigned.
     pub signature: Option<NewSignature>,
 }
@@ -91,6 +101,20 @@ pub struct NewSignature {
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ReleaseWithArtifact {
+    #[sqlx(flatten)]
+    pub release: ReleaseRow,
+    #[sqlx(flatten)]
+    pub artifact: ArtifactRow,
+}
+
+/// A published release of some product, with its artifact and what its product's metadata
+/// needs (a Composer repository's input).
+#[derive(Clone, Debug, FromRow)]
+pub struct PublishedReleaseRow {
+    #[sqlx(rename = "e_name")]
+    pub extension: String,
+    #[sqlx(rename = "e_package_group_id")]
+    pub package_group_id: Option<i64>,
     #[sqlx(flatten)]
     pub release: ReleaseRow,
     #[sqlx(flatten)]
@@ -122,7 +146,8 @@ async fn insert_artifact(
 ) -> Result<(), StoreError> {
     let artifact_id: i64 = sqlx::query_scalar(
         "INSERT INTO artifacts (release_id, package_id, storage_key, filename, size, sha256, \
-         sha384, sha512, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+         sha384, sha512, sha1, manifest, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(release_id)
     .bind(&a.package_id)
@@ -132,6 +157,8 @@ async fn insert_artifact(
     .bind(&a.sha256)
     .bind(&a.sha384)
     .bind(&a.sha512)
+    .bind(&a.sha1)
+    .bind(&a.manifest)
     .bind(now)
     .fetch_one(&mut **tx)
     .await
@@ -169,6 +196,25 @@ impl Store {
              ORDER BY r.extension_id"
         );
         Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .bind(ReleaseState::Published.as_str())
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Every published release of the products of `ecosystem`, with its artifact, by product
+    /// name: what a repository of that ecosystem lists, in one query.
+    pub async fn published_releases_in(
+        &self,
+        ecosystem: &str,
+    ) -> Result<Vec<PublishedReleaseRow>, StoreError> {
+        let sql = format!(
+            "SELECT e.name AS e_name, e.package_group_id AS e_package_group_id, \
+             {RELEASE_COLUMNS}, {ARTIFACT_COLUMNS} FROM releases r \
+             JOIN extensions e ON e.id = r.extension_id JOIN artifacts a ON a.release_id = r.id \
+             WHERE e.ecosystem = $1 AND r.state = $2 ORDER BY e.name, r.id"
+        );
+        Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .bind(ecosystem)
             .bind(ReleaseState::Published.as_str())
             .fetch_all(&self.pool)
             .await?)

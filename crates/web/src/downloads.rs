@@ -21,7 +21,7 @@ use depot_service::{Credentials, Delivery, Depot, Download, DownloadRequest, Req
 use crate::error::ReleaseError;
 use crate::http_date;
 use crate::openapi::DownloadRefusals;
-use crate::params::{bearer, params};
+use crate::params::{basic_password, bearer, params};
 use crate::sendfile::Files;
 use depot_core::range::{RangeDecision, decide, if_range_allows};
 
@@ -234,10 +234,11 @@ fn credentials_for(
     Ok(credentials(headers, &params(headers, query, body)?))
 }
 
-/// Credentials from `Authorization: Bearer`, or `dlid`, or `email` + `key`.
+/// Credentials from `Authorization: Bearer` or `Basic` (Composer's), or `dlid`, or `email` +
+/// `key`.
 fn credentials(headers: &HeaderMap, params: &HashMap<String, String>) -> Credentials {
-    if let Some(token) = bearer(headers) {
-        return Credentials::DownloadKey(token.to_string());
+    if let Some(key) = header_key(headers) {
+        return key;
     }
     if let Some(dlid) = params.get("dlid").filter(|d| !d.trim().is_empty()) {
         return Credentials::DownloadKey(dlid.clone());
@@ -249,6 +250,14 @@ fn credentials(headers: &HeaderMap, params: &HashMap<String, String>) -> Credent
             key: key.cloned(),
         },
     }
+}
+
+/// A download key sent in `Authorization`: as a bearer token, or as the password of basic auth.
+pub(crate) fn header_key(headers: &HeaderMap) -> Option<Credentials> {
+    bearer(headers)
+        .map(str::to_string)
+        .or_else(|| basic_password(headers))
+        .map(Credentials::DownloadKey)
 }
 
 /// `attachment; filename="x.zip"`: the plain `filename=` form, the only one Joomla reads.

@@ -175,20 +175,26 @@ pub async fn latest_release(
 /// `If-None-Match` (weak comparison, as RFC 9110 requires for it) or, failing that,
 /// `If-Modified-Since`.
 fn not_modified(feed: &RenderedFeed, headers: &HeaderMap) -> bool {
-    if let Some(inm) = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
-        return inm
-            .split(',')
-            .map(|t| t.trim().trim_start_matches("W/"))
-            .any(|t| t == "*" || t == feed.etag);
+    if headers.contains_key(header::IF_NONE_MATCH) {
+        return etag_matches(feed, headers);
     }
     headers
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
         .and_then(http_date::parse_secs)
         .is_some_and(|since| feed.last_modified_ms / 1000 <= since)
+}
+
+/// Whether `If-None-Match` names the feed's `ETag`.
+fn etag_matches(feed: &RenderedFeed, headers: &HeaderMap) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|inm| {
+            inm.split(',')
+                .map(|t| t.trim().trim_start_matches("W/"))
+                .any(|t| t == "*" || t == feed.etag)
+        })
 }
 
 /// `Last-Modified` of a feed: the same few values over and over, so each thread keeps the last
@@ -209,12 +215,41 @@ fn last_modified(ms: i64) -> HeaderValue {
 }
 
 fn respond(feed: &Arc<RenderedFeed>, headers: &HeaderMap) -> Response {
+    respond_as(feed, headers, Audience::Everyone)
+}
+
+/// Who a rendered document is for, which decides how it may be cached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Audience {
+    /// The same for every client: proxies may keep it, dates revalidate it.
+    Everyone,
+    /// Made for the credentials it was asked with: no shared cache keeps it, and only its
+    /// `ETag` revalidates it (its date says when the catalogue changed, not when the customer's
+    /// rights did).
+    OneCustomer,
+}
+
+pub(crate) fn respond_as(
+    feed: &Arc<RenderedFeed>,
+    headers: &HeaderMap,
+    audience: Audience,
+) -> Response {
     let mut builder = Response::builder()
         .header(header::ETAG, &feed.etag)
-        .header(header::LAST_MODIFIED, last_modified(feed.last_modified_ms))
-        .header(header::CACHE_CONTROL, FEED_CACHE_CONTROL)
         .header(header::VARY, "Accept-Encoding");
-    let resp = if not_modified(feed, headers) {
+    builder = match audience {
+        Audience::Everyone => builder
+            .header(header::LAST_MODIFIED, last_modified(feed.last_modified_ms))
+            .header(header::CACHE_CONTROL, FEED_CACHE_CONTROL),
+        Audience::OneCustomer => builder
+            .header(header::CACHE_CONTROL, "private, no-cache")
+            .header(header::VARY, "Authorization"),
+    };
+    let unchanged = match audience {
+        Audience::Everyone => not_modified(feed, headers),
+        Audience::OneCustomer => etag_matches(feed, headers),
+    };
+    let resp = if unchanged {
         builder = builder.status(StatusCode::NOT_MODIFIED);
         builder.body(Body::empty())
     } else {

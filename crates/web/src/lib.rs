@@ -4,6 +4,7 @@
 mod account;
 mod api;
 mod ars;
+mod composer;
 pub mod connections;
 mod console;
 mod downloads;
@@ -110,6 +111,8 @@ fn public_routes() -> OpenApiRouter<Depot> {
         .routes(routes!(downloads::by_path))
         .routes(routes!(signing::current_key))
         .routes(routes!(signing::key_by_id))
+        .routes(routes!(composer::root))
+        .routes(routes!(composer::package))
         .merge(jbackend_routes())
         // Akeeba Release System's URLs, for sites that updated from it (`depot import ars`).
         .routes(routes!(ars::legacy))

@@ -99,13 +99,15 @@ pub enum WriteErrors {
                        payment providers' webhooks, and the health and metrics endpoints. Every \
                        `GET` also answers `HEAD`. Paid \
                        downloads take a download key as `dlid`, as `email` + `key`, or as \
-                       `Authorization: Bearer`; refusals are jBackend's \
+                       `Authorization: Bearer` or as the password of HTTP basic auth (what \
+                       Composer sends); refusals are jBackend's \
                        `{\"status\":\"ko\",\"error_code\":\"REL_…\"}` body.",
     ),
     components(schemas(Refused)),
     tags(
         (name = "feeds", description = "Joomla update feeds and changelogs"),
         (name = "downloads", description = "Packages, free and paid"),
+        (name = "composer", description = "The Composer repository (Composer 2)"),
         (name = "jbackend", description = "The jBackend Release System API: keys for customers"),
         (name = "sales", description = "Payment providers' webhooks (Stripe, Paddle Billing)"),
         (name = "operations", description = "Health, readiness and metrics"),

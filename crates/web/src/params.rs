@@ -19,6 +19,23 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
+/// The password of `Authorization: Basic` (the user name is not checked: the password alone is
+/// the download key, whatever a client was told to put before it).
+pub fn basic_password(headers: &HeaderMap) -> Option<String> {
+    use base64::Engine as _;
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (_, password) = decoded.split_once(':')?;
+    Some(password.trim().to_string()).filter(|p| !p.is_empty() && p.len() <= MAX_FIELD)
+}
+
 /// Field values longer than this are refused outright (`REL_BRQ`).
 const MAX_FIELD: usize = 1024;
 
@@ -57,4 +74,37 @@ pub fn params(
         return Err(malformed());
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn basic_auth_gives_its_password() {
+        // "key:DL-secret" and "anyone:DL-secret"
+        assert_eq!(
+            basic_password(&with("Basic a2V5OkRMLXNlY3JldA==")).as_deref(),
+            Some("DL-secret")
+        );
+        assert_eq!(
+            basic_password(&with("basic YW55b25lOkRMLXNlY3JldA==")).as_deref(),
+            Some("DL-secret")
+        );
+        for bad in [
+            "Bearer a2V5OkRMLXNlY3JldA==",
+            "Basic !!!",
+            "Basic a2V5",
+            "Basic a2V5Og==",
+        ] {
+            assert_eq!(basic_password(&with(bad)), None, "{bad}");
+        }
+        assert_eq!(basic_password(&HeaderMap::new()), None);
+    }
 }
