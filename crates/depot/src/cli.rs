@@ -111,11 +111,12 @@ pub enum Command {
         source: ImportSource,
     },
     /// Upload a package through the API (DEPOT_URL, DEPOT_TOKEN): the extension and version
-    /// come from its manifest.
+    /// come from its manifest (a Joomla manifest, or a Composer package's composer.json).
     #[command(after_help = "Examples:\n  \
                             depot publish pkg_hello-1.2.0.zip --joomla 4.4,5,6 --notes CHANGES.md\n  \
                             depot publish pkg_hello-1.3.0-beta1.zip --draft\n  \
-                            depot publish pkg_hello-1.2.0.zip --json   # outcome, version, hashes, URLs")]
+                            depot publish pkg_hello-1.2.0.zip --json   # outcome, version, hashes, URLs\n  \
+                            depot publish widgets.zip --version 1.2.0  # a Composer package, named by its composer.json")]
     Publish {
         #[command(flatten)]
         args: PublishArgs,

@@ -1,7 +1,7 @@
 //! `depot publish`: uploads a package through the admin API, the way a CI job would.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -47,6 +47,14 @@ pub struct PublishArgs {
     /// The package group of an extension this upload creates (makes it paid from the start).
     #[arg(long)]
     pub package_group: Option<String>,
+    /// The product's name when the zip does not say it: a Composer package's vendor/name
+    /// (default: the Joomla manifest's full name, or the name in composer.json).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The version when the zip does not say it (a Composer package's composer.json rarely
+    /// does).
+    #[arg(long = "version", value_name = "VERSION")]
+    pub release_version: Option<String>,
 }
 
 /// Shows the upload on a terminal as a bar with speed and time left; elsewhere (a CI log), as
@@ -238,9 +246,7 @@ pub async fn publish(
     out: &Output,
 ) -> anyhow::Result<()> {
     let zip = &args.zip;
-    let manifest = read_manifest(zip)?;
-    let extension = manifest.identity.full_name.clone();
-    let version = manifest.version.to_string();
+    let (extension, version) = name_and_version(&args)?;
     let notes = match &args.notes {
         Some(p) => Some(
             std::fs::read_to_string(p)
@@ -333,13 +339,47 @@ pub async fn publish(
 }
 
 /// Reads the manifest locally, to know where to upload and to fail early on a bad package.
-fn read_manifest(zip: &Path) -> anyhow::Result<package::Manifest> {
-    let file =
-        std::fs::File::open(zip).with_context(|| format!("cannot open {}", zip.display()))?;
-    package::inspect(std::io::BufReader::new(file), &PackageLimits::default()).map_err(|e| {
+/// The product and version an upload is for: `--name` and `--version` where given, else what
+/// the zip's Joomla manifest says, else its `composer.json` (the server checks them against the
+/// zip again).
+fn name_and_version(args: &PublishArgs) -> anyhow::Result<(String, String)> {
+    let zip = &args.zip;
+    let unpublishable = |e: &dyn std::fmt::Display| {
         exit::failure(
             Class::Usage,
-            format!("{} is not a publishable Joomla package: {e}", zip.display()),
+            format!("{} is not a publishable package: {e}", zip.display()),
         )
-    })
+    };
+    let file =
+        std::fs::File::open(zip).with_context(|| format!("cannot open {}", zip.display()))?;
+    let contents =
+        package::inspect_contents(std::io::BufReader::new(file), &PackageLimits::default())
+            .map_err(|e| unpublishable(&e))?;
+    let (name, version) = match (&contents.joomla, &contents.composer) {
+        (Ok(m), _) => (
+            Some(m.identity.full_name.clone()),
+            Some(m.version.to_string()),
+        ),
+        (Err(_), Some(Ok(c))) => (
+            c.name.as_ref().map(|n| n.to_string()),
+            c.version
+                .as_deref()
+                .map(|v| v.trim_start_matches(['v', 'V']).to_string()),
+        ),
+        (Err(_), Some(Err(e))) => return Err(unpublishable(e)),
+        (Err(e), None) if args.name.is_none() => {
+            return Err(unpublishable(&format!(
+                "{e}; nor a composer.json (a Composer package without one: give --name \
+                 vendor/package and --version)"
+            )));
+        }
+        (Err(_), None) => (None, None),
+    };
+    let name = args.name.clone().or(name).ok_or_else(|| {
+        unpublishable(&"composer.json has no name: give it with --name vendor/package")
+    })?;
+    let version = args.release_version.clone().or(version).ok_or_else(|| {
+        unpublishable(&"the zip does not say its version: give it with --version")
+    })?;
+    Ok((name, version))
 }

@@ -441,3 +441,89 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    the_cli_publishes_composer_packages,
+    |app: TestApp| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let named = dir.path().join("widgets.zip");
+        std::fs::write(
+            &named,
+            composer_zip("acme/widgets", "1.2.0", "Acme\\Widgets"),
+        )
+        .unwrap();
+        let bare = dir.path().join("lib.zip");
+        std::fs::write(&bare, zip_of(&[("src/Lib.php", b"<?php\n")])).unwrap();
+        let env = [
+            ("DEPOT_URL", app.base.clone()),
+            ("DEPOT_TOKEN", app.admin_token.clone()),
+        ];
+        let run = |args: Vec<String>| {
+            let env = env.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut cmd = depot();
+                cmd.args(&args).envs(env);
+                cmd.output().unwrap()
+            })
+        };
+        let arg = |p: &Path| p.to_str().unwrap().to_string();
+
+        // The name from composer.json, the version given.
+        let out = run(vec![
+            "publish".into(),
+            arg(&named),
+            "--version".into(),
+            "1.2.0".into(),
+            "--json".into(),
+        ])
+        .await
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let p: PublishedRelease = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            (p.extension.as_str(), p.version.as_str()),
+            ("acme/widgets", "1.2.0")
+        );
+        // No version anywhere: a usage error that says what to add.
+        let out = run(vec!["publish".into(), arg(&named)]).await.unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--version"));
+        // A zip without composer.json needs both.
+        let out = run(vec![
+            "publish".into(),
+            arg(&bare),
+            "--version".into(),
+            "0.3.0".into(),
+        ])
+        .await
+        .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--name"));
+        let out = run(vec![
+            "publish".into(),
+            arg(&bare),
+            "--name".into(),
+            "acme/lib".into(),
+            "--version".into(),
+            "0.3.0".into(),
+        ])
+        .await
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let root = json_with_key(&app, "/composer/packages.json", None).await;
+        assert_eq!(available(&root), ["acme/lib", "acme/widgets"]);
+    }
+);

@@ -820,3 +820,48 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    console_shows_and_edits_a_composer_package,
+    |app: TestApp| async move {
+        let manifest = br#"{"name": "acme/widgets", "description": "Widgets"}"#;
+        app.publish(
+            "acme%2Fwidgets",
+            "1.0.0",
+            zip_of(&[("composer.json", manifest), ("src/W.php", b"<?php\n")]),
+            "",
+        )
+        .await;
+        make_admin(&app, "admin@example.com").await;
+        let cookie = session_cookie(&sign_in(&app, "admin@example.com", PASSWORD).await);
+        let html = page_of(&app, &cookie, "/admin/extensions").await;
+        assert!(html.contains("Repository snippet"), "{html}");
+        assert!(html.contains("/composer/p2/acme/widgets.json"), "{html}");
+        assert!(
+            !html.contains("name=\"default_joomla\""),
+            "no Joomla targets for a Composer package"
+        );
+        let csrf = csrf_of(&html);
+        let (s, to) = post_page(
+            &app,
+            &cookie,
+            "/admin/extensions/acme%2Fwidgets",
+            &[
+                ("csrf", csrf.as_str()),
+                ("title", "Acme Widgets"),
+                ("info_url", ""),
+                ("description", ""),
+                ("package_group", ""),
+            ],
+        )
+        .await;
+        assert_eq!(s, 303, "{to}");
+        let view: depot_api::ExtensionView = app.read("/extensions/acme%2Fwidgets").await;
+        assert_eq!(view.title, "Acme Widgets");
+        // The release's yank form names the package as one path segment.
+        assert!(
+            html.contains("/admin/extensions/acme%2Fwidgets/releases/1.0.0/state"),
+            "{html}"
+        );
+    }
+);

@@ -28,6 +28,17 @@ struct ExtensionRow {
     releases: Vec<ReleaseView>,
 }
 
+impl ExtensionRow {
+    /// The name as one path segment of the console's forms (a Composer package's `/` as `%2F`).
+    fn segment(&self) -> String {
+        self.view.name.replace('/', "%2F")
+    }
+
+    fn is_joomla(&self) -> bool {
+        self.view.ecosystem == "joomla"
+    }
+}
+
 /// Extensions per page: each card carries its releases.
 const PER_PAGE: usize = 20;
 
@@ -155,7 +166,9 @@ struct ExtensionForm {
     description: String,
     #[serde(default)]
     info_url: String,
-    default_joomla: String,
+    /// Absent for a product that is not a Joomla extension.
+    #[serde(default)]
+    default_joomla: Option<String>,
     /// Empty: free.
     #[serde(default)]
     package_group: String,
@@ -172,7 +185,7 @@ async fn edit_extension(
         title: Some(f.title.clone()),
         description: Some(optional(&f.description)),
         info_url: Some(optional(&f.info_url)),
-        default_joomla: Some(f.default_joomla.clone()),
+        default_joomla: f.default_joomla.clone(),
     };
     let outcome = form
         .depot
