@@ -11,6 +11,7 @@ Run it through bench/run.sh, which builds depot and installs nginx and wrk if ne
 """
 import argparse
 import asyncio
+import base64
 import io
 import json
 import os
@@ -82,6 +83,22 @@ def package_zip(kind, element, version, payload=0, seed=0):
         if payload:
             z.writestr("payload.bin", random.Random(seed).randbytes(payload))
     return buf.getvalue()
+
+
+def composer_zip(name, version):
+    """A Composer package: its composer.json (PSR-4 autoloading) and one class."""
+    manifest = {"name": name, "type": "library", "require": {"php": ">=8.1"},
+                "autoload": {"psr-4": {"Acme\\Bench\\": "src/"}}}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("composer.json", json.dumps(manifest))
+        z.writestr("src/Widget.php", f"<?php // {version}\n")
+    return buf.getvalue()
+
+
+def basic_auth(key):
+    """A download key as the password of HTTP basic auth, as Composer sends it."""
+    return "Basic " + base64.b64encode(f"key:{key}".encode()).decode()
 
 
 class Depot:
@@ -284,18 +301,27 @@ def setup_catalogue(depot, staging):
     depot.api("POST", "/users", {"email": "buyer@example.com"})
     depot.api("POST", "/users/buyer@example.com/memberships", {"group": 9})
     key = depot.api("POST", "/users/buyer@example.com/keys", {"label": "bench"})["key"]
+    # Composer: a free package and a paid one, 20 versions each (a paid answer is filtered by
+    # the key's entitlement on every request).
+    for minor in range(20):
+        depot.publish("acme%2Fhot", f"1.{minor}.0", composer_zip("acme/hot", f"1.{minor}.0"))
+        depot.publish("acme%2Fpro", f"1.{minor}.0", composer_zip("acme/pro", f"1.{minor}.0"),
+                      "package_group=pro")
 
     paths = {
         "feed": "/updates/plg_system_hot.xml",
         "collection": "/updates/collection.xml",
         "latest": "/releases/plg_system_hot/latest.json",
+        "composer_free": "/composer/p2/acme/hot.json",
+        "composer_paid": "/composer/p2/acme/pro.json",
         "free_1mib": "/download/com_free/1.0.0/com_free-1.0.0.zip",
         "paid_1mib": "/download/com_paid/1.0.0/com_paid-1.0.0.zip",
         "big_100mib": "/download/com_big/1.0.0/com_big-1.0.0.zip",
     }
     for name, path in paths.items():
         url = depot.base + path + (f"?dlid={key}" if name == "paid_1mib" else "")
-        status, _, data = http("GET", url)
+        auth = {"Authorization": basic_auth(key)} if name == "composer_paid" else None
+        status, _, data = http("GET", url, headers=auth)
         assert status == 200, (name, status, data[:200])
         target = os.path.join(staging, path.lstrip("/"))
         os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -424,6 +450,8 @@ def main():
             ("collection feed", paths["collection"], "", c, None, "rps"),
             ("304 revalidation", paths["feed"], "", c, "etag", "rps"),
             ("latest.json", paths["latest"], "", c, None, "rps"),
+            ("composer metadata (free)", paths["composer_free"], "", c, None, "rps"),
+            ("composer metadata (key)", paths["composer_paid"], "", c, "basic", "rps"),
             ("free 1 MiB download", paths["free_1mib"], "", c, None, "rps"),
             ("paid 1 MiB download (dlid)", paths["paid_1mib"], f"?dlid={key}", c, None, "rps"),
             ("100 MiB download", paths["big_100mib"], "", 4, None, "bytes_per_s"),
@@ -432,6 +460,8 @@ def main():
         results = []
         for name, path, query, conns, special, metric in scenarios:
             hdr = {"depot": (), "nginx": ()}
+            if special == "basic":
+                hdr = {"depot": (f"Authorization: {basic_auth(key)}",), "nginx": ()}
             if special == "etag":
                 hdr = {"depot": (f"If-None-Match: {etag_of(depot.base + path)}",),
                        "nginx": (f"If-None-Match: {etag_of(nginx.base + path)}",)}

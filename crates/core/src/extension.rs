@@ -16,23 +16,31 @@ pub enum Ecosystem {
     Joomla,
     /// A Composer package (`vendor/name`), listed in the Composer repository.
     Composer,
+    /// A WordPress plugin or theme (its slug, `acme-widgets`), with its own update metadata.
+    WordPress,
 }
 
 impl Ecosystem {
+    pub const ALL: [Ecosystem; 3] = [Ecosystem::Joomla, Ecosystem::Composer, Ecosystem::WordPress];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Ecosystem::Joomla => "joomla",
             Ecosystem::Composer => "composer",
+            Ecosystem::WordPress => "wordpress",
         }
     }
 
-    /// The ecosystem a product name belongs to by its form: `vendor/name` is Composer's,
-    /// anything else Joomla's (whose full names never hold a `/`).
+    /// The ecosystem a product name belongs to by its form: `vendor/name` is Composer's, a
+    /// name with `_` Joomla's (every full name has one: `com_foo`), anything else a WordPress
+    /// slug (`acme-widgets`, which never has one).
     pub fn of_name(name: &str) -> Ecosystem {
         if name.contains('/') {
             Ecosystem::Composer
-        } else {
+        } else if name.contains('_') {
             Ecosystem::Joomla
+        } else {
+            Ecosystem::WordPress
         }
     }
 }
@@ -43,14 +51,23 @@ impl fmt::Display for Ecosystem {
     }
 }
 
+impl TryFrom<String> for Ecosystem {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 impl FromStr for Ecosystem {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "joomla" => Ok(Ecosystem::Joomla),
             "composer" => Ok(Ecosystem::Composer),
+            "wordpress" => Ok(Ecosystem::WordPress),
             other => Err(format!(
-                "unknown ecosystem {other:?}: use joomla or composer"
+                "unknown ecosystem {other:?}: use joomla, composer or wordpress"
             )),
         }
     }
@@ -371,6 +388,22 @@ mod tests {
         );
         for bad in ["foo", "xyz_foo", "com_", "com_a/b", "", "com_a b"] {
             assert!(Identity::type_of_full_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ecosystems_by_name_and_by_the_form_of_a_product_name() {
+        for e in Ecosystem::ALL {
+            assert_eq!(e.as_str().parse::<Ecosystem>(), Ok(e));
+        }
+        assert!("npm".parse::<Ecosystem>().is_err());
+        for (name, e) in [
+            ("com_foo", Ecosystem::Joomla),
+            ("plg_system_foo", Ecosystem::Joomla),
+            ("acme/widgets", Ecosystem::Composer),
+            ("acme-widgets", Ecosystem::WordPress),
+        ] {
+            assert_eq!(Ecosystem::of_name(name), e, "{name}");
         }
     }
 

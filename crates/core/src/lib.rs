@@ -20,6 +20,7 @@ pub mod targets;
 pub mod useragent;
 pub mod version;
 pub mod webhooks;
+pub mod wordpress;
 
 pub use clock::Clock;
 pub use extension::{Client, Ecosystem, ExtensionType, Identity, IdentityError};

@@ -14,6 +14,7 @@ use quick_xml::events::{BytesStart, Event};
 use crate::composer::{self, ComposerJsonError, ComposerManifest};
 use crate::extension::{ExtensionType, Identity, IdentityError, default_client};
 use crate::version::{Version, VersionError};
+use crate::wordpress::{self, WordPressManifest};
 
 /// Caps that keep a hostile archive from costing more than a legitimate one.
 #[derive(Clone, Debug)]
@@ -78,6 +79,12 @@ pub enum PackageError {
     SpecialEntry(String),
     #[error("{0}")]
     ComposerJson(#[source] ComposerJsonError),
+    #[error(
+        "no WordPress plugin or theme found: expected a zip holding one folder named {slug}, with \
+         a PHP file whose header has `Plugin Name:` ({slug}/{slug}.php) or a style.css whose \
+         header has `Theme Name:`"
+    )]
+    NoWordPressHeader { slug: String },
 }
 
 impl PackageError {
@@ -99,6 +106,7 @@ impl PackageError {
             PackageError::DuplicateEntry(_) => "duplicate_entry",
             PackageError::SpecialEntry(_) => "special_entry",
             PackageError::ComposerJson(_) => "bad_composer_json",
+            PackageError::NoWordPressHeader { .. } => "no_manifest",
         }
     }
 }
@@ -121,6 +129,8 @@ pub struct Contents {
     pub joomla: Result<Manifest, PackageError>,
     /// The `composer.json` beside it, if the package has one.
     pub composer: Option<Result<ComposerManifest, PackageError>>,
+    /// The WordPress plugin or theme its folder holds (with its `readme.txt`), if any.
+    pub wordpress: Option<WordPressManifest>,
 }
 
 /// Inspects a whole package: structure, safety, then the Joomla manifest.
@@ -167,32 +177,75 @@ pub fn inspect_contents<R: Read + Seek>(
     let mut first_malformed: Option<PackageError> = None;
     let mut first_bad: Option<PackageError> = None;
     let mut composer = None;
+    // WordPress: headers of the PHP files and style.css in the package's folder, its readme.
+    let mut headers: Vec<WordPressManifest> = Vec::new();
+    let mut readme: Option<String> = None;
+    let mut php_files = 0;
+    let folder = root.trim_end_matches('/');
     for (index, name) in names.iter().enumerate() {
         let Some(rel) = name.strip_prefix(root.as_str()) else {
             continue;
         };
-        let is_xml = rel.to_ascii_lowercase().ends_with(".xml");
-        if rel.contains('/') || !(is_xml || rel == COMPOSER_JSON) {
-            continue;
-        }
+        let lower = rel.to_ascii_lowercase();
+        let kind = match lower.as_str() {
+            _ if rel.contains('/') => continue,
+            _ if lower.ends_with(".xml") => Entry::JoomlaXml,
+            COMPOSER_JSON => Entry::ComposerJson,
+            _ if folder.is_empty() => continue,
+            "readme.txt" => Entry::Readme,
+            "style.css" => Entry::WordPressHeader,
+            _ if lower.ends_with(".php") && php_files < MAX_PHP_HEADERS => {
+                php_files += 1;
+                Entry::WordPressHeader
+            }
+            _ => continue,
+        };
+        let cap = match kind {
+            Entry::WordPressHeader => wordpress::HEADER_BYTES as u64,
+            _ => limits.max_manifest_bytes,
+        };
         let mut file = archive
             .by_index(index)
             .map_err(|e| corrupt(name, e.to_string()))?;
-        let mut text = String::new();
-        let read = (&mut file)
-            .take(limits.max_manifest_bytes)
-            .read_to_string(&mut text)
-            .map_err(|e| PackageError::MalformedManifest {
+        let mut bytes = Vec::new();
+        let read = (&mut file).take(cap).read_to_end(&mut bytes).map_err(|e| {
+            PackageError::MalformedManifest {
                 path: name.clone(),
                 detail: e.to_string(),
-            });
-        if !is_xml {
-            composer = Some(read.and_then(|_| {
+            }
+        });
+        match kind {
+            Entry::WordPressHeader => {
+                let text = String::from_utf8_lossy(&bytes);
+                if let Some(m) = read
+                    .ok()
+                    .and_then(|_| wordpress::read_header(name, folder, &text))
+                {
+                    headers.push(m);
+                }
+                continue;
+            }
+            Entry::Readme => {
+                readme = read
+                    .ok()
+                    .map(|_| String::from_utf8_lossy(&bytes).into_owned());
+                continue;
+            }
+            _ => {}
+        }
+        let read = read.and_then(|_| {
+            String::from_utf8(bytes).map_err(|e| PackageError::MalformedManifest {
+                path: name.clone(),
+                detail: e.to_string(),
+            })
+        });
+        if kind == Entry::ComposerJson {
+            composer = Some(read.and_then(|text| {
                 composer::read_composer_json(name, &text).map_err(PackageError::ComposerJson)
             }));
             continue;
         }
-        let found_here = read.and_then(|_| read_manifest(name, &text));
+        let found_here = read.and_then(|text| read_manifest(name, &text));
         match found_here {
             Ok(Some(m)) => found.push(m),
             Ok(None) => {}
@@ -204,6 +257,19 @@ pub fn inspect_contents<R: Read + Seek>(
             }
         }
     }
+    // The main file WordPress would load: the one named after the folder, else the first.
+    let main_file = format!("{root}{folder}.php");
+    let wordpress = headers
+        .iter()
+        .position(|m| m.path == main_file)
+        .or((!headers.is_empty()).then_some(0))
+        .map(|i| {
+            let mut m = headers.swap_remove(i);
+            if let Some(readme) = &readme {
+                m.add_readme(readme);
+            }
+            m
+        });
     let joomla = match (first_bad, found.len()) {
         (Some(e), _) => Err(e),
         (None, 0) => Err(first_malformed.unwrap_or(PackageError::NoManifest)),
@@ -216,11 +282,29 @@ pub fn inspect_contents<R: Read + Seek>(
                 .join(", "),
         )),
     };
-    Ok(Contents { joomla, composer })
+    Ok(Contents {
+        joomla,
+        composer,
+        wordpress,
+    })
 }
 
 /// Composer's manifest, at the top of a package (or of its single folder).
 const COMPOSER_JSON: &str = "composer.json";
+
+/// PHP files of a WordPress package's folder whose header is read (a plugin's main file is
+/// among the first; a library's hundreds of files need not all be opened).
+const MAX_PHP_HEADERS: usize = 100;
+
+/// What an entry at the top of the package is to depot.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    JoomlaXml,
+    ComposerJson,
+    /// A PHP file or `style.css` whose header may name a WordPress plugin or theme.
+    WordPressHeader,
+    Readme,
+}
 
 fn corrupt(name: &str, detail: String) -> PackageError {
     PackageError::CorruptEntry {

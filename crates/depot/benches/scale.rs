@@ -116,7 +116,7 @@ async fn add_extension(store: &Store, i: usize, releases: usize) -> String {
             title: format!("Bench {i}"),
             default_targets: "4,5,6".into(),
             package_group_id: None,
-            ecosystem: "joomla".into(),
+            ecosystem: depot_core::Ecosystem::Joomla,
         })
         .await
         .expect("extension");

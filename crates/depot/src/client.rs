@@ -340,8 +340,8 @@ pub async fn publish(
 
 /// Reads the manifest locally, to know where to upload and to fail early on a bad package.
 /// The product and version an upload is for: `--name` and `--version` where given, else what
-/// the zip's Joomla manifest says, else its `composer.json` (the server checks them against the
-/// zip again).
+/// the zip's Joomla manifest says, else its WordPress plugin's or theme's header (the slug is
+/// its folder), else its `composer.json` (the server checks them against the zip again).
 fn name_and_version(args: &PublishArgs) -> anyhow::Result<(String, String)> {
     let zip = &args.zip;
     let unpublishable = |e: &dyn std::fmt::Display| {
@@ -355,25 +355,26 @@ fn name_and_version(args: &PublishArgs) -> anyhow::Result<(String, String)> {
     let contents =
         package::inspect_contents(std::io::BufReader::new(file), &PackageLimits::default())
             .map_err(|e| unpublishable(&e))?;
-    let (name, version) = match (&contents.joomla, &contents.composer) {
-        (Ok(m), _) => (
+    let (name, version) = match (&contents.joomla, &contents.wordpress, &contents.composer) {
+        (Ok(m), _, _) => (
             Some(m.identity.full_name.clone()),
             Some(m.version.to_string()),
         ),
-        (Err(_), Some(Ok(c))) => (
+        (Err(_), Some(w), _) => (Some(w.folder.clone()), w.version.clone()),
+        (Err(_), None, Some(Ok(c))) => (
             c.name.as_ref().map(|n| n.to_string()),
             c.version
                 .as_deref()
                 .map(|v| v.trim_start_matches(['v', 'V']).to_string()),
         ),
-        (Err(_), Some(Err(e))) => return Err(unpublishable(e)),
-        (Err(e), None) if args.name.is_none() => {
+        (Err(_), None, Some(Err(e))) => return Err(unpublishable(e)),
+        (Err(e), None, None) if args.name.is_none() => {
             return Err(unpublishable(&format!(
                 "{e}; nor a composer.json (a Composer package without one: give --name \
                  vendor/package and --version)"
             )));
         }
-        (Err(_), None) => (None, None),
+        (Err(_), None, None) => (None, None),
     };
     let name = args.name.clone().or(name).ok_or_else(|| {
         unpublishable(&"composer.json has no name: give it with --name vendor/package")

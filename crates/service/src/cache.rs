@@ -18,6 +18,7 @@ use crate::Depot;
 use crate::composer::ComposerRepository;
 use crate::downloads::DownloadKey;
 use crate::feeds::{FeedKey, RenderedFeed};
+use crate::wordpress::WordPressCatalogue;
 
 /// A map of loaded answers that can be dropped at any moment without losing a concurrent load's
 /// correctness: a load that started before a `clear` is not kept.
@@ -82,6 +83,8 @@ pub(crate) struct CatalogueCache {
     pub(crate) ars_aliases: Memo<String, Option<String>>,
     /// The Composer repository, rendered.
     pub(crate) composer: Memo<(), Arc<ComposerRepository>>,
+    /// The WordPress plugins' and themes' metadata, rendered.
+    pub(crate) wordpress: Memo<(), Arc<WordPressCatalogue>>,
     /// The last catalogue generation seen in the database.
     pub(crate) generation: Seen,
 }
@@ -94,6 +97,7 @@ impl CatalogueCache {
             ars_streams: Memo::new(CATALOGUE_ENTRIES),
             ars_aliases: Memo::new(CATALOGUE_ENTRIES),
             composer: Memo::new(1),
+            wordpress: Memo::new(1),
             generation: Seen::new(generation),
         }
     }
@@ -104,6 +108,7 @@ impl CatalogueCache {
         self.ars_streams.clear();
         self.ars_aliases.clear();
         self.composer.clear();
+        self.wordpress.clear();
     }
 }
 

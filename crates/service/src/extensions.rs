@@ -62,13 +62,14 @@ impl Depot {
             None => None,
         };
         let feed_url = self.metadata_url(&row);
-        let manifest_snippet = match row.ecosystem.parse().unwrap_or_default() {
+        let manifest_snippet = match row.ecosystem {
             Ecosystem::Joomla => manifest_snippet(&row.title, &feed_url, package_group.is_some()),
             Ecosystem::Composer => self.composer_repository_snippet(),
+            Ecosystem::WordPress => self.wordpress_snippet(&row.name, package_group.is_some()),
         };
         Ok(ExtensionView {
             manifest_snippet,
-            ecosystem: row.ecosystem,
+            ecosystem: row.ecosystem.to_string(),
             changelog_url: self.changelog_url(&row.name),
             feed_url,
             package_group,

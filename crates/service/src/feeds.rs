@@ -140,7 +140,7 @@ pub(crate) enum FeedKey {
 /// Whether the Joomla feeds list the extension (the products of other ecosystems have their
 /// own).
 fn is_joomla(row: &ExtensionRow) -> bool {
-    row.ecosystem == depot_core::Ecosystem::Joomla.as_str()
+    row.ecosystem == depot_core::Ecosystem::Joomla
 }
 
 fn to_identity(row: &ExtensionRow) -> ServiceResult<Identity> {

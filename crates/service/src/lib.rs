@@ -40,6 +40,7 @@ mod statistics;
 mod tokens;
 mod users;
 mod webhooks;
+mod wordpress;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -376,9 +377,10 @@ impl Depot {
     /// Where clients read an extension's releases: a Joomla extension's update feed, a Composer
     /// package's repository metadata.
     pub fn metadata_url(&self, extension: &depot_store::ExtensionRow) -> String {
-        match extension.ecosystem.parse().unwrap_or_default() {
+        match extension.ecosystem {
             depot_core::Ecosystem::Joomla => self.feed_url(&extension.name),
             depot_core::Ecosystem::Composer => self.composer_metadata_url(&extension.name),
+            depot_core::Ecosystem::WordPress => self.wordpress_metadata_url(&extension.name),
         }
     }
 

@@ -7,7 +7,8 @@
 
 use depot_core::composer::{ComposerManifest, PackageName};
 use depot_core::feed::{SupportedDatabases, parse_php_minimum};
-use depot_core::package::{self, Contents, Manifest};
+use depot_core::package::{self, Contents, Manifest, PackageError};
+use depot_core::wordpress::{Slug, WordPressManifest};
 use depot_core::{Ecosystem, Identity, ReleaseState, Stability, Targets, Version};
 use depot_store::{ExtensionRow, NewArtifact, NewExtension, NewRelease, StoreError};
 
@@ -150,6 +151,9 @@ impl Depot {
             Ecosystem::Composer => PackageName::parse(extension)
                 .map(drop)
                 .map_err(|e| bad_name(e.to_string()))?,
+            Ecosystem::WordPress => Slug::parse(extension)
+                .map(drop)
+                .map_err(|e| bad_name(e.to_string()))?,
         }
         let version = Version::parse(version)
             .map_err(|e| ServiceError::invalid("bad_version", e.to_string()))?;
@@ -178,6 +182,14 @@ impl Depot {
                 let name = PackageName::parse(extension)
                     .map_err(|e| ServiceError::invalid("bad_extension_name", e.to_string()))?;
                 Product::composer(name, version, contents.composer.transpose()?)?
+            }
+            Ecosystem::WordPress => {
+                let manifest = contents.wordpress.ok_or_else(|| {
+                    ServiceError::Package(PackageError::NoWordPressHeader {
+                        slug: extension.to_string(),
+                    })
+                })?;
+                Product::wordpress(extension, version, manifest)?
             }
         };
         self.publish_inspected(actor, product, upload, options)
@@ -208,13 +220,16 @@ impl Depot {
         let extension = product.name.as_str();
         actor.require_publish(extension, "publish")?;
         let checked = check_options(&version, options)?;
+        if product.ecosystem != Ecosystem::Joomla && checked.targets.is_some() {
+            return Err(ServiceError::invalid(
+                "bad_joomla_targets",
+                format!(
+                    "{extension} is a {} product: Joomla targets do not apply",
+                    product.ecosystem
+                ),
+            ));
+        }
         if product.ecosystem == Ecosystem::Composer {
-            if checked.targets.is_some() {
-                return Err(ServiceError::invalid(
-                    "bad_joomla_targets",
-                    format!("{extension} is a Composer package: Joomla targets do not apply"),
-                ));
-            }
             // Composer reads a version's stability from its name alone.
             if checked.stability != version.implied_stability() {
                 return Err(ServiceError::invalid(
@@ -375,7 +390,7 @@ impl Depot {
         Ok(PublishedRelease {
             outcome,
             extension: ext.name.clone(),
-            ecosystem: ext.ecosystem.clone(),
+            ecosystem: ext.ecosystem.to_string(),
             element: ext.element.clone(),
             kind: ext.ext_type.clone(),
             client: ext.client.clone(),
@@ -434,13 +449,16 @@ impl Depot {
         let new = NewExtension {
             name: product.name.clone(),
             element: id.map_or(product.name.clone(), |id| id.element.clone()),
-            ext_type: id.map(|id| id.kind.as_str().into()).unwrap_or_default(),
+            ext_type: id
+                .map(|id| id.kind.as_str().into())
+                .or_else(|| product.kind.clone())
+                .unwrap_or_default(),
             client: id.map(|id| id.client.as_str().into()).unwrap_or_default(),
             folder: id.and_then(|id| id.folder.clone()).unwrap_or_default(),
             title: product.title.clone(),
             default_targets: self.settings().default_targets.to_string(),
             package_group_id,
-            ecosystem: product.ecosystem.as_str().into(),
+            ecosystem: product.ecosystem,
         };
         match self.store().create_extension(&new).await {
             Ok(row) => Ok(row),
@@ -484,6 +502,8 @@ struct Product {
     title: String,
     /// Joomla's identity of a Joomla extension.
     identity: Option<Identity>,
+    /// What kind of product of its ecosystem it is (a WordPress `plugin` or `theme`).
+    kind: Option<String>,
     /// The fields its metadata repeats from its own manifest (a `composer.json`), as JSON.
     metadata: Option<String>,
 }
@@ -496,6 +516,7 @@ impl Product {
             version: manifest.version,
             title: manifest.name,
             identity: Some(manifest.identity),
+            kind: None,
             metadata: None,
         }
     }
@@ -540,17 +561,66 @@ impl Product {
             version,
             title: title.chars().take(200).collect(),
             identity: None,
+            kind: None,
             metadata,
         })
     }
 
+    /// A WordPress plugin or theme `slug` at `version`, as its headers describe it (they must
+    /// agree: the folder is the slug, the header's version is the version).
+    fn wordpress(slug: &str, version: Version, manifest: WordPressManifest) -> ServiceResult<Self> {
+        if manifest.folder != slug {
+            return Err(ServiceError::Mismatch(format!(
+                "the zip's folder is {:?}, not {slug}: WordPress would install it as another \
+                 {} beside {slug}",
+                manifest.folder, manifest.kind
+            )));
+        }
+        if let Some(said) = manifest
+            .version
+            .as_deref()
+            .filter(|v| *v != version.as_str())
+        {
+            return Err(ServiceError::Mismatch(format!(
+                "{} says Version: {said}, not {version}",
+                manifest.path
+            )));
+        }
+        let metadata = serde_json::to_string(&manifest)
+            .map_err(|e| ServiceError::Io(std::io::Error::other(e)))?;
+        Ok(Product {
+            name: slug.to_string(),
+            ecosystem: Ecosystem::WordPress,
+            version,
+            title: manifest.name.chars().take(200).collect(),
+            identity: None,
+            kind: Some(manifest.kind.clone()),
+            metadata: Some(metadata),
+        })
+    }
+
     /// The product a package names by itself (an upload with no name and version given): its
-    /// Joomla manifest, or else its `composer.json` with both a name and a version.
+    /// Joomla manifest, else the WordPress plugin or theme its folder holds, else its
+    /// `composer.json` with both a name and a version.
     fn named_by(contents: Contents) -> ServiceResult<Self> {
         let joomla_error = match contents.joomla {
             Ok(manifest) => return Ok(Product::joomla(manifest)),
             Err(e) => e,
         };
+        if let Some(manifest) = contents.wordpress {
+            let slug = manifest.folder.clone();
+            Slug::parse(&slug)
+                .map_err(|e| ServiceError::invalid("bad_extension_name", e.to_string()))?;
+            let version = manifest.version.as_deref().ok_or_else(|| {
+                ServiceError::invalid(
+                    "no_manifest",
+                    format!("{} has no Version: header", manifest.path),
+                )
+            })?;
+            let version = Version::parse(version)
+                .map_err(|e| ServiceError::invalid("bad_version", e.to_string()))?;
+            return Product::wordpress(&slug, version, manifest);
+        }
         let Some(composer) = contents.composer else {
             return Err(joomla_error.into());
         };
@@ -583,12 +653,13 @@ impl Product {
         match self.ecosystem {
             Ecosystem::Joomla => &self.name,
             Ecosystem::Composer => self.name.rsplit('/').next().unwrap_or(&self.name),
+            Ecosystem::WordPress => &self.name,
         }
     }
 
     /// `row` if it is this product, as registered.
     fn check_is(&self, row: ExtensionRow) -> ServiceResult<ExtensionRow> {
-        if row.ecosystem != self.ecosystem.as_str() {
+        if row.ecosystem != self.ecosystem {
             return Err(ServiceError::Mismatch(format!(
                 "{} is registered as a {} product, not {}",
                 row.name, row.ecosystem, self.ecosystem

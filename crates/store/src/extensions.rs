@@ -1,5 +1,6 @@
 //! Extensions: their identity, what feeds show of them, their package group.
 
+use depot_core::Ecosystem;
 use sqlx::FromRow;
 
 use crate::{Store, StoreError};
@@ -21,8 +22,8 @@ pub struct ExtensionRow {
     pub updated_at: i64,
     /// The package group of a paid extension; `None` = free.
     pub package_group_id: Option<i64>,
-    /// `joomla` or `composer` (`depot_core::Ecosystem`).
-    pub ecosystem: String,
+    #[sqlx(try_from = "String")]
+    pub ecosystem: Ecosystem,
 }
 
 #[derive(Clone, Debug)]
@@ -36,7 +37,7 @@ pub struct NewExtension {
     pub default_targets: String,
     /// Set at creation for a paid extension, so that it is never public for a moment.
     pub package_group_id: Option<i64>,
-    pub ecosystem: String,
+    pub ecosystem: Ecosystem,
 }
 
 impl Store {
@@ -162,7 +163,7 @@ impl Store {
         .bind(&new.default_targets)
         .bind(now)
         .bind(new.package_group_id)
-        .bind(&new.ecosystem)
+        .bind(new.ecosystem.as_str())
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| StoreError::unique(e, "extension"))?;

@@ -21,6 +21,7 @@ mod params;
 mod sendfile;
 mod sessions;
 mod signing;
+mod wordpress;
 
 use std::future::Future;
 use std::time::Duration;
@@ -113,6 +114,7 @@ fn public_routes() -> OpenApiRouter<Depot> {
         .routes(routes!(signing::key_by_id))
         .routes(routes!(composer::root))
         .routes(routes!(composer::package))
+        .routes(routes!(wordpress::info))
         .merge(jbackend_routes())
         // Akeeba Release System's URLs, for sites that updated from it (`depot import ars`).
         .routes(routes!(ars::legacy))

@@ -30,3 +30,4 @@ mod signing;
 mod statistics;
 mod store;
 mod webhooks;
+mod wordpress;

@@ -1,0 +1,267 @@
+//! `/wordpress/{slug}/info.json`: a WordPress plugin's or theme's update metadata in the format of
+//! the plugin-update-checker library (what most plugins sold outside WordPress.org ship), read
+//! from the plugin's header and `readme.txt` at upload.
+//!
+//! A plugin's document has `name`, `slug`, `version`, `download_url`, `homepage`, `requires`,
+//! `tested`, `requires_php`, `author`, `author_homepage`, `last_updated`, `upgrade_notice` and
+//! `sections` (`description`, `installation`, `changelog`, …, as HTML); a theme's has `version`,
+//! `details_url` and `download_url`. A paid product's metadata answers only a key that may have
+//! a version of it (the newest such version, "keep what you paid for" included), and its
+//! `download_url` carries that key as `dlid`, so that WordPress's own updater, which sends no
+//! credentials, can fetch the zip. Every version's document is rendered once per catalogue
+//! change; a paid answer only adds its key.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use depot_core::wordpress::{WordPressManifest, markdown_to_html};
+use depot_core::{Ecosystem, Stability, Version};
+use depot_store::PublishedReleaseRow;
+use serde_json::{Map, Value};
+
+use crate::{Credentials, Depot, RenderedFeed, ServiceError, ServiceResult};
+
+/// The WordPress products as rendered after the last catalogue change.
+pub(crate) struct WordPressCatalogue {
+    products: BTreeMap<String, WordPressProduct>,
+}
+
+struct WordPressProduct {
+    package_group_id: Option<i64>,
+    /// Newest first.
+    versions: Vec<WordPressVersion>,
+    /// The document of each channel, for a free product (everyone sees the same).
+    public: BTreeMap<Stability, Arc<RenderedFeed>>,
+}
+
+struct WordPressVersion {
+    version: Version,
+    stability: Stability,
+    published_at: i64,
+    updated_at: i64,
+    /// The document without its `download_url`.
+    document: Map<String, Value>,
+    download_url: String,
+}
+
+impl Depot {
+    /// `/wordpress/{slug}/info.json`.
+    pub(crate) fn wordpress_metadata_url(&self, slug: &str) -> String {
+        self.url(&format!("/wordpress/{slug}/info.json"))
+    }
+
+    /// The lines a vendor adds to their plugin or theme so that it updates from depot (with
+    /// plugin-update-checker).
+    pub(crate) fn wordpress_snippet(&self, slug: &str, paid: bool) -> String {
+        let mut s = format!(
+            "require __DIR__ . '/plugin-update-checker/plugin-update-checker.php';\n\
+             $depotUpdates = \\YahnisElsts\\PluginUpdateChecker\\v5\\PucFactory::buildUpdateChecker(\n    \
+             '{}',\n    __FILE__,\n    '{slug}'\n);",
+            self.wordpress_metadata_url(slug)
+        );
+        if paid {
+            s.push_str(
+                "\n// The customer's download key, from your settings page.\n\
+                 $depotUpdates->addQueryArgFilter(function ($query) {\n    \
+                 $query['dlid'] = get_option('YOUR_PLUGIN_download_key');\n    \
+                 return $query;\n});",
+            );
+        }
+        s
+    }
+
+    /// The newest version of `slug` in `channel` that the caller may have, as
+    /// plugin-update-checker reads it; `None` when there is no such product or no version of
+    /// it for the caller (a paid product without a key that entitles).
+    pub async fn wordpress_info(
+        &self,
+        slug: &str,
+        channel: Stability,
+        credentials: &Credentials,
+    ) -> ServiceResult<Option<Arc<RenderedFeed>>> {
+        let catalogue = self.wordpress_catalogue().await?;
+        let Some(product) = catalogue.products.get(slug) else {
+            return Ok(None);
+        };
+        if let Some(public) = product.public.get(&channel) {
+            return Ok(Some(public.clone()));
+        }
+        let Some(group_id) = product.package_group_id else {
+            // A free product with nothing in this channel.
+            return Ok(None);
+        };
+        let key = match credentials {
+            Credentials::DownloadKey(key) => key,
+            Credentials::None => return Ok(None),
+            _ => {
+                return Err(ServiceError::invalid(
+                    "bad_credentials",
+                    "WordPress metadata takes a download key (dlid)",
+                ));
+            }
+        };
+        let customer = self.identify_download_key(key).await?;
+        let Some(group) = self.package_group(group_id).await? else {
+            return Ok(None);
+        };
+        for version in product.versions.iter().filter(|v| v.stability >= channel) {
+            match self
+                .entitle(&group, customer.user_id, version.published_at)
+                .await
+            {
+                Ok(()) => return Ok(Some(Arc::new(with_key(version, key)))),
+                Err(ServiceError::Denied { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(None)
+    }
+
+    async fn wordpress_catalogue(&self) -> ServiceResult<Arc<WordPressCatalogue>> {
+        self.inner
+            .catalogue
+            .wordpress
+            .get_or_load((), || async {
+                let rows = self
+                    .store()
+                    .published_releases_in(Ecosystem::WordPress.as_str())
+                    .await?;
+                Ok::<_, ServiceError>(Arc::new(self.render_wordpress(rows)))
+            })
+            .await
+    }
+
+    fn render_wordpress(&self, rows: Vec<PublishedReleaseRow>) -> WordPressCatalogue {
+        let mut products: BTreeMap<String, WordPressProduct> = BTreeMap::new();
+        for row in rows {
+            let Some(version) = self.render_wordpress_version(&row) else {
+                tracing::warn!(
+                    release_id = row.release.id,
+                    "skipping a WordPress release whose stored metadata does not parse"
+                );
+                continue;
+            };
+            products
+                .entry(row.extension.clone())
+                .or_insert_with(|| WordPressProduct {
+                    package_group_id: row.package_group_id,
+                    versions: Vec::new(),
+                    public: BTreeMap::new(),
+                })
+                .versions
+                .push(version);
+        }
+        for product in products.values_mut() {
+            product.versions.sort_by(|a, b| b.version.cmp(&a.version));
+            if product.package_group_id.is_some() {
+                continue;
+            }
+            for channel in Stability::ALL {
+                if let Some(v) = product.versions.iter().find(|v| v.stability >= channel) {
+                    let mut document = v.document.clone();
+                    document.insert("download_url".into(), v.download_url.clone().into());
+                    let body =
+                        serde_json::to_string_pretty(&Value::Object(document)).unwrap_or_default();
+                    product
+                        .public
+                        .insert(channel, Arc::new(RenderedFeed::json(body, v.updated_at)));
+                }
+            }
+        }
+        WordPressCatalogue { products }
+    }
+
+    fn render_wordpress_version(&self, row: &PublishedReleaseRow) -> Option<WordPressVersion> {
+        let (release, artifact) = (&row.release, &row.artifact);
+        let manifest: WordPressManifest =
+            serde_json::from_str(artifact.manifest.as_deref()?).ok()?;
+        let version = Version::parse(&release.version).ok()?;
+        let download_url = self.download_url(&row.extension, &release.version, &artifact.filename);
+        let mut document = Map::new();
+        let mut put = |key: &str, value: Option<String>| {
+            if let Some(value) = value.filter(|v| !v.is_empty()) {
+                document.insert(key.into(), value.into());
+            }
+        };
+        put("name", Some(manifest.name.clone()));
+        put("slug", Some(row.extension.clone()));
+        put("version", Some(release.version.clone()));
+        if manifest.kind == "theme" {
+            // The page WordPress links as "View version details".
+            let details = manifest
+                .homepage
+                .clone()
+                .unwrap_or_else(|| self.url(&format!("/releases/{}/latest.json", row.extension)));
+            put("details_url", Some(details));
+        } else {
+            put("homepage", manifest.homepage.clone());
+            put("author", manifest.author.clone());
+            put("author_homepage", manifest.author_homepage.clone());
+        }
+        put("requires", manifest.requires.clone());
+        put("tested", manifest.tested.clone());
+        put("requires_php", manifest.requires_php.clone());
+        put("last_updated", release.published_at.map(wordpress_date));
+        put("upgrade_notice", manifest.upgrade_notice.clone());
+        if manifest.kind != "theme" {
+            let mut sections: Map<String, Value> = manifest
+                .sections
+                .iter()
+                .map(|(k, html)| (k.clone(), Value::from(html.clone())))
+                .collect();
+            if !sections.contains_key("description")
+                && let Some(d) = &manifest.description
+            {
+                sections.insert("description".into(), markdown_to_html(d).into());
+            }
+            // The release notes stand in for a readme without a changelog.
+            if !sections.contains_key("changelog")
+                && let Some(notes) = release.notes.as_deref().filter(|n| !n.trim().is_empty())
+            {
+                sections.insert("changelog".into(), markdown_to_html(notes).into());
+            }
+            document.insert("sections".into(), Value::Object(sections));
+        }
+        Some(WordPressVersion {
+            version,
+            stability: release.stability,
+            published_at: release.published_at.unwrap_or(i64::MAX),
+            updated_at: release.updated_at,
+            document,
+            download_url,
+        })
+    }
+}
+
+/// A paid version's document for one customer: its download URL carries their key.
+fn with_key(version: &WordPressVersion, key: &str) -> RenderedFeed {
+    let mut document = version.document.clone();
+    let url = format!(
+        "{}?dlid={}",
+        version.download_url,
+        url::form_urlencoded::byte_serialize(key.as_bytes()).collect::<String>()
+    );
+    document.insert("download_url".into(), url.into());
+    let body = serde_json::to_string_pretty(&Value::Object(document)).unwrap_or_default();
+    RenderedFeed::json(body, version.updated_at)
+}
+
+/// `last_updated` as WordPress.org's API writes it (`2026-12-04 10:30:00`, UTC).
+fn wordpress_date(ms: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_as_wordpress_writes_them() {
+        assert_eq!(
+            super::wordpress_date(1_764_844_200_000),
+            "2025-12-04 10:30:00"
+        );
+    }
+}

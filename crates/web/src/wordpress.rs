@@ -1,0 +1,81 @@
+//! `/wordpress/{slug}/info.json`: a WordPress plugin's or theme's update metadata, in
+//! plugin-update-checker's format. A paid product's takes the customer's download key as `dlid`
+//! (what the plugin adds to the query with `addQueryArgFilter`), or in `Authorization`; the
+//! other parameters plugin-update-checker sends (`installed_version`, `php`, `locale`, …) are
+//! ignored.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use depot_service::{Credentials, Depot};
+
+use crate::downloads::header_key;
+use crate::error::ReleaseError;
+use crate::feeds::{Audience, respond_as};
+
+/// The metadata plugin-update-checker reads.
+#[utoipa::path(
+    get,
+    path = "/wordpress/{slug}/{file}",
+    tag = "wordpress",
+    summary = "A WordPress plugin's or theme's update metadata",
+    description = "`info.json` in plugin-update-checker's format: for a plugin `name`, `slug`, \
+                   `version`, `download_url`, `homepage`, `requires`, `tested`, `requires_php`, \
+                   `author`, `last_updated`, `upgrade_notice` and `sections` (HTML from its \
+                   `readme.txt`); for a theme `version`, `details_url` and `download_url`. A paid \
+                   product answers a download key (`dlid`) that may have a version of it, with \
+                   that key on `download_url`; otherwise it is unknown (404). `channel=beta` \
+                   (or `rc`, `alpha`, `dev`) also offers pre-releases.",
+    params(
+        ("slug" = String, Path, description = "The plugin's or theme's slug"),
+        ("file" = String, Path, description = "`info.json`"),
+        ("dlid" = Option<String>, Query, description = "The customer's download key (paid products)"),
+        ("channel" = Option<String>, Query, description = "`stable` (default), `rc`, `beta`, `alpha` or `dev`"),
+    ),
+    responses(
+        (status = 200, description = "The metadata", content_type = "application/json", body = String,
+         headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the client's copy"),
+        (status = 400, description = "An unknown channel"),
+        (status = 403, description = "The key is not valid"),
+        (status = 404, description = "No such product, or no version of it for this caller", content_type = "text/plain", body = String),
+    )
+)]
+pub async fn info(
+    State(depot): State<Depot>,
+    Path((slug, file)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ReleaseError> {
+    if file != "info.json" {
+        return Ok(not_found());
+    }
+    let channel = depot_service::parse_channel(query.get("channel").map(String::as_str))?;
+    let credentials = header_key(&headers)
+        .or_else(|| {
+            query
+                .get("dlid")
+                .filter(|k| !k.trim().is_empty())
+                .map(|k| Credentials::DownloadKey(k.trim().to_string()))
+        })
+        .unwrap_or(Credentials::None);
+    let audience = match credentials {
+        Credentials::None => Audience::Everyone,
+        _ => Audience::OneCustomer,
+    };
+    match depot.wordpress_info(&slug, channel, &credentials).await? {
+        Some(doc) => Ok(respond_as(&doc, &headers, audience)),
+        None => Ok(not_found()),
+    }
+}
+
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "unknown plugin or theme\n",
+    )
+        .into_response()
+}
