@@ -96,6 +96,19 @@ def composer_zip(name, version):
     return buf.getvalue()
 
 
+def wordpress_zip(slug, version):
+    """A WordPress plugin: its folder, the main file's header and a readme."""
+    header = (f"<?php\n/**\n * Plugin Name: Bench\n * Version: {version}\n"
+              f" * Requires at least: 6.2\n * Requires PHP: 7.4\n */\n")
+    readme = ("=== Bench ===\nTested up to: 6.7\n\nA plugin.\n\n== Description ==\n\n"
+              "A plugin for the benchmark.\n\n== Changelog ==\n\n= 1.0.0 =\n* First.\n")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        z.writestr(f"{slug}/{slug}.php", header)
+        z.writestr(f"{slug}/readme.txt", readme)
+    return buf.getvalue()
+
+
 def basic_auth(key):
     """A download key as the password of HTTP basic auth, as Composer sends it."""
     return "Basic " + base64.b64encode(f"key:{key}".encode()).decode()
@@ -307,6 +320,7 @@ def setup_catalogue(depot, staging):
         depot.publish("acme%2Fhot", f"1.{minor}.0", composer_zip("acme/hot", f"1.{minor}.0"))
         depot.publish("acme%2Fpro", f"1.{minor}.0", composer_zip("acme/pro", f"1.{minor}.0"),
                       "package_group=pro")
+        depot.publish("bench-plugin", f"1.{minor}.0", wordpress_zip("bench-plugin", f"1.{minor}.0"))
 
     paths = {
         "feed": "/updates/plg_system_hot.xml",
@@ -314,6 +328,7 @@ def setup_catalogue(depot, staging):
         "latest": "/releases/plg_system_hot/latest.json",
         "composer_free": "/composer/p2/acme/hot.json",
         "composer_paid": "/composer/p2/acme/pro.json",
+        "wordpress": "/wordpress/bench-plugin/info.json",
         "free_1mib": "/download/com_free/1.0.0/com_free-1.0.0.zip",
         "paid_1mib": "/download/com_paid/1.0.0/com_paid-1.0.0.zip",
         "big_100mib": "/download/com_big/1.0.0/com_big-1.0.0.zip",
@@ -452,6 +467,7 @@ def main():
             ("latest.json", paths["latest"], "", c, None, "rps"),
             ("composer metadata (free)", paths["composer_free"], "", c, None, "rps"),
             ("composer metadata (key)", paths["composer_paid"], "", c, "basic", "rps"),
+            ("wordpress info.json", paths["wordpress"], "", c, None, "rps"),
             ("free 1 MiB download", paths["free_1mib"], "", c, None, "rps"),
             ("paid 1 MiB download (dlid)", paths["paid_1mib"], f"?dlid={key}", c, None, "rps"),
             ("100 MiB download", paths["big_100mib"], "", 4, None, "bytes_per_s"),
