@@ -10,6 +10,10 @@ pub struct PackageGroupView {
     pub name: String,
     pub groups: Vec<i64>,
     pub policy: String,
+    /// Its extensions' feeds answer only a customer's download key in the URL (`?dlid=`), and
+    /// `collection.xml` leaves them out.
+    #[serde(default)]
+    pub private_feeds: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -26,6 +30,9 @@ pub struct NewPackageGroup {
     /// `active` (default) or `keep-released`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
+    /// Private feeds (default `false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_feeds: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -38,4 +45,6 @@ pub struct PackageGroupPatch {
     /// `active` or `keep-released`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_feeds: Option<bool>,
 }

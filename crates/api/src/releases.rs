@@ -69,6 +69,10 @@ pub struct PublishedRelease {
     pub download_url: String,
     /// The package's minisign signature: `download_url` + `.minisig`.
     pub signature_url: String,
+    /// What the vendor should know (a stable release that raises a PHP or database minimum,
+    /// which Joomla's collection reader does not check).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -571,3 +571,87 @@ mod tests {
         }
     }
 }
+
+/// What a release requires of a site beyond its Joomla version: the minimums Joomla's extension
+/// feed reader checks and its collection reader does not.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Minimums<'a> {
+    pub php: Option<&'a str>,
+    pub databases: Option<&'a SupportedDatabases>,
+}
+
+/// The minimums `newer` raises over `older`, in words (`PHP 7.4 → 8.2`, `mysql 5.7 → 8.0`,
+/// `drops postgresql`); empty when a site that ran `older` can run `newer`.
+pub fn raised_minimums(older: Minimums<'_>, newer: Minimums<'_>) -> Vec<String> {
+    let mut raised = Vec::new();
+    if let Some(php) = newer.php {
+        match older.php {
+            None => raised.push(format!("PHP any → {php}")),
+            Some(old) if crate::version::php_version_compare(php, old).is_gt() => {
+                raised.push(format!("PHP {old} → {php}"))
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(new) = newer.databases {
+        for (db, min) in &new.0 {
+            match older.databases.map(|o| o.0.get(db)) {
+                None => raised.push(format!("{db} any → {min}")),
+                Some(Some(old)) if crate::version::php_version_compare(min, old).is_gt() => {
+                    raised.push(format!("{db} {old} → {min}"))
+                }
+                // Older did not run on it at all, or asked as much.
+                Some(_) => {}
+            }
+        }
+        let supported_before: Vec<&str> = match older.databases {
+            Some(o) => o.0.keys().map(String::as_str).collect(),
+            None => vec!["mysql", "mariadb", "postgresql"],
+        };
+        for db in supported_before {
+            if !new.0.contains_key(db) {
+                raised.push(format!("drops {db}"));
+            }
+        }
+    }
+    raised
+}
+
+#[cfg(test)]
+mod minimums_tests {
+    use super::*;
+
+    fn m<'a>(php: Option<&'a str>, dbs: Option<&'a SupportedDatabases>) -> Minimums<'a> {
+        Minimums {
+            php,
+            databases: dbs,
+        }
+    }
+
+    #[test]
+    fn raised_minimums_in_words() {
+        assert!(raised_minimums(m(Some("8.1"), None), m(Some("8.1"), None)).is_empty());
+        assert!(raised_minimums(m(Some("8.2"), None), m(Some("8.1"), None)).is_empty());
+        assert_eq!(
+            raised_minimums(m(Some("7.4"), None), m(Some("8.2"), None)),
+            ["PHP 7.4 → 8.2"]
+        );
+        assert_eq!(
+            raised_minimums(m(None, None), m(Some("8.1"), None)),
+            ["PHP any → 8.1"]
+        );
+        assert!(raised_minimums(m(Some("8.1"), None), m(None, None)).is_empty());
+        let old: SupportedDatabases = "mysql=5.7,mariadb=10.4,postgresql=12".parse().unwrap();
+        let new: SupportedDatabases = "mysql=8.0,mariadb=10.4".parse().unwrap();
+        assert_eq!(
+            raised_minimums(m(None, Some(&old)), m(None, Some(&new))),
+            ["mysql 5.7 → 8.0", "drops postgresql"]
+        );
+        assert!(raised_minimums(m(None, Some(&new)), m(None, Some(&old))).is_empty());
+        let mysql: SupportedDatabases = "mysql=8.0".parse().unwrap();
+        assert_eq!(
+            raised_minimums(m(None, None), m(None, Some(&mysql))),
+            ["mysql any → 8.0", "drops mariadb", "drops postgresql"]
+        );
+    }
+}

@@ -330,15 +330,19 @@ pub async fn publish(
             p.state,
             p.stability
         );
-        outln!("joomla:   {} ({})", p.joomla, p.joomla_source);
+        if p.ecosystem == "joomla" {
+            outln!("joomla:   {} ({})", p.joomla, p.joomla_source);
+        }
         outln!("sha256:   {}", p.sha256);
         outln!("feed:     {}", p.feed_url);
         outln!("download: {}", p.download_url);
     });
+    for warning in &p.warnings {
+        eprintln!("warning: {warning}");
+    }
     Ok(())
 }
 
-/// Reads the manifest locally, to know where to upload and to fail early on a bad package.
 /// The product and version an upload is for: `--name` and `--version` where given, else what
 /// the zip's Joomla manifest says, else its WordPress plugin's or theme's header (the slug is
 /// its folder), else its `composer.json` (the server checks them against the zip again).

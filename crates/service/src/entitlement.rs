@@ -267,15 +267,10 @@ impl Depot {
         })
     }
 
-    /// Whether the user may have a release of the group published at `published_at`.
-    pub(crate) async fn entitle(
-        &self,
-        group: &PackageGroupRow,
-        user_id: i64,
-        published_at: i64,
-    ) -> ServiceResult<()> {
-        let holder = self
-            .access()
+    /// The user's standing in the package group, from the access cache; `None` for an unknown
+    /// user.
+    async fn holder(&self, group: &PackageGroupRow, user_id: i64) -> ServiceResult<Option<Holder>> {
+        self.access()
             .holders
             .get_or_load((user_id, group.id), || async {
                 let Some(user) = self.store().user(user_id).await? else {
@@ -300,8 +295,30 @@ impl Depot {
                     mirrored: spans.iter().any(|m| m.source == JOOMLA_SOURCE),
                 }))
             })
+            .await
+    }
+
+    /// Whether the user holds or held a membership that the package group allows (depot's own
+    /// or mirrored): who may read the group's private feeds.
+    pub(crate) async fn ever_member(
+        &self,
+        group: &PackageGroupRow,
+        user_id: i64,
+    ) -> ServiceResult<bool> {
+        Ok(self
+            .holder(group, user_id)
             .await?
-            .ok_or_else(invalid_key)?;
+            .is_some_and(|h| !h.disabled && !h.all.is_empty()))
+    }
+
+    /// Whether the user may have a release of the group published at `published_at`.
+    pub(crate) async fn entitle(
+        &self,
+        group: &PackageGroupRow,
+        user_id: i64,
+        published_at: i64,
+    ) -> ServiceResult<()> {
+        let holder = self.holder(group, user_id).await?.ok_or_else(invalid_key)?;
         let policy = Policy::parse(&group.policy).unwrap_or(Policy::Active);
         let now = self.now_ms();
         let fresh = !holder.mirrored || self.mirror_is_fresh();

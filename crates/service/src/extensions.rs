@@ -57,12 +57,19 @@ impl Depot {
     }
 
     async fn extension_view_of(&self, row: ExtensionRow) -> ServiceResult<ExtensionView> {
-        let package_group = match row.package_group_id {
-            Some(id) => self.package_group(id).await?.map(|g| g.name),
+        let group = match row.package_group_id {
+            Some(id) => self.package_group(id).await?,
             None => None,
         };
+        let private = group.as_ref().is_some_and(|g| g.private_feeds != 0);
+        let package_group = group.map(|g| g.name);
         let feed_url = self.metadata_url(&row);
         let manifest_snippet = match row.ecosystem {
+            Ecosystem::Joomla if private => format!(
+                "{}\n<!-- A private feed: each site's update site needs the customer's key in its \
+                 URL, {feed_url}?dlid=KEY (set it from the extension's settings). -->",
+                manifest_snippet(&row.title, &feed_url, true)
+            ),
             Ecosystem::Joomla => manifest_snippet(&row.title, &feed_url, package_group.is_some()),
             Ecosystem::Composer => self.composer_repository_snippet(),
             Ecosystem::WordPress => self.wordpress_snippet(&row.name, package_group.is_some()),

@@ -27,6 +27,9 @@ pub struct RenderedFeed {
     pub extension_id: Option<i64>,
     /// `Content-Type`.
     pub content_type: &'static str,
+    /// The package group of the extension it is about, whose private feeds (if it keeps them)
+    /// decide who may read it.
+    pub package_group_id: Option<i64>,
 }
 
 impl RenderedFeed {
@@ -38,6 +41,7 @@ impl RenderedFeed {
             last_modified_ms,
             extension_id,
             content_type: "application/xml; charset=utf-8",
+            package_group_id: None,
         }
     }
 
@@ -331,6 +335,7 @@ impl Depot {
             last_modified_ms: last_modified,
             extension_id: Some(row.id),
             content_type: "application/xml; charset=utf-8",
+            package_group_id: row.package_group_id,
         }))
     }
 
@@ -414,6 +419,15 @@ impl Depot {
         let feed = self
             .cached(FeedKey::Collection, || async {
                 let extensions = self.store().extensions().await?;
+                // Private feeds are not listed: the collection is public.
+                let private: std::collections::HashSet<i64> = self
+                    .store()
+                    .package_groups()
+                    .await?
+                    .into_iter()
+                    .filter(|g| g.private_feeds != 0)
+                    .map(|g| g.id)
+                    .collect();
                 let mut by_extension: HashMap<i64, Vec<ParsedRelease>> = HashMap::new();
                 let mut last_modified = 0;
                 for r in self.store().all_published_releases().await? {
@@ -425,7 +439,10 @@ impl Depot {
                     }
                 }
                 let mut entries = Vec::new();
-                for ext in extensions.iter().filter(|e| is_joomla(e)) {
+                let listed = |e: &&ExtensionRow| {
+                    is_joomla(e) && !e.package_group_id.is_some_and(|g| private.contains(&g))
+                };
+                for ext in extensions.iter().filter(listed) {
                     let Some(releases) = by_extension.get(&ext.id) else {
                         continue;
                     };

@@ -90,9 +90,9 @@ impl Depot {
         };
         let body = serde_json::to_string_pretty(&latest)
             .map_err(|e| ServiceError::Io(std::io::Error::other(e)))?;
-        Ok(Some(RenderedFeed::json(
-            body,
-            ext.updated_at.max(release.updated_at),
-        )))
+        Ok(Some(RenderedFeed {
+            package_group_id: ext.package_group_id,
+            ..RenderedFeed::json(body, ext.updated_at.max(release.updated_at))
+        }))
     }
 }

@@ -9,7 +9,7 @@ use crate::Actor;
 use crate::input::clean_name;
 use crate::{Depot, ServiceError, ServiceResult};
 
-pub use depot_api::{NewPackageGroup, PackageGroupView};
+pub use depot_api::{NewPackageGroup, PackageGroupPatch, PackageGroupView};
 
 fn parse_policy(p: &str) -> ServiceResult<Policy> {
     Policy::parse(p).ok_or_else(|| {
@@ -69,10 +69,26 @@ impl Depot {
         let title = clean_name(new.name.as_deref(), "name")?.unwrap_or_else(|| id.to_string());
         let row = self
             .store()
-            .create_package_group(id, &title, &seed, policy.as_str(), &new.groups)
+            .create_package_group(
+                id,
+                &title,
+                &seed,
+                policy.as_str(),
+                new.private_feeds.unwrap_or(false),
+                &new.groups,
+            )
             .await?;
+        if new.private_feeds == Some(true) {
+            // Nothing is in it yet, but a feed cached as missing must not outlive the change.
+            self.invalidate_catalogue();
+        }
         // The seed is a secret: it is never logged.
-        let detail = json!({"name": title, "groups": new.groups, "policy": policy.as_str()});
+        let detail = json!({
+            "name": title,
+            "groups": new.groups,
+            "policy": policy.as_str(),
+            "private_feeds": new.private_feeds.unwrap_or(false),
+        });
         self.audit(actor, "package_group.create", id, detail)
             .await?;
         self.package_group_view(row).await
@@ -84,6 +100,7 @@ impl Depot {
             id: row.name,
             name: row.title,
             policy: row.policy,
+            private_feeds: row.private_feeds != 0,
         })
     }
 
@@ -95,14 +112,14 @@ impl Depot {
         self.package_group_view(row).await
     }
 
-    /// Changes a package group's display name and/or policy (`None` keeps each).
+    /// Changes a package group's display name, policy and private feeds (`None` keeps each).
     pub async fn update_package_group(
         &self,
         actor: &Actor,
         package_group: &str,
-        name: Option<&str>,
-        policy: Option<&str>,
+        patch: &PackageGroupPatch,
     ) -> ServiceResult<PackageGroupView> {
+        let (name, policy) = (patch.name.as_deref(), patch.policy.as_deref());
         actor.require_admin()?;
         let row = self.existing_package_group(package_group).await?;
         let title = match name {
@@ -114,10 +131,14 @@ impl Depot {
             Some(p) => parse_policy(p)?.as_str().to_string(),
             None => row.policy.clone(),
         };
+        let private_feeds = patch.private_feeds.unwrap_or(row.private_feeds != 0);
         self.store()
-            .update_package_group(row.id, &title, &policy)
+            .update_package_group(row.id, &title, &policy, private_feeds)
             .await?;
-        let detail = json!({"name": title, "policy": policy});
+        if private_feeds != (row.private_feeds != 0) {
+            self.invalidate_catalogue();
+        }
+        let detail = json!({"name": title, "policy": policy, "private_feeds": private_feeds});
         self.audit(actor, "package_group.update", &row.name, detail)
             .await?;
         let row = self.existing_package_group(package_group).await?;

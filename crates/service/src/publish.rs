@@ -6,7 +6,7 @@
 //! created in one transaction. A failure at any step removes what the earlier steps made.
 
 use depot_core::composer::{ComposerManifest, PackageName};
-use depot_core::feed::{SupportedDatabases, parse_php_minimum};
+use depot_core::feed::{Minimums, SupportedDatabases, parse_php_minimum, raised_minimums};
 use depot_core::package::{self, Contents, Manifest, PackageError};
 use depot_core::wordpress::{Slug, WordPressManifest};
 use depot_core::{Ecosystem, Identity, ReleaseState, Stability, Targets, Version};
@@ -387,7 +387,12 @@ impl Depot {
             size = upload.size,
             "published package"
         );
+        let warnings = self.collection_warnings(&ext, &row.release).await?;
+        for warning in &warnings {
+            tracing::warn!(extension, version = %version, "{warning}");
+        }
         Ok(PublishedRelease {
+            warnings,
             outcome,
             extension: ext.name.clone(),
             ecosystem: ext.ecosystem.to_string(),
@@ -422,6 +427,75 @@ impl Depot {
             sha384: row.artifact.sha384,
             sha512: row.artifact.sha512,
         })
+    }
+
+    /// What the vendor should know about a stable Joomla release that raises a minimum (PHP, a
+    /// database) over the release before it: Joomla's collection reader does not check
+    /// minimums, so a site that finds the extension through `collection.xml` on an older PHP is
+    /// offered this release, and on "Update" reinstalls the older one its extension feed allows,
+    /// at every check. depot keeps listing the newest release there (the sites that can run it
+    /// get it; see docs/product.md §2.1) and says so here.
+    async fn collection_warnings(
+        &self,
+        ext: &ExtensionRow,
+        release: &depot_store::ReleaseRow,
+    ) -> ServiceResult<Vec<String>> {
+        if ext.ecosystem != Ecosystem::Joomla
+            || release.state != ReleaseState::Published
+            || release.stability != Stability::Stable
+        {
+            return Ok(Vec::new());
+        }
+        let Ok(this) = Version::parse(&release.version) else {
+            return Ok(Vec::new());
+        };
+        let previous = self
+            .store()
+            .releases_of(ext.id)
+            .await?
+            .into_iter()
+            .map(|r| r.release)
+            .filter(|r| r.state == ReleaseState::Published && r.stability == Stability::Stable)
+            .filter_map(|r| Version::parse(&r.version).ok().map(|v| (v, r)))
+            .filter(|(v, _)| *v < this)
+            .max_by(|(a, _), (b, _)| a.cmp(b));
+        let Some((_, previous)) = previous else {
+            return Ok(Vec::new());
+        };
+        let databases = |r: &depot_store::ReleaseRow| {
+            r.supported_databases
+                .as_deref()
+                .and_then(|d| d.parse::<SupportedDatabases>().ok())
+        };
+        let (old_dbs, new_dbs) = (databases(&previous), databases(release));
+        let raised = raised_minimums(
+            Minimums {
+                php: previous.php_minimum.as_deref(),
+                databases: old_dbs.as_ref(),
+            },
+            Minimums {
+                php: release.php_minimum.as_deref(),
+                databases: new_dbs.as_ref(),
+            },
+        );
+        if raised.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![format!(
+            "{} {} raises {} over {}: Joomla's collection reader does not check minimums, so \
+             sites that find {} through {} on an older setup are offered {} and reinstall {} \
+             at every update; point the extension's manifest at its own feed \
+             (<server type=\"extension\">{}</server>), which Joomla checks",
+            ext.name,
+            release.version,
+            raised.join(", "),
+            previous.version,
+            ext.name,
+            self.url("/updates/collection.xml"),
+            release.version,
+            previous.version,
+            self.feed_url(&ext.name)
+        )])
     }
 
     /// Reads the package's manifests off the async runtime (it decompresses every entry).

@@ -19,6 +19,15 @@ pub struct Generations {
     pub identity_synced_at: Option<i64>,
 }
 
+/// Moves the catalogue generation inside another write (a change to what feeds show made
+/// through a non-catalogue table, such as a package group's private feeds).
+pub(crate) async fn bump_catalogue(tx: &mut Transaction<'static, Any>) -> Result<(), StoreError> {
+    sqlx::query("UPDATE catalogue_state SET generation = generation + 1 WHERE id = 1")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 impl Store {
     /// Begins a write to the catalogue (extensions, releases, artifacts), bumping the catalogue
     /// generation first in the same transaction, so other instances drop their feed caches.

@@ -502,6 +502,13 @@ ALTER TABLE artifacts ADD COLUMN sha1 TEXT;
 ALTER TABLE artifacts ADD COLUMN manifest TEXT;
 "#,
     },
+    Migration {
+        version: 20,
+        name: "private feeds of a package group",
+        sql: r#"
+ALTER TABLE package_groups ADD COLUMN private_feeds BIGINT NOT NULL DEFAULT 0;
+"#,
+    },
 ];
 
 impl Backend {

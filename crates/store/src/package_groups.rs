@@ -14,6 +14,9 @@ pub struct PackageGroupRow {
     pub policy: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// 1: its extensions' feeds answer only a customer's key in the URL (`?dlid=`), and the
+    /// collection leaves them out.
+    pub private_feeds: i64,
 }
 
 impl Store {
@@ -23,18 +26,20 @@ impl Store {
         title: &str,
         seed: &str,
         policy: &str,
+        private_feeds: bool,
         groups: &[i64],
     ) -> Result<PackageGroupRow, StoreError> {
         let mut tx = self.access_write().await?;
         let now = self.now_ms();
         let row: PackageGroupRow = sqlx::query_as(
-            "INSERT INTO package_groups (name, title, seed, policy, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) RETURNING *",
+            "INSERT INTO package_groups (name, title, seed, policy, private_feeds, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING *",
         )
         .bind(name)
         .bind(title)
         .bind(seed)
         .bind(policy)
+        .bind(i64::from(private_feeds))
         .bind(now)
         .fetch_one(&mut *tx)
         .await
@@ -87,21 +92,34 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Changes a package group's display name and policy (the policy decides downloads, so
-    /// the change counts as an access write).
+    /// Changes a package group's display name, policy and private feeds (the policy decides
+    /// downloads, so the change counts as an access write; private feeds decide what the feeds
+    /// show, so it moves the catalogue generation too).
     pub async fn update_package_group(
         &self,
         id: i64,
         title: &str,
         policy: &str,
+        private_feeds: bool,
     ) -> Result<(), StoreError> {
         let mut tx = self.access_write().await?;
-        sqlx::query("UPDATE package_groups SET title = $1, policy = $2 WHERE id = $3")
-            .bind(title)
-            .bind(policy)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        let before: i64 =
+            sqlx::query_scalar("SELECT private_feeds FROM package_groups WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        sqlx::query(
+            "UPDATE package_groups SET title = $1, policy = $2, private_feeds = $3 WHERE id = $4",
+        )
+        .bind(title)
+        .bind(policy)
+        .bind(i64::from(private_feeds))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if before != i64::from(private_feeds) {
+            crate::generations::bump_catalogue(&mut tx).await?;
+        }
         self.commit_access(tx).await?;
         Ok(())
     }

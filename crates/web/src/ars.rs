@@ -19,7 +19,7 @@ use depot_service::{Depot, ars_item_package_id};
 
 use crate::downloads::{Client, package_download};
 use crate::error::ReleaseError;
-use crate::feeds::feed_named;
+use crate::feeds::{feed_credentials, feed_named};
 use crate::openapi::DownloadRefusals;
 use crate::sendfile::Files;
 
@@ -44,7 +44,16 @@ pub async fn sef_or_not_found(
         && let Some(alias) = sef_stream_alias(uri.path(), uri.query())
         && let Some(extension) = depot.ars_stream_extension_by_alias(alias).await?
     {
-        return feed_named(&depot, &extension, &method, &headers, Some(peer.ip())).await;
+        let credentials = feed_credentials(&headers, uri.query());
+        return feed_named(
+            &depot,
+            &extension,
+            &method,
+            &headers,
+            &credentials,
+            Some(peer.ip()),
+        )
+        .await;
     }
     Ok(crate::not_found())
 }
@@ -99,7 +108,16 @@ pub async fn legacy(
     match query.as_deref().and_then(ars_request) {
         Some(ArsRequest::Stream(stream)) => match depot.ars_stream_extension(stream).await? {
             Some(extension) => {
-                feed_named(&depot, &extension, &method, &headers, Some(peer.ip())).await
+                let credentials = feed_credentials(&headers, query.as_deref());
+                feed_named(
+                    &depot,
+                    &extension,
+                    &method,
+                    &headers,
+                    &credentials,
+                    Some(peer.ip()),
+                )
+                .await
             }
             None => Ok(not_found()),
         },

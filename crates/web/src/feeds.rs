@@ -4,11 +4,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use depot_core::useragent::joomla_version;
-use depot_service::{Depot, RenderedFeed};
+use depot_service::{Credentials, Depot, FeedAccess, RenderedFeed};
+
+use crate::downloads::header_key;
 
 use crate::error::ReleaseError;
 use crate::http_date;
@@ -40,7 +42,10 @@ fn strip_xml(file: &str) -> Option<&str> {
                    `<updateservers>` names); `collection.xml` lists every extension's feed. An \
                    Akeeba Release System stream's alias (`{alias}.xml`) answers its extension's \
                    feed. Revalidate with `If-None-Match` or `If-Modified-Since`.",
-    params(("file" = String, Path, description = "`{extension}.xml` or `collection.xml`")),
+    params(
+        ("file" = String, Path, description = "`{extension}.xml` or `collection.xml`"),
+        ("dlid" = Option<String>, Query, description = "A customer's download key: what opens the feed of an extension whose package group keeps private feeds"),
+    ),
     responses(
         (status = 200, description = "The feed", content_type = "application/xml", body = String,
          headers(("ETag" = String), ("Last-Modified" = String))),
@@ -53,20 +58,49 @@ pub async fn update_feed(
     Path(file): Path<String>,
     method: Method,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Response, ReleaseError> {
     let Some(name) = strip_xml(&file) else {
         return Ok(not_found());
     };
     let client = Some(peer.ip());
-    let answer = feed_named(&depot, name, &method, &headers, client).await?;
+    let credentials = feed_credentials(&headers, query.as_deref());
+    let answer = feed_named(&depot, name, &method, &headers, &credentials, client).await?;
     // `/updates/{alias}.xml` may be an ARS stream's search-engine-friendly URL.
     if answer.status() == StatusCode::NOT_FOUND
         && let Some(extension) = depot.ars_stream_extension_by_alias(name).await?
     {
-        return feed_named(&depot, &extension, &method, &headers, client).await;
+        return feed_named(&depot, &extension, &method, &headers, &credentials, client).await;
     }
     Ok(answer)
+}
+
+/// The download key a feed request carries: `?dlid=` (what a private feed's update-site URL
+/// holds) or `Authorization`.
+pub(crate) fn feed_credentials(headers: &HeaderMap, query: Option<&str>) -> Credentials {
+    header_key(headers)
+        .or_else(|| {
+            form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                .find(|(k, v)| k == "dlid" && !v.trim().is_empty())
+                .map(|(_, v)| Credentials::DownloadKey(v.trim().to_string()))
+        })
+        .unwrap_or(Credentials::None)
+}
+
+/// A rendered feed to whoever may read it: as it is when it is public, with the customer's key
+/// on its download URLs when it is private, unknown otherwise.
+async fn serve_feed(
+    depot: &Depot,
+    feed: &Arc<RenderedFeed>,
+    headers: &HeaderMap,
+    credentials: &Credentials,
+) -> Result<Option<Response>, ReleaseError> {
+    Ok(match depot.feed_access(feed, credentials).await? {
+        FeedAccess::Public => Some(respond(feed, headers)),
+        FeedAccess::Customer(keyed) => Some(respond_as(&keyed, headers, Audience::OneCustomer)),
+        FeedAccess::Hidden => None,
+    })
 }
 
 /// The extension feed `name` (or the collection), as `/updates/{name}.xml` answers it.
@@ -75,6 +109,7 @@ pub(crate) async fn feed_named(
     name: &str,
     method: &Method,
     headers: &HeaderMap,
+    credentials: &Credentials,
     client: Option<IpAddr>,
 ) -> Result<Response, ReleaseError> {
     let feed = if name == "collection" {
@@ -83,6 +118,9 @@ pub(crate) async fn feed_named(
         depot.extension_feed(name).await?
     };
     let Some(feed) = feed else {
+        return Ok(not_found());
+    };
+    let Some(response) = serve_feed(depot, &feed, headers, credentials).await? else {
         return Ok(not_found());
     };
     if method == Method::GET
@@ -94,7 +132,7 @@ pub(crate) async fn feed_named(
             .unwrap_or_default();
         depot.events().feed_check(id, joomla_version(ua), client);
     }
-    Ok(respond(&feed, headers))
+    Ok(response)
 }
 
 /// An extension's changelog.
@@ -104,7 +142,10 @@ pub(crate) async fn feed_named(
     tag = "feeds",
     summary = "A changelog (Joomla's XML)",
     description = "The `<changelogurl>` of every release in the extension's feed.",
-    params(("file" = String, Path, description = "`{extension}.xml`")),
+    params(
+        ("file" = String, Path, description = "`{extension}.xml`"),
+        ("dlid" = Option<String>, Query, description = "A customer's download key, for a private feed"),
+    ),
     responses(
         (status = 200, description = "The changelog", content_type = "application/xml", body = String,
          headers(("ETag" = String), ("Last-Modified" = String))),
@@ -116,14 +157,18 @@ pub async fn changelog_feed(
     State(depot): State<Depot>,
     Path(file): Path<String>,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ReleaseError> {
     let Some(name) = strip_xml(&file) else {
         return Ok(not_found());
     };
-    match depot.changelog_feed(name).await? {
-        Some(feed) => Ok(respond(&feed, &headers)),
-        None => Ok(not_found()),
-    }
+    let credentials = feed_credentials(&headers, query.as_deref());
+    let Some(feed) = depot.changelog_feed(name).await? else {
+        return Ok(not_found());
+    };
+    Ok(serve_feed(&depot, &feed, &headers, &credentials)
+        .await?
+        .unwrap_or_else(not_found))
 }
 
 /// `?channel=` of `latest.json`.
@@ -132,6 +177,8 @@ pub async fn changelog_feed(
 pub struct ChannelQuery {
     /// `stable` (the default), `rc`, `beta`, `alpha` or `dev`: the least stable release offered.
     channel: Option<String>,
+    /// A customer's download key, for an extension whose package group keeps private feeds.
+    dlid: Option<String>,
 }
 
 /// The newest release of an extension's channel, as JSON.
@@ -166,10 +213,18 @@ pub async fn latest_release(
         return Ok(not_found());
     }
     let channel = depot_service::parse_channel(query.channel.as_deref())?;
-    match depot.latest_release(&extension, channel).await? {
-        Some(feed) => Ok(respond(&feed, &headers)),
-        None => Ok(not_found()),
-    }
+    let credentials = query
+        .dlid
+        .filter(|k| !k.trim().is_empty())
+        .map(Credentials::DownloadKey)
+        .or_else(|| header_key(&headers))
+        .unwrap_or(Credentials::None);
+    let Some(feed) = depot.latest_release(&extension, channel).await? else {
+        return Ok(not_found());
+    };
+    Ok(serve_feed(&depot, &feed, &headers, &credentials)
+        .await?
+        .unwrap_or_else(not_found))
 }
 
 /// `If-None-Match` (weak comparison, as RFC 9110 requires for it) or, failing that,

@@ -29,10 +29,14 @@ pub enum PackageGroupCommand {
         /// active (the default) or keep-released.
         #[arg(long)]
         policy: Option<String>,
+        /// Its extensions' feeds answer only a customer's key in the URL (?dlid=), and the
+        /// collection leaves them out.
+        #[arg(long)]
+        private_feeds: Option<bool>,
     },
     /// Every package group: its user groups, policy and extensions.
     List,
-    /// Change a package group's display name or policy.
+    /// Change a package group's display name, policy or private feeds.
     Update {
         /// The package group's id, e.g. pro.
         #[arg(long)]
@@ -43,6 +47,9 @@ pub enum PackageGroupCommand {
         /// active or keep-released.
         #[arg(long)]
         policy: Option<String>,
+        /// true: its extensions' feeds answer only a customer's key in the URL (?dlid=).
+        #[arg(long)]
+        private_feeds: Option<bool>,
     },
     /// Delete a package group no extension belongs to.
     Delete {
@@ -72,6 +79,7 @@ pub async fn package_group(
             seed,
             name,
             policy,
+            private_feeds,
         } => {
             let body = NewPackageGroup {
                 id,
@@ -79,6 +87,7 @@ pub async fn package_group(
                 seed,
                 name,
                 policy,
+                private_feeds,
             };
             let g: PackageGroupView = api.send(Method::POST, &["package-groups"], &body).await?;
             show(out, &g, |g| {
@@ -91,19 +100,35 @@ pub async fn package_group(
                 )
             });
         }
-        PackageGroupCommand::Update { id, name, policy } => {
-            if name.is_none() && policy.is_none() {
-                bail!("name something to change: --name or --policy");
+        PackageGroupCommand::Update {
+            id,
+            name,
+            policy,
+            private_feeds,
+        } => {
+            if name.is_none() && policy.is_none() && private_feeds.is_none() {
+                bail!("name something to change: --name, --policy or --private-feeds");
             }
+            let patch = PackageGroupPatch {
+                name,
+                policy,
+                private_feeds,
+            };
             let g: PackageGroupView = api
-                .send(
-                    Method::PATCH,
-                    &["package-groups", &id],
-                    &PackageGroupPatch { name, policy },
-                )
+                .send(Method::PATCH, &["package-groups", &id], &patch)
                 .await?;
             show(out, &g, |g| {
-                outln!("package group {} \"{}\": policy {}", g.id, g.name, g.policy)
+                outln!(
+                    "package group {} \"{}\": policy {}{}",
+                    g.id,
+                    g.name,
+                    g.policy,
+                    if g.private_feeds {
+                        ", private feeds"
+                    } else {
+                        ""
+                    }
+                )
             });
         }
         PackageGroupCommand::Delete { id } => {

@@ -257,6 +257,7 @@ db_test!(
             seed: Some("SEED".into()),
             name: Some("Pro".into()),
             policy: Some("keep-released".into()),
+            private_feeds: None,
         };
         let v: PackageGroupView = app.call(Method::POST, "/package-groups", &pro).await;
         assert_eq!(
@@ -265,7 +266,8 @@ db_test!(
                 id: "pro".into(),
                 name: "Pro".into(),
                 groups: vec![9],
-                policy: "keep-released".into()
+                policy: "keep-released".into(),
+                private_feeds: false,
             }
         );
         let (s, v) = app

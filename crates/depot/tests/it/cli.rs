@@ -616,6 +616,7 @@ async fn key_catalogue(app: &TestApp) -> &'static str {
         name: Some("ReDJ Enterprise".into()),
         seed: Some("HASH123KEY456".into()),
         policy: None,
+        private_feeds: None,
     };
     let _: depot_api::PackageGroupView = app
         .call(reqwest::Method::POST, "/package-groups", &enterprise)

@@ -460,3 +460,189 @@ db_test!(
         assert!(!feed_after.contains("<version>1.10.0</version>"));
     }
 );
+
+db_test!(
+    a_release_that_raises_a_minimum_is_flagged_for_collections,
+    |app: TestApp| async move {
+        let first = app
+            .publish(
+                "plg_system_hello",
+                "1.0.0",
+                plugin_zip("1.0.0", "a"),
+                "php_minimum=7.4",
+            )
+            .await;
+        assert!(first.warnings.is_empty(), "{:?}", first.warnings);
+        // Same minimum: nothing to say.
+        let same = app
+            .publish(
+                "plg_system_hello",
+                "1.1.0",
+                plugin_zip("1.1.0", "b"),
+                "php_minimum=7.4",
+            )
+            .await;
+        assert!(same.warnings.is_empty(), "{:?}", same.warnings);
+        // A beta is not in the collection.
+        let beta = app
+            .publish(
+                "plg_system_hello",
+                "2.0.0-beta1",
+                plugin_zip("2.0.0-beta1", "c"),
+                "php_minimum=8.2",
+            )
+            .await;
+        assert!(beta.warnings.is_empty(), "{:?}", beta.warnings);
+        let raised = app
+            .publish(
+                "plg_system_hello",
+                "2.0.0",
+                plugin_zip("2.0.0", "d"),
+                "php_minimum=8.2&supported_databases=mysql%3D8.0,mariadb%3D10.4",
+            )
+            .await;
+        assert_eq!(raised.warnings.len(), 1, "{:?}", raised.warnings);
+        let warning = &raised.warnings[0];
+        for words in [
+            "2.0.0 raises PHP 7.4 → 8.2",
+            "mysql any → 8.0",
+            "drops postgresql",
+            "over 1.1.0",
+            "collection.xml",
+            "type=\"extension\"",
+            "/updates/plg_system_hello.xml",
+        ] {
+            assert!(warning.contains(words), "{words:?} in {warning}");
+        }
+        // The chosen behaviour: the collection keeps offering the newest release (sites that
+        // can run it get it), while the extension feed carries each release's minimum, which
+        // Joomla checks before it installs.
+        let collection = app.text("/updates/collection.xml").await;
+        assert!(collection.contains("version=\"2.0.0\""), "{collection}");
+        let feed = app.text("/updates/plg_system_hello.xml").await;
+        assert!(feed.contains("<php_minimum>8.2</php_minimum>"), "{feed}");
+        assert!(feed.contains("<php_minimum>7.4</php_minimum>"), "{feed}");
+
+        // The console says so on the extension's card.
+        make_admin(&app, "admin@example.com").await;
+        let cookie = session_cookie(&console_sign_in(&app, "admin@example.com", PASSWORD).await);
+        let html = browser()
+            .get(app.url("/admin/extensions"))
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("2.0.0 raises PHP 7.4 → 8.2") && html.contains("collection.xml"),
+            "{html}"
+        );
+    }
+);
+
+db_test!(
+    private_feeds_answer_a_customers_key_only,
+    |app: TestApp| async move {
+        let key = app
+            .subscriber_with_key("ann@example.com", "pro", 7)
+            .await
+            .key;
+        let path = app.publish_paid_redj("pro").await;
+        app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+            .await;
+        // Public until the package group says otherwise.
+        assert_eq!(app.get("/updates/com_redj.xml").await.status(), 200);
+        let patch = depot_api::PackageGroupPatch {
+            private_feeds: Some(true),
+            ..Default::default()
+        };
+        let view: depot_api::PackageGroupView = app
+            .call(reqwest::Method::PATCH, "/package-groups/pro", &patch)
+            .await;
+        assert!(view.private_feeds);
+
+        // Without a key, or with one that opens nothing, the extension is unknown everywhere.
+        for path in [
+            "/updates/com_redj.xml",
+            "/updates/com_redj.xml?dlid=dkAAAAAAAAAAEAAAAAOHVeHZ9y4BCnwPFDLbkYfg",
+            "/changelogs/com_redj.xml",
+            "/releases/com_redj/latest.json",
+        ] {
+            assert_eq!(app.get(path).await.status(), 404, "{path}");
+        }
+        let collection = app.text("/updates/collection.xml").await;
+        assert!(!collection.contains("com_redj"), "{collection}");
+        assert!(collection.contains("hello"), "{collection}");
+        // A stranger with a valid key of their own sees nothing either.
+        let stranger: depot_api::UserView = app
+            .call(
+                reqwest::Method::POST,
+                "/users",
+                &new_user("bob@example.com"),
+            )
+            .await;
+        let bob: depot_api::DownloadKeyView = app
+            .call(
+                reqwest::Method::POST,
+                "/users/bob@example.com/keys",
+                &depot_api::NewKey::default(),
+            )
+            .await;
+        assert!(stranger.id > 0);
+        let r = app
+            .get(&format!("/updates/com_redj.xml?dlid={}", bob.key))
+            .await;
+        assert_eq!(r.status(), 404);
+
+        // The customer's key in the update site's URL: the feed, privately, with the key on
+        // the download URL so that Joomla fetches the package with it.
+        let r = app.get(&format!("/updates/com_redj.xml?dlid={key}")).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["cache-control"], "private, no-cache");
+        let etag = r.headers()["etag"].clone();
+        let feed = r.text().await.unwrap();
+        let url = download_url(update_blocks(&feed)[0]);
+        assert_eq!(url, app.url(&format!("{path}?dlid={key}")));
+        assert_eq!(app.get(&format!("{path}?dlid={key}")).await.status(), 200);
+        let r = app
+            .client
+            .get(app.url(&format!("/updates/com_redj.xml?dlid={key}")))
+            .header("If-None-Match", etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 304);
+        let r = app
+            .get(&format!("/releases/com_redj/latest.json?dlid={key}"))
+            .await;
+        assert_eq!(r.status(), 200);
+        let r = app
+            .get(&format!("/changelogs/com_redj.xml?dlid={key}"))
+            .await;
+        assert_eq!(r.status(), 200);
+        // The console's snippet says where the key goes.
+        let view: depot_api::ExtensionView = app.read("/extensions/com_redj").await;
+        assert!(
+            view.manifest_snippet.contains("?dlid=KEY"),
+            "{}",
+            view.manifest_snippet
+        );
+
+        // Public again: everyone sees it, the collection lists it.
+        let patch = depot_api::PackageGroupPatch {
+            private_feeds: Some(false),
+            ..Default::default()
+        };
+        let _: depot_api::PackageGroupView = app
+            .call(reqwest::Method::PATCH, "/package-groups/pro", &patch)
+            .await;
+        assert_eq!(app.get("/updates/com_redj.xml").await.status(), 200);
+        assert!(
+            app.text("/updates/collection.xml")
+                .await
+                .contains("com_redj")
+        );
+    }
+);

@@ -175,6 +175,7 @@ async fn seed_catalogue(app: &TestApp) {
         seed: Some("HASH123KEY456".into()),
         name: Some("ReDJ Enterprise".into()),
         policy: None,
+        private_feeds: None,
     };
     let _: PackageGroupView = app.call(Method::POST, "/package-groups", &enterprise).await;
     app.publish(

@@ -35,6 +35,7 @@ async fn seed_story(app: &TestApp, policy: &str) -> Fixture {
             "ReDJ Enterprise",
             "HASH123KEY456",
             policy,
+            false,
             &[9, 12],
         )
         .await

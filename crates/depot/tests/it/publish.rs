@@ -205,7 +205,8 @@ db_test!(
             ),
             ("plg_system_hello", "1.0.0", "draft=maybe", "bad_draft"),
             ("plg_system_hello", "1.0.0", "unknown=1", "bad_query"),
-            ("hello", "1.0.0", "", "bad_extension_name"),
+            ("xyz_hello", "1.0.0", "", "bad_extension_name"),
+            ("Hello", "1.0.0", "", "bad_extension_name"),
         ] {
             eprintln!("case: {ext} {version} {query}");
             let (status, got, detail) =

@@ -288,6 +288,7 @@ db_test!(
         let change = PackageGroupPatch {
             name: Some("Pro".into()),
             policy: Some("keep-released".into()),
+            private_feeds: None,
         };
         let v: PackageGroupView = app
             .call(Method::PATCH, "/package-groups/pro", &change)

@@ -202,7 +202,7 @@ db_test!(
             store.create_group(id, name).await.unwrap();
         }
         let pro = store
-            .create_package_group("pro", "Pro", "SEED", "active", &[9, 12])
+            .create_package_group("pro", "Pro", "SEED", "active", false, &[9, 12])
             .await
             .unwrap();
         let user = store.create_user("m@example.com", None).await.unwrap();

@@ -244,6 +244,7 @@ impl Depot {
             seed: None,
             name: Some(level.title.clone()),
             policy: None,
+            private_feeds: None,
         };
         self.add_package_group(actor, new).await?;
         Ok(true)

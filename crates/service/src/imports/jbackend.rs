@@ -73,6 +73,7 @@ impl Depot {
             seed: g.seed,
             name: g.title,
             policy: None,
+            private_feeds: None,
         };
         self.add_package_group(actor, new)
             .await

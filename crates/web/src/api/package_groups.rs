@@ -58,7 +58,7 @@ async fn list_package_groups(
     patch,
     path = "/package-groups/{group}",
     tag = "access",
-    summary = "Rename a package group or change its policy (admin)",
+    summary = "Rename a package group, or change its policy or private feeds (admin)",
     params(("group" = String, Path, description = "A package group id")),
     request_body = PackageGroupPatch,
     responses((status = 200, description = "The package group, changed", body = PackageGroupView), WriteErrors)
@@ -69,9 +69,7 @@ async fn update_package_group(
     ApiPath(group): ApiPath<String>,
     ApiJson(p): ApiJson<PackageGroupPatch>,
 ) -> ApiResult {
-    let view = depot
-        .update_package_group(&actor, &group, p.name.as_deref(), p.policy.as_deref())
-        .await?;
+    let view = depot.update_package_group(&actor, &group, &p).await?;
     Ok(Json(view).into_response())
 }
 

@@ -37,6 +37,55 @@ impl ExtensionRow {
     fn is_joomla(&self) -> bool {
         self.view.ecosystem == "joomla"
     }
+
+    /// When the newest stable release raises a minimum (PHP, a database) over the one before:
+    /// what that does to sites that find the extension through `collection.xml`, which does
+    /// not check minimums.
+    fn collection_note(&self) -> Option<String> {
+        use depot_core::feed::{Minimums, SupportedDatabases, raised_minimums};
+        if !self.is_joomla() {
+            return None;
+        }
+        let mut stable: Vec<(depot_core::Version, &ReleaseView)> = self
+            .releases
+            .iter()
+            .filter(|r| r.state == "published" && r.stability == "stable")
+            .filter_map(|r| depot_core::Version::parse(&r.version).ok().map(|v| (v, r)))
+            .collect();
+        stable.sort_by(|(a, _), (b, _)| b.cmp(a));
+        let [(_, newest), (_, previous), ..] = stable.as_slice() else {
+            return None;
+        };
+        let databases = |r: &ReleaseView| {
+            r.supported_databases
+                .as_deref()
+                .and_then(|d| d.parse::<SupportedDatabases>().ok())
+        };
+        let (old_dbs, new_dbs) = (databases(previous), databases(newest));
+        let raised = raised_minimums(
+            Minimums {
+                php: previous.php_minimum.as_deref(),
+                databases: old_dbs.as_ref(),
+            },
+            Minimums {
+                php: newest.php_minimum.as_deref(),
+                databases: new_dbs.as_ref(),
+            },
+        );
+        (!raised.is_empty()).then(|| {
+            format!(
+                "{} raises {} over {}. Sites that find this extension through collection.xml \
+                 on an older setup are offered {} and reinstall {} at every update (Joomla's \
+                 collection reader does not check minimums): use the extension-type snippet \
+                 below in the extension's manifest, whose feed Joomla checks.",
+                newest.version,
+                raised.join(", "),
+                previous.version,
+                newest.version,
+                previous.version
+            )
+        })
+    }
 }
 
 /// Extensions per page: each card carries its releases.

@@ -24,6 +24,9 @@ struct PackageGroupForm {
     groups: String,
     #[serde(default)]
     policy: String,
+    /// The checkbox: present when ticked.
+    #[serde(default)]
+    private_feeds: String,
 }
 
 async fn add_package_group(form: ConsoleForm<PackageGroupForm>) -> Response {
@@ -46,6 +49,7 @@ async fn add_package_group(form: ConsoleForm<PackageGroupForm>) -> Response {
             seed: None,
             name: typed(&f.name).map(String::from),
             policy: typed(&f.policy).map(String::from),
+            private_feeds: Some(!f.private_feeds.is_empty()),
         };
         form.depot
             .add_package_group(&form.actor(), new)
