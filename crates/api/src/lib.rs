@@ -29,7 +29,7 @@ pub use memberships::{EndMembership, Ended, MembershipView, NewMembership};
 pub use package_groups::{NewPackageGroup, PackageGroupPatch, PackageGroupView};
 pub use releases::{
     LatestDownload, LatestRelease, PublishOutcome, PublishedRelease, ReleasePatch, ReleaseView,
-    UploadParams,
+    RolloutView, UploadParams,
 };
 pub use reports::{
     DayCount, DownloadLogEntry, DownloadLogPage, DownloadLogQuery, FeedCheckCount, FeedCheckQuery,

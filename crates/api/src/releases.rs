@@ -22,6 +22,21 @@ pub struct ReleaseView {
     pub published_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// A staged rollout in progress; absent when every site is offered the release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutView>,
+}
+
+/// A release's staged rollout.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RolloutView {
+    /// `5,25@24h,100@48h`: percent of sites, from hours after the start.
+    pub schedule: String,
+    pub started_at: String,
+    pub paused: bool,
+    /// The share of sites offered the release now.
+    pub percent: u8,
 }
 
 /// What an upload did.
@@ -90,6 +105,18 @@ pub struct ReleasePatch {
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub notes: Option<Option<String>>,
+    /// Starts a staged rollout with this schedule (`5,25@24h,100@48h`); `null` offers the
+    /// release to every site at once.
+    #[serde(
+        default,
+        deserialize_with = "crate::nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub rollout: Option<Option<String>>,
+    /// Pauses (`true`) or resumes (`false`) the rollout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout_paused: Option<bool>,
 }
 
 /// An upload's metadata, as query parameters of the `PUT` (or fields of a multipart form).

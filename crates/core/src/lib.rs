@@ -15,6 +15,7 @@ pub mod package;
 pub mod range;
 pub mod refusal;
 pub mod release;
+pub mod rollout;
 pub mod sales;
 pub mod targets;
 pub mod useragent;

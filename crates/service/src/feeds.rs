@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use depot_core::feed::{self, CollectionEntry, FeedExtension, FeedRelease, SupportedDatabases};
+use depot_core::rollout::RolloutSchedule;
 use depot_core::{Client, ExtensionType, Identity, Stability, Targets, Version};
 use depot_store::{ExtensionRow, FeedFragment, FeedReleaseRow, FragmentOrder};
 
@@ -30,6 +31,18 @@ pub struct RenderedFeed {
     /// The package group of the extension it is about, whose private feeds (if it keeps them)
     /// decide who may read it.
     pub package_group_id: Option<i64>,
+    /// A release of it being rolled out: who sees the feed as it is, and what the others see.
+    pub rollout: Option<Arc<FeedRollout>>,
+}
+
+/// A feed's staged rollout: sites in the rollout's share see the feed, the others this one.
+#[derive(Debug)]
+pub struct FeedRollout {
+    /// The feed without the release being rolled out.
+    pub held_back: Arc<RenderedFeed>,
+    pub schedule: RolloutSchedule,
+    pub started_at: i64,
+    pub paused_at: Option<i64>,
 }
 
 impl RenderedFeed {
@@ -42,6 +55,7 @@ impl RenderedFeed {
             extension_id,
             content_type: "application/xml; charset=utf-8",
             package_group_id: None,
+            rollout: None,
         }
     }
 
@@ -306,15 +320,42 @@ impl Depot {
             FragmentKind::Changelog => f.changelog.len(),
         };
         let size = head.len() + tail.len() + fragments.iter().map(|f| part(f)).sum::<usize>();
-        let mut body = String::with_capacity(size);
-        body.push_str(head);
-        for f in &fragments {
-            body.push_str(match kind {
-                FragmentKind::Updates => &f.updates,
-                FragmentKind::Changelog => &f.changelog,
-            });
+        let join = |skip: Option<i64>| {
+            let mut body = String::with_capacity(size);
+            body.push_str(head);
+            for (f, (id, _)) in fragments.iter().zip(&order.fragments) {
+                if Some(*id) == skip {
+                    continue;
+                }
+                body.push_str(match kind {
+                    FragmentKind::Updates => &f.updates,
+                    FragmentKind::Changelog => &f.changelog,
+                });
+            }
+            body.push_str(tail);
+            body
+        };
+        let body = join(None);
+        // A release being rolled out is left out of what sites outside its share see (its
+        // changelog entry stays: it names no download).
+        let rollout = match kind {
+            FragmentKind::Updates => self.store().rollouts_of(row.id).await?.into_iter().next(),
+            FragmentKind::Changelog => None,
         }
-        body.push_str(tail);
+        .and_then(|r| {
+            let schedule = r.rollout.parse::<RolloutSchedule>().ok()?;
+            let held_back = RenderedFeed {
+                extension_id: Some(row.id),
+                package_group_id: row.package_group_id,
+                ..RenderedFeed::new(join(Some(r.release_id)), row.updated_at, Some(row.id))
+            };
+            Some(Arc::new(FeedRollout {
+                held_back: Arc::new(held_back),
+                schedule,
+                started_at: r.rollout_started_at,
+                paused_at: r.rollout_paused_at,
+            }))
+        });
         // The digests name every fragment's content, in order; the stamp covers the rest.
         let mut validator = blake3::Hasher::new();
         validator.update(&[kind as u8]);
@@ -336,6 +377,7 @@ impl Depot {
             extension_id: Some(row.id),
             content_type: "application/xml; charset=utf-8",
             package_group_id: row.package_group_id,
+            rollout,
         }))
     }
 
@@ -432,7 +474,9 @@ impl Depot {
                 let mut last_modified = 0;
                 for r in self.store().all_published_releases().await? {
                     last_modified = last_modified.max(r.updated_at);
-                    if let Some(p) = parse_release(r.id, &r.version, r.stability, &r.targets)
+                    // A release being rolled out joins the collection when everyone has it.
+                    if r.rollout.is_none()
+                        && let Some(p) = parse_release(r.id, &r.version, r.stability, &r.targets)
                         && p.stability == Stability::Stable
                     {
                         by_extension.entry(r.extension_id).or_default().push(p);

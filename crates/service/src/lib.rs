@@ -32,6 +32,7 @@ mod publish;
 mod rate_limits;
 mod releases;
 mod reports;
+mod rollouts;
 mod sales;
 mod sessions;
 mod shared_keys;
@@ -86,6 +87,7 @@ pub use private_feeds::FeedAccess;
 pub use publish::{PublishOptions, PublishOutcome, PublishedRelease};
 pub use releases::{ReleaseChanges, ReleaseView};
 pub use reports::{DownloadLogEntry, DownloadLogPage, DownloadLogQuery, FeedCheckCount};
+pub use rollouts::RolloutChange;
 pub use sales::{
     Outcome as SaleOutcome, SaleEventQuery, SaleEventView, SalePriceView, SalesSettings,
     WebhookSecret,
@@ -273,12 +275,13 @@ impl Depot {
         let webhooks = tokio::spawn(webhooks::deliver_loop(depot.clone()));
         let notices = tokio::spawn(notices::notice_loop(depot.clone()));
         let signing = tokio::spawn(signing::resign_loop(depot.clone()));
+        let rollouts = tokio::spawn(rollouts::completion_loop(depot.clone()));
         depot
             .inner
             .tasks
             .lock()
             .expect("tasks lock")
-            .extend([webhooks, notices, signing]);
+            .extend([webhooks, notices, signing, rollouts]);
         Ok(depot)
     }
 

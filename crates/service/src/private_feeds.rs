@@ -72,6 +72,7 @@ fn with_key(feed: &RenderedFeed, key: &str) -> RenderedFeed {
         extension_id: feed.extension_id,
         content_type: feed.content_type,
         package_group_id: feed.package_group_id,
+        rollout: None,
     }
 }
 
@@ -90,6 +91,7 @@ mod tests {
             extension_id: Some(1),
             content_type: "application/xml; charset=utf-8",
             package_group_id: Some(2),
+            rollout: None,
         };
         let keyed = with_key(&feed, "dk+A/B=");
         let body = String::from_utf8(keyed.body.to_vec()).unwrap();

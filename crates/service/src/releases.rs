@@ -9,7 +9,9 @@ use crate::Actor;
 use crate::input::rfc3339;
 use crate::{Depot, ServiceError, ServiceResult};
 
-pub use depot_api::ReleaseView;
+pub use depot_api::{ReleaseView, RolloutView};
+
+use crate::rollouts::RolloutChange;
 
 /// Release notes are Markdown-ish text shown in Joomla's changelog window.
 const MAX_NOTES: usize = 64 * 1024;
@@ -21,6 +23,7 @@ pub struct ReleaseChanges {
     pub state: Option<String>,
     /// `Some(None)` removes the notes.
     pub notes: Option<Option<String>>,
+    pub rollout: Option<RolloutChange>,
 }
 
 impl Depot {
@@ -40,6 +43,19 @@ impl Depot {
             size: r.artifact.size,
             sha256: r.artifact.sha256,
             published_at: r.release.published_at.map(rfc3339),
+            rollout: r.release.rollout.as_ref().map(|schedule| {
+                let started_at = r.release.rollout_started_at.unwrap_or_default();
+                let percent = schedule
+                    .parse::<depot_core::rollout::RolloutSchedule>()
+                    .map(|s| s.percent_now(started_at, r.release.rollout_paused_at, self.now_ms()))
+                    .unwrap_or(100);
+                RolloutView {
+                    schedule: schedule.clone(),
+                    started_at: rfc3339(started_at),
+                    paused: r.release.rollout_paused_at.is_some(),
+                    percent,
+                }
+            }),
             created_at: rfc3339(r.release.created_at),
             updated_at: rfc3339(r.release.updated_at),
         }
@@ -171,6 +187,12 @@ impl Depot {
                 self.audit(actor, action, &subject, json!({"from": from, "to": to}))
                     .await?;
             }
+        }
+        if let Some(change) = changes.rollout {
+            // Read again: a state change above may have published it.
+            let row = self.release_row(&ext, version).await?;
+            self.change_rollout(actor, ext.id, &row.release, &subject, change)
+                .await?;
         }
         self.release(actor, &ext.name, &row.release.version).await
     }

@@ -58,7 +58,7 @@ pub use package_groups::PackageGroupRow;
 pub use recovery::sqlite_file;
 pub use releases::{
     ArtifactRow, FeedReleaseRow, NewArtifact, NewRelease, NewSignature, PublishedReleaseRow,
-    ReleaseRow, ReleaseWithArtifact,
+    ReleaseRow, ReleaseWithArtifact, RolloutRow,
 };
 pub use sales::{SaleEventRow, SalePriceRow, SaleRow};
 pub use sessions::{SessionRow, SessionSummary};

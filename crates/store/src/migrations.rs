@@ -509,6 +509,15 @@ ALTER TABLE artifacts ADD COLUMN manifest TEXT;
 ALTER TABLE package_groups ADD COLUMN private_feeds BIGINT NOT NULL DEFAULT 0;
 "#,
     },
+    Migration {
+        version: 21,
+        name: "staged rollouts",
+        sql: r#"
+ALTER TABLE releases ADD COLUMN rollout TEXT;
+ALTER TABLE releases ADD COLUMN rollout_started_at BIGINT;
+ALTER TABLE releases ADD COLUMN rollout_paused_at BIGINT;
+"#,
+    },
 ];
 
 impl Backend {

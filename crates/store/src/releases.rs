@@ -21,6 +21,11 @@ pub struct ReleaseRow {
     pub published_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// A staged rollout's schedule (`5,25@24h,100@48h`); `None`: offered to every site.
+    pub rollout: Option<String>,
+    pub rollout_started_at: Option<i64>,
+    /// Set while the rollout is paused: the share stays what it was then.
+    pub rollout_paused_at: Option<i64>,
 }
 
 #[derive(Clone, Debug)]
@@ -74,7 +79,7 @@ pub(crate) const ARTIFACT_COLUMNS: &str = "a.id AS a_id, a.release_id AS a_relea
 
 pub(crate) const RELEASE_COLUMNS: &str = "r.id, r.extension_id, r.version, r.stability, r.targets, \
     r.php_minimum, r.supported_databases, r.notes, r.state, r.published_at, r.created_at, \
-    r.updated_at";
+    r.updated_at, r.rollout, r.rollout_started_at, r.rollout_paused_at";
 
 #[derive(Clone, Debug)]
 pub struct NewArtifact {
@@ -105,6 +110,16 @@ pub struct ReleaseWithArtifact {
     pub release: ReleaseRow,
     #[sqlx(flatten)]
     pub artifact: ArtifactRow,
+}
+
+/// A release being rolled out.
+#[derive(Clone, Debug, FromRow)]
+pub struct RolloutRow {
+    pub release_id: i64,
+    pub version: String,
+    pub rollout: String,
+    pub rollout_started_at: i64,
+    pub rollout_paused_at: Option<i64>,
 }
 
 /// A published release of some product, with its artifact and what its product's metadata
@@ -218,6 +233,107 @@ impl Store {
             .bind(ReleaseState::Published.as_str())
             .fetch_all(&self.pool)
             .await?)
+    }
+
+    /// Starts (or replaces) a release's staged rollout at `started_at`, or ends it (`None`:
+    /// every site is offered the release).
+    pub async fn set_rollout(
+        &self,
+        release_id: i64,
+        schedule: Option<&str>,
+        started_at: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.catalogue_write().await?;
+        sqlx::query(
+            "UPDATE releases SET rollout = $1, rollout_started_at = $2, rollout_paused_at = NULL, \
+             updated_at = $3 WHERE id = $4",
+        )
+        .bind(schedule)
+        .bind(schedule.map(|_| started_at))
+        .bind(self.now_ms())
+        .bind(release_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The published releases of an extension that are being rolled out (a light query: a
+    /// cold feed asks it beside its fragments).
+    pub async fn rollouts_of(&self, extension_id: i64) -> Result<Vec<RolloutRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id AS release_id, version, rollout, \
+             COALESCE(rollout_started_at, published_at, 0) AS rollout_started_at, \
+             rollout_paused_at FROM releases \
+             WHERE extension_id = $1 AND state = $2 AND rollout IS NOT NULL",
+        )
+        .bind(extension_id)
+        .bind(ReleaseState::Published.as_str())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Every published release being rolled out (to finish those whose schedule is over).
+    pub async fn all_rollouts(&self) -> Result<Vec<RolloutRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id AS release_id, version, rollout, \
+             COALESCE(rollout_started_at, published_at, 0) AS rollout_started_at, \
+             rollout_paused_at FROM releases WHERE state = $1 AND rollout IS NOT NULL",
+        )
+        .bind(ReleaseState::Published.as_str())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Ends the rollouts of an extension's other releases (one rollout at a time: the newest
+    /// one decides who sees what).
+    pub async fn end_other_rollouts(
+        &self,
+        extension_id: i64,
+        release_id: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.catalogue_write().await?;
+        sqlx::query(
+            "UPDATE releases SET rollout = NULL, rollout_started_at = NULL, \
+             rollout_paused_at = NULL WHERE extension_id = $1 AND id <> $2 \
+             AND rollout IS NOT NULL",
+        )
+        .bind(extension_id)
+        .bind(release_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Pauses a rollout at `at` (`Some`) or resumes it (`None`): resuming moves the start by
+    /// the time it was paused, so that the share goes on from where it stopped.
+    pub async fn set_rollout_paused(
+        &self,
+        release_id: i64,
+        at: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.catalogue_write().await?;
+        let now = self.now_ms();
+        let sql = match at {
+            Some(_) => {
+                "UPDATE releases SET rollout_paused_at = $1, updated_at = $2 \
+                 WHERE id = $3 AND rollout IS NOT NULL AND rollout_paused_at IS NULL"
+            }
+            None => {
+                "UPDATE releases SET rollout_started_at = rollout_started_at + ($2 - rollout_paused_at), \
+                 rollout_paused_at = $1, updated_at = $2 \
+                 WHERE id = $3 AND rollout IS NOT NULL AND rollout_paused_at IS NOT NULL"
+            }
+        };
+        sqlx::query(sql)
+            .bind(at)
+            .bind(now)
+            .bind(release_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Creates a release and its artifact together; `Conflict` if the version or package id is

@@ -120,6 +120,9 @@ pub(crate) async fn feed_named(
     let Some(feed) = feed else {
         return Ok(not_found());
     };
+    // A staged rollout: the site's cohort (by its address; Joomla sends no site id) decides.
+    let site = client.map(|ip| ip.to_string()).unwrap_or_default();
+    let feed = depot.feed_for_site(&feed, &site, name);
     let Some(response) = serve_feed(depot, &feed, headers, credentials).await? else {
         return Ok(not_found());
     };

@@ -46,6 +46,26 @@ pub enum ReleaseCommand {
         /// The release's version, e.g. 1.2.0.
         version: String,
     },
+    /// Roll a published release out to a growing share of sites, pause or resume that, or
+    /// offer it to every site at once.
+    Rollout {
+        /// The extension's full name, e.g. plg_system_hello.
+        extension: String,
+        /// The release's version, e.g. 1.2.0.
+        version: String,
+        /// Percent of sites from hours after the start: 5,25@24h,100@48h.
+        #[arg(long, conflicts_with_all = ["pause", "resume", "end"])]
+        schedule: Option<String>,
+        /// Keep the share where it is.
+        #[arg(long, conflicts_with_all = ["resume", "end"])]
+        pause: bool,
+        /// Go on from where it was paused.
+        #[arg(long, conflicts_with = "end")]
+        resume: bool,
+        /// Offer the release to every site now.
+        #[arg(long)]
+        end: bool,
+    },
     /// Replace a release's notes with a file's contents (`-` for stdin), or remove them.
     Notes {
         /// The extension's full name, e.g. plg_system_hello.
@@ -88,7 +108,7 @@ pub async fn release(api: &Api, out: &Output, cmd: ReleaseCommand) -> anyhow::Re
     };
     let state = |state: ReleaseState| ReleasePatch {
         state: Some(state.to_string()),
-        notes: None,
+        ..ReleasePatch::default()
     };
     let v = match cmd {
         ReleaseCommand::List { extension } => {
@@ -163,8 +183,37 @@ pub async fn release(api: &Api, out: &Output, cmd: ReleaseCommand) -> anyhow::Re
                 None => None,
             };
             let body = ReleasePatch {
-                state: None,
                 notes: Some(notes),
+                ..ReleasePatch::default()
+            };
+            patch(&extension, &version, body).await?
+        }
+        ReleaseCommand::Rollout {
+            extension,
+            version,
+            schedule,
+            pause,
+            resume,
+            end,
+        } => {
+            let body = match (schedule, pause, resume, end) {
+                (Some(s), ..) => ReleasePatch {
+                    rollout: Some(Some(s)),
+                    ..ReleasePatch::default()
+                },
+                (None, true, _, _) => ReleasePatch {
+                    rollout_paused: Some(true),
+                    ..ReleasePatch::default()
+                },
+                (None, _, true, _) => ReleasePatch {
+                    rollout_paused: Some(false),
+                    ..ReleasePatch::default()
+                },
+                (None, _, _, true) => ReleasePatch {
+                    rollout: Some(None),
+                    ..ReleasePatch::default()
+                },
+                _ => anyhow::bail!("say what to do: --schedule, --pause, --resume or --end"),
             };
             patch(&extension, &version, body).await?
         }

@@ -138,7 +138,7 @@ db_test!(every_change_is_audited, |app: TestApp| async move {
     .unwrap();
     let yank = ReleasePatch {
         state: Some("yanked".into()),
-        notes: None,
+        ..ReleasePatch::default()
     };
     let _: ReleaseView = app
         .call_as(

@@ -22,6 +22,7 @@ mod openapi;
 mod paid;
 mod publish;
 mod releases;
+mod rollouts;
 mod s3;
 mod sales;
 mod scaleout;

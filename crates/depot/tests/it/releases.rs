@@ -58,6 +58,7 @@ db_test!(release_lifecycle, |app: TestApp| async move {
     let patch = |state: Option<&str>, notes: Option<Option<&str>>| ReleasePatch {
         state: state.map(String::from),
         notes: notes.map(|n| n.map(String::from)),
+        ..ReleasePatch::default()
     };
     let v: ReleaseView = app
         .call(Method::PATCH, path, &patch(Some("published"), None))

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use depot_api::{ReleasePatch, UploadParams};
 use depot_service::{
     Depot, PublishOptions, PublishOutcome, PublishedRelease, ReleaseChanges, ReleaseView,
-    ServiceError, Spooled, spool,
+    RolloutChange, ServiceError, Spooled, spool,
 };
 use futures::TryStreamExt;
 use utoipa::ToSchema;
@@ -79,9 +79,23 @@ pub(crate) async fn change_release(
     ApiPath((extension, version)): ApiPath<(String, String)>,
     ApiJson(p): ApiJson<ReleasePatch>,
 ) -> ApiResult {
+    let rollout = match (p.rollout, p.rollout_paused) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError(ServiceError::invalid(
+                "bad_rollout",
+                "start or end a rollout, or pause or resume it: not both at once",
+            )));
+        }
+        (Some(Some(schedule)), None) => Some(RolloutChange::Start(schedule)),
+        (Some(None), None) => Some(RolloutChange::End),
+        (None, Some(true)) => Some(RolloutChange::Pause),
+        (None, Some(false)) => Some(RolloutChange::Resume),
+        (None, None) => None,
+    };
     let changes = ReleaseChanges {
         state: p.state,
         notes: p.notes,
+        rollout,
     };
     Ok(Json(
         depot

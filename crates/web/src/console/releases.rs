@@ -84,6 +84,7 @@ async fn change_state(
     let changes = ReleaseChanges {
         state: Some(state),
         notes: None,
+        rollout: None,
     };
     apply_release_change(&form, release, changes, done).await
 }
@@ -97,6 +98,7 @@ async fn change_notes(
     let changes = ReleaseChanges {
         state: None,
         notes: Some(notes),
+        rollout: None,
     };
     apply_release_change(&form, release, changes, "notes").await
 }

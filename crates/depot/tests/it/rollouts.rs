@@ -1,0 +1,172 @@
+//! Staged rollouts: a release offered to a share of sites that grows on its schedule, each
+//! site's cohort stable (for Joomla, by its address and the extension), paused in one action,
+//! ended when the schedule is over; collection sites get it when everyone does.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use depot_api::*;
+use reqwest::Method;
+
+use crate::db_test;
+use crate::helpers::*;
+
+/// Sites, by the address their requests come from (through a trusted proxy).
+const SITES: usize = 1000;
+
+fn site(i: usize) -> String {
+    format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256)
+}
+
+/// The sites whose feed offers `version` now.
+async fn offered(app: &TestApp, version: &str) -> HashSet<usize> {
+    let mut seen = HashSet::new();
+    for i in 0..SITES {
+        let feed = app
+            .client
+            .get(app.url("/updates/plg_system_hello.xml"))
+            .header("X-Forwarded-For", site(i))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if feed.contains(&format!("<version>{version}</version>")) {
+            seen.insert(i);
+        }
+        assert!(feed.contains("<version>1.0.0</version>"), "{feed}");
+    }
+    seen
+}
+
+async fn rollout(app: &TestApp, patch: serde_json::Value) -> ReleaseView {
+    let (status, body) = app
+        .api(
+            Method::PATCH,
+            "/extensions/plg_system_hello/releases/1.1.0",
+            Some(patch),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_value(body).unwrap()
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+db_test!(staged_rollout_shares_grow_on_schedule, db => |db: Db| async move {
+    let app = TestApp::spawn_with(db, |s| s.trusted_proxies = "127.0.0.1".into()).await;
+    app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "").await;
+    app.publish("plg_system_hello", "1.1.0", plugin_zip("1.1.0", "b"), "").await;
+    let view = rollout(&app, serde_json::json!({"rollout": "5,25@24h,100@48h"})).await;
+    let r = view.rollout.expect("a rollout");
+    assert_eq!((r.schedule.as_str(), r.percent, r.paused), ("5,25@24h,100@48h", 5, false));
+
+    // 5 % of the sites at first (binomial: 50 ± 7 of 1,000).
+    let first = offered(&app, "1.1.0").await;
+    assert!((25..=80).contains(&first.len()), "5 %: {}", first.len());
+    // The collection lists the previous release while the rollout runs.
+    let collection = app.text("/updates/collection.xml").await;
+    assert!(collection.contains("version=\"1.0.0\""), "{collection}");
+
+    // A day later, 25 %: everyone who had it still has it.
+    app.clock.advance(24 * HOUR);
+    let second = offered(&app, "1.1.0").await;
+    assert!((200..=300).contains(&second.len()), "25 %: {}", second.len());
+    assert!(first.is_subset(&second));
+    eprintln!("rollout shares: {} then {} of {SITES}", first.len(), second.len());
+
+    // Paused: the share stays, however long.
+    let view = rollout(&app, serde_json::json!({"rollout_paused": true})).await;
+    assert!(view.rollout.as_ref().unwrap().paused);
+    app.clock.advance(48 * HOUR);
+    assert_eq!(offered(&app, "1.1.0").await, second);
+    assert_eq!(app.depot().complete_rollouts().await.unwrap(), 0, "a paused rollout is not over");
+
+    // Resumed: it goes on from where it stopped (a day to go), then everyone has it, and the
+    // finished rollout ends, so that the collection lists the release.
+    rollout(&app, serde_json::json!({"rollout_paused": false})).await;
+    assert_eq!(offered(&app, "1.1.0").await, second);
+    app.clock.advance(24 * HOUR);
+    assert_eq!(offered(&app, "1.1.0").await.len(), SITES);
+    assert_eq!(app.depot().complete_rollouts().await.unwrap(), 1);
+    let view: ReleaseView = app.read("/extensions/plg_system_hello/releases/1.1.0").await;
+    assert!(view.rollout.is_none());
+    let collection = app.text("/updates/collection.xml").await;
+    assert!(collection.contains("version=\"1.1.0\""), "{collection}");
+    let actions = app.audit_actions("action=release.rollout").await;
+    assert_eq!(actions.len(), 3, "{actions:?}");
+});
+
+db_test!(rollouts_are_checked, |app: TestApp| async move {
+    app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+        .await;
+    app.publish(
+        "plg_system_hello",
+        "1.1.0",
+        plugin_zip("1.1.0", "b"),
+        "draft=1",
+    )
+    .await;
+    let path = "/extensions/plg_system_hello/releases/1.1.0";
+    // Only a published release is rolled out.
+    let (status, _) = app
+        .api(
+            Method::PATCH,
+            path,
+            Some(serde_json::json!({"rollout": "5,100@24h"})),
+        )
+        .await;
+    assert_eq!(status, 409);
+    // Publishing and starting at once works.
+    let (status, body) = app
+        .api(
+            Method::PATCH,
+            path,
+            Some(serde_json::json!({"state": "published", "rollout": "10,100@24h"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for bad in ["", "5", "50,10@2h,100@3h", "5,100@2d"] {
+        let (status, body) = app
+            .api(
+                Method::PATCH,
+                path,
+                Some(serde_json::json!({"rollout": bad})),
+            )
+            .await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["errors"][0]["code"], "bad_rollout");
+    }
+    let (status, _) = app
+        .api(
+            Method::PATCH,
+            path,
+            Some(serde_json::json!({"rollout": "5,100@2h", "rollout_paused": true})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    // Ending it offers the release to every site; pausing what does not run is a conflict.
+    let view = rollout(&app, serde_json::json!({"rollout": null})).await;
+    assert!(view.rollout.is_none());
+    let (status, _) = app
+        .api(
+            Method::PATCH,
+            path,
+            Some(serde_json::json!({"rollout_paused": true})),
+        )
+        .await;
+    assert_eq!(status, 409);
+    // Yanking is the rollback: the release leaves every feed in one action.
+    rollout(&app, serde_json::json!({"rollout": "5,100@24h"})).await;
+    let (status, _) = app
+        .api(
+            Method::PATCH,
+            path,
+            Some(serde_json::json!({"state": "yanked"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let feed = app.text("/updates/plg_system_hello.xml").await;
+    assert!(!feed.contains("1.1.0"), "{feed}");
+});
