@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use depot_core::Ecosystem;
+use depot_core::rollout::{RolloutSchedule, cohort, offered};
 use depot_store::PublishedReleaseRow;
 use serde_json::{Map, Value, json};
 
@@ -38,6 +39,8 @@ struct ComposerPackage {
 
 struct ComposerVersion {
     published_at: i64,
+    /// A staged rollout of it: schedule, start, pause.
+    rollout: Option<(RolloutSchedule, i64, Option<i64>)>,
     /// The version's object in the package's metadata.
     json: String,
 }
@@ -84,11 +87,14 @@ impl Depot {
     }
 
     /// A package's metadata for whoever `credentials` prove; `None` when there is no such
-    /// package or none of its versions is theirs to see.
+    /// package or none of its versions is theirs to see. `site` identifies the client for a
+    /// staged rollout (its key when it sends one, else its address): a version being rolled out
+    /// is left out for a client outside its share.
     pub async fn composer_package(
         &self,
         name: &str,
         credentials: &Credentials,
+        site: &str,
     ) -> ServiceResult<Option<Arc<RenderedFeed>>> {
         let repository = self.composer_repository().await?;
         let viewer = self.viewer(credentials).await?;
@@ -98,10 +104,24 @@ impl Depot {
         if let Some(public) = &package.public {
             return Ok(Some(public.clone()));
         }
-        let Viewer::Customer(customer) = viewer else {
-            return Ok(None);
+        let versions = match viewer {
+            Viewer::Customer(customer) => self.visible_versions(package, &customer).await?,
+            Viewer::Anyone if package.package_group_id.is_none() => {
+                package.versions.iter().collect()
+            }
+            Viewer::Anyone => return Ok(None),
         };
-        let versions = self.visible_versions(package, &customer).await?;
+        let (now, cohort) = (self.now_ms(), cohort(site, name));
+        let versions: Vec<&ComposerVersion> = versions
+            .into_iter()
+            .filter(|v| {
+                v.rollout
+                    .as_ref()
+                    .is_none_or(|(schedule, started, paused)| {
+                        offered(cohort, schedule.percent_now(*started, *paused, now))
+                    })
+            })
+            .collect();
         if versions.is_empty() {
             return Ok(None);
         }
@@ -186,11 +206,22 @@ impl Depot {
                     });
             package.versions.push(ComposerVersion {
                 published_at: row.release.published_at.unwrap_or(i64::MAX),
+                rollout: row.release.rollout.as_deref().and_then(|r| {
+                    Some((
+                        r.parse().ok()?,
+                        row.release.rollout_started_at.unwrap_or_default(),
+                        row.release.rollout_paused_at,
+                    ))
+                }),
                 json,
             });
         }
         for (name, package) in &mut packages {
-            if package.package_group_id.is_none() {
+            // One document for everyone: a free package none of whose versions is being
+            // rolled out.
+            if package.package_group_id.is_none()
+                && package.versions.iter().all(|v| v.rollout.is_none())
+            {
                 let body = package_document(name, package.versions.iter().map(|v| v.json.as_str()));
                 package.public = Some(Arc::new(RenderedFeed::json(body, last_modified)));
             }

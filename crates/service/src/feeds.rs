@@ -38,8 +38,9 @@ pub struct RenderedFeed {
 /// A feed's staged rollout: sites in the rollout's share see the feed, the others this one.
 #[derive(Debug)]
 pub struct FeedRollout {
-    /// The feed without the release being rolled out.
-    pub held_back: Arc<RenderedFeed>,
+    /// The feed without the release being rolled out; `None` when that leaves nothing to
+    /// answer (`latest.json` of a first release).
+    pub held_back: Option<Arc<RenderedFeed>>,
     pub schedule: RolloutSchedule,
     pub started_at: i64,
     pub paused_at: Option<i64>,
@@ -350,7 +351,7 @@ impl Depot {
                 ..RenderedFeed::new(join(Some(r.release_id)), row.updated_at, Some(row.id))
             };
             Some(Arc::new(FeedRollout {
-                held_back: Arc::new(held_back),
+                held_back: Some(Arc::new(held_back)),
                 schedule,
                 started_at: r.rollout_started_at,
                 paused_at: r.rollout_paused_at,

@@ -7,9 +7,11 @@
 use std::sync::Arc;
 
 use depot_api::{LatestDownload, LatestRelease};
+use depot_core::rollout::RolloutSchedule;
 use depot_core::{ReleaseState, Stability, Version};
+use depot_store::{ExtensionRow, ReleaseWithArtifact};
 
-use crate::feeds::FeedKey;
+use crate::feeds::{FeedKey, FeedRollout};
 use crate::input::rfc3339;
 use crate::{Depot, RenderedFeed, ServiceError, ServiceResult};
 
@@ -48,7 +50,7 @@ impl Depot {
         let Some(ext) = self.store().extension_by_name(extension).await? else {
             return Ok(None);
         };
-        let newest = self
+        let mut candidates: Vec<(Version, ReleaseWithArtifact)> = self
             .store()
             .releases_of(ext.id)
             .await?
@@ -57,10 +59,41 @@ impl Depot {
                 r.release.state == ReleaseState::Published && r.release.stability >= channel
             })
             .filter_map(|r| Version::parse(&r.release.version).ok().map(|v| (v, r)))
-            .max_by(|(a, _), (b, _)| a.cmp(b));
-        let Some((_, row)) = newest else {
+            .collect();
+        candidates.sort_by(|(a, _), (b, _)| b.cmp(a));
+        let mut candidates = candidates.into_iter().map(|(_, r)| r);
+        let Some(newest) = candidates.next() else {
             return Ok(None);
         };
+        // The newest release being rolled out: what sites outside its share see instead.
+        let rollout = match newest.release.rollout.as_deref() {
+            Some(schedule) => {
+                let schedule = schedule.parse::<RolloutSchedule>().ok();
+                let held_back = match candidates.next() {
+                    Some(previous) => Some(self.render_latest_of(&ext, channel, previous).await?),
+                    None => None,
+                };
+                schedule.map(|schedule| {
+                    Arc::new(FeedRollout {
+                        held_back: held_back.map(Arc::new),
+                        schedule,
+                        started_at: newest.release.rollout_started_at.unwrap_or_default(),
+                        paused_at: newest.release.rollout_paused_at,
+                    })
+                })
+            }
+            None => None,
+        };
+        let latest = self.render_latest_of(&ext, channel, newest).await?;
+        Ok(Some(RenderedFeed { rollout, ..latest }))
+    }
+
+    async fn render_latest_of(
+        &self,
+        ext: &ExtensionRow,
+        channel: Stability,
+        row: ReleaseWithArtifact,
+    ) -> ServiceResult<RenderedFeed> {
         let signature = self.store().signature_of(row.artifact.id).await?;
         let (release, artifact) = (row.release, row.artifact);
         let url = self.download_url(&ext.name, &release.version, &artifact.filename);
@@ -90,9 +123,9 @@ impl Depot {
         };
         let body = serde_json::to_string_pretty(&latest)
             .map_err(|e| ServiceError::Io(std::io::Error::other(e)))?;
-        Ok(Some(RenderedFeed {
+        Ok(RenderedFeed {
             package_group_id: ext.package_group_id,
             ..RenderedFeed::json(body, ext.updated_at.max(release.updated_at))
-        }))
+        })
     }
 }

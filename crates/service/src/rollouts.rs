@@ -35,21 +35,22 @@ impl Depot {
     /// The feed a site sees: the feed itself, or while a release is rolled out and the site is
     /// outside its share, the feed without it. `site` identifies the site (its address), and
     /// `product` the extension, so that a site's cohort differs between extensions.
+    /// `None` when the site is outside the share and nothing else is there for it.
     pub fn feed_for_site(
         &self,
         feed: &Arc<RenderedFeed>,
         site: &str,
         product: &str,
-    ) -> Arc<RenderedFeed> {
+    ) -> Option<Arc<RenderedFeed>> {
         let Some(rollout) = &feed.rollout else {
-            return feed.clone();
+            return Some(feed.clone());
         };
         let percent =
             rollout
                 .schedule
                 .percent_now(rollout.started_at, rollout.paused_at, self.now_ms());
         if offered(cohort(site, product), percent) {
-            feed.clone()
+            Some(feed.clone())
         } else {
             rollout.held_back.clone()
         }

@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use depot_core::rollout::{RolloutSchedule, cohort, offered};
 use depot_core::wordpress::{WordPressManifest, markdown_to_html};
 use depot_core::{Ecosystem, Stability, Version};
 use depot_store::PublishedReleaseRow;
@@ -30,8 +31,6 @@ struct WordPressProduct {
     package_group_id: Option<i64>,
     /// Newest first.
     versions: Vec<WordPressVersion>,
-    /// The document of each channel, for a free product (everyone sees the same).
-    public: BTreeMap<Stability, Arc<RenderedFeed>>,
 }
 
 struct WordPressVersion {
@@ -42,6 +41,10 @@ struct WordPressVersion {
     /// The document without its `download_url`.
     document: Map<String, Value>,
     download_url: String,
+    /// A staged rollout of it: schedule, start, pause.
+    rollout: Option<(RolloutSchedule, i64, Option<i64>)>,
+    /// The whole document, for a free product (everyone sees the same).
+    public: Option<Arc<RenderedFeed>>,
 }
 
 impl Depot {
@@ -73,26 +76,23 @@ impl Depot {
     /// The newest version of `slug` in `channel` that the caller may have, as
     /// plugin-update-checker reads it; `None` when there is no such product or no version of
     /// it for the caller (a paid product without a key that entitles).
+    ///
+    /// `site` identifies the asking site for a staged rollout (its key when it sends one, else
+    /// its address): a version being rolled out is skipped for a site outside its share.
     pub async fn wordpress_info(
         &self,
         slug: &str,
         channel: Stability,
         credentials: &Credentials,
+        site: &str,
     ) -> ServiceResult<Option<Arc<RenderedFeed>>> {
         let catalogue = self.wordpress_catalogue().await?;
         let Some(product) = catalogue.products.get(slug) else {
             return Ok(None);
         };
-        if let Some(public) = product.public.get(&channel) {
-            return Ok(Some(public.clone()));
-        }
-        let Some(group_id) = product.package_group_id else {
-            // A free product with nothing in this channel.
-            return Ok(None);
-        };
         let key = match credentials {
-            Credentials::DownloadKey(key) => key,
-            Credentials::None => return Ok(None),
+            Credentials::DownloadKey(key) => Some(key.as_str()),
+            Credentials::None => None,
             _ => {
                 return Err(ServiceError::invalid(
                     "bad_credentials",
@@ -100,11 +100,30 @@ impl Depot {
                 ));
             }
         };
+        let now = self.now_ms();
+        let cohort = cohort(key.unwrap_or(site), slug);
+        let mut versions = product
+            .versions
+            .iter()
+            .filter(|v| v.stability >= channel)
+            .filter(|v| {
+                v.rollout
+                    .as_ref()
+                    .is_none_or(|(schedule, started, paused)| {
+                        offered(cohort, schedule.percent_now(*started, *paused, now))
+                    })
+            });
+        let Some(group_id) = product.package_group_id else {
+            return Ok(versions.next().and_then(|v| v.public.clone()));
+        };
+        let Some(key) = key else {
+            return Ok(None);
+        };
         let customer = self.identify_download_key(key).await?;
         let Some(group) = self.package_group(group_id).await? else {
             return Ok(None);
         };
-        for version in product.versions.iter().filter(|v| v.stability >= channel) {
+        for version in versions {
             match self
                 .entitle(&group, customer.user_id, version.published_at)
                 .await
@@ -146,7 +165,6 @@ impl Depot {
                 .or_insert_with(|| WordPressProduct {
                     package_group_id: row.package_group_id,
                     versions: Vec::new(),
-                    public: BTreeMap::new(),
                 })
                 .versions
                 .push(version);
@@ -156,16 +174,12 @@ impl Depot {
             if product.package_group_id.is_some() {
                 continue;
             }
-            for channel in Stability::ALL {
-                if let Some(v) = product.versions.iter().find(|v| v.stability >= channel) {
-                    let mut document = v.document.clone();
-                    document.insert("download_url".into(), v.download_url.clone().into());
-                    let body =
-                        serde_json::to_string_pretty(&Value::Object(document)).unwrap_or_default();
-                    product
-                        .public
-                        .insert(channel, Arc::new(RenderedFeed::json(body, v.updated_at)));
-                }
+            for v in &mut product.versions {
+                let mut document = v.document.clone();
+                document.insert("download_url".into(), v.download_url.clone().into());
+                let body =
+                    serde_json::to_string_pretty(&Value::Object(document)).unwrap_or_default();
+                v.public = Some(Arc::new(RenderedFeed::json(body, v.updated_at)));
             }
         }
         WordPressCatalogue { products }
@@ -229,6 +243,14 @@ impl Depot {
             updated_at: release.updated_at,
             document,
             download_url,
+            rollout: release.rollout.as_deref().and_then(|r| {
+                Some((
+                    r.parse().ok()?,
+                    release.rollout_started_at.unwrap_or_default(),
+                    release.rollout_paused_at,
+                ))
+            }),
+            public: None,
         })
     }
 }

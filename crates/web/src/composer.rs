@@ -3,7 +3,9 @@
 //! name is not checked; `key` is the documented one); the dists are the packages' download
 //! URLs, which take the same credentials.
 
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use depot_core::Refusal;
@@ -68,6 +70,7 @@ pub async fn package(
     State(depot): State<Depot>,
     Path((vendor, file)): Path<(String, String)>,
     headers: HeaderMap,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Response {
     // `{package}~dev.json` holds branches; depot publishes tagged versions only.
     let Some(package) = file.strip_suffix(".json").filter(|p| !p.ends_with("~dev")) else {
@@ -75,8 +78,13 @@ pub async fn package(
     };
     let credentials = credentials(&headers);
     let audience = audience(&credentials);
+    // A staged rollout: the key when there is one, else the client's address, decides.
+    let site = match &credentials {
+        Credentials::DownloadKey(key) => key.clone(),
+        _ => peer.ip().to_string(),
+    };
     match depot
-        .composer_package(&format!("{vendor}/{package}"), &credentials)
+        .composer_package(&format!("{vendor}/{package}"), &credentials, &site)
         .await
     {
         Ok(Some(doc)) => respond_as(&doc, &headers, audience),

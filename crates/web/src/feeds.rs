@@ -89,14 +89,17 @@ pub(crate) fn feed_credentials(headers: &HeaderMap, query: Option<&str>) -> Cred
 }
 
 /// A rendered feed to whoever may read it: as it is when it is public, with the customer's key
-/// on its download URLs when it is private, unknown otherwise.
+/// on its download URLs when it is private, unknown otherwise. One chosen for the site during a
+/// staged rollout (`per_site`) is kept from shared caches.
 async fn serve_feed(
     depot: &Depot,
     feed: &Arc<RenderedFeed>,
     headers: &HeaderMap,
     credentials: &Credentials,
+    per_site: bool,
 ) -> Result<Option<Response>, ReleaseError> {
     Ok(match depot.feed_access(feed, credentials).await? {
+        FeedAccess::Public if per_site => Some(respond_as(feed, headers, Audience::OneCustomer)),
         FeedAccess::Public => Some(respond(feed, headers)),
         FeedAccess::Customer(keyed) => Some(respond_as(&keyed, headers, Audience::OneCustomer)),
         FeedAccess::Hidden => None,
@@ -122,8 +125,11 @@ pub(crate) async fn feed_named(
     };
     // A staged rollout: the site's cohort (by its address; Joomla sends no site id) decides.
     let site = client.map(|ip| ip.to_string()).unwrap_or_default();
-    let feed = depot.feed_for_site(&feed, &site, name);
-    let Some(response) = serve_feed(depot, &feed, headers, credentials).await? else {
+    let per_site = feed.rollout.is_some();
+    let Some(feed) = depot.feed_for_site(&feed, &site, name) else {
+        return Ok(not_found());
+    };
+    let Some(response) = serve_feed(depot, &feed, headers, credentials, per_site).await? else {
         return Ok(not_found());
     };
     if method == Method::GET
@@ -169,7 +175,7 @@ pub async fn changelog_feed(
     let Some(feed) = depot.changelog_feed(name).await? else {
         return Ok(not_found());
     };
-    Ok(serve_feed(&depot, &feed, &headers, &credentials)
+    Ok(serve_feed(&depot, &feed, &headers, &credentials, false)
         .await?
         .unwrap_or_else(not_found))
 }
@@ -182,6 +188,9 @@ pub struct ChannelQuery {
     channel: Option<String>,
     /// A customer's download key, for an extension whose package group keeps private feeds.
     dlid: Option<String>,
+    /// A stable id of the installation asking (any string): its cohort in a staged rollout
+    /// (by default, its address).
+    client_id: Option<String>,
 }
 
 /// The newest release of an extension's channel, as JSON.
@@ -211,6 +220,7 @@ pub async fn latest_release(
     Path((extension, file)): Path<(String, String)>,
     Query(query): Query<ChannelQuery>,
     headers: HeaderMap,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Response, ReleaseError> {
     if file != "latest.json" {
         return Ok(not_found());
@@ -225,7 +235,16 @@ pub async fn latest_release(
     let Some(feed) = depot.latest_release(&extension, channel).await? else {
         return Ok(not_found());
     };
-    Ok(serve_feed(&depot, &feed, &headers, &credentials)
+    // A staged rollout: the client's id when it sends one, else its address, decides.
+    let site = query
+        .client_id
+        .filter(|c| !c.trim().is_empty())
+        .unwrap_or_else(|| peer.ip().to_string());
+    let per_site = feed.rollout.is_some();
+    let Some(feed) = depot.feed_for_site(&feed, &site, &extension) else {
+        return Ok(not_found());
+    };
+    Ok(serve_feed(&depot, &feed, &headers, &credentials, per_site)
         .await?
         .unwrap_or_else(not_found))
 }

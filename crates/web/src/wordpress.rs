@@ -5,8 +5,9 @@
 //! ignored.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use depot_service::{Credentials, Depot};
@@ -48,6 +49,7 @@ pub async fn info(
     Path((slug, file)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Response, ReleaseError> {
     if file != "info.json" {
         return Ok(not_found());
@@ -65,7 +67,12 @@ pub async fn info(
         Credentials::None => Audience::Everyone,
         _ => Audience::OneCustomer,
     };
-    match depot.wordpress_info(&slug, channel, &credentials).await? {
+    // A staged rollout: the key when there is one, else the site's address, decides.
+    let site = peer.ip().to_string();
+    match depot
+        .wordpress_info(&slug, channel, &credentials, &site)
+        .await?
+    {
         Some(doc) => Ok(respond_as(&doc, &headers, audience)),
         None => Ok(not_found()),
     }

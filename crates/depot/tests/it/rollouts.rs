@@ -170,3 +170,97 @@ db_test!(rollouts_are_checked, |app: TestApp| async move {
     let feed = app.text("/updates/plg_system_hello.xml").await;
     assert!(!feed.contains("1.1.0"), "{feed}");
 });
+
+/// A WordPress plugin zip (its folder, its header).
+fn wordpress_zip(version: &str) -> Vec<u8> {
+    let header = format!("<?php\n/*\n * Plugin Name: Roll\n * Version: {version}\n */\n");
+    zip_of(&[("roll/roll.php", header.as_bytes())])
+}
+
+fn composer_zip(version: &str) -> Vec<u8> {
+    let _ = version;
+    zip_of(&[(
+        "composer.json",
+        br#"{"name": "acme/roll", "autoload": {"psr-4": {"Acme\\Roll\\": "src/"}}}"#,
+    )])
+}
+
+async fn start(app: &TestApp, product: &str) {
+    let (status, body) = app
+        .api(
+            Method::PATCH,
+            &format!("/extensions/{product}/releases/1.1.0"),
+            Some(serde_json::json!({"rollout": "50,100@24h"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// How many of 200 clients (by `client` → a request) get an answer that names 1.1.0.
+async fn share<F, Fut>(ask: F) -> usize
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = String>,
+{
+    let mut n = 0;
+    for i in 0..200 {
+        if ask(i).await.contains("1.1.0") {
+            n += 1;
+        }
+    }
+    n
+}
+
+db_test!(other_clients_follow_a_rollout, db => |db: Db| async move {
+    let app = TestApp::spawn_with(db, |s| s.trusted_proxies = "127.0.0.1".into()).await;
+    app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "").await;
+    app.publish("plg_system_hello", "1.1.0", plugin_zip("1.1.0", "b"), "").await;
+    app.publish("roll", "1.0.0", wordpress_zip("1.0.0"), "").await;
+    app.publish("roll", "1.1.0", wordpress_zip("1.1.0"), "").await;
+    app.publish("acme%2Froll", "1.0.0", composer_zip("1.0.0"), "").await;
+    app.publish("acme%2Froll", "1.1.0", composer_zip("1.1.0"), "").await;
+    for product in ["plg_system_hello", "roll", "acme%2Froll"] {
+        start(&app, product).await;
+    }
+    let app = &app;
+    let get = |path: String, site: usize| async move {
+        let r = app
+            .client
+            .get(app.url(&path))
+            .header("X-Forwarded-For", site_of(site))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        r.text().await.unwrap()
+    };
+    // latest.json by the client's own id (one address for all).
+    let latest = share(|i| {
+        get(
+            format!("/releases/plg_system_hello/latest.json?client_id=install-{i}"),
+            0,
+        )
+    })
+    .await;
+    // WordPress and Composer by the asking site's address.
+    let wordpress = share(|i| get("/wordpress/roll/info.json".into(), i)).await;
+    let composer = share(|i| get("/composer/p2/acme/roll.json".into(), i)).await;
+    eprintln!("50 % rollout: latest.json {latest}, WordPress {wordpress}, Composer {composer} of 200");
+    for (what, n) in [("latest.json", latest), ("wordpress", wordpress), ("composer", composer)] {
+        assert!((70..=130).contains(&n), "{what}: {n} of 200");
+    }
+    // Everyone once the schedule is over.
+    app.clock.advance(24 * HOUR);
+    let latest = share(|i| {
+        get(
+            format!("/releases/plg_system_hello/latest.json?client_id=install-{i}"),
+            0,
+        )
+    })
+    .await;
+    assert_eq!(latest, 200);
+});
+
+fn site_of(i: usize) -> String {
+    format!("10.9.{}.{}", i / 256, i % 256)
+}
