@@ -37,6 +37,8 @@ pub struct RolloutView {
     pub paused: bool,
     /// The share of sites offered the release now.
     pub percent: u8,
+    /// Whole downloads of the release so far.
+    pub downloads: i64,
 }
 
 /// What an upload did.

@@ -54,6 +54,7 @@ impl Depot {
                     started_at: rfc3339(started_at),
                     paused: r.release.rollout_paused_at.is_some(),
                     percent,
+                    downloads: 0,
                 }
             }),
             created_at: rfc3339(r.release.created_at),
@@ -72,10 +73,26 @@ impl Depot {
         let mut rows = self.store().releases_of(ext.id).await?;
         // Joomla's ordering; a stored version that no longer parses sorts last.
         rows.sort_by_cached_key(|r| std::cmp::Reverse(Version::parse(&r.release.version).ok()));
-        Ok(rows
-            .into_iter()
-            .map(|r| self.release_view(&ext.name, r))
-            .collect())
+        let mut views = Vec::with_capacity(rows.len());
+        for r in rows {
+            views.push(
+                self.with_rollout_downloads(&ext, self.release_view(&ext.name, r))
+                    .await?,
+            );
+        }
+        Ok(views)
+    }
+
+    /// A release being rolled out: how many sites have downloaded it so far.
+    async fn with_rollout_downloads(
+        &self,
+        ext: &ExtensionRow,
+        mut view: ReleaseView,
+    ) -> ServiceResult<ReleaseView> {
+        if let Some(rollout) = view.rollout.as_mut() {
+            rollout.downloads = self.store().served_downloads(ext.id, &view.version).await?;
+        }
+        Ok(view)
     }
 
     async fn release_row(
@@ -103,7 +120,8 @@ impl Depot {
         let ext = self.extension_row(extension).await?;
         actor.require_catalogue(&ext.name)?;
         let row = self.release_row(&ext, version).await?;
-        Ok(self.release_view(&ext.name, row))
+        self.with_rollout_downloads(&ext, self.release_view(&ext.name, row))
+            .await
     }
 
     /// Publishes a draft, yanks a published release (gone from feeds and downloads), puts a

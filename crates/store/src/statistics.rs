@@ -93,6 +93,22 @@ impl Store {
             .rows_affected())
     }
 
+    /// Whole downloads served of one release, ever.
+    pub async fn served_downloads(
+        &self,
+        extension_id: i64,
+        version: &str,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(downloads), 0) AS BIGINT) FROM download_days \
+             WHERE extension_id = $1 AND version = $2 AND outcome = 'served'",
+        )
+        .bind(extension_id)
+        .bind(version)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// The download rollup from `from_day` on, of one extension or all.
     pub async fn download_days(
         &self,

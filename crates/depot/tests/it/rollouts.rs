@@ -264,3 +264,67 @@ db_test!(other_clients_follow_a_rollout, db => |db: Db| async move {
 fn site_of(i: usize) -> String {
     format!("10.9.{}.{}", i / 256, i % 256)
 }
+
+db_test!(the_console_runs_a_rollout, |app: TestApp| async move {
+    app.publish("plg_system_hello", "1.0.0", plugin_zip("1.0.0", "a"), "")
+        .await;
+    app.publish("plg_system_hello", "1.1.0", plugin_zip("1.1.0", "b"), "")
+        .await;
+    make_admin(&app, "admin@example.com").await;
+    let cookie = session_cookie(&console_sign_in(&app, "admin@example.com", PASSWORD).await);
+    let page = || async {
+        browser()
+            .get(app.url("/admin/extensions"))
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let html = page().await;
+    assert!(html.contains("Start a staged rollout"), "{html}");
+    let csrf = csrf_of(&html);
+    let post = |fields: Vec<(&'static str, String)>| {
+        let (cookie, app) = (cookie.clone(), &app);
+        async move {
+            browser()
+                .post(app.url("/admin/extensions/plg_system_hello/releases/1.1.0/rollout"))
+                .header("Cookie", cookie)
+                .header("Origin", app.base.clone())
+                .form(&fields)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let status = post(vec![
+        ("csrf", csrf.clone()),
+        ("action", "start".into()),
+        ("schedule", "10,100@24h".into()),
+    ])
+    .await;
+    assert_eq!(status, 303);
+    let html = page().await;
+    assert!(
+        html.contains("rolling out: 10 % of sites") && html.contains("0 downloads so far"),
+        "{html}"
+    );
+    // The downloads of the new release so far.
+    let r = app
+        .get("/download/plg_system_hello/1.1.0/plg_system_hello-1.1.0.zip")
+        .await;
+    assert_eq!(r.status(), 200);
+    r.bytes().await.unwrap();
+    app.flush_events().await;
+    let html = page().await;
+    assert!(html.contains("1 downloads so far"), "{html}");
+    let status = post(vec![("csrf", csrf.clone()), ("action", "pause".into())]).await;
+    assert_eq!(status, 303);
+    assert!(page().await.contains("10 % of sites, paused"));
+    let status = post(vec![("csrf", csrf), ("action", "end".into())]).await;
+    assert_eq!(status, 303);
+    assert!(!page().await.contains("rolling out"));
+});

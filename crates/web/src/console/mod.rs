@@ -90,6 +90,7 @@ fn done_message(code: Option<&str>) -> Option<&'static str> {
     Some(match code {
         "uploaded" => "Uploaded.",
         "notes" => "Notes saved.",
+        "rollout" => "Rollout changed: feeds follow it now.",
         "deleted" => "Draft deleted.",
         "extension" => "Extension saved: feeds show the change now.",
         "user" => "User saved.",

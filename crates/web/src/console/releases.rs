@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use depot_core::ReleaseState;
-use depot_service::{Depot, ReleaseChanges, ServiceError};
+use depot_service::{Depot, ReleaseChanges, RolloutChange, ServiceError};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
@@ -36,6 +36,10 @@ pub(super) fn routes() -> Router<Depot> {
             post(delete_draft),
         )
         .route(
+            "/extensions/{extension}/releases/{version}/rollout",
+            post(change_rollout),
+        )
+        .route(
             "/upload",
             get(upload_page)
                 .post(upload)
@@ -54,6 +58,34 @@ struct StateForm {
 struct NotesForm {
     csrf: String,
     notes: String,
+}
+
+#[derive(Deserialize)]
+struct RolloutForm {
+    csrf: String,
+    /// `start` (with `schedule`), `pause`, `resume` or `end`.
+    action: String,
+    #[serde(default)]
+    schedule: String,
+}
+
+async fn change_rollout(
+    Path(release): Path<(String, String)>,
+    form: ConsoleForm<RolloutForm>,
+) -> Response {
+    let f = &form.fields;
+    let rollout = match f.action.as_str() {
+        "start" => RolloutChange::Start(f.schedule.clone()),
+        "pause" => RolloutChange::Pause,
+        "resume" => RolloutChange::Resume,
+        _ => RolloutChange::End,
+    };
+    let changes = ReleaseChanges {
+        state: None,
+        notes: None,
+        rollout: Some(rollout),
+    };
+    apply_release_change(&form, release, changes, "rollout").await
 }
 
 /// Applies a release change from a form.
@@ -211,4 +243,4 @@ async fn upload(
     }
 }
 
-csrf_field!(StateForm, NotesForm);
+csrf_field!(StateForm, NotesForm, RolloutForm);
