@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use depot_core::Ecosystem;
-use depot_core::rollout::{RolloutSchedule, cohort, offered};
+use depot_core::rollout::cohort;
+
+use crate::rollouts::{RunningRollout, offered_to};
 use depot_store::PublishedReleaseRow;
 use serde_json::{Map, Value, json};
 
@@ -39,8 +41,7 @@ struct ComposerPackage {
 
 struct ComposerVersion {
     published_at: i64,
-    /// A staged rollout of it: schedule, start, pause.
-    rollout: Option<(RolloutSchedule, i64, Option<i64>)>,
+    rollout: Option<RunningRollout>,
     /// The version's object in the package's metadata.
     json: String,
 }
@@ -114,13 +115,7 @@ impl Depot {
         let (now, cohort) = (self.now_ms(), cohort(site, name));
         let versions: Vec<&ComposerVersion> = versions
             .into_iter()
-            .filter(|v| {
-                v.rollout
-                    .as_ref()
-                    .is_none_or(|(schedule, started, paused)| {
-                        offered(cohort, schedule.percent_now(*started, *paused, now))
-                    })
-            })
+            .filter(|v| offered_to(v.rollout.as_ref(), cohort, now))
             .collect();
         if versions.is_empty() {
             return Ok(None);
@@ -206,13 +201,7 @@ impl Depot {
                     });
             package.versions.push(ComposerVersion {
                 published_at: row.release.published_at.unwrap_or(i64::MAX),
-                rollout: row.release.rollout.as_deref().and_then(|r| {
-                    Some((
-                        r.parse().ok()?,
-                        row.release.rollout_started_at.unwrap_or_default(),
-                        row.release.rollout_paused_at,
-                    ))
-                }),
+                rollout: RunningRollout::of(&row.release),
                 json,
             });
         }

@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use bytes::Bytes;
 use depot_core::feed::{self, CollectionEntry, FeedExtension, FeedRelease, SupportedDatabases};
 use depot_core::rollout::RolloutSchedule;
+
+use crate::rollouts::RunningRollout;
 use depot_core::{Client, ExtensionType, Identity, Stability, Targets, Version};
 use depot_store::{ExtensionRow, FeedFragment, FeedReleaseRow, FragmentOrder};
 
@@ -41,9 +43,7 @@ pub struct FeedRollout {
     /// The feed without the release being rolled out; `None` when that leaves nothing to
     /// answer (`latest.json` of a first release).
     pub held_back: Option<Arc<RenderedFeed>>,
-    pub schedule: RolloutSchedule,
-    pub started_at: i64,
-    pub paused_at: Option<i64>,
+    pub running: RunningRollout,
 }
 
 impl RenderedFeed {
@@ -352,9 +352,11 @@ impl Depot {
             };
             Some(Arc::new(FeedRollout {
                 held_back: Some(Arc::new(held_back)),
-                schedule,
-                started_at: r.rollout_started_at,
-                paused_at: r.rollout_paused_at,
+                running: RunningRollout {
+                    schedule,
+                    started_at: r.rollout_started_at,
+                    paused_at: r.rollout_paused_at,
+                },
             }))
         });
         // The digests name every fragment's content, in order; the stamp covers the rest.

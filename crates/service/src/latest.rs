@@ -7,12 +7,12 @@
 use std::sync::Arc;
 
 use depot_api::{LatestDownload, LatestRelease};
-use depot_core::rollout::RolloutSchedule;
 use depot_core::{ReleaseState, Stability, Version};
 use depot_store::{ExtensionRow, ReleaseWithArtifact};
 
 use crate::feeds::{FeedKey, FeedRollout};
 use crate::input::rfc3339;
+use crate::rollouts::RunningRollout;
 use crate::{Depot, RenderedFeed, ServiceError, ServiceResult};
 
 /// A channel by name: `stable` (the default), `rc`, `beta`, `alpha` or `dev`.
@@ -66,21 +66,16 @@ impl Depot {
             return Ok(None);
         };
         // The newest release being rolled out: what sites outside its share see instead.
-        let rollout = match newest.release.rollout.as_deref() {
-            Some(schedule) => {
-                let schedule = schedule.parse::<RolloutSchedule>().ok();
+        let rollout = match RunningRollout::of(&newest.release) {
+            Some(running) => {
                 let held_back = match candidates.next() {
                     Some(previous) => Some(self.render_latest_of(&ext, channel, previous).await?),
                     None => None,
                 };
-                schedule.map(|schedule| {
-                    Arc::new(FeedRollout {
-                        held_back: held_back.map(Arc::new),
-                        schedule,
-                        started_at: newest.release.rollout_started_at.unwrap_or_default(),
-                        paused_at: newest.release.rollout_paused_at,
-                    })
-                })
+                Some(Arc::new(FeedRollout {
+                    held_back: held_back.map(Arc::new),
+                    running,
+                }))
             }
             None => None,
         };

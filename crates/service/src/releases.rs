@@ -11,7 +11,7 @@ use crate::{Depot, ServiceError, ServiceResult};
 
 pub use depot_api::{ReleaseView, RolloutView};
 
-use crate::rollouts::RolloutChange;
+use crate::rollouts::{RolloutChange, RunningRollout};
 
 /// Release notes are Markdown-ish text shown in Joomla's changelog window.
 const MAX_NOTES: usize = 64 * 1024;
@@ -28,6 +28,13 @@ pub struct ReleaseChanges {
 
 impl Depot {
     fn release_view(&self, extension: &str, r: ReleaseWithArtifact) -> ReleaseView {
+        let rollout = RunningRollout::of(&r.release).map(|running| RolloutView {
+            schedule: running.schedule.to_string(),
+            started_at: rfc3339(running.started_at),
+            paused: running.paused_at.is_some(),
+            percent: running.percent_at(self.now_ms()),
+            downloads: 0,
+        });
         ReleaseView {
             download_url: self.download_url(extension, &r.release.version, &r.artifact.filename),
             extension: extension.to_string(),
@@ -43,20 +50,7 @@ impl Depot {
             size: r.artifact.size,
             sha256: r.artifact.sha256,
             published_at: r.release.published_at.map(rfc3339),
-            rollout: r.release.rollout.as_ref().map(|schedule| {
-                let started_at = r.release.rollout_started_at.unwrap_or_default();
-                let percent = schedule
-                    .parse::<depot_core::rollout::RolloutSchedule>()
-                    .map(|s| s.percent_now(started_at, r.release.rollout_paused_at, self.now_ms()))
-                    .unwrap_or(100);
-                RolloutView {
-                    schedule: schedule.clone(),
-                    started_at: rfc3339(started_at),
-                    paused: r.release.rollout_paused_at.is_some(),
-                    percent,
-                    downloads: 0,
-                }
-            }),
+            rollout,
             created_at: rfc3339(r.release.created_at),
             updated_at: rfc3339(r.release.updated_at),
         }

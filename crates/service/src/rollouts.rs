@@ -20,6 +20,42 @@ use crate::{Actor, Depot, RenderedFeed, ServiceError, ServiceResult};
 /// How often finished rollouts are looked for.
 const COMPLETION_TICK: Duration = Duration::from_secs(60);
 
+/// A release's rollout as it runs: its schedule, when it started, whether it is paused.
+#[derive(Clone, Debug)]
+pub struct RunningRollout {
+    pub schedule: RolloutSchedule,
+    pub started_at: i64,
+    pub paused_at: Option<i64>,
+}
+
+impl RunningRollout {
+    /// The rollout of a release, if it has one (a schedule that no longer parses counts as
+    /// none: the release goes to everyone).
+    pub(crate) fn of(release: &depot_store::ReleaseRow) -> Option<Self> {
+        Some(RunningRollout {
+            schedule: release.rollout.as_deref()?.parse().ok()?,
+            started_at: release.rollout_started_at.or(release.published_at)?,
+            paused_at: release.rollout_paused_at,
+        })
+    }
+
+    pub(crate) fn percent_at(&self, now: i64) -> u8 {
+        self.schedule
+            .percent_now(self.started_at, self.paused_at, now)
+    }
+
+    /// Whether a client with this cohort is offered the release at `now`.
+    pub(crate) fn offers(&self, cohort: u8, now: i64) -> bool {
+        offered(cohort, self.percent_at(now))
+    }
+}
+
+/// Whether a version with `rollout` is offered to a client of `cohort` at `now` (always, when
+/// it is not being rolled out).
+pub(crate) fn offered_to(rollout: Option<&RunningRollout>, cohort: u8, now: i64) -> bool {
+    rollout.is_none_or(|r| r.offers(cohort, now))
+}
+
 /// A change to a release's rollout.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RolloutChange {
@@ -45,11 +81,7 @@ impl Depot {
         let Some(rollout) = &feed.rollout else {
             return Some(feed.clone());
         };
-        let percent =
-            rollout
-                .schedule
-                .percent_now(rollout.started_at, rollout.paused_at, self.now_ms());
-        if offered(cohort(site, product), percent) {
+        if rollout.running.offers(cohort(site, product), self.now_ms()) {
             Some(feed.clone())
         } else {
             rollout.held_back.clone()

@@ -14,7 +14,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use depot_core::rollout::{RolloutSchedule, cohort, offered};
+use depot_core::rollout::cohort;
+
+use crate::rollouts::{RunningRollout, offered_to};
 use depot_core::wordpress::{WordPressManifest, markdown_to_html};
 use depot_core::{Ecosystem, Stability, Version};
 use depot_store::PublishedReleaseRow;
@@ -41,8 +43,7 @@ struct WordPressVersion {
     /// The document without its `download_url`.
     document: Map<String, Value>,
     download_url: String,
-    /// A staged rollout of it: schedule, start, pause.
-    rollout: Option<(RolloutSchedule, i64, Option<i64>)>,
+    rollout: Option<RunningRollout>,
     /// The whole document, for a free product (everyone sees the same).
     public: Option<Arc<RenderedFeed>>,
 }
@@ -106,13 +107,7 @@ impl Depot {
             .versions
             .iter()
             .filter(|v| v.stability >= channel)
-            .filter(|v| {
-                v.rollout
-                    .as_ref()
-                    .is_none_or(|(schedule, started, paused)| {
-                        offered(cohort, schedule.percent_now(*started, *paused, now))
-                    })
-            });
+            .filter(|v| offered_to(v.rollout.as_ref(), cohort, now));
         let Some(group_id) = product.package_group_id else {
             return Ok(versions.next().and_then(|v| v.public.clone()));
         };
@@ -243,13 +238,7 @@ impl Depot {
             updated_at: release.updated_at,
             document,
             download_url,
-            rollout: release.rollout.as_deref().and_then(|r| {
-                Some((
-                    r.parse().ok()?,
-                    release.rollout_started_at.unwrap_or_default(),
-                    release.rollout_paused_at,
-                ))
-            }),
+            rollout: RunningRollout::of(release),
             public: None,
         })
     }
