@@ -20,6 +20,7 @@ use crate::rollouts::{RunningRollout, offered_to};
 use depot_store::PublishedReleaseRow;
 use serde_json::{Map, Value, json};
 
+use crate::feeds::ClientAnswer;
 use crate::input::rfc3339;
 use crate::{Credentials, Depot, Grant, RenderedFeed, ServiceError, ServiceResult};
 
@@ -96,14 +97,14 @@ impl Depot {
         name: &str,
         credentials: &Credentials,
         site: &str,
-    ) -> ServiceResult<Option<Arc<RenderedFeed>>> {
+    ) -> ServiceResult<Option<ClientAnswer>> {
         let repository = self.composer_repository().await?;
         let viewer = self.viewer(credentials).await?;
         let Some(package) = repository.packages.get(name) else {
             return Ok(None);
         };
         if let Some(public) = &package.public {
-            return Ok(Some(public.clone()));
+            return Ok(Some(ClientAnswer::shared(public.clone())));
         }
         let versions = match viewer {
             Viewer::Customer(customer) => self.visible_versions(package, &customer).await?,
@@ -121,9 +122,8 @@ impl Depot {
             return Ok(None);
         }
         let body = package_document(name, versions.iter().map(|v| v.json.as_str()));
-        Ok(Some(Arc::new(RenderedFeed::json(
-            body,
-            repository.last_modified,
+        Ok(Some(ClientAnswer::for_client(Arc::new(
+            RenderedFeed::json(body, repository.last_modified),
         ))))
     }
 

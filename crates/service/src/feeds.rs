@@ -37,6 +37,30 @@ pub struct RenderedFeed {
     pub rollout: Option<Arc<FeedRollout>>,
 }
 
+/// A document chosen for one client (by its key, or its cohort in a staged rollout), or the
+/// same for everyone: whether shared caches may keep it.
+#[derive(Debug)]
+pub struct ClientAnswer {
+    pub document: Arc<RenderedFeed>,
+    pub per_client: bool,
+}
+
+impl ClientAnswer {
+    pub(crate) fn shared(document: Arc<RenderedFeed>) -> Self {
+        ClientAnswer {
+            document,
+            per_client: false,
+        }
+    }
+
+    pub(crate) fn for_client(document: Arc<RenderedFeed>) -> Self {
+        ClientAnswer {
+            document,
+            per_client: true,
+        }
+    }
+}
+
 /// A feed's staged rollout: sites in the rollout's share see the feed, the others this one.
 #[derive(Debug)]
 pub struct FeedRollout {

@@ -22,6 +22,7 @@ use depot_core::{Ecosystem, Stability, Version};
 use depot_store::PublishedReleaseRow;
 use serde_json::{Map, Value};
 
+use crate::feeds::ClientAnswer;
 use crate::{Credentials, Depot, RenderedFeed, ServiceError, ServiceResult};
 
 /// The WordPress products as rendered after the last catalogue change.
@@ -86,7 +87,7 @@ impl Depot {
         channel: Stability,
         credentials: &Credentials,
         site: &str,
-    ) -> ServiceResult<Option<Arc<RenderedFeed>>> {
+    ) -> ServiceResult<Option<ClientAnswer>> {
         let catalogue = self.wordpress_catalogue().await?;
         let Some(product) = catalogue.products.get(slug) else {
             return Ok(None);
@@ -109,7 +110,15 @@ impl Depot {
             .filter(|v| v.stability >= channel)
             .filter(|v| offered_to(v.rollout.as_ref(), cohort, now));
         let Some(group_id) = product.package_group_id else {
-            return Ok(versions.next().and_then(|v| v.public.clone()));
+            // Chosen by the site's cohort while a version is being rolled out.
+            let rolling = product.versions.iter().any(|v| v.rollout.is_some());
+            return Ok(versions.next().and_then(|v| v.public.clone()).map(|doc| {
+                if rolling {
+                    ClientAnswer::for_client(doc)
+                } else {
+                    ClientAnswer::shared(doc)
+                }
+            }));
         };
         let Some(key) = key else {
             return Ok(None);
@@ -123,7 +132,11 @@ impl Depot {
                 .entitle(&group, customer.user_id, version.published_at)
                 .await
             {
-                Ok(()) => return Ok(Some(Arc::new(with_key(version, key)))),
+                Ok(()) => {
+                    return Ok(Some(ClientAnswer::for_client(Arc::new(with_key(
+                        version, key,
+                    )))));
+                }
                 Err(ServiceError::Denied { .. }) => {}
                 Err(e) => return Err(e),
             }

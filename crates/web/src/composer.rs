@@ -77,7 +77,6 @@ pub async fn package(
         return not_found();
     };
     let credentials = credentials(&headers);
-    let audience = audience(&credentials);
     // A staged rollout: the key when there is one, else the client's address, decides.
     let site = match &credentials {
         Credentials::DownloadKey(key) => key.clone(),
@@ -87,7 +86,11 @@ pub async fn package(
         .composer_package(&format!("{vendor}/{package}"), &credentials, &site)
         .await
     {
-        Ok(Some(doc)) => respond_as(&doc, &headers, audience),
+        Ok(Some(answer)) => respond_as(
+            &answer.document,
+            &headers,
+            Audience::answered(answer.per_client),
+        ),
         Ok(None) => not_found(),
         Err(e) => refused(e),
     }

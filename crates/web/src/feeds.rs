@@ -306,6 +306,17 @@ pub(crate) enum Audience {
     OneCustomer,
 }
 
+impl Audience {
+    /// The audience of a document chosen for one client, or the same for everyone.
+    pub(crate) fn answered(per_client: bool) -> Self {
+        if per_client {
+            Audience::OneCustomer
+        } else {
+            Audience::Everyone
+        }
+    }
+}
+
 pub(crate) fn respond_as(
     feed: &Arc<RenderedFeed>,
     headers: &HeaderMap,

@@ -63,17 +63,17 @@ pub async fn info(
                 .map(|k| Credentials::DownloadKey(k.trim().to_string()))
         })
         .unwrap_or(Credentials::None);
-    let audience = match credentials {
-        Credentials::None => Audience::Everyone,
-        _ => Audience::OneCustomer,
-    };
     // A staged rollout: the key when there is one, else the site's address, decides.
     let site = peer.ip().to_string();
     match depot
         .wordpress_info(&slug, channel, &credentials, &site)
         .await?
     {
-        Some(doc) => Ok(respond_as(&doc, &headers, audience)),
+        Some(answer) => Ok(respond_as(
+            &answer.document,
+            &headers,
+            Audience::answered(answer.per_client),
+        )),
         None => Ok(not_found()),
     }
 }

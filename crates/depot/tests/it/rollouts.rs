@@ -232,6 +232,8 @@ db_test!(other_clients_follow_a_rollout, db => |db: Db| async move {
             .await
             .unwrap();
         assert_eq!(r.status(), 200, "{path}");
+        // Chosen per client: no shared cache may keep it.
+        assert_eq!(r.headers()["cache-control"], "private, no-cache", "{path}");
         r.text().await.unwrap()
     };
     // latest.json by the client's own id (one address for all).
