@@ -3,7 +3,7 @@
 //! `fuzz/regressions/` through the same checks on the stable toolchain (see the test below).
 
 use crate::range::{RangeDecision, decide, if_range_allows};
-use crate::{ars, jbackend_settings, keys, package, useragent};
+use crate::{ars, composer, jbackend_settings, keys, package, rollout, useragent, wordpress};
 
 /// Any bytes as an uploaded package: inspected under the default limits (expansion capped lower,
 /// so that a run stays fast), never a panic.
@@ -15,7 +15,8 @@ pub fn package(data: &[u8]) {
     let _ = package::inspect(std::io::Cursor::new(data), &limits);
 }
 
-/// Any text as a Joomla manifest, a version, a target list, a user agent.
+/// Any text as a Joomla manifest, a version, a target list, a user agent, a `composer.json`, a
+/// WordPress header and readme, Markdown, a rollout schedule.
 pub fn manifest(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -24,6 +25,22 @@ pub fn manifest(data: &[u8]) {
     let _ = crate::Version::parse(text);
     let _ = text.parse::<crate::Targets>();
     let _ = useragent::joomla_version(text);
+    // The other ecosystems' manifests, and names.
+    let _ = composer::read_composer_json("composer.json", text);
+    let _ = composer::PackageName::parse(text);
+    let _ = wordpress::Slug::parse(text);
+    if let Some(mut m) = wordpress::read_header("x/x.php", "x", text) {
+        m.add_readme(text);
+    }
+    // Markdown becomes HTML with the input's markup escaped: nothing it holds opens a tag.
+    let html = wordpress::markdown_to_html(text);
+    assert!(!html.contains("<script"), "markup got through: {html}");
+    // A rollout schedule reads back as itself.
+    if let Ok(schedule) = text.parse::<rollout::RolloutSchedule>() {
+        let again: rollout::RolloutSchedule = schedule.to_string().parse().expect("its own form");
+        assert_eq!(again, schedule);
+        assert_eq!(schedule.percent_at(schedule.full_after_ms()), 100);
+    }
 }
 
 /// A file size (the first 8 bytes, little-endian), then a `Range` and an `If-Range` value
