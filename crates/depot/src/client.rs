@@ -41,7 +41,7 @@ pub struct PublishArgs {
     /// Database minimums, e.g. mysql=8.0,mariadb=10.4,postgresql=12.
     #[arg(long)]
     pub supported_databases: Option<String>,
-    /// jBackend package id (default: <extension>_<version>).
+    /// jBackend package id (default: <extension>_<version>; a Composer package's / as --).
     #[arg(long)]
     pub package_id: Option<String>,
     /// The package group of an extension this upload creates (makes it paid from the start).

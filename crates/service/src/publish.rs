@@ -304,7 +304,7 @@ impl Depot {
             package_id: checked
                 .package_id
                 .clone()
-                .unwrap_or_else(|| format!("{extension}_{version}")),
+                .unwrap_or_else(|| format!("{}_{version}", product.package_id_stem())),
             storage_key: key.clone(),
             size: upload.size as i64,
             sha256: upload.sha256.clone(),
@@ -729,6 +729,13 @@ impl Product {
             Ecosystem::Composer => self.name.rsplit('/').next().unwrap_or(&self.name),
             Ecosystem::WordPress => &self.name,
         }
+    }
+
+    /// What a derived jBackend package id starts with: the name, a Composer package's `/` as
+    /// `--` (a package id is one URL segment, and no other name can read the same: a vendor
+    /// never holds `--`, a slug never does either, a Joomla name has no `-` pairs before `_`).
+    fn package_id_stem(&self) -> String {
+        self.name.replace('/', "--")
     }
 
     /// `row` if it is this product, as registered.

@@ -205,6 +205,11 @@ db_test!(
             .await;
         assert_eq!(published.ecosystem, "composer");
         assert_eq!(published.filename, "free-lib-1.0.0.zip");
+        // jBackend's package id is one URL segment, and downloads the package.
+        assert_eq!(published.package_id, "acme--free-lib_1.0.0");
+        let r = app.get("/get/release/download/acme--free-lib_1.0.0").await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.bytes().await.unwrap().to_vec(), free);
         assert_eq!(
             published.feed_url,
             app.url("/composer/p2/acme/free-lib.json")
