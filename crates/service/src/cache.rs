@@ -120,6 +120,12 @@ impl Seen {
         Seen(AtomicI64::new(value))
     }
 
+    /// Records `value`, known to be reflected already (this process wrote it), unless a newer
+    /// one was seen.
+    pub(crate) fn note(&self, value: i64) {
+        self.0.fetch_max(value, Ordering::SeqCst);
+    }
+
     /// Records `value`; true if it differs from the one seen before.
     pub(crate) fn moved(&self, value: i64) -> bool {
         self.0.swap(value, Ordering::SeqCst) != value

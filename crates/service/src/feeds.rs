@@ -246,6 +246,13 @@ impl Depot {
     /// instance).
     pub fn invalidate_catalogue(&self) {
         self.inner.catalogue.clear();
+        // The poller would otherwise see this write's generation as another instance's and
+        // clear once more, dropping what was rendered since (and, were the database to go
+        // away then, what could be served without it).
+        self.inner
+            .catalogue
+            .generation
+            .note(self.store().catalogue_written());
     }
 
     pub(crate) async fn cached<F, Fut>(

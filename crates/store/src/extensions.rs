@@ -59,7 +59,7 @@ impl Store {
         .bind(extension_id)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
+        self.commit_catalogue(tx).await?;
         Ok(())
     }
 
@@ -101,7 +101,7 @@ impl Store {
             .bind(extension_id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        self.commit_catalogue(tx).await?;
         Ok(())
     }
 
@@ -128,7 +128,7 @@ impl Store {
         .bind(extension_id)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
+        self.commit_catalogue(tx).await?;
         Ok(())
     }
 
@@ -167,7 +167,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| StoreError::unique(e, "extension"))?;
-        tx.commit().await?;
+        self.commit_catalogue(tx).await?;
         Ok(row)
     }
 
@@ -182,7 +182,7 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
+        self.commit_catalogue(tx).await?;
         Ok(done.rows_affected() == 1)
     }
 }

@@ -39,6 +39,29 @@ impl Store {
         Ok(tx)
     }
 
+    /// Commits a `catalogue_write` and remembers the generation it made, so that this process's
+    /// cache poller knows the change is already reflected here (see `catalogue_written`).
+    pub(crate) async fn commit_catalogue(
+        &self,
+        mut tx: Transaction<'static, Any>,
+    ) -> Result<(), StoreError> {
+        let generation: i64 =
+            sqlx::query_scalar("SELECT generation FROM catalogue_state WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        self.catalogue_written
+            .fetch_max(generation, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// The newest catalogue generation this process has committed. Writers hold the
+    /// generation's row until they commit, so every change up to it is committed too: a cache
+    /// cleared after this process's write has nothing older to miss.
+    pub fn catalogue_written(&self) -> i64 {
+        self.catalogue_written.load(Ordering::SeqCst)
+    }
+
     /// Begins a write to what decides entitlement. Bumping the access generation comes first,
     /// in the same transaction: instances drop their cached checks when it moves, and on SQLite
     /// taking the write lock first keeps two writers from deadlocking on a lock upgrade.

@@ -31,7 +31,7 @@ mod webhooks;
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::time::Duration;
 
 use depot_core::Clock;
@@ -131,6 +131,8 @@ pub struct Store {
     sqlite_path: Option<std::path::PathBuf>,
     /// Shared by the clones of one store (see `Store::access_writes`).
     access_writes: Arc<AtomicU64>,
+    /// Shared by the clones of one store (see `Store::catalogue_written`).
+    catalogue_written: Arc<AtomicI64>,
     /// "Now" for every row written (times are Unix milliseconds, the schema's one time format).
     clock: Clock,
 }
@@ -215,6 +217,7 @@ impl Store {
                 .then(|| recovery::sqlite_file(&url))
                 .flatten(),
             access_writes: Arc::new(AtomicU64::new(0)),
+            catalogue_written: Arc::new(AtomicI64::new(0)),
             clock: Clock::system(),
         })
     }

@@ -254,7 +254,7 @@ impl Store {
         .bind(release_id)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
+        self.commit_catalogue(tx).await?;
         Ok(())
     }
 
@@ -302,7 +302,7 @@ impl Store {
         .bind(release_id)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
+        self.commit_catalogue(tx).await?;
         Ok(())
     }
 
@@ -332,7 +332,7 @@ impl Store {
             .bind(release_id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        self.commit_catalogue(tx).await?;
         Ok(())
     }
 
@@ -370,7 +370,7 @@ impl Store {
             .bind(new.extension_id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        self.commit_catalogue(tx).await?;
         self.release(new.extension_id, &new.version)
             .await?
             .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
@@ -413,7 +413,7 @@ impl Store {
         .bind(ReleaseState::Draft.as_str())
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
+        self.commit_catalogue(tx).await?;
         Ok(old_key)
     }
 
@@ -437,7 +437,7 @@ impl Store {
         .bind(state == ReleaseState::Published)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
+        self.commit_catalogue(tx).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -465,7 +465,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        tx.commit().await?;
+        self.commit_catalogue(tx).await?;
         Ok(key)
     }
 
@@ -480,7 +480,7 @@ impl Store {
         .bind(release_id)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
+        self.commit_catalogue(tx).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -498,7 +498,7 @@ impl Store {
             .bind(release_id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        self.commit_catalogue(tx).await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -105,7 +105,7 @@ impl Store {
         for (artifact_id, signature) in signatures {
             insert(&mut tx, *artifact_id, signature, now).await?;
         }
-        tx.commit().await?;
+        self.commit_catalogue(tx).await?;
         Ok(())
     }
 }
