@@ -52,6 +52,32 @@ pub enum PublishOutcome {
     Replaced,
     /// The same bytes were already published: nothing changed.
     Unchanged,
+    /// An application's build for another platform joined an existing release.
+    Added,
+}
+
+/// The answer to an application build's upload.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PublishedBuild {
+    pub outcome: PublishOutcome,
+    pub extension: String,
+    pub version: String,
+    pub stability: String,
+    pub state: String,
+    /// `{target}-{arch}`, as Tauri's updater names them (`linux-x86_64`).
+    pub platform: String,
+    pub filename: String,
+    pub size: i64,
+    pub sha256: String,
+    pub sha512: String,
+    pub download_url: String,
+    /// depot's minisign signature of the build: `download_url` + `.minisig`.
+    pub signature_url: String,
+    /// The Tauri updater endpoint that offers this build.
+    pub updater_url: String,
+    /// Every platform the release has a build for, now.
+    pub platforms: Vec<String>,
 }
 
 /// The answer to an upload: the release as it now is, and where sites find it.
@@ -164,6 +190,64 @@ impl UploadParams {
         };
         *slot = Some(value);
         Ok(())
+    }
+}
+
+/// An application build's upload: its metadata as query parameters of the `PUT` (or fields of
+/// a multipart form, whose `file` part also names the file).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::IntoParams, utoipa::ToSchema),
+    into_params(parameter_in = Query)
+)]
+#[serde(deny_unknown_fields)]
+pub struct BuildParams {
+    /// The build's file name as the bundler made it (`Acme_1.2.0_x64-setup.exe`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    /// The contents of the `.sig` file `tauri signer sign` wrote beside the build.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stability: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draft: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package_group: Option<String>,
+}
+
+impl BuildParams {
+    /// Sets the field a multipart form part names; `Err(name)` when there is no such field.
+    pub fn set<'a>(&mut self, field: &'a str, value: String) -> Result<(), &'a str> {
+        let slot = match field {
+            "filename" => &mut self.filename,
+            "signature" => &mut self.signature,
+            "stability" => &mut self.stability,
+            "notes" => &mut self.notes,
+            "draft" => &mut self.draft,
+            "package_id" => &mut self.package_id,
+            "package_group" => &mut self.package_group,
+            other => return Err(other),
+        };
+        *slot = Some(value);
+        Ok(())
+    }
+
+    /// What it shares with a package's upload.
+    pub fn upload_params(&self) -> UploadParams {
+        UploadParams {
+            stability: self.stability.clone(),
+            notes: self.notes.clone(),
+            draft: self.draft.clone(),
+            package_id: self.package_id.clone(),
+            package_group: self.package_group.clone(),
+            ..UploadParams::default()
+        }
     }
 }
 

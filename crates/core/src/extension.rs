@@ -18,22 +18,33 @@ pub enum Ecosystem {
     Composer,
     /// A WordPress plugin or theme (its slug, `acme-widgets`), with its own update metadata.
     WordPress,
+    /// A desktop application (a name of the slug's form, `acme-notes`) whose releases hold one
+    /// build per platform, served to Tauri's updater. Never told by the name: the first build
+    /// uploaded makes a product an application.
+    Application,
 }
 
 impl Ecosystem {
-    pub const ALL: [Ecosystem; 3] = [Ecosystem::Joomla, Ecosystem::Composer, Ecosystem::WordPress];
+    pub const ALL: [Ecosystem; 4] = [
+        Ecosystem::Joomla,
+        Ecosystem::Composer,
+        Ecosystem::WordPress,
+        Ecosystem::Application,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Ecosystem::Joomla => "joomla",
             Ecosystem::Composer => "composer",
             Ecosystem::WordPress => "wordpress",
+            Ecosystem::Application => "application",
         }
     }
 
     /// The ecosystem a product name belongs to by its form: `vendor/name` is Composer's, a
     /// name with `_` Joomla's (every full name has one: `com_foo`), anything else a WordPress
-    /// slug (`acme-widgets`, which never has one).
+    /// slug (`acme-widgets`, which never has one). An application's name has a slug's form too:
+    /// what exists already decides for it.
     pub fn of_name(name: &str) -> Ecosystem {
         if name.contains('/') {
             Ecosystem::Composer
@@ -66,8 +77,9 @@ impl FromStr for Ecosystem {
             "joomla" => Ok(Ecosystem::Joomla),
             "composer" => Ok(Ecosystem::Composer),
             "wordpress" => Ok(Ecosystem::WordPress),
+            "application" => Ok(Ecosystem::Application),
             other => Err(format!(
-                "unknown ecosystem {other:?}: use joomla, composer or wordpress"
+                "unknown ecosystem {other:?}: use joomla, composer, wordpress or application"
             )),
         }
     }

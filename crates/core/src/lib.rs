@@ -2,6 +2,7 @@
 //! identities, Joomla targets, package (zip + manifest) inspection, feed rendering, license
 //! key derivation and the entitlement rule.
 
+pub mod application;
 pub mod ars;
 pub mod clock;
 pub mod composer;

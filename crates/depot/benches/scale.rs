@@ -146,6 +146,8 @@ async fn add_extension(store: &Store, i: usize, releases: usize) -> String {
                     sha1: hex[..40].to_string(),
                     manifest: None,
                     signature: None,
+                    platform: String::new(),
+                    vendor_signature: None,
                 },
             )
             .await

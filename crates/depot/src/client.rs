@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use depot_api::{ErrorBody, PublishOutcome, PublishedRelease};
+use depot_api::{ErrorBody, PublishOutcome, PublishedBuild, PublishedRelease};
 use depot_core::package::{self, PackageLimits};
 use futures::StreamExt;
 use reqwest::Method;
@@ -55,6 +55,13 @@ pub struct PublishArgs {
     /// does).
     #[arg(long = "version", value_name = "VERSION")]
     pub release_version: Option<String>,
+    /// Uploads an application's build for one platform, as Tauri names it (linux-x86_64,
+    /// windows-x86_64, darwin-aarch64); needs --name and --version.
+    #[arg(long, value_name = "TARGET-ARCH")]
+    pub platform: Option<String>,
+    /// The build's .sig from `tauri signer sign` (default: the file's name + .sig).
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
 }
 
 /// Shows the upload on a terminal as a bar with speed and time left; elsewhere (a CI log), as
@@ -245,38 +252,13 @@ pub async fn publish(
     args: PublishArgs,
     out: &Output,
 ) -> anyhow::Result<()> {
-    let zip = &args.zip;
+    if args.platform.is_some() {
+        return publish_build(server, token, args, out).await;
+    }
     let (extension, version) = name_and_version(&args)?;
-    let notes = match &args.notes {
-        Some(p) => Some(
-            std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read notes {}", p.display()))?,
-        ),
-        None => None,
-    };
+    let notes = read_notes(&args)?;
     let api = Api::new(server, token)?;
     let url = api.url(&["extensions", &extension, "releases", &version])?;
-
-    let file = tokio::fs::File::open(zip)
-        .await
-        .with_context(|| format!("cannot open {}", zip.display()))?;
-    let size = file.metadata().await?.len();
-    let sent = Arc::new(AtomicU64::new(0));
-    let counter = sent.clone();
-    let stream = ReaderStream::with_capacity(file, 256 * 1024).inspect(move |chunk| {
-        if let Ok(c) = chunk {
-            counter.fetch_add(c.len() as u64, Ordering::Relaxed);
-        }
-    });
-    let file_name = zip
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "package.zip".into());
-    let part =
-        reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), size)
-            .file_name(file_name)
-            .mime_str("application/zip")?;
-    let mut form = reqwest::multipart::Form::new();
     let fields = [
         ("joomla", args.joomla.clone()),
         ("stability", args.stability.clone()),
@@ -287,15 +269,159 @@ pub async fn publish(
         ("package_id", args.package_id.clone()),
         ("package_group", args.package_group.clone()),
     ];
+    eprintln!("publishing {extension} {version} to {server}");
+    let body = upload(&api, &url, &args.zip, "application/zip", &fields).await?;
+    let p: PublishedRelease = serde_json::from_str(&body)
+        .with_context(|| format!("unexpected answer from the server: {body}"))?;
+    show(out, &p, |p| {
+        outln!(
+            "{}: {} {} [{}, {}]",
+            outcome_words(p.outcome),
+            p.extension,
+            p.version,
+            p.state,
+            p.stability
+        );
+        if p.ecosystem == "joomla" {
+            outln!("joomla:   {} ({})", p.joomla, p.joomla_source);
+        }
+        outln!("sha256:   {}", p.sha256);
+        outln!("feed:     {}", p.feed_url);
+        outln!("download: {}", p.download_url);
+    });
+    for warning in &p.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(())
+}
+
+/// `depot publish FILE --platform TARGET-ARCH`: one platform's build of an application.
+async fn publish_build(
+    server: &str,
+    token: &str,
+    args: PublishArgs,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let platform = args.platform.clone().unwrap_or_default();
+    let (Some(extension), Some(version)) = (args.name.clone(), args.release_version.clone()) else {
+        return Err(exit::failure(
+            Class::Usage,
+            "a build needs the application's --name and the --version it belongs to",
+        ));
+    };
+    let Some((target, arch)) = platform.split_once('-') else {
+        return Err(exit::failure(
+            Class::Usage,
+            format!("--platform {platform:?}: write it as TARGET-ARCH, e.g. linux-x86_64"),
+        ));
+    };
+    let signature_file = args.signature.clone().unwrap_or_else(|| {
+        let mut name = args.zip.clone().into_os_string();
+        name.push(".sig");
+        PathBuf::from(name)
+    });
+    let signature = std::fs::read_to_string(&signature_file).with_context(|| {
+        format!(
+            "cannot read the build's signature {} (from tauri signer sign; --signature FILE)",
+            signature_file.display()
+        )
+    })?;
+    let notes = read_notes(&args)?;
+    let api = Api::new(server, token)?;
+    let url = api.url(&[
+        "extensions",
+        &extension,
+        "releases",
+        &version,
+        "builds",
+        target,
+        arch,
+    ])?;
+    let fields = [
+        ("signature", Some(signature)),
+        ("stability", args.stability.clone()),
+        ("notes", notes),
+        ("draft", Some(args.draft.to_string())),
+        ("package_id", args.package_id.clone()),
+        ("package_group", args.package_group.clone()),
+    ];
+    eprintln!("publishing {extension} {version} for {platform} to {server}");
+    let body = upload(&api, &url, &args.zip, "application/octet-stream", &fields).await?;
+    let b: PublishedBuild = serde_json::from_str(&body)
+        .with_context(|| format!("unexpected answer from the server: {body}"))?;
+    show(out, &b, |b| {
+        outln!(
+            "{}: {} {} for {} [{}, {}]",
+            outcome_words(b.outcome),
+            b.extension,
+            b.version,
+            b.platform,
+            b.state,
+            b.stability
+        );
+        outln!("sha256:    {}", b.sha256);
+        outln!("download:  {}", b.download_url);
+        outln!("updater:   {}", b.updater_url);
+        outln!("platforms: {}", b.platforms.join(", "));
+    });
+    Ok(())
+}
+
+fn outcome_words(outcome: PublishOutcome) -> &'static str {
+    match outcome {
+        PublishOutcome::Created => "published",
+        PublishOutcome::Added => "added to the release",
+        PublishOutcome::Replaced => "replaced draft",
+        PublishOutcome::Unchanged => "already published (same bytes; nothing changed)",
+    }
+}
+
+fn read_notes(args: &PublishArgs) -> anyhow::Result<Option<String>> {
+    args.notes
+        .as_ref()
+        .map(|p| {
+            std::fs::read_to_string(p).with_context(|| format!("cannot read notes {}", p.display()))
+        })
+        .transpose()
+}
+
+/// Streams `file` as the `file` part of a multipart `PUT` after the metadata `fields`, with
+/// progress on stderr; the server's answer on success.
+async fn upload(
+    api: &Api,
+    url: &reqwest::Url,
+    file: &std::path::Path,
+    mime: &str,
+    fields: &[(&str, Option<String>)],
+) -> anyhow::Result<String> {
+    let handle = tokio::fs::File::open(file)
+        .await
+        .with_context(|| format!("cannot open {}", file.display()))?;
+    let size = handle.metadata().await?.len();
+    let sent = Arc::new(AtomicU64::new(0));
+    let counter = sent.clone();
+    let stream = ReaderStream::with_capacity(handle, 256 * 1024).inspect(move |chunk| {
+        if let Ok(c) = chunk {
+            counter.fetch_add(c.len() as u64, Ordering::Relaxed);
+        }
+    });
+    let file_name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "package.zip".into());
+    let part =
+        reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), size)
+            .file_name(file_name)
+            .mime_str(mime)?;
+    let mut form = reqwest::multipart::Form::new();
     for (name, value) in fields {
         if let Some(v) = value {
-            form = form.text(name, v);
+            form = form.text(name.to_string(), v.clone());
         }
     }
     // Metadata first, so the server knows it before the file streams in.
     let form = form.part("file", part);
 
-    eprintln!("publishing {extension} {version} ({size} bytes) to {server}");
     let progress = spawn_progress(size, sent.clone());
     let response = api
         .request(Method::PUT, url.clone())
@@ -313,34 +439,9 @@ pub async fn publish(
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
     if !status.is_success() {
-        return Err(api.refusal(status, &body, &url));
+        return Err(api.refusal(status, &body, url));
     }
-    let p: PublishedRelease = serde_json::from_str(&body)
-        .with_context(|| format!("unexpected answer from the server: {body}"))?;
-    show(out, &p, |p| {
-        let what = match p.outcome {
-            PublishOutcome::Created => "published",
-            PublishOutcome::Replaced => "replaced draft",
-            PublishOutcome::Unchanged => "already published (same bytes; nothing changed)",
-        };
-        outln!(
-            "{what}: {} {} [{}, {}]",
-            p.extension,
-            p.version,
-            p.state,
-            p.stability
-        );
-        if p.ecosystem == "joomla" {
-            outln!("joomla:   {} ({})", p.joomla, p.joomla_source);
-        }
-        outln!("sha256:   {}", p.sha256);
-        outln!("feed:     {}", p.feed_url);
-        outln!("download: {}", p.download_url);
-    });
-    for warning in &p.warnings {
-        eprintln!("warning: {warning}");
-    }
-    Ok(())
+    Ok(body)
 }
 
 /// The product and version an upload is for: `--name` and `--version` where given, else what

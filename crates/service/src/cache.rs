@@ -18,6 +18,7 @@ use crate::Depot;
 use crate::composer::ComposerRepository;
 use crate::downloads::DownloadKey;
 use crate::feeds::{FeedKey, RenderedFeed};
+use crate::tauri::TauriCatalogue;
 use crate::wordpress::WordPressCatalogue;
 
 /// A map of loaded answers that can be dropped at any moment without losing a concurrent load's
@@ -85,6 +86,8 @@ pub(crate) struct CatalogueCache {
     pub(crate) composer: Memo<(), Arc<ComposerRepository>>,
     /// The WordPress plugins' and themes' metadata, rendered.
     pub(crate) wordpress: Memo<(), Arc<WordPressCatalogue>>,
+    /// The applications' builds as Tauri's updater reads them, rendered.
+    pub(crate) tauri: Memo<(), Arc<TauriCatalogue>>,
     /// The last catalogue generation seen in the database.
     pub(crate) generation: Seen,
 }
@@ -98,6 +101,7 @@ impl CatalogueCache {
             ars_aliases: Memo::new(CATALOGUE_ENTRIES),
             composer: Memo::new(1),
             wordpress: Memo::new(1),
+            tauri: Memo::new(1),
             generation: Seen::new(generation),
         }
     }
@@ -109,6 +113,7 @@ impl CatalogueCache {
         self.ars_aliases.clear();
         self.composer.clear();
         self.wordpress.clear();
+        self.tauri.clear();
     }
 }
 

@@ -61,8 +61,12 @@ fn published(target: Option<DownloadTarget>) -> ServiceResult<Download> {
 /// How a download URL names its file.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum DownloadKey {
-    /// `/download/{extension}/{version}/…`
-    Path { extension: String, version: String },
+    /// `/download/{extension}/{version}/{filename}`
+    Path {
+        extension: String,
+        version: String,
+        filename: String,
+    },
     /// jBackend's package id.
     Package(String),
 }
@@ -78,12 +82,9 @@ impl Depot {
         let key = DownloadKey::Path {
             extension: extension.to_string(),
             version: version.to_string(),
+            filename: filename.to_string(),
         };
-        let target = self
-            .download_target(key)
-            .await?
-            .filter(|t| t.artifact.filename == filename);
-        published(target)
+        published(self.download_target(key).await?)
     }
 
     /// jBackend's `/get/release/download/{package_id}`.
@@ -102,9 +103,11 @@ impl Depot {
             .downloads
             .get_or_load(key.clone(), || async move {
                 match &key {
-                    DownloadKey::Path { extension, version } => {
-                        store.download_target(extension, version).await
-                    }
+                    DownloadKey::Path {
+                        extension,
+                        version,
+                        filename,
+                    } => store.download_target(extension, version, filename).await,
                     DownloadKey::Package(id) => store.download_target_by_package_id(id).await,
                 }
             })

@@ -73,6 +73,7 @@ impl Depot {
             Ecosystem::Joomla => manifest_snippet(&row.title, &feed_url, package_group.is_some()),
             Ecosystem::Composer => self.composer_repository_snippet(),
             Ecosystem::WordPress => self.wordpress_snippet(&row.name, package_group.is_some()),
+            Ecosystem::Application => self.tauri_snippet(&row.name, package_group.is_some()),
         };
         Ok(ExtensionView {
             manifest_snippet,

@@ -6,6 +6,7 @@ mod account_downloads;
 mod actors;
 mod audit;
 mod backup;
+mod builds;
 mod cache;
 mod composer;
 mod downloads;
@@ -26,6 +27,7 @@ mod mail;
 mod memberships;
 pub mod metrics;
 mod notices;
+mod offers;
 mod package_groups;
 mod private_feeds;
 mod publish;
@@ -39,6 +41,7 @@ mod shared_keys;
 mod signing;
 mod spool;
 mod statistics;
+mod tauri;
 mod tokens;
 mod users;
 mod webhooks;
@@ -65,6 +68,7 @@ pub use account_downloads::{AccountExtension, AccountRelease};
 pub use actors::Actor;
 pub use audit::{AuditEntry, AuditPage, AuditQuery};
 pub use backup::{BackupManifest, PackageFile};
+pub use builds::{BuildUpload, PublishedBuild};
 pub use depot_mail::messages::Branding;
 pub use depot_mail::{Email, MailSettings, Mailer};
 pub use downloads::{Delivery, Download, DownloadBody, DownloadRequest, Served, Wanted};
@@ -98,6 +102,7 @@ pub use sessions::{
 pub use shared_keys::{SharedKey, SharedKeyQuery, SharedKeySettings};
 pub use signing::{ResignBatch, SigningKey, SigningKeyError};
 pub use spool::{Spooled, spool};
+pub use tauri::{TauriCheck, TauriUpdate};
 pub use tokens::{Principal, Scope, TokenView, generate_token, hash_token};
 pub use users::{UserChanges, UserView};
 pub use webhooks::{WebhookDeliveryView, WebhookSettings, WebhookView};
@@ -380,12 +385,13 @@ impl Depot {
     }
 
     /// Where clients read an extension's releases: a Joomla extension's update feed, a Composer
-    /// package's repository metadata.
+    /// package's repository metadata, WordPress's `info.json`, Tauri's updater endpoint.
     pub fn metadata_url(&self, extension: &depot_store::ExtensionRow) -> String {
         match extension.ecosystem {
             depot_core::Ecosystem::Joomla => self.feed_url(&extension.name),
             depot_core::Ecosystem::Composer => self.composer_metadata_url(&extension.name),
             depot_core::Ecosystem::WordPress => self.wordpress_metadata_url(&extension.name),
+            depot_core::Ecosystem::Application => self.tauri_endpoint(&extension.name),
         }
     }
 

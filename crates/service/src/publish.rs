@@ -35,15 +35,15 @@ pub struct PublishOptions {
 }
 
 /// Options checked and normalised before anything is stored.
-struct Checked {
-    targets: Option<Targets>,
-    stability: Stability,
-    php_minimum: Option<String>,
-    supported_databases: Option<String>,
-    package_id: Option<String>,
+pub(crate) struct Checked {
+    pub(crate) targets: Option<Targets>,
+    pub(crate) stability: Stability,
+    pub(crate) php_minimum: Option<String>,
+    pub(crate) supported_databases: Option<String>,
+    pub(crate) package_id: Option<String>,
 }
 
-fn check_options(version: &Version, o: &PublishOptions) -> ServiceResult<Checked> {
+pub(crate) fn check_options(version: &Version, o: &PublishOptions) -> ServiceResult<Checked> {
     let targets = o
         .joomla
         .as_deref()
@@ -114,7 +114,7 @@ fn valid_package_id(p: &str) -> bool {
 }
 
 /// Content-addressed, so that the same bytes are stored once and a key never changes meaning.
-fn storage_key(sha256: &str) -> String {
+pub(crate) fn storage_key(sha256: &str) -> String {
     format!("packages/{}/{sha256}.zip", &sha256[..2])
 }
 
@@ -142,9 +142,13 @@ impl Depot {
         options: &PublishOptions,
     ) -> ServiceResult<PublishedRelease> {
         actor.require_publish(extension, "publish")?;
-        let ecosystem = Ecosystem::of_name(extension);
+        let ecosystem = match self.store().extension_by_name(extension).await? {
+            Some(row) => row.ecosystem,
+            None => Ecosystem::of_name(extension),
+        };
         let bad_name = |e: String| ServiceError::invalid("bad_extension_name", e);
         match ecosystem {
+            Ecosystem::Application => return Err(builds_only(extension)),
             Ecosystem::Joomla => Identity::type_of_full_name(extension)
                 .map(drop)
                 .map_err(|e| bad_name(e.to_string()))?,
@@ -191,6 +195,7 @@ impl Depot {
                 })?;
                 Product::wordpress(extension, version, manifest)?
             }
+            Ecosystem::Application => return Err(builds_only(extension)),
         };
         self.publish_inspected(actor, product, upload, options)
             .await
@@ -244,18 +249,7 @@ impl Depot {
         }
 
         let package_group_id = match options.package_group.as_deref().map(str::trim) {
-            Some(name) if !name.is_empty() => Some(
-                self.store()
-                    .package_group_by_name(name)
-                    .await?
-                    .ok_or_else(|| {
-                        ServiceError::invalid(
-                            "unknown_package_group",
-                            format!("package group {name:?} does not exist"),
-                        )
-                    })?
-                    .id,
-            ),
+            Some(name) if !name.is_empty() => Some(self.upload_package_group(name).await?),
             _ => None,
         };
         let mut ext = self.extension_for(&product, package_group_id).await?;
@@ -319,6 +313,8 @@ impl Depot {
                 false => Some(self.sign_file(upload.file.path(), &filename).await?),
             },
             filename,
+            platform: String::new(),
+            vendor_signature: None,
         };
         let (outcome, row) = match existing {
             Some(r) if unchanged => (PublishOutcome::Unchanged, r),
@@ -498,6 +494,21 @@ impl Depot {
         )])
     }
 
+    /// The id of the package group an upload names.
+    pub(crate) async fn upload_package_group(&self, name: &str) -> ServiceResult<i64> {
+        Ok(self
+            .store()
+            .package_group_by_name(name)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::invalid(
+                    "unknown_package_group",
+                    format!("package group {name:?} does not exist"),
+                )
+            })?
+            .id)
+    }
+
     /// Reads the package's manifests off the async runtime (it decompresses every entry).
     async fn inspect(&self, upload: &Spooled) -> ServiceResult<Contents> {
         let file = upload.file.reopen()?;
@@ -511,7 +522,7 @@ impl Depot {
     }
 
     /// The extension a product is, created on its first upload.
-    async fn extension_for(
+    pub(crate) async fn extension_for(
         &self,
         product: &Product,
         package_group_id: Option<i64>,
@@ -567,7 +578,7 @@ impl Depot {
 }
 
 /// What an upload is, read from its manifests: the product it belongs to and its version.
-struct Product {
+pub(crate) struct Product {
     /// The extension's name: a Joomla full name, a Composer `vendor/name`.
     name: String,
     ecosystem: Ecosystem,
@@ -583,6 +594,19 @@ struct Product {
 }
 
 impl Product {
+    /// An application: nothing to read from its builds, the upload names it.
+    pub(crate) fn application(name: &str, version: Version) -> Self {
+        Product {
+            name: name.to_string(),
+            ecosystem: Ecosystem::Application,
+            version,
+            title: name.to_string(),
+            identity: None,
+            kind: None,
+            metadata: None,
+        }
+    }
+
     fn joomla(manifest: Manifest) -> Self {
         Product {
             name: manifest.identity.full_name.clone(),
@@ -727,7 +751,7 @@ impl Product {
         match self.ecosystem {
             Ecosystem::Joomla => &self.name,
             Ecosystem::Composer => self.name.rsplit('/').next().unwrap_or(&self.name),
-            Ecosystem::WordPress => &self.name,
+            Ecosystem::WordPress | Ecosystem::Application => &self.name,
         }
     }
 
@@ -764,7 +788,20 @@ impl Product {
     }
 }
 
-fn conflict_or(e: StoreError) -> ServiceError {
+/// An application's release is its builds, one per platform, not one package.
+fn builds_only(extension: &str) -> ServiceError {
+    ServiceError::invalid(
+        "application_builds",
+        format!(
+            "{extension} is an application: upload its builds one platform at a time (PUT \
+             /api/v1/extensions/{extension}/releases/{{version}}/builds/{{target}}/{{arch}}, or \
+             depot publish FILE --name {extension} --version VERSION --platform TARGET-ARCH \
+             --signature FILE.sig)"
+        ),
+    )
+}
+
+pub(crate) fn conflict_or(e: StoreError) -> ServiceError {
     match e {
         StoreError::Conflict("package id") => {
             ServiceError::Conflict("that package id is already used by another release".into())

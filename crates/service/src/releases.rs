@@ -118,8 +118,6 @@ impl Depot {
             .await
     }
 
-    /// Publishes a draft, yanks a published release (gone from feeds and downloads), puts a
-    /// yanked one back, or changes the notes.
     /// Deletes a draft (an upload that was never published) and, unless another release shares
     /// the bytes, its file. A release that was ever published stays: yank it instead.
     pub async fn delete_draft(
@@ -138,17 +136,21 @@ impl Depot {
                 row.release.state
             )));
         }
-        let key = self
+        let keys = self
             .store()
             .delete_draft(row.release.id)
             .await?
             .ok_or_else(|| ServiceError::Conflict(format!("{subject} is no longer a draft")))?;
         self.invalidate_catalogue();
-        self.remove_unused(&key).await;
+        for key in keys {
+            self.remove_unused(&key).await;
+        }
         self.audit(actor, "release.delete", &subject, json!(null))
             .await
     }
 
+    /// Publishes a draft, yanks a published release (gone from feeds and downloads), puts a
+    /// yanked one back, or changes the notes.
     pub async fn change_release(
         &self,
         actor: &Actor,

@@ -14,39 +14,18 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use depot_core::rollout::cohort;
-
-use crate::rollouts::{RunningRollout, offered_to};
 use depot_core::wordpress::{WordPressManifest, markdown_to_html};
 use depot_core::{Ecosystem, Stability, Version};
 use depot_store::PublishedReleaseRow;
 use serde_json::{Map, Value};
 
 use crate::feeds::ClientAnswer;
-use crate::{Credentials, Depot, RenderedFeed, ServiceError, ServiceResult};
+use crate::offers::{OfferedProduct, OfferedVersion};
+use crate::{Credentials, Depot, ServiceError, ServiceResult};
 
 /// The WordPress products as rendered after the last catalogue change.
 pub(crate) struct WordPressCatalogue {
-    products: BTreeMap<String, WordPressProduct>,
-}
-
-struct WordPressProduct {
-    package_group_id: Option<i64>,
-    /// Newest first.
-    versions: Vec<WordPressVersion>,
-}
-
-struct WordPressVersion {
-    version: Version,
-    stability: Stability,
-    published_at: i64,
-    updated_at: i64,
-    /// The document without its `download_url`.
-    document: Map<String, Value>,
-    download_url: String,
-    rollout: Option<RunningRollout>,
-    /// The whole document, for a free product (everyone sees the same).
-    public: Option<Arc<RenderedFeed>>,
+    products: BTreeMap<String, OfferedProduct>,
 }
 
 impl Depot {
@@ -92,56 +71,17 @@ impl Depot {
         let Some(product) = catalogue.products.get(slug) else {
             return Ok(None);
         };
-        let key = match credentials {
-            Credentials::DownloadKey(key) => Some(key.as_str()),
-            Credentials::None => None,
-            _ => {
-                return Err(ServiceError::invalid(
-                    "bad_credentials",
-                    "WordPress metadata takes a download key (dlid)",
-                ));
-            }
-        };
-        let now = self.now_ms();
-        let cohort = cohort(key.unwrap_or(site), slug);
-        let mut versions = product
-            .versions
-            .iter()
-            .filter(|v| v.stability >= channel)
-            .filter(|v| offered_to(v.rollout.as_ref(), cohort, now));
-        let Some(group_id) = product.package_group_id else {
-            // Chosen by the site's cohort while a version is being rolled out.
-            let rolling = product.versions.iter().any(|v| v.rollout.is_some());
-            return Ok(versions.next().and_then(|v| v.public.clone()).map(|doc| {
-                if rolling {
-                    ClientAnswer::for_client(doc)
-                } else {
-                    ClientAnswer::shared(doc)
-                }
-            }));
-        };
-        let Some(key) = key else {
-            return Ok(None);
-        };
-        let customer = self.identify_download_key(key).await?;
-        let Some(group) = self.package_group(group_id).await? else {
-            return Ok(None);
-        };
-        for version in versions {
-            match self
-                .entitle(&group, customer.user_id, version.published_at)
-                .await
-            {
-                Ok(()) => {
-                    return Ok(Some(ClientAnswer::for_client(Arc::new(with_key(
-                        version, key,
-                    )))));
-                }
-                Err(ServiceError::Denied { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(None)
+        let offer = self
+            .offer(
+                slug,
+                product,
+                channel,
+                credentials,
+                site,
+                "WordPress metadata",
+            )
+            .await?;
+        Ok(offer.map(|o| o.answer))
     }
 
     async fn wordpress_catalogue(&self) -> ServiceResult<Arc<WordPressCatalogue>> {
@@ -159,7 +99,7 @@ impl Depot {
     }
 
     fn render_wordpress(&self, rows: Vec<PublishedReleaseRow>) -> WordPressCatalogue {
-        let mut products: BTreeMap<String, WordPressProduct> = BTreeMap::new();
+        let mut products: BTreeMap<String, OfferedProduct> = BTreeMap::new();
         for row in rows {
             let Some(version) = self.render_wordpress_version(&row) else {
                 tracing::warn!(
@@ -170,30 +110,17 @@ impl Depot {
             };
             products
                 .entry(row.extension.clone())
-                .or_insert_with(|| WordPressProduct {
-                    package_group_id: row.package_group_id,
-                    versions: Vec::new(),
-                })
+                .or_insert_with(|| OfferedProduct::new(row.package_group_id))
                 .versions
                 .push(version);
         }
         for product in products.values_mut() {
-            product.versions.sort_by(|a, b| b.version.cmp(&a.version));
-            if product.package_group_id.is_some() {
-                continue;
-            }
-            for v in &mut product.versions {
-                let mut document = v.document.clone();
-                document.insert("download_url".into(), v.download_url.clone().into());
-                let body =
-                    serde_json::to_string_pretty(&Value::Object(document)).unwrap_or_default();
-                v.public = Some(Arc::new(RenderedFeed::json(body, v.updated_at)));
-            }
+            product.finish();
         }
         WordPressCatalogue { products }
     }
 
-    fn render_wordpress_version(&self, row: &PublishedReleaseRow) -> Option<WordPressVersion> {
+    fn render_wordpress_version(&self, row: &PublishedReleaseRow) -> Option<OfferedVersion> {
         let (release, artifact) = (&row.release, &row.artifact);
         let manifest: WordPressManifest =
             serde_json::from_str(artifact.manifest.as_deref()?).ok()?;
@@ -244,30 +171,14 @@ impl Depot {
             }
             document.insert("sections".into(), Value::Object(sections));
         }
-        Some(WordPressVersion {
+        Some(OfferedVersion::new(
             version,
-            stability: release.stability,
-            published_at: release.published_at.unwrap_or(i64::MAX),
-            updated_at: release.updated_at,
+            release,
             document,
+            "download_url",
             download_url,
-            rollout: RunningRollout::of(release),
-            public: None,
-        })
+        ))
     }
-}
-
-/// A paid version's document for one customer: its download URL carries their key.
-fn with_key(version: &WordPressVersion, key: &str) -> RenderedFeed {
-    let mut document = version.document.clone();
-    let url = format!(
-        "{}?dlid={}",
-        version.download_url,
-        url::form_urlencoded::byte_serialize(key.as_bytes()).collect::<String>()
-    );
-    document.insert("download_url".into(), url.into());
-    let body = serde_json::to_string_pretty(&Value::Object(document)).unwrap_or_default();
-    RenderedFeed::json(body, version.updated_at)
 }
 
 /// `last_updated` as WordPress.org's API writes it (`2026-12-04 10:30:00`, UTC).

@@ -285,6 +285,8 @@ mod tests {
             "identity_sync",
             "feed_fragments",
             "feed_fragment_bodies",
+            // Renamed to `artifacts` by the migration that creates it.
+            "artifacts_rebuilt",
         ];
         let mut tables = Vec::new();
         let mut identities = Vec::new();

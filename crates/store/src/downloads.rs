@@ -24,14 +24,18 @@ pub struct DownloadTarget {
 }
 
 impl Store {
-    /// The release file behind `/download/{extension}/{version}/…`.
+    /// The release file behind `/download/{extension}/{version}/{filename}`.
     pub async fn download_target(
         &self,
         extension: &str,
         version: &str,
+        filename: &str,
     ) -> Result<Option<DownloadTarget>, StoreError> {
-        self.download_target_where("e.name = $1 AND r.version = $2", &[extension, version])
-            .await
+        self.download_target_where(
+            "e.name = $1 AND r.version = $2 AND a.filename = $3",
+            &[extension, version, filename],
+        )
+        .await
     }
 
     /// The release file behind jBackend's `/get/release/download/{package_id}`.

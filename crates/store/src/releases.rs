@@ -1,4 +1,8 @@
 //! Releases and their artifacts (the stored file, its hashes and package id).
+//!
+//! A release of a Joomla extension, Composer package or WordPress product has one artifact
+//! (`platform` empty); an application's release has one per platform it was built for (its
+//! builds). Where a release is listed with "its" artifact, that is its first one.
 
 use depot_core::{ReleaseState, Stability};
 use sqlx::{Any, AssertSqlSafe, FromRow, Transaction};
@@ -70,12 +74,24 @@ pub struct ArtifactRow {
     pub manifest: Option<String>,
     #[sqlx(rename = "a_created_at")]
     pub created_at: i64,
+    /// An application build's platform (`linux-x86_64`); empty for a product's one package.
+    #[sqlx(rename = "a_platform")]
+    pub platform: String,
+    /// The signature the vendor made of a build with their own key (Tauri's `.sig`).
+    #[sqlx(rename = "a_vendor_signature")]
+    pub vendor_signature: Option<String>,
 }
 
 pub(crate) const ARTIFACT_COLUMNS: &str = "a.id AS a_id, a.release_id AS a_release_id, \
     a.package_id AS a_package_id, a.storage_key AS a_storage_key, a.filename AS a_filename, \
     a.size AS a_size, a.sha256 AS a_sha256, a.sha384 AS a_sha384, a.sha512 AS a_sha512, \
-    a.sha1 AS a_sha1, a.manifest AS a_manifest, a.created_at AS a_created_at";
+    a.sha1 AS a_sha1, a.manifest AS a_manifest, a.created_at AS a_created_at, \
+    a.platform AS a_platform, a.vendor_signature AS a_vendor_signature";
+
+/// Joins a release `r` to the artifact `a` that stands for it: its only one, or an
+/// application release's first build.
+pub(crate) const ITS_ARTIFACT: &str =
+    "a.id = (SELECT MIN(first.id) FROM artifacts first WHERE first.release_id = r.id)";
 
 pub(crate) const RELEASE_COLUMNS: &str = "r.id, r.extension_id, r.version, r.stability, r.targets, \
     r.php_minimum, r.supported_databases, r.notes, r.state, r.published_at, r.created_at, \
@@ -95,6 +111,10 @@ pub struct NewArtifact {
     pub manifest: Option<String>,
     /// Its `.minisig`, stored with it so that a published file is never unsigned.
     pub signature: Option<NewSignature>,
+    /// See [`ArtifactRow::platform`].
+    pub platform: String,
+    /// See [`ArtifactRow::vendor_signature`].
+    pub vendor_signature: Option<String>,
 }
 
 /// An artifact's minisign signature and the key that made it.
@@ -161,8 +181,8 @@ async fn insert_artifact(
 ) -> Result<(), StoreError> {
     let artifact_id: i64 = sqlx::query_scalar(
         "INSERT INTO artifacts (release_id, package_id, storage_key, filename, size, sha256, \
-         sha384, sha512, sha1, manifest, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+         sha384, sha512, sha1, manifest, created_at, platform, vendor_signature) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(release_id)
     .bind(&a.package_id)
@@ -175,6 +195,8 @@ async fn insert_artifact(
     .bind(&a.sha1)
     .bind(&a.manifest)
     .bind(now)
+    .bind(&a.platform)
+    .bind(&a.vendor_signature)
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| StoreError::unique(e, "package id"))?;
@@ -193,7 +215,7 @@ impl Store {
     ) -> Result<Option<ReleaseWithArtifact>, StoreError> {
         let sql = format!(
             "SELECT {RELEASE_COLUMNS}, {ARTIFACT_COLUMNS} FROM releases r \
-             JOIN artifacts a ON a.release_id = r.id \
+             JOIN artifacts a ON {ITS_ARTIFACT} \
              WHERE r.extension_id = $1 AND r.version = $2"
         );
         Ok(sqlx::query_as(AssertSqlSafe(sql))
@@ -225,7 +247,7 @@ impl Store {
         let sql = format!(
             "SELECT e.name AS e_name, e.package_group_id AS e_package_group_id, \
              {RELEASE_COLUMNS}, {ARTIFACT_COLUMNS} FROM releases r \
-             JOIN extensions e ON e.id = r.extension_id JOIN artifacts a ON a.release_id = r.id \
+             JOIN extensions e ON e.id = r.extension_id JOIN artifacts a ON {ITS_ARTIFACT} \
              WHERE e.ecosystem = $1 AND r.state = $2 ORDER BY e.name, r.id"
         );
         Ok(sqlx::query_as(AssertSqlSafe(sql))
@@ -441,19 +463,20 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Deletes a draft and its artifact row. Returns the storage key of its file, or `None`
+    /// Deletes a draft and its artifact rows. Returns the storage keys of its files, or `None`
     /// when there is no such draft (a published or yanked release is never deleted: sites may
     /// have it installed, and its download log refers to it).
-    pub async fn delete_draft(&self, release_id: i64) -> Result<Option<String>, StoreError> {
+    pub async fn delete_draft(&self, release_id: i64) -> Result<Option<Vec<String>>, StoreError> {
         let mut tx = self.catalogue_write().await?;
-        let key: Option<String> = sqlx::query_scalar(
+        let keys: Vec<String> = sqlx::query_scalar(
             "SELECT a.storage_key FROM artifacts a JOIN releases r ON r.id = a.release_id \
              WHERE r.id = $1 AND r.state = $2",
         )
         .bind(release_id)
         .bind(ReleaseState::Draft.as_str())
-        .fetch_optional(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
+        let key = (!keys.is_empty()).then_some(keys);
         if key.is_some() {
             sqlx::query("DELETE FROM artifacts WHERE release_id = $1")
                 .bind(release_id)
@@ -509,12 +532,82 @@ impl Store {
     ) -> Result<Vec<ReleaseWithArtifact>, StoreError> {
         let sql = format!(
             "SELECT {RELEASE_COLUMNS}, {ARTIFACT_COLUMNS} FROM releases r \
-             JOIN artifacts a ON a.release_id = r.id WHERE r.extension_id = $1"
+             JOIN artifacts a ON {ITS_ARTIFACT} WHERE r.extension_id = $1"
         );
         Ok(sqlx::query_as(AssertSqlSafe(sql))
             .bind(extension_id)
             .fetch_all(&self.pool)
             .await?)
+    }
+
+    /// An application release's builds, by platform.
+    pub async fn builds_of(&self, release_id: i64) -> Result<Vec<ArtifactRow>, StoreError> {
+        let sql = format!(
+            "SELECT {ARTIFACT_COLUMNS} FROM artifacts a WHERE a.release_id = $1 \
+             AND a.platform <> '' ORDER BY a.platform"
+        );
+        Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .bind(release_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Every build of every published application release: an updater endpoint's input, in
+    /// one query.
+    pub async fn published_builds(&self) -> Result<Vec<PublishedReleaseRow>, StoreError> {
+        let sql = format!(
+            "SELECT e.name AS e_name, e.package_group_id AS e_package_group_id, \
+             {RELEASE_COLUMNS}, {ARTIFACT_COLUMNS} FROM releases r \
+             JOIN extensions e ON e.id = r.extension_id JOIN artifacts a ON a.release_id = r.id \
+             WHERE a.platform <> '' AND r.state = $1 ORDER BY e.name, r.id, a.platform"
+        );
+        Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .bind(ReleaseState::Published.as_str())
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Adds a build to an existing release, or replaces its build for the same platform.
+    /// Returns the storage key of the file replaced. `Conflict` when the file name is another
+    /// platform's.
+    pub async fn put_build(
+        &self,
+        release_id: i64,
+        build: &NewArtifact,
+    ) -> Result<Option<String>, StoreError> {
+        let mut tx = self.catalogue_write().await?;
+        let now = self.now_ms();
+        let old_key: Option<String> = sqlx::query_scalar(
+            "SELECT storage_key FROM artifacts WHERE release_id = $1 AND platform = $2",
+        )
+        .bind(release_id)
+        .bind(&build.platform)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let name_taken: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM artifacts WHERE release_id = $1 AND filename = $2 AND platform <> $3",
+        )
+        .bind(release_id)
+        .bind(&build.filename)
+        .bind(&build.platform)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if name_taken.is_some() {
+            return Err(StoreError::Conflict("file name"));
+        }
+        sqlx::query("DELETE FROM artifacts WHERE release_id = $1 AND platform = $2")
+            .bind(release_id)
+            .bind(&build.platform)
+            .execute(&mut *tx)
+            .await?;
+        insert_artifact(&mut tx, release_id, build, now).await?;
+        sqlx::query("UPDATE releases SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(release_id)
+            .execute(&mut *tx)
+            .await?;
+        self.commit_catalogue(tx).await?;
+        Ok(old_key)
     }
 
     /// Whether any artifact still points at a stored file (before deleting the file).

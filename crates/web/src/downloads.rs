@@ -252,6 +252,18 @@ fn credentials(headers: &HeaderMap, params: &HashMap<String, String>) -> Credent
     }
 }
 
+/// A metadata client's download key: in `Authorization`, else as `dlid` in the query.
+pub(crate) fn metadata_key(headers: &HeaderMap, query: &HashMap<String, String>) -> Credentials {
+    header_key(headers)
+        .or_else(|| {
+            query
+                .get("dlid")
+                .filter(|k| !k.trim().is_empty())
+                .map(|k| Credentials::DownloadKey(k.trim().to_string()))
+        })
+        .unwrap_or(Credentials::None)
+}
+
 /// A download key sent in `Authorization`: as a bearer token, or as the password of basic auth.
 pub(crate) fn header_key(headers: &HeaderMap) -> Option<Credentials> {
     bearer(headers)
@@ -301,6 +313,12 @@ pub(crate) async fn serve(
     let etag = download.etag();
     let last_modified = http_date::format(download.created_at_ms);
     let disposition = content_disposition(&download.filename);
+    // Packages are zips; an application's builds are installers and archives of every kind.
+    let content_type = if download.filename.ends_with(".zip") {
+        HeaderValue::from_static("application/zip")
+    } else {
+        HeaderValue::from_static("application/octet-stream")
+    };
     let size = download.size;
     let wanted = if header_str(headers, header::IF_NONE_MATCH).is_some_and(|inm| {
         inm.split(',')
@@ -367,10 +385,7 @@ pub(crate) async fn serve(
         None => builder,
         Some(span) => {
             let mut b = builder
-                .header(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/zip"),
-                )
+                .header(header::CONTENT_TYPE, content_type)
                 .header(header::CONTENT_LENGTH, span.end - span.start);
             if partial {
                 b = b.status(StatusCode::PARTIAL_CONTENT).header(

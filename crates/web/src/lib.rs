@@ -21,6 +21,7 @@ mod params;
 mod sendfile;
 mod sessions;
 mod signing;
+mod tauri;
 mod wordpress;
 
 use std::future::Future;
@@ -115,6 +116,7 @@ fn public_routes() -> OpenApiRouter<Depot> {
         .routes(routes!(composer::root))
         .routes(routes!(composer::package))
         .routes(routes!(wordpress::info))
+        .routes(routes!(tauri::update))
         .merge(jbackend_routes())
         // Akeeba Release System's URLs, for sites that updated from it (`depot import ars`).
         .routes(routes!(ars::legacy))

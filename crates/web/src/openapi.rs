@@ -109,6 +109,7 @@ pub enum WriteErrors {
         (name = "downloads", description = "Packages, free and paid"),
         (name = "composer", description = "The Composer repository (Composer 2)"),
         (name = "wordpress", description = "WordPress plugins' and themes' update metadata (plugin-update-checker)"),
+        (name = "tauri", description = "Tauri v2's updater endpoint for applications"),
         (name = "jbackend", description = "The jBackend Release System API: keys for customers"),
         (name = "sales", description = "Payment providers' webhooks (Stripe, Paddle Billing)"),
         (name = "operations", description = "Health, readiness and metrics"),

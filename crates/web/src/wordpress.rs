@@ -10,9 +10,9 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use depot_service::{Credentials, Depot};
+use depot_service::Depot;
 
-use crate::downloads::header_key;
+use crate::downloads::metadata_key;
 use crate::error::ReleaseError;
 use crate::feeds::{Audience, respond_as};
 
@@ -40,7 +40,7 @@ use crate::feeds::{Audience, respond_as};
          headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the client's copy"),
         (status = 400, description = "An unknown channel"),
-        (status = 403, description = "The key is not valid"),
+        (status = 401, description = "The key is not valid"),
         (status = 404, description = "No such product, or no version of it for this caller", content_type = "text/plain", body = String),
     )
 )]
@@ -55,14 +55,7 @@ pub async fn info(
         return Ok(not_found());
     }
     let channel = depot_service::parse_channel(query.get("channel").map(String::as_str))?;
-    let credentials = header_key(&headers)
-        .or_else(|| {
-            query
-                .get("dlid")
-                .filter(|k| !k.trim().is_empty())
-                .map(|k| Credentials::DownloadKey(k.trim().to_string()))
-        })
-        .unwrap_or(Credentials::None);
+    let credentials = metadata_key(&headers, &query);
     // A staged rollout: the key when there is one, else the site's address, decides.
     let site = peer.ip().to_string();
     match depot

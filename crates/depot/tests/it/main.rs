@@ -30,5 +30,6 @@ mod shared_keys;
 mod signing;
 mod statistics;
 mod store;
+mod tauri;
 mod webhooks;
 mod wordpress;

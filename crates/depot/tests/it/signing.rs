@@ -2,51 +2,8 @@
 //! `minisign -V` verifies with `/signing-key.pub`; paid signatures need the package's
 //! credentials; a rotated key re-signs everything and keeps the old public key published.
 
-use std::path::{Path, PathBuf};
-
 use crate::db_test;
 use crate::helpers::*;
-
-/// Runs `minisign -V` on `file` with `signature` and `public_key` (all written into `dir`);
-/// `None` (a skip) without Debian's minisign. Returns whether it verified, and what it said.
-fn minisign_verify(
-    dir: &Path,
-    file: &[u8],
-    signature: &str,
-    public_key: &str,
-) -> Option<(bool, String)> {
-    let (f, s, p) = (
-        dir.join("package.zip"),
-        dir.join("package.zip.minisig"),
-        dir.join("key.pub"),
-    );
-    std::fs::write(&f, file).unwrap();
-    std::fs::write(&s, signature).unwrap();
-    std::fs::write(&p, public_key).unwrap();
-    let out = std::process::Command::new("minisign")
-        .arg("-V")
-        .arg("-p")
-        .arg(&p)
-        .arg("-m")
-        .arg(&f)
-        .arg("-x")
-        .arg(&s)
-        .output();
-    match out {
-        Ok(o) => Some((
-            o.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            ),
-        )),
-        Err(_) => {
-            skip("minisign (Debian's minisign) is not installed");
-            None
-        }
-    }
-}
 
 db_test!(
     every_package_is_signed_and_minisign_verifies_it,
@@ -135,30 +92,6 @@ db_test!(
         );
     }
 );
-
-/// A key made by minisign itself (`minisign -G -W`) in `dir`; returns the secret key's path and
-/// the public key file. `None` (a skip) without Debian's minisign.
-fn minisign_key(dir: &Path, name: &str) -> Option<(PathBuf, String)> {
-    let (s, p) = (
-        dir.join(format!("{name}.key")),
-        dir.join(format!("{name}.pub")),
-    );
-    let out = std::process::Command::new("minisign")
-        .args(["-G", "-W", "-f"])
-        .arg("-s")
-        .arg(&s)
-        .arg("-p")
-        .arg(&p)
-        .output();
-    match out {
-        Ok(o) if o.status.success() => Some((s, std::fs::read_to_string(&p).unwrap())),
-        Ok(o) => panic!("minisign -G: {}", String::from_utf8_lossy(&o.stderr)),
-        Err(_) => {
-            skip("minisign (Debian's minisign) is not installed");
-            None
-        }
-    }
-}
 
 db_test!(a_rotated_key_re_signs_and_keeps_the_old_key_published, db => |db: Db| async move {
     let dir = tempfile::tempdir().unwrap();

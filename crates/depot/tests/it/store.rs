@@ -70,7 +70,7 @@ db_test!(
 
         // A download's one row: the artifact, the release's state, the extension.
         let t = store
-            .download_target("plg_system_hello", "1.0.0")
+            .download_target("plg_system_hello", "1.0.0", "plg_system_hello-1.0.0.zip")
             .await
             .unwrap()
             .expect("the published release");
@@ -89,7 +89,11 @@ db_test!(
         assert_eq!(by_id.release_id, t.release_id);
         // A draft is found (the service refuses it), with its state; unknown names are not.
         let draft = store
-            .download_target("plg_system_hello", "1.1.0-beta1")
+            .download_target(
+                "plg_system_hello",
+                "1.1.0-beta1",
+                "plg_system_hello-1.1.0-beta1.zip",
+            )
             .await
             .unwrap()
             .expect("the draft");
@@ -97,8 +101,14 @@ db_test!(
             (draft.state, draft.published_at),
             (ReleaseState::Draft, None)
         );
-        for (ext, version) in [("plg_system_hello", "9.9.9"), ("plg_system_nope", "1.0.0")] {
-            assert!(store.download_target(ext, version).await.unwrap().is_none());
+        for (ext, version, file) in [
+            ("plg_system_hello", "9.9.9", "plg_system_hello-9.9.9.zip"),
+            ("plg_system_nope", "1.0.0", "plg_system_nope-1.0.0.zip"),
+            // The release exists; the file name must be its file's.
+            ("plg_system_hello", "1.0.0", "other.zip"),
+        ] {
+            let target = store.download_target(ext, version, file).await.unwrap();
+            assert!(target.is_none(), "{ext} {version} {file}");
         }
         assert!(
             store
@@ -139,7 +149,11 @@ db_test!(
         assert_eq!(all.len(), 2);
         // Publishing stamps published_at once; yanking keeps it.
         let published = store
-            .download_target("plg_system_hello", "1.1.0-beta1")
+            .download_target(
+                "plg_system_hello",
+                "1.1.0-beta1",
+                "plg_system_hello-1.1.0-beta1.zip",
+            )
             .await
             .unwrap()
             .unwrap()
@@ -150,7 +164,11 @@ db_test!(
             .await
             .unwrap();
         let yanked = store
-            .download_target("plg_system_hello", "1.1.0-beta1")
+            .download_target(
+                "plg_system_hello",
+                "1.1.0-beta1",
+                "plg_system_hello-1.1.0-beta1.zip",
+            )
             .await
             .unwrap()
             .unwrap();

@@ -1,13 +1,14 @@
-//! Releases: upload (a raw zip body or multipart with metadata), list, read, publish, yank, notes, delete a draft.
+//! Releases: upload (a raw zip body or multipart with metadata), an application's builds,
+//! list, read, publish, yank, notes, delete a draft.
 
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use depot_api::{ReleasePatch, UploadParams};
+use depot_api::{BuildParams, ReleasePatch, UploadParams};
 use depot_service::{
-    Depot, PublishOptions, PublishOutcome, PublishedRelease, ReleaseChanges, ReleaseView,
-    RolloutChange, ServiceError, Spooled, spool,
+    BuildUpload, Depot, PublishOptions, PublishOutcome, PublishedBuild, PublishedRelease,
+    ReleaseChanges, ReleaseView, RolloutChange, ServiceError, Spooled, spool,
 };
 use futures::TryStreamExt;
 use utoipa::ToSchema;
@@ -21,10 +22,13 @@ use super::{ApiActor, ApiJson, ApiPath, ApiResult, items};
 
 pub(super) fn routes() -> OpenApiRouter<Depot> {
     let (schemas, paths, upload_router) = routes!(upload);
-    // The upload streams to disk and enforces the configured limit itself.
+    // The uploads stream to disk and enforce the configured limit themselves.
     let upload_router = upload_router.layer(axum::extract::DefaultBodyLimit::disable());
+    let (build_schemas, build_paths, build_router) = routes!(upload_build);
+    let build_router = build_router.layer(axum::extract::DefaultBodyLimit::disable());
     OpenApiRouter::new()
         .routes((schemas, paths, upload_router))
+        .routes((build_schemas, build_paths, build_router))
         .routes(routes!(list_releases))
         .routes(routes!(get_release, change_release, delete_release))
 }
@@ -211,16 +215,12 @@ async fn upload(
     depot.check_may_publish(&actor, &extension)?;
     let limit = depot.settings().max_upload_bytes;
     refuse_declared_excess(request.headers(), &depot)?;
-    let is_multipart = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+    let is_multipart = is_multipart(request.headers());
     let temp_dir = depot.settings().temp_dir.clone();
 
     let (params, spooled) = if is_multipart {
         let mut params = UploadParams::default();
-        let spooled = read_upload_form(request, &depot, |name, text| {
+        let (spooled, _) = read_upload_form(request, &depot, |name, text| {
             set_upload_field(&mut params, name, text)
         })
         .await?;
@@ -249,6 +249,123 @@ async fn upload(
     Ok((status, Json(published)).into_response())
 }
 
+/// The multipart form of a build's upload: the file as `file`, the rest as text fields.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct BuildForm {
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    #[schema(inline)]
+    metadata: BuildParams,
+}
+
+/// `PUT /api/v1/extensions/{extension}/releases/{version}/builds/{target}/{arch}`: one
+/// platform's build of an application, with the vendor's `.sig`.
+#[utoipa::path(
+    put,
+    path = "/extensions/{extension}/releases/{version}/builds/{target}/{arch}",
+    tag = "catalogue",
+    summary = "Upload an application's build for one platform (the file as the body, or a multipart form)",
+    description = "What a vendor's CI job per platform runs after `tauri build`: the bundle \
+                   (`file`; its name is kept) and the contents of the `.sig` `tauri signer sign` \
+                   wrote (`signature`), which Tauri's updater checks with the vendor's public \
+                   key. The first build of a version creates the release (and the application, \
+                   on its first upload); the others join it. A published release's build is \
+                   never replaced by other bytes.",
+    params(
+        ("extension" = String, Path, description = "The application's name, e.g. acme-notes"),
+        ("version" = String, Path, description = "The version, semver (1.2.0)"),
+        ("target" = String, Path, description = "Tauri's target: linux, windows, darwin"),
+        ("arch" = String, Path, description = "Tauri's arch: x86_64, aarch64, i686, armv7"),
+        BuildParams,
+    ),
+    request_body(
+        description = "The build",
+        content(("application/octet-stream"), (BuildForm = "multipart/form-data")),
+    ),
+    responses(
+        (status = 201, description = "A new release, with this build", body = PublishedBuild),
+        (status = 200, description = "The build joined the release, replaced a draft's, or was there already", body = PublishedBuild),
+        (status = 400, description = "A malformed request, platform, file name or signature", body = ErrorBody),
+        (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody),
+        (status = 403, description = "The token may not publish this application", body = ErrorBody),
+        (status = 409, description = "Other bytes for a published release's build, or a clash", body = ErrorBody),
+        (status = 413, description = "Larger than the upload limit", body = ErrorBody),
+        (status = 422, description = "The name is another ecosystem's product", body = ErrorBody),
+    )
+)]
+async fn upload_build(
+    State(depot): State<Depot>,
+    ApiActor(actor): ApiActor,
+    ApiPath((extension, version, target, arch)): ApiPath<(String, String, String, String)>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    depot.check_may_publish(&actor, &extension)?;
+    refuse_declared_excess(request.headers(), &depot)?;
+    let (params, spooled, form_filename) = if is_multipart(request.headers()) {
+        let mut params = BuildParams::default();
+        let (spooled, filename) = read_upload_form(request, &depot, |name, text| {
+            params.set(name, text).map_err(|other| {
+                ServiceError::invalid("unknown_field", format!("unknown form field {other:?}"))
+            })
+        })
+        .await?;
+        (params, spooled, filename)
+    } else {
+        let (parts, body) = request.into_parts();
+        let Query(params) = Query::<BuildParams>::try_from_uri(&parts.uri)
+            .map_err(|e| ServiceError::invalid("bad_query", e.body_text()))?;
+        let stream = body.into_data_stream().map_err(std::io::Error::other);
+        let spooled = spool(
+            &depot.settings().temp_dir,
+            stream,
+            depot.settings().max_upload_bytes,
+        )
+        .await?;
+        (params, spooled, None)
+    };
+    if spooled.size == 0 {
+        return Err(
+            ServiceError::invalid("empty_body", "the upload is empty: send the build").into(),
+        );
+    }
+    let filename = params.filename.clone().or(form_filename).ok_or_else(|| {
+        ServiceError::invalid(
+            "missing_filename",
+            "name the build's file: filename=, or the multipart file part's name",
+        )
+    })?;
+    let vendor_signature = params.signature.clone().ok_or_else(|| {
+        ServiceError::invalid(
+            "missing_signature",
+            "send the .sig tauri signer wrote for the build as signature=",
+        )
+    })?;
+    let options = publish_options(params.upload_params())?;
+    let build = BuildUpload {
+        target,
+        arch,
+        filename,
+        vendor_signature,
+    };
+    let published = depot
+        .publish_build(&actor, &extension, &version, build, spooled, &options)
+        .await?;
+    let status = if published.outcome == PublishOutcome::Created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(published)).into_response())
+}
+
+fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"))
+}
+
 /// Refuses at once a body whose declared length is over the upload limit (plus room for a
 /// form's other fields), before any of it is read.
 pub(crate) fn refuse_declared_excess(
@@ -266,13 +383,14 @@ pub(crate) fn refuse_declared_excess(
     Ok(())
 }
 
-/// Reads a multipart upload form: the zip as the `file` part (spooled to disk within the
-/// upload limit), every other part handed to `text` as a small UTF-8 field.
+/// Reads a multipart upload form: the file as the `file` part (spooled to disk within the
+/// upload limit, with the name the form gives it), every other part handed to `text` as a
+/// small UTF-8 field.
 pub(crate) async fn read_upload_form(
     request: Request,
     depot: &Depot,
     mut text: impl FnMut(&str, String) -> Result<(), ServiceError>,
-) -> Result<Spooled, ServiceError> {
+) -> Result<(Spooled, Option<String>), ServiceError> {
     let limit = depot.settings().max_upload_bytes;
     let temp_dir = depot.settings().temp_dir.clone();
     let mut form = Multipart::from_request(request, depot)
@@ -286,7 +404,8 @@ pub(crate) async fn read_upload_form(
     {
         let name = field.name().unwrap_or_default().to_string();
         if name == "file" {
-            spooled = Some(spool(&temp_dir, field, limit).await?);
+            let file_name = field.file_name().map(str::to_string);
+            spooled = Some((spool(&temp_dir, field, limit).await?, file_name));
         } else {
             let bytes = read_small(field).await?;
             let value = String::from_utf8(bytes).map_err(|_| {

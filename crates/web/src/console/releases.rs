@@ -204,7 +204,7 @@ async fn upload(
         refuse_declared_excess(request.headers(), &depot)?;
         let mut params = UploadParams::default();
         let mut csrf = String::new();
-        let spooled = read_upload_form(request, &depot, |name, text| match name {
+        let (spooled, _) = read_upload_form(request, &depot, |name, text| match name {
             "csrf" => {
                 csrf = text;
                 Ok(())

@@ -1,10 +1,12 @@
 //! The test harness: the real server on a real socket, over a fresh database per test.
 
 mod mail;
+mod minisign;
 mod pages;
 mod proxy;
 
 pub use mail::{decoded, keys_in_mail, mailed_link};
+pub use minisign::{minisign_key, minisign_sign, minisign_verify};
 pub use pages::{PASSWORD, browser, console_sign_in, csrf_of, make_admin, session_cookie};
 pub use proxy::TcpProxy;
 
