@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use depot_joomla::{GroupRule, GroupTree, JoomlaAccount, JoomlaError, JoomlaSite};
-use depot_store::{MirrorScope, SourceUser, UserRow};
+use depot_store::{MirrorChanges, MirrorScope, SourceUser, StoreError, UserRow};
 use serde_json::json;
 
 use crate::{Actor, Depot, ServiceError, ServiceResult};
@@ -165,7 +165,6 @@ impl Depot {
         }
         let users: Vec<SourceUser> = users.into_values().collect();
         let changes = self
-            .store()
             .mirror_users(&users, MirrorScope::Everyone, previous)
             .await?;
         for skipped in &changes.skipped {
@@ -185,6 +184,24 @@ impl Depot {
                 .map_err(|e| MirrorError(e.to_string()))?;
         }
         Ok(())
+    }
+
+    /// Mirrors `users`, planning again when another pass (a forced one beside the background
+    /// loop, another instance, a sign-in) created one of them between this pass's read and its
+    /// write: the next plan links to what the other made instead of creating it twice.
+    async fn mirror_users(
+        &self,
+        users: &[SourceUser],
+        scope: MirrorScope,
+        previous: Option<i64>,
+    ) -> Result<MirrorChanges, StoreError> {
+        let mut attempts = 0;
+        loop {
+            match self.store().mirror_users(users, scope, previous).await {
+                Err(StoreError::Conflict(_)) if attempts < 3 => attempts += 1,
+                result => return result,
+            }
+        }
     }
 
     /// The site's account for a sign-in name, or `None` without a Joomla source or when the
@@ -210,7 +227,7 @@ impl Depot {
         let scope = MirrorScope::OneUser {
             joomla_id: account.user.id,
         };
-        let changes = self.store().mirror_users(&[user], scope, None).await?;
+        let changes = self.mirror_users(&[user], scope, None).await?;
         for skipped in &changes.skipped {
             tracing::warn!("{skipped}");
         }

@@ -589,6 +589,30 @@ async fn scenario(site: Site, db: Db) {
     assert_eq!(erin.source, "joomla");
     let zoe: depot_api::UserView = app.read("/users/zoe@example.com").await;
     assert_eq!(zoe.source, "depot");
+
+    // Passes that overlap (a forced one beside the loop, two instances) both succeed: the
+    // one that finds its new users made by the other links them.
+    for id in 110..116 {
+        site.user(
+            id,
+            &format!("new{id}"),
+            &format!("new{id}@example.com"),
+            PHPASS,
+            &[12],
+        )
+        .await;
+    }
+    let depot = app.depot();
+    let passes = tokio::join!(
+        depot.sync_identity(true),
+        depot.sync_identity(true),
+        depot.sync_identity(true)
+    );
+    for pass in [passes.0, passes.1, passes.2] {
+        pass.expect("an overlapping pass");
+    }
+    let new: depot_api::UserView = app.read("/users/new115@example.com").await;
+    assert_eq!(new.source, "joomla");
 }
 
 /// ARS 7's tables (the columns depot reads, and the ones without defaults ARS always fills),
