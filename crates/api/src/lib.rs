@@ -28,8 +28,8 @@ pub use keys::{DownloadKeyView, JbackendKeyView, KeyPatch, NewKey};
 pub use memberships::{EndMembership, Ended, MembershipView, NewMembership};
 pub use package_groups::{NewPackageGroup, PackageGroupPatch, PackageGroupView};
 pub use releases::{
-    BuildParams, LatestDownload, LatestRelease, PublishOutcome, PublishedBuild, PublishedRelease,
-    ReleasePatch, ReleaseView, RolloutView, UploadParams,
+    BuildParams, BuildView, LatestDownload, LatestRelease, PublishOutcome, PublishedBuild,
+    PublishedRelease, ReleasePatch, ReleaseView, RolloutView, UploadParams,
 };
 pub use reports::{
     DayCount, DownloadLogEntry, DownloadLogPage, DownloadLogQuery, FeedCheckCount, FeedCheckQuery,

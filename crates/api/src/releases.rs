@@ -25,6 +25,21 @@ pub struct ReleaseView {
     /// A staged rollout in progress; absent when every site is offered the release.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<RolloutView>,
+    /// An application's builds, one per platform (the file fields above are its first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub builds: Vec<BuildView>,
+}
+
+/// One platform's build of an application's release.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BuildView {
+    /// `{target}-{arch}`, as Tauri names them.
+    pub platform: String,
+    pub filename: String,
+    pub size: i64,
+    pub sha256: String,
+    pub download_url: String,
 }
 
 /// A release's staged rollout.

@@ -1,7 +1,7 @@
 //! Releases as an admin reads and changes them: every release in any state (draft, published,
 //! yanked), publishing, yanking, release notes, deleting a draft. (Uploading is `publish`.)
 
-use depot_core::{ReleaseState, Version};
+use depot_core::{Ecosystem, ReleaseState, Version};
 use depot_store::{ExtensionRow, ReleaseWithArtifact};
 use serde_json::json;
 
@@ -9,7 +9,7 @@ use crate::Actor;
 use crate::input::rfc3339;
 use crate::{Depot, ServiceError, ServiceResult};
 
-pub use depot_api::{ReleaseView, RolloutView};
+pub use depot_api::{BuildView, ReleaseView, RolloutView};
 
 use crate::rollouts::{RolloutChange, RunningRollout};
 
@@ -27,15 +27,44 @@ pub struct ReleaseChanges {
 }
 
 impl Depot {
-    fn release_view(&self, extension: &str, r: ReleaseWithArtifact) -> ReleaseView {
-        let rollout = RunningRollout::of(&r.release).map(|running| RolloutView {
-            schedule: running.schedule.to_string(),
-            started_at: rfc3339(running.started_at),
-            paused: running.paused_at.is_some(),
-            percent: running.percent_at(self.now_ms()),
-            downloads: 0,
-        });
-        ReleaseView {
+    /// A release as the API shows it: with the downloads of a rollout so far, and an
+    /// application's builds.
+    async fn release_view(
+        &self,
+        ext: &ExtensionRow,
+        r: ReleaseWithArtifact,
+    ) -> ServiceResult<ReleaseView> {
+        let extension = ext.name.as_str();
+        let rollout = match RunningRollout::of(&r.release) {
+            Some(running) => Some(RolloutView {
+                schedule: running.schedule.to_string(),
+                started_at: rfc3339(running.started_at),
+                paused: running.paused_at.is_some(),
+                percent: running.percent_at(self.now_ms()),
+                downloads: self
+                    .store()
+                    .served_downloads(ext.id, &r.release.version)
+                    .await?,
+            }),
+            None => None,
+        };
+        let builds = match ext.ecosystem {
+            Ecosystem::Application => self
+                .store()
+                .builds_of(r.release.id)
+                .await?
+                .into_iter()
+                .map(|b| BuildView {
+                    download_url: self.download_url(extension, &r.release.version, &b.filename),
+                    platform: b.platform,
+                    filename: b.filename,
+                    size: b.size,
+                    sha256: b.sha256,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(ReleaseView {
             download_url: self.download_url(extension, &r.release.version, &r.artifact.filename),
             extension: extension.to_string(),
             version: r.release.version,
@@ -51,9 +80,10 @@ impl Depot {
             sha256: r.artifact.sha256,
             published_at: r.release.published_at.map(rfc3339),
             rollout,
+            builds,
             created_at: rfc3339(r.release.created_at),
             updated_at: rfc3339(r.release.updated_at),
-        }
+        })
     }
 
     /// Every release of an extension, newest version first.
@@ -69,24 +99,9 @@ impl Depot {
         rows.sort_by_cached_key(|r| std::cmp::Reverse(Version::parse(&r.release.version).ok()));
         let mut views = Vec::with_capacity(rows.len());
         for r in rows {
-            views.push(
-                self.with_rollout_downloads(&ext, self.release_view(&ext.name, r))
-                    .await?,
-            );
+            views.push(self.release_view(&ext, r).await?);
         }
         Ok(views)
-    }
-
-    /// A release being rolled out: how many sites have downloaded it so far.
-    async fn with_rollout_downloads(
-        &self,
-        ext: &ExtensionRow,
-        mut view: ReleaseView,
-    ) -> ServiceResult<ReleaseView> {
-        if let Some(rollout) = view.rollout.as_mut() {
-            rollout.downloads = self.store().served_downloads(ext.id, &view.version).await?;
-        }
-        Ok(view)
     }
 
     async fn release_row(
@@ -114,8 +129,7 @@ impl Depot {
         let ext = self.extension_row(extension).await?;
         actor.require_catalogue(&ext.name)?;
         let row = self.release_row(&ext, version).await?;
-        self.with_rollout_downloads(&ext, self.release_view(&ext.name, row))
-            .await
+        self.release_view(&ext, row).await
     }
 
     /// Deletes a draft (an upload that was never published) and, unless another release shares

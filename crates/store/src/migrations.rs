@@ -601,6 +601,12 @@ impl Store {
     /// several processes at once: on PostgreSQL an advisory lock serialises them, on SQLite the
     /// first write takes the database lock.
     pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        self.migrate_up_to(i64::MAX).await
+    }
+
+    /// Applies the migrations up to `version` only: a database as an older depot left it (for
+    /// the tests of upgrades with data in place).
+    pub async fn migrate_up_to(&self, version: i64) -> Result<Vec<i64>, StoreError> {
         let mut applied = Vec::new();
         self.pool
             .execute(
@@ -611,7 +617,7 @@ impl Store {
                 )",
             )
             .await?;
-        for m in MIGRATIONS {
+        for m in MIGRATIONS.iter().take_while(|m| m.version <= version) {
             let mut tx: Transaction<'_, Any> = self.pool.begin().await?;
             if self.backend == Backend::Postgres {
                 tx.execute("SELECT pg_advisory_xact_lock(727465)").await?;

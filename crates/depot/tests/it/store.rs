@@ -30,6 +30,70 @@ async fn migrations_are_idempotent(db: Db) {
     other.close().await;
 }
 
+/// A depot from before applications (migration 21) upgrades with its files, hashes and
+/// signatures in place, and its releases keep one artifact each.
+async fn artifacts_survive_the_builds_migration(db: Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = match &db {
+        Db::Sqlite => format!("sqlite://{}", dir.path().join("x.db").display()),
+        Db::Postgres { base, schema } => format!("{base}?options=-c%20search_path%3D{schema}"),
+    };
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate_up_to(21).await.unwrap();
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap();
+    for statement in [
+        "INSERT INTO extensions (name, element, ext_type, client, folder, title, default_targets, \
+         created_at, updated_at) VALUES ('plg_system_old', 'old', 'plugin', 'site', 'system', \
+         'Old', '4,5', 1, 1)",
+        "INSERT INTO releases (extension_id, version, stability, targets, state, published_at, \
+         created_at, updated_at) SELECT id, '1.0.0', 'stable', '4,5', 'published', 1, 1, 1 \
+         FROM extensions",
+        "INSERT INTO artifacts (release_id, package_id, storage_key, filename, size, sha256, \
+         sha384, sha512, created_at, sha1) SELECT id, 'old_1.0.0', 'packages/ab/ab.zip', \
+         'plg_system_old-1.0.0.zip', 42, 'ab', 'cd', 'ef', 1, 'a1' FROM releases",
+        "INSERT INTO signing_keys (key_id, public_key, first_used_at) VALUES ('K', 'pub', 1)",
+        "INSERT INTO artifact_signatures (artifact_id, key_id, minisig, signed_at) \
+         SELECT id, 'K', 'the signature', 1 FROM artifacts",
+    ] {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+    assert_eq!(store.migrate().await.unwrap().first(), Some(&22));
+    let t = store
+        .download_target("plg_system_old", "1.0.0", "plg_system_old-1.0.0.zip")
+        .await
+        .unwrap()
+        .expect("the release's file after the upgrade");
+    assert_eq!(
+        (
+            t.artifact.package_id.as_str(),
+            t.artifact.size,
+            t.artifact.sha1.as_deref(),
+            t.artifact.platform.as_str(),
+            t.signature.as_deref(),
+        ),
+        ("old_1.0.0", 42, Some("a1"), "", Some("the signature"))
+    );
+    assert_eq!(store.releases_of(t.extension_id).await.unwrap().len(), 1);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn builds_migration_sqlite() {
+    artifacts_survive_the_builds_migration(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn builds_migration_postgres() {
+    if let Some(db) = Db::postgres().await {
+        artifacts_survive_the_builds_migration(db).await;
+    }
+}
+
 #[tokio::test]
 async fn migrations_sqlite() {
     migrations_are_idempotent(Db::Sqlite).await;

@@ -169,6 +169,29 @@ db_test!(tauri_updates_per_platform, |app: TestApp| async move {
         ext.manifest_snippet
     );
 
+    // The API and the console list each release's builds.
+    let release: ReleaseView = app.read("/extensions/acme-notes/releases/1.0.0").await;
+    let platforms: Vec<_> = release.builds.iter().map(|b| b.platform.as_str()).collect();
+    assert_eq!(platforms, ["linux-x86_64", "windows-x86_64"]);
+    assert_eq!(release.builds[1].filename, windows);
+    make_admin(&app, "admin@example.com").await;
+    let cookie = session_cookie(&console_sign_in(&app, "admin@example.com", PASSWORD).await);
+    let page = browser()
+        .get(app.url("/admin/extensions"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Updater snippet"), "{page}");
+    assert!(
+        page.contains(&format!(">windows-x86_64</a>"))
+            && page.contains(&release.builds[1].download_url),
+        "{page}"
+    );
+
     // An installed 1.0.0 on Linux is offered 1.1.0, in Tauri's format.
     let (status, doc) = check(&app, "/tauri/acme-notes/linux/x86_64/1.0.0", None).await;
     assert_eq!(status, 200, "{doc}");
