@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 import zipfile
 
@@ -107,6 +108,13 @@ def wordpress_zip(slug, version):
         z.writestr(f"{slug}/{slug}.php", header)
         z.writestr(f"{slug}/readme.txt", readme)
     return buf.getvalue()
+
+
+def tauri_signature():
+    """A .sig of the form `tauri signer sign` writes (depot checks the form, not the key)."""
+    line = base64.b64encode(b"Ed" + bytes(72)).decode()
+    text = f"untrusted comment: signature from tauri secret key\n{line}\ntrusted comment: x\nAAAA\n"
+    return base64.b64encode(text.encode()).decode()
 
 
 def basic_auth(key):
@@ -321,6 +329,11 @@ def setup_catalogue(depot, staging):
         depot.publish("acme%2Fpro", f"1.{minor}.0", composer_zip("acme/pro", f"1.{minor}.0"),
                       "package_group=pro")
         depot.publish("bench-plugin", f"1.{minor}.0", wordpress_zip("bench-plugin", f"1.{minor}.0"))
+        # An application with a Linux build in each of 20 releases.
+        sig = urllib.parse.quote(tauri_signature(), safe="")
+        depot.api("PUT", f"/extensions/bench-app/releases/1.{minor}.0/builds/linux/x86_64"
+                         f"?filename=bench-app_1.{minor}.0_amd64.AppImage&signature={sig}",
+                  body=f"build 1.{minor}.0".encode() * 1000)
 
     paths = {
         "feed": "/updates/plg_system_hot.xml",
@@ -329,6 +342,7 @@ def setup_catalogue(depot, staging):
         "composer_free": "/composer/p2/acme/hot.json",
         "composer_paid": "/composer/p2/acme/pro.json",
         "wordpress": "/wordpress/bench-plugin/info.json",
+        "tauri": "/tauri/bench-app/linux/x86_64/1.0.0",
         "free_1mib": "/download/com_free/1.0.0/com_free-1.0.0.zip",
         "paid_1mib": "/download/com_paid/1.0.0/com_paid-1.0.0.zip",
         "big_100mib": "/download/com_big/1.0.0/com_big-1.0.0.zip",
@@ -468,6 +482,7 @@ def main():
             ("composer metadata (free)", paths["composer_free"], "", c, None, "rps"),
             ("composer metadata (key)", paths["composer_paid"], "", c, "basic", "rps"),
             ("wordpress info.json", paths["wordpress"], "", c, None, "rps"),
+            ("tauri update check", paths["tauri"], "", c, None, "rps"),
             ("free 1 MiB download", paths["free_1mib"], "", c, None, "rps"),
             ("paid 1 MiB download (dlid)", paths["paid_1mib"], f"?dlid={key}", c, None, "rps"),
             ("100 MiB download", paths["big_100mib"], "", 4, None, "bytes_per_s"),

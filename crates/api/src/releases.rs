@@ -14,6 +14,9 @@ pub struct ReleaseView {
     pub php_minimum: Option<String>,
     pub supported_databases: Option<String>,
     pub notes: Option<String>,
+    /// Joomla's `<security>` level, `0` (none) to `4` (critical).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<u8>,
     pub package_id: String,
     pub filename: String,
     pub size: i64,
@@ -160,6 +163,14 @@ pub struct ReleasePatch {
     /// Pauses (`true`) or resumes (`false`) the rollout.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollout_paused: Option<bool>,
+    /// Joomla's `<security>` level, `0` (none) to `4` (critical); `null` removes it.
+    #[serde(
+        default,
+        deserialize_with = "crate::nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u8>))]
+    pub security: Option<Option<u8>>,
 }
 
 /// An upload's metadata, as query parameters of the `PUT` (or fields of a multipart form).
@@ -187,6 +198,9 @@ pub struct UploadParams {
     pub package_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package_group: Option<String>,
+    /// Joomla's `<security>` level of the release, `0` (none) to `4` (critical).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security: Option<String>,
 }
 
 impl UploadParams {
@@ -201,6 +215,7 @@ impl UploadParams {
             "supported_databases" => &mut self.supported_databases,
             "package_id" => &mut self.package_id,
             "package_group" => &mut self.package_group,
+            "security" => &mut self.security,
             other => return Err(other),
         };
         *slot = Some(value);

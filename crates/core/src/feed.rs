@@ -57,6 +57,19 @@ impl std::fmt::Display for SupportedDatabases {
     }
 }
 
+/// How urgent a release is as a security fix, for Joomla's `<security>` element (Joomla 5.4
+/// and 6.2 show it; older versions, like every Joomla, ignore an element they do not know):
+/// `0` (none) to `4` (critical).
+pub fn parse_security(s: &str) -> Result<u8, FieldError> {
+    match s.trim().parse::<u8>() {
+        Ok(level) if level <= 4 => Ok(level),
+        _ => Err(FieldError(format!(
+            "security {:?}: use 0 (none) to 4 (critical)",
+            s.trim()
+        ))),
+    }
+}
+
 /// `8.1`, `7.4.3`: a single token, as `<php_minimum>` needs.
 pub fn parse_php_minimum(s: &str) -> Result<String, FieldError> {
     parse_dotted_number(s.trim(), "php_minimum")
@@ -94,6 +107,8 @@ pub struct FeedRelease {
     pub targets: Targets,
     pub php_minimum: Option<String>,
     pub supported_databases: Option<SupportedDatabases>,
+    /// `<security>`, 0 to 4 (see [`parse_security`]).
+    pub security: Option<u8>,
     pub download_url: String,
     pub sha256: String,
     pub sha512: String,
@@ -191,6 +206,9 @@ impl<'a> UpdateRenderer<'a> {
             out.push_str("    <tags>\n      <tag>");
             out.push_str(rel.stability.as_str());
             out.push_str("</tag>\n    </tags>\n");
+            if let Some(level) = rel.security {
+                let _ = writeln!(out, "    <security>{level}</security>");
+            }
             // Joomla 3 has no changelog column, and its database check always fails (A.6).
             if major >= 4 {
                 if let Some(line) = &self.changelog {
@@ -457,6 +475,7 @@ mod tests {
             version,
             targets: targets.parse().unwrap(),
             php_minimum: Some("8.1".into()),
+            security: None,
             supported_databases: Some("mysql=8.0,mariadb=10.4,postgresql=12".parse().unwrap()),
             download_url: format!("https://example.com/download/plg_system_foo/{v}/x.zip"),
             sha256: "AB".repeat(32),

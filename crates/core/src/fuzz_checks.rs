@@ -3,7 +3,9 @@
 //! `fuzz/regressions/` through the same checks on the stable toolchain (see the test below).
 
 use crate::range::{RangeDecision, decide, if_range_allows};
-use crate::{ars, composer, jbackend_settings, keys, package, rollout, useragent, wordpress};
+use crate::{
+    application, ars, composer, jbackend_settings, keys, package, rollout, useragent, wordpress,
+};
 
 /// Any bytes as an uploaded package: inspected under the default limits (expansion capped lower,
 /// so that a run stays fast), never a panic.
@@ -16,7 +18,8 @@ pub fn package(data: &[u8]) {
 }
 
 /// Any text as a Joomla manifest, a version, a target list, a user agent, a `composer.json`, a
-/// WordPress header and readme, Markdown, a rollout schedule.
+/// WordPress header and readme, Markdown, a rollout schedule, an application's platform, build
+/// file name and vendor signature.
 pub fn manifest(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -35,6 +38,23 @@ pub fn manifest(data: &[u8]) {
     // Markdown becomes HTML with the input's markup escaped: nothing it holds opens a tag.
     let html = wordpress::markdown_to_html(text);
     assert!(!html.contains("<script"), "markup got through: {html}");
+    // A platform reads back as itself; what passes as a build's file name or a signature is
+    // safe in a URL path and a JSON string as it is.
+    if let Ok(platform) = application::Platform::parse(text) {
+        assert_eq!(
+            application::Platform::parse(&platform.to_string()),
+            Ok(platform)
+        );
+    }
+    if application::check_build_filename(text).is_ok() {
+        assert!(!text.contains(['/', '%', '?', '#']) && !text.ends_with(".minisig"));
+    }
+    if let Ok(signature) = application::check_vendor_signature(text) {
+        assert!(
+            signature.bytes().all(|b| b.is_ascii_graphic()),
+            "{signature:?}"
+        );
+    }
     // A rollout schedule reads back as itself.
     if let Ok(schedule) = text.parse::<rollout::RolloutSchedule>() {
         let again: rollout::RolloutSchedule = schedule.to_string().parse().expect("its own form");

@@ -134,6 +134,7 @@ async fn add_extension(store: &Store, i: usize, releases: usize) -> String {
                     supported_databases: None,
                     notes: Some("## Fixed\n- a bug\n## Added\n- a feature".into()),
                     state: ReleaseState::Published,
+                    security: None,
                 },
                 &NewArtifact {
                     package_id: format!("{name}_{version}"),

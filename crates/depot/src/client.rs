@@ -47,6 +47,9 @@ pub struct PublishArgs {
     /// The package group of an extension this upload creates (makes it paid from the start).
     #[arg(long)]
     pub package_group: Option<String>,
+    /// Joomla's <security> level of the release: 0 (none) to 4 (critical).
+    #[arg(long)]
+    pub security: Option<u8>,
     /// The product's name when the zip does not say it: a Composer package's vendor/name
     /// (default: the Joomla manifest's full name, or the name in composer.json).
     #[arg(long)]
@@ -268,6 +271,7 @@ pub async fn publish(
         ("supported_databases", args.supported_databases.clone()),
         ("package_id", args.package_id.clone()),
         ("package_group", args.package_group.clone()),
+        ("security", args.security.map(|s| s.to_string())),
     ];
     eprintln!("publishing {extension} {version} to {server}");
     let body = upload(&api, &url, &args.zip, "application/zip", &fields).await?;

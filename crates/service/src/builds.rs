@@ -142,6 +142,7 @@ impl Depot {
                     php_minimum: None,
                     supported_databases: None,
                     notes: options.notes.clone().filter(|n| !n.trim().is_empty()),
+                    security: checked.security,
                     state: if options.draft {
                         ReleaseState::Draft
                     } else {

@@ -95,7 +95,7 @@ impl RenderedFeed {
 
 /// Bump when what a fragment holds changes; a new depot version renders every fragment again
 /// anyway.
-const FRAGMENT_FORMAT: &str = concat!("1/", env!("CARGO_PKG_VERSION"));
+const FRAGMENT_FORMAT: &str = concat!("2/", env!("CARGO_PKG_VERSION"));
 
 /// Hex digits of a fragment's digest per part (its `<update>` blocks, its `<changelog>`).
 const DIGEST_HALF: usize = 16;
@@ -459,6 +459,7 @@ impl Depot {
                 stability: p.stability,
                 targets: p.targets,
                 php_minimum: r.php_minimum,
+                security: r.security.and_then(|s| u8::try_from(s).ok()),
                 supported_databases: r
                     .supported_databases
                     .as_deref()

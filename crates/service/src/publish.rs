@@ -6,7 +6,9 @@
 //! created in one transaction. A failure at any step removes what the earlier steps made.
 
 use depot_core::composer::{ComposerManifest, PackageName};
-use depot_core::feed::{Minimums, SupportedDatabases, parse_php_minimum, raised_minimums};
+use depot_core::feed::{
+    Minimums, SupportedDatabases, parse_php_minimum, parse_security, raised_minimums,
+};
 use depot_core::package::{self, Contents, Manifest, PackageError};
 use depot_core::wordpress::{Slug, WordPressManifest};
 use depot_core::{Ecosystem, Identity, ReleaseState, Stability, Targets, Version};
@@ -29,6 +31,8 @@ pub struct PublishOptions {
     pub supported_databases: Option<String>,
     /// jBackend's package id; derived when absent.
     pub package_id: Option<String>,
+    /// Joomla's `<security>` level of the release, `0` to `4`.
+    pub security: Option<String>,
     /// The package group (by name) that makes the extension paid. Applied before the release
     /// exists, so a paid extension is never downloadable for free, even for a moment.
     pub package_group: Option<String>,
@@ -41,6 +45,7 @@ pub(crate) struct Checked {
     pub(crate) php_minimum: Option<String>,
     pub(crate) supported_databases: Option<String>,
     pub(crate) package_id: Option<String>,
+    pub(crate) security: Option<i64>,
 }
 
 pub(crate) fn check_options(version: &Version, o: &PublishOptions) -> ServiceResult<Checked> {
@@ -98,7 +103,16 @@ pub(crate) fn check_options(version: &Version, o: &PublishOptions) -> ServiceRes
         }
         None => None,
     };
+    let security = o
+        .security
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(parse_security)
+        .transpose()
+        .map_err(|e| ServiceError::invalid("bad_security", e.0))?
+        .map(i64::from);
     Ok(Checked {
+        security,
         targets,
         stability,
         php_minimum,
@@ -288,6 +302,7 @@ impl Depot {
             supported_databases: checked.supported_databases.clone(),
             notes: options.notes.clone().filter(|n| !n.trim().is_empty()),
             state,
+            security: checked.security,
         };
         let existing = self.store().release(ext.id, version.as_str()).await?;
         let unchanged = existing

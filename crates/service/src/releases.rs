@@ -24,6 +24,8 @@ pub struct ReleaseChanges {
     /// `Some(None)` removes the notes.
     pub notes: Option<Option<String>>,
     pub rollout: Option<RolloutChange>,
+    /// Joomla's `<security>` level, `0` to `4`; `Some(None)` removes it.
+    pub security: Option<Option<u8>>,
 }
 
 impl Depot {
@@ -74,6 +76,7 @@ impl Depot {
             php_minimum: r.release.php_minimum,
             supported_databases: r.release.supported_databases,
             notes: r.release.notes,
+            security: r.release.security.and_then(|s| u8::try_from(s).ok()),
             package_id: r.artifact.package_id,
             filename: r.artifact.filename,
             size: r.artifact.size,
@@ -164,7 +167,7 @@ impl Depot {
     }
 
     /// Publishes a draft, yanks a published release (gone from feeds and downloads), puts a
-    /// yanked one back, or changes the notes.
+    /// yanked one back, or changes the notes or the security level.
     pub async fn change_release(
         &self,
         actor: &Actor,
@@ -176,6 +179,28 @@ impl Depot {
         let ext = self.extension_row(extension).await?;
         let row = self.release_row(&ext, version).await?;
         let subject = format!("{} {}", ext.name, row.release.version);
+        if let Some(security) = changes.security {
+            if security.is_some_and(|level| level > 4) {
+                return Err(ServiceError::invalid(
+                    "bad_security",
+                    "security is 0 (none) to 4 (critical), or null",
+                ));
+            }
+            let security = security.map(i64::from);
+            if security != row.release.security {
+                self.store()
+                    .set_release_security(row.release.id, security)
+                    .await?;
+                self.invalidate_catalogue();
+                self.audit(
+                    actor,
+                    "release.security",
+                    &subject,
+                    json!({"security": security}),
+                )
+                .await?;
+            }
+        }
         if let Some(notes) = &changes.notes {
             let notes = notes.as_deref().map(str::trim).filter(|n| !n.is_empty());
             if notes.is_some_and(|n| n.len() > MAX_NOTES) {

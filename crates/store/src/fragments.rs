@@ -81,7 +81,8 @@ impl Store {
         // (usually none) are read in full.
         Ok(sqlx::query_as(
             "SELECT r.id, r.version, r.stability, r.targets, r.php_minimum, \
-             r.supported_databases, r.notes, r.updated_at, a.filename, a.sha256, a.sha512 \
+             r.supported_databases, r.notes, r.security, r.updated_at, a.filename, a.sha256, \
+             a.sha512 \
              FROM releases r JOIN artifacts a ON a.release_id = r.id AND a.platform = '' \
              WHERE r.id IN (SELECT p.id FROM releases p \
              LEFT JOIN feed_fragments f ON f.release_id = p.id \

@@ -556,6 +556,13 @@ CREATE UNIQUE INDEX artifacts_per_platform ON artifacts (release_id, platform);
 CREATE UNIQUE INDEX artifacts_per_filename ON artifacts (release_id, filename);
 "#,
     },
+    Migration {
+        version: 23,
+        name: "a release's security level (Joomla's <security>)",
+        sql: r#"
+ALTER TABLE releases ADD COLUMN security BIGINT;
+"#,
+    },
 ];
 
 impl Backend {

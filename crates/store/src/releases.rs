@@ -30,6 +30,8 @@ pub struct ReleaseRow {
     pub rollout_started_at: Option<i64>,
     /// Set while the rollout is paused: the share stays what it was then.
     pub rollout_paused_at: Option<i64>,
+    /// Joomla's `<security>` level, 0 to 4.
+    pub security: Option<i64>,
 }
 
 #[derive(Clone, Debug)]
@@ -42,6 +44,7 @@ pub struct NewRelease {
     pub supported_databases: Option<String>,
     pub notes: Option<String>,
     pub state: ReleaseState,
+    pub security: Option<i64>,
 }
 
 /// Columns are aliased `a_*` so that an artifact can be flattened into a joined row.
@@ -95,7 +98,7 @@ pub(crate) const ITS_ARTIFACT: &str =
 
 pub(crate) const RELEASE_COLUMNS: &str = "r.id, r.extension_id, r.version, r.stability, r.targets, \
     r.php_minimum, r.supported_databases, r.notes, r.state, r.published_at, r.created_at, \
-    r.updated_at, r.rollout, r.rollout_started_at, r.rollout_paused_at";
+    r.updated_at, r.rollout, r.rollout_started_at, r.rollout_paused_at, r.security";
 
 #[derive(Clone, Debug)]
 pub struct NewArtifact {
@@ -167,6 +170,7 @@ pub struct FeedReleaseRow {
     pub php_minimum: Option<String>,
     pub supported_databases: Option<String>,
     pub notes: Option<String>,
+    pub security: Option<i64>,
     pub updated_at: i64,
     pub filename: String,
     pub sha256: String,
@@ -370,8 +374,8 @@ impl Store {
         let published_at = (new.state == ReleaseState::Published).then_some(now);
         let release_id: i64 = sqlx::query_scalar(
             "INSERT INTO releases (extension_id, version, stability, targets, php_minimum, \
-             supported_databases, notes, state, published_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+             supported_databases, notes, state, published_at, created_at, updated_at, security) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) RETURNING id",
         )
         .bind(new.extension_id)
         .bind(&new.version)
@@ -383,6 +387,7 @@ impl Store {
         .bind(new.state.as_str())
         .bind(published_at)
         .bind(now)
+        .bind(new.security)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| StoreError::unique(e, "release"))?;
@@ -420,8 +425,8 @@ impl Store {
         crate::fragments::forget(&mut tx, release_id).await?;
         sqlx::query(
             "UPDATE releases SET stability = $1, targets = $2, php_minimum = $3, \
-             supported_databases = $4, notes = $5, state = $6, published_at = $7, updated_at = $8 \
-             WHERE id = $9 AND state = $10",
+             supported_databases = $4, notes = $5, state = $6, published_at = $7, updated_at = $8, \
+             security = $11 WHERE id = $9 AND state = $10",
         )
         .bind(new.stability.as_str())
         .bind(&new.targets)
@@ -433,6 +438,7 @@ impl Store {
         .bind(now)
         .bind(release_id)
         .bind(ReleaseState::Draft.as_str())
+        .bind(new.security)
         .execute(&mut *tx)
         .await?;
         self.commit_catalogue(tx).await?;
@@ -517,6 +523,24 @@ impl Store {
         crate::fragments::forget(&mut tx, release_id).await?;
         let done = sqlx::query("UPDATE releases SET notes = $1, updated_at = $2 WHERE id = $3")
             .bind(notes)
+            .bind(self.now_ms())
+            .bind(release_id)
+            .execute(&mut *tx)
+            .await?;
+        self.commit_catalogue(tx).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Sets a release's security level (`None` removes it). Returns false if it does not exist.
+    pub async fn set_release_security(
+        &self,
+        release_id: i64,
+        security: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.catalogue_write().await?;
+        crate::fragments::forget(&mut tx, release_id).await?;
+        let done = sqlx::query("UPDATE releases SET security = $1, updated_at = $2 WHERE id = $3")
+            .bind(security)
             .bind(self.now_ms())
             .bind(release_id)
             .execute(&mut *tx)

@@ -646,3 +646,81 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    a_release_carries_its_security_level,
+    |app: TestApp| async move {
+        const FEED: &str = "/updates/plg_system_hello.xml";
+        let p = app
+            .publish(
+                "plg_system_hello",
+                "1.0.1",
+                plugin_zip("1.0.1", "fix"),
+                "security=3&joomla=4,5",
+            )
+            .await;
+        assert_eq!(p.version, "1.0.1");
+        let feed = app.text(FEED).await;
+        // One per `<update>` (one per targeted Joomla major), after the stability tag.
+        assert_eq!(
+            feed.matches("</tags>\n    <security>3</security>\n")
+                .count(),
+            2,
+            "{feed}"
+        );
+        let release: depot_api::ReleaseView = app
+            .read("/extensions/plg_system_hello/releases/1.0.1")
+            .await;
+        assert_eq!(release.security, Some(3));
+
+        let path = "/extensions/plg_system_hello/releases/1.0.1";
+        let (status, body) = app
+            .api(
+                reqwest::Method::PATCH,
+                path,
+                Some(serde_json::json!({"security": 5})),
+            )
+            .await;
+        assert_eq!(
+            (status, body["errors"][0]["code"].as_str()),
+            (400, Some("bad_security"))
+        );
+        let (status, body) = app
+            .api(
+                reqwest::Method::PATCH,
+                path,
+                Some(serde_json::json!({"security": 1})),
+            )
+            .await;
+        assert_eq!((status, body["security"].as_u64()), (200, Some(1)));
+        assert_eq!(
+            app.text(FEED)
+                .await
+                .matches("<security>1</security>")
+                .count(),
+            2
+        );
+        let (status, body) = app
+            .api(
+                reqwest::Method::PATCH,
+                path,
+                Some(serde_json::json!({"security": null})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("security").is_none(), "{body}");
+        assert!(!app.text(FEED).await.contains("<security>"));
+
+        let r = app
+            .upload(
+                "plg_system_hello",
+                "1.0.2",
+                plugin_zip("1.0.2", "x"),
+                "security=high",
+            )
+            .await;
+        assert_eq!(r.status(), 400);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["errors"][0]["code"], "bad_security");
+    }
+);

@@ -100,6 +100,7 @@ pub(crate) async fn change_release(
         state: p.state,
         notes: p.notes,
         rollout,
+        security: p.security,
     };
     Ok(Json(
         depot
@@ -160,6 +161,7 @@ pub(crate) fn publish_options(params: UploadParams) -> Result<PublishOptions, Se
         supported_databases: params.supported_databases,
         package_id: params.package_id,
         package_group: params.package_group,
+        security: params.security,
     })
 }
 

@@ -84,6 +84,7 @@ async fn change_rollout(
         state: None,
         notes: None,
         rollout: Some(rollout),
+        ..ReleaseChanges::default()
     };
     apply_release_change(&form, release, changes, "rollout").await
 }
@@ -117,6 +118,7 @@ async fn change_state(
         state: Some(state),
         notes: None,
         rollout: None,
+        ..ReleaseChanges::default()
     };
     apply_release_change(&form, release, changes, done).await
 }
@@ -131,6 +133,7 @@ async fn change_notes(
         state: None,
         notes: Some(notes),
         rollout: None,
+        ..ReleaseChanges::default()
     };
     apply_release_change(&form, release, changes, "notes").await
 }
