@@ -187,8 +187,7 @@ db_test!(tauri_updates_per_platform, |app: TestApp| async move {
         .unwrap();
     assert!(page.contains("Updater snippet"), "{page}");
     assert!(
-        page.contains(&format!(">windows-x86_64</a>"))
-            && page.contains(&release.builds[1].download_url),
+        page.contains(">windows-x86_64</a>") && page.contains(&release.builds[1].download_url),
         "{page}"
     );
 
