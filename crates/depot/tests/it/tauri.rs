@@ -42,6 +42,22 @@ impl Vendor {
         (bytes, STANDARD.encode(minisig))
     }
 
+    /// A CI job's upload of a build made of `content` (see [`upload_build`]).
+    async fn ship(
+        &self,
+        app: &TestApp,
+        path: &str,
+        filename: &str,
+        content: &str,
+        fields: &[(&str, &str)],
+    ) -> (u16, Value, Build) {
+        let (bytes, sig) = self.build(filename, content);
+        let mut all = vec![("signature", sig.as_str())];
+        all.extend_from_slice(fields);
+        let (status, body) = upload_build(app, path, filename, bytes.clone(), &all).await;
+        (status, body, Build { bytes, sig })
+    }
+
     /// Whether `signature` (as Tauri reads it) verifies `bytes` with the vendor's key.
     fn verifies(&self, bytes: &[u8], signature: &str) -> bool {
         let minisig = String::from_utf8(STANDARD.decode(signature).unwrap()).unwrap();
@@ -50,6 +66,12 @@ impl Vendor {
         assert!(ok || said.contains("verification failed"), "{said}");
         ok
     }
+}
+
+/// A build as the vendor made it.
+struct Build {
+    bytes: Vec<u8>,
+    sig: String,
 }
 
 /// A CI job's upload: the build as the multipart form's `file`, its `.sig` as `signature`.
@@ -112,15 +134,9 @@ db_test!(tauri_updates_per_platform, |app: TestApp| async move {
         return;
     };
     let linux_1 = "acme-notes_1.0.0_amd64.AppImage";
-    let (linux_1_bytes, linux_1_sig) = vendor.build(linux_1, "one");
-    let (status, first) = upload_build(
-        &app,
-        "1.0.0/builds/linux/x86_64",
-        linux_1,
-        linux_1_bytes.clone(),
-        &[("signature", &linux_1_sig)],
-    )
-    .await;
+    let (status, first, linux_1_build) = vendor
+        .ship(&app, "1.0.0/builds/linux/x86_64", linux_1, "one", &[])
+        .await;
     assert_eq!(status, 201, "{first}");
     assert_eq!(first["outcome"], "created");
     assert_eq!(first["platform"], "linux-x86_64");
@@ -129,15 +145,9 @@ db_test!(tauri_updates_per_platform, |app: TestApp| async move {
         app.url("/tauri/acme-notes/linux/x86_64/0.0.0")
     );
     let windows = "AcmeNotes_1.0.0_x64-setup.exe";
-    let (windows_bytes, windows_sig) = vendor.build(windows, "win");
-    let (status, added) = upload_build(
-        &app,
-        "1.0.0/builds/windows/x86_64",
-        windows,
-        windows_bytes.clone(),
-        &[("signature", &windows_sig)],
-    )
-    .await;
+    let (status, added, windows_build) = vendor
+        .ship(&app, "1.0.0/builds/windows/x86_64", windows, "win", &[])
+        .await;
     assert_eq!(status, 200, "{added}");
     assert_eq!(added["outcome"], "added");
     assert_eq!(
@@ -145,15 +155,15 @@ db_test!(tauri_updates_per_platform, |app: TestApp| async move {
         serde_json::json!(["linux-x86_64", "windows-x86_64"])
     );
     let linux_2 = "acme-notes_1.1.0_amd64.AppImage";
-    let (linux_2_bytes, linux_2_sig) = vendor.build(linux_2, "two");
-    let (status, body) = upload_build(
-        &app,
-        "1.1.0/builds/linux/x86_64",
-        linux_2,
-        linux_2_bytes.clone(),
-        &[("signature", &linux_2_sig), ("notes", "Faster notes.")],
-    )
-    .await;
+    let (status, body, linux_2_build) = vendor
+        .ship(
+            &app,
+            "1.1.0/builds/linux/x86_64",
+            linux_2,
+            "two",
+            &[("notes", "Faster notes.")],
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
 
     // The catalogue knows it as an application, with Tauri's endpoint as where it is read.
@@ -197,7 +207,7 @@ db_test!(tauri_updates_per_platform, |app: TestApp| async move {
     let golden_text = include_str!("golden/tauri-update.json")
         .replace("{base}", &app.base)
         .replace("{pub_date}", published_at(&doc))
-        .replace("{signature}", &linux_2_sig);
+        .replace("{signature}", &linux_2_build.sig);
     let golden: Value = serde_json::from_str(&golden_text).unwrap();
     assert_eq!(
         doc, golden,
@@ -213,9 +223,9 @@ db_test!(tauri_updates_per_platform, |app: TestApp| async move {
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/octet-stream");
     let downloaded = r.bytes().await.unwrap().to_vec();
-    assert_eq!(downloaded, linux_2_bytes);
+    assert_eq!(downloaded, linux_2_build.bytes);
     assert!(vendor.verifies(&downloaded, doc["signature"].as_str().unwrap()));
-    assert!(!vendor.verifies(&linux_1_bytes, doc["signature"].as_str().unwrap()));
+    assert!(!vendor.verifies(&linux_1_build.bytes, doc["signature"].as_str().unwrap()));
     // depot's own signature is beside the build as beside every download.
     let depot_sig = app
         .text_at(&format!("{}.minisig", doc["url"].as_str().unwrap()))
@@ -249,9 +259,9 @@ db_test!(tauri_updates_per_platform, |app: TestApp| async move {
     assert_eq!((status, doc["version"].as_str()), (200, Some("1.0.0")));
     assert_eq!(
         app.bytes_at(doc["url"].as_str().unwrap()).await,
-        windows_bytes
+        windows_build.bytes
     );
-    assert!(vendor.verifies(&windows_bytes, doc["signature"].as_str().unwrap()));
+    assert!(vendor.verifies(&windows_build.bytes, doc["signature"].as_str().unwrap()));
     let (status, _) = check(&app, "/tauri/unknown-app/linux/x86_64/1.0.0", None).await;
     assert_eq!(status, 404);
     for bad in [
@@ -265,15 +275,9 @@ db_test!(tauri_updates_per_platform, |app: TestApp| async move {
 
     // A pre-release is on its channel only; a draft is nowhere.
     let beta = "acme-notes_1.2.0-beta.1_amd64.AppImage";
-    let (beta_bytes, beta_sig) = vendor.build(beta, "beta");
-    let (status, body) = upload_build(
-        &app,
-        "1.2.0-beta.1/builds/linux/x86_64",
-        beta,
-        beta_bytes,
-        &[("signature", &beta_sig)],
-    )
-    .await;
+    let (status, body, _) = vendor
+        .ship(&app, "1.2.0-beta.1/builds/linux/x86_64", beta, "beta", &[])
+        .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["stability"], "beta");
     let (status, _) = check(&app, "/tauri/acme-notes/linux/x86_64/1.1.0", None).await;
@@ -289,15 +293,15 @@ db_test!(tauri_updates_per_platform, |app: TestApp| async move {
         (200, Some("1.2.0-beta.1"))
     );
     let draft = "acme-notes_1.3.0_amd64.AppImage";
-    let (draft_bytes, draft_sig) = vendor.build(draft, "draft");
-    let (status, body) = upload_build(
-        &app,
-        "1.3.0/builds/linux/x86_64",
-        draft,
-        draft_bytes,
-        &[("signature", &draft_sig), ("draft", "true")],
-    )
-    .await;
+    let (status, body, _) = vendor
+        .ship(
+            &app,
+            "1.3.0/builds/linux/x86_64",
+            draft,
+            "draft",
+            &[("draft", "true")],
+        )
+        .await;
     assert_eq!((status, body["state"].as_str()), (201, Some("draft")));
     let (status, _) = check(&app, "/tauri/acme-notes/linux/x86_64/1.1.0", None).await;
     assert_eq!(status, 204);
@@ -315,20 +319,14 @@ db_test!(tauri_updates_per_platform, |app: TestApp| async move {
         &app,
         "1.0.0/builds/linux/x86_64",
         linux_1,
-        linux_1_bytes.clone(),
-        &[("signature", &linux_1_sig)],
+        linux_1_build.bytes.clone(),
+        &[("signature", &linux_1_build.sig)],
     )
     .await;
     assert_eq!((status, body["outcome"].as_str()), (200, Some("unchanged")));
-    let (other_bytes, other_sig) = vendor.build(linux_1, "changed");
-    let (status, body) = upload_build(
-        &app,
-        "1.0.0/builds/linux/x86_64",
-        linux_1,
-        other_bytes.clone(),
-        &[("signature", &other_sig)],
-    )
-    .await;
+    let (status, body, other_build) = vendor
+        .ship(&app, "1.0.0/builds/linux/x86_64", linux_1, "changed", &[])
+        .await;
     assert_eq!(status, 409, "{body}");
     // Refused before anything is stored: no signature, one that is not Tauri's, a file name
     // that would hide a .minisig, a platform or version Tauri cannot ask for.
@@ -348,19 +346,19 @@ db_test!(tauri_updates_per_platform, |app: TestApp| async move {
         (
             "1.4.0/builds/linux/x86_64",
             "x.AppImage.minisig",
-            linux_1_sig.as_str(),
+            linux_1_build.sig.as_str(),
             "bad_filename",
         ),
         (
             "1.4.0/builds/Linux/x86_64",
             linux_1,
-            linux_1_sig.as_str(),
+            linux_1_build.sig.as_str(),
             "bad_platform",
         ),
         (
             "1.4/builds/linux/x86_64",
             linux_1,
-            linux_1_sig.as_str(),
+            linux_1_build.sig.as_str(),
             "bad_version",
         ),
     ];
@@ -370,7 +368,8 @@ db_test!(tauri_updates_per_platform, |app: TestApp| async move {
         } else {
             vec![("signature", signature)]
         };
-        let (status, body) = upload_build(&app, path, filename, other_bytes.clone(), &fields).await;
+        let (status, body) =
+            upload_build(&app, path, filename, other_build.bytes.clone(), &fields).await;
         assert_eq!(
             (status, body["errors"][0]["code"].as_str()),
             (400, Some(code)),
@@ -395,10 +394,10 @@ db_test!(tauri_updates_per_platform, |app: TestApp| async move {
         .client
         .put(app.url(&format!(
             "/api/v1/extensions/plg_system_hello/releases/1.0.0/builds/linux/x86_64?filename=a.AppImage&signature={}",
-            linux_1_sig.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D")
+            linux_1_build.sig.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D")
         )))
         .bearer_auth(&app.admin_token)
-        .body(linux_1_bytes)
+        .body(linux_1_build.bytes)
         .send()
         .await
         .unwrap();

@@ -11,6 +11,7 @@ use depot_service::{
     ReleaseChanges, ReleaseView, RolloutChange, ServiceError, Spooled, spool,
 };
 use futures::TryStreamExt;
+use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -215,30 +216,13 @@ async fn upload(
 ) -> Result<Response, ApiError> {
     // Refused before a byte of the body is read.
     depot.check_may_publish(&actor, &extension)?;
-    let limit = depot.settings().max_upload_bytes;
-    refuse_declared_excess(request.headers(), &depot)?;
-    let is_multipart = is_multipart(request.headers());
-    let temp_dir = depot.settings().temp_dir.clone();
-
-    let (params, spooled) = if is_multipart {
-        let mut params = UploadParams::default();
-        let (spooled, _) = read_upload_form(request, &depot, |name, text| {
-            set_upload_field(&mut params, name, text)
-        })
-        .await?;
-        (params, spooled)
-    } else {
-        let (parts, body) = request.into_parts();
-        let Query(params) = Query::<UploadParams>::try_from_uri(&parts.uri)
-            .map_err(|e| ServiceError::invalid("bad_query", e.body_text()))?;
-        let stream = body.into_data_stream().map_err(std::io::Error::other);
-        (params, spool(&temp_dir, stream, limit).await?)
-    };
-    if spooled.size == 0 {
-        return Err(
-            ServiceError::invalid("empty_body", "the upload is empty: send the zip").into(),
-        );
-    }
+    let (params, spooled, _) = read_upload(
+        request,
+        &depot,
+        "the zip",
+        |p: &mut UploadParams, name, text| set_upload_field(p, name, text),
+    )
+    .await?;
     let options = publish_options(params)?;
     let published = depot
         .publish(&actor, &extension, &version, spooled, &options)
@@ -303,34 +287,17 @@ async fn upload_build(
     request: Request,
 ) -> Result<Response, ApiError> {
     depot.check_may_publish(&actor, &extension)?;
-    refuse_declared_excess(request.headers(), &depot)?;
-    let (params, spooled, form_filename) = if is_multipart(request.headers()) {
-        let mut params = BuildParams::default();
-        let (spooled, filename) = read_upload_form(request, &depot, |name, text| {
-            params.set(name, text).map_err(|other| {
+    let (params, spooled, form_filename) = read_upload(
+        request,
+        &depot,
+        "the build",
+        |p: &mut BuildParams, name, text| {
+            p.set(name, text).map_err(|other| {
                 ServiceError::invalid("unknown_field", format!("unknown form field {other:?}"))
             })
-        })
-        .await?;
-        (params, spooled, filename)
-    } else {
-        let (parts, body) = request.into_parts();
-        let Query(params) = Query::<BuildParams>::try_from_uri(&parts.uri)
-            .map_err(|e| ServiceError::invalid("bad_query", e.body_text()))?;
-        let stream = body.into_data_stream().map_err(std::io::Error::other);
-        let spooled = spool(
-            &depot.settings().temp_dir,
-            stream,
-            depot.settings().max_upload_bytes,
-        )
-        .await?;
-        (params, spooled, None)
-    };
-    if spooled.size == 0 {
-        return Err(
-            ServiceError::invalid("empty_body", "the upload is empty: send the build").into(),
-        );
-    }
+        },
+    )
+    .await?;
     let filename = params.filename.clone().or(form_filename).ok_or_else(|| {
         ServiceError::invalid(
             "missing_filename",
@@ -359,6 +326,39 @@ async fn upload_build(
         StatusCode::OK
     };
     Ok((status, Json(published)).into_response())
+}
+
+/// An upload's body and metadata: a multipart form (the file as `file`, with the name the form
+/// gives it; the metadata as fields `set` takes) or the raw file with the metadata in the
+/// query. Refuses an empty file, naming `what` should have been sent.
+async fn read_upload<P: DeserializeOwned + Default>(
+    request: Request,
+    depot: &Depot,
+    what: &str,
+    mut set: impl FnMut(&mut P, &str, String) -> Result<(), ServiceError>,
+) -> Result<(P, Spooled, Option<String>), ServiceError> {
+    refuse_declared_excess(request.headers(), depot)?;
+    let (params, spooled, filename) = if is_multipart(request.headers()) {
+        let mut params = P::default();
+        let (spooled, filename) =
+            read_upload_form(request, depot, |name, text| set(&mut params, name, text)).await?;
+        (params, spooled, filename)
+    } else {
+        let (parts, body) = request.into_parts();
+        let Query(params) = Query::<P>::try_from_uri(&parts.uri)
+            .map_err(|e| ServiceError::invalid("bad_query", e.body_text()))?;
+        let stream = body.into_data_stream().map_err(std::io::Error::other);
+        let settings = depot.settings();
+        let spooled = spool(&settings.temp_dir, stream, settings.max_upload_bytes).await?;
+        (params, spooled, None)
+    };
+    if spooled.size == 0 {
+        return Err(ServiceError::invalid(
+            "empty_body",
+            format!("the upload is empty: send {what}"),
+        ));
+    }
+    Ok((params, spooled, filename))
 }
 
 fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
