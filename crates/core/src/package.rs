@@ -10,6 +10,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
+use sha2::{Digest, Sha256};
 
 use crate::composer::{self, ComposerJsonError, ComposerManifest};
 use crate::extension::{ExtensionType, Identity, IdentityError, default_client};
@@ -180,6 +181,7 @@ pub fn inspect_contents<R: Read + Seek>(
     // WordPress: headers of the PHP files and style.css in the package's folder, its readme.
     let mut headers: Vec<WordPressManifest> = Vec::new();
     let mut readme: Option<String> = None;
+    let mut assets: Vec<wordpress::WordPressAsset> = Vec::new();
     let mut php_files = 0;
     let folder = root.trim_end_matches('/');
     for (index, name) in names.iter().enumerate() {
@@ -188,6 +190,9 @@ pub fn inspect_contents<R: Read + Seek>(
         };
         let lower = rel.to_ascii_lowercase();
         let kind = match lower.as_str() {
+            _ if !folder.is_empty() && wordpress::asset_role(rel).is_some() => {
+                Entry::WordPressAsset
+            }
             _ if rel.contains('/') => continue,
             _ if lower.ends_with(".xml") => Entry::JoomlaXml,
             COMPOSER_JSON => Entry::ComposerJson,
@@ -202,6 +207,8 @@ pub fn inspect_contents<R: Read + Seek>(
         };
         let cap = match kind {
             Entry::WordPressHeader => wordpress::HEADER_BYTES as u64,
+            // One byte over the limit tells a file that is too large from one that fits.
+            Entry::WordPressAsset => wordpress::MAX_ASSET_BYTES + 1,
             _ => limits.max_manifest_bytes,
         };
         let mut file = archive
@@ -229,6 +236,20 @@ pub fn inspect_contents<R: Read + Seek>(
                 readme = read
                     .ok()
                     .map(|_| String::from_utf8_lossy(&bytes).into_owned());
+                continue;
+            }
+            Entry::WordPressAsset => {
+                // An image too large, or unreadable, is left out rather than refusing the
+                // package: it is decoration.
+                if read.is_ok() && bytes.len() as u64 <= wordpress::MAX_ASSET_BYTES {
+                    assets.push(wordpress::WordPressAsset {
+                        name: wordpress::asset_role(rel)
+                            .map(|(n, _, _)| n.to_string())
+                            .unwrap_or_default(),
+                        entry: name.clone(),
+                        sha256: hex::encode(Sha256::digest(&bytes)),
+                    });
+                }
                 continue;
             }
             _ => {}
@@ -268,6 +289,10 @@ pub fn inspect_contents<R: Read + Seek>(
             if let Some(readme) = &readme {
                 m.add_readme(readme);
             }
+            if m.kind == "plugin" {
+                assets.sort_by(|a, b| a.name.cmp(&b.name));
+                m.assets = std::mem::take(&mut assets);
+            }
             m
         });
     let joomla = match (first_bad, found.len()) {
@@ -304,6 +329,8 @@ enum Entry {
     /// A PHP file or `style.css` whose header may name a WordPress plugin or theme.
     WordPressHeader,
     Readme,
+    /// A banner or icon of a WordPress plugin.
+    WordPressAsset,
 }
 
 fn corrupt(name: &str, detail: String) -> PackageError {

@@ -89,6 +89,64 @@ pub struct WordPressManifest {
     pub sections: Vec<(String, String)>,
     /// `readme.txt`'s upgrade notice for this version, as HTML.
     pub upgrade_notice: Option<String>,
+    /// Banners and icons in the zip's `.wordpress-org/` folder (the layout WordPress.org deploy
+    /// tools read), for the "View details" dialog and the updates screen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assets: Vec<WordPressAsset>,
+}
+
+/// A banner or icon shipped in the zip.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WordPressAsset {
+    /// `banner-772x250.png`, `icon-256x256.png`, `icon.svg`, …
+    pub name: String,
+    /// The entry in the zip.
+    pub entry: String,
+    /// Of the image's bytes, hex: its URL names it, so that only a reader of the metadata
+    /// knows where a paid plugin's images are.
+    pub sha256: String,
+}
+
+/// The banners and icons plugin-update-checker passes on to WordPress: the member of `banners`
+/// or `icons` each file name stands for.
+const ASSET_ROLES: [(&str, &str, &str); 5] = [
+    ("banner-772x250", "banners", "low"),
+    ("banner-1544x500", "banners", "high"),
+    ("icon-128x128", "icons", "1x"),
+    ("icon-256x256", "icons", "2x"),
+    ("icon", "icons", "svg"),
+];
+
+/// The largest banner or icon kept (a 1544×500 PNG is a few hundred KB).
+pub const MAX_ASSET_BYTES: u64 = 1 << 20;
+
+/// Whether `rel` (a path inside the plugin's folder) is a banner or icon: its file name, and
+/// the member of `banners` or `icons` it fills.
+pub fn asset_role(rel: &str) -> Option<(&str, &'static str, &'static str)> {
+    let name = rel.strip_prefix(".wordpress-org/")?;
+    let (group, member) = asset_member(name)?;
+    Some((name, group, member))
+}
+
+/// The member of `banners` or `icons` an asset's file name fills.
+pub fn asset_member(name: &str) -> Option<(&'static str, &'static str)> {
+    let (stem, ext) = name.rsplit_once('.')?;
+    let allowed = if stem == "icon" {
+        ext == "svg"
+    } else {
+        matches!(ext, "png" | "jpg")
+    };
+    let (_, group, member) = ASSET_ROLES.iter().find(|(s, _, _)| *s == stem)?;
+    allowed.then_some((*group, *member))
+}
+
+/// The content type an asset is served with.
+pub fn asset_content_type(name: &str) -> &'static str {
+    match name.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("svg") => "image/svg+xml",
+        Some("jpg") => "image/jpeg",
+        _ => "image/png",
+    }
 }
 
 /// How much of a file WordPress reads for its header.
@@ -151,6 +209,7 @@ pub fn read_header(path: &str, folder: &str, text: &str) -> Option<WordPressMani
         requires_php: field("Requires PHP"),
         sections: Vec::new(),
         upgrade_notice: None,
+        assets: Vec::new(),
     })
 }
 

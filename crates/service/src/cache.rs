@@ -19,7 +19,7 @@ use crate::composer::ComposerRepository;
 use crate::downloads::DownloadKey;
 use crate::feeds::{FeedKey, RenderedFeed};
 use crate::tauri::TauriCatalogue;
-use crate::wordpress::WordPressCatalogue;
+use crate::wordpress::{WordPressCatalogue, WordPressImage};
 
 /// A map of loaded answers that can be dropped at any moment without losing a concurrent load's
 /// correctness: a load that started before a `clear` is not kept.
@@ -69,6 +69,9 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
     }
 }
 
+/// Banners and icons kept in memory (each at most `MAX_ASSET_BYTES`, most far less).
+const WORDPRESS_IMAGES: usize = 64;
+
 /// Entries kept per catalogue memo, known and unknown names together (see `Memo`).
 const CATALOGUE_ENTRIES: usize = 20_000;
 
@@ -86,6 +89,8 @@ pub(crate) struct CatalogueCache {
     pub(crate) composer: Memo<(), Arc<ComposerRepository>>,
     /// The WordPress plugins' and themes' metadata, rendered.
     pub(crate) wordpress: Memo<(), Arc<WordPressCatalogue>>,
+    /// WordPress plugins' banners and icons, read out of their packages, by SHA-256.
+    pub(crate) wordpress_images: Memo<String, Option<WordPressImage>>,
     /// The applications' builds as Tauri's updater reads them, rendered.
     pub(crate) tauri: Memo<(), Arc<TauriCatalogue>>,
     /// The last catalogue generation seen in the database.
@@ -102,6 +107,7 @@ impl CatalogueCache {
             composer: Memo::new(1),
             wordpress: Memo::new(1),
             tauri: Memo::new(1),
+            wordpress_images: Memo::new(WORDPRESS_IMAGES),
             generation: Seen::new(generation),
         }
     }
@@ -114,6 +120,7 @@ impl CatalogueCache {
         self.composer.clear();
         self.wordpress.clear();
         self.tauri.clear();
+        self.wordpress_images.clear();
     }
 }
 

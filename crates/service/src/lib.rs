@@ -106,6 +106,7 @@ pub use tauri::{TauriCheck, TauriUpdate};
 pub use tokens::{Principal, Scope, TokenView, generate_token, hash_token};
 pub use users::{UserChanges, UserView};
 pub use webhooks::{WebhookDeliveryView, WebhookSettings, WebhookView};
+pub use wordpress::WordPressImage;
 
 /// What the use cases need from the configuration.
 #[derive(Clone, Debug)]

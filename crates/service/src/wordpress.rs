@@ -11,13 +11,20 @@
 //! credentials, can fetch the zip. Every version's document is rendered once per catalogue
 //! change; a paid answer only adds its key.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use depot_core::wordpress::{WordPressManifest, markdown_to_html};
+use bytes::Bytes;
+use depot_core::wordpress::{
+    MAX_ASSET_BYTES, WordPressAsset, WordPressManifest, asset_content_type, asset_member,
+    markdown_to_html,
+};
 use depot_core::{Ecosystem, Stability, Version};
 use depot_store::PublishedReleaseRow;
+use futures::StreamExt;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::io::Read;
 
 use crate::feeds::ClientAnswer;
 use crate::offers::{OfferedProduct, OfferedVersion};
@@ -26,9 +33,68 @@ use crate::{Credentials, Depot, ServiceError, ServiceResult};
 /// The WordPress products as rendered after the last catalogue change.
 pub(crate) struct WordPressCatalogue {
     products: BTreeMap<String, OfferedProduct>,
+    /// The published versions' banners and icons, by the SHA-256 their URLs name.
+    assets: HashMap<String, AssetSource>,
+}
+
+/// Where a banner or icon is: an entry of a stored package.
+#[derive(Clone, Debug)]
+struct AssetSource {
+    storage_key: String,
+    entry: String,
+    name: String,
+}
+
+/// A banner or icon, ready to be served.
+#[derive(Clone, Debug)]
+pub struct WordPressImage {
+    pub bytes: Bytes,
+    pub content_type: &'static str,
 }
 
 impl Depot {
+    /// Where a banner or icon is served: named by its hash, so that its URL says nothing to
+    /// whoever has not read the metadata (a paid plugin's among them).
+    fn wordpress_asset_url(&self, asset: &WordPressAsset) -> String {
+        self.url(&format!(
+            "/wordpress/assets/{}/{}",
+            asset.sha256, asset.name
+        ))
+    }
+
+    /// A published version's banner or icon by the hash its URL names; `None` when no
+    /// published version has it.
+    pub async fn wordpress_asset(&self, sha256: &str) -> ServiceResult<Option<WordPressImage>> {
+        let catalogue = self.wordpress_catalogue().await?;
+        let Some(source) = catalogue.assets.get(sha256).cloned() else {
+            return Ok(None);
+        };
+        let sha256 = sha256.to_string();
+        self.inner
+            .catalogue
+            .wordpress_images
+            .get_or_load(sha256.clone(), || async move {
+                let object = self.storage().get(&source.storage_key, None).await?;
+                let mut zip = Vec::with_capacity(object.total_size.min(64 << 20) as usize);
+                let mut stream = object.body.into_stream();
+                while let Some(chunk) = stream.next().await {
+                    zip.extend_from_slice(&chunk?);
+                }
+                let bytes = tokio::task::spawn_blocking(move || image_in(zip, &source.entry))
+                    .await
+                    .map_err(|e| ServiceError::Io(std::io::Error::other(e)))??;
+                // The file the metadata named, or nothing.
+                if hex::encode(Sha256::digest(&bytes)) != sha256 {
+                    return Ok(None);
+                }
+                Ok::<_, ServiceError>(Some(WordPressImage {
+                    bytes: Bytes::from(bytes),
+                    content_type: asset_content_type(&source.name),
+                }))
+            })
+            .await
+    }
+
     /// `/wordpress/{slug}/info.json`.
     pub(crate) fn wordpress_metadata_url(&self, slug: &str) -> String {
         self.url(&format!("/wordpress/{slug}/info.json"))
@@ -100,14 +166,25 @@ impl Depot {
 
     fn render_wordpress(&self, rows: Vec<PublishedReleaseRow>) -> WordPressCatalogue {
         let mut products: BTreeMap<String, OfferedProduct> = BTreeMap::new();
+        let mut assets = HashMap::new();
         for row in rows {
-            let Some(version) = self.render_wordpress_version(&row) else {
+            let Some((version, images)) = self.render_wordpress_version(&row) else {
                 tracing::warn!(
                     release_id = row.release.id,
                     "skipping a WordPress release whose stored metadata does not parse"
                 );
                 continue;
             };
+            for image in images {
+                assets.insert(
+                    image.sha256,
+                    AssetSource {
+                        storage_key: row.artifact.storage_key.clone(),
+                        entry: image.entry,
+                        name: image.name,
+                    },
+                );
+            }
             products
                 .entry(row.extension.clone())
                 .or_insert_with(|| OfferedProduct::new(row.package_group_id))
@@ -117,10 +194,14 @@ impl Depot {
         for product in products.values_mut() {
             product.finish();
         }
-        WordPressCatalogue { products }
+        WordPressCatalogue { products, assets }
     }
 
-    fn render_wordpress_version(&self, row: &PublishedReleaseRow) -> Option<OfferedVersion> {
+    /// A version's document, and the banners and icons it names.
+    fn render_wordpress_version(
+        &self,
+        row: &PublishedReleaseRow,
+    ) -> Option<(OfferedVersion, Vec<WordPressAsset>)> {
         let (release, artifact) = (&row.release, &row.artifact);
         let manifest: WordPressManifest =
             serde_json::from_str(artifact.manifest.as_deref()?).ok()?;
@@ -152,6 +233,16 @@ impl Depot {
         put("requires_php", manifest.requires_php.clone());
         put("last_updated", release.published_at.map(wordpress_date));
         put("upgrade_notice", manifest.upgrade_notice.clone());
+        // plugin-update-checker's `banners` {low, high} and `icons` {1x, 2x, svg}.
+        for asset in &manifest.assets {
+            if let Some((group, member)) = asset_member(&asset.name)
+                && let Value::Object(images) = document
+                    .entry(group)
+                    .or_insert_with(|| Value::Object(Map::new()))
+            {
+                images.insert(member.into(), self.wordpress_asset_url(asset).into());
+            }
+        }
         if manifest.kind != "theme" {
             let mut sections: Map<String, Value> = manifest
                 .sections
@@ -171,14 +262,24 @@ impl Depot {
             }
             document.insert("sections".into(), Value::Object(sections));
         }
-        Some(OfferedVersion::new(
-            version,
-            release,
-            document,
-            "download_url",
-            download_url,
+        Some((
+            OfferedVersion::new(version, release, document, "download_url", download_url),
+            manifest.assets,
         ))
     }
+}
+
+/// The bytes of `entry` in the zip `zip`.
+fn image_in(zip: Vec<u8>, entry: &str) -> ServiceResult<Vec<u8>> {
+    let corrupt = |e: String| ServiceError::Io(std::io::Error::other(e));
+    let mut archive =
+        zip::ZipArchive::new(std::io::Cursor::new(zip)).map_err(|e| corrupt(e.to_string()))?;
+    let file = archive.by_name(entry).map_err(|e| corrupt(e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_ASSET_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(ServiceError::Io)?;
+    Ok(bytes)
 }
 
 /// `last_updated` as WordPress.org's API writes it (`2026-12-04 10:30:00`, UTC).

@@ -116,6 +116,7 @@ fn public_routes() -> OpenApiRouter<Depot> {
         .routes(routes!(composer::root))
         .routes(routes!(composer::package))
         .routes(routes!(wordpress::info))
+        .routes(routes!(wordpress::asset))
         .routes(routes!(tauri::update))
         .merge(jbackend_routes())
         // Akeeba Release System's URLs, for sites that updated from it (`depot import ars`).

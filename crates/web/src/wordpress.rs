@@ -79,3 +79,68 @@ fn not_found() -> Response {
     )
         .into_response()
 }
+
+/// A plugin's banner or icon, named by its SHA-256 (the URL `info.json` gives).
+#[utoipa::path(
+    get,
+    path = "/wordpress/assets/{sha256}/{name}",
+    tag = "wordpress",
+    summary = "A WordPress plugin's banner or icon",
+    description = "An image from the plugin zip's `.wordpress-org/` folder (`banner-772x250`, \
+                   `banner-1544x500`, `icon-128x128`, `icon-256x256` as PNG or JPEG, `icon.svg`), \
+                   as `info.json`'s `banners` and `icons` name it. Immutable: its URL is its hash.",
+    params(
+        ("sha256" = String, Path, description = "The image's SHA-256, hex"),
+        ("name" = String, Path, description = "Its file name"),
+    ),
+    responses(
+        (status = 200, description = "The image", content(("image/png"), ("image/jpeg"), ("image/svg+xml")),
+         headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the client's copy"),
+        (status = 404, description = "No published version has this image", content_type = "text/plain", body = String),
+    )
+)]
+pub async fn asset(
+    State(depot): State<Depot>,
+    Path((sha256, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ReleaseError> {
+    let well_formed = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
+    let image = match well_formed {
+        true => depot.wordpress_asset(&sha256.to_ascii_lowercase()).await?,
+        false => None,
+    };
+    let Some(image) = image.filter(|_| !name.is_empty()) else {
+        return Ok((
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "unknown image\n",
+        )
+            .into_response());
+    };
+    let etag = format!("\"{}\"", &sha256[..32]);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, image.content_type.to_string()),
+            (
+                header::CACHE_CONTROL,
+                "public, max-age=31536000, immutable".to_string(),
+            ),
+            (header::ETAG, etag),
+            // An SVG opened directly runs no script of its own.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; sandbox".to_string(),
+            ),
+        ],
+        image.bytes,
+    )
+        .into_response())
+}

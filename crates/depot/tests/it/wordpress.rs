@@ -334,3 +334,71 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    banners_and_icons_come_from_the_zip,
+    |app: TestApp| async move {
+        let header = PLUGIN_HEADER.replace("{version}", "2.0.0");
+        let banner = b"\x89PNG banner bytes".to_vec();
+        let icon = b"\x89PNG icon bytes".to_vec();
+        let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>".to_vec();
+        // Incompressible, so that the zip is no bomb.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let too_big: Vec<u8> = (0..(1 << 20) + 1)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        let zip = zip_of(&[
+            ("acme-gallery/acme-gallery.php", header.as_bytes()),
+            ("acme-gallery/.wordpress-org/banner-772x250.png", &banner),
+            ("acme-gallery/.wordpress-org/icon-256x256.png", &icon),
+            ("acme-gallery/.wordpress-org/icon.svg", &svg),
+            // Too large, and not a name WordPress knows: left out.
+            ("acme-gallery/.wordpress-org/banner-1544x500.png", &too_big),
+            ("acme-gallery/.wordpress-org/screenshot-1.png", &icon),
+        ]);
+        app.publish("acme-gallery", "2.0.0", zip, "").await;
+        let (status, doc) = info(&app, "/wordpress/acme-gallery/info.json").await;
+        assert_eq!(status, 200, "{doc}");
+        assert_eq!(
+            doc["banners"]
+                .as_object()
+                .map(|b| b.keys().cloned().collect::<Vec<_>>()),
+            Some(vec!["low".to_string()]),
+            "{doc}"
+        );
+        let images = [
+            (&doc["banners"]["low"], &banner, "image/png"),
+            (&doc["icons"]["2x"], &icon, "image/png"),
+            (&doc["icons"]["svg"], &svg, "image/svg+xml"),
+        ];
+        for (url, bytes, content_type) in images {
+            let url = url.as_str().expect("an image URL");
+            assert!(url.starts_with(&app.url("/wordpress/assets/")), "{url}");
+            let r = app.client.get(url).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{url}");
+            assert_eq!(r.headers()["content-type"], content_type);
+            let etag = r.headers()["etag"].clone();
+            assert_eq!(&r.bytes().await.unwrap().to_vec(), bytes);
+            let r = app
+                .client
+                .get(url)
+                .header("If-None-Match", etag)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 304);
+        }
+        assert!(doc["icons"].get("1x").is_none(), "{doc}");
+        for unknown in [
+            format!("/wordpress/assets/{}/icon.svg", "0".repeat(64)),
+            "/wordpress/assets/not-a-hash/icon.svg".to_string(),
+        ] {
+            assert_eq!(app.get(&unknown).await.status(), 404, "{unknown}");
+        }
+    }
+);
