@@ -219,7 +219,21 @@ db_test!(other_clients_follow_a_rollout, db => |db: Db| async move {
     app.publish("roll", "1.1.0", wordpress_zip("1.1.0"), "").await;
     app.publish("acme%2Froll", "1.0.0", composer_zip("1.0.0"), "").await;
     app.publish("acme%2Froll", "1.1.0", composer_zip("1.1.0"), "").await;
-    for product in ["plg_system_hello", "roll", "acme%2Froll"] {
+    for version in ["1.0.0", "1.1.0"] {
+        let r = app
+            .client
+            .put(app.url(&format!(
+                "/api/v1/extensions/roll-app/releases/{version}/builds/linux/x86_64?filename=roll.AppImage&signature={}",
+                tauri_signature()
+            )))
+            .bearer_auth(&app.admin_token)
+            .body(format!("roll {version}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    }
+    for product in ["plg_system_hello", "roll", "acme%2Froll", "roll-app"] {
         start(&app, product).await;
     }
     let app = &app;
@@ -247,8 +261,34 @@ db_test!(other_clients_follow_a_rollout, db => |db: Db| async move {
     // WordPress and Composer by the asking site's address.
     let wordpress = share(|i| get("/wordpress/roll/info.json".into(), i)).await;
     let composer = share(|i| get("/composer/p2/acme/roll.json".into(), i)).await;
-    eprintln!("50 % rollout: latest.json {latest}, WordPress {wordpress}, Composer {composer} of 200");
-    for (what, n) in [("latest.json", latest), ("wordpress", wordpress), ("composer", composer)] {
+    // Tauri's check from 1.0.0: an update inside the share, 204 outside it.
+    let mut tauri = 0;
+    for i in 0..200 {
+        let r = app
+            .client
+            .get(app.url("/tauri/roll-app/linux/x86_64/1.0.0"))
+            .header("X-Forwarded-For", site_of(i))
+            .send()
+            .await
+            .unwrap();
+        match r.status().as_u16() {
+            200 => {
+                assert!(r.text().await.unwrap().contains("\"version\": \"1.1.0\""));
+                tauri += 1;
+            }
+            status => assert_eq!(status, 204),
+        }
+    }
+    eprintln!(
+        "50 % rollout: latest.json {latest}, WordPress {wordpress}, Composer {composer}, \
+         Tauri {tauri} of 200"
+    );
+    for (what, n) in [
+        ("latest.json", latest),
+        ("wordpress", wordpress),
+        ("composer", composer),
+        ("tauri", tauri),
+    ] {
         assert!((70..=130).contains(&n), "{what}: {n} of 200");
     }
     // Everyone once the schedule is over.
@@ -262,6 +302,18 @@ db_test!(other_clients_follow_a_rollout, db => |db: Db| async move {
     .await;
     assert_eq!(latest, 200);
 });
+
+/// A `.sig` of the form `tauri signer sign` writes, URL-encoded (depot checks its form; no
+/// updater verifies it here).
+fn tauri_signature() -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let line = b64.encode([b"Ed".as_slice(), &[1u8; 72]].concat());
+    let sig = b64.encode(format!(
+        "untrusted comment: signature from tauri secret key\n{line}\ntrusted comment: t\nAAAA\n"
+    ));
+    url::form_urlencoded::byte_serialize(sig.as_bytes()).collect()
+}
 
 fn site_of(i: usize) -> String {
     format!("10.9.{}.{}", i / 256, i % 256)
