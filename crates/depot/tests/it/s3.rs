@@ -278,3 +278,53 @@ async fn backups_on_s3_list_the_objects_and_restore_against_the_bucket() {
     let path = "/download/plg_system_hello/1.0.0/plg_system_hello-1.0.0.zip";
     assert_eq!(restored.bytes_at(&restored.url(path)).await, zip);
 }
+
+/// What depot reads back out of the bucket after publishing: a rotated signing key re-signs
+/// the packages stored there, and a WordPress plugin's icon is read out of its zip.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packages_in_the_bucket_are_re_signed_and_their_images_served() {
+    let Some(s3) = start_s3().await else { return };
+    let mut app = app_on_s3(&s3, false, SECRET).await;
+    let dir = tempfile::tempdir().unwrap();
+    let zip = plugin_zip("1.0.0", "in the bucket");
+    let published = app
+        .publish("plg_system_hello", "1.0.0", zip.clone(), "")
+        .await;
+    let old_signature = app.text_at(&published.signature_url).await;
+    let icon = b"\x89PNG an icon in the bucket".to_vec();
+    let header = "<?php\n/**\n * Plugin Name: Bucket Icons\n * Version: 1.0.0\n */\n";
+    app.publish(
+        "bucket-icons",
+        "1.0.0",
+        zip_of(&[
+            ("bucket-icons/bucket-icons.php", header.as_bytes()),
+            ("bucket-icons/.wordpress-org/icon-128x128.png", &icon),
+        ]),
+        "",
+    )
+    .await;
+    let info: serde_json::Value =
+        serde_json::from_str(&app.text("/wordpress/bucket-icons/info.json").await).unwrap();
+    let icon_url = info["icons"]["1x"].as_str().expect("the icon's URL");
+    assert_eq!(app.bytes_at(icon_url).await, icon);
+
+    let Some((secret, key)) = minisign_key(dir.path(), "vendor") else {
+        return;
+    };
+    app.settings.signing_key = Some(secret);
+    app.restart().await;
+    let started = std::time::Instant::now();
+    let signature = loop {
+        let now = app.text_at(&published.signature_url).await;
+        if now != old_signature {
+            break now;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "never re-signed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let (ok, said) = minisign_verify(dir.path(), &zip, &signature, &key).unwrap();
+    assert!(ok, "re-signed from the bucket with the new key: {said}");
+}
