@@ -6,7 +6,7 @@
 //! other instances' writes within `Settings::catalogue_poll`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use bytes::Bytes;
 use depot_core::feed::{self, CollectionEntry, FeedExtension, FeedRelease, SupportedDatabases};
@@ -35,6 +35,45 @@ pub struct RenderedFeed {
     pub package_group_id: Option<i64>,
     /// A release of it being rolled out: who sees the feed as it is, and what the others see.
     pub rollout: Option<Arc<FeedRollout>>,
+    /// The body compressed, once a client asked for it (see [`RenderedFeed::encodings`]).
+    pub encoded: OnceLock<Encodings>,
+}
+
+/// A document's body gzip- and Brotli-compressed, with an `ETag` for each form.
+#[derive(Debug)]
+pub struct Encodings {
+    pub gzip: Bytes,
+    pub gzip_etag: String,
+    pub br: Bytes,
+    pub br_etag: String,
+}
+
+/// Below this, a compressed body saves less than its headers cost.
+const MIN_COMPRESSIBLE: usize = 1024;
+
+impl Encodings {
+    fn of(body: &[u8], etag: &str) -> Encodings {
+        use std::io::Write;
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        // Writing to memory cannot fail.
+        let _ = gzip.write_all(body);
+        let gzip = gzip.finish().unwrap_or_default();
+        let mut br = Vec::new();
+        let params = brotli::enc::BrotliEncoderParams {
+            quality: 5,
+            lgwin: 22,
+            ..Default::default()
+        };
+        let _ = brotli::BrotliCompress(&mut &body[..], &mut br, &params);
+        // A strong validator per form (RFC 9110 §8.8.3.3): the document's, marked.
+        let variant = |mark: &str| format!("{}-{mark}\"", etag.trim_end_matches('"'));
+        Encodings {
+            gzip: Bytes::from(gzip),
+            gzip_etag: variant("gz"),
+            br: Bytes::from(br),
+            br_etag: variant("br"),
+        }
+    }
 }
 
 /// A document chosen for one client (by its key, or its cohort in a staged rollout), or the
@@ -81,7 +120,18 @@ impl RenderedFeed {
             content_type: "application/xml; charset=utf-8",
             package_group_id: None,
             rollout: None,
+            encoded: OnceLock::new(),
         }
+    }
+
+    /// The body compressed both ways, made the first time a client accepts either and kept
+    /// with the document, so once per change; `None` for a body too small to gain. Documents
+    /// made for one client are not compressed (the work would be done per request).
+    pub fn encodings(&self) -> Option<&Encodings> {
+        (self.body.len() >= MIN_COMPRESSIBLE).then(|| {
+            self.encoded
+                .get_or_init(|| Encodings::of(&self.body, &self.etag))
+        })
     }
 
     /// A JSON document instead of Joomla's XML.
@@ -412,6 +462,7 @@ impl Depot {
             content_type: "application/xml; charset=utf-8",
             package_group_id: row.package_group_id,
             rollout,
+            encoded: OnceLock::new(),
         }))
     }
 

@@ -73,6 +73,7 @@ fn with_key(feed: &RenderedFeed, key: &str) -> RenderedFeed {
         content_type: feed.content_type,
         package_group_id: feed.package_group_id,
         rollout: None,
+        encoded: std::sync::OnceLock::new(),
     }
 }
 
@@ -92,6 +93,7 @@ mod tests {
             content_type: "application/xml; charset=utf-8",
             package_group_id: Some(2),
             rollout: None,
+            encoded: std::sync::OnceLock::new(),
         };
         let keyed = with_key(&feed, "dk+A/B=");
         let body = String::from_utf8(keyed.body.to_vec()).unwrap();

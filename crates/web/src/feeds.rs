@@ -262,15 +262,22 @@ fn not_modified(feed: &RenderedFeed, headers: &HeaderMap) -> bool {
         .is_some_and(|since| feed.last_modified_ms / 1000 <= since)
 }
 
-/// Whether `If-None-Match` names the feed's `ETag`.
+/// Whether `If-None-Match` names the feed's `ETag`, of any of its forms (a client that kept
+/// one form has the same document).
 fn etag_matches(feed: &RenderedFeed, headers: &HeaderMap) -> bool {
+    let document = feed.etag.trim_end_matches('"');
     headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|inm| {
             inm.split(',')
                 .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == "*" || t == feed.etag)
+                .any(|t| {
+                    t == "*"
+                        || t == feed.etag
+                        || t.strip_prefix(document)
+                            .is_some_and(|form| form == "-gz\"" || form == "-br\"")
+                })
         })
 }
 
@@ -322,9 +329,24 @@ pub(crate) fn respond_as(
     headers: &HeaderMap,
     audience: Audience,
 ) -> Response {
+    // A document everyone shares goes out compressed to a client that accepts it, in the form
+    // made once for the document; one made for a single client goes out as it is.
+    let encoded = match audience {
+        Audience::Everyone => accepted_encoding(headers)
+            .and_then(|coding| feed.encodings().map(|forms| (coding, forms))),
+        Audience::OneCustomer => None,
+    };
+    let (etag, body, coding) = match encoded {
+        Some((Coding::Brotli, forms)) => (&forms.br_etag, &forms.br, Some("br")),
+        Some((Coding::Gzip, forms)) => (&forms.gzip_etag, &forms.gzip, Some("gzip")),
+        None => (&feed.etag, &feed.body, None),
+    };
     let mut builder = Response::builder()
-        .header(header::ETAG, &feed.etag)
+        .header(header::ETAG, etag)
         .header(header::VARY, "Accept-Encoding");
+    if let Some(coding) = coding {
+        builder = builder.header(header::CONTENT_ENCODING, coding);
+    }
     builder = match audience {
         Audience::Everyone => builder
             .header(header::LAST_MODIFIED, last_modified(feed.last_modified_ms))
@@ -347,7 +369,44 @@ pub(crate) fn respond_as(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static(feed.content_type),
             )
-            .body(Body::from(feed.body.clone()))
+            .body(Body::from(body.clone()))
     };
     resp.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// A content coding depot has a document in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Coding {
+    Brotli,
+    Gzip,
+}
+
+/// The coding to answer in: Brotli when `Accept-Encoding` allows it, else gzip, else none.
+fn accepted_encoding(headers: &HeaderMap) -> Option<Coding> {
+    let accept = headers.get(header::ACCEPT_ENCODING)?.to_str().ok()?;
+    let (mut br, mut gzip) = (false, false);
+    for item in accept.split(',') {
+        let mut parts = item.split(';');
+        let token = parts.next().unwrap_or_default().trim();
+        let refused = parts.any(|p| {
+            p.trim()
+                .strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        if refused {
+            continue;
+        }
+        match token.to_ascii_lowercase().as_str() {
+            "br" => br = true,
+            "gzip" | "x-gzip" => gzip = true,
+            "*" => (br, gzip) = (true, true),
+            _ => {}
+        }
+    }
+    match (br, gzip) {
+        (true, _) => Some(Coding::Brotli),
+        (false, true) => Some(Coding::Gzip),
+        _ => None,
+    }
 }

@@ -724,3 +724,105 @@ db_test!(
         assert_eq!(body["errors"][0]["code"], "bad_security");
     }
 );
+
+db_test!(
+    feeds_go_out_compressed_to_clients_that_accept_it,
+    |app: TestApp| async move {
+        const FEED: &str = "/updates/plg_system_hello.xml";
+        for minor in 0..3 {
+            let version = format!("1.{minor}.0");
+            app.publish(
+                "plg_system_hello",
+                &version,
+                plugin_zip(&version, "z"),
+                "joomla=4,5",
+            )
+            .await;
+        }
+        let plain = app.get(FEED).await;
+        let plain_etag = plain.headers()["etag"].to_str().unwrap().to_string();
+        assert!(plain.headers().get("content-encoding").is_none());
+        let plain = plain.text().await.unwrap();
+        assert!(plain.len() > 1024, "{plain}");
+
+        // gzip, decoded by flate2.
+        let r = app
+            .client
+            .get(app.url(FEED))
+            .header("Accept-Encoding", "gzip, deflate")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["content-encoding"], "gzip");
+        assert_eq!(r.headers()["vary"], "Accept-Encoding");
+        let etag = r.headers()["etag"].to_str().unwrap().to_string();
+        assert_eq!(etag, format!("{}-gz\"", plain_etag.trim_end_matches('"')));
+        let compressed = r.bytes().await.unwrap();
+        assert!(
+            compressed.len() < plain.len() / 2,
+            "{} bytes",
+            compressed.len()
+        );
+        let mut decoded = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(&compressed[..]),
+            &mut decoded,
+        )
+        .unwrap();
+        assert_eq!(decoded, plain);
+        // Revalidation with the gzip form's validator, or the plain one's.
+        for validator in [&etag, &plain_etag] {
+            let r = app
+                .client
+                .get(app.url(FEED))
+                .header("Accept-Encoding", "gzip")
+                .header("If-None-Match", validator.as_str())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 304, "{validator}");
+        }
+
+        // Brotli, decoded by curl (as a client that asks for it would).
+        let url = app.url(FEED);
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new("curl")
+                .args([
+                    "-sS",
+                    "-D",
+                    "-",
+                    "--compressed",
+                    "-H",
+                    "Accept-Encoding: br",
+                    &url,
+                ])
+                .output()
+        })
+        .await
+        .unwrap();
+        let Ok(out) = out else {
+            skip("curl is not installed");
+            return;
+        };
+        let text = String::from_utf8(out.stdout).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(
+            head.to_ascii_lowercase().contains("content-encoding: br"),
+            "{head}"
+        );
+        assert_eq!(body, plain);
+
+        // Refused codings, and none asked for, get the document as it is.
+        for accept in ["gzip;q=0, br;q=0", "identity", "compress"] {
+            let r = app
+                .client
+                .get(app.url(FEED))
+                .header("Accept-Encoding", accept)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.headers().get("content-encoding").is_none(), "{accept}");
+            assert_eq!(r.text().await.unwrap(), plain);
+        }
+    }
+);
