@@ -347,7 +347,20 @@ def setup_catalogue(depot, staging):
         "paid_1mib": "/download/com_paid/1.0.0/com_paid-1.0.0.zip",
         "big_100mib": "/download/com_big/1.0.0/com_big-1.0.0.zip",
     }
+    # The collection as depot sends it to a client that accepts Brotli, staged for nginx as a
+    # plain file of those bytes: the same bytes on the wire.
+    status, headers, data = http("GET", depot.base + paths["collection"],
+                                 headers={"Accept-Encoding": "br"})
+    encoding = next((v for k, v in headers.items() if k.lower() == "content-encoding"), None)
+    assert status == 200 and encoding == "br", (status, encoding)
+    target = os.path.join(staging, "updates/collection.xml.br")
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with open(target, "wb") as f:
+        f.write(data)
+    paths["collection_br"] = "/updates/collection.xml.br"
     for name, path in paths.items():
+        if name == "collection_br":
+            continue
         url = depot.base + path + (f"?dlid={key}" if name == "paid_1mib" else "")
         auth = {"Authorization": basic_auth(key)} if name == "composer_paid" else None
         status, _, data = http("GET", url, headers=auth)
@@ -478,6 +491,7 @@ def main():
             ("extension feed", paths["feed"], "", c, None, "rps"),
             ("collection feed", paths["collection"], "", c, None, "rps"),
             ("304 revalidation", paths["feed"], "", c, "etag", "rps"),
+            ("collection feed (brotli)", paths["collection_br"], "", c, "br", "rps"),
             ("latest.json", paths["latest"], "", c, None, "rps"),
             ("composer metadata (free)", paths["composer_free"], "", c, None, "rps"),
             ("composer metadata (key)", paths["composer_paid"], "", c, "basic", "rps"),
@@ -496,9 +510,14 @@ def main():
             if special == "etag":
                 hdr = {"depot": (f"If-None-Match: {etag_of(depot.base + path)}",),
                        "nginx": (f"If-None-Match: {etag_of(nginx.base + path)}",)}
+            depot_path = path
+            if special == "br":
+                # depot compresses what it serves at the plain path; nginx sends the staged bytes.
+                hdr = {"depot": ("Accept-Encoding: br",), "nginx": ()}
+                depot_path = path.removesuffix(".br")
             ratios, p99s, runs = [], [], []
             for _ in range(args.runs):
-                d = wrk(depot.base + path + query, conns, args.seconds, hdr["depot"])
+                d = wrk(depot.base + depot_path + query, conns, args.seconds, hdr["depot"])
                 n = wrk(nginx.base + path, conns, args.seconds, hdr["nginx"])
                 for side, r in (("depot", d), ("nginx", n)):
                     # wrk counts 304 as a success (2xx or 3xx).
