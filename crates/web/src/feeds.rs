@@ -410,3 +410,36 @@ fn accepted_encoding(headers: &HeaderMap) -> Option<Coding> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepting(value: &str) -> Option<Coding> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(value).unwrap(),
+        );
+        accepted_encoding(&headers)
+    }
+
+    #[test]
+    fn brotli_before_gzip_and_q0_refuses() {
+        assert_eq!(accepted_encoding(&HeaderMap::new()), None);
+        for (accept, coding) in [
+            ("gzip, deflate, br", Some(Coding::Brotli)),
+            ("gzip, deflate", Some(Coding::Gzip)),
+            ("x-gzip", Some(Coding::Gzip)),
+            ("BR;q=0.5", Some(Coding::Brotli)),
+            ("br;q=0, gzip", Some(Coding::Gzip)),
+            ("br; q=0.0, gzip;q=0", None),
+            ("*", Some(Coding::Brotli)),
+            ("identity", None),
+            ("compress, deflate", None),
+            ("", None),
+        ] {
+            assert_eq!(accepting(accept), coding, "{accept}");
+        }
+    }
+}
