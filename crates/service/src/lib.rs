@@ -199,6 +199,12 @@ struct Inner {
     mail_due: tokio::sync::Notify,
     /// Woken when an event is queued for the webhooks, likewise.
     webhooks_due: tokio::sync::Notify,
+    /// One delivery pass per queue at a time in this instance. The leases keep instances
+    /// apart; within one, a second pass (the loop woken while an explicit pass runs) would
+    /// only race the first, and a lease measured by a clock that jumped (tests move it an
+    /// hour at a time) could lapse mid-request and send the same message twice.
+    mail_pass: tokio::sync::Mutex<()>,
+    webhook_pass: tokio::sync::Mutex<()>,
     /// `download.refused` is told at most once an hour per code and client.
     recent_refusals: webhooks::RecentRefusals,
     /// The webhooks' HTTP client (no redirects: an endpoint answers itself).
@@ -254,6 +260,8 @@ impl Depot {
                 mailer,
                 mail_due: tokio::sync::Notify::new(),
                 webhooks_due: tokio::sync::Notify::new(),
+                mail_pass: Default::default(),
+                webhook_pass: Default::default(),
                 recent_refusals: Default::default(),
                 http: reqwest::Client::builder()
                     .redirect(reqwest::redirect::Policy::none())

@@ -115,6 +115,7 @@ impl Depot {
 
     /// Delivers every message due now; returns how many it finished (sent or skipped).
     pub async fn deliver_due_mail(&self) -> ServiceResult<usize> {
+        let _pass = self.inner.mail_pass.lock().await;
         let mut finished = 0;
         loop {
             let now = self.now_ms();

@@ -305,6 +305,7 @@ impl Depot {
 
     /// Delivers every delivery due now; returns how many it finished.
     pub async fn deliver_due_webhooks(&self) -> ServiceResult<usize> {
+        let _pass = self.inner.webhook_pass.lock().await;
         let mut finished = 0;
         loop {
             let now = self.now_ms();
