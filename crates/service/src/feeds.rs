@@ -151,7 +151,7 @@ const FRAGMENT_FORMAT: &str = concat!("2/", env!("CARGO_PKG_VERSION"));
 const DIGEST_HALF: usize = 16;
 
 /// Which part of the release fragments a feed is made of.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum FragmentKind {
     Updates,
     Changelog,
@@ -167,13 +167,61 @@ pub(crate) struct HeldFragment {
 /// Release fragments held in memory by extension and release, so that a cold feed asks the
 /// database only for their order and digests. An extension's entries are replaced by what its
 /// latest feed used, so releases that left it do not linger.
+///
+/// Beside them, each extension's last joined feed with what it was made from: a catalogue
+/// change elsewhere clears every cached feed, and an extension whose releases did not move
+/// (its `feed_version`) gets its feed back without a query over its releases.
 #[derive(Default)]
-pub(crate) struct FragmentCache(Mutex<HashMap<i64, HashMap<i64, Arc<HeldFragment>>>>);
+pub(crate) struct FragmentCache {
+    held: Mutex<HashMap<i64, HashMap<i64, Arc<HeldFragment>>>>,
+    joined: Mutex<HashMap<(i64, FragmentKind), Joined>>,
+}
+
+/// An extension's feed as last joined.
+struct Joined {
+    from: JoinedFrom,
+    feed: Arc<RenderedFeed>,
+}
+
+/// What a joined feed shows besides its fragments' order: when any of it differs, the feed is
+/// joined again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct JoinedFrom {
+    feed_version: i64,
+    stamp: String,
+    updated_at: i64,
+    package_group_id: Option<i64>,
+}
 
 impl FragmentCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, HashMap<i64, Arc<HeldFragment>>>> {
         // Plain maps, valid between any two statements.
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The extension's feed of `kind` if it was last joined from `from`.
+    fn joined(
+        &self,
+        extension_id: i64,
+        kind: FragmentKind,
+        from: &JoinedFrom,
+    ) -> Option<Arc<RenderedFeed>> {
+        let joined = self.joined.lock().unwrap_or_else(PoisonError::into_inner);
+        joined
+            .get(&(extension_id, kind))
+            .filter(|j| &j.from == from)
+            .map(|j| j.feed.clone())
+    }
+
+    fn keep_joined(
+        &self,
+        extension_id: i64,
+        kind: FragmentKind,
+        from: JoinedFrom,
+        feed: Arc<RenderedFeed>,
+    ) {
+        let mut joined = self.joined.lock().unwrap_or_else(PoisonError::into_inner);
+        joined.insert((extension_id, kind), Joined { from, feed });
     }
 
     fn hold(&self, extension_id: i64, fragments: Vec<FeedFragment>) {
@@ -305,14 +353,15 @@ impl Depot {
             .note(self.store().catalogue_written());
     }
 
-    pub(crate) async fn cached<F, Fut>(
+    pub(crate) async fn cached<F, Fut, D>(
         &self,
         key: FeedKey,
         render: F,
     ) -> ServiceResult<Option<Arc<RenderedFeed>>>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = ServiceResult<Option<RenderedFeed>>>,
+        Fut: Future<Output = ServiceResult<Option<D>>>,
+        D: Into<Arc<RenderedFeed>>,
     {
         let mut rendered = None;
         let feed = self
@@ -320,7 +369,7 @@ impl Depot {
             .catalogue
             .feeds
             .get_or_load(key, || async {
-                let feed = render().await?.map(Arc::new);
+                let feed = render().await?.map(Into::into);
                 rendered = Some(feed.is_some());
                 Ok(feed)
             })
@@ -351,7 +400,7 @@ impl Depot {
         &self,
         name: &str,
         kind: FragmentKind,
-    ) -> ServiceResult<Option<RenderedFeed>> {
+    ) -> ServiceResult<Option<Arc<RenderedFeed>>> {
         let Some(row) = self
             .store()
             .extension_by_name(name)
@@ -361,6 +410,17 @@ impl Depot {
             return Ok(None);
         };
         let stamp = self.fragments_stamp(&row);
+        // Read before the releases: a write after this moves `feed_version`, so a feed kept
+        // under it is never older than what it claims.
+        let from = JoinedFrom {
+            feed_version: row.feed_version,
+            stamp: stamp.clone(),
+            updated_at: row.updated_at,
+            package_group_id: row.package_group_id,
+        };
+        if let Some(feed) = self.inner.fragments.joined(row.id, kind, &from) {
+            return Ok(Some(feed));
+        }
         let missing = self
             .store()
             .releases_needing_fragments(row.id, &stamp)
@@ -454,7 +514,7 @@ impl Depot {
         }
         let etag = format!("\"{}\"", &validator.finalize().to_hex()[..32]);
         let last_modified = row.updated_at.max(order.releases_updated_at);
-        Ok(Some(RenderedFeed {
+        let feed = Arc::new(RenderedFeed {
             body: Bytes::from(body),
             etag,
             last_modified_ms: last_modified,
@@ -463,7 +523,11 @@ impl Depot {
             package_group_id: row.package_group_id,
             rollout,
             encoded: OnceLock::new(),
-        }))
+        });
+        self.inner
+            .fragments
+            .keep_joined(row.id, kind, from, feed.clone());
+        Ok(Some(feed))
     }
 
     /// What an extension's fragments are rendered from besides each release: the extension's

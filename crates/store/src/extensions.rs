@@ -24,6 +24,9 @@ pub struct ExtensionRow {
     pub package_group_id: Option<i64>,
     #[sqlx(try_from = "String")]
     pub ecosystem: Ecosystem,
+    /// Moved by every write to the extension's releases and artifacts (database triggers): a
+    /// feed made at this version is still the feed while it holds.
+    pub feed_version: i64,
 }
 
 #[derive(Clone, Debug)]

@@ -563,6 +563,26 @@ CREATE UNIQUE INDEX artifacts_per_filename ON artifacts (release_id, filename);
 ALTER TABLE releases ADD COLUMN security BIGINT;
 "#,
     },
+    Migration {
+        version: 24,
+        name: "an extension's feed version, moved by every write to its releases and artifacts",
+        // Triggers rather than code in each write path: a feed kept past a write it missed
+        // would offer sites a yanked release. (SQLite drops a table's triggers when a later
+        // migration rebuilds the table: such a migration must create them again.)
+        sql: r#"
+ALTER TABLE extensions ADD COLUMN feed_version BIGINT NOT NULL DEFAULT 0;
+{sqlite} CREATE TRIGGER releases_feed_insert AFTER INSERT ON releases BEGIN UPDATE extensions SET feed_version = feed_version + 1 WHERE id = NEW.extension_id; END;
+{sqlite} CREATE TRIGGER releases_feed_update AFTER UPDATE ON releases BEGIN UPDATE extensions SET feed_version = feed_version + 1 WHERE id IN (OLD.extension_id, NEW.extension_id); END;
+{sqlite} CREATE TRIGGER releases_feed_delete AFTER DELETE ON releases BEGIN UPDATE extensions SET feed_version = feed_version + 1 WHERE id = OLD.extension_id; END;
+{sqlite} CREATE TRIGGER artifacts_feed_insert AFTER INSERT ON artifacts BEGIN UPDATE extensions SET feed_version = feed_version + 1 WHERE id IN (SELECT extension_id FROM releases WHERE id = NEW.release_id); END;
+{sqlite} CREATE TRIGGER artifacts_feed_update AFTER UPDATE ON artifacts BEGIN UPDATE extensions SET feed_version = feed_version + 1 WHERE id IN (SELECT extension_id FROM releases WHERE id IN (OLD.release_id, NEW.release_id)); END;
+{sqlite} CREATE TRIGGER artifacts_feed_delete AFTER DELETE ON artifacts BEGIN UPDATE extensions SET feed_version = feed_version + 1 WHERE id IN (SELECT extension_id FROM releases WHERE id = OLD.release_id); END;
+{postgres} CREATE FUNCTION depot_release_feed_moved() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'INSERT' THEN UPDATE extensions SET feed_version = feed_version + 1 WHERE id = OLD.extension_id; END IF; IF TG_OP <> 'DELETE' THEN UPDATE extensions SET feed_version = feed_version + 1 WHERE id = NEW.extension_id; END IF; RETURN NULL; END $$;
+{postgres} CREATE TRIGGER releases_feed AFTER INSERT OR UPDATE OR DELETE ON releases FOR EACH ROW EXECUTE FUNCTION depot_release_feed_moved();
+{postgres} CREATE FUNCTION depot_artifact_feed_moved() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'INSERT' THEN UPDATE extensions SET feed_version = feed_version + 1 WHERE id IN (SELECT extension_id FROM releases WHERE id = OLD.release_id); END IF; IF TG_OP <> 'DELETE' THEN UPDATE extensions SET feed_version = feed_version + 1 WHERE id IN (SELECT extension_id FROM releases WHERE id = NEW.release_id); END IF; RETURN NULL; END $$;
+{postgres} CREATE TRIGGER artifacts_feed AFTER INSERT OR UPDATE OR DELETE ON artifacts FOR EACH ROW EXECUTE FUNCTION depot_artifact_feed_moved();
+"#,
+    },
 ];
 
 impl Backend {

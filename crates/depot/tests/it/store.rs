@@ -465,3 +465,92 @@ db_test!(
         assert_eq!(ids, vec![id("1.10.0"), id("1.9.0"), id("1.0.0")]);
     }
 );
+
+/// Every write to a release or an artifact moves its extension's `feed_version` (database
+/// triggers), and only its own: a feed kept under a version is never older than it claims,
+/// whichever code path, instance or hand-run statement wrote.
+async fn feed_version_follows_every_release_and_artifact_write(db: Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = match &db {
+        Db::Sqlite => format!("sqlite://{}", dir.path().join("x.db").display()),
+        Db::Postgres { base, schema } => format!("{base}?options=-c%20search_path%3D{schema}"),
+    };
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap();
+    for name in ["plg_system_a", "plg_system_b"] {
+        store
+            .create_extension(&depot_store::NewExtension {
+                name: name.into(),
+                element: name.into(),
+                ext_type: "plugin".into(),
+                client: "site".into(),
+                folder: "system".into(),
+                title: name.into(),
+                default_targets: "4,5".into(),
+                package_group_id: None,
+                ecosystem: depot_core::Ecosystem::Joomla,
+            })
+            .await
+            .unwrap();
+    }
+    let versions = || async {
+        let a = store
+            .extension_by_name("plg_system_a")
+            .await
+            .unwrap()
+            .unwrap();
+        let b = store
+            .extension_by_name("plg_system_b")
+            .await
+            .unwrap()
+            .unwrap();
+        (a.feed_version, b.feed_version)
+    };
+    let of_a = "(SELECT id FROM extensions WHERE name = 'plg_system_a')";
+    let mut last = versions().await;
+    assert_eq!(last, (0, 0));
+    for statement in [
+        format!(
+            "INSERT INTO releases (extension_id, version, stability, targets, state, \
+             published_at, created_at, updated_at) SELECT id, '1.0.0', 'stable', '4,5', \
+             'published', 1, 1, 1 FROM extensions WHERE id = {of_a}"
+        ),
+        "INSERT INTO artifacts (release_id, package_id, storage_key, filename, size, sha256, \
+         sha384, sha512, created_at, sha1) SELECT id, 'a_1.0.0', 'packages/ab/ab.zip', \
+         'a-1.0.0.zip', 42, 'ab', 'cd', 'ef', 1, 'a1' FROM releases"
+            .to_string(),
+        "UPDATE artifacts SET size = 43".to_string(),
+        "UPDATE releases SET notes = 'fixed'".to_string(),
+        "UPDATE releases SET state = 'yanked'".to_string(),
+        "DELETE FROM artifacts".to_string(),
+        "DELETE FROM releases".to_string(),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
+            .execute(&pool)
+            .await
+            .unwrap();
+        let now = versions().await;
+        assert!(now.0 > last.0, "{statement}: {last:?} -> {now:?}");
+        assert_eq!(now.1, 0, "{statement} moved another extension's feed");
+        last = now;
+    }
+    pool.close().await;
+    store.close().await;
+}
+
+#[tokio::test]
+async fn feed_version_sqlite() {
+    feed_version_follows_every_release_and_artifact_write(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn feed_version_postgres() {
+    if let Some(db) = Db::postgres().await {
+        feed_version_follows_every_release_and_artifact_write(db).await;
+    }
+}
