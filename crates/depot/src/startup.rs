@@ -215,10 +215,15 @@ pub fn write_first_start_token(
 /// listener.
 const RESERVED_DESCRIPTORS: u64 = 256;
 
+/// Share of the descriptors kept for package files (one per file being sent, however many
+/// connections send it).
+const PACKAGE_FILE_SHARE: u64 = 8;
+
 /// Raises the soft file-descriptor limit to the hard one (a service manager's default soft limit
 /// of 1,024 would cap depot at a few hundred connections while the hard limit allows far more),
-/// then lowers `max_connections` to what the descriptors allow: a connection may hold its socket
-/// and an open package file.
+/// then lowers `max_connections` to what the descriptors allow: a connection holds its socket,
+/// and downloads of one package share its open file (`depot_storage`), so beside the reserved
+/// descriptors an eighth is kept for the package files being sent.
 pub fn fit_to_descriptors(limits: &mut depot_web::ConnectionLimits) {
     use rustix::process::{Resource, getrlimit, setrlimit};
     let mut nofile = getrlimit(Resource::Nofile);
@@ -236,17 +241,24 @@ pub fn fit_to_descriptors(limits: &mut depot_web::ConnectionLimits) {
     let Some(available) = nofile.current else {
         return;
     };
-    let fits = (available.saturating_sub(RESERVED_DESCRIPTORS) / 2).max(1);
+    let fits = connections_fitting(available);
     if (limits.max_connections as u64) > fits {
         tracing::warn!(
             max_connections = limits.max_connections,
             fits,
             file_descriptors = available,
-            "max_connections lowered to what the file-descriptor limit allows (two per \
-             connection); raise the limit (LimitNOFILE= in systemd, ulimit -n) for more"
+            "max_connections lowered to what the file-descriptor limit allows (one per \
+             connection, an eighth kept for package files); raise the limit (LimitNOFILE= in \
+             systemd, ulimit -n) for more"
         );
         limits.max_connections = fits as usize;
     }
+}
+
+/// Connections that `descriptors` allow (see [`fit_to_descriptors`]).
+fn connections_fitting(descriptors: u64) -> u64 {
+    let rest = descriptors.saturating_sub(RESERVED_DESCRIPTORS);
+    (rest - rest / PACKAGE_FILE_SHARE).max(1)
 }
 
 /// Listens for Ctrl-C (SIGINT) and SIGTERM from the moment it is called, and resolves on the
@@ -277,5 +289,21 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(not(unix))]
     async {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connections_fitting;
+
+    #[test]
+    fn ten_thousand_downloads_fit_the_usual_hard_limit() {
+        // 20,000 is a common hard limit (and these machines'): 10,000 slow downloads of one
+        // package fit with room for a few thousand distinct files.
+        let fits = connections_fitting(20_000);
+        assert_eq!(fits, 17_276);
+        // A service manager's default soft limit, and none at all.
+        assert_eq!(connections_fitting(1_024), 672);
+        assert_eq!(connections_fitting(0), 1);
     }
 }

@@ -282,8 +282,11 @@ impl Depot {
             };
             let signature = match object.body {
                 ObjectBody::File(local) => {
-                    self.sign_reader(std::io::BufReader::new(local.file), &artifact.filename)
-                        .await?
+                    self.sign_reader(
+                        std::io::BufReader::new(local.into_reader()),
+                        &artifact.filename,
+                    )
+                    .await?
                 }
                 ObjectBody::Stream(stream) => {
                     // A remote object is read into a spooled file first: signing is blocking.

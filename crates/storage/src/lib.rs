@@ -23,6 +23,8 @@ use object_store::{
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
+mod open_files;
+
 /// The `[storage]` section of the configuration.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
@@ -100,10 +102,12 @@ pub enum ObjectBody {
     Stream(ByteStream),
 }
 
-/// `range` of an open local file.
+/// `range` of an open local file. The file may be shared with other downloads of the same
+/// object: read it only at explicit offsets (`read_at`, `sendfile` with an offset), never
+/// through its position.
 #[derive(Debug)]
 pub struct LocalFile {
-    pub file: std::fs::File,
+    pub file: Arc<std::fs::File>,
     pub range: Range<u64>,
 }
 
@@ -121,6 +125,7 @@ impl ObjectBody {
 enum Backend {
     Local {
         root: PathBuf,
+        open: Arc<open_files::OpenFiles>,
     },
     S3 {
         signer: Arc<AmazonS3>,
@@ -142,6 +147,25 @@ pub struct Storage {
 const FILE_CHUNK: usize = 64 * 1024;
 
 impl LocalFile {
+    /// The range as a blocking reader (at its own offsets, so sharing the file is safe).
+    pub fn into_reader(self) -> impl std::io::Read + Send {
+        struct At(LocalFile);
+        impl std::io::Read for At {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                use std::os::unix::fs::FileExt;
+                let LocalFile { file, range } = &mut self.0;
+                let want = buf.len().min((range.end - range.start) as usize);
+                if want == 0 {
+                    return Ok(0);
+                }
+                let n = file.read_at(&mut buf[..want], range.start)?;
+                range.start += n as u64;
+                Ok(n)
+            }
+        }
+        At(self)
+    }
+
     /// The range as a stream of `FILE_CHUNK`-sized reads, for a server that cannot `sendfile`.
     ///
     /// The reads are made on the runtime's thread, not handed to the blocking pool: packages
@@ -204,7 +228,10 @@ impl Storage {
                 let store = LocalFileSystem::new_with_prefix(&root)?;
                 Ok(Storage {
                     store: Arc::new(store),
-                    backend: Backend::Local { root },
+                    backend: Backend::Local {
+                        root,
+                        open: Default::default(),
+                    },
                     prefix,
                 })
             }
@@ -258,7 +285,7 @@ impl Storage {
     /// A human description, for logs and `check-config`.
     pub fn describe(&self) -> String {
         match &self.backend {
-            Backend::Local { root } => format!("local directory {}", root.display()),
+            Backend::Local { root, .. } => format!("local directory {}", root.display()),
             Backend::S3 { signer, .. } => format!("S3 {signer}"),
         }
     }
@@ -300,7 +327,7 @@ impl Storage {
     /// younger ones may be another instance's write in flight. Returns how many went. Blocking:
     /// call it off the runtime.
     pub fn remove_stale_partials(&self, max_age: Duration) -> std::io::Result<usize> {
-        let Backend::Local { root } = &self.backend else {
+        let Backend::Local { root, .. } = &self.backend else {
             return Ok(0);
         };
         fn walk(dir: &FsPath, max_age: Duration, removed: &mut usize) -> std::io::Result<()> {
@@ -348,6 +375,11 @@ impl Storage {
 
     /// Reads `range` (or the whole object) as a stream.
     pub async fn get(&self, key: &str, range: Option<Range<u64>>) -> Result<Object, StorageError> {
+        if let Backend::Local { root, open } = &self.backend
+            && let Some(object) = open.get(root, &self.path(key)?, range.clone())?
+        {
+            return Ok(object);
+        }
         let opts = GetOptions {
             range: range.map(GetRange::Bounded),
             ..Default::default()
@@ -363,7 +395,7 @@ impl Storage {
         let range = result.range.clone();
         let body = match result.payload {
             GetResultPayload::File(file, _) => ObjectBody::File(LocalFile {
-                file,
+                file: Arc::new(file),
                 range: range.clone(),
             }),
             GetResultPayload::Stream(s) => {
@@ -411,7 +443,7 @@ impl Storage {
     /// Whether the store answers: for readiness checks.
     pub async fn check(&self) -> Result<(), StorageError> {
         match &self.backend {
-            Backend::Local { root } => {
+            Backend::Local { root, .. } => {
                 tokio::fs::metadata(root).await?;
                 Ok(())
             }

@@ -49,7 +49,7 @@ fn is_placeholder(buf: &[u8]) -> bool {
 
 /// A file queued on a connection: what is left of its range, and the download it belongs to.
 struct Queued {
-    file: std::fs::File,
+    file: Arc<std::fs::File>,
     offset: u64,
     remaining: u64,
     /// The whole length, for recording the download before its last bytes go.
