@@ -3,7 +3,7 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
-use crate::{Store, StoreError};
+use crate::{Store, StoreError, batch};
 
 #[derive(Clone, Debug, PartialEq, Eq, FromRow)]
 pub struct DownloadEvent {
@@ -72,9 +72,6 @@ pub struct FeedCheckRow {
     pub checks: i64,
 }
 
-/// Rows per multi-row INSERT: well under SQLite's limit of 32766 bound parameters.
-const EVENTS_PER_STATEMENT: usize = 500;
-
 impl Store {
     /// Writes a batch of download events in one transaction.
     pub async fn insert_download_events(&self, events: &[DownloadEvent]) -> Result<(), StoreError> {
@@ -82,29 +79,12 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
-        for chunk in events.chunks(EVENTS_PER_STATEMENT) {
-            let mut sql = String::from(
+        for chunk in batch::chunks(events) {
+            let sql = format!(
                 "INSERT INTO download_events (artifact_id, at, status, bytes, ip, user_agent, \
-                 user_id, key_id, error_code) VALUES ",
+                 user_id, key_id, error_code) VALUES {}",
+                batch::placeholders(chunk.len(), 9)
             );
-            for i in 0..chunk.len() {
-                let b = i * 9;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8,
-                    b + 9
-                ));
-            }
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for e in chunk {
                 q = q

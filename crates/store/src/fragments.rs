@@ -13,6 +13,7 @@
 use depot_core::ReleaseState;
 use sqlx::{Any, AssertSqlSafe, Transaction};
 
+use crate::batch::{self, placeholders};
 use crate::{Backend, FeedReleaseRow, Store, StoreError};
 
 /// A release's rendered parts.
@@ -37,8 +38,6 @@ pub struct FragmentOrder {
     pub releases_updated_at: i64,
 }
 
-/// Rows per `INSERT`: at most 6 binds each, well under SQLite's limit of 32,766.
-const FRAGMENTS_PER_INSERT: usize = 200;
 /// Ids per `IN (…)` list.
 const IDS_PER_SELECT: usize = 500;
 
@@ -56,17 +55,6 @@ pub(crate) async fn forget(
         .await?;
     }
     Ok(())
-}
-
-/// `(…), (…)` of `rows` rows of `columns` numbered parameters.
-fn placeholders(rows: usize, columns: usize) -> String {
-    let row = |r: usize| {
-        let params: Vec<String> = (1..=columns)
-            .map(|c| format!("${}", r * columns + c))
-            .collect();
-        format!("({})", params.join(", "))
-    };
-    (0..rows).map(row).collect::<Vec<_>>().join(", ")
 }
 
 impl Store {
@@ -104,7 +92,7 @@ impl Store {
         fragments: &[FeedFragment],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        for chunk in fragments.chunks(FRAGMENTS_PER_INSERT) {
+        for chunk in batch::chunks(fragments) {
             let sql = format!(
                 "INSERT INTO feed_fragments (release_id, extension_id, rendered_from, \
                  release_updated_at, sort_key, digest) VALUES {} ON CONFLICT (release_id) \

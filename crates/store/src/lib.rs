@@ -6,6 +6,7 @@
 
 mod audit;
 mod backup;
+mod batch;
 mod downloads;
 mod events;
 mod extensions;
