@@ -398,8 +398,9 @@ DESCRIPTORS = 65536
 
 
 def raise_descriptor_limit():
-    """Lets depot hold 10,000 slow downloads (two descriptors each: socket and package file).
-    Raising the hard limit needs root; otherwise depot works with what it has (and says so)."""
+    """Lets depot hold 10,000 slow downloads (a descriptor each for the socket; the downloads
+    of one package share its open file). Raising the hard limit needs root; otherwise depot
+    works with what it has (and says so)."""
     import resource
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (DESCRIPTORS, DESCRIPTORS))
