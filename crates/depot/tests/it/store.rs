@@ -8,12 +8,17 @@ use depot_store::{MIGRATIONS, Store};
 use crate::db_test;
 use crate::helpers::*;
 
+/// The URL of `db`: a fresh SQLite file in `dir`, or the test's PostgreSQL schema.
+fn database_url(db: &Db, dir: &std::path::Path) -> String {
+    match db {
+        Db::Sqlite => format!("sqlite://{}", dir.join("x.db").display()),
+        Db::Postgres { base, schema } => format!("{base}?options=-c%20search_path%3D{schema}"),
+    }
+}
+
 async fn migrations_are_idempotent(db: Db) {
     let dir = tempfile::tempdir().unwrap();
-    let url = match &db {
-        Db::Sqlite => format!("sqlite://{}", dir.path().join("x.db").display()),
-        Db::Postgres { base, schema } => format!("{base}?options=-c%20search_path%3D{schema}"),
-    };
+    let url = database_url(&db, dir.path());
     let store = Store::connect(&url).await.unwrap();
     let applied = store.migrate().await.unwrap();
     assert_eq!(applied.len(), MIGRATIONS.len());
@@ -34,10 +39,7 @@ async fn migrations_are_idempotent(db: Db) {
 /// signatures in place, and its releases keep one artifact each.
 async fn artifacts_survive_the_builds_migration(db: Db) {
     let dir = tempfile::tempdir().unwrap();
-    let url = match &db {
-        Db::Sqlite => format!("sqlite://{}", dir.path().join("x.db").display()),
-        Db::Postgres { base, schema } => format!("{base}?options=-c%20search_path%3D{schema}"),
-    };
+    let url = database_url(&db, dir.path());
     let store = Store::connect(&url).await.unwrap();
     store.migrate_up_to(21).await.unwrap();
     let pool = sqlx::any::AnyPoolOptions::new()
@@ -82,29 +84,9 @@ async fn artifacts_survive_the_builds_migration(db: Db) {
     store.close().await;
 }
 
-#[tokio::test]
-async fn builds_migration_sqlite() {
-    artifacts_survive_the_builds_migration(Db::Sqlite).await;
-}
+db_test!(builds_migration, db => artifacts_survive_the_builds_migration);
 
-#[tokio::test]
-async fn builds_migration_postgres() {
-    if let Some(db) = Db::postgres().await {
-        artifacts_survive_the_builds_migration(db).await;
-    }
-}
-
-#[tokio::test]
-async fn migrations_sqlite() {
-    migrations_are_idempotent(Db::Sqlite).await;
-}
-
-#[tokio::test]
-async fn migrations_postgres() {
-    if let Some(db) = Db::postgres().await {
-        migrations_are_idempotent(db).await;
-    }
-}
+db_test!(migrations, db => migrations_are_idempotent);
 
 #[tokio::test]
 async fn unsupported_urls_are_named() {
@@ -471,10 +453,7 @@ db_test!(
 /// whichever code path, instance or hand-run statement wrote.
 async fn feed_version_follows_every_release_and_artifact_write(db: Db) {
     let dir = tempfile::tempdir().unwrap();
-    let url = match &db {
-        Db::Sqlite => format!("sqlite://{}", dir.path().join("x.db").display()),
-        Db::Postgres { base, schema } => format!("{base}?options=-c%20search_path%3D{schema}"),
-    };
+    let url = database_url(&db, dir.path());
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     let pool = sqlx::any::AnyPoolOptions::new()
@@ -543,14 +522,4 @@ async fn feed_version_follows_every_release_and_artifact_write(db: Db) {
     store.close().await;
 }
 
-#[tokio::test]
-async fn feed_version_sqlite() {
-    feed_version_follows_every_release_and_artifact_write(Db::Sqlite).await;
-}
-
-#[tokio::test]
-async fn feed_version_postgres() {
-    if let Some(db) = Db::postgres().await {
-        feed_version_follows_every_release_and_artifact_write(db).await;
-    }
-}
+db_test!(feed_version, db => feed_version_follows_every_release_and_artifact_write);
