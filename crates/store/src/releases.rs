@@ -519,16 +519,8 @@ impl Store {
         release_id: i64,
         notes: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.catalogue_write().await?;
-        crate::fragments::forget(&mut tx, release_id).await?;
-        let done = sqlx::query("UPDATE releases SET notes = $1, updated_at = $2 WHERE id = $3")
-            .bind(notes)
-            .bind(self.now_ms())
-            .bind(release_id)
-            .execute(&mut *tx)
-            .await?;
-        self.commit_catalogue(tx).await?;
-        Ok(done.rows_affected() == 1)
+        let set = sqlx::query("UPDATE releases SET notes = $1, updated_at = $2 WHERE id = $3");
+        self.update_release(release_id, set.bind(notes)).await
     }
 
     /// Sets a release's security level (`None` removes it). Returns false if it does not exist.
@@ -537,10 +529,20 @@ impl Store {
         release_id: i64,
         security: Option<i64>,
     ) -> Result<bool, StoreError> {
+        let set = sqlx::query("UPDATE releases SET security = $1, updated_at = $2 WHERE id = $3");
+        self.update_release(release_id, set.bind(security)).await
+    }
+
+    /// Runs `set` (its value bound as `$1`; `$2` the time, `$3` the release) as a catalogue
+    /// write that forgets the release's fragment. Returns false if the release does not exist.
+    async fn update_release<'q>(
+        &self,
+        release_id: i64,
+        set: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.catalogue_write().await?;
         crate::fragments::forget(&mut tx, release_id).await?;
-        let done = sqlx::query("UPDATE releases SET security = $1, updated_at = $2 WHERE id = $3")
-            .bind(security)
+        let done = set
             .bind(self.now_ms())
             .bind(release_id)
             .execute(&mut *tx)

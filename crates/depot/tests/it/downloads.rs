@@ -186,15 +186,7 @@ db_test!(downloads_are_recorded, |app: TestApp| async move {
 /// A plugin whose zip is about `size` bytes of incompressible noise, so that a download spans
 /// many socket writes.
 async fn published_large(app: &TestApp, size: usize) -> Vec<u8> {
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let noise: Vec<u8> = (0..size)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect();
+    let noise = noise(size);
     let zip = zip_of(&[
         ("hello.xml", plugin_manifest("1.0.0").as_bytes()),
         ("media/noise.bin", &noise),

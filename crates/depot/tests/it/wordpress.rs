@@ -343,15 +343,7 @@ db_test!(
         let icon = b"\x89PNG icon bytes".to_vec();
         let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>".to_vec();
         // Incompressible, so that the zip is no bomb.
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let too_big: Vec<u8> = (0..(1 << 20) + 1)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state as u8
-            })
-            .collect();
+        let too_big = noise((1 << 20) + 1);
         let zip = zip_of(&[
             ("acme-gallery/acme-gallery.php", header.as_bytes()),
             ("acme-gallery/.wordpress-org/banner-772x250.png", &banner),

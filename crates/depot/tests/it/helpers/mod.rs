@@ -790,6 +790,20 @@ pub fn form(fields: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// A zip made of `(name, bytes)` entries.
+/// `len` bytes of deterministic noise (xorshift): incompressible, so a zip of them is as big as
+/// they are and no bomb.
+pub fn noise(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
 pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default()
