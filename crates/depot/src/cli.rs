@@ -283,28 +283,6 @@ pub enum TokenCommand {
     Remote(RemoteTokenCommand),
 }
 
-/// Logs go to stderr through a writer thread, so a request never waits on the terminal or a
-/// pipe; the returned guard writes out what is queued when it is dropped (at exit).
-pub fn init_tracing(settings: &Settings) -> tracing_appender::non_blocking::WorkerGuard {
-    use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log.filter));
-    // Not lossy: under a flood the request path waits rather than dropping log lines.
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(writer);
-    let _ = if settings.log.format == "json" {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
-    guard
-}
-
 /// The server and token of the commands that use the API.
 fn remote(cli_url: Option<String>, cli_token: Option<String>) -> anyhow::Result<(String, String)> {
     let url = cli_url.filter(|u| !u.trim().is_empty()).ok_or_else(|| {
@@ -355,7 +333,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => remote::token(&api()?, out, command).await,
         command => {
             let settings = Settings::load(cli.config.as_deref())?;
-            let _log_guard = init_tracing(&settings);
+            let _log_guard = crate::logging::init_tracing(&settings);
             match command {
                 Command::Serve => serve(settings).await,
                 Command::Migrate => {

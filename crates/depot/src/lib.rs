@@ -18,6 +18,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod exit;
+pub mod logging;
 pub mod output;
 pub mod remote;
 pub mod startup;

@@ -53,14 +53,18 @@ const SITE_DAYS: i64 = 31;
 /// by its /64, as one site's addresses vary within it). The key comes from the server secret, so
 /// the stored value cannot be turned back into an address by hashing all of them.
 pub(crate) fn site_token(key: &[u8; 32], ip: std::net::IpAddr) -> u64 {
-    let prefix: Vec<u8> = match ip {
-        std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
-        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.octets().to_vec(),
-            None => v6.octets()[..8].to_vec(),
+    let v6;
+    let prefix: &[u8] = match ip {
+        std::net::IpAddr::V4(v4) => &v4.octets(),
+        std::net::IpAddr::V6(v6_ip) => match v6_ip.to_ipv4_mapped() {
+            Some(v4) => &v4.octets(),
+            None => {
+                v6 = v6_ip.octets();
+                &v6[..8]
+            }
         },
     };
-    let hash = blake3::keyed_hash(key, &prefix);
+    let hash = blake3::keyed_hash(key, prefix);
     u64::from_le_bytes(hash.as_bytes()[..8].try_into().expect("8 bytes"))
 }
 

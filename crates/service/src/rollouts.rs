@@ -70,18 +70,22 @@ pub enum RolloutChange {
 impl Depot {
     /// The feed a site sees: the feed itself, or while a release is rolled out and the site is
     /// outside its share, the feed without it. `site` identifies the site (its address), and
-    /// `product` the extension, so that a site's cohort differs between extensions.
+    /// `product` the extension, so that a site's cohort differs between extensions; it is
+    /// asked only during a rollout (most feeds are the same for every site).
     /// `None` when the site is outside the share and nothing else is there for it.
-    pub fn feed_for_site(
+    pub fn feed_for_site<S: AsRef<str>>(
         &self,
         feed: &Arc<RenderedFeed>,
-        site: &str,
+        site: impl FnOnce() -> S,
         product: &str,
     ) -> Option<Arc<RenderedFeed>> {
         let Some(rollout) = &feed.rollout else {
             return Some(feed.clone());
         };
-        if rollout.running.offers(cohort(site, product), self.now_ms()) {
+        if rollout
+            .running
+            .offers(cohort(site().as_ref(), product), self.now_ms())
+        {
             Some(feed.clone())
         } else {
             rollout.held_back.clone()

@@ -124,9 +124,9 @@ pub(crate) async fn feed_named(
         return Ok(not_found());
     };
     // A staged rollout: the site's cohort (by its address; Joomla sends no site id) decides.
-    let site = client.map(|ip| ip.to_string()).unwrap_or_default();
+    let site = || client.map(|ip| ip.to_string()).unwrap_or_default();
     let per_site = feed.rollout.is_some();
-    let Some(feed) = depot.feed_for_site(&feed, &site, name) else {
+    let Some(feed) = depot.feed_for_site(&feed, site, name) else {
         return Ok(not_found());
     };
     let Some(response) = serve_feed(depot, &feed, headers, credentials, per_site).await? else {
@@ -236,12 +236,14 @@ pub async fn latest_release(
         return Ok(not_found());
     };
     // A staged rollout: the client's id when it sends one, else its address, decides.
-    let site = query
-        .client_id
-        .filter(|c| !c.trim().is_empty())
-        .unwrap_or_else(|| peer.ip().to_string());
+    let site = || {
+        query
+            .client_id
+            .filter(|c| !c.trim().is_empty())
+            .unwrap_or_else(|| peer.ip().to_string())
+    };
     let per_site = feed.rollout.is_some();
-    let Some(feed) = depot.feed_for_site(&feed, &site, &extension) else {
+    let Some(feed) = depot.feed_for_site(&feed, site, &extension) else {
         return Ok(not_found());
     };
     Ok(serve_feed(&depot, &feed, &headers, &credentials, per_site)

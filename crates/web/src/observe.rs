@@ -13,7 +13,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::Method;
+use axum::http::{HeaderValue, Method, Uri};
 use axum::response::Response;
 use pin_project_lite::pin_project;
 
@@ -36,12 +36,29 @@ pub(crate) struct Observe<S> {
     inner: S,
 }
 
-/// What the access-log line needs from the request, copied only when the line will be written.
+/// What the access-log line needs from the request, taken only when the line will be written:
+/// shared with the request rather than copied, unless the path had to be masked.
 struct AccessLine {
     method: Method,
-    path: String,
-    id: String,
+    path: LoggedPath,
+    id: Option<HeaderValue>,
     span: tracing::Span,
+}
+
+/// The request's path as the log shows it.
+enum LoggedPath {
+    /// Nothing in it to mask: the request's own URI (cloning it copies nothing).
+    AsIs(Uri),
+    Masked(String),
+}
+
+impl LoggedPath {
+    fn as_str(&self) -> &str {
+        match self {
+            LoggedPath::AsIs(uri) => uri.path(),
+            LoggedPath::Masked(path) => path,
+        }
+    }
 }
 
 impl<S, E> tower::Service<Request> for Observe<S>
@@ -107,11 +124,15 @@ where
             if let Some(line) = this.access.take() {
                 tracing::info!(
                     target: "depot::access",
-                    method = %line.method,
-                    path = %line.path,
-                    status = response.status().as_u16(),
+                    method = line.method.as_str(),
+                    path = line.path.as_str(),
+                    status = u64::from(response.status().as_u16()),
                     us = elapsed.as_micros() as u64,
-                    id = %line.id,
+                    id = line
+                        .id
+                        .as_ref()
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default(),
                 );
             }
         }
@@ -133,14 +154,17 @@ fn access_line(req: &Request) -> Option<AccessLine> {
         return None;
     }
     let method = req.method().clone();
-    let path = loggable_path(req.uri().path()).into_owned();
-    let id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let span = tracing::debug_span!("request", %method, path = %path, id = %id);
+    let path = match loggable_path(req.uri().path()) {
+        Cow::Borrowed(_) => LoggedPath::AsIs(req.uri().clone()),
+        Cow::Owned(masked) => LoggedPath::Masked(masked),
+    };
+    let id = req.headers().get("x-request-id").cloned();
+    let span = tracing::debug_span!(
+        "request",
+        %method,
+        path = path.as_str(),
+        id = id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or_default(),
+    );
     Some(AccessLine {
         method,
         path,
@@ -151,10 +175,10 @@ fn access_line(req: &Request) -> Option<AccessLine> {
 
 /// The path with every segment that holds an e-mail address (`/api/v1/users/{user}/…`) masked.
 pub(crate) fn loggable_path(path: &str) -> Cow<'_, str> {
-    let is_address = |s: &str| s.contains('@') || s.to_ascii_lowercase().contains("%40");
+    let is_address = |s: &str| s.contains('@') || contains_ignoring_case(s, "%40");
     // Path parameters (`file.zip;dlid=…`, also percent-encoded) and whole segments that are
     // keys can carry credentials as well as a query string can.
-    let has_parameters = |s: &str| s.contains(';') || s.to_ascii_lowercase().contains("%3b");
+    let has_parameters = |s: &str| s.contains(';') || contains_ignoring_case(s, "%3b");
     let is_key = |s: &str| {
         depot_core::keys::parse_download_key(s).is_some()
             || depot_core::keys::looks_like_jbackend_key(s)
@@ -171,8 +195,10 @@ pub(crate) fn loggable_path(path: &str) -> Cow<'_, str> {
                 "<key>".into()
             } else if has_parameters(s) {
                 // The segment up to its parameters, which are dropped.
-                let lower = s.to_ascii_lowercase();
-                let end = s.find(';').or_else(|| lower.find("%3b")).unwrap_or(s.len());
+                let end = s
+                    .find(';')
+                    .or_else(|| find_ignoring_case(s, "%3b"))
+                    .unwrap_or(s.len());
                 format!("{};<redacted>", &s[..end])
             } else {
                 s.to_string()
@@ -181,6 +207,19 @@ pub(crate) fn loggable_path(path: &str) -> Cow<'_, str> {
         .collect::<Vec<_>>()
         .join("/")
         .into()
+}
+
+/// Where `needle` (ASCII) first occurs in `haystack`, in any case; no copy of either is made
+/// (this runs on every request's path).
+fn find_ignoring_case(haystack: &str, needle: &str) -> Option<usize> {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
+    find_ignoring_case(haystack, needle).is_some()
 }
 
 #[cfg(test)]
