@@ -22,8 +22,7 @@ use crate::{Depot, ServiceError, ServiceResult};
 #[derive(Debug)]
 pub struct RenderedFeed {
     pub body: Bytes,
-    /// A strong validator, quoted.
-    pub etag: String,
+    pub etag: Etag,
     /// Milliseconds since the epoch of the newest change the feed shows.
     pub last_modified_ms: i64,
     /// The extension an extension or changelog feed is about (for request statistics).
@@ -43,16 +42,16 @@ pub struct RenderedFeed {
 #[derive(Debug)]
 pub struct Encodings {
     pub gzip: Bytes,
-    pub gzip_etag: String,
+    pub gzip_etag: Etag,
     pub br: Bytes,
-    pub br_etag: String,
+    pub br_etag: Etag,
 }
 
 /// Below this, a compressed body saves less than its headers cost.
 const MIN_COMPRESSIBLE: usize = 1024;
 
 impl Encodings {
-    fn of(body: &[u8], etag: &str) -> Encodings {
+    fn of(body: &[u8], etag: &Etag) -> Encodings {
         use std::io::Write;
         let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
         // Writing to memory cannot fail.
@@ -65,14 +64,53 @@ impl Encodings {
             ..Default::default()
         };
         let _ = brotli::BrotliCompress(&mut &body[..], &mut br, &params);
-        // A strong validator per form (RFC 9110 §8.8.3.3): the document's, marked.
-        let variant = |mark: &str| format!("{}-{mark}\"", etag.trim_end_matches('"'));
         Encodings {
             gzip: Bytes::from(gzip),
-            gzip_etag: variant("gz"),
+            gzip_etag: etag.form("gz"),
             br: Bytes::from(br),
-            br_etag: variant("br"),
+            br_etag: etag.form("br"),
         }
+    }
+}
+
+/// A document's strong validator, quoted (`"…"`): kept as shared bytes, so that each response
+/// carries it without a copy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Etag(Bytes);
+
+impl Etag {
+    /// The validator of a document with this body.
+    pub(crate) fn of(body: &[u8]) -> Etag {
+        Etag::of_hash(&blake3::hash(body))
+    }
+
+    /// The validator named by a hash of whatever decides the document.
+    pub(crate) fn of_hash(hash: &blake3::Hash) -> Etag {
+        Etag(Bytes::from(format!("\"{}\"", &hash.to_hex()[..32])))
+    }
+
+    /// The validator of another form of the same document (RFC 9110 §8.8.3.3): this one, marked.
+    fn form(&self, mark: &str) -> Etag {
+        Etag(Bytes::from(format!(
+            "{}-{mark}\"",
+            self.as_str().trim_end_matches('"')
+        )))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Made of ASCII only (above).
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The validator's bytes, shared.
+    pub fn to_bytes(&self) -> Bytes {
+        self.0.clone()
+    }
+}
+
+impl From<&str> for Etag {
+    fn from(quoted: &str) -> Etag {
+        Etag(Bytes::copy_from_slice(quoted.as_bytes()))
     }
 }
 
@@ -111,9 +149,8 @@ pub struct FeedRollout {
 
 impl RenderedFeed {
     fn new(body: String, last_modified_ms: i64, extension_id: Option<i64>) -> Self {
-        let hash = blake3::hash(body.as_bytes());
         RenderedFeed {
-            etag: format!("\"{}\"", &hash.to_hex()[..32]),
+            etag: Etag::of(body.as_bytes()),
             body: Bytes::from(body),
             last_modified_ms,
             extension_id,
@@ -512,7 +549,7 @@ impl Depot {
             validator.update(&id.to_le_bytes());
             validator.update(own.unwrap_or(digest).as_bytes());
         }
-        let etag = format!("\"{}\"", &validator.finalize().to_hex()[..32]);
+        let etag = Etag::of_hash(&validator.finalize());
         let last_modified = row.updated_at.max(order.releases_updated_at);
         let feed = Arc::new(RenderedFeed {
             body: Bytes::from(body),

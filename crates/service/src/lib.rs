@@ -76,7 +76,7 @@ pub use entitlement::{Credentials, Grant, valid_email};
 pub use error::{ServiceError, ServiceResult};
 pub use events::{EventRecorder, Requester};
 pub use extensions::{ExtensionChanges, ExtensionView};
-pub use feeds::{ClientAnswer, Encodings, RenderedFeed};
+pub use feeds::{ClientAnswer, Encodings, Etag, RenderedFeed};
 pub use groups::GroupView;
 pub use identity::JoomlaSource;
 pub use imports::{ImportReport, SettingsFile, ars_item_package_id};

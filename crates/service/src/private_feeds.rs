@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::feeds::Etag;
 use crate::{Credentials, Depot, RenderedFeed, ServiceError, ServiceResult};
 
 /// Who may read a rendered feed.
@@ -64,9 +65,8 @@ fn with_key(feed: &RenderedFeed, key: &str) -> RenderedFeed {
     } else {
         body.into_owned()
     };
-    let hash = blake3::hash(body.as_bytes());
     RenderedFeed {
-        etag: format!("\"{}\"", &hash.to_hex()[..32]),
+        etag: Etag::of(body.as_bytes()),
         body: Bytes::from(body),
         last_modified_ms: feed.last_modified_ms,
         extension_id: feed.extension_id,

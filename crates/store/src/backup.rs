@@ -117,7 +117,13 @@ impl Store {
     /// Begins a restore into this database, which must hold no data yet (only what migrations
     /// create).
     pub async fn begin_restore(&self) -> Result<Restore, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        // SQLite: the write lock from the start. A deferred transaction that reads first and
+        // then writes fails at once (not after the busy timeout) when another connection wrote
+        // in between, as the service's own background work does right after a first start.
+        let mut tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         for table in BACKUP_TABLES.iter().filter(|t| !SINGLETONS.contains(t)) {
             let rows: i64 =
                 sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))

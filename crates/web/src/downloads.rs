@@ -19,6 +19,7 @@ use bytes::Bytes;
 use depot_service::{Credentials, Delivery, Depot, Download, DownloadRequest, Requester, Wanted};
 
 use crate::error::ReleaseError;
+use crate::extract::RequestHeaders;
 use crate::http_date;
 use crate::openapi::DownloadRefusals;
 use crate::params::{basic_password, bearer, params};
@@ -59,10 +60,10 @@ pub async fn by_path(
     State(depot): State<Depot>,
     Path((extension, version, filename)): Path<(String, String, String)>,
     method: Method,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     files: Option<Extension<Files>>,
+    RequestHeaders(headers): RequestHeaders,
 ) -> Result<Response, ReleaseError> {
     if let Some(package) = filename.strip_suffix(SIGNATURE_SUFFIX) {
         let download = depot
@@ -134,10 +135,10 @@ pub async fn by_package_id(
     State(depot): State<Depot>,
     Path(package_id): Path<String>,
     method: Method,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     files: Option<Extension<Files>>,
+    RequestHeaders(headers): RequestHeaders,
 ) -> Result<Response, ReleaseError> {
     let client = Client::new(peer, files);
     package_download(

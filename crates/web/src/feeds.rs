@@ -13,6 +13,7 @@ use depot_service::{Credentials, Depot, FeedAccess, RenderedFeed};
 use crate::downloads::header_key;
 
 use crate::error::ReleaseError;
+use crate::extract::RequestHeaders;
 use crate::http_date;
 
 /// Feeds may be cached briefly by proxies and CDNs; revalidation is cheap (ETag).
@@ -57,9 +58,9 @@ pub async fn update_feed(
     State(depot): State<Depot>,
     Path(file): Path<String>,
     method: Method,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    RequestHeaders(headers): RequestHeaders,
 ) -> Result<Response, ReleaseError> {
     let Some(name) = strip_xml(&file) else {
         return Ok(not_found());
@@ -165,8 +166,8 @@ pub(crate) async fn feed_named(
 pub async fn changelog_feed(
     State(depot): State<Depot>,
     Path(file): Path<String>,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
+    RequestHeaders(headers): RequestHeaders,
 ) -> Result<Response, ReleaseError> {
     let Some(name) = strip_xml(&file) else {
         return Ok(not_found());
@@ -219,8 +220,8 @@ pub async fn latest_release(
     State(depot): State<Depot>,
     Path((extension, file)): Path<(String, String)>,
     Query(query): Query<ChannelQuery>,
-    headers: HeaderMap,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    RequestHeaders(headers): RequestHeaders,
 ) -> Result<Response, ReleaseError> {
     if file != "latest.json" {
         return Ok(not_found());
@@ -267,7 +268,8 @@ fn not_modified(feed: &RenderedFeed, headers: &HeaderMap) -> bool {
 /// Whether `If-None-Match` names the feed's `ETag`, of any of its forms (a client that kept
 /// one form has the same document).
 fn etag_matches(feed: &RenderedFeed, headers: &HeaderMap) -> bool {
-    let document = feed.etag.trim_end_matches('"');
+    let etag = feed.etag.as_str();
+    let document = etag.trim_end_matches('"');
     headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -276,7 +278,7 @@ fn etag_matches(feed: &RenderedFeed, headers: &HeaderMap) -> bool {
                 .map(|t| t.trim().trim_start_matches("W/"))
                 .any(|t| {
                     t == "*"
-                        || t == feed.etag
+                        || t == etag
                         || t.strip_prefix(document)
                             .is_some_and(|form| form == "-gz\"" || form == "-br\"")
                 })
@@ -343,37 +345,51 @@ pub(crate) fn respond_as(
         Some((Coding::Gzip, forms)) => (&forms.gzip_etag, &forms.gzip, Some("gzip")),
         None => (&feed.etag, &feed.body, None),
     };
-    let mut builder = Response::builder()
-        .header(header::ETAG, etag)
-        .header(header::VARY, "Accept-Encoding");
-    if let Some(coding) = coding {
-        builder = builder.header(header::CONTENT_ENCODING, coding);
-    }
-    builder = match audience {
-        Audience::Everyone => builder
-            .header(header::LAST_MODIFIED, last_modified(feed.last_modified_ms))
-            .header(header::CACHE_CONTROL, FEED_CACHE_CONTROL),
-        Audience::OneCustomer => builder
-            .header(header::CACHE_CONTROL, "private, no-cache")
-            .header(header::VARY, "Authorization"),
-    };
     let unchanged = match audience {
         Audience::Everyone => not_modified(feed, headers),
         Audience::OneCustomer => etag_matches(feed, headers),
     };
-    let resp = if unchanged {
-        builder = builder.status(StatusCode::NOT_MODIFIED);
-        builder.body(Body::empty())
+    // Headers set on the map directly: the builder converts and checks each one again.
+    let mut response = if unchanged {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
     } else {
-        builder
-            .status(StatusCode::OK)
-            .header(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(feed.content_type),
-            )
-            .body(Body::from(body.clone()))
+        Response::new(Body::from(body.clone()))
     };
-    resp.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    let out = response.headers_mut();
+    out.reserve(8);
+    match HeaderValue::from_maybe_shared(etag.to_bytes()) {
+        Ok(value) => out.insert(header::ETAG, value),
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    out.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Some(coding) = coding {
+        out.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+    }
+    match audience {
+        Audience::Everyone => {
+            out.insert(header::LAST_MODIFIED, last_modified(feed.last_modified_ms));
+            out.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(FEED_CACHE_CONTROL),
+            );
+        }
+        Audience::OneCustomer => {
+            out.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-cache"),
+            );
+            out.append(header::VARY, HeaderValue::from_static("Authorization"));
+        }
+    }
+    if !unchanged {
+        out.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(feed.content_type),
+        );
+    }
+    response
 }
 
 /// A content coding depot has a document in.

@@ -9,6 +9,7 @@ pub mod connections;
 mod console;
 mod downloads;
 mod error;
+mod extract;
 mod feeds;
 mod hooks;
 mod http_date;
@@ -18,6 +19,7 @@ mod observe;
 mod openapi;
 mod pages;
 mod params;
+mod request_id;
 mod sendfile;
 mod sessions;
 mod signing;
@@ -34,10 +36,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use depot_service::Depot;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestId, PropagateRequestIdLayer, RequestId, SetRequestId,
-    SetRequestIdLayer,
-};
 use tower_http::sensitive_headers::{SetSensitiveRequestHeaders, SetSensitiveRequestHeadersLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -48,8 +46,7 @@ use connections::{Activity, Admission, Deadline, TrackedBody};
 pub use error::{ApiError, ReleaseError};
 
 /// The whole application: the routes, and what every request goes through on its way to them.
-pub type App =
-    SetSensitiveRequestHeaders<SetRequestId<PropagateRequestId<Router>, SequentialRequestId>>;
+pub type App = SetSensitiveRequestHeaders<request_id::WithRequestId<Router>>;
 
 /// The whole application.
 ///
@@ -60,7 +57,6 @@ pub type App =
 /// per route; the request id and the sensitive headers wrap the router once.
 pub fn router(depot: Depot) -> App {
     metrics::handle();
-    let x_request_id = header::HeaderName::from_static("x-request-id");
     let (api, api_doc) = api::router();
     let (public, public_doc) = public_routes().split_for_parts();
     let api = api.route("/openapi.json", document(&api_doc));
@@ -87,21 +83,19 @@ pub fn router(depot: Depot) -> App {
             forwarded_client,
         ))
     };
-    let routes = routes
-        .with_state(depot)
-        .layer(CatchPanicLayer::new())
-        .layer(observe::ObserveLayer);
+    // One `layer` call for both: each call boxes every route once more.
+    let routes = routes.with_state(depot).layer(
+        tower::ServiceBuilder::new()
+            .layer(observe::ObserveLayer)
+            .layer(CatchPanicLayer::new()),
+    );
     tower::ServiceBuilder::new()
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,
         ]))
         // Before the observer, whose access line carries the id.
-        .layer(SetRequestIdLayer::new(
-            x_request_id.clone(),
-            SequentialRequestId::new(),
-        ))
-        .layer(PropagateRequestIdLayer::new(x_request_id))
+        .layer(request_id::RequestIds::new())
         .service(routes)
 }
 
@@ -229,40 +223,6 @@ fn parse_node(node: &str) -> Option<std::net::IpAddr> {
     node.strip_prefix('[')
         .and_then(|n| n.split_once(']'))
         .and_then(|(ip, _)| ip.parse().ok())
-}
-
-/// Request ids `<process>-<n>`: unique across instances (a random process part) without a call
-/// to the system's random source on every request, as a UUID per request would make.
-#[derive(Clone)]
-pub struct SequentialRequestId {
-    process: std::sync::Arc<str>,
-    next: std::sync::Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl SequentialRequestId {
-    fn new() -> Self {
-        let process: [u8; 6] = rand::random();
-        SequentialRequestId {
-            process: process
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-                .into(),
-            next: Default::default(),
-        }
-    }
-}
-
-impl MakeRequestId for SequentialRequestId {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        // Handed over without a copy: this runs on every request.
-        let mut number = itoa::Buffer::new();
-        let id = [&*self.process, "-", number.format(n)].concat();
-        axum::http::HeaderValue::from_maybe_shared(bytes::Bytes::from(id))
-            .ok()
-            .map(RequestId::new)
-    }
 }
 
 /// Whether the process is up.
