@@ -51,8 +51,8 @@ pub type App = SetSensitiveRequestHeaders<request_id::WithRequestId<Router>>;
 /// The whole application.
 ///
 /// Layers given to `Router::layer` wrap every route one by one, and axum clones a route's boxed
-/// service (with each layer in it) on every request: measured, five such layers cost a
-/// twelfth of a cached feed's instructions. So only what needs the matched route (the
+/// service (with each layer in it) on every request: measured, five such layers cost an
+/// eighth of a cached feed's instructions. So only what needs the matched route (the
 /// observer, for the route label) or must see a handler's panic as that route's response stays
 /// per route; the request id and the sensitive headers wrap the router once.
 pub fn router(depot: Depot) -> App {
