@@ -459,42 +459,18 @@ db_test!(
         .unwrap();
         let bare = dir.path().join("lib.zip");
         std::fs::write(&bare, zip_of(&[("src/Lib.php", b"<?php\n")])).unwrap();
-        let env = [
-            ("DEPOT_URL", app.base.clone()),
-            ("DEPOT_TOKEN", app.admin_token.clone()),
-        ];
-        let run = |args: Vec<String>| {
-            let env = env.clone();
-            tokio::task::spawn_blocking(move || {
-                let mut cmd = depot();
-                cmd.args(&args).envs(env);
-                cmd.output().unwrap()
-            })
-        };
-        let arg = |p: &Path| p.to_str().unwrap().to_string();
+        let (named, bare) = (named.to_str().unwrap(), bare.to_str().unwrap());
 
         // The name from composer.json, the version given.
-        let out = run(vec![
-            "publish".into(),
-            arg(&named),
-            "--version".into(),
-            "1.2.0".into(),
-            "--json".into(),
-        ])
-        .await
-        .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let p: PublishedRelease = serde_json::from_slice(&out.stdout).unwrap();
+        let p: PublishedRelease = app
+            .cli_json(&["publish", named, "--version", "1.2.0", "--json"])
+            .await;
         assert_eq!(
             (p.extension.as_str(), p.version.as_str()),
             ("acme/widgets", "1.2.0")
         );
         // No version anywhere: a usage error that says what to add.
-        let out = run(vec!["publish".into(), arg(&named)]).await.unwrap();
+        let out = app.cli(&["publish", named]).await;
         assert_eq!(
             out.status.code(),
             Some(2),
@@ -503,31 +479,20 @@ db_test!(
         );
         assert!(String::from_utf8_lossy(&out.stderr).contains("--version"));
         // A zip without composer.json needs both.
-        let out = run(vec![
-            "publish".into(),
-            arg(&bare),
-            "--version".into(),
-            "0.3.0".into(),
-        ])
-        .await
-        .unwrap();
+        let out = app.cli(&["publish", bare, "--version", "0.3.0"]).await;
         assert!(!out.status.success());
         assert!(String::from_utf8_lossy(&out.stderr).contains("--name"));
-        let out = run(vec![
-            "publish".into(),
-            arg(&bare),
-            "--name".into(),
-            "acme/lib".into(),
-            "--version".into(),
-            "0.3.0".into(),
-        ])
-        .await
-        .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let _: PublishedRelease = app
+            .cli_json(&[
+                "publish",
+                bare,
+                "--name",
+                "acme/lib",
+                "--version",
+                "0.3.0",
+                "--json",
+            ])
+            .await;
         let root = json_with_key(&app, "/composer/packages.json", None).await;
         assert_eq!(available(&root), ["acme/lib", "acme/widgets"]);
     }

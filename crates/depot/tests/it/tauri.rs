@@ -419,38 +419,21 @@ db_test!(
         let (bytes, sig) = vendor.build(filename, "paid");
         let path = vendor.dir.path().join(filename);
         std::fs::write(vendor.dir.path().join(format!("{filename}.sig")), &sig).unwrap();
-        let env = [
-            ("DEPOT_URL", app.base.clone()),
-            ("DEPOT_TOKEN", app.admin_token.clone()),
-        ];
-        let file_arg = path.to_str().unwrap().to_string();
-        let out = tokio::task::spawn_blocking(move || {
-            depot()
-                .args([
-                    "publish",
-                    &file_arg,
-                    "--name",
-                    "acme-notes",
-                    "--version",
-                    "2.0.0",
-                    "--platform",
-                    "darwin-aarch64",
-                    "--package-group",
-                    "pro",
-                    "--json",
-                ])
-                .envs(env)
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let published: PublishedBuild = serde_json::from_slice(&out.stdout).unwrap();
+        let published: PublishedBuild = app
+            .cli_json(&[
+                "publish",
+                path.to_str().unwrap(),
+                "--name",
+                "acme-notes",
+                "--version",
+                "2.0.0",
+                "--platform",
+                "darwin-aarch64",
+                "--package-group",
+                "pro",
+                "--json",
+            ])
+            .await;
         assert_eq!(
             (published.outcome, published.platform.as_str()),
             (PublishOutcome::Created, "darwin-aarch64")

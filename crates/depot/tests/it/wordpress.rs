@@ -66,26 +66,9 @@ db_test!(
         let dir = tempfile::tempdir().unwrap();
         let zip_path = dir.path().join("acme-widgets.zip");
         std::fs::write(&zip_path, plugin_zip("acme-widgets", "1.4.0", true)).unwrap();
-        let app_env = [
-            ("DEPOT_URL", app.base.clone()),
-            ("DEPOT_TOKEN", app.admin_token.clone()),
-        ];
-        let zip_arg = zip_path.to_str().unwrap().to_string();
-        let out = tokio::task::spawn_blocking(move || {
-            depot()
-                .args(["publish", &zip_arg, "--json"])
-                .envs(app_env)
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let p: PublishedRelease = serde_json::from_slice(&out.stdout).unwrap();
+        let p: PublishedRelease = app
+            .cli_json(&["publish", zip_path.to_str().unwrap(), "--json"])
+            .await;
         assert_eq!(
             (p.extension.as_str(), p.ecosystem.as_str(), p.kind.as_str()),
             ("acme-widgets", "wordpress", "plugin")

@@ -255,6 +255,35 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// Runs the `depot` binary against this server as its admin (`DEPOT_URL`, `DEPOT_TOKEN`),
+    /// off the runtime's threads, as a vendor's script would.
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let env = [
+            ("DEPOT_URL", self.base.clone()),
+            ("DEPOT_TOKEN", self.admin_token.clone()),
+        ];
+        tokio::task::spawn_blocking(move || depot().args(&args).envs(env).output().expect("depot"))
+            .await
+            .expect("the depot command")
+    }
+
+    /// [`TestApp::cli`] of a command that must succeed, its `--json` answer read.
+    pub async fn cli_json<T: serde::de::DeserializeOwned>(&self, args: &[&str]) -> T {
+        let out = self.cli(args).await;
+        assert!(
+            out.status.success(),
+            "depot {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "depot {args:?}: {e}: {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
