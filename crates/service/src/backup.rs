@@ -263,6 +263,7 @@ impl Depot {
         }
         restore.finish().await?;
         self.invalidate_catalogue();
+        self.inner.fragments.forget_orders();
         self.audit(
             actor,
             "backup.restored",

@@ -196,21 +196,90 @@ enum FragmentKind {
 
 /// A release's fragment held in memory.
 pub(crate) struct HeldFragment {
+    release_id: i64,
     digest: String,
+    /// Where it goes in the feed: by this key, then by release id, both descending.
+    sort_key: String,
+    release_updated_at: i64,
     updates: String,
     changelog: String,
+}
+
+impl From<FeedFragment> for HeldFragment {
+    fn from(f: FeedFragment) -> Self {
+        HeldFragment {
+            release_id: f.release_id,
+            digest: f.digest,
+            sort_key: f.sort_key,
+            release_updated_at: f.release_updated_at,
+            updates: f.updates,
+            changelog: f.changelog,
+        }
+    }
+}
+
+impl HeldFragment {
+    /// Whether it comes before `other` in the feed (the database's `ORDER BY sort_key DESC,
+    /// release_id DESC`; the keys are digits only, so every collation orders them as bytes).
+    fn comes_before(&self, other: &HeldFragment) -> bool {
+        (self.sort_key.as_bytes(), self.release_id) > (other.sort_key.as_bytes(), other.release_id)
+    }
+}
+
+/// An extension's fragments in feed order, as of a `feed_version` and a stamp: a later version
+/// is reached by patching in the few releases whose writes moved it (`feed_changes`), not by
+/// reading the order of all of them again.
+pub(crate) struct KnownOrder {
+    feed_version: i64,
+    stamp: String,
+    fragments: Vec<Arc<HeldFragment>>,
+}
+
+impl KnownOrder {
+    /// The newest `updated_at` of the releases in the feed (every fragment is current with
+    /// its release: a release write drops its fragment).
+    fn releases_updated_at(&self) -> i64 {
+        self.fragments
+            .iter()
+            .map(|f| f.release_updated_at)
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// This order with `changed` releases taken out and `now` (what the feed shows of them at
+    /// `feed_version`) put in their places.
+    fn patched(&self, feed_version: i64, changed: &[i64], now: Vec<FeedFragment>) -> KnownOrder {
+        let mut fragments: Vec<Arc<HeldFragment>> = self
+            .fragments
+            .iter()
+            .filter(|f| changed.binary_search(&f.release_id).is_err())
+            .cloned()
+            .collect();
+        for f in now {
+            let f = Arc::new(HeldFragment::from(f));
+            let at = fragments.partition_point(|held| held.comes_before(&f));
+            fragments.insert(at, f);
+        }
+        KnownOrder {
+            feed_version,
+            stamp: self.stamp.clone(),
+            fragments,
+        }
+    }
 }
 
 /// Release fragments held in memory by extension and release, so that a cold feed asks the
 /// database only for their order and digests. An extension's entries are replaced by what its
 /// latest feed used, so releases that left it do not linger.
 ///
-/// Beside them, each extension's last joined feed with what it was made from: a catalogue
-/// change elsewhere clears every cached feed, and an extension whose releases did not move
-/// (its `feed_version`) gets its feed back without a query over its releases.
+/// Beside them, each extension's order as last known (patched forward by the releases that
+/// changed since), and its last joined feed with what it was made from: a catalogue change
+/// elsewhere clears every cached feed, and an extension whose releases did not move (its
+/// `feed_version`) gets its feed back without a query over its releases.
 #[derive(Default)]
 pub(crate) struct FragmentCache {
     held: Mutex<HashMap<i64, HashMap<i64, Arc<HeldFragment>>>>,
+    orders: Mutex<HashMap<i64, Arc<KnownOrder>>>,
     joined: Mutex<HashMap<(i64, FragmentKind), Joined>>,
 }
 
@@ -230,12 +299,12 @@ struct JoinedFrom {
     package_group_id: Option<i64>,
 }
 
-impl FragmentCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, HashMap<i64, Arc<HeldFragment>>>> {
-        // Plain maps, valid between any two statements.
-        self.held.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+/// Plain maps, valid between any two statements: a panic elsewhere leaves them usable.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
+impl FragmentCache {
     /// The extension's feed of `kind` if it was last joined from `from`.
     fn joined(
         &self,
@@ -243,8 +312,7 @@ impl FragmentCache {
         kind: FragmentKind,
         from: &JoinedFrom,
     ) -> Option<Arc<RenderedFeed>> {
-        let joined = self.joined.lock().unwrap_or_else(PoisonError::into_inner);
-        joined
+        lock(&self.joined)
             .get(&(extension_id, kind))
             .filter(|j| &j.from == from)
             .map(|j| j.feed.clone())
@@ -257,22 +325,29 @@ impl FragmentCache {
         from: JoinedFrom,
         feed: Arc<RenderedFeed>,
     ) {
-        let mut joined = self.joined.lock().unwrap_or_else(PoisonError::into_inner);
-        joined.insert((extension_id, kind), Joined { from, feed });
+        lock(&self.joined).insert((extension_id, kind), Joined { from, feed });
+    }
+
+    fn known_order(&self, extension_id: i64) -> Option<Arc<KnownOrder>> {
+        lock(&self.orders).get(&extension_id).cloned()
+    }
+
+    fn keep_order(&self, extension_id: i64, order: Arc<KnownOrder>) {
+        lock(&self.orders).insert(extension_id, order);
+    }
+
+    /// Forgets every order and joined feed (after a restore replaced the database, whose
+    /// feed versions may repeat ones seen before). Fragments stay: their digests vouch for them.
+    pub(crate) fn forget_orders(&self) {
+        lock(&self.orders).clear();
+        lock(&self.joined).clear();
     }
 
     fn hold(&self, extension_id: i64, fragments: Vec<FeedFragment>) {
-        let mut all = self.lock();
+        let mut all = lock(&self.held);
         let held = all.entry(extension_id).or_default();
         for f in fragments {
-            held.insert(
-                f.release_id,
-                Arc::new(HeldFragment {
-                    digest: f.digest,
-                    updates: f.updates,
-                    changelog: f.changelog,
-                }),
-            );
+            held.insert(f.release_id, Arc::new(HeldFragment::from(f)));
         }
     }
 
@@ -283,7 +358,7 @@ impl FragmentCache {
         extension_id: i64,
         order: &FragmentOrder,
     ) -> Result<Vec<Arc<HeldFragment>>, Vec<i64>> {
-        let mut all = self.lock();
+        let mut all = lock(&self.held);
         let held = all.entry(extension_id).or_default();
         let mut found = Vec::with_capacity(order.fragments.len());
         let mut absent = Vec::new();
@@ -296,12 +371,7 @@ impl FragmentCache {
         if !absent.is_empty() {
             return Err(absent);
         }
-        *held = order
-            .fragments
-            .iter()
-            .map(|(id, _)| *id)
-            .zip(found.iter().cloned())
-            .collect();
+        *held = found.iter().map(|f| (f.release_id, f.clone())).collect();
         Ok(found)
     }
 }
@@ -458,38 +528,7 @@ impl Depot {
         if let Some(feed) = self.inner.fragments.joined(row.id, kind, &from) {
             return Ok(Some(feed));
         }
-        let missing = self
-            .store()
-            .releases_needing_fragments(row.id, &stamp)
-            .await?;
-        if !missing.is_empty() {
-            let fragments = self.render_fragments(&row, missing)?;
-            self.store().save_fragments(&stamp, &fragments).await?;
-            self.inner.fragments.hold(row.id, fragments);
-        }
-        // A write between reading the order and fetching what is not held can leave a fragment
-        // out: read the order again (a few times; each write makes the next attempt agree).
-        let mut attempts = 0;
-        let (order, fragments) = loop {
-            let order = self.store().fragment_order(row.id).await?;
-            match self.inner.fragments.in_order(row.id, &order) {
-                Ok(held) => break (order, held),
-                Err(_) if attempts == 3 => {
-                    return Err(ServiceError::Conflict(
-                        "the catalogue kept changing while the feed was made".into(),
-                    ));
-                }
-                Err(absent) => {
-                    // Rendered by another instance, or before a restart.
-                    let stored = self.store().fragments_by_release(&absent).await?;
-                    self.inner.fragments.hold(row.id, stored);
-                    if let Ok(held) = self.inner.fragments.in_order(row.id, &order) {
-                        break (order, held);
-                    }
-                }
-            }
-            attempts += 1;
-        };
+        let order = self.fragment_order(&row, stamp).await?;
         let (head, tail) = match kind {
             FragmentKind::Updates => (feed::EXTENSION_FEED_HEAD, feed::EXTENSION_FEED_TAIL),
             FragmentKind::Changelog => (feed::CHANGELOG_HEAD, feed::CHANGELOG_TAIL),
@@ -498,14 +537,15 @@ impl Depot {
             FragmentKind::Updates => f.updates.len(),
             FragmentKind::Changelog => f.changelog.len(),
         };
-        let size = head.len() + tail.len() + fragments.iter().map(|f| part(f)).sum::<usize>();
+        let size = head.len() + tail.len() + order.fragments.iter().map(|f| part(f)).sum::<usize>();
         let join = |skip: Option<i64>| {
             let mut body = String::with_capacity(size);
             body.push_str(head);
-            for (f, (id, _)) in fragments.iter().zip(&order.fragments) {
-                if Some(*id) == skip {
-                    continue;
-                }
+            for f in order
+                .fragments
+                .iter()
+                .filter(|f| Some(f.release_id) != skip)
+            {
                 body.push_str(match kind {
                     FragmentKind::Updates => &f.updates,
                     FragmentKind::Changelog => &f.changelog,
@@ -540,17 +580,17 @@ impl Depot {
         // The digests name every fragment's content, in order; the stamp covers the rest.
         let mut validator = blake3::Hasher::new();
         validator.update(&[kind as u8]);
-        validator.update(stamp.as_bytes());
-        for (id, digest) in &order.fragments {
+        validator.update(order.stamp.as_bytes());
+        for f in &order.fragments {
             let own = match kind {
-                FragmentKind::Updates => digest.get(..DIGEST_HALF),
-                FragmentKind::Changelog => digest.get(DIGEST_HALF..),
+                FragmentKind::Updates => f.digest.get(..DIGEST_HALF),
+                FragmentKind::Changelog => f.digest.get(DIGEST_HALF..),
             };
-            validator.update(&id.to_le_bytes());
-            validator.update(own.unwrap_or(digest).as_bytes());
+            validator.update(&f.release_id.to_le_bytes());
+            validator.update(own.unwrap_or(&f.digest).as_bytes());
         }
         let etag = Etag::of_hash(&validator.finalize());
-        let last_modified = row.updated_at.max(order.releases_updated_at);
+        let last_modified = row.updated_at.max(order.releases_updated_at());
         let feed = Arc::new(RenderedFeed {
             body: Bytes::from(body),
             etag,
@@ -565,6 +605,85 @@ impl Depot {
             .fragments
             .keep_joined(row.id, kind, from, feed.clone());
         Ok(Some(feed))
+    }
+
+    /// The extension's fragments in feed order as of `row.feed_version`: the order known
+    /// before, patched by the releases written since, or else read in full.
+    async fn fragment_order(
+        &self,
+        row: &ExtensionRow,
+        stamp: String,
+    ) -> ServiceResult<Arc<KnownOrder>> {
+        let known = self
+            .inner
+            .fragments
+            .known_order(row.id)
+            .filter(|k| k.stamp == stamp);
+        if let Some(known) = known {
+            if known.feed_version == row.feed_version {
+                return Ok(known);
+            }
+            let changed = self
+                .store()
+                .feed_changes(row.id, known.feed_version, row.feed_version)
+                .await?;
+            if let Some(changed) = changed {
+                let stale = self
+                    .store()
+                    .releases_needing_fragments_among(row.id, &stamp, &changed)
+                    .await?;
+                if !stale.is_empty() {
+                    let fragments = self.render_fragments(row, stale)?;
+                    self.store().save_fragments(&stamp, &fragments).await?;
+                }
+                // A write after `feed_version` may show here already, or drop a fragment
+                // that the patch then leaves out: either way its own move patches it next.
+                let now = self.store().fragments_in_feed(row.id, &changed).await?;
+                self.inner.fragments.hold(row.id, now.clone());
+                let patched = Arc::new(known.patched(row.feed_version, &changed, now));
+                self.inner.fragments.keep_order(row.id, patched.clone());
+                return Ok(patched);
+            }
+        }
+        let missing = self
+            .store()
+            .releases_needing_fragments(row.id, &stamp)
+            .await?;
+        if !missing.is_empty() {
+            let fragments = self.render_fragments(row, missing)?;
+            self.store().save_fragments(&stamp, &fragments).await?;
+            self.inner.fragments.hold(row.id, fragments);
+        }
+        // A write between reading the order and fetching what is not held can leave a fragment
+        // out: read the order again (a few times; each write makes the next attempt agree).
+        let mut attempts = 0;
+        let fragments = loop {
+            let order = self.store().fragment_order(row.id).await?;
+            match self.inner.fragments.in_order(row.id, &order) {
+                Ok(held) => break held,
+                Err(_) if attempts == 3 => {
+                    return Err(ServiceError::Conflict(
+                        "the catalogue kept changing while the feed was made".into(),
+                    ));
+                }
+                Err(absent) => {
+                    // Rendered by another instance, or before a restart.
+                    let stored = self.store().fragments_by_release(&absent).await?;
+                    self.inner.fragments.hold(row.id, stored);
+                    if let Ok(held) = self.inner.fragments.in_order(row.id, &order) {
+                        break held;
+                    }
+                }
+            }
+            attempts += 1;
+        };
+        let order = Arc::new(KnownOrder {
+            feed_version: row.feed_version,
+            stamp,
+            fragments,
+        });
+        self.inner.fragments.keep_order(row.id, order.clone());
+        Ok(order)
     }
 
     /// What an extension's fragments are rendered from besides each release: the extension's
@@ -705,5 +824,58 @@ impl Depot {
             })
             .await?;
         feed.ok_or(ServiceError::NotFound { what: "collection" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fragment(release_id: i64, version: &str) -> FeedFragment {
+        FeedFragment {
+            release_id,
+            extension_id: 1,
+            release_updated_at: release_id * 10,
+            sort_key: Version::parse(version).unwrap().sort_key(),
+            digest: format!("d{release_id}"),
+            updates: format!("<{version}>"),
+            changelog: String::new(),
+        }
+    }
+
+    fn ids(order: &KnownOrder) -> Vec<i64> {
+        order.fragments.iter().map(|f| f.release_id).collect()
+    }
+
+    /// Patching takes the changed releases out and puts what the feed shows of them where
+    /// the database's `ORDER BY sort_key DESC, release_id DESC` would.
+    #[test]
+    fn a_patched_order_is_the_order_the_database_gives() {
+        let known = KnownOrder {
+            feed_version: 7,
+            stamp: "s".into(),
+            fragments: [
+                (2, "1.10.0"),
+                (4, "1.10.0-rc1"),
+                (3, "1.9.0"),
+                (5, "1.0.0"),
+                (1, "1.0"),
+            ]
+            .into_iter()
+            .map(|(id, v)| Arc::new(HeldFragment::from(fragment(id, v))))
+            .collect(),
+        };
+        // 3 yanked, 2 rewritten, 6 and 7 published, 8 written but not in the feed.
+        let now = vec![
+            fragment(2, "1.10.0"),
+            fragment(6, "1.9.5"),
+            fragment(7, "0.9"),
+        ];
+        let patched = known.patched(9, &[2, 3, 6, 7, 8], now);
+        assert_eq!(ids(&patched), [2, 4, 6, 5, 1, 7]);
+        assert_eq!(patched.feed_version, 9);
+        assert_eq!(patched.releases_updated_at(), 70);
+        // Patched with nothing changed, it is the same order.
+        assert_eq!(ids(&patched.patched(10, &[], Vec::new())), ids(&patched));
     }
 }

@@ -291,6 +291,9 @@ mod tests {
             "identity_sync",
             "feed_fragments",
             "feed_fragment_bodies",
+            // Derived: a feed is patched from it only when it holds every move since the
+            // version an instance last read; otherwise the order is read in full.
+            "feed_changes",
             // Renamed to `artifacts` by the migration that creates it.
             "artifacts_rebuilt",
         ];

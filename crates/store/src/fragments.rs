@@ -65,9 +65,37 @@ impl Store {
         extension_id: i64,
         rendered_from: &str,
     ) -> Result<Vec<FeedReleaseRow>, StoreError> {
+        self.needing_fragments(extension_id, rendered_from, "")
+            .await
+    }
+
+    /// [`Store::releases_needing_fragments`] among `release_ids` only.
+    pub async fn releases_needing_fragments_among(
+        &self,
+        extension_id: i64,
+        rendered_from: &str,
+        release_ids: &[i64],
+    ) -> Result<Vec<FeedReleaseRow>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in release_ids.chunks(IDS_PER_SELECT) {
+            let among = format!(" AND p.id IN ({})", id_list(chunk));
+            found.extend(
+                self.needing_fragments(extension_id, rendered_from, &among)
+                    .await?,
+            );
+        }
+        Ok(found)
+    }
+
+    async fn needing_fragments(
+        &self,
+        extension_id: i64,
+        rendered_from: &str,
+        among: &str,
+    ) -> Result<Vec<FeedReleaseRow>, StoreError> {
         // The releases are picked by the small tables and indexes alone; only those picked
         // (usually none) are read in full.
-        Ok(sqlx::query_as(
+        let sql = format!(
             "SELECT r.id, r.version, r.stability, r.targets, r.php_minimum, \
              r.supported_databases, r.notes, r.security, r.updated_at, a.filename, a.sha256, \
              a.sha512 \
@@ -75,13 +103,48 @@ impl Store {
              WHERE r.id IN (SELECT p.id FROM releases p \
              LEFT JOIN feed_fragments f ON f.release_id = p.id \
              WHERE p.extension_id = $1 AND p.state = $2 AND (f.release_id IS NULL \
-             OR f.rendered_from <> $3 OR f.release_updated_at <> p.updated_at))",
+             OR f.rendered_from <> $3 OR f.release_updated_at <> p.updated_at){among})"
+        );
+        Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .persistent(among.is_empty())
+            .bind(extension_id)
+            .bind(ReleaseState::Published.as_str())
+            .bind(rendered_from)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The releases whose writes moved the extension's `feed_version` from `after` up to
+    /// `upto`, or `None` when the log no longer holds every move between them (it keeps the
+    /// last 256 per extension, and a restore starts it afresh).
+    pub async fn feed_changes(
+        &self,
+        extension_id: i64,
+        after: i64,
+        upto: i64,
+    ) -> Result<Option<Vec<i64>>, StoreError> {
+        if upto < after {
+            return Ok(None);
+        }
+        let moves: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT feed_version, release_id FROM feed_changes \
+             WHERE extension_id = $1 AND feed_version > $2 AND feed_version <= $3",
         )
         .bind(extension_id)
-        .bind(ReleaseState::Published.as_str())
-        .bind(rendered_from)
+        .bind(after)
+        .bind(upto)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        let mut versions: Vec<i64> = moves.iter().map(|(v, _)| *v).collect();
+        versions.sort_unstable();
+        versions.dedup();
+        if versions.len() as i64 != upto - after {
+            return Ok(None);
+        }
+        let mut releases: Vec<i64> = moves.into_iter().map(|(_, r)| r).collect();
+        releases.sort_unstable();
+        releases.dedup();
+        Ok(Some(releases))
     }
 
     /// Stores fragments rendered from `rendered_from`, replacing older ones. Not a catalogue
@@ -170,22 +233,55 @@ impl Store {
         &self,
         release_ids: &[i64],
     ) -> Result<Vec<FeedFragment>, StoreError> {
+        self.fragments_where(release_ids, "", None).await
+    }
+
+    /// The fragments among `release_ids` that the extension's feed shows now: those
+    /// [`Store::fragment_order`] would list.
+    pub async fn fragments_in_feed(
+        &self,
+        extension_id: i64,
+        release_ids: &[i64],
+    ) -> Result<Vec<FeedFragment>, StoreError> {
+        let in_feed = " AND f.extension_id = $1 AND EXISTS (SELECT 1 FROM releases r \
+                       WHERE r.id = f.release_id AND r.state = $2)";
+        self.fragments_where(release_ids, in_feed, Some(extension_id))
+            .await
+    }
+
+    async fn fragments_where(
+        &self,
+        release_ids: &[i64],
+        condition: &str,
+        extension_id: Option<i64>,
+    ) -> Result<Vec<FeedFragment>, StoreError> {
         let mut found = Vec::with_capacity(release_ids.len());
         for chunk in release_ids.chunks(IDS_PER_SELECT) {
-            let params: Vec<String> = (1..=chunk.len()).map(|p| format!("${p}")).collect();
             let sql = format!(
                 "SELECT f.release_id, f.extension_id, f.release_updated_at, f.sort_key, \
                  f.digest, b.updates, b.changelog \
                  FROM feed_fragments f JOIN feed_fragment_bodies b ON b.release_id = f.release_id \
-                 WHERE f.release_id IN ({})",
-                params.join(", ")
+                 WHERE f.release_id IN ({}){condition}",
+                id_list(chunk)
             );
-            let mut query = sqlx::query_as::<_, FeedFragment>(AssertSqlSafe(sql));
-            for id in chunk {
-                query = query.bind(id);
+            let mut query = sqlx::query_as::<_, FeedFragment>(AssertSqlSafe(sql)).persistent(false);
+            if let Some(extension_id) = extension_id {
+                query = query
+                    .bind(extension_id)
+                    .bind(ReleaseState::Published.as_str());
             }
             found.extend(query.fetch_all(&self.pool).await?);
         }
         Ok(found)
     }
+}
+
+/// Ids as SQL literals: integers, so nothing from outside reaches the statement. The lists
+/// are short and rare, and their statements are not kept prepared (`persistent(false)`), so
+/// they do not push the hot ones out of the driver's cache.
+fn id_list(ids: &[i64]) -> String {
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

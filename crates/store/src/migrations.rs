@@ -583,6 +583,40 @@ ALTER TABLE extensions ADD COLUMN feed_version BIGINT NOT NULL DEFAULT 0;
 {postgres} CREATE TRIGGER artifacts_feed AFTER INSERT OR UPDATE OR DELETE ON artifacts FOR EACH ROW EXECUTE FUNCTION depot_artifact_feed_moved();
 "#,
     },
+    Migration {
+        version: 25,
+        name: "the releases behind each move of an extension's feed version",
+        // Each move of `feed_version` logs the release that moved it, so a feed can be patched
+        // by the few releases that changed instead of reading the order of all of them. The
+        // extension's row is locked from the move to the commit, so an extension's versions
+        // commit in order and a version read committed has every change up to it committed.
+        // A move can name two releases (an artifact moved between them). The last 256 moves
+        // per extension are kept; an instance further behind reads the order in full.
+        sql: r#"
+CREATE TABLE feed_changes (
+    extension_id BIGINT NOT NULL,
+    feed_version BIGINT NOT NULL,
+    release_id BIGINT NOT NULL,
+    PRIMARY KEY (extension_id, feed_version, release_id)
+);
+CREATE INDEX releases_rolling_out ON releases (extension_id) WHERE rollout IS NOT NULL;
+{sqlite} DROP TRIGGER releases_feed_insert;
+{sqlite} DROP TRIGGER releases_feed_update;
+{sqlite} DROP TRIGGER releases_feed_delete;
+{sqlite} DROP TRIGGER artifacts_feed_insert;
+{sqlite} DROP TRIGGER artifacts_feed_update;
+{sqlite} DROP TRIGGER artifacts_feed_delete;
+{sqlite} CREATE TRIGGER releases_feed_insert AFTER INSERT ON releases BEGIN UPDATE extensions SET feed_version = feed_version + 1 WHERE id = NEW.extension_id; INSERT INTO feed_changes (extension_id, feed_version, release_id) SELECT id, feed_version, NEW.id FROM extensions WHERE id = NEW.extension_id; DELETE FROM feed_changes WHERE extension_id = NEW.extension_id AND feed_version < (SELECT feed_version - 255 FROM extensions WHERE id = NEW.extension_id); END;
+{sqlite} CREATE TRIGGER releases_feed_update AFTER UPDATE ON releases BEGIN UPDATE extensions SET feed_version = feed_version + 1 WHERE id IN (OLD.extension_id, NEW.extension_id); INSERT INTO feed_changes (extension_id, feed_version, release_id) SELECT id, feed_version, NEW.id FROM extensions WHERE id IN (OLD.extension_id, NEW.extension_id); DELETE FROM feed_changes WHERE extension_id IN (OLD.extension_id, NEW.extension_id) AND feed_version < (SELECT e.feed_version - 255 FROM extensions e WHERE e.id = feed_changes.extension_id); END;
+{sqlite} CREATE TRIGGER releases_feed_delete AFTER DELETE ON releases BEGIN UPDATE extensions SET feed_version = feed_version + 1 WHERE id = OLD.extension_id; INSERT INTO feed_changes (extension_id, feed_version, release_id) SELECT id, feed_version, OLD.id FROM extensions WHERE id = OLD.extension_id; DELETE FROM feed_changes WHERE extension_id = OLD.extension_id AND feed_version < (SELECT feed_version - 255 FROM extensions WHERE id = OLD.extension_id); END;
+{sqlite} CREATE TRIGGER artifacts_feed_insert AFTER INSERT ON artifacts BEGIN UPDATE extensions SET feed_version = feed_version + 1 WHERE id IN (SELECT extension_id FROM releases WHERE id = NEW.release_id); INSERT INTO feed_changes (extension_id, feed_version, release_id) SELECT id, feed_version, NEW.release_id FROM extensions WHERE id IN (SELECT extension_id FROM releases WHERE id = NEW.release_id); DELETE FROM feed_changes WHERE extension_id IN (SELECT extension_id FROM releases WHERE id = NEW.release_id) AND feed_version < (SELECT e.feed_version - 255 FROM extensions e WHERE e.id = feed_changes.extension_id); END;
+{sqlite} CREATE TRIGGER artifacts_feed_update AFTER UPDATE ON artifacts BEGIN UPDATE extensions SET feed_version = feed_version + 1 WHERE id IN (SELECT extension_id FROM releases WHERE id IN (OLD.release_id, NEW.release_id)); INSERT INTO feed_changes (extension_id, feed_version, release_id) SELECT e.id, e.feed_version, r.id FROM releases r JOIN extensions e ON e.id = r.extension_id WHERE r.id IN (OLD.release_id, NEW.release_id); DELETE FROM feed_changes WHERE extension_id IN (SELECT extension_id FROM releases WHERE id IN (OLD.release_id, NEW.release_id)) AND feed_version < (SELECT e.feed_version - 255 FROM extensions e WHERE e.id = feed_changes.extension_id); END;
+{sqlite} CREATE TRIGGER artifacts_feed_delete AFTER DELETE ON artifacts BEGIN UPDATE extensions SET feed_version = feed_version + 1 WHERE id IN (SELECT extension_id FROM releases WHERE id = OLD.release_id); INSERT INTO feed_changes (extension_id, feed_version, release_id) SELECT id, feed_version, OLD.release_id FROM extensions WHERE id IN (SELECT extension_id FROM releases WHERE id = OLD.release_id); DELETE FROM feed_changes WHERE extension_id IN (SELECT extension_id FROM releases WHERE id = OLD.release_id) AND feed_version < (SELECT e.feed_version - 255 FROM extensions e WHERE e.id = feed_changes.extension_id); END;
+{postgres} CREATE FUNCTION depot_feed_moved(extension BIGINT, release BIGINT) RETURNS void LANGUAGE plpgsql AS $$ DECLARE moved BIGINT; BEGIN UPDATE extensions SET feed_version = feed_version + 1 WHERE id = extension RETURNING feed_version INTO moved; IF moved IS NOT NULL THEN INSERT INTO feed_changes (extension_id, feed_version, release_id) VALUES (extension, moved, release); DELETE FROM feed_changes WHERE extension_id = extension AND feed_version < moved - 255; END IF; END $$;
+{postgres} CREATE OR REPLACE FUNCTION depot_release_feed_moved() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'INSERT' THEN PERFORM depot_feed_moved(OLD.extension_id, OLD.id); END IF; IF TG_OP <> 'DELETE' THEN PERFORM depot_feed_moved(NEW.extension_id, NEW.id); END IF; RETURN NULL; END $$;
+{postgres} CREATE OR REPLACE FUNCTION depot_artifact_feed_moved() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP <> 'INSERT' THEN PERFORM depot_feed_moved(r.extension_id, r.id) FROM releases r WHERE r.id = OLD.release_id; END IF; IF TG_OP <> 'DELETE' THEN PERFORM depot_feed_moved(r.extension_id, r.id) FROM releases r WHERE r.id = NEW.release_id; END IF; RETURN NULL; END $$;
+"#,
+    },
 ];
 
 impl Backend {

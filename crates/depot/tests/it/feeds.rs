@@ -461,6 +461,112 @@ db_test!(
     }
 );
 
+// After a write to a few releases, a feed is patched by them (`feed_changes`) instead of
+// reading the order of all: after every kind of write, the patched feed is byte for byte what
+// a restarted instance reads in full, and so is one further back than the log reaches.
+db_test!(
+    patched_feeds_are_the_feeds_read_in_full,
+    |app: TestApp| async move {
+        let mut app = app;
+        for v in ["1.0.0", "1.2.0", "1.1.0"] {
+            app.publish("plg_system_hello", v, plugin_zip(v, v), "joomla=4,5")
+                .await;
+        }
+        let fetch_all = |app: &TestApp| {
+            let (client, feed, changelog) = (
+                app.client.clone(),
+                app.url("/updates/plg_system_hello.xml"),
+                app.url("/changelogs/plg_system_hello.xml"),
+            );
+            async move {
+                let mut got = Vec::new();
+                for url in [feed, changelog] {
+                    let r = client.get(url).send().await.unwrap();
+                    assert_eq!(r.status(), 200);
+                    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+                    got.push((etag, r.text().await.unwrap()));
+                }
+                got
+            }
+        };
+        fetch_all(&app).await;
+        let release = |v: &str| format!("/extensions/plg_system_hello/releases/{v}");
+        let steps: Vec<(&str, Option<serde_json::Value>)> = vec![
+            ("1.1.0", Some(serde_json::json!({"notes": "- a fix"}))),
+            ("1.2.0", Some(serde_json::json!({"state": "yanked"}))),
+            ("1.1.5", None),
+            ("1.2.0", Some(serde_json::json!({"state": "published"}))),
+            ("2.0.0", None),
+            ("2.0.0", Some(serde_json::json!({"rollout": "10,100@24h"}))),
+            ("1.0.0", Some(serde_json::json!({"notes": null}))),
+        ];
+        for (version, patch) in steps {
+            match &patch {
+                Some(body) => {
+                    let (status, _) = app
+                        .api(
+                            reqwest::Method::PATCH,
+                            &release(version),
+                            Some(body.clone()),
+                        )
+                        .await;
+                    assert_eq!(status, 200, "{version} {body}");
+                }
+                None => {
+                    app.publish(
+                        "plg_system_hello",
+                        version,
+                        plugin_zip(version, version),
+                        "",
+                    )
+                    .await;
+                }
+            }
+            let patched = fetch_all(&app).await;
+            app.restart().await;
+            assert_eq!(fetch_all(&app).await, patched, "after {version} {patch:?}");
+        }
+        assert!(
+            fetch_all(&app).await[0]
+                .1
+                .contains("<version>1.1.5</version>")
+        );
+
+        // More writes than the log keeps: the order is read in full.
+        let id = app
+            .depot()
+            .store()
+            .releases_of(
+                app.depot()
+                    .store()
+                    .extension_by_name("plg_system_hello")
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .id,
+            )
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.release.version == "1.1.0")
+            .unwrap()
+            .release
+            .id;
+        for n in 0..300 {
+            app.depot()
+                .store()
+                .set_release_notes(id, Some(&format!("- fix {n}")))
+                .await
+                .unwrap();
+        }
+        app.depot().invalidate_catalogue();
+        let far = fetch_all(&app).await;
+        assert!(far[1].1.contains("fix 299"), "{}", far[1].1);
+        app.restart().await;
+        assert_eq!(fetch_all(&app).await, far);
+    }
+);
+
 db_test!(
     a_release_that_raises_a_minimum_is_flagged_for_collections,
     |app: TestApp| async move {

@@ -429,6 +429,32 @@ db_test!(
                 .len(),
             4
         );
+        // The same questions among a few releases: what a feed is patched with.
+        let among = store
+            .releases_needing_fragments_among(ext.id, "s1", &[rc, id("1.0.0")])
+            .await
+            .unwrap();
+        assert_eq!(among.iter().map(|r| r.id).collect::<Vec<_>>(), vec![rc]);
+        let shown = store
+            .fragments_in_feed(ext.id, &[rc, id("1.0.0"), id("1.9.0")])
+            .await
+            .unwrap();
+        let mut shown: Vec<i64> = shown.iter().map(|f| f.release_id).collect();
+        shown.sort_unstable();
+        let mut expected = vec![id("1.0.0"), id("1.9.0")];
+        expected.sort_unstable();
+        assert_eq!(
+            shown, expected,
+            "a release without its fragment is not shown"
+        );
+        assert!(
+            store
+                .fragments_in_feed(ext.id + 1, &[id("1.0.0")])
+                .await
+                .unwrap()
+                .is_empty(),
+            "another extension's feed"
+        );
         // Saving again replaces; a yanked release leaves the order.
         store
             .save_fragments("s1", &[fragment(&again[0])])
@@ -445,6 +471,18 @@ db_test!(
         let order = store.fragment_order(ext.id).await.unwrap();
         let ids: Vec<i64> = order.fragments.iter().map(|(i, _)| *i).collect();
         assert_eq!(ids, vec![id("1.10.0"), id("1.9.0"), id("1.0.0")]);
+        // Even with a fragment stored, a yanked release is not in the feed.
+        store
+            .save_fragments("s1", &[fragment(&again[0])])
+            .await
+            .unwrap();
+        assert!(
+            store
+                .fragments_in_feed(ext.id, &[rc])
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 );
 
@@ -491,6 +529,12 @@ async fn feed_version_follows_every_release_and_artifact_write(db: Db) {
         (a.feed_version, b.feed_version)
     };
     let of_a = "(SELECT id FROM extensions WHERE name = 'plg_system_a')";
+    let a_id = store
+        .extension_by_name("plg_system_a")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     let mut last = versions().await;
     assert_eq!(last, (0, 0));
     for statement in [
@@ -516,8 +560,69 @@ async fn feed_version_follows_every_release_and_artifact_write(db: Db) {
         let now = versions().await;
         assert!(now.0 > last.0, "{statement}: {last:?} -> {now:?}");
         assert_eq!(now.1, 0, "{statement} moved another extension's feed");
+        // Each move names the release written, so a feed can be patched by it alone.
+        let release: i64 = sqlx::query_scalar("SELECT MAX(release_id) FROM feed_changes")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.feed_changes(a_id, last.0, now.0).await.unwrap(),
+            Some(vec![release]),
+            "{statement}"
+        );
         last = now;
     }
+    assert_eq!(
+        store
+            .feed_changes(a_id, 0, last.0)
+            .await
+            .unwrap()
+            .map(|r| r.len()),
+        Some(1)
+    );
+    assert_eq!(
+        store.feed_changes(a_id, last.0, last.0 + 1).await.unwrap(),
+        None,
+        "a move not made"
+    );
+    assert_eq!(
+        store.feed_changes(a_id, last.0 + 1, last.0).await.unwrap(),
+        None,
+        "a version gone back"
+    );
+
+    // The log keeps an extension's last 256 moves: further back, it says so.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO releases (extension_id, version, stability, targets, state, \
+         published_at, created_at, updated_at) SELECT id, '2.0.0', 'stable', '4,5', \
+         'published', 1, 1, 1 FROM extensions WHERE id = {of_a}"
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let before = versions().await.0;
+    for n in 0..300 {
+        sqlx::query("UPDATE releases SET notes = $1")
+            .bind(n.to_string())
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let now = versions().await.0;
+    // (PostgreSQL's trigger moves it once for the old row and once for the new.)
+    assert!(now >= before + 300);
+    assert_eq!(store.feed_changes(a_id, before, now).await.unwrap(), None);
+    let recent = store
+        .feed_changes(a_id, now - 200, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(recent.len(), 1);
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM feed_changes")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 256);
     pool.close().await;
     store.close().await;
 }
