@@ -285,11 +285,21 @@ pub async fn serve(
     use hyper_util::server::conn::auto::Builder;
     use tower::ServiceExt;
 
-    let mut builder = Builder::new(TokioExecutor::new());
+    // One builder per protocol, picked by looking at the connection's first bytes
+    // (`opens_with_http2`), rather than hyper-util's detection: that reads the first 24 bytes
+    // apart and hands them to hyper alone, whose next read then doubles its 8 KiB buffer, and
+    // that 16 KiB stays with the connection (bench/README.md, 10,000 slow readers).
+    let mut http1 = Builder::new(TokioExecutor::new()).http1_only();
     // Never `.writev(false)`: hyper must queue body frames as they are for `sendfile`.
-    builder.http1().max_buf_size(MAX_CONNECTION_BUFFER);
+    http1.http1().max_buf_size(MAX_CONNECTION_BUFFER);
+    let protocols = std::sync::Arc::new(Protocols {
+        http1,
+        http2: Builder::new(TokioExecutor::new()).http2_only(),
+    });
     let admission = Admission::new(limits);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Tells connections still looking at their first bytes that the server is stopping.
+    let (stopping, stop) = tokio::sync::watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -318,7 +328,6 @@ pub async fn serve(
         let activity = Activity::new();
         let files = sendfile::Files::default();
         let sending = files.clone();
-        let stream = sendfile::SendfileStream::new(stream, files.clone());
         let service = hyper::service::service_fn({
             let activity = activity.clone();
             move |mut req: Request<hyper::body::Incoming>| {
@@ -339,14 +348,33 @@ pub async fn serve(
                 }
             }
         });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let watcher = graceful.watcher();
         let admission = admission.clone();
+        let protocols = protocols.clone();
+        let mut stop = stop.clone();
         tokio::spawn(async move {
             let _ticket = ticket;
-            let mut connection = std::pin::pin!(connection);
+            let header_timeout = admission.limits().header_timeout;
+            let http2 = tokio::select! {
+                opens = tokio::time::timeout(header_timeout, opens_with_http2(&stream)) => {
+                    match opens {
+                        Ok(Ok(http2)) => http2,
+                        // Silent for the whole header timeout, or gone.
+                        Ok(Err(_)) | Err(_) => return,
+                    }
+                }
+                _ = stop.wait_for(|stopping| *stopping) => return,
+            };
+            let builder = if http2 {
+                &protocols.http2
+            } else {
+                &protocols.http1
+            };
+            let stream = sendfile::SendfileStream::new(stream, sending.clone());
+            let connection = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .into_owned();
+            let mut connection = std::pin::pin!(watcher.watch(connection));
             loop {
                 let wake = match activity.deadline(admission.limits()) {
                     // hyper is done with the response, but the kernel has yet to take all of
@@ -372,6 +400,7 @@ pub async fn serve(
             }
         });
     }
+    let _ = stopping.send(true);
     drop(listener);
     tokio::select! {
         _ = graceful.shutdown() => {}
@@ -382,8 +411,73 @@ pub async fn serve(
     Ok(())
 }
 
+/// The server's connection builders: HTTP/1, and HTTP/2 for clients that open with its preface
+/// (cleartext, prior knowledge).
+struct Protocols {
+    http1: hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    http2: hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+}
+
+/// The connection preface of HTTP/2 (RFC 9113 §3.4).
+const HTTP2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Whether the client opens with HTTP/2's preface, looked at without taking the bytes from the
+/// socket (so hyper's first read gets the whole request). Any HTTP/1 request differs from the
+/// preface within its first two bytes; only a preface split across packets needs a second look.
+async fn opens_with_http2(stream: &tokio::net::TcpStream) -> std::io::Result<bool> {
+    let mut first = [0u8; HTTP2_PREFACE.len()];
+    loop {
+        let n = stream.peek(&mut first).await?;
+        if n == 0 || first[..n] != HTTP2_PREFACE[..n] {
+            // Closed (hyper sees the end too), or HTTP/1.
+            return Ok(false);
+        }
+        if n == HTTP2_PREFACE.len() {
+            return Ok(true);
+        }
+        // The bytes seen are still readable, so waiting for readiness would return at once.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    /// HTTP/1 requests are told from HTTP/2's preface by their first bytes, whole or split.
+    #[tokio::test]
+    async fn the_protocol_is_told_by_the_first_bytes() {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        for (opening, http2) in [
+            (&b"GET / HTTP/1.1\r\n"[..], false),
+            (&b"POST /x HTTP/1.1\r\n"[..], false),
+            (&b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0"[..], true),
+        ] {
+            for split in [opening.len(), 1, 5] {
+                let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+                let (server, _) = listener.accept().await.unwrap();
+                client.write_all(&opening[..split]).await.unwrap();
+                let (told, _) = tokio::join!(super::opens_with_http2(&server), async {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    client.write_all(&opening[split..]).await.unwrap();
+                });
+                assert_eq!(told.unwrap(), http2, "{opening:?} split at {split}");
+                // Nothing was taken from the socket.
+                let mut all = vec![0u8; opening.len()];
+                let mut seen = 0;
+                while seen < all.len() {
+                    seen = server.peek(&mut all).await.unwrap();
+                }
+                assert_eq!(all, opening);
+            }
+        }
+        // A client that closes without a byte is not HTTP/2.
+        let client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        drop(client);
+        assert!(!super::opens_with_http2(&server).await.unwrap());
+    }
+
     #[test]
     fn the_client_is_the_last_untrusted_address() {
         let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
