@@ -34,8 +34,6 @@ pub struct FeedFragment {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FragmentOrder {
     pub fragments: Vec<(i64, String)>,
-    /// The newest `updated_at` of the releases they belong to.
-    pub releases_updated_at: i64,
 }
 
 /// Ids per `IN (…)` list.
@@ -202,16 +200,15 @@ impl Store {
         // In index order (no sort); each release is looked up for its state.
         let sql = format!(
             "SELECT {aggregate}(CAST(f.release_id AS TEXT) || ':' || f.digest, ',' \
-             ORDER BY f.sort_key DESC, f.release_id DESC), MAX(r.updated_at) \
+             ORDER BY f.sort_key DESC, f.release_id DESC) \
              FROM feed_fragments f JOIN releases r ON r.id = f.release_id \
              WHERE f.extension_id = $1 AND r.state = $2"
         );
-        let (joined, updated_at): (Option<String>, Option<i64>) =
-            sqlx::query_as(AssertSqlSafe(sql))
-                .bind(extension_id)
-                .bind(ReleaseState::Published.as_str())
-                .fetch_one(&self.pool)
-                .await?;
+        let joined: Option<String> = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(extension_id)
+            .bind(ReleaseState::Published.as_str())
+            .fetch_one(&self.pool)
+            .await?;
         // Written by the query above from integers and hex digests: every entry parses.
         let fragments = joined
             .as_deref()
@@ -222,10 +219,7 @@ impl Store {
                 Some((id.parse().ok()?, digest.to_string()))
             })
             .collect();
-        Ok(FragmentOrder {
-            fragments,
-            releases_updated_at: updated_at.unwrap_or_default(),
-        })
+        Ok(FragmentOrder { fragments })
     }
 
     /// The stored fragments of these releases (those that have one).

@@ -394,10 +394,6 @@ db_test!(
             .map(|v| (id(v), format!("d{}", v.replace('.', ""))))
             .collect();
         assert_eq!(order.fragments, expected);
-        assert_eq!(
-            order.releases_updated_at,
-            rows.iter().map(|r| r.updated_at).max().unwrap()
-        );
         let mut stored = store
             .fragments_by_release(&[id("1.9.0"), id("1.0.0"), 999_999])
             .await
