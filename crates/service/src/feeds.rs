@@ -246,9 +246,9 @@ impl KnownOrder {
             .unwrap_or_default()
     }
 
-    /// This order with `changed` releases taken out and `now` (what the feed shows of them at
-    /// `feed_version`) put in their places.
-    fn patched(&self, feed_version: i64, changed: &[i64], now: Vec<FeedFragment>) -> KnownOrder {
+    /// This order with `changed` releases (sorted, as `feed_changes` gives them) taken out and
+    /// `now` (what the feed shows of them at `feed_version`) put in their places.
+    fn patched(&self, feed_version: i64, changed: &[i64], now: &[Arc<HeldFragment>]) -> KnownOrder {
         let mut fragments: Vec<Arc<HeldFragment>> = self
             .fragments
             .iter()
@@ -256,9 +256,8 @@ impl KnownOrder {
             .cloned()
             .collect();
         for f in now {
-            let f = Arc::new(HeldFragment::from(f));
-            let at = fragments.partition_point(|held| held.comes_before(&f));
-            fragments.insert(at, f);
+            let at = fragments.partition_point(|held| held.comes_before(f));
+            fragments.insert(at, f.clone());
         }
         KnownOrder {
             feed_version,
@@ -344,10 +343,15 @@ impl FragmentCache {
     }
 
     fn hold(&self, extension_id: i64, fragments: Vec<FeedFragment>) {
+        let fragments: Vec<_> = fragments.into_iter().map(|f| Arc::new(f.into())).collect();
+        self.hold_shared(extension_id, &fragments);
+    }
+
+    fn hold_shared(&self, extension_id: i64, fragments: &[Arc<HeldFragment>]) {
         let mut all = lock(&self.held);
         let held = all.entry(extension_id).or_default();
         for f in fragments {
-            held.insert(f.release_id, Arc::new(HeldFragment::from(f)));
+            held.insert(f.release_id, f.clone());
         }
     }
 
@@ -639,8 +643,9 @@ impl Depot {
                 // A write after `feed_version` may show here already, or drop a fragment
                 // that the patch then leaves out: either way its own move patches it next.
                 let now = self.store().fragments_in_feed(row.id, &changed).await?;
-                self.inner.fragments.hold(row.id, now.clone());
-                let patched = Arc::new(known.patched(row.feed_version, &changed, now));
+                let now: Vec<_> = now.into_iter().map(|f| Arc::new(f.into())).collect();
+                self.inner.fragments.hold_shared(row.id, &now);
+                let patched = Arc::new(known.patched(row.feed_version, &changed, &now));
                 self.inner.fragments.keep_order(row.id, patched.clone());
                 return Ok(patched);
             }
@@ -871,11 +876,12 @@ mod tests {
             fragment(6, "1.9.5"),
             fragment(7, "0.9"),
         ];
-        let patched = known.patched(9, &[2, 3, 6, 7, 8], now);
+        let now: Vec<_> = now.into_iter().map(|f| Arc::new(f.into())).collect();
+        let patched = known.patched(9, &[2, 3, 6, 7, 8], &now);
         assert_eq!(ids(&patched), [2, 4, 6, 5, 1, 7]);
         assert_eq!(patched.feed_version, 9);
         assert_eq!(patched.releases_updated_at(), 70);
         // Patched with nothing changed, it is the same order.
-        assert_eq!(ids(&patched.patched(10, &[], Vec::new())), ids(&patched));
+        assert_eq!(ids(&patched.patched(10, &[], &[])), ids(&patched));
     }
 }
