@@ -95,7 +95,9 @@ pub fn looks_like_jbackend_key(s: &str) -> bool {
     s.len() == JBACKEND_KEY_LEN && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn download_tag(server_secret: &[u8], serial: u64, version: u32) -> [u8; 16] {
+/// The tag that the keys of `serial` at `version` carry. A server checking many requests with
+/// one key computes it once ([`DownloadKeyClaim::carries`]): it is an HMAC.
+pub fn download_tag(server_secret: &[u8], serial: u64, version: u32) -> [u8; 16] {
     let full = mac(
         server_secret,
         &[
@@ -150,8 +152,16 @@ impl DownloadKeyClaim {
     /// Whether the key was issued by this server for its serial and `current_version` (a key
     /// re-issued under a newer version no longer verifies). Constant-time on the tag.
     pub fn verify(&self, server_secret: &[u8], current_version: u32) -> bool {
-        let expected = download_tag(server_secret, self.serial, self.version);
-        let tag_ok: bool = subtle::ConstantTimeEq::ct_eq(&expected[..], &self.tag[..]).into();
+        self.carries(
+            &download_tag(server_secret, self.serial, current_version),
+            current_version,
+        )
+    }
+
+    /// Whether this is the current key of its serial, given that key's tag
+    /// (`download_tag(secret, serial, current_version)`, computed beforehand).
+    pub fn carries(&self, current_tag: &[u8; 16], current_version: u32) -> bool {
+        let tag_ok: bool = subtle::ConstantTimeEq::ct_eq(&current_tag[..], &self.tag[..]).into();
         tag_ok && self.version == current_version
     }
 }
@@ -296,6 +306,12 @@ mod tests {
         );
         assert!(!claim.verify(b"other secret", 3));
         assert_ne!(download_key(SECRET, 43, 3), k);
+        // Checked against a tag computed beforehand, as the server's key cache does.
+        assert!(claim.carries(&download_tag(SECRET, 42, 3), 3));
+        assert!(!claim.carries(&download_tag(SECRET, 42, 4), 4));
+        assert!(!claim.carries(&download_tag(SECRET, 42, 3), 4));
+        assert!(!claim.carries(&download_tag(SECRET, 43, 3), 3));
+        assert!(!claim.carries(&download_tag(b"other secret", 42, 3), 3));
     }
 
     #[test]

@@ -36,13 +36,17 @@ impl Depot {
             let Some(group) = self.package_group(group_id).await? else {
                 continue;
             };
+            // The page lists what is theirs; a standing it cannot read lists nothing.
+            let Ok(standing) = self.standing(&group, user_id).await else {
+                continue;
+            };
             let mut rows = self.store().releases_of(ext.id).await?;
             rows.retain(|r| r.release.state == ReleaseState::Published);
             rows.sort_by_cached_key(|r| std::cmp::Reverse(Version::parse(&r.release.version).ok()));
             let mut releases = Vec::new();
             for r in rows {
                 let published_at = r.release.published_at.unwrap_or(i64::MAX);
-                if self.entitle(&group, user_id, published_at).await.is_ok() {
+                if standing.allows(published_at).unwrap_or(false) {
                     releases.push(AccountRelease {
                         version: r.release.version,
                         stability: r.release.stability.as_str().to_string(),

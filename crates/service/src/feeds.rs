@@ -149,8 +149,19 @@ pub struct FeedRollout {
 
 impl RenderedFeed {
     fn new(body: String, last_modified_ms: i64, extension_id: Option<i64>) -> Self {
+        let etag = Etag::of(body.as_bytes());
+        RenderedFeed::with_etag(body, etag, last_modified_ms, extension_id)
+    }
+
+    /// A document whose validator is made from what decides its body rather than by hashing it.
+    fn with_etag(
+        body: String,
+        etag: Etag,
+        last_modified_ms: i64,
+        extension_id: Option<i64>,
+    ) -> Self {
         RenderedFeed {
-            etag: Etag::of(body.as_bytes()),
+            etag,
             body: Bytes::from(body),
             last_modified_ms,
             extension_id,
@@ -173,9 +184,15 @@ impl RenderedFeed {
 
     /// A JSON document instead of Joomla's XML.
     pub(crate) fn json(body: String, last_modified_ms: i64) -> Self {
+        let etag = Etag::of(body.as_bytes());
+        RenderedFeed::json_with_etag(body, etag, last_modified_ms)
+    }
+
+    /// A JSON document whose validator is already known (see [`RenderedFeed::with_etag`]).
+    pub(crate) fn json_with_etag(body: String, etag: Etag, last_modified_ms: i64) -> Self {
         RenderedFeed {
             content_type: "application/json",
-            ..RenderedFeed::new(body, last_modified_ms, None)
+            ..RenderedFeed::with_etag(body, etag, last_modified_ms, None)
         }
     }
 }

@@ -155,19 +155,17 @@ impl Depot {
         let Some(group) = self.package_group(group_id).await? else {
             return Ok(None);
         };
+        let standing = match self.standing(&group, customer.user_id).await {
+            Ok(standing) => standing,
+            Err(ServiceError::Denied { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
         for version in versions {
-            match self
-                .entitle(&group, customer.user_id, version.published_at)
-                .await
-            {
-                Ok(()) => {
-                    return Ok(Some(Offer {
-                        answer: ClientAnswer::for_client(Arc::new(version.render(Some(key)))),
-                        version: version.version.clone(),
-                    }));
-                }
-                Err(ServiceError::Denied { .. }) => {}
-                Err(e) => return Err(e),
+            if standing.allows(version.published_at)? {
+                return Ok(Some(Offer {
+                    answer: ClientAnswer::for_client(Arc::new(version.render(Some(key)))),
+                    version: version.version.clone(),
+                }));
             }
         }
         Ok(None)

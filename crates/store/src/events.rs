@@ -79,13 +79,14 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
+        static INSERT: batch::Insert = batch::Insert::new(
+            "INSERT INTO download_events (artifact_id, at, status, bytes, ip, user_agent, \
+             user_id, key_id, error_code) VALUES ",
+            9,
+            "",
+        );
         for chunk in batch::chunks(events) {
-            let sql = format!(
-                "INSERT INTO download_events (artifact_id, at, status, bytes, ip, user_agent, \
-                 user_id, key_id, error_code) VALUES {}",
-                batch::placeholders(chunk.len(), 9)
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+            let mut q = sqlx::query(INSERT.sql(chunk.len()));
             for e in chunk {
                 q = q
                     .bind(e.artifact_id)

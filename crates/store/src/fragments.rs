@@ -13,7 +13,7 @@
 use depot_core::ReleaseState;
 use sqlx::{Any, AssertSqlSafe, Transaction};
 
-use crate::batch::{self, placeholders};
+use crate::batch::{self, Insert};
 use crate::{Backend, FeedReleaseRow, Store, StoreError};
 
 /// A release's rendered parts.
@@ -152,18 +152,24 @@ impl Store {
         rendered_from: &str,
         fragments: &[FeedFragment],
     ) -> Result<(), StoreError> {
+        static FRAGMENTS: Insert = Insert::new(
+            "INSERT INTO feed_fragments (release_id, extension_id, rendered_from, \
+             release_updated_at, sort_key, digest) VALUES ",
+            6,
+            " ON CONFLICT (release_id) DO UPDATE SET extension_id = excluded.extension_id, \
+             rendered_from = excluded.rendered_from, \
+             release_updated_at = excluded.release_updated_at, \
+             sort_key = excluded.sort_key, digest = excluded.digest",
+        );
+        static BODIES: Insert = Insert::new(
+            "INSERT INTO feed_fragment_bodies (release_id, updates, changelog) VALUES ",
+            3,
+            " ON CONFLICT (release_id) DO UPDATE SET updates = excluded.updates, \
+             changelog = excluded.changelog",
+        );
         let mut tx = self.pool.begin().await?;
         for chunk in batch::chunks(fragments) {
-            let sql = format!(
-                "INSERT INTO feed_fragments (release_id, extension_id, rendered_from, \
-                 release_updated_at, sort_key, digest) VALUES {} ON CONFLICT (release_id) \
-                 DO UPDATE SET extension_id = excluded.extension_id, \
-                 rendered_from = excluded.rendered_from, \
-                 release_updated_at = excluded.release_updated_at, \
-                 sort_key = excluded.sort_key, digest = excluded.digest",
-                placeholders(chunk.len(), 6)
-            );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
+            let mut query = sqlx::query(FRAGMENTS.sql(chunk.len()));
             for f in chunk {
                 query = query
                     .bind(f.release_id)
@@ -174,13 +180,7 @@ impl Store {
                     .bind(&f.digest);
             }
             query.execute(&mut *tx).await?;
-            let sql = format!(
-                "INSERT INTO feed_fragment_bodies (release_id, updates, changelog) VALUES {} \
-                 ON CONFLICT (release_id) DO UPDATE SET updates = excluded.updates, \
-                 changelog = excluded.changelog",
-                placeholders(chunk.len(), 3)
-            );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
+            let mut query = sqlx::query(BODIES.sql(chunk.len()));
             for f in chunk {
                 query = query.bind(f.release_id).bind(&f.updates).bind(&f.changelog);
             }
