@@ -29,8 +29,9 @@ pub(crate) struct OpenFiles {
 #[derive(Debug, Default)]
 struct Files {
     /// By the object's key: a string hashes in a few instructions per byte, a `Path` component
-    /// by component (~4,000 instructions per download, measured). Objects are named by their
-    /// content and never rewritten, so the size read at opening stays true.
+    /// by component (~4,000 instructions per download, measured). The size is the open file's
+    /// own, read when it was opened: an object stored again under the key is a new file, seen
+    /// once the downloads holding the old one end (as before the size was kept).
     by_key: HashMap<Box<str>, OpenFile>,
     /// Sweep closed files once the map grows past this (twice the open ones after a sweep).
     sweep_at: usize,
